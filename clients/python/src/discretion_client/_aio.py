@@ -1,0 +1,107 @@
+"""The asyncio client: the twin of Client, with the same methods awaited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+import grpc
+import grpc.aio
+
+from . import _convert
+from ._channel import Metadata, RoundRobin, Settings, TlsCredentials, channel_options, grpc_credentials
+from ._errors import from_rpc_error
+from ._gen.discretion.v1 import policy_pb2 as pb
+from ._gen.discretion.v1.policy_pb2_grpc import PolicyServiceStub
+from ._model import AgreementInfo, CheckRequest, Decision
+
+
+class AsyncClient:
+    """An asyncio client of a Discretion server; see Client for the behaviour.
+
+    Connections open on the first call, inside the running event loop, so the
+    client may be built before the loop starts; use it from that one loop.
+    Use `async with`, or `await close()`.
+    """
+
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        *,
+        timeout: float = 2.0,
+        channels: int = 1,
+        credentials: TlsCredentials | None = None,
+        metadata: Metadata | None = None,
+    ) -> None:
+        self._settings = Settings.make(target, timeout, channels, credentials, metadata)
+        self._channels: list[grpc.aio.Channel] = []
+        self._stubs: RoundRobin[PolicyServiceStub] | None = None
+        self._closed = False
+
+    async def check(self, request: CheckRequest, *, timeout: float | None = None) -> Decision:
+        """Decide one request."""
+        response = await self._call("Check", _convert.check_request(request), timeout)
+        return _convert.decision(response)
+
+    async def check_batch(
+        self, requests: Iterable[CheckRequest], *, timeout: float | None = None
+    ) -> list[Decision]:
+        """Decide many independent requests in one call; see Client.check_batch."""
+        message = _convert.check_batch_request(requests)
+        if not message.checks:
+            return []
+        response = await self._call("CheckBatch", message, timeout)
+        return _convert.decisions(response, len(message.checks))
+
+    async def is_allowed(self, request: CheckRequest, *, timeout: float | None = None) -> bool:
+        """True only if the decision is "allow"; "allow_with_obligations" gives False (see Client.is_allowed)."""
+        return (await self.check(request, timeout=timeout)).allowed
+
+    async def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
+        """Every agreement the server has loaded."""
+        response = await self._call("ListAgreements", pb.ListAgreementsRequest(), timeout)
+        return _convert.agreements(response)
+
+    async def close(self) -> None:
+        """Close every connection; calls made afterwards raise ValueError. Safe to repeat."""
+        self._closed = True
+        channels, self._channels = self._channels, []
+        for channel in channels:
+            await channel.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def _next_stub(self) -> PolicyServiceStub:
+        if self._closed:
+            raise ValueError("the AsyncClient is closed")
+        if self._stubs is None:
+            # grpc.aio binds a channel to the loop running when it is made.
+            self._channels = [self._open_channel() for _ in range(self._settings.channels)]
+            self._stubs = RoundRobin([PolicyServiceStub(channel) for channel in self._channels])
+        return self._stubs.next()
+
+    def _open_channel(self) -> grpc.aio.Channel:
+        settings = self._settings
+        if settings.credentials is None:
+            return grpc.aio.insecure_channel(settings.target, options=channel_options())
+        return grpc.aio.secure_channel(
+            settings.target, grpc_credentials(settings.credentials), options=channel_options()
+        )
+
+    async def _call(self, method: str, message: Any, timeout: float | None) -> Any:
+        deadline = self._settings.deadline(timeout)
+        stub = self._next_stub()
+        try:
+            return await getattr(stub, method)(message, timeout=deadline, metadata=self._settings.call_metadata())
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from error

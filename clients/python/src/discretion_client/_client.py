@@ -1,0 +1,112 @@
+"""The blocking client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+import grpc
+
+from . import _convert
+from ._channel import Metadata, RoundRobin, Settings, TlsCredentials, channel_options, grpc_credentials
+from ._errors import from_rpc_error
+from ._gen.discretion.v1 import policy_pb2 as pb
+from ._gen.discretion.v1.policy_pb2_grpc import PolicyServiceStub
+from ._model import AgreementInfo, CheckRequest, Decision
+
+
+class Client:
+    """A blocking client of a Discretion server; safe to share between threads.
+
+    Every call has a deadline: `timeout` seconds unless the call passes its own
+    `timeout=`. With `channels=N` the client keeps N connections and uses them
+    in turn; when several server processes share one port, the kernel spreads
+    connections (not calls) over them, so one connection would load only one.
+    Calls that fail with UNAVAILABLE are retried up to three times with
+    backoff within the deadline. `credentials` turns on TLS; `metadata` is
+    sent with every call (e.g. an authorization header).
+
+    Errors are the exceptions documented in `discretion_client._errors`; a
+    denial is a Decision, not an error. Use as a context manager, or call
+    `close()`.
+    """
+
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        *,
+        timeout: float = 2.0,
+        channels: int = 1,
+        credentials: TlsCredentials | None = None,
+        metadata: Metadata | None = None,
+    ) -> None:
+        self._settings = Settings.make(target, timeout, channels, credentials, metadata)
+        self._channels = [self._open_channel() for _ in range(self._settings.channels)]
+        self._stubs = RoundRobin([PolicyServiceStub(channel) for channel in self._channels])
+        self._closed = False
+
+    def check(self, request: CheckRequest, *, timeout: float | None = None) -> Decision:
+        """Decide one request."""
+        response = self._call("Check", _convert.check_request(request), timeout)
+        return _convert.decision(response)
+
+    def check_batch(self, requests: Iterable[CheckRequest], *, timeout: float | None = None) -> list[Decision]:
+        """Decide many independent requests in one call; one Decision per request, in order.
+
+        The server refuses the whole batch (InvalidRequestError naming
+        `checks[i].field`) if any entry cannot be understood. An empty batch
+        returns [] without a call.
+        """
+        message = _convert.check_batch_request(requests)
+        if not message.checks:
+            return []
+        response = self._call("CheckBatch", message, timeout)
+        return _convert.decisions(response, len(message.checks))
+
+    def is_allowed(self, request: CheckRequest, *, timeout: float | None = None) -> bool:
+        """True only if the decision is "allow".
+
+        "allow_with_obligations" gives False: the act is allowed only once every
+        obligation is fulfilled, which this answer cannot promise. A caller able
+        to fulfil obligations should call check() and act on its obligations.
+        """
+        return self.check(request, timeout=timeout).allowed
+
+    def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
+        """Every agreement the server has loaded."""
+        response = self._call("ListAgreements", pb.ListAgreementsRequest(), timeout)
+        return _convert.agreements(response)
+
+    def close(self) -> None:
+        """Close every connection; calls made afterwards raise ValueError. Safe to repeat."""
+        self._closed = True
+        for channel in self._channels:
+            channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _open_channel(self) -> grpc.Channel:
+        settings = self._settings
+        if settings.credentials is None:
+            return grpc.insecure_channel(settings.target, options=channel_options())
+        return grpc.secure_channel(settings.target, grpc_credentials(settings.credentials), options=channel_options())
+
+    def _call(self, method: str, message: Any, timeout: float | None) -> Any:
+        if self._closed:
+            raise ValueError("the Client is closed")
+        deadline = self._settings.deadline(timeout)
+        stub = self._stubs.next()
+        try:
+            return getattr(stub, method)(message, timeout=deadline, metadata=self._settings.call_metadata())
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from error

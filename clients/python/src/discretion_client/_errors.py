@@ -1,0 +1,149 @@
+"""The errors a Client or AsyncClient raises.
+
+A denial is not an error: it is a `Decision` whose `decision` is "deny". These
+exceptions mean the service could not give an answer, so the caller has no
+decision to act on and must not proceed:
+
+    DiscretionError              base of everything below; `.code`, `.details`
+    ├── InvalidRequestError      INVALID_ARGUMENT: the service could not
+    │                            understand the request; `.field_violations`
+    │                            holds (field, description) pairs such as
+    │                            ("checks[1].destination.kind", "...")
+    ├── UnavailableError         UNAVAILABLE, still so after the channel's
+    │                            retries: no server could be reached
+    ├── DeadlineExceededError    no answer within the call's timeout
+    ├── PermissionDeniedError    PERMISSION_DENIED
+    ├── UnauthenticatedError     UNAUTHENTICATED
+    └── ServerError              any other status, or a response this client
+                                 cannot read (e.g. a decision it does not know)
+
+No grpc exception leaves a public method; the original stays reachable as
+`__cause__` for debugging. Arguments that cannot be sent at all (a naive
+datetime, an unknown enum name) raise ValueError or TypeError when the request
+is built, and a closed client raises ValueError, as a closed file does.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+
+class FieldViolation(NamedTuple):
+    """One field the service could not accept, named as in the proto (`items[0].id`)."""
+
+    field: str
+    description: str
+
+
+class DiscretionError(Exception):
+    """The service gave no decision; see the module docstring for the subclasses."""
+
+    # The gRPC status name this class stands for; the instance keeps the one received.
+    default_code = "UNKNOWN"
+
+    def __init__(self, details: str = "", *, code: str | None = None) -> None:
+        self.code: str = code or self.default_code
+        self.details: str = details
+        super().__init__(details or self.code)
+
+
+class InvalidRequestError(DiscretionError):
+    """INVALID_ARGUMENT: the request could not be understood; see `field_violations`."""
+
+    default_code = "INVALID_ARGUMENT"
+
+    def __init__(
+        self,
+        details: str = "",
+        *,
+        code: str | None = None,
+        field_violations: tuple[FieldViolation, ...] = (),
+    ) -> None:
+        super().__init__(details, code=code)
+        self.field_violations: tuple[FieldViolation, ...] = tuple(field_violations)
+
+    def __str__(self) -> str:
+        listed = "; ".join(f"{v.field}: {v.description}" for v in self.field_violations)
+        return f"{super().__str__()} ({listed})" if listed else super().__str__()
+
+
+class UnavailableError(DiscretionError):
+    """UNAVAILABLE after retries: no server could be reached."""
+
+    default_code = "UNAVAILABLE"
+
+
+class DeadlineExceededError(DiscretionError):
+    """No answer within the call's timeout."""
+
+    default_code = "DEADLINE_EXCEEDED"
+
+
+class PermissionDeniedError(DiscretionError):
+    """PERMISSION_DENIED: the caller may not use the service."""
+
+    default_code = "PERMISSION_DENIED"
+
+
+class UnauthenticatedError(DiscretionError):
+    """UNAUTHENTICATED: the caller's credentials were missing or rejected."""
+
+    default_code = "UNAUTHENTICATED"
+
+
+class ServerError(DiscretionError):
+    """Any other failure status, or a response this client cannot read."""
+
+
+_BY_STATUS: dict[grpc.StatusCode, type[DiscretionError]] = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidRequestError,
+    grpc.StatusCode.UNAVAILABLE: UnavailableError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+}
+
+
+def from_rpc_error(error: grpc.RpcError) -> DiscretionError:
+    """Translate a failed call (sync or grpc.aio; both expose the status synchronously)."""
+    status = _status_code(error)
+    details = _details(error)
+    kind = _BY_STATUS.get(status, ServerError)
+    if kind is InvalidRequestError:
+        return InvalidRequestError(details, code=status.name, field_violations=_field_violations(error))
+    return kind(details, code=status.name)
+
+
+def _status_code(error: grpc.RpcError) -> grpc.StatusCode:
+    # grpc.RpcError itself promises nothing; the errors raised by calls are
+    # also grpc.Call objects that carry the status.
+    code = getattr(error, "code", None)
+    status = code() if callable(code) else None
+    return status if isinstance(status, grpc.StatusCode) else grpc.StatusCode.UNKNOWN
+
+
+def _details(error: grpc.RpcError) -> str:
+    details = getattr(error, "details", None)
+    return (details() if callable(details) else None) or ""
+
+
+def _field_violations(error: grpc.RpcError) -> tuple[FieldViolation, ...]:
+    try:
+        status = rpc_status.from_call(error)
+    except (AttributeError, TypeError, ValueError):
+        # A status proto that contradicts the call's own status (or none we
+        # can parse) still leaves a usable InvalidRequestError.
+        return ()
+    if status is None:
+        return ()
+    violations: list[FieldViolation] = []
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            violations += [FieldViolation(v.field, v.description) for v in bad_request.field_violations]
+    return tuple(violations)

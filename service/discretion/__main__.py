@@ -1,0 +1,5 @@
+"""`python -m discretion …` is the `discretion` command."""
+
+from .cli import main
+
+main()

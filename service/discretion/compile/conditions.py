@@ -1,0 +1,306 @@
+"""Conditions → closures. One small builder per keyword, registered in one table.
+
+A condition is a mapping whose entries must all hold. Each entry is either a
+keyword (`all`, `any`, `not`, `some`, `every`, `none`, `author_consented`,
+`author_withdrew`, `actor_is_author`) or a fact path with a test:
+
+    destination.kind: public                  # equals
+    destination.kind: [public, ai_tool]       # one of
+    item.posted_at: {lt: 2026-01-01T00:00:00Z}
+    destination.service.organization: {fact: actor.organization}
+
+Everything is checked here, once: unknown facts, values outside a fact's
+vocabulary, tests that do not fit the fact's type, unparseable times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..engine import consent
+from ..errors import Diagnostic, did_you_mean
+from ..source import Source
+from .facts import BOOL, FactType, UnknownFact, resolve
+
+Predicate = Callable[[Any], bool]
+
+
+class Invalid(Exception):
+    """A problem in the condition at `path`; collected by the compiler."""
+
+    def __init__(self, path: tuple, code: str, message: str, help: str = ""):
+        super().__init__(message)
+        self.path, self.code, self.message, self.help = path, code, message, help
+
+
+@dataclass
+class Context:
+    source: Source
+    rule: str
+    problems: list[Diagnostic]
+    variables: dict[str, FactType] = field(default_factory=dict)
+
+    def report(self, error: Invalid) -> None:
+        self.problems.append(self.source.diagnostic(error.path, error.code, error.message,
+                                                    help=error.help, rule=self.rule))
+
+
+def compile_condition(condition: dict, path: tuple, ctx: Context) -> Predicate:
+    parts: list[Predicate] = []
+    for key, value in condition.items():
+        builder = KEYWORDS.get(key)
+        try:
+            parts.append(builder(value, path + (key,), ctx) if builder else _fact_test(key, value, path + (key,), ctx))
+        except Invalid as error:
+            ctx.report(error)
+    if len(parts) == 1:
+        return parts[0]
+    return lambda scope: all(p(scope) for p in parts)
+
+
+def parse_instant(text: Any, path: tuple) -> float:
+    if not isinstance(text, str):
+        raise Invalid(path, "bad_time", f"`{text}` is not a time", "write an ISO 8601 time such as `2026-01-15T09:00:00Z`")
+    try:
+        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(path, "bad_time", f"`{text}` is not a valid time",
+                      "write an ISO 8601 time such as `2026-01-15T09:00:00Z`") from None
+    if value.tzinfo is None:
+        raise Invalid(path, "bad_time", f"`{text}` has no time zone", "add `Z` for UTC or an offset like `+02:00`")
+    return value.timestamp()
+
+
+# ---- keywords ---------------------------------------------------------------
+
+
+def _all(value: list, path: tuple, ctx: Context) -> Predicate:
+    parts = [compile_condition(c, path + (i,), ctx) for i, c in enumerate(value)]
+    return lambda scope: all(p(scope) for p in parts)
+
+
+def _any(value: list, path: tuple, ctx: Context) -> Predicate:
+    parts = [compile_condition(c, path + (i,), ctx) for i, c in enumerate(value)]
+    return lambda scope: any(p(scope) for p in parts)
+
+
+def _not(value: dict, path: tuple, ctx: Context) -> Predicate:
+    inner = compile_condition(value, path, ctx)
+    return lambda scope: not inner(scope)
+
+
+def _quantifier(combine: Callable[[Any], bool], negate: bool):
+    def build(value: dict, path: tuple, ctx: Context) -> Predicate:
+        getter, fact_type = _resolve(value["of"], path + ("of",), ctx)
+        if fact_type.kind != "list":
+            raise Invalid(path + ("of",), "not_a_list", f"`{value['of']}` is {fact_type.describe()}, not a list",
+                          "`some`, `every` and `none` range over lists such as `item.labels`")
+        name = value.get("as", "it")
+        inner_ctx = Context(ctx.source, ctx.rule, ctx.problems, {**ctx.variables, name: fact_type.element})
+        where = compile_condition(value["where"], path + ("where",), inner_ctx)
+
+        def test(scope) -> bool:
+            bound = scope.vars
+            outer = bound.get(name)
+            try:
+                result = combine(_bind(scope, name, element, where) for element in getter(scope))
+            finally:
+                bound[name] = outer
+            return not result if negate else result
+
+        return test
+
+    return build
+
+
+def _bind(scope, name: str, element: Any, where: Predicate) -> bool:
+    scope.vars[name] = element
+    return where(scope)
+
+
+def _author_consented(value: str, path: tuple, ctx: Context) -> Predicate:
+    return lambda scope: consent.holds(scope, scope.item.author.id, value)
+
+
+def _author_withdrew(value: str, path: tuple, ctx: Context) -> Predicate:
+    return lambda scope: consent.withdrawn(scope, scope.item.author.id, value)
+
+
+def _consented(value: dict, path: tuple, ctx: Context) -> Predicate:
+    getter, fact_type = _resolve(value["by"], path + ("by",), ctx)
+    if fact_type.kind != "text":
+        raise Invalid(path + ("by",), "wrong_type", f"`{value['by']}` is {fact_type.describe()}, not a person id")
+    kind = value["scope"]
+    return lambda scope: consent.holds(scope, getter(scope), kind)
+
+
+def _actor_is_author(value: bool, path: tuple, ctx: Context) -> Predicate:
+    return lambda scope: scope.actor_is_author is value
+
+
+KEYWORDS: dict[str, Callable[[Any, tuple, Context], Predicate]] = {
+    "all": _all,
+    "any": _any,
+    "not": _not,
+    "some": _quantifier(any, False),
+    "every": _quantifier(all, False),
+    "none": _quantifier(any, True),
+    "author_consented": _author_consented,
+    "author_withdrew": _author_withdrew,
+    "consented": _consented,
+    "actor_is_author": _actor_is_author,
+}
+
+
+# ---- fact tests -------------------------------------------------------------
+
+
+def _resolve(fact: str, path: tuple, ctx: Context):
+    try:
+        return resolve(fact, ctx.variables)
+    except UnknownFact as error:
+        raise Invalid(path, "unknown_fact", str(error), error.help) from None
+
+
+def _fact_test(fact: str, test: Any, path: tuple, ctx: Context) -> Predicate:
+    getter, fact_type = _resolve(fact, path + ("<key>",), ctx)
+    if isinstance(test, dict):
+        ops = test
+    elif isinstance(test, list):
+        ops = {"in": test}
+    else:
+        ops = {"eq": test}
+    parts = []
+    for op, operand in ops.items():
+        if op == "fact":
+            op, operand = "eq", {"fact": operand}
+        builder = OPERATORS[op]
+        try:
+            parts.append(builder(getter, fact, fact_type, operand, path + ((op,) if isinstance(test, dict) else ()), ctx))
+        except Invalid as error:
+            ctx.report(error)
+    if len(parts) == 1:
+        return parts[0]
+    return lambda scope: all(p(scope) for p in parts)
+
+
+def _operand(fact: str, fact_type: FactType, operand: Any, path: tuple, ctx: Context):
+    """(getter_or_None, literal): a `{fact: path}` becomes a getter, a literal is checked and converted."""
+    if isinstance(operand, dict):
+        other, other_type = _resolve(operand["fact"], path + ("fact",), ctx)
+        return other, other_type
+    return None, _literal(fact, fact_type, operand, path)
+
+
+def _literal(fact: str, fact_type: FactType, value: Any, path: tuple):
+    kind = fact_type.kind
+    if kind == "instant":
+        return None if value is None else parse_instant(value, path)
+    if kind == "bool" and not isinstance(value, bool):
+        raise Invalid(path, "wrong_type", f"`{fact}` is true or false, not `{value}`", "write `true` or `false`")
+    if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise Invalid(path, "wrong_type", f"`{fact}` is a number, not `{value}`")
+    if kind == "text":
+        if not isinstance(value, str):
+            raise Invalid(path, "wrong_type", f"`{fact}` is text, not `{value}`", f"quote it: `\"{value}\"`")
+        if fact_type.vocabulary and value not in fact_type.vocabulary:
+            raise Invalid(path, "unknown_value", f"`{value}` is not a known value of `{fact}`",
+                          did_you_mean(value, list(fact_type.vocabulary)))
+    if kind in ("list", "record"):
+        raise Invalid(path, "wrong_type", f"`{fact}` is {fact_type.describe()} and cannot be compared with a value",
+                      "use `some`, `every` or `none` for lists" if kind == "list" else "compare one of its fields")
+    return value
+
+
+def _equality(negate: bool):
+    def build(getter, fact, fact_type, operand, path, ctx):
+        other, value = _operand(fact, fact_type, operand, path, ctx)
+        if other is not None:
+            compare = operator.ne if negate else operator.eq
+            return lambda scope: compare(getter(scope), other(scope))
+        if negate:
+            return lambda scope: getter(scope) != value
+        return lambda scope: getter(scope) == value
+
+    return build
+
+
+def _membership(negate: bool):
+    def build(getter, fact, fact_type, operand, path, ctx):
+        if isinstance(operand, dict):
+            other, other_type = _resolve(operand["fact"], path + ("fact",), ctx)
+            if other_type.kind != "list":
+                raise Invalid(path, "not_a_list", f"`{operand['fact']}` is not a list")
+            test = lambda scope: getter(scope) in other(scope)  # noqa: E731
+        else:
+            if not isinstance(operand, list):
+                raise Invalid(path, "wrong_type", "`in` takes a list of values", "write `[a, b]`")
+            values = frozenset(_literal(fact, fact_type, v, path + (i,)) for i, v in enumerate(operand))
+            test = lambda scope: getter(scope) in values  # noqa: E731
+        return (lambda scope: not test(scope)) if negate else test
+
+    return build
+
+
+def _contains(getter, fact, fact_type, operand, path, ctx):
+    if fact_type.kind != "list":
+        raise Invalid(path, "wrong_type", f"`contains` needs a list, and `{fact}` is {fact_type.describe()}")
+    other, value = _operand(fact, fact_type.element or BOOL, operand, path, ctx)
+    if other is not None:
+        return lambda scope: other(scope) in getter(scope)
+    return lambda scope: value in getter(scope)
+
+
+def _ordering(compare: Callable[[Any, Any], bool]):
+    def build(getter, fact, fact_type, operand, path, ctx):
+        if fact_type.kind not in ("int", "instant", "any"):
+            raise Invalid(path, "wrong_type", f"`{fact}` is {fact_type.describe()} and cannot be ordered",
+                          "order times and numbers only")
+        other, value = _operand(fact, fact_type, operand, path, ctx)
+
+        # A time that was not given orders with nothing: the test is false.
+        if other is not None:
+            def test(scope):
+                a, b = getter(scope), other(scope)
+                return a is not None and b is not None and compare(a, b)
+        else:
+            def test(scope):
+                a = getter(scope)
+                return a is not None and compare(a, value)
+        return test
+
+    return build
+
+
+def _exists(getter, fact, fact_type, operand, path, ctx):
+    if not isinstance(operand, bool):
+        raise Invalid(path, "wrong_type", "`exists` is `true` or `false`")
+    if fact_type.kind == "map" or fact_type.kind == "any":
+        def present(scope):
+            try:
+                value = getter(scope)
+            except (KeyError, TypeError):
+                return False
+            return value not in (None, "")
+    else:
+        def present(scope):
+            value = getter(scope)
+            return value is not None and value != "" and value != ()
+    return present if operand else (lambda scope: not present(scope))
+
+
+OPERATORS = {
+    "eq": _equality(False),
+    "ne": _equality(True),
+    "in": _membership(False),
+    "not_in": _membership(True),
+    "contains": _contains,
+    "lt": _ordering(operator.lt),
+    "le": _ordering(operator.le),
+    "gt": _ordering(operator.gt),
+    "ge": _ordering(operator.ge),
+    "exists": _exists,
+}

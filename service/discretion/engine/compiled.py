@@ -1,0 +1,108 @@
+"""The compiled form of a policy: what `decide()` reads, built once by the compiler.
+
+Nothing here parses or validates: the compiler has done it. Rules are closures
+indexed by (action, destination kind), so a decision looks only at the rules
+that can apply to it, and only in the agreements the group adopted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from .model import Adoption, Instant
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    version: int
+    effective_from: Instant | None = None
+    disclosed_at: Instant | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementInfo:
+    """What a group member can read about an agreement (ListAgreements)."""
+
+    id: str
+    version: int  # the latest
+    title: str
+    summary: str
+    source: str
+    platform_wide: bool
+    versions: tuple[VersionInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledObligation:
+    type: str
+    # Builds the obligation for one item, or returns None when the request
+    # would not do what the obligation guards against (e.g. no identity named).
+    build: Callable
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    agreement: str
+    version: int
+    id: str
+    effect: str  # "allow", "allow_with_obligations", "deny"
+    # When true the rule protects the item's author, who may therefore waive
+    # it for their own item (TLP source, Chatham House self-waiver, §7.2).
+    waivable_by_author: bool
+    condition: Callable  # (scope) -> bool; may raise on a missing fact
+    obligations: tuple[CompiledObligation, ...]
+    reason_code: str
+    message: Callable  # (scope) -> str
+    actions: tuple[str, ...] = ()
+    destinations: tuple[str, ...] = ()
+
+
+# Compared by identity: a version is one object for the life of a policy.
+@dataclass(frozen=True, slots=True, eq=False)
+class CompiledVersion:
+    agreement: str
+    version: int
+    effective_from: Instant | None
+    disclosed_at: Instant | None
+    # (action, destination kind) -> the rules that can apply, in file order.
+    index: Mapping[tuple[str, str], tuple[CompiledRule, ...]]
+    # label scheme -> its values from least to most restrictive, with aliases
+    label_schemes: Mapping[str, "LabelScheme"]
+    # label scheme -> value applied to an item that carries none
+    default_labels: Mapping[str, str]
+    # Under press ground rules authors may not restrict after speaking (§3.1).
+    authors_may_restrict_later: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.agreement}@{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelScheme:
+    name: str
+    order: tuple[str, ...]  # least to most restrictive
+    aliases: Mapping[str, str]
+
+    def normalize(self, value: str) -> str:
+        """The canonical value; an unknown value reads as the most restrictive (§7.3)."""
+        value = value.strip().lower()
+        value = self.aliases.get(value, value)
+        return value if value in self.order else self.order[-1]
+
+    def stricter(self, a: str, b: str) -> str:
+        return a if self.order.index(a) >= self.order.index(b) else b
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    revision: str
+    agreements: tuple[AgreementInfo, ...]
+    # agreement id -> version number -> compiled version
+    versions: Mapping[str, Mapping[int, CompiledVersion]]
+    # the platform-wide agreements, always in force: their own dated versions
+    platform_wide: tuple[str, ...]
+    # group id -> adoptions, for requests that carry none (rules/bindings.yaml)
+    bindings: Mapping[str, tuple[Adoption, ...]]

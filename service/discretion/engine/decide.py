@@ -1,0 +1,306 @@
+"""decide(): one request, one decision. Pure: the clock and the tracer are parameters.
+
+The order (domain notes §9): check the request (unknown action, destination or
+group → deny); for each item resolve the governing versions (when posted and
+now — the stricter wins, §6); compute its effective labels; let the author
+release their own item (§7.2); evaluate the rules indexed for the action and
+destination; fail closed on any error; then combine — atomically for share
+and quote, item by item for export (§7.1).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .compiled import CompiledPolicy, CompiledRule, CompiledVersion
+from .consent import holds
+from .model import ACTIONS, DESTINATION_KINDS, Decision, Finding, Item, ItemResult, Obligation, Request
+from .obligations import OBLIGATION_TYPES
+from .scope import Scope
+from .terms import Terms, VersionSet
+
+_ACTIONS = frozenset(ACTIONS)
+_KINDS = frozenset(DESTINATION_KINDS)
+_REDACTING = frozenset(name for name, kind in OBLIGATION_TYPES.items() if kind.redacts)
+# An author who consented to the group's new terms lets them govern their
+# older items too (a loosening is opt-in, §6.2.3).
+NEW_TERMS_CONSENT = "new_terms"
+
+DENY, ALLOW, OBLIGE, REQUIRE = "deny", "allow", "allow_with_obligations", "require"
+
+
+class _Outcome:
+    """What the rules of one version set said about one item."""
+
+    __slots__ = ("denied", "obligations", "findings")
+
+    def __init__(self):
+        self.denied = False
+        self.obligations: list[Obligation] = []
+        self.findings: list[Finding] = []
+
+
+def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list[str] | None = None) -> Decision:
+    requested_at = request.requested_at if request.requested_at is not None else now
+    refusal = _check_request(policy, request)
+    if refusal is not None:
+        return _refuse(policy, request, *refusal, tracer=tracer)
+    adoptions = request.group.adoptions or policy.bindings[request.group.id]
+    terms = Terms(policy, adoptions)
+    current = terms.at(requested_at)
+    results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
+    for item in request.items:
+        sets = _governing_sets(terms, item, current, requested_at, request)
+        outcome = _Outcome()
+        for versions in sets:
+            _evaluate(versions, request, item, requested_at, outcome, tracer)
+        governed_by = tuple(dict.fromkeys(v.key for versions in sets for v in versions))
+        if tracer is not None:
+            tracer.append(f"item {item.id}: governed by {', '.join(governed_by)} → "
+                          f"{'deny' if outcome.denied else 'allowed'}")
+        results.append((item, outcome, governed_by))
+    if request.action == "export":
+        decision = _combine_export(policy, results)
+    else:
+        decision = _combine_atomic(policy, results)
+    if tracer is not None:
+        tracer.append(f"decision: {decision.decision}")
+        return _with_explanation(decision, tracer)
+    return decision
+
+
+# ---- the request ------------------------------------------------------------
+
+
+def _check_request(policy: CompiledPolicy, request: Request) -> tuple[str, str, str] | None:
+    """(reason code, field, message) when the policy cannot know what is asked; deny, never guess."""
+    if request.action not in _ACTIONS:
+        return "unknown_action", "action", f"the action `{request.action or 'unspecified'}` is not one the policy knows"
+    if request.destination.kind not in _KINDS:
+        return ("unknown_destination", "destination.kind",
+                f"the destination kind `{request.destination.kind or 'unspecified'}` is not one the policy knows")
+    adoptions = request.group.adoptions
+    if not adoptions:
+        if request.group.id not in policy.bindings:
+            return ("unknown_group", "group.adoptions",
+                    f"group `{request.group.id}` carries no adoptions and has no binding, so its agreement is unknown")
+        return None
+    for index, adoption in enumerate(adoptions):
+        versions = policy.versions.get(adoption.agreement)
+        if versions is None:
+            return ("unknown_agreement", f"group.adoptions[{index}].agreement",
+                    f"the agreement `{adoption.agreement}` is not loaded")
+        if adoption.version and adoption.version not in versions:
+            return ("unknown_agreement_version", f"group.adoptions[{index}].version",
+                    f"`{adoption.agreement}` has no version {adoption.version}")
+    return None
+
+
+def _refuse(policy: CompiledPolicy, request: Request, code: str, field: str, message: str,
+            *, tracer: list[str] | None) -> Decision:
+    reason = f"denied: {message} (field `{field}`)"
+    finding = Finding("", 0, "", "", DENY, code, reason)
+    items = tuple(ItemResult(item.id, "excluded", DENY, ()) for item in request.items)
+    decision = Decision(DENY, (), items, (finding,), reason, policy.revision)
+    if tracer is not None:
+        tracer.append(reason)
+        return _with_explanation(decision, tracer)
+    return decision
+
+
+def _governing_sets(terms: Terms, item: Item, current: VersionSet, requested_at: float,
+                    request: Request) -> list[VersionSet]:
+    if item.posted_at is None:
+        sets = terms.ever()
+        return sets if current in sets else [current, *sets]
+    posted = terms.at(item.posted_at)
+    if posted == current or _consented_to_new_terms(item, requested_at):
+        return [current]
+    return [posted, current]
+
+
+def _consented_to_new_terms(item: Item, requested_at: float) -> bool:
+    author = item.author.id
+    return any(
+        c.by == author and c.scope == NEW_TERMS_CONSENT
+        and (c.granted_at is None or c.granted_at <= requested_at)
+        and (c.withdrawn_at is None or c.withdrawn_at > requested_at)
+        for c in item.consents
+    )
+
+
+# ---- one item under one set of versions ---------------------------------------
+
+
+def _effective_labels(versions: VersionSet, item: Item) -> dict[str, str]:
+    """Per scheme, the most restrictive of the item's labels and the governing defaults (§7.1)."""
+    if not versions:
+        return {}
+    schemes = versions[0].label_schemes
+    frozen = any(not v.authors_may_restrict_later for v in versions)
+    labels: dict[str, str] = {}
+    for label in item.labels:
+        scheme = schemes.get(label.scheme)
+        if scheme is None:
+            continue  # a scheme no agreement defines has no order; rules read it from `item.labels`
+        if frozen and label.set_by == "author" and _set_after_posting(label.set_at, item.posted_at):
+            continue  # press ground rules: no tightening after speaking (§3.1)
+        value = scheme.normalize(label.value)
+        labels[label.scheme] = scheme.stricter(value, labels[label.scheme]) if label.scheme in labels else value
+    for version in versions:
+        for name, value in version.default_labels.items():
+            labels[name] = schemes[name].stricter(value, labels[name]) if name in labels else value
+    return labels
+
+
+def _set_after_posting(set_at: float | None, posted_at: float | None) -> bool:
+    return set_at is not None and posted_at is not None and set_at > posted_at
+
+
+def _evaluate(versions: VersionSet, request: Request, item: Item, requested_at: float, outcome: _Outcome,
+              tracer: list[str] | None) -> None:
+    scope = Scope(request, item, requested_at, _effective_labels(versions, item))
+    key = (request.action, request.destination.kind)
+    waiver = scope.actor_is_author
+    permitted = waiver  # the author may release their own item (§7.2)
+    for version in versions:
+        for rule in version.index.get(key, ()):
+            if waiver and rule.waivable_by_author:
+                continue
+            effect = _apply(rule, scope, outcome, tracer)
+            if effect == ALLOW or effect == OBLIGE:
+                permitted = True
+    if not permitted and not outcome.denied:
+        outcome.denied = True
+        message = (f"no agreement in force permits a {request.action} of item `{item.id}` "
+                   f"to `{request.destination.kind}`; what is said in the group stays in the group unless an agreement says otherwise")
+        outcome.findings.append(Finding("", 0, "", item.id, DENY, "not_permitted", message))
+        if tracer is not None:
+            tracer.append(f"  item {item.id}: no rule permits it → deny (members only)")
+
+
+def _apply(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str] | None) -> str | None:
+    """Evaluate one rule; record what it did. Any error denies the item (fail closed)."""
+    where = f"{rule.agreement}@{rule.version}/{rule.id}"
+    try:
+        if not rule.condition(scope):
+            if tracer is not None:
+                tracer.append(f"  item {scope.item.id}: {where}: condition not met")
+            return None
+        obligations = [o for o in (ob.build(scope, ob.params) for ob in rule.obligations) if o is not None]
+        message = rule.message(scope)
+    except Exception as error:  # noqa: BLE001 — any failure of a rule must deny, never skip
+        return _fail_closed(rule, scope, outcome, error, where, tracer)
+    effect = rule.effect
+    if effect == OBLIGE and not obligations:
+        effect = ALLOW  # nothing the request does needs fixing (§7.4)
+    if effect == DENY:
+        outcome.denied = True
+    outcome.obligations.extend(obligations)
+    if effect != REQUIRE or obligations:
+        # A `require` rule that owes nothing did nothing: no finding to report.
+        reported = OBLIGE if effect == REQUIRE else effect
+        outcome.findings.append(Finding(rule.agreement, rule.version, rule.id, scope.item.id, reported,
+                                        rule.reason_code, message))
+    if tracer is not None:
+        tracer.append(f"  item {scope.item.id}: {where}: {effect} [{rule.reason_code}]"
+                      + (f" owes {', '.join(o.type for o in obligations)}" if obligations else ""))
+    return effect
+
+
+def _fail_closed(rule: CompiledRule, scope: Scope, outcome: _Outcome, error: Exception, where: str,
+                 tracer: list[str] | None) -> str:
+    if isinstance(error, KeyError):
+        detail = f"the fact `{error.args[0]}` is missing from the request"
+    else:
+        detail = f"{type(error).__name__}: {error}"
+    outcome.denied = True
+    outcome.findings.append(Finding(
+        rule.agreement, rule.version, rule.id, scope.item.id, DENY, "rule_evaluation_failed",
+        f"rule `{rule.id}` could not be evaluated ({detail}), so the item is denied"))
+    if tracer is not None:
+        tracer.append(f"  item {scope.item.id}: {where}: error ({detail}) → deny")
+    return DENY
+
+
+# ---- combining items --------------------------------------------------------------
+
+
+def _combine_atomic(policy: CompiledPolicy, results) -> Decision:
+    """Share and quote: the most restrictive item governs; obligations are the union."""
+    findings = tuple(f for _, outcome, _ in results for f in outcome.findings)
+    if any(outcome.denied for _, outcome, _ in results):
+        items = tuple(ItemResult(item.id, "excluded" if o.denied else "kept", DENY if o.denied else ALLOW, g)
+                      for item, o, g in results)
+        return Decision(DENY, (), items, findings, _reason(DENY, findings), policy.revision)
+    obligations = merge_obligations(o for _, outcome, _ in results for o in outcome.obligations)
+    items = tuple(_item_result(item, outcome, governed) for item, outcome, governed in results)
+    verdict = OBLIGE if obligations else ALLOW
+    return Decision(verdict, obligations, items, findings, _reason(verdict, findings), policy.revision)
+
+
+def _combine_export(policy: CompiledPolicy, results) -> Decision:
+    """Export: exclude what cannot go, keep the rest (§4.3); deny only when nothing may go."""
+    findings = tuple(f for _, outcome, _ in results for f in outcome.findings)
+    excluded = [item.id for item, outcome, _ in results if outcome.denied or _excludes(outcome)]
+    if len(excluded) == len(results):
+        items = tuple(ItemResult(item.id, "excluded", DENY, g) for item, _, g in results)
+        return Decision(DENY, (), items, findings, _reason(DENY, findings), policy.revision)
+    gone = set(excluded)
+    kept = [o for item, outcome, _ in results if item.id not in gone for o in outcome.obligations]
+    if excluded:
+        kept.insert(0, Obligation("exclude_items", item_ids=tuple(excluded)))
+    obligations = merge_obligations(kept)
+    items = tuple(
+        ItemResult(item.id, "excluded", DENY, governed) if item.id in gone else _item_result(item, outcome, governed)
+        for item, outcome, governed in results
+    )
+    verdict = OBLIGE if obligations else ALLOW
+    return Decision(verdict, obligations, items, findings, _reason(verdict, findings), policy.revision)
+
+
+def _excludes(outcome: _Outcome) -> bool:
+    return any(o.type == "exclude_items" for o in outcome.obligations)
+
+
+def _item_result(item: Item, outcome: _Outcome, governed: tuple[str, ...]) -> ItemResult:
+    redacted = any(o.type in _REDACTING for o in outcome.obligations)
+    verdict = OBLIGE if outcome.obligations else ALLOW
+    return ItemResult(item.id, "redacted" if redacted else "kept", verdict, governed)
+
+
+def merge_obligations(obligations: Iterable[Obligation]) -> tuple[Obligation, ...]:
+    """One obligation per kind and parameters, with the items, people and spans it covers joined."""
+    merged: dict[tuple, dict] = {}
+    for o in obligations:
+        key = (o.type, o.scope, o.until, o.label, o.notice, o.descriptor, o.link)
+        entry = merged.get(key)
+        if entry is None:
+            merged[key] = {"o": o, "item_ids": dict.fromkeys(o.item_ids), "person_ids": dict.fromkeys(o.person_ids),
+                           "spans": dict.fromkeys(o.spans), "names": dict.fromkeys(o.names)}
+            continue
+        for name in ("item_ids", "person_ids", "spans", "names"):
+            entry[name].update(dict.fromkeys(getattr(o, name)))
+    result = []
+    for entry in merged.values():
+        o = entry["o"]
+        result.append(Obligation(o.type, tuple(entry["item_ids"]), tuple(p for p in entry["person_ids"] if p),
+                                 tuple(sorted(entry["spans"], key=lambda s: (s.start, s.end))), tuple(entry["names"]),
+                                 o.scope, o.until, o.label, o.notice, o.descriptor, o.link))
+    return tuple(result)
+
+
+def _reason(verdict: str, findings: tuple[Finding, ...]) -> str:
+    if verdict == DENY:
+        first = next((f for f in findings if f.effect == DENY), None)
+        return f"denied: {first.message}" if first else "denied"
+    if verdict == OBLIGE:
+        messages = list(dict.fromkeys(f.message for f in findings if f.effect == OBLIGE))
+        return "allowed once the obligations are met: " + "; ".join(messages)
+    messages = list(dict.fromkeys(f.message for f in findings if f.effect == ALLOW))
+    return "allowed: " + (messages[0] if messages else "the author may share their own words")
+
+
+def _with_explanation(decision: Decision, tracer: list[str]) -> Decision:
+    return Decision(decision.decision, decision.obligations, decision.items, decision.findings, decision.reason,
+                    decision.policy_revision, tuple(tracer))

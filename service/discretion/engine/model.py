@@ -1,0 +1,260 @@
+"""The facts of a request and the shape of a decision (domain notes §8, §7.4).
+
+Plain slotted dataclasses: the server converts wire messages into these, the
+CLI builds them from YAML, and rules read them through fact paths such as
+`item.author.organization`. Instants are POSIX seconds (float) so the hot path
+compares numbers, never parses; `None` means "not given".
+
+The type hints are the fact catalogue: the compiler walks them to check every
+path a rule names, so a field added here is at once a fact rules may use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NewType
+
+Instant = NewType("Instant", float)
+
+ACTIONS = ("share", "quote", "export")
+DESTINATION_KINDS = (
+    "same_group",
+    "original_exchange_participant",
+    "actor_org_internal",
+    "actor_org_client",
+    "community_peer",
+    "external_individual",
+    "public",
+    "personal_archive",
+    "third_party_service",
+    "ai_tool",
+    "other_group",
+)
+ITEM_KINDS = ("message", "attendee_list", "member_list", "transcript", "file", "image")
+FORMATS = ("text", "screenshot", "file", "recording")
+DERIVATIONS = ("verbatim", "paraphrase", "summary")
+ROLES = ("member", "moderator", "admin", "owner")
+PRIVACIES = ("public", "private")
+VISIBILITIES = ("visible", "hidden")
+LEGAL_BASES = ("none", "valid_legal_process", "member_consent", "legal_requirement")
+DECISIONS = ("allow", "allow_with_obligations", "deny")
+
+# Closed vocabularies by fact path: the compiler rejects a rule comparing one
+# of these facts with a value outside its vocabulary (a typo would otherwise
+# make a condition that can never hold).
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "action": ACTIONS,
+    "destination.kind": DESTINATION_KINDS,
+    "item.kind": ITEM_KINDS,
+    "format": FORMATS,
+    "derived": DERIVATIONS,
+    "actor.role": ROLES,
+    "group.privacy": PRIVACIES,
+    "group.visibility": VISIBILITIES,
+    "purpose.legal_basis": LEGAL_BASES,
+}
+
+
+@dataclass(slots=True)
+class Person:
+    id: str = ""
+    display_name: str = ""
+    organization: str = ""
+    handles: tuple[str, ...] = ()
+    is_minor: bool = False
+
+
+@dataclass(slots=True)
+class Actor:
+    id: str = ""
+    display_name: str = ""
+    organization: str = ""
+    role: str = "member"
+    member: bool = False
+    joined_at: Instant | None = None
+
+
+@dataclass(slots=True)
+class Adoption:
+    agreement: str
+    version: int = 0  # 0: the latest loaded version
+    effective_from: Instant | None = None
+    disclosed_at: Instant | None = None
+    replaces: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Group:
+    id: str = ""
+    privacy: str = "private"
+    visibility: str = "visible"
+    adoptions: tuple[Adoption, ...] = ()
+    participants: tuple[Person, ...] = ()
+    community: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Label:
+    scheme: str
+    value: str
+    set_by: str = ""
+    set_at: Instant | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Consent:
+    by: str
+    scope: str
+    recipients: tuple[str, ...] = ()
+    granted_at: Instant | None = None
+    withdrawn_at: Instant | None = None
+
+
+@dataclass(slots=True)
+class Session:
+    id: str = ""
+    segment: str = ""
+    speaker_count: int = 0
+
+
+@dataclass(slots=True)
+class Item:
+    id: str
+    author: Person = field(default_factory=Person)
+    posted_at: Instant | None = None
+    retracted_at: Instant | None = None
+    labels: tuple[Label, ...] = ()
+    consents: tuple[Consent, ...] = ()
+    text: str = ""
+    kind: str = "message"
+    listed_people: tuple[Person, ...] = ()
+    session: Session = field(default_factory=Session)
+    exchange_participants: tuple[str, ...] = ()
+    conversation: str = ""
+    link: str = ""
+
+
+@dataclass(slots=True)
+class Recipient:
+    id: str = ""
+    organization: str = ""
+
+
+@dataclass(slots=True)
+class Service:
+    name: str = ""
+    organization: str = ""
+    new_controller: bool = False
+    may_train: bool = False
+    retains: bool = False
+
+
+@dataclass(slots=True)
+class Destination:
+    kind: str = ""
+    channel: str = ""
+    recipients: tuple[Recipient, ...] = ()
+    group_id: str = ""
+    publicly_accessible: bool = False
+    service: Service = field(default_factory=Service)
+
+
+@dataclass(slots=True)
+class Attribution:
+    author_identity: bool = False
+    affiliation: bool = False
+    descriptor: str = ""
+    link: bool = False
+
+
+@dataclass(slots=True)
+class Purpose:
+    need_to_know: bool = False
+    legal_basis: str = "none"
+    notification_prohibited: bool = False
+
+
+@dataclass(slots=True)
+class Request:
+    """One question: may `actor` do `action` with `items` toward `destination`?
+
+    `action` and `destination.kind` are kept as given: an unknown value is not
+    an error of form but a request the policy does not know, which is denied.
+    """
+
+    action: str
+    actor: Actor
+    group: Group
+    items: tuple[Item, ...]
+    destination: Destination
+    requested_at: Instant | None = None
+    attribution: Attribution = field(default_factory=Attribution)
+    format: str = "text"
+    derived: str = "verbatim"
+    quoted_text: str = ""
+    purpose: Purpose = field(default_factory=Purpose)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- the answer -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+    reveals: str  # "name", "handle", "organization"
+
+
+@dataclass(frozen=True, slots=True)
+class Obligation:
+    """One thing the caller must do before proceeding (domain notes §7.4)."""
+
+    type: str
+    item_ids: tuple[str, ...] = ()
+    person_ids: tuple[str, ...] = ()
+    spans: tuple[Span, ...] = ()
+    names: tuple[str, ...] = ()
+    scope: str = ""
+    until: Instant | None = None
+    label: str = ""
+    notice: str = ""
+    descriptor: str = ""
+    link: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule that decided something about an item, and why."""
+
+    agreement: str
+    version: int
+    rule: str
+    item_id: str
+    effect: str  # one of DECISIONS
+    reason_code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    item_id: str
+    outcome: str  # "kept", "redacted", "excluded"
+    decision: str
+    governed_by: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decision: str
+    obligations: tuple[Obligation, ...]
+    items: tuple[ItemResult, ...]
+    findings: tuple[Finding, ...]
+    reason: str
+    policy_revision: str
+    explanation: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"

@@ -1,0 +1,158 @@
+"""The obligation vocabulary (domain notes §7.4): one small builder per type, in one table.
+
+A builder turns a rule's obligation into a concrete Obligation for one item,
+or returns None when the request would not do what the obligation guards
+against: "an obligation is owed only for what the request would actually do"
+(no identity named → no `redact_author_identity`). Parameters arrive as
+compiled getters `(scope) -> value`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .consent import holds
+from .identify import identifying_spans
+from .model import Obligation
+from .scope import Scope
+
+Params = dict[str, Callable[[Scope], object]]
+
+
+@dataclass(frozen=True, slots=True)
+class ObligationType:
+    name: str
+    build: Callable[[Scope, Params], Obligation | None]
+    # Parameter name -> "text" | "instant"; the first is the one a scalar sets
+    # (`add_notice: chatham_house_rule`).
+    params: tuple[tuple[str, str], ...] = ()
+    required: tuple[str, ...] = ()
+    # True when fulfilling it changes what is published (the item is "redacted").
+    redacts: bool = False
+
+
+def _exports_authorship(scope: Scope) -> bool:
+    # An export carries who said what; a share or quote carries what the
+    # request's attribution says it will.
+    return scope.action == "export"
+
+
+def _for_item(scope: Scope, name: str, **fields) -> Obligation:
+    return Obligation(name, item_ids=(scope.item.id,), **fields)
+
+
+def _redact_identity(scope: Scope, params: Params):
+    if _exports_authorship(scope) or scope.attribution.author_identity:
+        return _for_item(scope, "redact_author_identity", person_ids=(scope.item.author.id,))
+    return None
+
+
+def _redact_affiliation(scope: Scope, params: Params):
+    if _exports_authorship(scope) or scope.attribution.affiliation:
+        return _for_item(scope, "redact_author_affiliation", person_ids=(scope.item.author.id,))
+    return None
+
+
+def _redact_descriptor(scope: Scope, params: Params):
+    if scope.attribution.descriptor:
+        return _for_item(scope, "redact_descriptor", person_ids=(scope.item.author.id,))
+    return None
+
+
+def _use_agreed_descriptor(scope: Scope, params: Params):
+    descriptor = str(params["descriptor"](scope) or "")
+    if scope.attribution.descriptor == descriptor and not scope.attribution.author_identity:
+        return None  # the request already uses the agreed descriptor and no name
+    return _for_item(scope, "use_agreed_descriptor", descriptor=descriptor)
+
+
+def _people_in_scope(scope: Scope):
+    item = scope.item
+    yield item.author
+    yield from scope.group.participants
+    yield from item.listed_people
+
+
+def _redact_identifying_content(scope: Scope, params: Params):
+    # A quote publishes `quoted_text`; an export hands over the item's own text.
+    text = scope.quoted_text if scope.action != "export" else scope.item.text
+    if not text:
+        return None
+    # The actor may name themselves; a speaker who consented to attribution may be named.
+    people = _people_in_scope(scope)
+    author = scope.item.author.id
+    if author and author != scope.actor.id and holds(scope, author, "attribution"):
+        people = (p for p in people if p.id != author)
+    spans = identifying_spans(text, people, except_person=scope.actor.id)
+    return _for_item(scope, "redact_identifying_content", spans=spans) if spans else None
+
+
+def _redact_participant_identities(scope: Scope, params: Params):
+    kind = str(params["scope"](scope)) if "scope" in params else "listing"
+    hidden = [p for p in scope.item.listed_people if p.id != scope.actor.id and not holds(scope, p.id, kind)]
+    if not hidden:
+        return None
+    return _for_item(scope, "redact_participant_identities",
+                     person_ids=tuple(p.id for p in hidden), names=tuple(p.display_name for p in hidden))
+
+
+def _exclude_items(scope: Scope, params: Params):
+    return _for_item(scope, "exclude_items")
+
+
+def _require_author_consent(scope: Scope, params: Params):
+    return _for_item(scope, "require_author_consent", person_ids=(scope.item.author.id,),
+                     scope=str(params["scope"](scope)))
+
+
+def _hold_until(scope: Scope, params: Params):
+    until = params["until"](scope)
+    if until is None or until <= scope.requested_at:
+        return None  # the embargo has lifted
+    return _for_item(scope, "hold_until", until=until)
+
+
+def _preserve_label(scope: Scope, params: Params):
+    scheme = str(params["scheme"](scope))
+    value = scope.label.get(scheme)
+    if not value:
+        return None
+    return _for_item(scope, "preserve_label", label=f"{scheme}:{value}".upper())
+
+
+def _add_notice(scope: Scope, params: Params):
+    until = params["until"](scope) if "until" in params else None
+    return _for_item(scope, "add_notice", notice=str(params["notice"](scope)), until=until)
+
+
+def _add_attribution(scope: Scope, params: Params):
+    return _for_item(scope, "add_attribution", person_ids=(scope.item.author.id,), link=scope.item.link)
+
+
+def _notify_affected_members(scope: Scope, params: Params):
+    if scope.purpose.notification_prohibited:
+        return None
+    return _for_item(scope, "notify_affected_members", person_ids=(scope.item.author.id,))
+
+
+OBLIGATION_TYPES: dict[str, ObligationType] = {
+    t.name: t
+    for t in (
+        ObligationType("redact_author_identity", _redact_identity, redacts=True),
+        ObligationType("redact_author_affiliation", _redact_affiliation, redacts=True),
+        ObligationType("redact_descriptor", _redact_descriptor, redacts=True),
+        ObligationType("use_agreed_descriptor", _use_agreed_descriptor, (("descriptor", "text"),),
+                       ("descriptor",), redacts=True),
+        ObligationType("redact_identifying_content", _redact_identifying_content, redacts=True),
+        ObligationType("redact_participant_identities", _redact_participant_identities, (("scope", "text"),),
+                       redacts=True),
+        ObligationType("exclude_items", _exclude_items),
+        ObligationType("require_author_consent", _require_author_consent, (("scope", "text"),), ("scope",)),
+        ObligationType("hold_until", _hold_until, (("until", "instant"),), ("until",)),
+        ObligationType("preserve_label", _preserve_label, (("scheme", "text"),), ("scheme",)),
+        ObligationType("add_notice", _add_notice, (("notice", "text"), ("until", "instant")), ("notice",)),
+        ObligationType("add_attribution", _add_attribution),
+        ObligationType("notify_affected_members", _notify_affected_members),
+    )
+}

@@ -1,0 +1,39 @@
+"""What a rule sees while it is evaluated: the request's facts, for one item.
+
+Compiled fact getters are `operator.attrgetter`s over this object, so a fact
+path such as `item.author.organization` costs one C-level lookup chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Actor, Attribution, Destination, Group, Item, Purpose, Request
+
+
+class Scope:
+    __slots__ = (
+        "request", "action", "actor", "group", "item", "destination", "attribution", "format",
+        "derived", "quoted_text", "purpose", "attributes", "requested_at", "label", "vars",
+        "actor_is_author",
+    )
+
+    def __init__(self, request: Request, item: Item, requested_at: float, label: dict[str, str]):
+        self.request = request
+        self.action: str = request.action
+        self.actor: Actor = request.actor
+        self.group: Group = request.group
+        self.item: Item = item
+        self.destination: Destination = request.destination
+        self.attribution: Attribution = request.attribution
+        self.format: str = request.format
+        self.derived: str = request.derived
+        self.quoted_text: str = request.quoted_text
+        self.purpose: Purpose = request.purpose
+        self.attributes: dict[str, Any] = request.attributes
+        self.requested_at: float = requested_at
+        # The item's effective label per scheme (most restrictive wins).
+        self.label: dict[str, str] = label
+        # Elements bound by quantifiers (`some: {of: …, as: it}`).
+        self.vars: dict[str, Any] = {}
+        self.actor_is_author: bool = bool(item.author.id) and item.author.id == request.actor.id

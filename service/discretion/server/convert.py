@@ -1,0 +1,459 @@
+"""Wire messages <-> the engine's values, and the checks a request must pass to be understood.
+
+This runs on every call, so it builds the dataclasses field by field (never
+MessageToDict over a whole request), looks enums up in tables built at import,
+and skips empty repeated fields. Dataclasses are built with positional
+arguments in field order, each named in a comment: keywords cost a quarter
+more here, and the full round trip in the tests (every field a distinct value)
+catches any slip in the order. Field paths for violations are formatted only
+where something is wrong, except the short prefix of each repeated element
+that holds a timestamp.
+
+A request is either understood whole or refused whole: every violation found
+is collected and raised at once as `RequestInvalid`, so a caller fixes all of
+them in one round trip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from google.protobuf import struct_pb2
+from google.protobuf.descriptor import EnumDescriptor
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from ..engine import model
+from ..engine.compiled import AgreementInfo, VersionInfo
+from ..errors import DiscretionError
+from ._gen.discretion.v1 import policy_pb2 as pb
+
+__all__ = [
+    "FieldViolation",
+    "RequestInvalid",
+    "agreements_to_proto",
+    "request_from_proto",
+    "requests_from_batch",
+    "response_to_proto",
+]
+
+
+# ---- what can be wrong with a request ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str  # a path into the request, e.g. `items[0].id` or `checks[3].actor.id`
+    description: str
+
+
+class RequestInvalid(DiscretionError):
+    """The request cannot be understood; `violations` names every field at fault."""
+
+    def __init__(self, violations: Iterable[FieldViolation]):
+        self.violations: tuple[FieldViolation, ...] = tuple(violations)
+        count = len(self.violations)
+        fields = ", ".join(f"`{v.field}`" for v in self.violations)
+        super().__init__(f"{count} invalid field{'s' if count != 1 else ''}: {fields}")
+
+
+# ---- enums ------------------------------------------------------------------
+
+
+def _words_by_number(enum: EnumDescriptor, unspecified: str) -> dict[int, str]:
+    """Wire number -> domain word: DESTINATION_KIND_AI_TOOL -> `ai_tool`.
+
+    The zero value reads as the proto comment says (e.g. ITEM_KIND_UNSPECIFIED
+    is a message). A number missing from the table (sent by a newer client) is
+    looked up with a default of "", which the engine denies by name.
+    """
+    prefix = enum.values_by_number[0].name.removesuffix("UNSPECIFIED")
+    return {
+        value.number: unspecified if value.number == 0 else value.name.removeprefix(prefix).lower()
+        for value in enum.values
+    }
+
+
+def _numbers_by_word(enum: EnumDescriptor) -> dict[str, int]:
+    """Domain word -> wire number, for the answer; the zero value is never sent."""
+    prefix = enum.values_by_number[0].name.removesuffix("UNSPECIFIED")
+    return {value.name.removeprefix(prefix).lower(): value.number for value in enum.values if value.number}
+
+
+# The engine denies an empty action or destination kind, naming the field:
+# that is a decision, not a malformed request.
+_ACTIONS = _words_by_number(pb.Action.DESCRIPTOR, "")
+_DESTINATION_KINDS = _words_by_number(pb.DestinationKind.DESCRIPTOR, "")
+_ITEM_KINDS = _words_by_number(pb.ItemKind.DESCRIPTOR, "message")
+_FORMATS = _words_by_number(pb.Format.DESCRIPTOR, "text")
+_DERIVATIONS = _words_by_number(pb.Derivation.DESCRIPTOR, "verbatim")
+_ROLES = _words_by_number(pb.Role.DESCRIPTOR, "member")
+_PRIVACIES = _words_by_number(pb.Privacy.DESCRIPTOR, "private")
+_VISIBILITIES = _words_by_number(pb.Visibility.DESCRIPTOR, "visible")
+_LEGAL_BASES = _words_by_number(pb.LegalBasis.DESCRIPTOR, "none")
+
+# An answer word the wire cannot carry is an engine bug: the KeyError surfaces
+# as INTERNAL rather than as a silently wrong decision.
+_DECISIONS = _numbers_by_word(pb.Decision.DESCRIPTOR)
+_EFFECTS = _numbers_by_word(pb.Effect.DESCRIPTOR)
+_OUTCOMES = _numbers_by_word(pb.ItemOutcome.DESCRIPTOR)
+
+
+# ---- timestamps -------------------------------------------------------------
+
+# The range google.protobuf.Timestamp defines: 0001-01-01T00:00:00Z to
+# 9999-12-31T23:59:59.999999999Z.
+_MIN_SECONDS = -62_135_596_800
+_MAX_SECONDS = 253_402_300_799
+_MAX_NANOS = 999_999_999
+
+
+def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation]) -> float | None:
+    """The POSIX seconds of `parent.name`, None when unset; a malformed one is a violation."""
+    if not parent.HasField(name):
+        return None
+    stamp = getattr(parent, name)
+    seconds, nanos = stamp.seconds, stamp.nanos
+    if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos <= _MAX_NANOS:
+        return seconds + nanos / 1e9
+    problems.append(
+        FieldViolation(
+            f"{where}.{name}" if where else name,
+            f"malformed timestamp (seconds={seconds}, nanos={nanos}): seconds must fall within "
+            "0001-01-01..9999-12-31 and nanos within 0..999999999",
+        )
+    )
+    return None
+
+
+def _timestamp(instant: float | None) -> Timestamp | None:
+    if instant is None:
+        return None
+    seconds = math.floor(instant)
+    nanos = round((instant - seconds) * 1e9)
+    if nanos > _MAX_NANOS:  # rounding carried into the next second
+        seconds, nanos = seconds + 1, 0
+    return Timestamp(seconds=seconds, nanos=nanos)
+
+
+# ---- CheckRequest -> Request ------------------------------------------------
+
+
+def request_from_proto(message: pb.CheckRequest) -> model.Request:
+    """The facts of one check; raises RequestInvalid naming every field at fault."""
+    problems: list[FieldViolation] = []
+    request = _request(message, problems)
+    if problems:
+        raise RequestInvalid(problems)
+    return request
+
+
+def requests_from_batch(message: pb.CheckBatchRequest, max_batch: int) -> list[model.Request]:
+    """The facts of every check of a batch, in order; violations are named `checks[i].field`.
+
+    One entry that cannot be understood refuses the whole batch, so a caller
+    never acts on a partly understood one.
+    """
+    checks = message.checks
+    if len(checks) > max_batch:
+        raise RequestInvalid(
+            [FieldViolation("checks", f"at most {max_batch} checks per batch, got {len(checks)}; split the batch")]
+        )
+    problems: list[FieldViolation] = []
+    requests = []
+    for index, check in enumerate(checks):
+        found: list[FieldViolation] = []
+        requests.append(_request(check, found))
+        problems.extend(FieldViolation(f"checks[{index}].{v.field}", v.description) for v in found)
+    if problems:
+        raise RequestInvalid(problems)
+    return requests
+
+
+def _strings(repeated: Iterable[str]) -> tuple[str, ...]:
+    # Most repeated fields are empty; tuple() of an empty wire container costs
+    # more than the rest of the field's conversion.
+    return tuple(repeated) if repeated else ()
+
+
+def _request(message: pb.CheckRequest, problems: list[FieldViolation]) -> model.Request:
+    return model.Request(
+        _ACTIONS.get(message.action, ""),  # action
+        _actor(message.actor, problems),  # actor
+        _group(message.group, problems),  # group
+        _items(message.items, problems),  # items
+        _destination(message.destination),  # destination
+        _instant(message, "requested_at", "", problems),  # requested_at
+        _attribution(message.attribution),  # attribution
+        _FORMATS.get(message.format, ""),  # format
+        _DERIVATIONS.get(message.derived, ""),  # derived
+        message.quoted_text,  # quoted_text
+        _purpose(message.purpose),  # purpose
+        _struct(message.attributes) if message.HasField("attributes") else {},  # attributes
+    )
+
+
+def _required(value: str, field: str, what: str, problems: list[FieldViolation]) -> None:
+    if not value.strip():
+        problems.append(FieldViolation(field, f"required: {what}"))
+
+
+def _actor(actor: pb.Actor, problems: list[FieldViolation]) -> model.Actor:
+    _required(actor.id, "actor.id", "the id of the person acting", problems)
+    return model.Actor(
+        actor.id,  # id
+        actor.display_name,  # display_name
+        actor.organization,  # organization
+        _ROLES.get(actor.role, ""),  # role
+        actor.member,  # member
+        _instant(actor, "joined_at", "actor", problems),  # joined_at
+    )
+
+
+def _person(person: pb.Person) -> model.Person:
+    return model.Person(
+        person.id,  # id
+        person.display_name,  # display_name
+        person.organization,  # organization
+        _strings(person.handles),  # handles
+        person.is_minor,  # is_minor
+    )
+
+
+def _group(group: pb.Group, problems: list[FieldViolation]) -> model.Group:
+    _required(group.id, "group.id", "the id of the group the items were posted in", problems)
+    return model.Group(
+        group.id,  # id
+        _PRIVACIES.get(group.privacy, ""),  # privacy
+        _VISIBILITIES.get(group.visibility, ""),  # visibility
+        _adoptions(group.adoptions, problems) if group.adoptions else (),  # adoptions
+        tuple([_person(p) for p in group.participants]) if group.participants else (),  # participants
+        _strings(group.community),  # community
+    )
+
+
+def _adoptions(adoptions: Iterable[pb.Adoption], problems: list[FieldViolation]) -> tuple[model.Adoption, ...]:
+    return tuple([_adoption(a, f"group.adoptions[{i}]", problems) for i, a in enumerate(adoptions)])
+
+
+def _adoption(adoption: pb.Adoption, where: str, problems: list[FieldViolation]) -> model.Adoption:
+    _required(adoption.agreement, f"{where}.agreement", "an agreement id loaded from the rules", problems)
+    return model.Adoption(
+        adoption.agreement,  # agreement
+        adoption.version,  # version
+        _instant(adoption, "effective_from", where, problems),  # effective_from
+        _instant(adoption, "disclosed_at", where, problems),  # disclosed_at
+        _strings(adoption.replaces),  # replaces
+    )
+
+
+def _items(items: Iterable[pb.Item], problems: list[FieldViolation]) -> tuple[model.Item, ...]:
+    if not items:
+        problems.append(FieldViolation("items", "required: at least one item"))
+    first_index: dict[str, int] = {}  # item id -> where it first appeared
+    converted = []
+    for index, item in enumerate(items):
+        where = f"items[{index}]"
+        if not item.id.strip():
+            problems.append(FieldViolation(f"{where}.id", "required: the id of the item"))
+        elif item.id in first_index:
+            # Each item is judged once; a repeated id would make the per-item
+            # results ambiguous to the caller.
+            problems.append(
+                FieldViolation(f"{where}.id", f"duplicate item id `{item.id}`, first at `items[{first_index[item.id]}]`")
+            )
+        else:
+            first_index[item.id] = index
+        converted.append(_item(item, where, problems))
+    return tuple(converted)
+
+
+def _item(item: pb.Item, where: str, problems: list[FieldViolation]) -> model.Item:
+    session = item.session
+    return model.Item(
+        item.id,  # id
+        _person(item.author),  # author
+        _instant(item, "posted_at", where, problems),  # posted_at
+        _instant(item, "retracted_at", where, problems),  # retracted_at
+        _labels(item.labels, where, problems) if item.labels else (),  # labels
+        _consents(item.consents, where, problems) if item.consents else (),  # consents
+        item.text,  # text
+        _ITEM_KINDS.get(item.kind, ""),  # kind
+        tuple([_person(p) for p in item.listed_people]) if item.listed_people else (),  # listed_people
+        model.Session(session.id, session.segment, session.speaker_count),  # session
+        _strings(item.exchange_participants),  # exchange_participants
+        item.conversation,  # conversation
+        item.link,  # link
+    )
+
+
+def _labels(labels: Iterable[pb.Label], where: str, problems: list[FieldViolation]) -> tuple[model.Label, ...]:
+    return tuple([_label(label, f"{where}.labels[{i}]", problems) for i, label in enumerate(labels)])
+
+
+def _label(label: pb.Label, where: str, problems: list[FieldViolation]) -> model.Label:
+    # Labels are matched case-insensitively (`TLP:AMBER` is `tlp:amber`).
+    return model.Label(
+        label.scheme.lower(),  # scheme
+        label.value.lower(),  # value
+        label.set_by,  # set_by
+        _instant(label, "set_at", where, problems),  # set_at
+        dict(label.params) if label.params else {},  # params
+    )
+
+
+def _consents(consents: Iterable[pb.Consent], where: str, problems: list[FieldViolation]) -> tuple[model.Consent, ...]:
+    return tuple([_consent(c, f"{where}.consents[{i}]", problems) for i, c in enumerate(consents)])
+
+
+def _consent(consent: pb.Consent, where: str, problems: list[FieldViolation]) -> model.Consent:
+    return model.Consent(
+        consent.by,  # by
+        consent.scope,  # scope
+        _strings(consent.recipients),  # recipients
+        _instant(consent, "granted_at", where, problems),  # granted_at
+        _instant(consent, "withdrawn_at", where, problems),  # withdrawn_at
+    )
+
+
+def _destination(destination: pb.Destination) -> model.Destination:
+    service = destination.service
+    return model.Destination(
+        _DESTINATION_KINDS.get(destination.kind, ""),  # kind
+        destination.channel,  # channel
+        _recipients(destination.recipients) if destination.recipients else (),  # recipients
+        destination.group_id,  # group_id
+        destination.publicly_accessible,  # publicly_accessible
+        model.Service(
+            service.name,  # name
+            service.organization,  # organization
+            service.new_controller,  # new_controller
+            service.may_train,  # may_train
+            service.retains,  # retains
+        ),  # service
+    )
+
+
+def _recipients(recipients: Iterable[pb.Recipient]) -> tuple[model.Recipient, ...]:
+    return tuple([model.Recipient(r.id, r.organization) for r in recipients])
+
+
+def _attribution(attribution: pb.Attribution) -> model.Attribution:
+    return model.Attribution(
+        attribution.author_identity,  # author_identity
+        attribution.affiliation,  # affiliation
+        attribution.descriptor,  # descriptor
+        attribution.link,  # link
+    )
+
+
+def _purpose(purpose: pb.Purpose) -> model.Purpose:
+    return model.Purpose(
+        purpose.need_to_know,  # need_to_know
+        _LEGAL_BASES.get(purpose.legal_basis, ""),  # legal_basis
+        purpose.notification_prohibited,  # notification_prohibited
+    )
+
+
+def _struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in struct.fields.items()}
+
+
+def _plain(value: struct_pb2.Value) -> Any:
+    """A Struct value as the plain Python value a YAML rule would have written."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        number = value.number_value
+        # JSON has one number type; 3 should compare and print as the 3 a rule wrote.
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return _struct(value.struct_value)
+    if kind == "list_value":
+        return [_plain(v) for v in value.list_value.values]
+    return None  # null_value, or a Value with nothing set
+
+
+# ---- Decision -> CheckResponse ----------------------------------------------
+
+
+def response_to_proto(decision: model.Decision, *, explain: bool) -> pb.CheckResponse:
+    """The wire answer; the explanation only when the caller asked for it."""
+    return pb.CheckResponse(
+        decision=_DECISIONS[decision.decision],
+        obligations=[_obligation(o) for o in decision.obligations],
+        items=[
+            pb.ItemResult(
+                item_id=r.item_id,
+                outcome=_OUTCOMES[r.outcome],
+                decision=_DECISIONS[r.decision],
+                governed_by=r.governed_by,
+            )
+            for r in decision.items
+        ],
+        findings=[
+            pb.Finding(
+                agreement=f.agreement,
+                version=f.version,
+                rule=f.rule,
+                item_id=f.item_id,
+                effect=_EFFECTS[f.effect],
+                reason_code=f.reason_code,
+                message=f.message,
+            )
+            for f in decision.findings
+        ],
+        reason=decision.reason,
+        policy_revision=decision.policy_revision,
+        explanation=decision.explanation if explain else (),
+    )
+
+
+def _obligation(obligation: model.Obligation) -> pb.Obligation:
+    return pb.Obligation(
+        type=obligation.type,
+        item_ids=obligation.item_ids,
+        person_ids=obligation.person_ids,
+        spans=[pb.Span(start=s.start, end=s.end, reveals=s.reveals) for s in obligation.spans],
+        names=obligation.names,
+        scope=obligation.scope,
+        until=_timestamp(obligation.until),
+        label=obligation.label,
+        notice=obligation.notice,
+        descriptor=obligation.descriptor,
+        link=obligation.link,
+    )
+
+
+# ---- AgreementInfo -> ListAgreementsResponse --------------------------------
+
+
+def agreements_to_proto(agreements: Iterable[AgreementInfo], revision: str) -> pb.ListAgreementsResponse:
+    return pb.ListAgreementsResponse(
+        agreements=[_agreement(a) for a in agreements],
+        policy_revision=revision,
+    )
+
+
+def _agreement(agreement: AgreementInfo) -> pb.AgreementInfo:
+    return pb.AgreementInfo(
+        id=agreement.id,
+        version=agreement.version,
+        title=agreement.title,
+        summary=agreement.summary,
+        source=agreement.source,
+        versions=[_version(v) for v in agreement.versions],
+        platform_wide=agreement.platform_wide,
+    )
+
+
+def _version(version: VersionInfo) -> pb.AgreementVersion:
+    return pb.AgreementVersion(
+        version=version.version,
+        effective_from=_timestamp(version.effective_from),
+        disclosed_at=_timestamp(version.disclosed_at),
+    )

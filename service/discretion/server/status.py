@@ -1,0 +1,70 @@
+"""The one place errors become gRPC statuses.
+
+    RequestInvalid      INVALID_ARGUMENT, with google.rpc.BadRequest naming each field
+    NoPolicyLoaded      UNAVAILABLE: the rules have never compiled; retry elsewhere or later
+    anything else       INTERNAL, with a generic message and an incident id; the
+                        traceback goes to the server log only, never to a caller
+
+Servicer methods are wrapped with `@translate_errors` and only raise.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from typing import Any, Callable, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from ..errors import DiscretionError
+from .convert import RequestInvalid
+
+__all__ = ["NoPolicyLoaded", "invalid_argument", "translate_errors"]
+
+log = logging.getLogger("discretion.server")
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+class NoPolicyLoaded(DiscretionError):
+    """No rules have compiled since the server started."""
+
+
+def invalid_argument(error: RequestInvalid) -> grpc.Status:
+    """INVALID_ARGUMENT with a BadRequest detail listing every field violation."""
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ]
+    )
+    detail = any_pb2.Any()
+    detail.Pack(bad_request)
+    return rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail])
+    )
+
+
+def translate_errors(method: Method) -> Method:
+    """Wrap a servicer method so every exception it raises ends as one deliberate status."""
+
+    @functools.wraps(method)
+    def translated(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return method(self, request, context)
+        except RequestInvalid as error:
+            context.abort_with_status(invalid_argument(error))
+        except NoPolicyLoaded:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "no rules loaded yet")
+        except Exception:
+            # A fault of ours: the caller learns only that it happened and the id
+            # to quote; the details may hold request facts and stay in the log.
+            incident = uuid.uuid4().hex[:12]
+            log.exception("internal error in %s (incident %s)", method.__name__, incident)
+            context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident})")
+
+    return translated  # type: ignore[return-value]

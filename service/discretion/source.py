@@ -1,0 +1,114 @@
+"""YAML text → plain data, plus the position of every value keyed by its path.
+
+Later passes report problems by path (`("versions", 0, "rules", 2, "when")`)
+and look the line and column up here, so the data stays plain and every
+diagnostic still points at the exact place in the file.
+
+Stricter than PyYAML's defaults, because a policy must mean what it says:
+duplicate keys are an error (PyYAML keeps the last one silently), timestamps
+stay strings (the compiler parses them and reports bad ones), and anchors and
+aliases are refused (an alias bomb could exhaust the server's memory).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import Diagnostic
+
+Path = tuple  # of str | int
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without implicit timestamps: times are strings until compiled."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass
+class Source:
+    """One parsed file: its data and where each path sits in it."""
+
+    file: str
+    data: Any = None
+    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def position(self, path: Path) -> tuple[int, int]:
+        """The (line, column) of `path`, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path not in self.positions and path:
+            path = path[:-1]
+        return self.positions.get(path, (1, 1))
+
+    def diagnostic(self, path: Path, code: str, message: str, *, help: str = "", rule: str = "",
+                   severity: str = "error") -> Diagnostic:
+        line, column = self.position(path)
+        return Diagnostic(code, message, self.file, line, column, rule, help, severity)
+
+
+def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
+    source = Source(file=file, lines=text.splitlines())
+    problems: list[Diagnostic] = []
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = (error.problem or str(error)).strip()
+        problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {message}", file, line, column,
+                                   help="check the indentation and quoting on this line"))
+        return source, problems
+    except yaml.YAMLError as error:
+        problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {error}", file, 1, 1))
+        return source, problems
+    finally:
+        loader.dispose()
+    if node is None:
+        problems.append(Diagnostic("empty_file", "the file is empty", file, 1, 1,
+                                   help="a rule file holds one agreement or the bindings"))
+        return source, problems
+    source.data = _build(node, (), source, loader, problems, anchors=set())
+    return source, problems
+
+
+def _build(node, path: Path, source: Source, loader, problems: list[Diagnostic], anchors: set) -> Any:
+    if id(node) in anchors:
+        # An alias: the node was built already. Point at the key that uses it.
+        problems.append(source.diagnostic(path + ("<key>",), "yaml_alias", "yaml aliases are not allowed",
+                                          help="write the value out in full instead of `*alias`"))
+        return None
+    source.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    anchors.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        result: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                problems.append(source.diagnostic(path, "yaml_key", "a key must be a plain word"))
+                continue
+            key = loader.construct_object(key_node)
+            if not isinstance(key, str):
+                key = str(key)
+            child = path + (key,)
+            if key in result:
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                first = source.positions.get(child, (0, 0))[0]
+                problems.append(Diagnostic(
+                    "duplicate_key", f"duplicate key `{key}`", source.file, line, col,
+                    help=f"`{key}` is already set on line {first}; keep one of them"))
+                continue
+            # The key's own position, so "unknown field" points at the key.
+            source.positions[child + ("<key>",)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _build(value_node, child, source, loader, problems, anchors)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(item, path + (i,), source, loader, problems, anchors) for i, item in enumerate(node.value)]
+    return loader.construct_object(node)

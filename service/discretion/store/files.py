@@ -1,0 +1,64 @@
+"""Which files make up a policy, and the revision that names their content."""
+
+from __future__ import annotations
+
+import hashlib
+import pathlib
+
+from ..compile import compile_documents
+from ..engine.compiled import CompiledPolicy
+from ..errors import Diagnostic, PolicyError
+
+RULE_SUFFIXES = (".yaml", ".yml")
+TEST_SUFFIXES = (".test.yaml", ".test.yml")
+
+
+def find_rule_files(root: pathlib.Path) -> list[pathlib.Path]:
+    """Agreement and bindings files under `root`, in a stable order.
+
+    Test suites (`*.test.yaml`) live beside agreements but are not rules.
+    Hidden entries are skipped: a Kubernetes ConfigMap mount keeps its real
+    files in `..<timestamp>/` folders and exposes them through symlinks.
+    """
+    root = pathlib.Path(root)
+    if root.is_file():
+        return [root]
+    found = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        name = path.name
+        if name.endswith(RULE_SUFFIXES) and not name.endswith(TEST_SUFFIXES) and path.is_file():
+            found.append(path)
+    return found
+
+
+def revision_of(contents: list[tuple[str, bytes]]) -> str:
+    """A content hash of the rule set: the same on every replica that loaded the same files."""
+    digest = hashlib.sha256()
+    for name, data in sorted(contents):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:16]
+
+
+def read_rule_files(root: pathlib.Path | str) -> list[tuple[str, bytes]]:
+    root = pathlib.Path(root)
+    if not root.exists():
+        raise PolicyError([Diagnostic("no_rules", f"`{root}` does not exist", str(root),
+                                      help="pass the folder that holds the agreements, e.g. `rules/`")])
+    return [(str(path), path.read_bytes()) for path in find_rule_files(root)]
+
+
+def compile_directory(root: pathlib.Path | str) -> CompiledPolicy:
+    """Compile every rule file under `root`; raises PolicyError with all diagnostics."""
+    root = pathlib.Path(root)
+    files = read_rule_files(root)
+    if not files:
+        raise PolicyError([Diagnostic("no_rules", f"no rule files in `{root}`", str(root),
+                                      help="agreements are `*.yaml` files, one agreement per file")])
+    # The revision hashes names relative to the root, so replicas that mount
+    # the same files at different places agree on it.
+    base = root if root.is_dir() else root.parent
+    named = [(pathlib.Path(name).relative_to(base).as_posix(), content) for name, content in files]
+    return compile_documents(files, revision_of(named))

@@ -1,0 +1,132 @@
+"""The holder of the policy in force: build a new one to the side, swap only on success.
+
+Each request reads `holder.current` once and uses that snapshot to the end, so
+a reload never changes the rules under a decision in progress. A broken change
+leaves the last good policy serving and is recorded in `status()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .files import compile_directory, find_rule_files
+from ..engine.compiled import CompiledPolicy
+from ..errors import Diagnostic, PolicyError
+
+log = logging.getLogger("discretion.store")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyStatus:
+    revision: str  # "" before the first good load
+    loaded_at: float | None
+    last_error: tuple[Diagnostic, ...]  # empty when the last attempt succeeded
+    last_attempt_at: float | None
+
+
+class PolicyHolder:
+    def __init__(
+        self,
+        rules_dir: pathlib.Path | str,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_reload: Callable[[bool, PolicyStatus], None] | None = None,
+    ):
+        self.rules_dir = pathlib.Path(rules_dir)
+        self._clock = clock
+        self._on_reload = on_reload
+        self._lock = threading.Lock()  # one reload at a time; readers never wait
+        self._current: CompiledPolicy | None = None
+        self._status = PolicyStatus("", None, (), None)
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def current(self) -> CompiledPolicy | None:
+        return self._current
+
+    def status(self) -> PolicyStatus:
+        return self._status
+
+    def reload(self) -> bool:
+        """Compile the rules directory; swap it in only if it compiled. True on success."""
+        with self._lock:
+            now = self._clock()
+            try:
+                policy = compile_directory(self.rules_dir)
+            except PolicyError as error:
+                self._status = PolicyStatus(
+                    self._status.revision, self._status.loaded_at, error.diagnostics, now
+                )
+                log.error(
+                    "rules in %s not loaded, still serving revision %s:\n%s",
+                    self.rules_dir,
+                    self._status.revision or "(none)",
+                    "\n".join(d.render() for d in error.errors),
+                )
+                ok = False
+            else:
+                self._current = policy  # the one reference swap readers see
+                self._status = PolicyStatus(policy.revision, now, (), now)
+                log.info("rules loaded from %s, revision %s", self.rules_dir, policy.revision)
+                ok = True
+        if self._on_reload:
+            self._on_reload(ok, self._status)
+        return ok
+
+    # ---- watching -----------------------------------------------------------
+
+    def start_watching(self, interval: float = 1.0, settle: float = 0.2) -> None:
+        """Poll the rules directory and reload when its files change.
+
+        Polling the resolved paths, sizes and mtimes sees every way files
+        change, including the atomic `..data` symlink swap of a Kubernetes
+        ConfigMap, which inotify-based watchers easily miss. A change is
+        reloaded once it has been quiet for `settle` seconds (debounce).
+        """
+        if self._watcher:
+            return
+        self._stop.clear()
+        self._watcher = threading.Thread(
+            target=self._watch, args=(interval, settle), name="rules-watcher", daemon=True
+        )
+        self._watcher.start()
+
+    def stop_watching(self) -> None:
+        self._stop.set()
+        if self._watcher:
+            self._watcher.join(timeout=5)
+            self._watcher = None
+
+    def _fingerprint(self) -> tuple:
+        marks = []
+        try:
+            for path in find_rule_files(self.rules_dir):
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+                marks.append((str(path), str(path.resolve()), stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            pass
+        return tuple(marks)
+
+    def _watch(self, interval: float, settle: float) -> None:
+        seen = self._fingerprint()
+        while not self._stop.wait(interval):
+            now = self._fingerprint()
+            if now == seen:
+                continue
+            # Debounce: wait until the files stop changing before compiling.
+            while not self._stop.wait(settle):
+                latest = self._fingerprint()
+                if latest == now:
+                    break
+                now = latest
+            seen = now
+            self.reload()
