@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from discretion.server import servicer
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
-from discretion.server.app import ServerSettings, serve
+from discretion.server.app import ServerSettings, create_server, serve
 from discretion.store.files import compile_directory
 
 from .support import RULES, Lines, StaticHolder, check, policy_stub, running
@@ -80,6 +80,17 @@ def test_reflection_lists_the_services():
         [answer] = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
     names = {s.name for s in answer.list_services_response.service}
     assert names == {SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
+
+
+def test_a_port_in_use_is_refused_rather_than_shared():
+    first, port = create_server(ServerSettings(address="127.0.0.1:0"), StaticHolder(None))
+    first.start()
+    try:
+        stderr = Lines()
+        assert serve(ServerSettings(rules_dir=RULES, address=f"127.0.0.1:{port}"), stderr=stderr) == 2
+    finally:
+        first.stop(None)
+    assert stderr.text.startswith(f"discretion: cannot listen on `127.0.0.1:{port}`")
 
 
 # ---- serve ------------------------------------------------------------------------
@@ -201,29 +212,6 @@ def test_a_second_sigterm_stops_without_waiting_for_calls_in_flight(monkeypatch)
     assert code == 0
     assert codes == [grpc.StatusCode.UNAVAILABLE]
     assert time.monotonic() - started < 15  # well inside the grace it did not wait out
-
-
-def test_discretion_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path):
-    service_dir = pathlib.Path(__file__).resolve().parents[2] / "service"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(service_dir), os.environ.get("PYTHONPATH", "")])}
-    command = [sys.executable, "-c", "from discretion.cli import main; main()",
-               "serve", "--rules", str(RULES), "--address", "127.0.0.1:0"]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        for line in process.stderr:
-            lines.append(line)
-            if line.startswith("discretion: serving on"):
-                break
-        port = SERVING_LINE.search("".join(lines)).group(1)
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-            eventually(lambda: health_of(channel) == SERVING)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=15) == 0
-        assert process.stderr.read().endswith("discretion: stopped\n")
-    finally:
-        process.kill()
-        process.wait()
 
 
 def test_the_cli_loads_grpc_only_to_serve():

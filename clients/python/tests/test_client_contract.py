@@ -185,9 +185,11 @@ def full_request() -> dc.CheckRequest:
             "g1",
             privacy="private",
             visibility="hidden",
-            adoptions=[dc.Adoption("chatham-house", 2, effective_from=T1, disclosed_at=T2, replaces=["tlp"])],
+            adoptions=[dc.Adoption("chatham-house", 2, effective_from=T1, disclosed_at=T2, replaces=["tlp"],
+                                   segments=["discussion"], default_labels={"tlp": "amber"})],
             participants=[_person(1)],
             community=["acme", "globex"],
+            converted_at=T2,
         ),
         items=[
             dc.Item(
@@ -239,11 +241,13 @@ def full_request_pb() -> pb.CheckRequest:
             visibility=pb.VISIBILITY_HIDDEN,
             adoptions=[
                 pb.Adoption(
-                    agreement="chatham-house", version=2, effective_from=_ts(T1), disclosed_at=_ts(T2), replaces=["tlp"]
+                    agreement="chatham-house", version=2, effective_from=_ts(T1), disclosed_at=_ts(T2), replaces=["tlp"],
+                    segments=["discussion"], default_labels={"tlp": "amber"},
                 )
             ],
             participants=[_pb_person(1)],
             community=["acme", "globex"],
+            converted_at=_ts(T2),
         ),
         items=[
             pb.Item(

@@ -21,7 +21,7 @@ from ..engine.obligations import OBLIGATION_TYPES
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..policy.load import Document, load_documents
 from ..source import Source
-from .conditions import Context, Invalid, compile_condition, parse_instant
+from .conditions import Context, Invalid, compile_conjuncts, parse_instant
 from .facts import UnknownFact, resolve
 
 
@@ -71,7 +71,7 @@ class _Compiler:
             ))
         bindings = self.bindings([d for d in documents if d.kind == "bindings"], versions)
         return CompiledPolicy(revision, tuple(sorted(infos, key=lambda a: a.id)), versions,
-                              tuple(sorted(platform_wide)), bindings)
+                              tuple(sorted(platform_wide)), bindings, schemes)
 
     # ---- label schemes ------------------------------------------------------
 
@@ -174,7 +174,7 @@ class _Compiler:
         rule_id, effect = rule["id"], rule["effect"]
         before = len(self.problems)
         obligations = rule.get("obligations") or []
-        if effect == "deny" and obligations:
+        if effect in ("deny", "deny_unless_allowed") and obligations:
             self.problems.append(source.diagnostic(path + ("obligations", "<key>"), "obligations_on_deny",
                                                    "a deny cannot carry obligations", rule=rule_id,
                                                    help="remove `obligations`, or make the effect `allow_with_obligations`"))
@@ -187,7 +187,8 @@ class _Compiler:
                                                    f"`{effect}` needs `obligations`", rule=rule_id,
                                                    help="list what must be done, or make the effect `allow`"))
         ctx = Context(source, rule_id, self.problems)
-        condition = compile_condition(rule["when"], path + ("when",), ctx) if "when" in rule else _always
+        conjuncts = tuple(compile_conjuncts(rule["when"], path + ("when",), ctx)) if "when" in rule else ()
+        condition = _conjunction([p for _, p in conjuncts])
         compiled_obligations = tuple(
             o for i, spec in enumerate(obligations)
             if (o := self.obligation(spec, path + ("obligations", i), ctx)) is not None
@@ -197,7 +198,7 @@ class _Compiler:
             return None
         return CompiledRule(
             agreement=agreement, version=version, id=rule_id, effect=effect,
-            waivable_by_author=rule.get("author_may_waive", True), condition=condition,
+            waivable_by_author=rule.get("author_may_waive", True), condition=condition, conjuncts=conjuncts,
             obligations=compiled_obligations, reason_code=rule["reason"]["code"], message=message,
             actions=tuple(rule.get("actions") or ACTIONS), destinations=_destinations(rule.get("destinations")),
         )
@@ -209,7 +210,8 @@ class _Compiler:
             (name, raw), = spec.items()
         kind = OBLIGATION_TYPES[name]
         declared = dict(kind.params)
-        if not isinstance(raw, dict):
+        # A scalar or a `{fact: …}` sets the main parameter: `add_notice: chatham_house_rule`.
+        if not isinstance(raw, dict) or set(raw) == {"fact"}:
             if not kind.params:
                 ctx.report(Invalid(path, "unexpected_parameter", f"`{name}` takes no parameter", f"write `- {name}`"))
                 return None
@@ -301,7 +303,8 @@ class _Compiler:
                 self.problems.append(source.diagnostic(path + ("replaces", j), "unknown_agreement",
                                                        f"unknown agreement `{replaced}`",
                                                        help=did_you_mean(replaced, sorted(versions))))
-        return Adoption(agreement, version, effective, disclosed, tuple(data.get("replaces") or ()))
+        return Adoption(agreement, version, effective, disclosed, tuple(data.get("replaces") or ()),
+                        tuple(data.get("segments") or ()), dict(data.get("default_labels") or {}))
 
 
 def _destinations(spec: list | dict | None) -> tuple[str, ...]:
@@ -314,6 +317,17 @@ def _destinations(spec: list | dict | None) -> tuple[str, ...]:
 
 def _always(scope) -> bool:
     return True
+
+
+def _conjunction(parts: list[Callable]) -> Callable:
+    if not parts:
+        return _always
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        first, second = parts
+        return lambda scope: first(scope) and second(scope)
+    return lambda scope: all(p(scope) for p in parts)
 
 
 def _parameter(value: Any, kind: str, path: tuple, ctx: Context) -> Callable:
@@ -356,4 +370,6 @@ def _index(rules: list[CompiledRule]) -> dict[tuple[str, str], tuple[CompiledRul
         for action in rule.actions:
             for destination in rule.destinations:
                 index[(action, destination)].append(rule)
-    return {key: tuple(value) for key, value in index.items()}
+    # "Otherwise deny" rules are looked at after every other rule of the
+    # version, once it is known whether the version allowed the item.
+    return {key: tuple(sorted(value, key=lambda r: r.effect == "deny_unless_allowed")) for key, value in index.items()}

@@ -49,16 +49,43 @@ class Context:
 
 
 def compile_condition(condition: dict, path: tuple, ctx: Context) -> Predicate:
-    parts: list[Predicate] = []
-    for key, value in condition.items():
-        builder = KEYWORDS.get(key)
-        try:
-            parts.append(builder(value, path + (key,), ctx) if builder else _fact_test(key, value, path + (key,), ctx))
-        except Invalid as error:
-            ctx.report(error)
+    parts = [predicate for _, predicate in compile_conjuncts(condition, path, ctx)]
     if len(parts) == 1:
         return parts[0]
     return lambda scope: all(p(scope) for p in parts)
+
+
+def compile_conjuncts(condition: dict, path: tuple, ctx: Context) -> list[tuple[str, Predicate]]:
+    """Each entry of a condition as (its text, its predicate).
+
+    The rule's condition is their conjunction; `explain` names the first entry
+    that did not hold, by evaluating these same predicates.
+    """
+    parts: list[tuple[str, Predicate]] = []
+    for key, value in condition.items():
+        builder = KEYWORDS.get(key)
+        try:
+            predicate = builder(value, path + (key,), ctx) if builder else _fact_test(key, value, path + (key,), ctx)
+        except Invalid as error:
+            ctx.report(error)
+            continue
+        parts.append((describe(key, value), predicate))
+    return parts
+
+
+def describe(key: str, value: Any) -> str:
+    """`key: value` in compact YAML flow style, for explanations."""
+    return f"{key}: {_flow(value)}"
+
+
+def _flow(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if value is True or value is False:
+        return str(value).lower()
+    return "null" if value is None else str(value)
 
 
 def parse_instant(text: Any, path: tuple) -> float:

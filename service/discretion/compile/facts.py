@@ -99,6 +99,12 @@ def resolve(path: str, variables: dict[str, FactType]) -> tuple[Callable[[Any], 
         fact_type = variables[head]
         base: Callable = lambda scope, _n=head: scope.vars[_n]  # noqa: E731
         trail = [head]
+    elif head == "item" and rest[:1] == ["label_param"]:
+        if len(rest) != 3:
+            raise UnknownFact(f"`{path}` must name a label scheme and a parameter",
+                              "write `item.label_param.<scheme>.<name>`, e.g. `item.label_param.press.descriptor`")
+        scheme, name = rest[1], rest[2]
+        return (lambda scope, _s=scheme, _n=name: scope.label_param.get(_s, {}).get(_n, "")), TEXT
     elif head == "item" and rest[:1] == ["label"]:
         if len(rest) != 2:
             raise UnknownFact(f"`{path}` must name one label scheme", "write `item.label.<scheme>`, e.g. `item.label.tlp`")

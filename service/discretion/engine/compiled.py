@@ -57,6 +57,8 @@ class CompiledRule:
     message: Callable  # (scope) -> str
     actions: tuple[str, ...] = ()
     destinations: tuple[str, ...] = ()
+    # The condition's entries as (text, predicate), for explanations.
+    conjuncts: tuple[tuple[str, Callable], ...] = ()
 
 
 # Compared by identity: a version is one object for the life of a policy.
@@ -106,3 +108,5 @@ class CompiledPolicy:
     platform_wide: tuple[str, ...]
     # group id -> adoptions, for requests that carry none (rules/bindings.yaml)
     bindings: Mapping[str, tuple[Adoption, ...]]
+    # every label scheme the agreements define, by name
+    label_schemes: Mapping[str, "LabelScheme"] = field(default_factory=dict)

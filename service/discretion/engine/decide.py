@@ -17,7 +17,7 @@ from .consent import holds
 from .model import ACTIONS, DESTINATION_KINDS, Decision, Finding, Item, ItemResult, Obligation, Request
 from .obligations import OBLIGATION_TYPES
 from .scope import Scope
-from .terms import Terms, VersionSet
+from .terms import Governing, Terms
 
 _ACTIONS = frozenset(ACTIONS)
 _KINDS = frozenset(DESTINATION_KINDS)
@@ -27,6 +27,9 @@ _REDACTING = frozenset(name for name, kind in OBLIGATION_TYPES.items() if kind.r
 NEW_TERMS_CONSENT = "new_terms"
 
 DENY, ALLOW, OBLIGE, REQUIRE = "deny", "allow", "allow_with_obligations", "require"
+# Denies unless a rule of the same agreement version allowed the item: how an
+# agreement says "only these audiences" without repeating them (TLP).
+FALLBACK = "deny_unless_allowed"
 
 
 class _Outcome:
@@ -47,17 +50,20 @@ def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list
         return _refuse(policy, request, *refusal, tracer=tracer)
     adoptions = request.group.adoptions or policy.bindings[request.group.id]
     terms = Terms(policy, adoptions)
-    current = terms.at(requested_at)
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
+    schemes = policy.label_schemes
     for item in request.items:
-        sets = _governing_sets(terms, item, current, requested_at, request)
-        outcome = _Outcome()
-        for versions in sets:
-            _evaluate(versions, request, item, requested_at, outcome, tracer)
-        governed_by = tuple(dict.fromkeys(v.key for versions in sets for v in versions))
+        sets = _governing_sets(terms, item, requested_at)
+        governed_by = tuple(dict.fromkeys(key for governing in sets for key in governing.keys))
         if tracer is not None:
-            tracer.append(f"item {item.id}: governed by {', '.join(governed_by)} → "
-                          f"{'deny' if outcome.denied else 'allowed'}")
+            tracer.append(f"item {item.id}: governed by {', '.join(governed_by)}")
+        outcome = _Outcome()
+        for governing in sets:
+            _evaluate(governing, schemes, request, item, requested_at, outcome, tracer)
+        if tracer is not None:
+            tracer.append(f"item {item.id}: {'deny' if outcome.denied else 'allowed'}"
+                          + (f", owes {', '.join(sorted({o.type for o in outcome.obligations}))}"
+                             if outcome.obligations and not outcome.denied else ""))
         results.append((item, outcome, governed_by))
     if request.action == "export":
         decision = _combine_export(policy, results)
@@ -108,13 +114,16 @@ def _refuse(policy: CompiledPolicy, request: Request, code: str, field: str, mes
     return decision
 
 
-def _governing_sets(terms: Terms, item: Item, current: VersionSet, requested_at: float,
-                    request: Request) -> list[VersionSet]:
+def _governing_sets(terms: Terms, item: Item, requested_at: float) -> list[Governing]:
+    """The terms in force when the item was posted and now; the stricter outcome wins (§6.2)."""
+    segment = item.session.segment
+    current = terms.at(requested_at, segment)
     if item.posted_at is None:
-        sets = terms.ever()
-        return sets if current in sets else [current, *sets]
-    posted = terms.at(item.posted_at)
-    if posted == current or _consented_to_new_terms(item, requested_at):
+        # Unknown date: every set of terms the group ever had (§6.2.4).
+        sets = terms.ever(segment)
+        return sets if any(current.same_terms(s) for s in sets) else [current, *sets]
+    posted = terms.at(item.posted_at, segment)
+    if posted.same_terms(current) or _consented_to_new_terms(item, requested_at):
         return [current]
     return [posted, current]
 
@@ -132,44 +141,56 @@ def _consented_to_new_terms(item: Item, requested_at: float) -> bool:
 # ---- one item under one set of versions ---------------------------------------
 
 
-def _effective_labels(versions: VersionSet, item: Item) -> dict[str, str]:
-    """Per scheme, the most restrictive of the item's labels and the governing defaults (§7.1)."""
-    if not versions:
-        return {}
-    schemes = versions[0].label_schemes
-    frozen = any(not v.authors_may_restrict_later for v in versions)
+def _effective_labels(governing: Governing, schemes, item: Item) -> tuple[dict[str, str], dict[str, dict]]:
+    """Per scheme, the most restrictive of the item's labels and the governing floors (§7.1).
+
+    Also the parameters of the label that set each value (an agreed descriptor,
+    an embargo's end), which rules read as `item.label_param.<scheme>.<name>`.
+    """
     labels: dict[str, str] = {}
-    for label in item.labels:
-        scheme = schemes.get(label.scheme)
-        if scheme is None:
-            continue  # a scheme no agreement defines has no order; rules read it from `item.labels`
-        if frozen and label.set_by == "author" and _set_after_posting(label.set_at, item.posted_at):
-            continue  # press ground rules: no tightening after speaking (§3.1)
-        value = scheme.normalize(label.value)
-        labels[label.scheme] = scheme.stricter(value, labels[label.scheme]) if label.scheme in labels else value
-    for version in versions:
-        for name, value in version.default_labels.items():
-            labels[name] = schemes[name].stricter(value, labels[name]) if name in labels else value
-    return labels
+    params: dict[str, dict] = {}
+    if item.labels:
+        frozen = any(not v.authors_may_restrict_later for v in governing.versions)
+        for label in item.labels:
+            scheme = schemes.get(label.scheme)
+            if scheme is None:
+                continue  # a scheme no agreement defines has no order; rules read it from `item.labels`
+            if frozen and label.set_by == "author" and _set_after_posting(label.set_at, item.posted_at):
+                continue  # press ground rules: no tightening after speaking (§3.1)
+            value = scheme.normalize(label.value)
+            if label.scheme not in labels or scheme.stricter(value, labels[label.scheme]) != labels[label.scheme]:
+                labels[label.scheme] = value
+                params[label.scheme] = label.params
+    for name, value in governing.default_labels.items():
+        if name not in labels:
+            labels[name] = value
+        elif schemes[name].stricter(value, labels[name]) != labels[name]:
+            labels[name] = value
+            params[name] = {}
+    return labels, params
 
 
 def _set_after_posting(set_at: float | None, posted_at: float | None) -> bool:
     return set_at is not None and posted_at is not None and set_at > posted_at
 
 
-def _evaluate(versions: VersionSet, request: Request, item: Item, requested_at: float, outcome: _Outcome,
-              tracer: list[str] | None) -> None:
-    scope = Scope(request, item, requested_at, _effective_labels(versions, item))
+def _evaluate(governing: Governing, schemes, request: Request, item: Item, requested_at: float,
+              outcome: _Outcome, tracer: list[str] | None) -> None:
+    labels, label_params = _effective_labels(governing, schemes, item)
+    scope = Scope(request, item, requested_at, labels, label_params)
     key = (request.action, request.destination.kind)
     waiver = scope.actor_is_author
     permitted = waiver  # the author may release their own item (§7.2)
-    for version in versions:
-        for rule in version.index.get(key, ()):
+    for version in governing.versions:
+        permitted_here = False
+        for rule in version.index.get(key, ()):  # fallback rules come last
             if waiver and rule.waivable_by_author:
                 continue
+            if rule.effect == FALLBACK and permitted_here:
+                continue  # this agreement allowed the item: its "otherwise deny" does not apply
             effect = _apply(rule, scope, outcome, tracer)
             if effect == ALLOW or effect == OBLIGE:
-                permitted = True
+                permitted = permitted_here = True
     if not permitted and not outcome.denied:
         outcome.denied = True
         message = (f"no agreement in force permits a {request.action} of item `{item.id}` "
@@ -185,13 +206,14 @@ def _apply(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str
     try:
         if not rule.condition(scope):
             if tracer is not None:
-                tracer.append(f"  item {scope.item.id}: {where}: condition not met")
+                tracer.append(f"  item {scope.item.id}: {where}: not applicable, `{_failed_conjunct(rule, scope)}` "
+                              "does not hold")
             return None
         obligations = [o for o in (ob.build(scope, ob.params) for ob in rule.obligations) if o is not None]
         message = rule.message(scope)
     except Exception as error:  # noqa: BLE001 — any failure of a rule must deny, never skip
         return _fail_closed(rule, scope, outcome, error, where, tracer)
-    effect = rule.effect
+    effect = DENY if rule.effect == FALLBACK else rule.effect
     if effect == OBLIGE and not obligations:
         effect = ALLOW  # nothing the request does needs fixing (§7.4)
     if effect == DENY:
@@ -203,9 +225,16 @@ def _apply(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str
         outcome.findings.append(Finding(rule.agreement, rule.version, rule.id, scope.item.id, reported,
                                         rule.reason_code, message))
     if tracer is not None:
-        tracer.append(f"  item {scope.item.id}: {where}: {effect} [{rule.reason_code}]"
-                      + (f" owes {', '.join(o.type for o in obligations)}" if obligations else ""))
+        owed = f" owes {', '.join(o.type for o in obligations)}" if obligations else ""
+        if effect == REQUIRE and not obligations:
+            owed = " (nothing owed: the request does not do what it guards against)"
+        tracer.append(f"  item {scope.item.id}: {where}: {effect} [{rule.reason_code}]{owed}")
     return effect
+
+
+def _failed_conjunct(rule: CompiledRule, scope: Scope) -> str:
+    """The first entry of the rule's condition that does not hold: the same predicates, one by one."""
+    return next((text for text, predicate in rule.conjuncts if not predicate(scope)), "when")
 
 
 def _fail_closed(rule: CompiledRule, scope: Scope, outcome: _Outcome, error: Exception, where: str,

@@ -81,6 +81,12 @@ class Adoption:
     effective_from: Instant | None = None
     disclosed_at: Instant | None = None
     replaces: tuple[str, ...] = ()
+    # "When a meeting, or part thereof, is held under the Rule": the adoption
+    # governs only items from these meeting segments; empty means all items.
+    segments: tuple[str, ...] = ()
+    # The group's default label per scheme (e.g. `tlp: amber`), a floor for
+    # every item the adoption governs.
+    default_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -91,6 +97,9 @@ class Group:
     adoptions: tuple[Adoption, ...] = ()
     participants: tuple[Person, ...] = ()
     community: tuple[str, ...] = ()
+    # When a private group became public: what was said before stays with
+    # those who were members then (§6.2.6).
+    converted_at: Instant | None = None
 
 
 @dataclass(slots=True)
@@ -143,11 +152,14 @@ class Recipient:
 
 @dataclass(slots=True)
 class Service:
+    """A service or AI tool receiving content. `None` means the platform did not
+    say; rules that protect people read an unknown as the worse case."""
+
     name: str = ""
     organization: str = ""
-    new_controller: bool = False
-    may_train: bool = False
-    retains: bool = False
+    new_controller: bool | None = None
+    may_train: bool | None = None
+    retains: bool | None = None
 
 
 @dataclass(slots=True)

@@ -62,8 +62,9 @@ def _redact_descriptor(scope: Scope, params: Params):
 
 def _use_agreed_descriptor(scope: Scope, params: Params):
     descriptor = str(params["descriptor"](scope) or "")
-    if scope.attribution.descriptor == descriptor and not scope.attribution.author_identity:
-        return None  # the request already uses the agreed descriptor and no name
+    attribution = scope.attribution
+    if not attribution.author_identity and attribution.descriptor in ("", descriptor):
+        return None  # no name, and no descriptor other than the agreed one
     return _for_item(scope, "use_agreed_descriptor", descriptor=descriptor)
 
 
@@ -123,10 +124,14 @@ def _preserve_label(scope: Scope, params: Params):
 
 def _add_notice(scope: Scope, params: Params):
     until = params["until"](scope) if "until" in params else None
+    if until is not None and until <= scope.requested_at:
+        return None  # a notice of an embargo that has lifted says nothing
     return _for_item(scope, "add_notice", notice=str(params["notice"](scope)), until=until)
 
 
 def _add_attribution(scope: Scope, params: Params):
+    if scope.attribution.author_identity and scope.attribution.link:
+        return None  # the request already attributes, with the link
     return _for_item(scope, "add_attribution", person_ids=(scope.item.author.id,), link=scope.item.link)
 
 

@@ -14,11 +14,12 @@ from .model import Actor, Attribution, Destination, Group, Item, Purpose, Reques
 class Scope:
     __slots__ = (
         "request", "action", "actor", "group", "item", "destination", "attribution", "format",
-        "derived", "quoted_text", "purpose", "attributes", "requested_at", "label", "vars",
+        "derived", "quoted_text", "purpose", "attributes", "requested_at", "label", "label_param", "vars",
         "actor_is_author",
     )
 
-    def __init__(self, request: Request, item: Item, requested_at: float, label: dict[str, str]):
+    def __init__(self, request: Request, item: Item, requested_at: float, label: dict[str, str],
+                 label_param: dict[str, dict] | None = None):
         self.request = request
         self.action: str = request.action
         self.actor: Actor = request.actor
@@ -34,6 +35,8 @@ class Scope:
         self.requested_at: float = requested_at
         # The item's effective label per scheme (most restrictive wins).
         self.label: dict[str, str] = label
+        # The parameters of the label that set each effective value.
+        self.label_param: dict[str, dict] = label_param or {}
         # Elements bound by quantifiers (`some: {of: …, as: it}`).
         self.vars: dict[str, Any] = {}
         self.actor_is_author: bool = bool(item.author.id) and item.author.id == request.actor.id

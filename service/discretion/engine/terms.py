@@ -2,8 +2,10 @@
 
 A version governs from the moment it is both effective and disclosed to
 members. An adoption that replaces another agreement ends it only from the
-moment the replacement governs, so terms announced late leave no gap. The
-platform-wide agreements date their own versions and are always in force.
+moment the replacement governs, so terms announced late leave no gap. An
+adoption limited to meeting segments governs only items from them ("or part
+thereof"). The platform-wide agreements date their own versions and are always
+in force.
 """
 
 from __future__ import annotations
@@ -13,13 +15,25 @@ import math
 from .compiled import CompiledPolicy, CompiledVersion
 from .model import Adoption
 
-VersionSet = tuple[CompiledVersion, ...]
-
 
 def _start(effective_from: float | None, disclosed_at: float | None) -> float:
     effective = effective_from if effective_from is not None else -math.inf
     disclosed = disclosed_at if disclosed_at is not None else effective
     return max(effective, disclosed)
+
+
+class Governing:
+    """The versions governing an item at one instant, and the label floors they set."""
+
+    __slots__ = ("versions", "default_labels", "keys")
+
+    def __init__(self, versions: tuple[CompiledVersion, ...], default_labels: dict[str, str]):
+        self.versions = versions
+        self.default_labels = default_labels
+        self.keys = tuple(v.key for v in versions)
+
+    def same_terms(self, other: "Governing") -> bool:
+        return self is other or (self.versions == other.versions and self.default_labels == other.default_labels)
 
 
 class Terms:
@@ -37,33 +51,51 @@ class Terms:
             for a in adoptions
             if a.agreement not in policy.platform_wide
         ]
-        self._cache: dict[float, VersionSet] = {}
+        self._cache: dict[tuple[float, str], Governing] = {}
 
     def _version(self, adoption: Adoption) -> CompiledVersion:
         versions = self._policy.versions[adoption.agreement]
         return versions[adoption.version] if adoption.version else versions[max(versions)]
 
-    def at(self, instant: float) -> VersionSet:
-        """The versions governing at `instant`: the group's adoptions and the platform's own."""
-        cached = self._cache.get(instant)
+    def at(self, instant: float, segment: str = "") -> Governing:
+        """The terms governing at `instant` an item from meeting `segment`."""
+        key = (instant, segment)
+        cached = self._cache.get(key)
         if cached is not None:
             return cached
         governing: dict[str, tuple[float, Adoption, CompiledVersion]] = {}
         for start, adoption, version in self._adoptions:
-            if start <= instant:
-                current = governing.get(adoption.agreement)
-                if current is None or start >= current[0]:
-                    governing[adoption.agreement] = (start, adoption, version)
+            if start > instant or (adoption.segments and segment not in adoption.segments):
+                continue
+            current = governing.get(adoption.agreement)
+            if current is None or start >= current[0]:
+                governing[adoption.agreement] = (start, adoption, version)
         ended = {
             replaced
             for start, adoption, _ in governing.values()
             for replaced in adoption.replaces
             if replaced in governing and governing[replaced][0] <= start
         }
-        result = tuple(v for agreement, (_, _, v) in governing.items() if agreement not in ended)
-        result += tuple(self._platform_version(agreement, instant) for agreement in self._policy.platform_wide)
-        self._cache[instant] = result
+        chosen = [(a, v) for agreement, (_, a, v) in governing.items() if agreement not in ended]
+        versions = tuple(v for _, v in chosen)
+        versions += tuple(self._platform_version(agreement, instant) for agreement in self._policy.platform_wide)
+        result = Governing(versions, self._defaults(versions, [a for a, _ in chosen]))
+        self._cache[key] = result
         return result
+
+    def _defaults(self, versions: tuple[CompiledVersion, ...], adoptions: list[Adoption]) -> dict[str, str]:
+        """Each scheme's floor: the most restrictive default of the versions and adoptions in force."""
+        defaults: dict[str, str] = {}
+        schemes = self._policy.label_schemes
+        pairs = [p for v in versions for p in v.default_labels.items()]
+        pairs += [(name.lower(), value) for a in adoptions for name, value in a.default_labels.items()]
+        for name, value in pairs:
+            scheme = schemes.get(name)
+            if scheme is None:
+                continue  # a floor in a scheme nobody defines cannot be ordered; ignored
+            value = scheme.normalize(value)
+            defaults[name] = scheme.stricter(value, defaults[name]) if name in defaults else value
+        return defaults
 
     def _platform_version(self, agreement: str, instant: float) -> CompiledVersion:
         versions = list(self._policy.versions[agreement].values())
@@ -72,12 +104,15 @@ class Terms:
         # there is no time without a baseline.
         return in_force[-1] if in_force else versions[0]
 
-    def ever(self) -> list[VersionSet]:
-        """Every set of versions that has governed the group: for items of unknown date (§6.2.4)."""
+    def ever(self, segment: str = "") -> list[Governing]:
+        """Every set of terms that has governed the group: for items of unknown date (§6.2.4)."""
         instants = {start for start, _, _ in self._adoptions}
         for agreement in self._policy.platform_wide:
             instants.update(_start(v.effective_from, v.disclosed_at) for v in self._policy.versions[agreement].values())
-        sets = {self.at(i) for i in instants if i != -math.inf}
-        if not sets or any(i == -math.inf for i in instants):
-            sets.add(self.at(-math.inf))
-        return sorted(sets, key=lambda s: tuple(v.key for v in s))
+        instants.discard(-math.inf)
+        candidates = [self.at(i, segment) for i in sorted(instants)] or [self.at(-math.inf, segment)]
+        unique: list[Governing] = []
+        for governing in candidates:
+            if not any(governing.same_terms(u) for u in unique):
+                unique.append(governing)
+        return unique

@@ -7,8 +7,8 @@ flipped on lifecycle events, signals, and a graceful stop.
 
 Lifecycle as health reports it (for "" and `discretion.v1.PolicyService`):
 NOT_SERVING until the rules first compile, SERVING from then on (a later broken
-change keeps the last good rules serving), NOT_SERVING again from the moment a
-stop is asked for, before in-flight calls are let finish.
+change keeps the last good rules serving), and NOT_SERVING again from the moment
+a stop is asked for, while the calls in flight finish.
 """
 
 from __future__ import annotations

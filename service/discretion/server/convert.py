@@ -230,6 +230,7 @@ def _group(group: pb.Group, problems: list[FieldViolation]) -> model.Group:
         _adoptions(group.adoptions, problems) if group.adoptions else (),  # adoptions
         tuple([_person(p) for p in group.participants]) if group.participants else (),  # participants
         _strings(group.community),  # community
+        _instant(group, "converted_at", "group", problems),  # converted_at
     )
 
 
@@ -245,6 +246,8 @@ def _adoption(adoption: pb.Adoption, where: str, problems: list[FieldViolation])
         _instant(adoption, "effective_from", where, problems),  # effective_from
         _instant(adoption, "disclosed_at", where, problems),  # disclosed_at
         _strings(adoption.replaces),  # replaces
+        _strings(adoption.segments),  # segments
+        {k.lower(): v for k, v in adoption.default_labels.items()} if adoption.default_labels else {},  # default_labels
     )
 
 
@@ -260,9 +263,8 @@ def _items(items: Iterable[pb.Item], problems: list[FieldViolation]) -> tuple[mo
         elif item.id in first_index:
             # Each item is judged once; a repeated id would make the per-item
             # results ambiguous to the caller.
-            problems.append(
-                FieldViolation(f"{where}.id", f"duplicate item id `{item.id}`, first at `items[{first_index[item.id]}]`")
-            )
+            first = first_index[item.id]
+            problems.append(FieldViolation(f"{where}.id", f"duplicate item id `{item.id}`, first at `items[{first}]`"))
         else:
             first_index[item.id] = index
         converted.append(_item(item, where, problems))
@@ -328,9 +330,10 @@ def _destination(destination: pb.Destination) -> model.Destination:
         model.Service(
             service.name,  # name
             service.organization,  # organization
-            service.new_controller,  # new_controller
-            service.may_train,  # may_train
-            service.retains,  # retains
+            # `optional` on the wire: unset stays None, "not said" (fail closed).
+            service.new_controller if service.HasField("new_controller") else None,  # new_controller
+            service.may_train if service.HasField("may_train") else None,  # may_train
+            service.retains if service.HasField("retains") else None,  # retains
         ),  # service
     )
 

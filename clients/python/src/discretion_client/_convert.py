@@ -124,6 +124,8 @@ def _adoption(adoption: m.Adoption) -> pb.Adoption:
         effective_from=_timestamp(adoption.effective_from),
         disclosed_at=_timestamp(adoption.disclosed_at),
         replaces=adoption.replaces,
+        segments=adoption.segments,
+        default_labels=dict(adoption.default_labels),
     )
 
 
@@ -135,6 +137,7 @@ def _group(group: m.Group) -> pb.Group:
         adoptions=[_adoption(a) for a in group.adoptions],
         participants=[_person(p) for p in group.participants],
         community=group.community,
+        converted_at=_timestamp(group.converted_at),
     )
 
 

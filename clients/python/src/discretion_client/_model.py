@@ -187,12 +187,18 @@ class Adoption:
     effective_from: _dt.datetime | None = None
     disclosed_at: _dt.datetime | None = None
     replaces: Iterable[str] = ()
+    # Meeting segments the adoption governs ("or part thereof"); empty: all.
+    segments: Iterable[str] = ()
+    # The group's default label per scheme, e.g. {"tlp": "amber"}.
+    default_labels: Mapping[str, str] = field(default_factory=_empty)
 
     def __post_init__(self) -> None:
         _check_uint32(self, "version")
         _check_time(self, "effective_from")
         _check_time(self, "disclosed_at")
         _freeze_many(self, "replaces", str)
+        _freeze_many(self, "segments", str)
+        _freeze_strings(self, "default_labels")
 
 
 @dataclass(frozen=True)
@@ -205,8 +211,11 @@ class Group:
     adoptions: Iterable[Adoption] = ()
     participants: Iterable[Person] = ()
     community: Iterable[str] = ()
+    # When a private group became public.
+    converted_at: _dt.datetime | None = None
 
     def __post_init__(self) -> None:
+        _check_time(self, "converted_at")
         _check_choice(self, "privacy", PrivacyName)
         _check_choice(self, "visibility", VisibilityName)
         _freeze_many(self, "adoptions", Adoption)
@@ -297,13 +306,17 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Service:
-    """A service or AI tool that would receive the items, and what it may do with them."""
+    """A service or AI tool that would receive the items, and what it may do with them.
+
+    `None` means "not known": rules that protect people read it as the worse
+    case, so say `False` when the provider has committed to it.
+    """
 
     name: str = ""
     organization: str = ""
-    new_controller: bool = False
-    may_train: bool = False
-    retains: bool = False
+    new_controller: bool | None = None
+    may_train: bool | None = None
+    retains: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -198,34 +198,47 @@ class Actor(_message.Message):
     def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., organization: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., member: _Optional[bool] = ..., joined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Adoption(_message.Message):
-    __slots__ = ("agreement", "version", "effective_from", "disclosed_at", "replaces")
+    __slots__ = ("agreement", "version", "effective_from", "disclosed_at", "replaces", "segments", "default_labels")
+    class DefaultLabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
     DISCLOSED_AT_FIELD_NUMBER: _ClassVar[int]
     REPLACES_FIELD_NUMBER: _ClassVar[int]
+    SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_LABELS_FIELD_NUMBER: _ClassVar[int]
     agreement: str
     version: int
     effective_from: _timestamp_pb2.Timestamp
     disclosed_at: _timestamp_pb2.Timestamp
     replaces: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, agreement: _Optional[str] = ..., version: _Optional[int] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disclosed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaces: _Optional[_Iterable[str]] = ...) -> None: ...
+    segments: _containers.RepeatedScalarFieldContainer[str]
+    default_labels: _containers.ScalarMap[str, str]
+    def __init__(self, agreement: _Optional[str] = ..., version: _Optional[int] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disclosed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaces: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., default_labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Group(_message.Message):
-    __slots__ = ("id", "privacy", "visibility", "adoptions", "participants", "community")
+    __slots__ = ("id", "privacy", "visibility", "adoptions", "participants", "community", "converted_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     PRIVACY_FIELD_NUMBER: _ClassVar[int]
     VISIBILITY_FIELD_NUMBER: _ClassVar[int]
     ADOPTIONS_FIELD_NUMBER: _ClassVar[int]
     PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
+    CONVERTED_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     privacy: Privacy
     visibility: Visibility
     adoptions: _containers.RepeatedCompositeFieldContainer[Adoption]
     participants: _containers.RepeatedCompositeFieldContainer[Person]
     community: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., privacy: _Optional[_Union[Privacy, str]] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., adoptions: _Optional[_Iterable[_Union[Adoption, _Mapping]]] = ..., participants: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., community: _Optional[_Iterable[str]] = ...) -> None: ...
+    converted_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., privacy: _Optional[_Union[Privacy, str]] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., adoptions: _Optional[_Iterable[_Union[Adoption, _Mapping]]] = ..., participants: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., community: _Optional[_Iterable[str]] = ..., converted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Label(_message.Message):
     __slots__ = ("scheme", "value", "set_by", "set_at", "params")

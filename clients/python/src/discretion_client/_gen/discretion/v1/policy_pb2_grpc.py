@@ -27,6 +27,17 @@ if _version_not_supported:
 
 class PolicyServiceStub:
     """PolicyService evaluates requests against the loaded agreements.
+
+    Errors: a request that cannot be understood (a required field missing, a
+    malformed timestamp, too many batch entries) fails with INVALID_ARGUMENT and
+    a `google.rpc.BadRequest` in the status details, one field violation per
+    problem, naming the field path (`items[2].id`, `checks[0].actor.id`). A
+    request that is understood but names something the policy does not know (an
+    unspecified action or destination kind, a group with no adoptions and no
+    binding, an unknown agreement) is answered DECISION_DENY with a finding
+    naming the field, so a caller that ignores errors still cannot leak.
+    UNAVAILABLE means no rules are loaded yet (or the server is stopping); every
+    method is a pure read and safe to retry.
     """
 
     def __init__(self, channel):
@@ -54,6 +65,17 @@ class PolicyServiceStub:
 
 class PolicyServiceServicer:
     """PolicyService evaluates requests against the loaded agreements.
+
+    Errors: a request that cannot be understood (a required field missing, a
+    malformed timestamp, too many batch entries) fails with INVALID_ARGUMENT and
+    a `google.rpc.BadRequest` in the status details, one field violation per
+    problem, naming the field path (`items[2].id`, `checks[0].actor.id`). A
+    request that is understood but names something the policy does not know (an
+    unspecified action or destination kind, a group with no adoptions and no
+    binding, an unknown agreement) is answered DECISION_DENY with a finding
+    naming the field, so a caller that ignores errors still cannot leak.
+    UNAVAILABLE means no rules are loaded yet (or the server is stopping); every
+    method is a pure read and safe to retry.
     """
 
     def Check(self, request, context):
@@ -109,6 +131,17 @@ def add_PolicyServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class PolicyService:
     """PolicyService evaluates requests against the loaded agreements.
+
+    Errors: a request that cannot be understood (a required field missing, a
+    malformed timestamp, too many batch entries) fails with INVALID_ARGUMENT and
+    a `google.rpc.BadRequest` in the status details, one field violation per
+    problem, naming the field path (`items[2].id`, `checks[0].actor.id`). A
+    request that is understood but names something the policy does not know (an
+    unspecified action or destination kind, a group with no adoptions and no
+    binding, an unknown agreement) is answered DECISION_DENY with a finding
+    naming the field, so a caller that ignores errors still cannot leak.
+    UNAVAILABLE means no rules are loaded yet (or the server is stopping); every
+    method is a pure read and safe to retry.
     """
 
     @staticmethod
