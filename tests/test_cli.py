@@ -20,7 +20,7 @@ def _broken_rules(tmp_path: pathlib.Path) -> pathlib.Path:
     shutil.copytree(ROOT / "rules", rules)
     chatham = rules / "chatham-house.yaml"
     text = chatham.read_text()
-    text = text.replace("destinations: [personal_archive]", "destinations: [personal_archiv]", 1)
+    text = text.replace("original_exchange_participant, personal_archive]}", "original_exchange_participant, personal_archiv]}", 1)
     text = text.replace("when: {item.kind: [attendee_list, member_list]}", "when: {item.knd: [attendee_list]}", 1)
     chatham.write_text(text)
     return rules
@@ -41,11 +41,11 @@ def test_lint_reports_every_error_with_its_place_and_exits_3(tmp_path):
     chatham = rules / "chatham-house.yaml"
     result = subprocess.run([str(DISCRETION), "lint", str(rules)], capture_output=True, text=True)
     assert result.returncode == 3
-    first = _line_of(chatham, "personal_archiv]")
+    first = _line_of(chatham, "personal_archiv]}")
     second = _line_of(chatham, "item.knd")
-    assert f"{chatham}:{first}:24: `personal_archiv` is not a valid value" in result.stdout
+    assert f"{chatham}:{first}:76: `personal_archiv` is not a valid value" in result.stdout
     assert "help: did you mean `personal_archive`?" in result.stdout
-    assert (f"{chatham}:{second}:16: unknown fact `item.knd` (rule `only-consenting-attendees-listed`) "
+    assert (f"{chatham}:{second}:16: unknown fact `item.knd` (rule `attendees-listed-with-consent`) "
             "[unknown_fact]") in result.stdout
     assert "2 errors" in result.stderr
 
@@ -55,8 +55,8 @@ def test_lint_json_for_editors(tmp_path):
     code = run(["lint", "--format", "json", str(_broken_rules(tmp_path))], out, err)
     assert code == 3
     diagnostics = json.loads(out.getvalue())["diagnostics"]
-    assert [d["code"] for d in diagnostics] == ["unknown_fact", "unknown_value"]
-    assert diagnostics[0]["rule"] == "only-consenting-attendees-listed"
+    assert [d["code"] for d in diagnostics] == ["unknown_value", "unknown_fact"]
+    assert diagnostics[1]["rule"] == "attendees-listed-with-consent"
 
 
 def test_unknown_subcommand_is_a_usage_error():

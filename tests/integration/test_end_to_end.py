@@ -36,7 +36,7 @@ def test_a_named_quote_must_be_redacted(shared_server):
     assert sorted(o.type for o in decision.obligations) == ["redact_author_affiliation", "redact_author_identity"]
     assert decision.obligations[0].item_ids == ("m-1",)
     assert {f.reason_code for f in decision.findings} >= {"speaker_identity_protected"}
-    assert decision.items[0].governed_by == ("chatham-house@1", "platform-baseline@1")
+    assert decision.items[0].governed_by == ("chatham-house@1", "data-rights@1", "platform-baseline@1")
     assert len(decision.policy_revision) == 16
     assert not decision.allowed
 

@@ -38,8 +38,9 @@ def _exports_authorship(scope: Scope) -> bool:
     return scope.action == "export"
 
 
-def _for_item(scope: Scope, name: str, **fields) -> Obligation:
-    return Obligation(name, item_ids=(scope.item.id,), **fields)
+def _for_item(evaluated: Scope, name: str, **fields) -> Obligation:
+    # Not called `scope`: an Obligation has a `scope` field of its own.
+    return Obligation(name, item_ids=(evaluated.item.id,), **fields)
 
 
 def _redact_identity(scope: Scope, params: Params):

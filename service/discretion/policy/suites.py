@@ -77,18 +77,19 @@ def _compare_obligations(expected: list, actual: tuple[Obligation, ...]) -> list
     if want_types != got_types:
         problems.append(f"obligations: expected {want_types}, got {got_types}")
         return problems
-    by_type = {o.type: o for o in actual}
     for spec in expected:
         if isinstance(spec, str):
             continue
-        got = by_type[spec["type"]]
-        for key, want in spec.items():
-            if key == "type":
-                continue
-            have = _plain(getattr(got, key, None))
-            if have != _plain(want):
-                problems.append(f"obligations: `{spec['type']}` {key}: expected {want}, got {have}")
+        candidates = [o for o in actual if o.type == spec["type"]]
+        if not any(_matches(spec, o) for o in candidates):
+            shown = [{k: _plain(getattr(o, k, None)) for k in spec if k != "type"} for o in candidates]
+            wanted = {k: v for k, v in spec.items() if k != "type"}
+            problems.append(f"obligations: `{spec['type']}` expected {wanted}, got {shown}")
     return problems
+
+
+def _matches(spec: dict, obligation: Obligation) -> bool:
+    return all(_plain(getattr(obligation, k, None)) == _plain(v) for k, v in spec.items() if k != "type")
 
 
 def _plain(value: Any) -> Any:
