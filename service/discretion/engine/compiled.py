@@ -110,3 +110,6 @@ class CompiledPolicy:
     bindings: Mapping[str, tuple[Adoption, ...]]
     # every label scheme the agreements define, by name
     label_schemes: Mapping[str, "LabelScheme"] = field(default_factory=dict)
+    # resolved group histories by adoptions (engine/terms.py); the one
+    # mutable part, a cache that lives and dies with this policy
+    terms_cache: dict = field(default_factory=dict, compare=False, repr=False)

@@ -17,7 +17,7 @@ from .consent import holds
 from .model import ACTIONS, DESTINATION_KINDS, Decision, Finding, Item, ItemResult, Obligation, Request
 from .obligations import OBLIGATION_TYPES
 from .scope import Scope
-from .terms import Governing, Terms
+from .terms import Governing, Terms, terms_for
 
 _ACTIONS = frozenset(ACTIONS)
 _KINDS = frozenset(DESTINATION_KINDS)
@@ -49,7 +49,7 @@ def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list
     if refusal is not None:
         return _refuse(policy, request, *refusal, tracer=tracer)
     adoptions = request.group.adoptions or policy.bindings[request.group.id]
-    terms = Terms(policy, adoptions)
+    terms = terms_for(policy, adoptions)
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
     schemes = policy.label_schemes
     for item in request.items:
@@ -186,9 +186,19 @@ def _evaluate(governing: Governing, schemes, request: Request, item: Item, reque
         for rule in version.index.get(key, ()):  # fallback rules come last
             if waiver and rule.waivable_by_author:
                 continue
-            if rule.effect == FALLBACK and permitted_here:
+            if permitted_here and rule.effect == FALLBACK:
                 continue  # this agreement allowed the item: its "otherwise deny" does not apply
-            effect = _apply(rule, scope, outcome, tracer)
+            try:
+                holds = rule.condition(scope)
+            except Exception as error:  # noqa: BLE001 — any failure of a rule must deny, never skip
+                _fail_closed(rule, scope, outcome, error, tracer)
+                continue
+            if not holds:
+                if tracer is not None:
+                    tracer.append(f"  item {item.id}: {_where(rule)}: not applicable, "
+                                  f"`{_failed_conjunct(rule, scope)}` does not hold")
+                continue
+            effect = _fire(rule, scope, outcome, tracer)
             if effect == ALLOW or effect == OBLIGE:
                 permitted = permitted_here = True
     if not permitted and not outcome.denied:
@@ -200,25 +210,24 @@ def _evaluate(governing: Governing, schemes, request: Request, item: Item, reque
             tracer.append(f"  item {item.id}: no rule permits it → deny (members only)")
 
 
-def _apply(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str] | None) -> str | None:
-    """Evaluate one rule; record what it did. Any error denies the item (fail closed)."""
-    where = f"{rule.agreement}@{rule.version}/{rule.id}"
+def _where(rule: CompiledRule) -> str:
+    return f"{rule.agreement}@{rule.version}/{rule.id}"
+
+
+def _fire(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str] | None) -> str:
+    """Record what a rule whose condition holds does. Any error denies the item (fail closed)."""
     try:
-        if not rule.condition(scope):
-            if tracer is not None:
-                tracer.append(f"  item {scope.item.id}: {where}: not applicable, `{_failed_conjunct(rule, scope)}` "
-                              "does not hold")
-            return None
-        obligations = [o for o in (ob.build(scope, ob.params) for ob in rule.obligations) if o is not None]
+        obligations = [o for ob in rule.obligations if (o := ob.build(scope, ob.params)) is not None]
         message = rule.message(scope)
     except Exception as error:  # noqa: BLE001 — any failure of a rule must deny, never skip
-        return _fail_closed(rule, scope, outcome, error, where, tracer)
+        return _fail_closed(rule, scope, outcome, error, tracer)
     effect = DENY if rule.effect == FALLBACK else rule.effect
     if effect == OBLIGE and not obligations:
         effect = ALLOW  # nothing the request does needs fixing (§7.4)
     if effect == DENY:
         outcome.denied = True
-    outcome.obligations.extend(obligations)
+    if obligations:
+        outcome.obligations.extend(obligations)
     if effect != REQUIRE or obligations:
         # A `require` rule that owes nothing did nothing: no finding to report.
         reported = OBLIGE if effect == REQUIRE else effect
@@ -228,7 +237,7 @@ def _apply(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str
         owed = f" owes {', '.join(o.type for o in obligations)}" if obligations else ""
         if effect == REQUIRE and not obligations:
             owed = " (nothing owed: the request does not do what it guards against)"
-        tracer.append(f"  item {scope.item.id}: {where}: {effect} [{rule.reason_code}]{owed}")
+        tracer.append(f"  item {scope.item.id}: {_where(rule)}: {effect} [{rule.reason_code}]{owed}")
     return effect
 
 
@@ -237,7 +246,7 @@ def _failed_conjunct(rule: CompiledRule, scope: Scope) -> str:
     return next((text for text, predicate in rule.conjuncts if not predicate(scope)), "when")
 
 
-def _fail_closed(rule: CompiledRule, scope: Scope, outcome: _Outcome, error: Exception, where: str,
+def _fail_closed(rule: CompiledRule, scope: Scope, outcome: _Outcome, error: Exception,
                  tracer: list[str] | None) -> str:
     if isinstance(error, KeyError):
         detail = f"the fact `{error.args[0]}` is missing from the request"
@@ -248,7 +257,7 @@ def _fail_closed(rule: CompiledRule, scope: Scope, outcome: _Outcome, error: Exc
         rule.agreement, rule.version, rule.id, scope.item.id, DENY, "rule_evaluation_failed",
         f"rule `{rule.id}` could not be evaluated ({detail}), so the item is denied"))
     if tracer is not None:
-        tracer.append(f"  item {scope.item.id}: {where}: error ({detail}) → deny")
+        tracer.append(f"  item {scope.item.id}: {_where(rule)}: error ({detail}) → deny")
     return DENY
 
 
@@ -300,23 +309,25 @@ def _item_result(item: Item, outcome: _Outcome, governed: tuple[str, ...]) -> It
 
 def merge_obligations(obligations: Iterable[Obligation]) -> tuple[Obligation, ...]:
     """One obligation per kind and parameters, with the items, people and spans it covers joined."""
-    merged: dict[tuple, dict] = {}
+    groups: dict[tuple, list[Obligation]] = {}
     for o in obligations:
         key = (o.type, o.scope, o.until, o.label, o.notice, o.descriptor, o.link)
-        entry = merged.get(key)
-        if entry is None:
-            merged[key] = {"o": o, "item_ids": dict.fromkeys(o.item_ids), "person_ids": dict.fromkeys(o.person_ids),
-                           "spans": dict.fromkeys(o.spans), "names": dict.fromkeys(o.names)}
-            continue
-        for name in ("item_ids", "person_ids", "spans", "names"):
-            entry[name].update(dict.fromkeys(getattr(o, name)))
-    result = []
-    for entry in merged.values():
-        o = entry["o"]
-        result.append(Obligation(o.type, tuple(entry["item_ids"]), tuple(p for p in entry["person_ids"] if p),
-                                 tuple(sorted(entry["spans"], key=lambda s: (s.start, s.end))), tuple(entry["names"]),
-                                 o.scope, o.until, o.label, o.notice, o.descriptor, o.link))
-    return tuple(result)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [o]
+        else:
+            group.append(o)
+    return tuple(group[0] if len(group) == 1 else _joined(group) for group in groups.values())
+
+
+def _joined(group: list[Obligation]) -> Obligation:
+    first = group[0]
+    item_ids = tuple(dict.fromkeys(i for o in group for i in o.item_ids))
+    person_ids = tuple(dict.fromkeys(p for o in group for p in o.person_ids if p))
+    spans = tuple(sorted(dict.fromkeys(s for o in group for s in o.spans), key=lambda s: (s.start, s.end)))
+    names = tuple(dict.fromkeys(n for o in group for n in o.names))
+    return Obligation(first.type, item_ids, person_ids, spans, names, first.scope, first.until, first.label,
+                      first.notice, first.descriptor, first.link)
 
 
 def _reason(verdict: str, findings: tuple[Finding, ...]) -> str:

@@ -210,6 +210,9 @@ class Request:
 
 
 # ---- the answer -------------------------------------------------------------
+# Treated as immutable, but not `frozen`: a frozen dataclass sets each field
+# through object.__setattr__, which made building the answer a third of the
+# cost of a small decision. Span stays frozen: it is hashed when spans merge.
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,7 @@ class Span:
     reveals: str  # "name", "handle", "organization"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Obligation:
     """One thing the caller must do before proceeding (domain notes §7.4)."""
 
@@ -236,7 +239,7 @@ class Obligation:
     link: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finding:
     """A rule that decided something about an item, and why."""
 
@@ -249,7 +252,7 @@ class Finding:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ItemResult:
     item_id: str
     outcome: str  # "kept", "redacted", "excluded"
@@ -257,7 +260,7 @@ class ItemResult:
     governed_by: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     decision: str
     obligations: tuple[Obligation, ...]

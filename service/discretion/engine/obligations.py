@@ -43,21 +43,26 @@ def _for_item(evaluated: Scope, name: str, **fields) -> Obligation:
     return Obligation(name, item_ids=(evaluated.item.id,), **fields)
 
 
+def _author(scope: Scope) -> tuple[str, ...]:
+    author = scope.item.author.id
+    return (author,) if author else ()
+
+
 def _redact_identity(scope: Scope, params: Params):
     if _exports_authorship(scope) or scope.attribution.author_identity:
-        return _for_item(scope, "redact_author_identity", person_ids=(scope.item.author.id,))
+        return _for_item(scope, "redact_author_identity", person_ids=_author(scope))
     return None
 
 
 def _redact_affiliation(scope: Scope, params: Params):
     if _exports_authorship(scope) or scope.attribution.affiliation:
-        return _for_item(scope, "redact_author_affiliation", person_ids=(scope.item.author.id,))
+        return _for_item(scope, "redact_author_affiliation", person_ids=_author(scope))
     return None
 
 
 def _redact_descriptor(scope: Scope, params: Params):
     if scope.attribution.descriptor:
-        return _for_item(scope, "redact_descriptor", person_ids=(scope.item.author.id,))
+        return _for_item(scope, "redact_descriptor", person_ids=_author(scope))
     return None
 
 
@@ -104,7 +109,7 @@ def _exclude_items(scope: Scope, params: Params):
 
 
 def _require_author_consent(scope: Scope, params: Params):
-    return _for_item(scope, "require_author_consent", person_ids=(scope.item.author.id,),
+    return _for_item(scope, "require_author_consent", person_ids=_author(scope),
                      scope=str(params["scope"](scope)))
 
 
@@ -133,13 +138,13 @@ def _add_notice(scope: Scope, params: Params):
 def _add_attribution(scope: Scope, params: Params):
     if scope.attribution.author_identity and scope.attribution.link:
         return None  # the request already attributes, with the link
-    return _for_item(scope, "add_attribution", person_ids=(scope.item.author.id,), link=scope.item.link)
+    return _for_item(scope, "add_attribution", person_ids=_author(scope), link=scope.item.link)
 
 
 def _notify_affected_members(scope: Scope, params: Params):
     if scope.purpose.notification_prohibited:
         return None
-    return _for_item(scope, "notify_affected_members", person_ids=(scope.item.author.id,))
+    return _for_item(scope, "notify_affected_members", person_ids=_author(scope))
 
 
 OBLIGATION_TYPES: dict[str, ObligationType] = {

@@ -10,6 +10,7 @@ in force.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 from .compiled import CompiledPolicy, CompiledVersion
@@ -36,10 +37,35 @@ class Governing:
         return self is other or (self.versions == other.versions and self.default_labels == other.default_labels)
 
 
+_TERMS_CACHE_SIZE = 4096
+
+
+def terms_for(policy: CompiledPolicy, adoptions: tuple[Adoption, ...]) -> "Terms":
+    """The resolved history of a group, shared by every request that carries the same adoptions.
+
+    Groups send their adoptions with every request; resolving them is the
+    larger part of a small decision, and the answer depends only on the
+    adoptions and the policy, so it is kept per policy (a new policy starts a
+    new cache). Bounded: cleared when full.
+    """
+    key = tuple(
+        (a.agreement, a.version, a.effective_from, a.disclosed_at, a.replaces, a.segments,
+         tuple(sorted(a.default_labels.items())) if a.default_labels else ())
+        for a in adoptions
+    )
+    cache = policy.terms_cache
+    terms = cache.get(key)
+    if terms is None:
+        if len(cache) >= _TERMS_CACHE_SIZE:
+            cache.clear()
+        terms = cache[key] = Terms(policy, adoptions)
+    return terms
+
+
 class Terms:
     """The agreement history of one group, resolved against one policy."""
 
-    __slots__ = ("_policy", "_adoptions", "_cache")
+    __slots__ = ("_policy", "_adoptions", "_cache", "_changes")
 
     def __init__(self, policy: CompiledPolicy, adoptions: tuple[Adoption, ...]):
         self._policy = policy
@@ -51,7 +77,13 @@ class Terms:
             for a in adoptions
             if a.agreement not in policy.platform_wide
         ]
-        self._cache: dict[tuple[float, str], Governing] = {}
+        # The instants at which the terms change: between two of them every
+        # instant has the same terms, so results are kept per interval.
+        changes = {start for start, _, _ in self._adoptions}
+        for agreement in policy.platform_wide:
+            changes.update(_start(v.effective_from, v.disclosed_at) for v in policy.versions[agreement].values())
+        self._changes = sorted(changes)
+        self._cache: dict[tuple[int, str], Governing] = {}
 
     def _version(self, adoption: Adoption) -> CompiledVersion:
         versions = self._policy.versions[adoption.agreement]
@@ -59,7 +91,7 @@ class Terms:
 
     def at(self, instant: float, segment: str = "") -> Governing:
         """The terms governing at `instant` an item from meeting `segment`."""
-        key = (instant, segment)
+        key = (bisect.bisect_right(self._changes, instant), segment)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
