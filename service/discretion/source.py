@@ -22,7 +22,12 @@ from .errors import Diagnostic
 Path = tuple  # of str | int
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: composing 10,000 rules with
+# the pure-Python scanner alone takes seconds.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader without implicit timestamps: times are strings until compiled."""
 
 
