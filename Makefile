@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 ADDR   ?= 127.0.0.1:50051
 RULES  ?= rules
 
-.PHONY: setup run test lint proto clean
+.PHONY: setup run test lint proto clean bench
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/discretion lint $(RULES)
+
+# Benchmarks print their figures; nothing here asserts a time.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine_bench.py
 
 # Regenerate the committed stubs after editing proto/ (a test fails if they are stale).
 proto: $(STAMP)

@@ -1,0 +1,148 @@
+"""In-process benchmarks of the engine: µs per decision, compile time, memory.
+
+    .venv/bin/python benchmarks/engine_bench.py [--quick]
+
+Prints one table. Each figure is measured per call with perf_counter_ns over
+many calls after a warm-up; median and p99 are over those calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import pathlib
+import random
+import subprocess
+import statistics
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "service"), str(ROOT / "benchmarks")]
+
+from discretion.engine import decide  # noqa: E402
+from discretion.engine.model import (  # noqa: E402
+    Actor, Adoption, Attribution, Destination, Group, Item, Label, Person, Request, Session,
+)
+from discretion.store import compile_directory  # noqa: E402
+from synthetic import write_policy  # noqa: E402
+
+NOW = 1_800_000_000.0
+CHEN = Person(id="u-chen", display_name="Li Chen", organization="Northwind Bank")
+ANA = Actor(id="u-ana", display_name="Ana Lopez", organization="Contoso", member=True)
+
+
+def timed(call, calls: int) -> tuple[float, float]:
+    """(median µs, p99 µs) of `call()`."""
+    for _ in range(min(calls, 2000)):
+        call()
+    samples = []
+    gc.disable()
+    try:
+        for _ in range(calls):
+            start = time.perf_counter_ns()
+            call()
+            samples.append(time.perf_counter_ns() - start)
+    finally:
+        gc.enable()
+    samples.sort()
+    return statistics.median(samples) / 1000, samples[int(len(samples) * 0.99)] / 1000
+
+
+def chatham_quote(policy, attribution: bool) -> Request:
+    group = Group(id="g", adoptions=(Adoption("chatham-house", 1, effective_from=0.0),), participants=(CHEN,))
+    return Request("quote", ANA, group, (Item(id="m-1", author=CHEN, posted_at=NOW - 3600),),
+                   Destination(kind="public"), NOW, Attribution(author_identity=attribution))
+
+
+def big_export() -> Request:
+    """20 items under TLP + Chatham House, with a history: TLP replaced an older stays-in-group."""
+    group = Group(id="g", adoptions=(
+        Adoption("stays-in-group", 1, effective_from=0.0),
+        Adoption("tlp", 1, effective_from=NOW - 86400 * 30, disclosed_at=NOW - 86400 * 29, replaces=("stays-in-group",)),
+        Adoption("chatham-house", 1, effective_from=NOW - 86400 * 30),
+    ), participants=tuple(Person(id=f"u{i}", display_name=f"Person {i}", organization=f"Org {i % 5}") for i in range(30)),
+        community=("Org 0", "Org 1"))
+    colours = ["clear", "green", "amber", "red"]
+    items = tuple(
+        Item(id=f"i{i}", author=group.participants[i % 30], posted_at=NOW - 86400 * (60 - 3 * i),
+             labels=(Label("tlp", colours[i % 4]),), session=Session(speaker_count=4))
+        for i in range(20)
+    )
+    return Request("export", ANA, group, items, Destination(kind="personal_archive"), NOW)
+
+
+def scaling(counts: list[int], calls: int) -> list[tuple[int, float, float]]:
+    rows = []
+    for count in counts:
+        with tempfile.TemporaryDirectory() as tmp:
+            policy = compile_directory(write_policy(pathlib.Path(tmp) / "rules", count, ROOT / "rules"))
+        groups = [Group(id=f"g-{n}") for n in random.Random(7).sample(range(count), min(count, 200))]
+        requests = [Request("quote", ANA, g, (Item(id="m", author=CHEN, posted_at=NOW - 60),),
+                            Destination(kind="public"), NOW, Attribution(author_identity=True)) for g in groups]
+        cycle = iter(range(10**9))
+        median, p99 = timed(lambda: decide(policy, requests[next(cycle) % len(requests)], now=NOW), calls)
+        rows.append((count, median, p99))
+    return rows
+
+
+def compile_time(agreements: int) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_policy(pathlib.Path(tmp) / "rules", agreements)
+        start = time.perf_counter()
+        policy = compile_directory(folder)
+        elapsed = time.perf_counter() - start
+    rules = sum(len({id(r) for rules in v.index.values() for r in rules})
+                for versions in policy.versions.values() for v in versions.values())
+    return elapsed, rules
+
+
+def policy_rss_mb(agreements: int) -> float:
+    """Peak RSS of a new process that imports the service and compiles such a policy, as a worker does."""
+    script = f"""
+import pathlib, resource, sys, tempfile
+sys.path[:0] = [{str(ROOT / "service")!r}, {str(ROOT / "benchmarks")!r}]
+import discretion.server.app
+from discretion.store import compile_directory
+from synthetic import write_policy
+if {agreements}:
+    with tempfile.TemporaryDirectory() as tmp:
+        policy = compile_directory(write_policy(pathlib.Path(tmp) / "rules", {agreements}, pathlib.Path({str(ROOT / "rules")!r})))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer calls, smaller policies (a smoke run)")
+    args = parser.parse_args()
+    calls = 2000 if args.quick else 50_000
+    counts = [10, 100] if args.quick else [10, 100, 1_000, 10_000]
+
+    shipped = compile_directory(ROOT / "rules")
+    rows = []
+    plain, named = chatham_quote(shipped, False), chatham_quote(shipped, True)
+    rows.append(("decide: Chatham House quote, 1 item, no name", *timed(lambda: decide(shipped, plain, now=NOW), calls)))
+    rows.append(("decide: Chatham House quote, 1 item, named (2 obligations)",
+                 *timed(lambda: decide(shipped, named, now=NOW), calls)))
+    export = big_export()
+    rows.append(("decide: 20-item export, TLP + Chatham House, with history",
+                 *timed(lambda: decide(shipped, export, now=NOW), calls // 10)))
+    print(f"{'benchmark':64} {'median µs':>10} {'p99 µs':>10}")
+    for name, median, p99 in rows:
+        print(f"{name:64} {median:10.1f} {p99:10.1f}")
+    scaled = scaling(counts, calls // 5)
+    base = scaled[0][1]
+    for count, median, p99 in scaled:
+        print(f"{f'decide: policy of {count:,} agreements (× {median / base:.2f} of 10)':64} {median:10.1f} {p99:10.1f}")
+    seconds, rules = compile_time(250 if args.quick else 2_500)
+    print(f"compile: {rules:,} rules in {seconds:.2f} s")
+    agreements = 100 if args.quick else 1_000
+    print(f"memory: RSS of a fresh process holding {agreements:,} agreements: {policy_rss_mb(agreements):.0f} MB "
+          f"(the same process with no policy: {policy_rss_mb(0):.0f} MB)")
+
+if __name__ == "__main__":
+    main()

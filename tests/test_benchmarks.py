@@ -1,0 +1,19 @@
+"""The benchmarks keep running: a quick pass prints every row (no figure is asserted)."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def test_engine_benchmark_prints_its_table():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "engine_bench.py"), "--quick"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for row in ("Chatham House quote, 1 item, no name", "20-item export", "policy of 100 agreements",
+                "compile: 1,000 rules", "memory: RSS"):
+        assert row in out, out
