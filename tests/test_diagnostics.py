@@ -40,3 +40,51 @@ def test_the_shipped_rules_compile_cleanly():
     policy = compile_directory(pathlib.Path(__file__).resolve().parent.parent / "rules")
     assert {a.id for a in policy.agreements} >= {"platform-baseline", "chatham-house"}
     assert len(policy.revision) == 16
+
+
+def test_a_rule_file_linked_from_outside_the_rules_folder_is_refused(tmp_path):
+    outside = tmp_path / "secret.yaml"
+    outside.write_text(BASE)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "base.yaml").symlink_to(outside)
+    with pytest.raises(PolicyError) as raised:
+        compile_directory(rules)
+    (diagnostic,) = raised.value.diagnostics
+    assert diagnostic.code == "outside_rules_root" and diagnostic.file.endswith("rules/base.yaml")
+
+
+def test_a_configmap_style_symlink_swap_stays_inside(tmp_path):
+    """Kubernetes mounts a ConfigMap as `name -> ..data/name`, `..data -> ..<timestamp>`."""
+    rules = tmp_path / "rules"
+    (rules / "..2026_01_01").mkdir(parents=True)
+    (rules / "..2026_01_01" / "base.yaml").write_text(BASE)
+    (rules / "..data").symlink_to("..2026_01_01")
+    (rules / "base.yaml").symlink_to("..data/base.yaml")
+    policy = compile_directory(rules)
+    assert [a.id for a in policy.agreements] == ["base"]
+
+
+def test_a_pattern_matches_in_linear_time():
+    from discretion.engine import decide
+    from discretion.engine.model import Actor, Destination, Group, Item, Request
+
+    rules = {"a.yaml": BASE.replace("agreement: base", "agreement: a").replace(
+        "rules: [{id: ok, effect: allow, reason: {code: ok, message: ok}}]",
+        'rules: [{id: ok, effect: allow, reason: {code: ok, message: ok}}, '
+        '{id: no-urls, when: {quoted_text: {matches: "(x+x+)+y"}}, effect: deny, reason: {code: nope, message: refused}}]')}
+    from discretion.compile import compile_documents
+
+    policy = compile_documents([(name, text.encode()) for name, text in rules.items()])
+    request = Request("share", Actor(id="a", member=True), Group(id="g", adoptions=(_adoption("a"),)),
+                      (Item(id="i"),), Destination(kind="public"), 0.0, quoted_text="x" * 5000)
+    # A backtracking engine takes exponential time on this input; RE2 answers at once.
+    assert decide(policy, request, now=0.0).decision == "allow"
+    request.quoted_text = "x" * 50 + "y"
+    assert decide(policy, request, now=0.0).decision == "deny"
+
+
+def _adoption(agreement: str):
+    from discretion.engine.model import Adoption
+
+    return Adoption(agreement)

@@ -20,6 +20,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import re2
+
 from ..engine import consent
 from ..errors import Diagnostic, did_you_mean
 from ..source import Source
@@ -319,6 +321,28 @@ def _exists(getter, fact, fact_type, operand, path, ctx):
     return present if operand else (lambda scope: not present(scope))
 
 
+def _matches(getter, fact, fact_type, operand, path, ctx):
+    """`matches: <pattern>` — RE2 syntax, linear in the text: no pattern can hang the server."""
+    if fact_type.kind not in ("text", "any"):
+        raise Invalid(path, "wrong_type", f"`matches` needs text, and `{fact}` is {fact_type.describe()}")
+    if not isinstance(operand, str):
+        raise Invalid(path, "wrong_type", "`matches` takes a pattern", "write `matches: \"^a.*z$\"`")
+    options = re2.Options()
+    options.max_mem = 8 << 20  # a pattern that needs more is refused at compile time, not at request time
+    try:
+        pattern = re2.compile(operand, options)
+    except re2.error as error:
+        raise Invalid(path, "bad_pattern", f"`{operand}` is not a valid pattern: {error}",
+                      "patterns use RE2 syntax: no backreferences or lookaround") from None
+    search = pattern.search
+
+    def test(scope) -> bool:
+        value = getter(scope)
+        return isinstance(value, str) and search(value) is not None
+
+    return test
+
+
 OPERATORS = {
     "eq": _equality(False),
     "ne": _equality(True),
@@ -330,4 +354,5 @@ OPERATORS = {
     "gt": _ordering(operator.gt),
     "ge": _ordering(operator.ge),
     "exists": _exists,
+    "matches": _matches,
 }
