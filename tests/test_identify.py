@@ -1,0 +1,153 @@
+"""Data-driven: a quote and the people in scope in, the identifying spans out (tests/cases/identify.yaml).
+
+The rest checks what a case file cannot: a roster of thousands, and that the
+matcher cache never answers for a roster other than the one asked about.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pathlib
+import threading
+
+import pytest
+import yaml
+
+from discretion.engine import identify
+from discretion.engine.identify import identifying_spans
+from discretion.engine.model import Person, Span
+
+CASES = yaml.safe_load((pathlib.Path(__file__).parent / "cases" / "identify.yaml").read_text(encoding="utf-8"))
+
+
+def _person(fields: dict) -> Person:
+    return Person(id=fields["id"], display_name=fields.get("name", ""),
+                  organization=fields.get("organization", ""), handles=tuple(fields.get("handles", ())))
+
+
+def _spans(spans) -> list[list]:
+    return [[s.start, s.end, s.reveals] for s in spans]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_identify(case):
+    people = [_person(p) for p in case["people"]]
+    got = identifying_spans(case["text"], people, except_person=case.get("except_person", ""))
+    assert _spans(got) == case["spans"]
+
+
+def test_people_may_come_as_a_generator():
+    people = (p for p in [Person(id="li", display_name="Li Chen")])
+    assert identifying_spans("as Chen said", people) == (Span(3, 7, "name"),)
+
+
+# --- a large roster -------------------------------------------------------------------------------
+
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "do", "fe", "gu", "hi", "jo",
+             "be", "co", "di", "fu", "wa"]
+
+
+def _word(n: int) -> str:
+    """A distinct made-up word per n < 8000, capitalised: three syllables."""
+    a, rest = divmod(n, 400)
+    b, c = divmod(rest, 20)
+    return (SYLLABLES[a] + SYLLABLES[b] + SYLLABLES[c]).capitalize()
+
+
+def _roster(size: int) -> list[Person]:
+    return [Person(id=f"p{i}", display_name=f"{_word(i)} {_word(7999 - i)}",
+                   organization=f"{_word(i % 50)} Holdings", handles=(f"@{_word(i).lower()}{i}",))
+            for i in range(size)]
+
+
+def _quote(roster: list[Person], picks: list[int]) -> tuple[str, list[list]]:
+    """A quote naming the picked people by full name, surname, handle and organization, with spans."""
+    text, spans = "", []
+
+    def say(words: str, reveals: str | None = None):
+        nonlocal text
+        if reveals:
+            spans.append([len(text), len(text) + len(words), reveals])
+        text += words
+
+    for i in picks:
+        person = roster[i]
+        say("then ")
+        say(person.display_name, "name")
+        say(" said that ")
+        say(person.display_name.split()[1], "name")
+        say(" and ")
+        say(person.handles[0], "handle")
+        say(" of ")
+        say(person.organization.upper(), "organization")
+        say(" heard ")
+        say(person.display_name.split()[1].lower())  # a lower-case surname is not a name
+        say("; ")
+    return text, spans
+
+
+def test_a_roster_of_five_thousand():
+    roster = _roster(5000)
+    text, spans = _quote(roster, [0, 1234, 4999])
+    assert _spans(identifying_spans(text, roster)) == spans
+    assert _spans(identifying_spans(text, roster)) == spans  # and again, from the cache
+
+
+def test_the_person_quoting_is_excused_in_a_large_roster():
+    roster = _roster(5000)
+    text, spans = _quote(roster, [42])
+    organization_only = [s for s in spans if s[2] == "organization"]  # shared with 99 others
+    assert _spans(identifying_spans(text, roster, except_person="p42")) == organization_only
+
+
+# --- the cache never answers for another roster ---------------------------------------------------
+
+
+def test_a_changed_name_is_seen_at_once():
+    roster = _roster(300)
+    assert identifying_spans("as Okafor said", roster) == ()
+    roster[7] = Person(id="p7", display_name="Sam Okafor")  # same id, new name
+    assert identifying_spans("as Okafor said", roster) == (Span(3, 9, "name"),)
+
+
+def test_a_roster_around_a_known_one_is_matched_in_full():
+    """An author before the group and listed people after it, as a quote's roster is."""
+    identify._CACHE.clear()  # so the group is built whole, then found inside the larger roster
+    group = _roster(600)
+    text, spans = _quote(group, [5, 300])
+    assert _spans(identifying_spans(text, group)) == spans
+    author, listed = Person(id="a", display_name="Ada Lovel"), Person(id="b", display_name="Bo Renner")
+    around = [author, *group, listed]
+    assert _spans(identifying_spans("Lovel and Renner: " + text, around)) == (
+        [[0, 5, "name"], [10, 16, "name"]] + [[s + 18, e + 18, r] for s, e, r in spans])
+    assert len(identify._CACHE.automata(identify._Roster.of(tuple(around)))) == 2  # the group's, reused
+    assert identifying_spans("Lovel and Renner", group) == ()  # the group alone does not name them
+    # Without p5 the group is no longer a run inside the roster: built anew, p5 no longer named,
+    # though the organization p5 shares with others still is.
+    dropped = [p for p in around if p.id != "p5"]
+    second = text.index("then", 1)
+    assert _spans(identifying_spans(text, dropped)) == [
+        s for s in spans if s[0] >= second or s[2] == "organization"]
+
+
+def test_a_separator_inside_a_field_is_still_matched():
+    people = [Person(id="x\0y", display_name="Odd\0Name Okafor"), Person(id="z", display_name="Li Chen")]
+    assert identifying_spans("Okafor and Chen", people, except_person="z") == (Span(0, 6, "name"),)
+
+
+def test_many_threads_agree():
+    rosters = [_roster(size) for size in (10, 300, 1000)]
+    quotes = [_quote(roster, [3, 7]) for roster in rosters]
+    failures = []
+
+    def work():
+        for roster, (text, spans) in itertools.islice(itertools.cycle(zip(rosters, quotes)), 30):
+            if _spans(identifying_spans(text, roster)) != spans:
+                failures.append(text)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
