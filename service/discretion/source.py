@@ -81,7 +81,13 @@ def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
         problems.append(Diagnostic("empty_file", "the file is empty", file, 1, 1,
                                    help="a rule file holds one agreement or the bindings"))
         return source, problems
-    source.data = _build(node, (), source, loader, problems, anchors=set())
+    try:
+        source.data = _build(node, (), source, loader, problems, anchors=set())
+    except yaml.MarkedYAMLError as error:  # e.g. an unknown tag such as `!python/object`
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {(error.problem or str(error)).strip()}",
+                                   file, line, column, help="rule files use plain YAML: no tags such as `!name`"))
     return source, problems
 
 
