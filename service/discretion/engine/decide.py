@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .compiled import CompiledPolicy, CompiledRule, CompiledVersion
-from .consent import holds
+from .compiled import CompiledPolicy, CompiledRule
 from .model import ACTIONS, DESTINATION_KINDS, Decision, Finding, Item, ItemResult, Obligation, Request
 from .obligations import OBLIGATION_TYPES
 from .scope import Scope
