@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 ADDR   ?= 127.0.0.1:50051
 RULES  ?= rules
 
-.PHONY: setup run test lint proto clean bench
+.PHONY: setup run test lint proto promtool chromium clean bench fuzz
 
 setup: $(STAMP)
 
@@ -20,8 +20,33 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 run: $(STAMP)
 	$(BIN)/discretion serve --rules $(RULES) --address $(ADDR)
 
-test: $(STAMP)
+test: $(STAMP) promtool chromium
 	$(BIN)/python -m pytest
+
+# promtool (Debian's `prometheus` package) checks the metrics page and tests
+# the alert rules. It is installed when missing and this is root on a Debian
+# system; otherwise those checks are skipped, and said so loudly.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing promtool (Debian package prometheus)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	        prometheus >/dev/null; } || echo "make: WARNING: promtool could not be installed: its checks will be SKIPPED"; \
+	  else \
+	    echo "make: WARNING: promtool not found (Debian package prometheus): its checks will be SKIPPED"; \
+	  fi; }
+
+# Chromium (Debian's `chromium` package) renders the agreement matrix page in a
+# test. Installed like promtool; without it that one test is skipped, loudly.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing chromium (Debian package chromium)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	        chromium >/dev/null; } || echo "make: WARNING: chromium could not be installed: the matrix page test will be SKIPPED"; \
+	  else \
+	    echo "make: WARNING: chromium not found (Debian package chromium): the matrix page test will be SKIPPED"; \
+	  fi; }
 
 lint: $(STAMP)
 	$(BIN)/discretion lint $(RULES)
@@ -29,6 +54,12 @@ lint: $(STAMP)
 # Benchmarks print their figures; nothing here asserts a time.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_bench.py
+
+# The long fuzzing pass: FUZZ_SECONDS per target; new inputs join the corpus.
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	$(BIN)/python fuzz/fuzz_rules.py fuzz/corpus/rules -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	$(BIN)/python fuzz/fuzz_requests.py fuzz/corpus/requests -max_total_time=$(FUZZ_SECONDS) -timeout=10
 
 # Regenerate the committed stubs after editing proto/ (a test fails if they are stale).
 proto: $(STAMP)

@@ -14,9 +14,9 @@ import argparse
 import sys
 from typing import Sequence, TextIO
 
-from . import lint, serve
+from . import diff, explain, lint, matrix, serve, test
 
-COMMANDS = (serve, lint)
+COMMANDS = (serve, lint, test, explain, matrix, diff)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,4 +1,4 @@
-"""`discretion lint PATH…`: every problem in the rules at once, where it is and how to fix it.
+"""`discretion lint PATH…`: every problem in the rules and their test suites at once, where it is and how to fix it.
 
 Exit 0 when clean, 3 when there are errors (warnings fail only with --strict).
 """
@@ -9,28 +9,37 @@ import json
 import pathlib
 from typing import TextIO
 
-from ..errors import Diagnostic, PolicyError
-from ..store import compile_directory
+from ..author.workspace import find_suites, is_suite, load_rules, load_suite
+from ..errors import Diagnostic
+from ..policy.suites import check_suite
+from .common import EXIT_RULE_ERRORS, render_with_source
 
-EXIT_RULE_ERRORS = 3
+__all__ = ["lint_paths", "register", "render_with_source"]
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("lint", help="check rule files and report every problem with its place")
-    parser.add_argument("paths", nargs="+", help="rule folders or files")
+    parser = subparsers.add_parser("lint", help="check rule files and suites; report every problem with its place",
+                                   description="Check rule files and their test suites against the schema and "
+                                               "for mistakes of meaning, and report every problem at once.")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="rule folders or files")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
     parser.set_defaults(func=run)
 
 
 def lint_paths(paths: list[str]) -> list[Diagnostic]:
+    """Every diagnostic of the rules under `paths` and of the suites beside them, sorted."""
     found: list[Diagnostic] = []
-    for path in paths:
-        try:
-            compile_directory(pathlib.Path(path))
-        except PolicyError as error:
-            found.extend(error.diagnostics)
-    return sorted(found, key=Diagnostic.sort_key)
+    for path in map(pathlib.Path, paths):
+        if not (path.is_file() and is_suite(path)):
+            found += load_rules(path).diagnostics
+        for suite in find_suites(path) if path.exists() else ():
+            document, problems = load_suite(suite)
+            found += problems
+            if document is not None:
+                found += check_suite(document)
+    unique = {(d.file, d.line, d.column, d.code, d.message): d for d in found}
+    return sorted(unique.values(), key=Diagnostic.sort_key)
 
 
 def run(args, stdout: TextIO, stderr: TextIO) -> int:
@@ -47,28 +56,3 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         (stderr if diagnostics else stdout).write(("ok: no problems found" if not diagnostics else summary) + "\n")
     failing = [d for d in diagnostics if d.severity == "error" or args.strict]
     return EXIT_RULE_ERRORS if failing else 0
-
-
-def render_with_source(diagnostic: Diagnostic) -> str:
-    """The diagnostic, then the offending line with a caret under the column, then the help."""
-    head = diagnostic.render().split("\n  help: ")[0]
-    lines = [head]
-    source_line = _line(diagnostic.file, diagnostic.line)
-    if source_line is not None:
-        number = str(diagnostic.line)
-        lines.append(f"{' ' * len(number)} |")
-        lines.append(f"{number} | {source_line}")
-        lines.append(f"{' ' * len(number)} | {' ' * max(diagnostic.column - 1, 0)}^")
-    if diagnostic.help:
-        lines.append(f"  = help: {diagnostic.help}")
-    return "\n".join(lines)
-
-
-def _line(file: str, line: int) -> str | None:
-    if not file or line < 1:
-        return None
-    try:
-        text = pathlib.Path(file).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return text[line - 1] if line <= len(text) else None

@@ -21,18 +21,27 @@ from ..engine.obligations import OBLIGATION_TYPES
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..policy.load import Document, load_documents
 from ..source import Source
+from .checks import check_policy
 from .conditions import Context, Invalid, compile_conjuncts, parse_instant
 from .facts import UnknownFact, resolve
 
 
 def compile_documents(files: list[tuple[str, bytes]], revision: str = "") -> CompiledPolicy:
     """Compile (display name, content) pairs; `revision` names their content."""
+    policy, _, problems = compile_with_diagnostics(files, revision)
+    if any(p.severity == "error" for p in problems):
+        raise PolicyError(problems)
+    return policy
+
+
+def compile_with_diagnostics(
+    files: list[tuple[str, bytes]], revision: str = ""
+) -> tuple[CompiledPolicy, list[Document], list[Diagnostic]]:
+    """The policy of the rules that compiled, the documents, and every diagnostic (warnings too)."""
     documents, problems = load_documents(files)
     compiler = _Compiler(problems)
     policy = compiler.run(documents, revision)
-    if any(p.severity == "error" for p in compiler.problems):
-        raise PolicyError(compiler.problems)
-    return policy
+    return policy, documents, compiler.problems + check_policy(documents, policy)
 
 
 class _Compiler:
@@ -40,7 +49,10 @@ class _Compiler:
         self.problems = problems
 
     def run(self, documents: list[Document], revision: str) -> CompiledPolicy:
-        agreements = [d for d in documents if d.kind == "agreement"]
+        # An agreement whose own fields failed the schema is not compiled at
+        # all (its problems are reported); one with a broken rule is compiled
+        # without that rule, so its other rules are still checked.
+        agreements = [d for d in documents if d.kind == "agreement" and not d.broken_outside(_rule_paths(d.data))]
         schemes = self.label_schemes(agreements)
         infos: list[AgreementInfo] = []
         versions: dict[str, dict[int, CompiledVersion]] = {}
@@ -48,10 +60,6 @@ class _Compiler:
         seen: dict[str, Source] = {}
         for document in agreements:
             data, source = document.data, document.source
-            rule_paths = [("versions", i, "rules", j) for i, v in enumerate(data.get("versions") or [])
-                          if isinstance(v, dict) for j in range(len(v.get("rules") or []))]
-            if document.broken_outside(rule_paths):
-                continue  # the agreement's own fields are wrong: already reported
             agreement_id = data["agreement"]
             if agreement_id in seen:
                 self.problems.append(source.diagnostic(("agreement",), "duplicate_agreement",
@@ -313,6 +321,11 @@ def _destinations(spec: list | dict | None) -> tuple[str, ...]:
     if isinstance(spec, dict):
         return tuple(k for k in DESTINATION_KINDS if k not in spec["except"])
     return tuple(spec)
+
+
+def _rule_paths(data: dict) -> list[tuple]:
+    return [("versions", i, "rules", j) for i, v in enumerate(data.get("versions") or [])
+            if isinstance(v, dict) for j in range(len(v.get("rules") or []))]
 
 
 def _always(scope) -> bool:

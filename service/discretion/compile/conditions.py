@@ -267,6 +267,9 @@ def _membership(negate: bool):
         else:
             if not isinstance(operand, list):
                 raise Invalid(path, "wrong_type", "`in` takes a list of values", "write `[a, b]`")
+            for i, v in enumerate(operand):
+                if isinstance(v, (list, dict)):
+                    raise Invalid(path + (i,), "wrong_type", "`in` takes a list of plain values, not of lists or mappings")
             values = frozenset(_literal(fact, fact_type, v, path + (i,)) for i, v in enumerate(operand))
             test = lambda scope: getter(scope) in values  # noqa: E731
         return (lambda scope: not test(scope)) if negate else test

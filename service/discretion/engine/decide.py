@@ -267,7 +267,9 @@ def _combine_atomic(policy: CompiledPolicy, results) -> Decision:
     """Share and quote: the most restrictive item governs; obligations are the union."""
     findings = tuple(f for _, outcome, _ in results for f in outcome.findings)
     if any(outcome.denied for _, outcome, _ in results):
-        items = tuple(ItemResult(item.id, "excluded" if o.denied else "kept", DENY if o.denied else ALLOW, g)
+        # Each item still reports its own verdict: the request is refused as a
+        # whole, but an item that was allowed owed what it owed.
+        items = tuple(ItemResult(item.id, "excluded", DENY, g) if o.denied else _item_result(item, o, g)
                       for item, o, g in results)
         return Decision(DENY, (), items, findings, _reason(DENY, findings), policy.revision)
     obligations = merge_obligations(o for _, outcome, _ in results for o in outcome.obligations)

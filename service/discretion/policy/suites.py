@@ -1,8 +1,12 @@
-"""Running a test suite: each case's request through `decide()`, compared with what it expects.
+"""Test suites: each case's request through `decide()`, compared with what it expects.
 
 Expectations are exact where they matter to a group: the decision, the set of
 obligation types (with any parameters the case spells out), the outcome of
 each item named. Reason codes listed must all appear among the findings.
+
+`check_suite` reports what is wrong with a suite itself (a request that cannot
+be built, an obligation type that does not exist, two cases with one name) as
+diagnostics with their place, like any rule file's.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from typing import Any
 
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
-from ..engine.model import Decision, Obligation
+from ..engine.model import Decision, Obligation, Request
+from ..engine.obligations import OBLIGATION_TYPES
+from ..errors import Diagnostic, did_you_mean
 from .load import Document
 from .requests import RequestDataError, request_from_data
 
@@ -22,80 +28,149 @@ DEFAULT_NOW = 1_800_000_000.0
 
 
 @dataclass(frozen=True)
+class Mismatch:
+    """One way a decision differs from what a case expects."""
+
+    field: str  # "decision", "obligations", "reasons", "items.<id>", "request"
+    expected: str
+    got: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: expected {self.expected}, got {self.got}"
+
+
+@dataclass(frozen=True)
 class CaseResult:
     suite: str
     name: str
     file: str
     line: int
-    problems: tuple[str, ...]  # empty when the case passed
+    mismatches: tuple[Mismatch, ...]  # empty when the case passed
     decision: Decision | None
+    request: Request | None = None
 
     @property
     def passed(self) -> bool:
-        return not self.problems
+        return not self.mismatches
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(map(str, self.mismatches))
 
 
-def run_suite(document: Document, policy: CompiledPolicy) -> list[CaseResult]:
+def case_request(document: Document, index: int) -> Request:
+    """The request of case `index`; raises RequestDataError."""
+    data = document.data
+    return request_from_data(data["cases"][index]["request"], data.get("fixtures") or {},
+                             at=("cases", index, "request"))
+
+
+def run_suite(document: Document, policy: CompiledPolicy, *, now: float = DEFAULT_NOW) -> list[CaseResult]:
     data, source = document.data, document.source
-    fixtures = data.get("fixtures") or {}
     results = []
     for index, case in enumerate(data["cases"]):
         line = source.position(("cases", index))[0]
-        try:
-            request = request_from_data(case["request"], fixtures)
-        except RequestDataError as error:
-            results.append(CaseResult(data["suite"], case["name"], source.file, line,
-                                      (f"request.{error}",), None))
+        if document.is_broken(("cases", index)):
+            name = case.get("name") if isinstance(case, dict) else None
+            mismatch = Mismatch("case", "a case the schema accepts", "schema errors (reported above)")
+            results.append(CaseResult(data["suite"], str(name or f"case {index + 1}"), source.file, line,
+                                      (mismatch,), None))
             continue
-        decision = decide(policy, request, now=DEFAULT_NOW)
-        problems = tuple(compare(case["expect"], decision))
-        results.append(CaseResult(data["suite"], case["name"], source.file, line, problems, decision))
+        try:
+            request = case_request(document, index)
+        except RequestDataError as error:
+            mismatch = Mismatch("request", "a request that can be built", f"`{error}`")
+            results.append(CaseResult(data["suite"], case["name"], source.file, line, (mismatch,), None))
+            continue
+        decision = decide(policy, request, now=now)
+        mismatches = tuple(compare(case["expect"], decision))
+        results.append(CaseResult(data["suite"], case["name"], source.file, line, mismatches, decision, request))
     return results
 
 
-def compare(expect: dict, decision: Decision) -> list[str]:
-    problems = []
+def compare(expect: dict, decision: Decision) -> list[Mismatch]:
+    found = []
     if decision.decision != expect["decision"]:
-        problems.append(f"decision: expected `{expect['decision']}`, got `{decision.decision}` ({decision.reason})")
+        found.append(Mismatch("decision", f"`{expect['decision']}`", f"`{decision.decision}`"))
     if "obligations" in expect:
-        problems += _compare_obligations(expect["obligations"], decision.obligations)
-    codes = {f.reason_code for f in decision.findings}
-    for code in expect.get("reasons", ()):
-        if code not in codes:
-            problems.append(f"reasons: expected `{code}` among {sorted(codes)}")
+        found += _compare_obligations(expect["obligations"], decision.obligations)
+    codes = sorted({f.reason_code for f in decision.findings})
+    missing = [code for code in expect.get("reasons", ()) if code not in codes]
+    if missing:
+        found.append(Mismatch("reasons", "to include " + _words(missing), _words(codes)))
     outcomes = {i.item_id: i.outcome for i in decision.items}
     for item_id, outcome in (expect.get("items") or {}).items():
         if outcomes.get(item_id) != outcome:
-            problems.append(f"items: expected `{item_id}` {outcome}, got {outcomes.get(item_id, 'nothing')}")
-    return problems
+            found.append(Mismatch(f"items.{item_id}", f"`{outcome}`", f"`{outcomes.get(item_id, 'no such item')}`"))
+    return found
 
 
-def _compare_obligations(expected: list, actual: tuple[Obligation, ...]) -> list[str]:
-    problems = []
-    want_types = sorted(e if isinstance(e, str) else e["type"] for e in expected)
+def _words(values) -> str:
+    return "[" + ", ".join(f"`{v}`" for v in values) + "]"
+
+
+def _compare_obligations(expected: list, actual: tuple[Obligation, ...]) -> list[Mismatch]:
+    """The same types, as many of each; each spelled-out parameter matched by its own obligation."""
+    want_types = sorted(e if isinstance(e, str) else e.get("type", "") for e in expected)
     got_types = sorted(o.type for o in actual)
     if want_types != got_types:
-        problems.append(f"obligations: expected {want_types}, got {got_types}")
-        return problems
-    for spec in expected:
-        if isinstance(spec, str):
-            continue
-        candidates = [o for o in actual if o.type == spec["type"]]
-        if not any(_matches(spec, o) for o in candidates):
-            shown = [{k: _plain(getattr(o, k, None)) for k in spec if k != "type"} for o in candidates]
-            wanted = {k: v for k, v in spec.items() if k != "type"}
-            problems.append(f"obligations: `{spec['type']}` expected {wanted}, got {shown}")
-    return problems
-
-
-def _matches(spec: dict, obligation: Obligation) -> bool:
-    return all(_plain(getattr(obligation, k, None)) == _plain(v) for k, v in spec.items() if k != "type")
+        return [Mismatch("obligations", _words(want_types), _words(got_types))]
+    found = []
+    unused = list(actual)
+    for spec in (e for e in expected if isinstance(e, dict)):
+        params = {k: _plain(v) for k, v in spec.items() if k != "type"}
+        candidates = [o for o in unused if o.type == spec["type"]]
+        # The obligation of this type that agrees on the most parameters: itself, or the one to compare with.
+        best = max(candidates, key=lambda o: sum(_plain(getattr(o, k, None)) == v for k, v in params.items()))
+        unused.remove(best)
+        for key, want in params.items():
+            have = _plain(getattr(best, key, None))
+            if have != want:
+                found.append(Mismatch(f"obligations.{spec['type']}.{key}", f"`{want}`", f"`{have}`"))
+    return found
 
 
 def _plain(value: Any) -> Any:
     """Spans as [start, end] pairs and tuples as lists, so YAML expectations compare directly."""
-    if isinstance(value, tuple):
+    if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     if hasattr(value, "start") and hasattr(value, "end"):
         return [value.start, value.end]
     return value
+
+
+# ---- checking a suite ----------------------------------------------------------
+
+
+def check_suite(document: Document) -> list[Diagnostic]:
+    """What is wrong with the suite itself.
+
+    An adoption of an unknown agreement is not reported: a case may adopt one on
+    purpose, to test that it is denied (the failure output names the reason).
+    """
+    source, data = document.source, document.data
+    found: list[Diagnostic] = []
+    names: dict[str, int] = {}
+    for index, case in enumerate(data["cases"]):
+        if document.is_broken(("cases", index)):
+            continue  # reported by the schema pass
+        name = case["name"]
+        if name in names:
+            found.append(source.diagnostic(("cases", index, "name"), "duplicate_case",
+                                           f"two cases are named `{name}`",
+                                           help=f"the other is on line {source.position(('cases', names[name]))[0]}; "
+                                                "give each case its own name"))
+        names.setdefault(name, index)
+        try:
+            case_request(document, index)
+        except RequestDataError as error:
+            found.append(source.diagnostic(error.location, "bad_request", f"{error.detail} at `{error.path}`"
+                                           if error.path else error.detail,
+                                           help="a request has the fields of the wire contract, in lowercase words"))
+        for at, spec in enumerate((case.get("expect") or {}).get("obligations") or ()):
+            kind = spec if isinstance(spec, str) else spec.get("type") if isinstance(spec, dict) else None
+            if kind not in OBLIGATION_TYPES:
+                found.append(source.diagnostic(("cases", index, "expect", "obligations", at), "unknown_value",
+                                               f"`{kind}` is not an obligation type",
+                                               help=did_you_mean(str(kind), sorted(OBLIGATION_TYPES))))
+    return found

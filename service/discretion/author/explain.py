@@ -1,0 +1,131 @@
+"""`explain`: one request decided with a tracer, its trace grouped per item for a person to read.
+
+The trace is the one the API returns for `explain: true` (decide(..., tracer=[])):
+this module only sorts its lines — per item, the governing versions, the rules
+that decided, the rules whose condition did not hold and the item's outcome —
+it never evaluates anything itself. A line it does not recognise is kept as is.
+
+A request is read from YAML: the request's fields, or `request:` with
+`fixtures:` beside it, or a suite and the name (or number) of one of its cases.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..engine import decide
+from ..engine.compiled import CompiledPolicy
+from ..engine.model import Decision, Request
+from ..errors import Diagnostic, did_you_mean
+from ..policy.requests import RequestDataError, request_from_data
+from ..source import parse
+
+_RULE_LINE = re.compile(r"^(?P<where>[^\s:]+@\d+/[^\s:]+): (?P<what>.*)$")
+_NOT_APPLICABLE = "not applicable, "
+
+
+@dataclass
+class ItemTrace:
+    item_id: str
+    governed_by: str = ""
+    decided: list[tuple[str, str]] = field(default_factory=list)  # (agreement@version/rule, what it did)
+    not_applicable: list[tuple[str, str]] = field(default_factory=list)  # (rule, the condition that failed)
+    other: list[str] = field(default_factory=list)
+    outcome: str = ""
+
+
+@dataclass
+class Explanation:
+    request: Request
+    decision: Decision
+    now: float
+    items: list[ItemTrace]
+    other: list[str]  # lines about no item (a refused request)
+
+
+def explain(policy: CompiledPolicy, request: Request, *, now: float) -> Explanation:
+    decision = decide(policy, request, now=now, tracer=[])
+    items = {item.id: ItemTrace(item.id) for item in request.items}
+    prefixes = sorted(((f"item {i}: ", i) for i in items), key=lambda p: -len(p[0]))
+    other: list[str] = []
+    for line in decision.explanation:
+        nested = line.startswith("  ")
+        text = line.strip()
+        owner = next((i for prefix, i in prefixes if text.startswith(prefix)), None)
+        if owner is None:
+            if not text.startswith("decision: "):
+                other.append(text)
+            continue
+        trace, rest = items[owner], text[len(f"item {owner}: "):]
+        if not nested and rest.startswith("governed by "):
+            trace.governed_by = rest.removeprefix("governed by ")
+        elif not nested:
+            trace.outcome = rest
+        elif rule := _RULE_LINE.match(rest):
+            where, what = rule.group("where"), rule.group("what")
+            if what.startswith(_NOT_APPLICABLE):
+                trace.not_applicable.append((where, what.removeprefix(_NOT_APPLICABLE)))
+            else:
+                trace.decided.append((where, what))
+        else:
+            trace.other.append(rest)
+    return Explanation(request, decision, now, list(items.values()), other)
+
+
+class RequestFileError(ValueError):
+    """The file holds no request that can be decided; `diagnostics` say where and why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+def read_request(text: str, file: str, case: str | None = None) -> Request:
+    """The request written in a YAML file: bare, under `request:` with `fixtures:`, or a suite's case."""
+    source, problems = parse(text, file)
+    if problems:
+        raise RequestFileError(problems)
+    data = source.data
+    if not isinstance(data, dict):
+        raise RequestFileError([source.diagnostic((), "bad_request", "a request file holds a mapping",
+                                                  help="write the request's fields, or `request:` and `fixtures:`")])
+    fixtures = data.get("fixtures") or {}
+    if "cases" in data:
+        index = _case_index(data["cases"], case, source)
+        at = ("cases", index, "request")
+        body = data["cases"][index].get("request")
+    elif case is not None:
+        raise RequestFileError([source.diagnostic((), "bad_request", "`--case` needs a suite, and this file has no `cases`")])
+    elif "request" in data:
+        at, body = ("request",), data["request"]
+    else:
+        at, body = (), {k: v for k, v in data.items() if k != "fixtures"}
+    try:
+        return request_from_data(body, fixtures, at=at)
+    except RequestDataError as error:
+        message = f"{error.detail} at `{error.path}`" if error.path else error.detail
+        raise RequestFileError([source.diagnostic(error.location, "bad_request", message,
+                                                  help="a request has the fields of the wire contract, "
+                                                       "in lowercase words")]) from None
+
+
+def _case_index(cases, wanted: str | None, source) -> int:
+    if not isinstance(cases, list) or not cases:
+        raise RequestFileError([source.diagnostic(("cases",), "bad_request", "the suite has no cases")])
+    names = [c.get("name") if isinstance(c, dict) else None for c in cases]
+    if wanted is None:
+        if len(cases) == 1:
+            return 0
+        raise RequestFileError([source.diagnostic(("cases",), "bad_request",
+                                                  f"the suite has {len(cases)} cases: name one with `--case`",
+                                                  help="`--case` takes a case's name or its number, from 1")])
+    if wanted in names:
+        return names.index(wanted)
+    if wanted.isdigit() and 1 <= int(wanted) <= len(cases):
+        return int(wanted) - 1
+    starting = [i for i, n in enumerate(names) if isinstance(n, str) and n.startswith(wanted)]
+    if len(starting) == 1:
+        return starting[0]
+    raise RequestFileError([source.diagnostic(("cases",), "bad_request", f"no case named `{wanted}`",
+                                              help=did_you_mean(wanted, [n for n in names if isinstance(n, str)]))])

@@ -1,0 +1,379 @@
+"""The agreement matrix: what an agreement means, computed by deciding every cell, not written by hand.
+
+Rows are destination kinds, columns are actions; an agreement whose rules read
+item labels gets one table per label value (one scheme at a time) after the
+table for unlabelled items. Each cell is the decision `decide()` gives for one
+typical request:
+
+    a member who is not the author shares, quotes or exports one message
+    another member posted after the group adopted the agreement; the request
+    names the author and their organization and the text names the author;
+    nobody has consented to anything; the service's terms are unknown.
+
+That request is an example, so a cell also points at the agreement's rules
+whose conditions read facts beyond the table (consents, sessions, recipients,
+…) and that would change the cell if they went the other way: each such rule
+is a numbered note under the table. The platform-wide agreements are in force
+as they are for every group; one of their rules is noted only where it decides
+the example's answer (a member's request, an item not retracted), not in every
+cell it could change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from ..engine import decide
+from ..engine.compiled import CompiledPolicy, CompiledRule, CompiledVersion
+from ..engine.model import (
+    ACTIONS, DESTINATION_KINDS, Actor, Adoption, Attribution, Destination, Group, Item, Label, Obligation, Person,
+    Request,
+)
+from ..engine.obligations import OBLIGATION_TYPES
+from ..engine.scope import Scope
+from ..policy.load import Document
+from .instrument import RuleKey, key_of, with_rules, written_rules
+
+DAY = 86_400.0
+NOW = 1_800_000_000.0  # the instant cells are decided at, unless a platform version starts later
+# What every cell's example request is, in words (the renderers print it).
+SCENARIO = ("a member who is not the author passes on one message posted after the group adopted the agreement; "
+            "the request names the author and their organization, and the text names the author; nobody has "
+            "consented to anything; a service's terms are unknown")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A cell's decision and what it obliges, as (obligation type, its parameter) pairs."""
+
+    decision: str
+    obligations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Cell:
+    action: str
+    destination: str
+    outcome: Outcome
+    notes: tuple[int, ...] = ()  # numbers of the notes that may change it
+
+
+@dataclass(frozen=True)
+class Section:
+    label: tuple[str, str] | None  # (scheme, value); None for unlabelled items
+    cells: tuple[Cell, ...]
+
+    def cell(self, action: str, destination: str) -> Cell:
+        return next(c for c in self.cells if c.action == action and c.destination == destination)
+
+    @property
+    def title(self) -> str:
+        return "no label" if self.label is None else f"{self.label[0]}: {self.label[1]}"
+
+
+@dataclass(frozen=True)
+class Note:
+    number: int
+    agreement: str
+    rule: str
+    effect: str
+    obligations: tuple[str, ...]  # obligation types the rule declares
+    when: str  # its condition, as written
+    message: str  # its reason, for a person
+
+
+@dataclass(frozen=True)
+class Matrix:
+    agreement: str
+    version: int
+    title: str
+    summary: str
+    source: str
+    also_in_force: tuple[str, ...]  # the platform-wide versions, `id@n`
+    floors: tuple[tuple[str, str], ...]  # the version's default labels: what unlabelled items read as
+    actions: tuple[str, ...]
+    destinations: tuple[str, ...]
+    sections: tuple[Section, ...]
+    notes: tuple[Note, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.agreement}@{self.version}"
+
+
+class UnknownAgreement(LookupError):
+    """The policy has no such agreement or version; `choices` lists what it has."""
+
+    def __init__(self, message: str, choices: list[str]):
+        super().__init__(message)
+        self.choices = choices
+
+
+def select(policy: CompiledPolicy, name: str) -> CompiledVersion:
+    """`chatham-house` (its latest version) or `chatham-house@1`."""
+    agreement, _, number = name.partition("@")
+    versions = policy.versions.get(agreement)
+    if versions is None:
+        raise UnknownAgreement(f"unknown agreement `{agreement}`", sorted(policy.versions))
+    if not number:
+        return versions[max(versions)]
+    if not number.isdigit() or int(number) not in versions:
+        raise UnknownAgreement(f"`{agreement}` has no version `{number}`", [f"{agreement}@{n}" for n in versions])
+    return versions[int(number)]
+
+
+def build_matrix(policy: CompiledPolicy, documents: list[Document], version: CompiledVersion) -> Matrix:
+    """Decide every cell of `version`'s matrix; `documents` give the rules as written."""
+    at = _instant(policy)
+    written = {w.key: w.data for w in written_rules(documents)}
+    data = [written.get(key_of(r), {}) for r in _rules_of(version)]
+    label_params = _label_params(data, at)
+    labels: list[tuple[str, str] | None] = [None]
+    for scheme in _schemes_read(data, policy):
+        labels += [(scheme, value) for value in policy.label_schemes[scheme].order]
+    platform = [policy.versions[a][_platform_version(policy, a, at)] for a in policy.platform_wide
+                if a != version.agreement]
+    cells = _Cells(policy, version, platform, written)
+    sections = [(label, [(action, kind, *cells.decide(_request(version, action, kind, label, at, label_params),
+                                                      _known(policy, version, action, kind, label)))
+                         for kind in DESTINATION_KINDS for action in ACTIONS])
+                for label in labels]
+    marked = {key for _, row in sections for *_, keys in row for key in keys}
+    noted = [r for v in (version, *platform) for r in _rules_of(v) if key_of(r) in marked]
+    numbers = {key_of(r): i for i, r in enumerate(noted, 1)}
+    scope = _scope(_request(version, "share", "public", None, at, label_params), at)
+    built = tuple(
+        Section(label, tuple(Cell(a, k, o, tuple(sorted(numbers[key] for key in keys))) for a, k, o, keys in row))
+        for label, row in sections
+    )
+    info = next(a for a in policy.agreements if a.id == version.agreement)
+    return Matrix(version.agreement, version.version, info.title, info.summary, info.source,
+                  tuple(v.key for v in platform), tuple(sorted(version.default_labels.items())), ACTIONS,
+                  DESTINATION_KINDS, built, tuple(_note(numbers[key_of(r)], r, scope) for r in noted))
+
+
+class _Cells:
+    """Decides one cell's example, and finds the rules that would change it."""
+
+    def __init__(self, policy: CompiledPolicy, version: CompiledVersion, platform: list[CompiledVersion],
+                 written: dict[RuleKey, dict]):
+        self.policy, self.version, self.platform, self.written = policy, version, platform, written
+        self.forced: dict[tuple[RuleKey, bool], CompiledPolicy] = {}
+
+    def decide(self, request: Request, known: dict[str, Any]) -> tuple[Outcome, set[RuleKey]]:
+        at = request.requested_at
+        outcome = _outcome(decide(self.policy, request, now=at))
+        marks = set()
+        key = (request.action, request.destination.kind)
+        for rule in [r for v in (self.version, *self.platform) for r in v.index.get(key, ())]:
+            when = self.written.get(key_of(rule), {}).get("when")
+            if not when or _status(list(when.items()), known) is not None:
+                continue  # the cell's own facts settle it: the example shows what it does
+            # A platform-wide rule is noted only where it shapes the example's answer:
+            # the members-only and retraction rules would otherwise mark every cell.
+            own = rule.agreement == self.version.agreement
+            if any(_outcome(decide(self._forced(key_of(rule), value), request, now=at)) != outcome
+                   for value in ((True, False) if own else (False,))):
+                marks.add(key_of(rule))
+        return outcome, marks
+
+    def _forced(self, rule: RuleKey, value: bool) -> CompiledPolicy:
+        if (rule, value) not in self.forced:
+            self.forced[(rule, value)] = with_rules(self.policy, _forcing(rule, value))
+        return self.forced[(rule, value)]
+
+
+# ---- the example request -------------------------------------------------------------
+
+AUTHOR = Person(id="u-author", display_name="Alex Author", organization="Author Org")
+MEMBER = Actor(id="u-member", display_name="Maria Member", organization="Member Org", role="member", member=True)
+TEXT = "Alex Author said the rates will rise."
+
+
+def _instant(policy: CompiledPolicy) -> float:
+    starts = [max(v.effective_from or 0.0, v.disclosed_at or 0.0)
+              for a in policy.platform_wide for v in policy.versions[a].values()]
+    return max([NOW, *(s + 3 * DAY for s in starts)])
+
+
+def _request(version: CompiledVersion, action: str, kind: str, label: tuple[str, str] | None, at: float,
+             label_params: dict[str, dict[str, str]]) -> Request:
+    """The example request of one cell (see the module's docstring)."""
+    labels = ()
+    if label is not None:
+        labels = (Label(label[0], label[1], set_by="author", set_at=at - DAY, params=dict(label_params.get(label[0], {}))),)
+    group = Group(id="g-example", adoptions=(Adoption(version.agreement, version.version, effective_from=at - 30 * DAY),),
+                  participants=(AUTHOR, Person(id=MEMBER.id, display_name=MEMBER.display_name,
+                                               organization=MEMBER.organization)))
+    item = Item(id="1", author=AUTHOR, posted_at=at - DAY, labels=labels, text=TEXT)
+    return Request(action=action, actor=MEMBER, group=group, items=(item,), destination=Destination(kind=kind),
+                   requested_at=at, attribution=Attribution(author_identity=True, affiliation=True), quoted_text=TEXT)
+
+
+_VOCABULARY = {name: i for i, name in enumerate(OBLIGATION_TYPES)}
+
+
+def _outcome(decision) -> Outcome:
+    owed = {(o.type, _parameter(o)) for o in decision.obligations}
+    return Outcome(decision.decision, tuple(sorted(owed, key=lambda o: (_VOCABULARY.get(o[0], len(_VOCABULARY)), o))))
+
+
+def _parameter(obligation: Obligation) -> str:
+    return obligation.notice or obligation.label or obligation.scope or ""
+
+
+def _scope(request: Request, at: float) -> Scope:
+    return Scope(request, request.items[0], at, {})
+
+
+def _platform_version(policy: CompiledPolicy, agreement: str, at: float) -> int:
+    versions = list(policy.versions[agreement].values())
+    in_force = [v for v in versions if max(v.effective_from or 0.0, v.disclosed_at or 0.0) <= at]
+    return (in_force or versions)[-1].version
+
+
+# ---- what the agreement's rules read ---------------------------------------------------
+
+
+def _rules_of(version: CompiledVersion) -> list[CompiledRule]:
+    seen: dict[RuleKey, CompiledRule] = {}
+    for rules in version.index.values():
+        for rule in rules:
+            seen.setdefault(key_of(rule), rule)
+    return list(seen.values())
+
+
+def _facts_named(node: Any) -> Iterable[str]:
+    """Every fact path a piece of rule data names: condition keys and `{fact: …}` operands."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and "." in key:
+                yield key
+            if key == "fact" and isinstance(value, str):
+                yield value
+            yield from _facts_named(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _facts_named(value)
+
+
+def _schemes_read(data: list[dict], policy: CompiledPolicy) -> list[str]:
+    schemes: list[str] = []
+    for rule in data:
+        for fact in _facts_named(rule.get("when")):
+            parts = fact.split(".")
+            if parts[:2] == ["item", "label"] and len(parts) == 3 and parts[2] in policy.label_schemes:
+                if parts[2] not in schemes:
+                    schemes.append(parts[2])
+    return schemes
+
+
+def _label_params(data: list[dict], at: float) -> dict[str, dict[str, str]]:
+    """A value for each label parameter the rules read: a time a week ahead where an obligation wants a time."""
+    found: dict[str, dict[str, str]] = {}
+    for rule in data:
+        for fact in _facts_named([rule.get("when"), rule.get("obligations")]):
+            parts = fact.split(".")
+            if parts[:2] == ["item", "label_param"] and len(parts) == 4:
+                found.setdefault(parts[2], {})[parts[3]] = "as agreed"
+        for spec in rule.get("obligations") or ():
+            if not isinstance(spec, dict):
+                continue
+            (name, raw), = spec.items()
+            declared = OBLIGATION_TYPES[name].params if name in OBLIGATION_TYPES else ()
+            if not isinstance(raw, dict) or set(raw) == {"fact"}:
+                raw = {declared[0][0]: raw} if declared else {}
+            kinds = dict(declared)
+            for param, value in raw.items():
+                fact = value.get("fact", "") if isinstance(value, dict) else ""
+                parts = fact.split(".")
+                if kinds.get(param) == "instant" and parts[:2] == ["item", "label_param"] and len(parts) == 4:
+                    found[parts[2]][parts[3]] = _iso(at + 7 * DAY)
+    return found
+
+
+def _iso(instant: float) -> str:
+    return dt.datetime.fromtimestamp(instant, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# ---- which rules may change a cell -------------------------------------------------------
+
+
+def _known(policy: CompiledPolicy, version: CompiledVersion, action: str, kind: str,
+           label: tuple[str, str] | None) -> dict[str, Any]:
+    """The facts a cell fixes: the action, the destination kind, every scheme's effective label."""
+    known: dict[str, Any] = {"action": action, "destination.kind": kind}
+    for name, scheme in policy.label_schemes.items():
+        value = label[1] if label is not None and label[0] == name else ""
+        floor = version.default_labels.get(name)
+        if floor:
+            value = scheme.stricter(value, floor) if value else floor
+        known[f"item.label.{name}"] = value
+    return known
+
+
+def _status(entries: list[tuple[str, Any]], known: dict[str, Any]) -> bool | None:
+    """Whether the entries all hold, knowing only `known`: True, False, or None for "it depends"."""
+    result: bool | None = True
+    for key, value in entries:
+        status = _entry_status(key, value, known)
+        if status is False:
+            return False
+        if status is None:
+            result = None
+    return result
+
+
+def _entry_status(key: str, value: Any, known: dict[str, Any]) -> bool | None:
+    if key == "all" and isinstance(value, list):
+        return _status([e for part in value if isinstance(part, dict) for e in part.items()], known)
+    if key == "any" and isinstance(value, list):
+        statuses = [_status(list(part.items()), known) if isinstance(part, dict) else None for part in value]
+        return True if True in statuses else False if all(s is False for s in statuses) else None
+    if key == "not" and isinstance(value, dict):
+        inner = _status(list(value.items()), known)
+        return None if inner is None else not inner
+    if key not in known:
+        return None
+    return _test(known[key], value)
+
+
+def _test(fact: Any, test: Any) -> bool | None:
+    ops = test if isinstance(test, dict) else {"in": test} if isinstance(test, list) else {"eq": test}
+    result: bool | None = True
+    for op, operand in ops.items():
+        if isinstance(operand, dict) or op not in ("eq", "ne", "in", "not_in", "exists"):
+            result = None  # compares with another fact, or orders: not settled by the cell
+            continue
+        if op == "exists":
+            holds = fact not in (None, "") if operand else fact in (None, "")
+        elif op in ("eq", "ne"):
+            holds = (fact == operand) == (op == "eq")
+        elif isinstance(operand, list):
+            holds = (fact in operand) == (op == "in")
+        else:
+            return None
+        if not holds:
+            return False
+    return result
+
+
+def _forcing(target: RuleKey, value: bool):
+    def swap(rule: CompiledRule) -> CompiledRule:
+        if key_of(rule) != target:
+            return rule
+        return dataclasses.replace(rule, condition=(lambda scope: True) if value else (lambda scope: False))
+
+    return swap
+
+
+def _note(number: int, rule: CompiledRule, scope: Scope) -> Note:
+    try:
+        message = rule.message(scope)
+    except Exception:  # noqa: BLE001 — a message that reads a fact the example lacks: say nothing
+        message = ""
+    when = " and ".join(f"`{text}`" for text, _ in rule.conjuncts)
+    return Note(number, rule.agreement, rule.id, rule.effect, tuple(o.type for o in rule.obligations), when, message)

@@ -1,0 +1,110 @@
+"""`discretion explain REQUEST.yaml`: why the rules decide a request as they do, for a person to read.
+
+The same trace the API returns for `explain: true`, grouped per item: the
+agreement versions that govern it, the rules that decided, the rules whose
+condition did not hold (and which entry failed), then the decision with its
+obligations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+import sys
+import time
+from typing import TextIO
+
+from ..author.explain import Explanation, RequestFileError, explain, read_request
+from ..engine.model import Obligation
+from ..policy.requests import RequestDataError, parse_instant
+from .common import EXIT_RULE_ERRORS, EXIT_USAGE, load_or_report, render_with_source
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explain", help="decide one request and show why, item by item",
+        description="Decide the request in a YAML file (its fields, or `request:` with `fixtures:`, or a suite "
+                    "with `--case`) and show, per item, the governing agreement versions, the rules that "
+                    "decided, the conditions that did not hold, and the decision with its obligations.")
+    parser.add_argument("request", metavar="REQUEST.yaml", help="the request file; `-` reads standard input")
+    parser.add_argument("--rules", default="rules", metavar="DIR", help="the rules directory (default: rules)")
+    parser.add_argument("--case", metavar="NAME", help="when the file is a suite: the case's name or number")
+    parser.add_argument("--now", metavar="TIME",
+                        help="the time to decide at when the request has no `requested_at` (default: now)")
+    parser.set_defaults(func=run)
+
+
+def run(args, stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        text = sys.stdin.read() if args.request == "-" else pathlib.Path(args.request).read_text(encoding="utf-8")
+    except OSError as error:
+        stderr.write(f"error: cannot read `{args.request}`: {error.strerror}\n")
+        return EXIT_USAGE
+    try:
+        now = parse_instant(args.now, "--now") if args.now else time.time()
+    except RequestDataError as error:
+        stderr.write(f"error: {error}\n")
+        return EXIT_USAGE
+    try:
+        request = read_request(text, "<stdin>" if args.request == "-" else args.request, args.case)
+    except RequestFileError as error:
+        for diagnostic in error.diagnostics:
+            stderr.write(render_with_source(diagnostic) + "\n")
+        return EXIT_USAGE
+    rules = load_or_report(args.rules, stderr)
+    if rules is None:
+        return EXIT_RULE_ERRORS
+    stdout.write(render(explain(rules.policy, request, now=now)))
+    return 0
+
+
+def render(explanation: Explanation) -> str:
+    request, decision = explanation.request, explanation.decision
+    at = request.requested_at if request.requested_at is not None else explanation.now
+    count = len(request.items)
+    lines = [f"{request.action} of {count} item{'s' if count != 1 else ''} to {request.destination.kind or '?'} "
+             f"by {request.actor.id or '?'} at {_time(at)}"]
+    lines += [f"  {line}" for line in explanation.other]
+    for item in explanation.items:
+        lines += ["", f"item {item.item_id}: {item.outcome or decision.decision}"]
+        if item.governed_by:
+            lines.append(f"  governed by {item.governed_by}")
+        width = max((len(where) for where, _ in item.decided + item.not_applicable), default=0)
+        lines += _table("decided", item.decided, width)
+        lines += _table("did not apply", item.not_applicable, width)
+        lines += [f"  {line}" for line in item.other]
+    lines += ["", f"decision: {decision.decision}"]
+    if decision.obligations:
+        width = max(len(o.type) for o in decision.obligations)
+        lines.append("  obligations:")
+        lines += [f"    {o.type:<{width}}  {_details(o)}".rstrip() for o in decision.obligations]
+    lines.append(f"  reason: {decision.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def _table(title: str, rows: list[tuple[str, str]], width: int) -> list[str]:
+    if not rows:
+        return []
+    return [f"  {title}:"] + [f"    {where:<{width}}  {what}" for where, what in rows]
+
+
+def _details(obligation: Obligation) -> str:
+    parts = []
+    if obligation.item_ids:
+        parts.append("items " + ", ".join(obligation.item_ids))
+    if obligation.person_ids:
+        parts.append("people " + ", ".join(obligation.person_ids))
+    if obligation.spans:
+        parts.append("text " + ", ".join(f"{s.start}–{s.end} ({s.reveals})" for s in obligation.spans))
+    if obligation.names:
+        parts.append("names " + ", ".join(obligation.names))
+    for name in ("scope", "label", "notice", "descriptor", "link"):
+        if value := getattr(obligation, name):
+            parts.append(f"{name} {value}")
+    if obligation.until is not None:
+        parts.append(f"until {_time(obligation.until)}")
+    return "; ".join(parts)
+
+
+def _time(instant: float) -> str:
+    return dt.datetime.fromtimestamp(instant, dt.timezone.utc).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,46 @@
+"""`discretion matrix AGREEMENT`: what an agreement means, as a table a group member can read.
+
+Computed by deciding every cell with the compiled rules (see discretion.author.matrix).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import TextIO
+
+from ..author.matrix import UnknownAgreement, build_matrix, select
+from ..author.render import to_html, to_markdown
+from ..errors import did_you_mean
+from .common import EXIT_RULE_ERRORS, EXIT_USAGE, load_or_report
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "matrix", help="what an agreement means: actions × destinations → allow, deny or obligations",
+        description="Decide every action toward every destination kind (and every label value the agreement "
+                    "reads) under one agreement, and print the table as Markdown or a self-contained HTML page.")
+    parser.add_argument("agreement", metavar="AGREEMENT", help="an agreement id, or `id@version`")
+    parser.add_argument("--rules", default="rules", metavar="DIR", help="the rules directory (default: rules)")
+    parser.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    parser.set_defaults(func=run)
+
+
+def run(args, stdout: TextIO, stderr: TextIO) -> int:
+    rules = load_or_report(args.rules, stderr)
+    if rules is None:
+        return EXIT_RULE_ERRORS
+    try:
+        version = select(rules.policy, args.agreement)
+    except UnknownAgreement as error:
+        hint = did_you_mean(args.agreement, error.choices)
+        stderr.write(f"error: {error}" + (f"\n  help: {hint}" if hint else "") + "\n")
+        return EXIT_USAGE
+    matrix = build_matrix(rules.policy, rules.documents, version)
+    text = to_html(matrix) if args.format == "html" else to_markdown(matrix)
+    if args.output:
+        pathlib.Path(args.output).write_text(text, encoding="utf-8")
+        stderr.write(f"wrote {args.output}\n")
+    else:
+        stdout.write(text)
+    return 0

@@ -1,0 +1,154 @@
+"""`discretion test PATH…`: run the suites beside the agreements; `--coverage` shows what no case exercised.
+
+Exit 0 when every case passes, 4 when one fails (or coverage is below
+`--min-coverage`), 3 when a rule or suite file has errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+from typing import TextIO
+
+from ..author.coverage import AgreementCoverage
+from ..author.testing import TestRun, run_tests
+from ..errors import Diagnostic
+from ..policy.suites import CaseResult
+from .common import EXIT_RULE_ERRORS, EXIT_TESTS_FAILED, EXIT_USAGE, render_with_source
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "test", help="run the test suites beside the agreements",
+        description="Decide every case of the suites (`*.test.yaml`) with the compiled rules and compare the "
+                    "decision, obligations, reasons and item outcomes with what the case expects.")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="rule folders, suites or agreement files")
+    parser.add_argument("--coverage", action="store_true",
+                        help="report which rules and condition outcomes no case exercised")
+    parser.add_argument("--min-coverage", type=_percent, metavar="N",
+                        help="fail when fewer than N%% of the rules are exercised (implies --coverage)")
+    parser.add_argument("--verbose", "-v", action="store_true", help="name every case, not only the failures")
+    parser.set_defaults(func=run)
+
+
+def run(args, stdout: TextIO, stderr: TextIO) -> int:
+    missing = [p for p in args.paths if not pathlib.Path(p).exists()]
+    if missing:
+        stderr.write(f"error: `{missing[0]}` does not exist\n")
+        return EXIT_USAGE
+    coverage = args.coverage or args.min_coverage is not None
+    runs = [run_tests(p, coverage=coverage) for p in args.paths]
+    errors = [d for r in runs for d in r.diagnostics if d.severity == "error"]
+    for diagnostic in sorted({(d.file, d.line, d.column, d.code): d for d in errors}.values(), key=Diagnostic.sort_key):
+        stdout.write(render_with_source(diagnostic) + "\n")
+    results = [c for r in runs for c in r.results]
+    for test_run in runs:
+        _write_suites(test_run, args.verbose, stdout)
+    failed = [c for c in results if not c.passed]
+    for case in failed:
+        stdout.write(_failure(case))
+    if failed:
+        stdout.write("\n")
+    below = False
+    if coverage:
+        for test_run in runs:
+            if test_run.coverage is not None:
+                below |= _write_coverage(test_run, args.min_coverage, stdout)
+    if not any(r.suites for r in runs) and not errors:
+        stderr.write("error: no test suites (`*.test.yaml`) found\n")
+        return EXIT_TESTS_FAILED
+    summary = f"{len(results) - len(failed)} passed" + (f", {len(failed)} failed" if failed else "")
+    stdout.write(summary + "\n")
+    if errors:
+        return EXIT_RULE_ERRORS
+    return EXIT_TESTS_FAILED if failed or below else 0
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got `{text}`") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected 0 to 100, got `{text}`")
+    return value
+
+
+def _write_suites(test_run: TestRun, verbose: bool, stdout: TextIO) -> None:
+    width = max((len(str(s.path)) for s in test_run.suites), default=0)
+    for suite in test_run.suites:
+        if suite.document is None:
+            stdout.write(f"{str(suite.path):<{width}}  not run: the file has errors\n")
+            continue
+        failed = len(suite.failed)
+        counts = f"{len(suite.results) - failed} passed" + (f", {failed} failed" if failed else "")
+        stdout.write(f"{str(suite.path):<{width}}  {counts}\n")
+        if verbose:
+            for case in suite.results:
+                stdout.write(f"  {'ok  ' if case.passed else 'FAIL'} {case.name}\n")
+
+
+def _failure(case: CaseResult) -> str:
+    lines = ["", f"FAIL {case.file}:{case.line}: {case.name}"]
+    for mismatch in case.mismatches:
+        lines.append(f"  - {mismatch.field}: {mismatch.expected}")
+        lines.append(f"  + {mismatch.field}: {mismatch.got}")
+    if case.decision is not None:
+        lines.append(f"  reason: {case.decision.reason}")
+        decided = [f"{f.agreement}@{f.version}/{f.rule} {f.effect} [{f.reason_code}]" if f.rule
+                   else f"{f.effect} [{f.reason_code}]" for f in case.decision.findings]
+        if decided:
+            lines.append("  decided by: " + "; ".join(dict.fromkeys(decided)))
+    return "\n".join(lines) + "\n"
+
+
+def _write_coverage(test_run: TestRun, minimum: float | None, stdout: TextIO) -> bool:
+    """Write the coverage table and what was not exercised; True when below `minimum`."""
+    report = test_run.coverage.report(test_run.agreements)
+    cases = len(test_run.results)
+    stdout.write(f"\ncoverage of {test_run.path} by {cases} case{'s' if cases != 1 else ''}:\n")
+    rows = [(f"{a.agreement}@{a.version}", _ratio(a.exercised, len(a.rules)), _ratio(*a.outcomes)) for a in report]
+    rules_total = (sum(a.exercised for a in report), sum(len(a.rules) for a in report))
+    outcomes_total = (sum(a.outcomes[0] for a in report), sum(a.outcomes[1] for a in report))
+    if len(rows) > 1:
+        rows.append(("all", _ratio(*rules_total), _ratio(*outcomes_total)))
+    widths = [max(len(r[i]) for r in rows + [("agreement", "rules", "")]) for i in range(2)]
+    stdout.write(f"  {'agreement':<{widths[0]}}  {'rules':<{widths[1]}}  condition outcomes\n")
+    for name, rules, outcomes in rows:
+        stdout.write(f"  {name:<{widths[0]}}  {rules:<{widths[1]}}  {outcomes}\n".rstrip() + "\n")
+    gaps = _gaps(report)
+    if gaps:
+        stdout.write("not exercised:\n")
+        stdout.writelines(f"  {gap}\n" for gap in gaps)
+    percent = _percent_of(*rules_total)
+    if minimum is not None and percent < minimum:
+        stdout.write(f"rule coverage {percent:g}% is below the minimum {minimum:g}%\n")
+        return True
+    return False
+
+
+def _ratio(seen: int, total: int) -> str:
+    if total == 0:
+        return "—"
+    return f"{seen}/{total} {_percent_of(seen, total):g}%"
+
+
+def _percent_of(seen: int, total: int) -> float:
+    # Rounded down, so 100% means every one.
+    return 100.0 if total == 0 else int(1000 * seen / total) / 10
+
+
+def _gaps(report: list[AgreementCoverage]):
+    """What no case exercised, in file order."""
+    found = []
+    for agreement in report:
+        for use in agreement.rules:
+            if not use.exercised:
+                found.append((use.file, use.line, use.column, f"rule `{use.key[2]}` never applied"))
+                continue
+            for entry in use.entries:
+                missing = [word for word, count in (("held", entry.held), ("failed", entry.failed)) if not count]
+                if missing:
+                    what = "was never evaluated" if len(missing) == 2 else f"never {missing[0]}"
+                    found.append((entry.file, entry.line, entry.column, f"`{entry.text}` {what} (rule `{use.key[2]}`)"))
+    return [f"{file}:{line}:{column}: {text}" for file, line, column, text in sorted(found)]

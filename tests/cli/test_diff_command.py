@@ -1,0 +1,126 @@
+"""`discretion diff`: matrix cells, rules and replayed requests that a change would decide differently."""
+
+from __future__ import annotations
+
+import json
+
+from discretion.author.explain import read_request
+from discretion.engine import decide
+from discretion.server.decision_log import log_record
+from discretion.store import compile_directory
+
+from .conftest import RULES, edit, installed, invoke
+
+QUOTE_INSIDE = {"action": "quote", "requested_at": "2026-03-02T09:00:00Z", "actor": {"id": "u-ana", "member": True},
+                "group": {"id": "g-1", "adoptions": [{"agreement": "chatham-house", "version": 1}]},
+                "items": [{"id": "m-1", "author": {"id": "u-chen"}, "posted_at": "2026-03-01T10:00:00Z"}],
+                "destination": {"kind": "actor_org_internal"}, "attribution": {"author_identity": True}}
+TLP_SHARE = {"action": "share", "requested_at": "2026-03-02T09:00:00Z", "actor": {"id": "u-me", "member": True},
+             "group": {"id": "g-2", "adoptions": [{"agreement": "tlp", "version": 1}]},
+             "items": [{"id": "i-1", "author": {"id": "u-src"}, "posted_at": "2026-03-01T00:00:00Z",
+                        "labels": [{"scheme": "tlp", "value": "clear"}]}],
+             "destination": {"kind": "public"}}
+
+
+def _loosened(rules):
+    """Speakers may be named to colleagues in the reader's own organization."""
+    edit(rules / "chatham-house.yaml", "destinations: {except: [same_group, original_exchange_participant, personal_archive]}\n"
+         "        when: {not: {author_consented: attribution}}",
+         "destinations: {except: [same_group, original_exchange_participant, personal_archive, actor_org_internal]}\n"
+         "        when: {not: {author_consented: attribution}}")
+    return rules
+
+
+def test_no_change_exits_0():
+    result = invoke("diff", RULES, RULES)
+    assert result.code == 0 and result.out == f"no change: `{RULES}` and `{RULES}` decide every matrix cell alike\n"
+
+
+def test_a_change_lists_the_cells_and_the_rule_and_exits_1(rules_copy):
+    result = invoke("diff", RULES, _loosened(rules_copy))
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == "matrix cells that change (3):" and lines[1] == "  chatham-house@1"
+    assert ("    quote → actor_org_internal: allow_with_obligations, no longer owes redact_author_identity, "
+            "redact_author_affiliation") in lines
+    assert any(l.startswith("  rule chatham-house@1/speaker-not-named changed  (") for l in lines)
+
+
+def test_a_change_no_cell_shows_is_still_reported(rules_copy):
+    edit(rules_copy / "chatham-house.yaml", "item.session.speaker_count: 1,", "item.session.speaker_count: [1, 2],")
+    result = invoke("diff", RULES, rules_copy)
+    assert result.code == 1 and "matrix cells" not in result.out
+    assert "  rule chatham-house@1/identified-by-context changed" in result.out
+
+
+def test_an_added_agreement_and_a_changed_setting(rules_copy):
+    (rules_copy / "quiet.yaml").write_text("agreement: quiet\ntitle: Q\nsummary: s\nversions: [{version: 1, rules: "
+                                           "[{id: nothing-leaves, effect: deny, reason: {code: q, message: q}}]}]\n")
+    edit(rules_copy / "press.yaml", "default_labels: {press: on_record}", "default_labels: {press: background}")
+    out = invoke("diff", RULES, rules_copy).out
+    assert "  version quiet@1 added" in out and "  rule quiet@1/nothing-leaves added" in out
+    assert "  setting press `default_labels@1` changed" in out
+    assert "    share → public [no label]" not in out and "press@1" in out  # the unlabelled table now reads background
+
+
+def test_replay_decides_recorded_requests_with_both(tmp_path, rules_copy):
+    replay = tmp_path / "requests.jsonl"
+    replay.write_text(json.dumps(QUOTE_INSIDE) + "\n\n" + json.dumps({"request": TLP_SHARE}) + "\n")
+    result = invoke("diff", RULES, _loosened(rules_copy), "--replay", replay)
+    assert result.code == 1
+    assert f"replay of {replay}: 1 of 2 requests decided differently\n  {replay}:1:\n" in result.out
+    assert "    allow_with_obligations → allow\n" in result.out
+
+
+def test_decision_log_lines_are_compared_by_the_rules_that_could_apply(tmp_path, rules_copy):
+    policy = compile_directory(RULES)
+    lines = []
+    for data in (QUOTE_INSIDE, TLP_SHARE):
+        request = read_request(json.dumps(data), "r.json")
+        lines.append(json.dumps(log_record(request, decide(policy, request, now=0.0), 1.8e9, 0.001)))
+    replay = tmp_path / "decisions.jsonl"
+    replay.write_text("\n".join(lines) + "\n")
+    result = invoke("diff", RULES, _loosened(rules_copy), "--replay", replay)
+    assert ("  2 decision-log lines carry no request facts to decide again; 1 of them were decided under rules "
+            "this change touches\n") in result.out
+    assert f"  {replay}:1: may change (quote → actor_org_internal, was allow_with_obligations)\n" in result.out
+    unchanged = invoke("diff", RULES, RULES, "--replay", replay)
+    assert unchanged.code == 0 and "0 of them were decided under rules this change touches" in unchanged.out
+
+
+def test_a_suite_can_be_replayed_and_names_its_cases(rules_copy):
+    result = invoke("diff", RULES, _loosened(rules_copy), "--replay", RULES / "chatham-house.test.yaml")
+    assert "a transcript for colleagues who were not present names no speaker" in result.out
+
+
+def test_an_unreadable_replay_line_is_an_error(tmp_path):
+    replay = tmp_path / "requests.jsonl"
+    replay.write_text(json.dumps(TLP_SHARE) + "\n{not json\n" + json.dumps({"action": "share"}) + "\n")
+    result = invoke("diff", RULES, RULES, "--replay", replay)
+    assert result.code == 2
+    assert f"error: {replay}:2: not JSON (" in result.err
+    assert f"error: {replay}:3: not a request: actor: is required" in result.err
+
+
+def test_broken_rules_on_either_side_exit_3(rules_copy):
+    edit(rules_copy / "tlp.yaml", "effect: deny_unless_allowed", "effect: deny_unles_allowed")
+    result = invoke("diff", RULES, rules_copy)
+    assert result.code == 3 and "[unknown_value]" in result.err
+
+
+def test_the_installed_command_gates_on_its_exit_code(rules_copy):
+    assert installed("diff", RULES, RULES).code == 0
+    changed = installed("diff", RULES, _loosened(rules_copy))
+    assert changed.code == 1 and "matrix cells that change (3):" in changed.out
+
+
+def test_a_logged_refusal_changes_only_when_the_agreements_known_change(tmp_path, rules_copy):
+    refused = {"decision_id": "d1", "action": "quote", "destination_kind": "moon", "decision": "deny",
+               "agreements": [], "rules": [], "obligations": [], "items": 1}
+    replay = tmp_path / "decisions.jsonl"
+    replay.write_text(json.dumps(refused) + "\n")
+    assert invoke("diff", RULES, RULES, "--replay", replay).code == 0
+    (rules_copy / "no-ai.yaml").unlink()
+    (rules_copy / "no-ai.test.yaml").unlink()
+    result = invoke("diff", RULES, rules_copy, "--replay", replay)
+    assert result.code == 1 and "1 do not say which rules governed" in result.out
