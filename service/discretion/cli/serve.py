@@ -1,7 +1,9 @@
 """`discretion serve`: answer PolicyService calls over gRPC from the rules in a directory.
 
 Every flag has an environment variable, for containers: DISCRETION_RULES,
-DISCRETION_ADDRESS, DISCRETION_MAX_BATCH.
+DISCRETION_ADDRESS, DISCRETION_MAX_BATCH, DISCRETION_WORKERS,
+DISCRETION_METRICS_ADDRESS, DISCRETION_DECISION_LOG, DISCRETION_HEALTH_ADDRESS,
+DISCRETION_TLS_CERT, DISCRETION_TLS_KEY, DISCRETION_TLS_CLIENT_CA.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 from typing import TextIO
+
+_OFF = ("", "off", "none")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,15 +22,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Serve PolicyService over gRPC, reloading the rules when their files change "
         "(or on SIGHUP). SIGTERM or SIGINT stops gracefully.",
     )
+    env = os.environ.get
     parser.add_argument(
         "--rules",
-        default=os.environ.get("DISCRETION_RULES", "rules"),
+        default=env("DISCRETION_RULES", "rules"),
         metavar="DIR",
         help="the rules directory (env DISCRETION_RULES; default: rules)",
     )
     parser.add_argument(
         "--address",
-        default=os.environ.get("DISCRETION_ADDRESS", "127.0.0.1:50051"),
+        default=env("DISCRETION_ADDRESS", "127.0.0.1:50051"),
         metavar="HOST:PORT",
         help="where to listen; port 0 picks a free port (env DISCRETION_ADDRESS; default: 127.0.0.1:50051)",
     )
@@ -34,20 +39,81 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--max-batch",
         # A string default goes through `type` too, so a bad environment value
         # is a usage error of `serve` alone, not a crash of every command.
-        default=os.environ.get("DISCRETION_MAX_BATCH", "100"),
+        default=env("DISCRETION_MAX_BATCH", "100"),
         type=_positive_int,
         metavar="N",
         help="most checks one CheckBatch call may carry (env DISCRETION_MAX_BATCH; default: 100)",
     )
+    parser.add_argument(
+        "--workers",
+        default=env("DISCRETION_WORKERS"),
+        type=_positive_int,
+        metavar="N",
+        help="processes serving the port, supervised and restarted if they die; 1 serves from this process "
+        "(env DISCRETION_WORKERS; default: the CPUs available, a container's CPU limit included)",
+    )
+    parser.add_argument(
+        "--metrics-address",
+        default=env("DISCRETION_METRICS_ADDRESS", "127.0.0.1:9464"),
+        metavar="HOST:PORT",
+        help="where to serve Prometheus metrics at /metrics; `off` serves none "
+        "(env DISCRETION_METRICS_ADDRESS; default: 127.0.0.1:9464)",
+    )
+    parser.add_argument(
+        "--decision-log",
+        default=env("DISCRETION_DECISION_LOG", "off"),
+        metavar="FILE",
+        help="write one JSON line per decision (ids and codes, never content) to FILE, or `-` for standard "
+        "output (env DISCRETION_DECISION_LOG; default: off)",
+    )
+    parser.add_argument(
+        "--health-address",
+        default=env("DISCRETION_HEALTH_ADDRESS", "off"),
+        metavar="HOST:PORT",
+        help="also answer gRPC health checks, in plaintext, here: for probes that cannot speak TLS "
+        "(env DISCRETION_HEALTH_ADDRESS; default: off)",
+    )
+    parser.add_argument("--tls-cert", default=env("DISCRETION_TLS_CERT"), metavar="FILE",
+                        help="serve TLS with this PEM certificate chain, re-read when it changes "
+                        "(env DISCRETION_TLS_CERT)")
+    parser.add_argument("--tls-key", default=env("DISCRETION_TLS_KEY"), metavar="FILE",
+                        help="the certificate's PEM private key (env DISCRETION_TLS_KEY)")
+    parser.add_argument("--tls-client-ca", default=env("DISCRETION_TLS_CLIENT_CA"), metavar="FILE",
+                        help="require client certificates signed by these PEM roots (mutual TLS; "
+                        "env DISCRETION_TLS_CLIENT_CA)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     # Imported here so that `discretion lint` does not load grpc.
     from ..server.app import ServerSettings, serve
+    from ..server.tls import TlsFiles
 
-    settings = ServerSettings(rules_dir=args.rules, address=args.address, max_batch=args.max_batch)
-    return serve(settings, stderr=stderr)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("discretion serve: --tls-cert and --tls-key go together", file=stderr)
+        return 2
+    if args.tls_client_ca and not args.tls_cert:
+        print("discretion serve: --tls-client-ca needs --tls-cert and --tls-key", file=stderr)
+        return 2
+    settings = ServerSettings(
+        rules_dir=args.rules,
+        address=args.address,
+        max_batch=args.max_batch,
+        metrics_address=_unless_off(args.metrics_address),
+        decision_log=_unless_off(args.decision_log),
+        health_address=_unless_off(args.health_address),
+        tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None,
+    )
+    from ..server.workers import available_cpus, supervise
+
+    workers = args.workers or available_cpus()
+    if workers == 1:
+        return serve(settings, stderr=stderr)
+    return supervise(settings, workers, stderr=stderr)
+
+
+def _unless_off(value: str | None) -> str | None:
+    return None if value is None or value.strip().lower() in _OFF else value
 
 
 def _positive_int(text: str) -> int:

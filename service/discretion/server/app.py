@@ -5,14 +5,21 @@ start a real server on port 0 and call it through a real channel. `serve()` is
 the process around it: the first load of the rules, watching them, health
 flipped on lifecycle events, signals, and a graceful stop.
 
-Lifecycle as health reports it (for "" and `discretion.v1.PolicyService`):
-NOT_SERVING until the rules first compile, SERVING from then on (a later broken
-change keeps the last good rules serving), and NOT_SERVING again from the moment
-a stop is asked for, while the calls in flight finish.
+Lifecycle as health reports it (for "" and `discretion.v1.PolicyService`, the
+readiness names): NOT_SERVING until the rules first compile, SERVING from then on
+(a later broken change keeps the last good rules serving), and NOT_SERVING again
+from the moment a stop is asked for, while the calls in flight finish. The name
+`liveness` is SERVING while the process answers at all, rules or not, so a
+liveness probe does not restart a server that waits for a fix of its rules.
+
+Around the gRPC server, `serve()` runs the metrics page, the decision log
+(flushed on stop, after the calls in flight finished), and, when the decision
+port speaks TLS, a plaintext port answering health only, for probes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pathlib
 import signal
@@ -29,13 +36,17 @@ from grpc_reflection.v1alpha import reflection
 from ..errors import DiscretionError
 from ..store import PolicyHolder, PolicyStatus
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
+from .decision_log import DEFAULT_CAPACITY, DecisionLog, open_target
+from .metrics import Metrics, serve_metrics
 from .servicer import PolicyServicer
+from .tls import TlsFiles, TlsUnreadable, server_credentials
 
-__all__ = ["CannotListen", "ServerSettings", "create_server", "serve"]
+__all__ = ["CannotListen", "Ready", "ServerSettings", "create_server", "serve"]
 
 POLICY_SERVICE = policy_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name
 # The names health answers for: "" is the server as a whole.
 HEALTH_NAMES = ("", POLICY_SERVICE)
+LIVENESS = "liveness"
 
 log = logging.getLogger("discretion.server")
 
@@ -55,6 +66,20 @@ class ServerSettings:
     # by mistake would then take half the traffic unnoticed. Opt in to run
     # several processes on one port deliberately.
     reuse_port: bool = False
+    metrics_address: str | None = None  # host:port of the /metrics page; None serves none
+    decision_log: str | None = None  # "-" for standard output, or a file to append to; None logs no decisions
+    decision_log_capacity: int = DEFAULT_CAPACITY  # records queued before new ones are dropped
+    tls: TlsFiles | None = None  # None: plaintext
+    health_address: str | None = None  # a plaintext port answering health only (for probes when `tls` is set)
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """What a started server bound; 0 for what it does not serve."""
+
+    port: int
+    metrics_port: int = 0
+    health_port: int = 0
 
 
 class CannotListen(DiscretionError):
@@ -66,26 +91,51 @@ def create_server(
     holder: PolicyHolder,
     *,
     health_servicer: health.HealthServicer | None = None,
+    metrics: Metrics | None = None,
+    decision_log: DecisionLog | None = None,
 ) -> tuple[grpc.Server, int]:
     """A bound, not yet started server and the port it bound.
 
     Health starts as the holder stands (SERVING only with rules loaded); pass
     `health_servicer` to keep flipping it on later events, as `serve()` does.
+    Without `metrics`, the server counts into a private registry nobody reads.
     """
+    metrics = metrics or Metrics()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="discretion-rpc"),
-        options=[
-            ("grpc.max_receive_message_length", settings.max_message_bytes),
-            ("grpc.max_send_message_length", settings.max_message_bytes),
-            ("grpc.so_reuseport", int(settings.reuse_port)),
-        ],
+        interceptors=[metrics.grpc],
+        options=_options(settings),
     )
-    policy_pb2_grpc.add_PolicyServiceServicer_to_server(PolicyServicer(holder, settings), server)
+    servicer = PolicyServicer(holder, settings, metrics=metrics, decision_log=decision_log)
+    policy_pb2_grpc.add_PolicyServiceServicer_to_server(servicer, server)
     health_servicer = health_servicer or health.HealthServicer()
     set_health(health_servicer, serving=holder.current is not None)
+    health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((POLICY_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    return server, _bind(server, settings.address)
+    credentials = server_credentials(settings.tls) if settings.tls else None
+    return server, _bind(server, settings.address, credentials)
+
+
+def create_health_server(settings: ServerSettings, health_servicer: health.HealthServicer) -> tuple[grpc.Server, int]:
+    """A plaintext server answering grpc.health.v1 only, on `settings.health_address`.
+
+    Kubernetes' gRPC probes cannot speak TLS; this lets them reach the health
+    the decision port reports without opening decisions to plaintext.
+    """
+    assert settings.health_address
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="discretion-health"),
+                         options=_options(settings))
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    return server, _bind(server, settings.health_address, None)
+
+
+def _options(settings: ServerSettings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.so_reuseport", int(settings.reuse_port)),
+    ]
 
 
 def set_health(health_servicer: health.HealthServicer, *, serving: bool) -> None:
@@ -94,9 +144,12 @@ def set_health(health_servicer: health.HealthServicer, *, serving: bool) -> None
         health_servicer.set(name, status)
 
 
-def _bind(server: grpc.Server, address: str) -> int:
+def _bind(server: grpc.Server, address: str, credentials: grpc.ServerCredentials | None) -> int:
     try:
-        port = server.add_insecure_port(address)
+        if credentials is None:
+            port = server.add_insecure_port(address)
+        else:
+            port = server.add_secure_port(address, credentials)
     except RuntimeError as error:  # grpc reports a failed bind this way
         raise CannotListen(f"cannot listen on `{address}`: {error}") from error
     if not port:  # older grpc releases report it as port 0
@@ -111,44 +164,77 @@ def _host(address: str) -> str:
 # ---- the process --------------------------------------------------------------
 
 
-def serve(settings: ServerSettings, *, stderr: TextIO | None = None, stop: threading.Event | None = None) -> int:
-    """Serve until SIGTERM or SIGINT (or `stop` is set); 0 after a graceful stop.
+def serve(
+    settings: ServerSettings,
+    *,
+    stderr: TextIO | None = None,
+    stop: threading.Event | None = None,
+    on_ready: Callable[[Ready], None] | None = None,
+    stop_signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT),
+) -> int:
+    """Serve until a stop signal (or `stop` is set); 0 after a graceful stop, 2 if it cannot start.
 
-    Prints `discretion: serving on HOST:PORT` once the port is bound and the first
-    load of the rules was tried, even if it failed: the server then answers
-    UNAVAILABLE, reports NOT_SERVING, and keeps watching for a fix.
+    Once the ports are bound and the first load of the rules was tried, even if
+    it failed, prints `discretion: metrics on HOST:PORT` (when served) then
+    `discretion: serving on HOST:PORT`, or hands the ports to `on_ready`
+    instead (a worker process tells its supervisor). Without rules the server
+    answers UNAVAILABLE, reports NOT_SERVING, and keeps watching for a fix.
     """
     stderr = stderr or sys.stderr
     logger = logging.getLogger("discretion")
     level = logger.level
     handler = _log_to(stderr, logger)
     try:
-        return _run(settings, stderr, stop or threading.Event())
+        with contextlib.ExitStack() as cleanup:
+            return _run(settings, stderr, stop or threading.Event(), cleanup, on_ready, stop_signals)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
 
 
-def _run(settings: ServerSettings, stderr: TextIO, stop: threading.Event) -> int:
+def _run(
+    settings: ServerSettings,
+    stderr: TextIO,
+    stop: threading.Event,
+    cleanup: contextlib.ExitStack,
+    on_ready: Callable[[Ready], None] | None,
+    stop_signals: tuple[int, ...],
+) -> int:
     health_servicer = health.HealthServicer()
+    metrics = Metrics()
+    # Unwound in reverse: the log is flushed after the server stopped, the
+    # metrics page goes last.
+    metrics_port = _start_metrics(settings, metrics, cleanup)
 
     def on_reload(ok: bool, status: PolicyStatus) -> None:
         # A failed reload after a good one keeps the last good rules serving.
         set_health(health_servicer, serving=bool(status.revision))
+        metrics.reloaded(ok, status.revision, status.loaded_at)
 
     holder = PolicyHolder(settings.rules_dir, on_reload=on_reload)
     try:
-        server, port = create_server(settings, holder, health_servicer=health_servicer)
-    except CannotListen as error:
+        decision_log = _open_decision_log(settings, metrics, cleanup)
+        server, port = create_server(settings, holder, health_servicer=health_servicer, metrics=metrics,
+                                     decision_log=decision_log)
+        health_port = 0
+        if settings.health_address:
+            health_server, health_port = create_health_server(settings, health_servicer)
+            health_server.start()
+            cleanup.callback(health_server.stop, 0)
+    except (CannotListen, TlsUnreadable, OSError) as error:
         print(f"discretion: {error}", file=stderr, flush=True)
         return 2
-    restore_signals = _handle_signals(stop, server, holder)
+    restore_signals = _handle_signals(stop, server, holder, stop_signals)
     try:
         server.start()
         if not holder.reload():
             log.error("no rules loaded: answering UNAVAILABLE until the rules in %s compile", settings.rules_dir)
         holder.start_watching(settings.watch_interval)
-        print(f"discretion: serving on {_host(settings.address)}:{port}", file=stderr, flush=True)
+        ready = Ready(port, metrics_port, health_port)
+        if on_ready:
+            on_ready(ready)
+        else:
+            _announce(settings, ready, stderr)
         _wait_for(stop)
         log.info("stopping: letting calls in flight finish (up to %ss)", settings.grace)
         health_servicer.enter_graceful_shutdown()  # load balancers stop sending first
@@ -157,8 +243,53 @@ def _run(settings: ServerSettings, stderr: TextIO, stop: threading.Event) -> int
         holder.stop_watching()
         server.stop(0)  # a no-op after the graceful stop; frees the port if we got here by an error
         restore_signals()
-    print("discretion: stopped", file=stderr, flush=True)
+    cleanup.close()  # the decision log writes what is queued before this returns
+    if on_ready is None:  # a worker's supervisor says it once for all
+        print("discretion: stopped", file=stderr, flush=True)
     return 0
+
+
+def _announce(settings: ServerSettings, ready: Ready, stderr: TextIO) -> None:
+    if ready.metrics_port:
+        print(f"discretion: metrics on {_host(settings.metrics_address or '')}:{ready.metrics_port}",
+              file=stderr, flush=True)
+    if ready.health_port:
+        print(f"discretion: health on {_host(settings.health_address or '')}:{ready.health_port}",
+              file=stderr, flush=True)
+    print(f"discretion: serving on {_host(settings.address)}:{ready.port}", file=stderr, flush=True)
+
+
+def _start_metrics(settings: ServerSettings, metrics: Metrics, cleanup: contextlib.ExitStack) -> int:
+    """Serve the metrics page if asked to; its port, 0 if none.
+
+    A metrics port that cannot be bound is logged and skipped: decisions
+    matter more than their counts, and a scrape that fails is itself alerted on.
+    """
+    if not settings.metrics_address:
+        return 0
+    try:
+        httpd, port = serve_metrics(settings.metrics_address, metrics.registry)
+    except OSError as error:
+        log.error("cannot serve metrics on %s (%s): serving decisions without metrics",
+                  settings.metrics_address, error)
+        return 0
+    cleanup.callback(httpd.server_close)
+    cleanup.callback(httpd.shutdown)
+    return port
+
+
+def _open_decision_log(settings: ServerSettings, metrics: Metrics,
+                       cleanup: contextlib.ExitStack) -> DecisionLog | None:
+    if not settings.decision_log:
+        return None
+    try:
+        fd, owned = open_target(settings.decision_log)
+    except OSError as error:
+        raise OSError(f"cannot open the decision log `{settings.decision_log}`: {error.strerror}") from error
+    decision_log = DecisionLog(fd, capacity=settings.decision_log_capacity, owns_fd=owned,
+                               on_drop=metrics.decision_log_dropped.inc)
+    cleanup.callback(decision_log.close)
+    return decision_log
 
 
 def _wait_for(event: threading.Event) -> None:
@@ -170,8 +301,10 @@ def _wait_for(event: threading.Event) -> None:
         pass
 
 
-def _handle_signals(stop: threading.Event, server: grpc.Server, holder: PolicyHolder) -> Callable[[], None]:
-    """SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads the rules.
+def _handle_signals(
+    stop: threading.Event, server: grpc.Server, holder: PolicyHolder, stop_signals: tuple[int, ...]
+) -> Callable[[], None]:
+    """`stop_signals` stop gracefully (a second one stops at once); SIGHUP reloads the rules.
 
     Returns a function restoring the previous handlers. Signals reach only the
     main thread, so a server embedded in another thread is stopped with `stop`.
@@ -189,7 +322,7 @@ def _handle_signals(stop: threading.Event, server: grpc.Server, holder: PolicyHo
         # main thread must stay free to handle a stop meanwhile.
         threading.Thread(target=holder.reload, name="rules-reload", daemon=True).start()
 
-    handlers = {signal.SIGTERM: on_stop, signal.SIGINT: on_stop, signal.SIGHUP: on_hangup}
+    handlers = {**{signum: on_stop for signum in stop_signals}, signal.SIGHUP: on_hangup}
     previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
 
     def restore() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from google.protobuf import struct_pb2
 from google.protobuf.descriptor import EnumDescriptor
@@ -26,13 +26,17 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ..engine import model
 from ..engine.compiled import AgreementInfo, VersionInfo
-from ..errors import DiscretionError
+from ..errors import Diagnostic, DiscretionError
 from ._gen.discretion.v1 import policy_pb2 as pb
+
+if TYPE_CHECKING:  # the converter does not load the store
+    from ..store import PolicyStatus
 
 __all__ = [
     "FieldViolation",
     "RequestInvalid",
     "agreements_to_proto",
+    "policy_status_to_proto",
     "request_from_proto",
     "requests_from_batch",
     "response_to_proto",
@@ -459,4 +463,29 @@ def _version(version: VersionInfo) -> pb.AgreementVersion:
         version=version.version,
         effective_from=_timestamp(version.effective_from),
         disclosed_at=_timestamp(version.disclosed_at),
+    )
+
+
+# ---- PolicyStatus -> GetPolicyStatusResponse ----------------------------------
+
+
+def policy_status_to_proto(status: PolicyStatus) -> pb.GetPolicyStatusResponse:
+    return pb.GetPolicyStatusResponse(
+        policy_revision=status.revision,
+        loaded_at=_timestamp(status.loaded_at),
+        last_attempt_at=_timestamp(status.last_attempt_at),
+        last_error=[_diagnostic(d) for d in status.last_error],
+    )
+
+
+def _diagnostic(diagnostic: Diagnostic) -> pb.Diagnostic:
+    return pb.Diagnostic(
+        code=diagnostic.code,
+        severity=diagnostic.severity,
+        message=diagnostic.message,
+        file=diagnostic.file,
+        line=diagnostic.line,
+        column=diagnostic.column,
+        rule=diagnostic.rule,
+        help=diagnostic.help,
     )

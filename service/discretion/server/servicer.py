@@ -3,6 +3,9 @@
 Every call reads the clock once and the policy once (`holder.current`), so a
 reload mid-call never changes the rules under a decision, and every entry of a
 batch is judged by the same rules at the same instant.
+
+Each decision is counted in the metrics and handed to the decision log, whose
+writer runs on its own thread: the call only queues a reference.
 """
 
 from __future__ import annotations
@@ -12,23 +15,34 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from ..engine import decide
+from ..engine import decide, model
 from ..engine.compiled import CompiledPolicy
 from . import convert
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
+from .metrics import Metrics
 from .status import NoPolicyLoaded, translate_errors
 
 if TYPE_CHECKING:
     from ..store import PolicyHolder
     from .app import ServerSettings
+    from .decision_log import DecisionLog
 
 __all__ = ["PolicyServicer"]
 
 
 class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
-    def __init__(self, holder: PolicyHolder, settings: ServerSettings):
+    def __init__(
+        self,
+        holder: PolicyHolder,
+        settings: ServerSettings,
+        *,
+        metrics: Metrics | None = None,
+        decision_log: DecisionLog | None = None,
+    ):
         self._holder = holder
         self._max_batch = settings.max_batch
+        self._metrics = metrics or Metrics()
+        self._log = decision_log
 
     def _policy(self) -> CompiledPolicy:
         policy = self._holder.current
@@ -36,28 +50,39 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             raise NoPolicyLoaded()
         return policy
 
+    def _decided(self, facts: model.Request, decision: model.Decision, now: float, started: float) -> None:
+        self._metrics.decided(facts, decision)
+        if self._log is not None:
+            self._log.record(facts, decision, now, time.perf_counter() - started)
+
     @translate_errors
     def Check(self, request: policy_pb2.CheckRequest, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
+        started = time.perf_counter()
         now = time.time()
         facts = convert.request_from_proto(request)
         decision = decide(self._policy(), facts, now=now, tracer=_tracer(request))
-        return convert.response_to_proto(decision, explain=request.explain)
+        self._decided(facts, decision, now, started)
+        response = convert.response_to_proto(decision, explain=request.explain)
+        self._metrics.check_duration("Check").observe(time.perf_counter() - started)
+        return response
 
     @translate_errors
     def CheckBatch(
         self, request: policy_pb2.CheckBatchRequest, context: grpc.ServicerContext
     ) -> policy_pb2.CheckBatchResponse:
+        started = time.perf_counter()
         now = time.time()
         batch = convert.requests_from_batch(request, self._max_batch)
         policy = self._policy()
-        return policy_pb2.CheckBatchResponse(
-            results=[
-                convert.response_to_proto(
-                    decide(policy, facts, now=now, tracer=_tracer(check)), explain=check.explain
-                )
-                for facts, check in zip(batch, request.checks)
-            ]
-        )
+        results = []
+        for facts, check in zip(batch, request.checks, strict=True):
+            decision = decide(policy, facts, now=now, tracer=_tracer(check))
+            self._decided(facts, decision, now, started)
+            results.append(convert.response_to_proto(decision, explain=check.explain))
+        response = policy_pb2.CheckBatchResponse(results=results)
+        self._metrics.batch_size.observe(len(batch))
+        self._metrics.check_duration("CheckBatch").observe(time.perf_counter() - started)
+        return response
 
     @translate_errors
     def ListAgreements(
@@ -65,6 +90,12 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     ) -> policy_pb2.ListAgreementsResponse:
         policy = self._policy()
         return convert.agreements_to_proto(policy.agreements, policy.revision)
+
+    @translate_errors
+    def GetPolicyStatus(
+        self, request: policy_pb2.GetPolicyStatusRequest, context: grpc.ServicerContext
+    ) -> policy_pb2.GetPolicyStatusResponse:
+        return convert.policy_status_to_proto(self._holder.status())
 
 
 def _tracer(check: policy_pb2.CheckRequest) -> list[str] | None:

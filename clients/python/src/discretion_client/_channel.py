@@ -21,7 +21,15 @@ SERVICE = "discretion.v1.PolicyService"
 # stops retrying once the caller cancels or the deadline passes. Every method
 # is a pure read, so a retry cannot decide anything twice. The retries share
 # the call's deadline, so a timeout still bounds the whole call.
+#
+# round_robin: gRPC keeps one long-lived HTTP/2 connection per server, so a
+# load balancer in front balances connections, not calls. Given a target that
+# resolves to every replica (a Kubernetes headless Service, e.g.
+# `dns:///discretion-headless.NAMESPACE.svc.cluster.local:50051`), the channel
+# connects to all of them and spreads calls in turn, following the DNS answer
+# as replicas come and go. A target with one address behaves as before.
 SERVICE_CONFIG: dict[str, object] = {
+    "loadBalancingConfig": [{"round_robin": {}}],
     "methodConfig": [
         {
             "name": [{"service": SERVICE}],

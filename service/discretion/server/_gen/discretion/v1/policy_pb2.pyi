@@ -540,3 +540,39 @@ class ListAgreementsResponse(_message.Message):
     agreements: _containers.RepeatedCompositeFieldContainer[AgreementInfo]
     policy_revision: str
     def __init__(self, agreements: _Optional[_Iterable[_Union[AgreementInfo, _Mapping]]] = ..., policy_revision: _Optional[str] = ...) -> None: ...
+
+class GetPolicyStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetPolicyStatusResponse(_message.Message):
+    __slots__ = ("policy_revision", "loaded_at", "last_attempt_at", "last_error")
+    POLICY_REVISION_FIELD_NUMBER: _ClassVar[int]
+    LOADED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    policy_revision: str
+    loaded_at: _timestamp_pb2.Timestamp
+    last_attempt_at: _timestamp_pb2.Timestamp
+    last_error: _containers.RepeatedCompositeFieldContainer[Diagnostic]
+    def __init__(self, policy_revision: _Optional[str] = ..., loaded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[_Iterable[_Union[Diagnostic, _Mapping]]] = ...) -> None: ...
+
+class Diagnostic(_message.Message):
+    __slots__ = ("code", "severity", "message", "file", "line", "column", "rule", "help")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    COLUMN_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    HELP_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    severity: str
+    message: str
+    file: str
+    line: int
+    column: int
+    rule: str
+    help: str
+    def __init__(self, code: _Optional[str] = ..., severity: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ..., rule: _Optional[str] = ..., help: _Optional[str] = ...) -> None: ...

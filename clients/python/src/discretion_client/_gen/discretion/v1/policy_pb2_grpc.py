@@ -61,6 +61,11 @@ class PolicyServiceStub:
                 request_serializer=discretion_dot_v1_dot_policy__pb2.ListAgreementsRequest.SerializeToString,
                 response_deserializer=discretion_dot_v1_dot_policy__pb2.ListAgreementsResponse.FromString,
                 _registered_method=True)
+        self.GetPolicyStatus = channel.unary_unary(
+                '/discretion.v1.PolicyService/GetPolicyStatus',
+                request_serializer=discretion_dot_v1_dot_policy__pb2.GetPolicyStatusRequest.SerializeToString,
+                response_deserializer=discretion_dot_v1_dot_policy__pb2.GetPolicyStatusResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -103,6 +108,15 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPolicyStatus(self, request, context):
+        """GetPolicyStatus tells operators which rules this server process is
+        deciding with, and why the last change to them was refused, if it was.
+        It answers before the first good load too (with an empty revision).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -120,6 +134,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.ListAgreements,
                     request_deserializer=discretion_dot_v1_dot_policy__pb2.ListAgreementsRequest.FromString,
                     response_serializer=discretion_dot_v1_dot_policy__pb2.ListAgreementsResponse.SerializeToString,
+            ),
+            'GetPolicyStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPolicyStatus,
+                    request_deserializer=discretion_dot_v1_dot_policy__pb2.GetPolicyStatusRequest.FromString,
+                    response_serializer=discretion_dot_v1_dot_policy__pb2.GetPolicyStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -215,6 +234,33 @@ class PolicyService:
             '/discretion.v1.PolicyService/ListAgreements',
             discretion_dot_v1_dot_policy__pb2.ListAgreementsRequest.SerializeToString,
             discretion_dot_v1_dot_policy__pb2.ListAgreementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPolicyStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/discretion.v1.PolicyService/GetPolicyStatus',
+            discretion_dot_v1_dot_policy__pb2.GetPolicyStatusRequest.SerializeToString,
+            discretion_dot_v1_dot_policy__pb2.GetPolicyStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

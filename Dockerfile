@@ -1,0 +1,23 @@
+# Discretion's server: `discretion serve` on a slim Python, as a non-root user.
+# The rules baked in at /etc/discretion/rules are a default; Kubernetes mounts
+# a ConfigMap over them (deploy/k8s).
+FROM python:3.11-slim-bookworm AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY service ./service
+# Installed the way the README says, into a virtual environment the runtime
+# stage copies whole (same path, so its scripts keep working).
+RUN python -m venv /opt/discretion \
+ && /opt/discretion/bin/pip install --no-cache-dir .
+
+FROM python:3.11-slim-bookworm
+COPY --from=build /opt/discretion /opt/discretion
+COPY rules /etc/discretion/rules
+ENV PATH=/opt/discretion/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    DISCRETION_ADDRESS=[::]:50051 \
+    DISCRETION_METRICS_ADDRESS=[::]:9464 \
+    DISCRETION_RULES=/etc/discretion/rules
+USER 10001:10001
+EXPOSE 50051 9464
+ENTRYPOINT ["discretion", "serve"]

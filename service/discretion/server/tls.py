@@ -1,0 +1,82 @@
+"""Server TLS from PEM files, picking up renewed certificates without a restart.
+
+cert-manager and Kubernetes renew a certificate by rewriting the mounted
+Secret; gRPC asks `_Certificates.fetch` at the start of every new connection
+whether the files changed (a stat of each), so new connections get the new
+certificate and open ones keep theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+import pathlib
+from dataclasses import dataclass
+
+import grpc
+
+from ..errors import DiscretionError
+
+__all__ = ["TlsFiles", "TlsUnreadable", "server_credentials"]
+
+log = logging.getLogger("discretion.server")
+
+
+class TlsUnreadable(DiscretionError):
+    """A certificate, key or client CA file could not be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    certificate: pathlib.Path | str  # PEM chain presented to clients
+    private_key: pathlib.Path | str
+    client_ca: pathlib.Path | str | None = None  # PEM roots; given, clients must present a certificate it signed
+
+
+class _Certificates:
+    def __init__(self, files: TlsFiles):
+        self._files = files
+        self._paths = [pathlib.Path(p) for p in (files.certificate, files.private_key, files.client_ca) if p]
+        self._marks = self._stat()
+        self.initial = self._configuration()
+
+    def _stat(self) -> tuple:
+        marks = []
+        for path in self._paths:
+            try:
+                stat = path.stat()  # follows the `..data` symlinks of a mounted Secret
+            except OSError:
+                return ()
+            marks.append((stat.st_ino, stat.st_mtime_ns, stat.st_size))
+        return tuple(marks)
+
+    def _configuration(self) -> grpc.ServerCertificateConfiguration:
+        files = self._files
+        try:
+            key = pathlib.Path(files.private_key).read_bytes()
+            chain = pathlib.Path(files.certificate).read_bytes()
+            roots = pathlib.Path(files.client_ca).read_bytes() if files.client_ca else None
+        except OSError as error:
+            raise TlsUnreadable(f"cannot read TLS files: {error}") from error
+        return grpc.ssl_server_certificate_configuration([(key, chain)], root_certificates=roots)
+
+    def fetch(self) -> grpc.ServerCertificateConfiguration | None:
+        """A new configuration when the files changed since the last look, else None (keep the current one)."""
+        marks = self._stat()
+        if not marks or marks == self._marks:
+            return None
+        try:
+            configuration = self._configuration()
+        except TlsUnreadable as error:  # caught mid-rewrite: keep serving the old one, look again next time
+            log.warning("%s; keeping the current certificate", error)
+            return None
+        self._marks = marks
+        log.info("TLS certificate files changed: new connections use them")
+        return configuration
+
+
+def server_credentials(files: TlsFiles) -> grpc.ServerCredentials:
+    certificates = _Certificates(files)
+    return grpc.dynamic_ssl_server_credentials(
+        certificates.initial, certificates.fetch, require_client_authentication=files.client_ca is not None
+    )
+

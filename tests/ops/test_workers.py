@@ -1,0 +1,90 @@
+"""Worker processes: one port shared, a killed worker replaced, SIGTERM stopping them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import discretion_client as dc
+
+from .conftest import RULES, chatham_quote, eventually
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead too: its parent has not reaped it yet.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(start_ops):
+    server = start_ops(RULES, workers=2)
+    first = server.workers()
+    assert len(first) == 2
+    victim = min(first)
+    os.kill(victim, signal.SIGKILL)
+    assert server.wait_for_log(r"worker \d \(pid %d\) died with exit code -9" % victim), server.log()
+    assert server.wait_for_log(r"worker \d restarted as pid \d+"), server.log()
+    eventually(lambda: len(server.workers()) == 2 and victim not in server.workers())
+    assert server.sample("discretion_worker_restarts_total") == 1
+    # Each client opens new connections, which the kernel spreads over both workers.
+    for _ in range(8):
+        with dc.Client(server.target) as client:
+            assert client.check(chatham_quote()).decision == "allow_with_obligations"
+    # The replacement loaded the rules and counts into the same page.
+    eventually(lambda: server.sample("discretion_policy_reloads_total", result="success") == 3)
+
+
+def test_sigterm_stops_every_worker_and_exits_zero(start_ops):
+    server = start_ops(RULES, workers=2)
+    workers = server.workers()
+    with dc.Client(server.target) as client:
+        client.check(chatham_quote())
+    server.signal(signal.SIGTERM)
+    assert server.process.wait(30) == 0, server.log()
+    assert not any(alive(pid) for pid in workers)
+    assert server.log().count("stopping: letting calls in flight finish") == 2
+
+
+def test_a_worker_outlives_no_supervisor(start_ops):
+    """Killing the supervisor outright must not leave workers holding the port."""
+    server = start_ops(RULES, workers=2)
+    workers = server.workers()
+    server.process.kill()
+    server.process.wait(10)
+    eventually(lambda: not any(alive(pid) for pid in workers), timeout=30,
+               message="workers kept running after their supervisor died")
+
+
+def test_workers_that_cannot_start_fail_the_supervisor(tmp_path):
+    command = [sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--address", "127.0.0.1:0",
+               "--metrics-address", "off", "--workers", "2", "--decision-log", str(tmp_path / "missing" / "log")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "cannot open the decision log" in result.stderr
+
+
+def test_round_robin_spreads_calls_over_every_address(start_ops):
+    """The client's default service config balances calls, not connections, over what a target resolves to."""
+    servers = [start_ops(RULES, workers=1), start_ops(RULES, workers=1)]
+
+    def decided() -> list[float]:
+        return [s.sample("discretion_decisions_total", action="quote", decision="allow_with_obligations")
+                for s in servers]
+
+    # One channel, two addresses: what a headless Service's DNS name resolves to.
+    target = "ipv4:" + ",".join(f"127.0.0.1:{s.port}" for s in servers)
+    with dc.Client(target, channels=1) as client:
+        # round_robin picks among connected addresses: wait until both are.
+        eventually(lambda: client.check(chatham_quote()) and min(decided()) > 0,
+                   message="round_robin never reached both addresses")
+        before = decided()
+        for _ in range(20):
+            client.check(chatham_quote())
+    counts = [after - earlier for after, earlier in zip(decided(), before, strict=True)]
+    assert sum(counts) == 20 and min(counts) >= 5, counts
