@@ -101,7 +101,7 @@ def compile_time(agreements: int) -> tuple[float, int]:
 def policy_rss_mb(agreements: int) -> float:
     """Peak RSS of a new process that imports the service and compiles such a policy, as a worker does."""
     script = f"""
-import pathlib, resource, sys, tempfile
+import pathlib, sys, tempfile
 sys.path[:0] = [{str(ROOT / "service")!r}, {str(ROOT / "benchmarks")!r}]
 import discretion.server.app
 from discretion.store import compile_directory
@@ -109,7 +109,9 @@ from synthetic import write_policy
 if {agreements}:
     with tempfile.TemporaryDirectory() as tmp:
         policy = compile_directory(write_policy(pathlib.Path(tmp) / "rules", {agreements}, pathlib.Path({str(ROOT / "rules")!r})))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, not getrusage: Linux carries ru_maxrss over an exec, so a child
+# started by a big process would report its parent's peak.
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     return int(out.split()[-1]) / 1024

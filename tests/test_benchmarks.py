@@ -17,3 +17,15 @@ def test_engine_benchmark_prints_its_table():
     for row in ("Chatham House quote, 1 item, no name", "20-item export", "policy of 100 agreements",
                 "compile: 1,000 rules", "memory: RSS"):
         assert row in out, out
+
+
+def test_grpc_benchmark_prints_its_table_offline():
+    # --no-cerbos: no npm, no network; Discretion, the client and the floor are still measured.
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "grpc_bench.py"), "--quick", "--no-cerbos"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for row in ("| 1 | Discretion |", "| 20 | Discretion |", "| 1 | Discretion via discretion_client |",
+                "| 20 | Python gRPC floor", "| 1 | Discretion, rules reloaded every 1 s |",
+                "reload under load, p99 within 2×"):
+        assert row in out, out
