@@ -181,6 +181,14 @@ def _strings(repeated: Iterable[str]) -> tuple[str, ...]:
     return tuple(repeated) if repeated else ()
 
 
+# What an absent sub-message converts to, built once: most requests leave
+# these out, and nothing downstream changes the model it is given.
+_NO_ATTRIBUTION = model.Attribution()
+_NO_PURPOSE = model.Purpose()
+_NO_SESSION = model.Session()
+_NO_SERVICE = model.Service()
+
+
 def _request(message: pb.CheckRequest, problems: list[FieldViolation]) -> model.Request:
     return model.Request(
         _ACTIONS.get(message.action, ""),  # action
@@ -189,11 +197,11 @@ def _request(message: pb.CheckRequest, problems: list[FieldViolation]) -> model.
         _items(message.items, problems),  # items
         _destination(message.destination),  # destination
         _instant(message, "requested_at", "", problems),  # requested_at
-        _attribution(message.attribution),  # attribution
+        _attribution(message.attribution) if message.HasField("attribution") else _NO_ATTRIBUTION,  # attribution
         _FORMATS.get(message.format, ""),  # format
         _DERIVATIONS.get(message.derived, ""),  # derived
         message.quoted_text,  # quoted_text
-        _purpose(message.purpose),  # purpose
+        _purpose(message.purpose) if message.HasField("purpose") else _NO_PURPOSE,  # purpose
         _struct(message.attributes) if message.HasField("attributes") else {},  # attributes
     )
 
@@ -287,7 +295,8 @@ def _item(item: pb.Item, where: str, problems: list[FieldViolation]) -> model.It
         item.text,  # text
         _ITEM_KINDS.get(item.kind, ""),  # kind
         tuple([_person(p) for p in item.listed_people]) if item.listed_people else (),  # listed_people
-        model.Session(session.id, session.segment, session.speaker_count),  # session
+        model.Session(session.id, session.segment, session.speaker_count)
+        if item.HasField("session") else _NO_SESSION,  # session
         _strings(item.exchange_participants),  # exchange_participants
         item.conversation,  # conversation
         item.link,  # link
@@ -338,7 +347,7 @@ def _destination(destination: pb.Destination) -> model.Destination:
             service.new_controller if service.HasField("new_controller") else None,  # new_controller
             service.may_train if service.HasField("may_train") else None,  # may_train
             service.retains if service.HasField("retains") else None,  # retains
-        ),  # service
+        ) if destination.HasField("service") else _NO_SERVICE,  # service
     )
 
 
