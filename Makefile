@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 ADDR   ?= 127.0.0.1:50051
 RULES  ?= rules
 
-.PHONY: setup run test lint proto promtool chromium clean bench fuzz
+.PHONY: setup run test lint proto promtool chromium clean bench fuzz chaos
 
 setup: $(STAMP)
 
@@ -69,6 +69,13 @@ FUZZ_SECONDS ?= 600
 fuzz: $(STAMP)
 	$(BIN)/python fuzz/fuzz_rules.py fuzz/corpus/rules -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	$(BIN)/python fuzz/fuzz_requests.py fuzz/corpus/requests -max_total_time=$(FUZZ_SECONDS) -timeout=10
+
+# The chaos run: CHAOS_SECONDS of load from CHAOS_CLIENTS processes on loopback while
+# a rules file breaks, a worker is killed and the server is stopped; prints what was lost.
+CHAOS_SECONDS ?= 60
+CHAOS_CLIENTS ?= 4
+chaos: $(STAMP)
+	$(BIN)/python benchmarks/chaos.py --seconds $(CHAOS_SECONDS) --clients $(CHAOS_CLIENTS)
 
 # Regenerate the committed stubs after editing proto/ (a test fails if they are stale).
 proto: $(STAMP)

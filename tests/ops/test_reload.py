@@ -7,6 +7,7 @@ import pathlib
 import shutil
 import signal
 import threading
+import time
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -164,3 +165,16 @@ def test_health_is_not_serving_until_the_first_good_load(start_ops, tmp_path):
     for path in RULES.glob("*.yaml"):
         shutil.copy(path, rules / path.name)
     eventually(lambda: health("") == health_pb2.HealthCheckResponse.SERVING)
+
+
+def test_a_storm_of_signals_never_wedges_the_server(start_ops):
+    """Handlers run between two bytecodes of the main thread, maybe inside a lock it holds: they take none."""
+    for workers in (1, 2):
+        server = start_ops(RULES, workers=workers)
+        for _ in range(200):
+            server.signal(signal.SIGHUP)
+            time.sleep(0.001)
+        with dc.Client(server.target) as client:
+            assert client.check(chatham_quote()).decision == "allow_with_obligations"
+        server.signal(signal.SIGTERM)
+        assert server.process.wait(30) == 0, server.log()

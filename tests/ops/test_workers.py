@@ -88,3 +88,13 @@ def test_round_robin_spreads_calls_over_every_address(start_ops):
             client.check(chatham_quote())
     counts = [after - earlier for after, earlier in zip(decided(), before, strict=True)]
     assert sum(counts) == 20 and min(counts) >= 5, counts
+
+
+def test_a_port_another_server_holds_is_refused(start_ops):
+    """Workers share their port on purpose; a second server started by mistake must not join them."""
+    first = start_ops(RULES, workers=2)
+    command = [sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--address", first.target,
+               "--metrics-address", "off", "--workers", "2"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert f"cannot listen on `{first.target}`" in result.stderr

@@ -14,9 +14,9 @@ import argparse
 import sys
 from typing import Sequence, TextIO
 
-from . import diff, explain, lint, matrix, serve, test
+from . import diff, explain, hash_token, lint, matrix, serve, test
 
-COMMANDS = (serve, lint, test, explain, matrix, diff)
+COMMANDS = (serve, lint, test, explain, matrix, diff, hash_token)
 
 
 class _Parser(argparse.ArgumentParser):

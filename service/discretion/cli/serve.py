@@ -3,7 +3,9 @@
 Every flag has an environment variable, for containers: DISCRETION_RULES,
 DISCRETION_ADDRESS, DISCRETION_MAX_BATCH, DISCRETION_WORKERS,
 DISCRETION_METRICS_ADDRESS, DISCRETION_DECISION_LOG, DISCRETION_HEALTH_ADDRESS,
-DISCRETION_TLS_CERT, DISCRETION_TLS_KEY, DISCRETION_TLS_CLIENT_CA.
+DISCRETION_TLS_CERT, DISCRETION_TLS_KEY, DISCRETION_TLS_CLIENT_CA,
+DISCRETION_TENANTS, and DISCRETION_MAX_<LIMIT> for each request limit
+(DISCRETION_MAX_ITEMS, DISCRETION_MAX_MESSAGE_BYTES, ...).
 """
 
 from __future__ import annotations
@@ -81,12 +83,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tls-client-ca", default=env("DISCRETION_TLS_CLIENT_CA"), metavar="FILE",
                         help="require client certificates signed by these PEM roots (mutual TLS; "
                         "env DISCRETION_TLS_CLIENT_CA)")
+    parser.add_argument("--tenants", default=env("DISCRETION_TENANTS"), metavar="FILE",
+                        help="the tenants file: each calling platform's credentials and the groups it owns; "
+                        "without it every caller may ask about every group (env DISCRETION_TENANTS)")
+    limits = parser.add_argument_group("request limits", "a request over one is refused with INVALID_ARGUMENT "
+                                       "naming the field and the limit")
+    for flag, default, what in _LIMITS:
+        variable = "DISCRETION_" + flag.upper().replace("-", "_")
+        limits.add_argument(f"--{flag}", default=env(variable, str(default)), type=_positive_int, metavar="N",
+                            help=f"{what} (env {variable}; default: {default:,})")
     parser.set_defaults(func=run)
+
+
+# flag, default, help; each flag but --max-message-bytes is a field of server.limits.Limits.
+_LIMITS = (
+    ("max-message-bytes", 4 * 1024 * 1024, "largest request message, in bytes"),
+    ("max-items", 1000, "items in one check"),
+    ("max-participants", 10_000, "group participants, and destination recipients, in one check"),
+    ("max-listed-people", 10_000, "people one item lists"),
+    ("max-text", 100_000, "characters of quoted_text and of each item's text"),
+    ("max-labels", 100, "labels, and consents, on one item"),
+    ("max-struct-depth", 16, "nesting of `attributes`"),
+)
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     # Imported here so that `discretion lint` does not load grpc.
     from ..server.app import ServerSettings, serve
+    from ..server.auth import TenantsInvalid, load_tenants
+    from ..server.limits import Limits
     from ..server.tls import TlsFiles
 
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -95,10 +120,19 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.tls_client_ca and not args.tls_cert:
         print("discretion serve: --tls-client-ca needs --tls-cert and --tls-key", file=stderr)
         return 2
+    try:
+        tenants = load_tenants(args.tenants) if args.tenants else None
+    except TenantsInvalid as error:
+        print(f"discretion serve: {error}", file=stderr)
+        return 2
     settings = ServerSettings(
         rules_dir=args.rules,
         address=args.address,
         max_batch=args.max_batch,
+        max_message_bytes=args.max_message_bytes,
+        limits=Limits(**{flag.replace("-", "_"): getattr(args, flag.replace("-", "_"))
+                         for flag, _, _ in _LIMITS if flag != "max-message-bytes"}),
+        tenants=tenants,
         metrics_address=_unless_off(args.metrics_address),
         decision_log=_unless_off(args.decision_log),
         health_address=_unless_off(args.health_address),

@@ -36,7 +36,9 @@ from grpc_reflection.v1alpha import reflection
 from ..errors import DiscretionError
 from ..store import PolicyHolder, PolicyStatus
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
+from .auth import Tenants
 from .decision_log import DEFAULT_CAPACITY, DecisionLog, open_target
+from .limits import Limits
 from .metrics import Metrics, serve_metrics
 from .servicer import PolicyServicer
 from .tls import TlsFiles, TlsUnreadable, server_credentials
@@ -61,7 +63,9 @@ class ServerSettings:
     max_workers: int = 8  # threads deciding calls
     grace: float = 10.0  # seconds in-flight calls get to finish on stop
     watch_interval: float = 1.0  # seconds between looks at the rules directory
-    max_message_bytes: int = 4 * 1024 * 1024
+    max_message_bytes: int = 4 * 1024 * 1024  # a larger message is refused by gRPC before it is read
+    limits: Limits = Limits()  # what one request may carry, checked before it is converted
+    tenants: Tenants | None = None  # None: one platform, every caller may ask everything
     # gRPC shares a port between processes by default; a second server started
     # by mistake would then take half the traffic unnoticed. Opt in to run
     # several processes on one port deliberately.
@@ -224,7 +228,7 @@ def _run(
     except (CannotListen, TlsUnreadable, OSError) as error:
         print(f"discretion: {error}", file=stderr, flush=True)
         return 2
-    restore_signals = _handle_signals(stop, server, holder, stop_signals)
+    signals, restore_signals = _handle_signals(stop_signals)
     try:
         server.start()
         if not holder.reload():
@@ -235,10 +239,10 @@ def _run(
             on_ready(ready)
         else:
             _announce(settings, ready, stderr)
-        _wait_for(stop)
+        counted = _serve_until_stopped(stop, signals, holder)
         log.info("stopping: letting calls in flight finish (up to %ss)", settings.grace)
         health_servicer.enter_graceful_shutdown()  # load balancers stop sending first
-        _wait_for(server.stop(settings.grace))  # a second signal may cut the grace short
+        _drain(server, settings.grace, signals, counted)
     finally:
         holder.stop_watching()
         server.stop(0)  # a no-op after the graceful stop; frees the port if we got here by an error
@@ -292,35 +296,68 @@ def _open_decision_log(settings: ServerSettings, metrics: Metrics,
     return decision_log
 
 
-def _wait_for(event: threading.Event) -> None:
-    # Python runs signal handlers on the main thread, between bytecodes. The
-    # kernel may deliver the signal to any of grpc's threads, which leaves a
-    # main thread blocked in an untimed wait asleep for good; waking it a few
-    # times a second lets a pending SIGTERM or SIGHUP handler run.
-    while not event.wait(_SIGNAL_POLL_SECONDS):
-        pass
+class _Signals:
+    """What signals asked for, counted.
 
-
-def _handle_signals(
-    stop: threading.Event, server: grpc.Server, holder: PolicyHolder, stop_signals: tuple[int, ...]
-) -> Callable[[], None]:
-    """`stop_signals` stop gracefully (a second one stops at once); SIGHUP reloads the rules.
-
-    Returns a function restoring the previous handlers. Signals reach only the
-    main thread, so a server embedded in another thread is stopped with `stop`.
+    Python runs a handler on the main thread between two bytecodes, possibly
+    while that thread holds a lock (waiting on a threading.Event does): a
+    handler that took the same lock, as `Event.set()` does, would wait for
+    itself for ever. So handlers only count, and the main thread acts.
     """
+
+    def __init__(self) -> None:
+        self.stops = 0
+        self.hangups = 0
+
+
+def _serve_until_stopped(stop: threading.Event, signals: _Signals, holder: PolicyHolder) -> int:
+    """Wait for a stop (the event or a signal), reloading the rules on each SIGHUP meanwhile.
+
+    Returns the stop signals this stop used: 0 if the event stopped it, else 1.
+    Short waits: the kernel may deliver a signal to any of grpc's threads, and
+    the main thread runs its handler only when it wakes.
+    """
+    hangups = 0
+    while True:
+        if stop.is_set():
+            return 0
+        if signals.stops:
+            return 1
+        stop.wait(_SIGNAL_POLL_SECONDS)
+        if signals.hangups > hangups:
+            hangups = signals.hangups
+            # Off the main thread: a reload may wait for the watcher's, and
+            # the main thread must stay free to see a stop meanwhile.
+            threading.Thread(target=holder.reload, name="rules-reload", daemon=True).start()
+
+
+def _drain(server: grpc.Server, grace: float, signals: _Signals, counted: int) -> None:
+    """Stop taking calls and give those in flight `grace` seconds; a stop signal past the
+    `counted` ones cuts it short."""
+    stopped = server.stop(grace)
+    asked = counted
+    while not stopped.wait(_SIGNAL_POLL_SECONDS):
+        if signals.stops > asked:
+            server.stop(0)
+            asked = signals.stops
+
+
+def _handle_signals(stop_signals: tuple[int, ...]) -> tuple[_Signals, Callable[[], None]]:
+    """Count `stop_signals` (stop gracefully; a second one stops at once) and SIGHUP (reload the rules).
+
+    Returns the counts and a function restoring the previous handlers. Signals
+    reach only the main thread, so a server embedded in another thread is
+    stopped with `stop`.
+    """
+    signals = _Signals()
     if threading.current_thread() is not threading.main_thread():
-        return lambda: None
+        return signals, lambda: None
 
     def on_stop(signum: int, frame: object) -> None:
-        if stop.is_set():
-            server.stop(0)  # asked twice: stop waiting for calls in flight
-        stop.set()
+        signals.stops += 1
 
     def on_hangup(signum: int, frame: object) -> None:
-        # Off the main thread: a reload may wait for the watcher's, and the
-        # main thread must stay free to handle a stop meanwhile.
-        threading.Thread(target=holder.reload, name="rules-reload", daemon=True).start()
+        signals.hangups += 1
 
     handlers = {**{signum: on_stop for signum in stop_signals}, signal.SIGHUP: on_hangup}
     previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
@@ -329,7 +366,7 @@ def _handle_signals(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
-    return restore
+    return signals, restore
 
 
 def _log_to(stream: TextIO, logger: logging.Logger) -> logging.Handler:

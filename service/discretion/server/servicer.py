@@ -1,4 +1,8 @@
-"""PolicyService: each method converts in, decides, converts out.
+"""PolicyService: each method checks the caller and the request's size, converts in, decides, converts out.
+
+Who may ask what lives in `auth`, how large a request may be in `limits`;
+a method only calls them, first, before any work that grows with the request.
+A call whose deadline already passed is not decided: nobody waits for it.
 
 Every call reads the clock once and the policy once (`holder.current`), so a
 reload mid-call never changes the rules under a decision, and every entry of a
@@ -17,10 +21,11 @@ import grpc
 
 from ..engine import decide, model
 from ..engine.compiled import CompiledPolicy
-from . import convert
+from . import convert, limits
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
 from .metrics import Metrics
-from .status import NoPolicyLoaded, translate_errors
+from .auth import Gate
+from .status import DeadlinePassed, NoPolicyLoaded, translate_errors
 
 if TYPE_CHECKING:
     from ..store import PolicyHolder
@@ -41,6 +46,8 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     ):
         self._holder = holder
         self._max_batch = settings.max_batch
+        self._limits = settings.limits
+        self._gate = Gate(settings.tenants)
         self._metrics = metrics or Metrics()
         self._log = decision_log
 
@@ -58,8 +65,11 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     @translate_errors
     def Check(self, request: policy_pb2.CheckRequest, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
         started = time.perf_counter()
+        self._gate.evaluate(context, (request.group.id,))
+        limits.check_request(request, self._limits)
         now = time.time()
         facts = convert.request_from_proto(request)
+        _still_awaited(context)
         decision = decide(self._policy(), facts, now=now, tracer=_tracer(request))
         self._decided(facts, decision, now, started)
         response = convert.response_to_proto(decision, explain=request.explain)
@@ -71,11 +81,15 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self, request: policy_pb2.CheckBatchRequest, context: grpc.ServicerContext
     ) -> policy_pb2.CheckBatchResponse:
         started = time.perf_counter()
+        # One foreign group refuses the whole batch, as one bad entry does.
+        self._gate.evaluate(context, (check.group.id for check in request.checks))
+        limits.check_batch(request, self._limits, self._max_batch)
         now = time.time()
         batch = convert.requests_from_batch(request, self._max_batch)
         policy = self._policy()
         results = []
         for facts, check in zip(batch, request.checks, strict=True):
+            _still_awaited(context)
             decision = decide(policy, facts, now=now, tracer=_tracer(check))
             self._decided(facts, decision, now, started)
             results.append(convert.response_to_proto(decision, explain=check.explain))
@@ -88,14 +102,26 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def ListAgreements(
         self, request: policy_pb2.ListAgreementsRequest, context: grpc.ServicerContext
     ) -> policy_pb2.ListAgreementsResponse:
+        tenant = self._gate.agreements(context)
         policy = self._policy()
-        return convert.agreements_to_proto(policy.agreements, policy.revision)
+        agreements = policy.agreements
+        if tenant is not None:
+            agreements = tuple(a for a in agreements if tenant.may_list(a.id))
+        return convert.agreements_to_proto(agreements, policy.revision)
 
     @translate_errors
     def GetPolicyStatus(
         self, request: policy_pb2.GetPolicyStatusRequest, context: grpc.ServicerContext
     ) -> policy_pb2.GetPolicyStatusResponse:
+        self._gate.admin(context)
         return convert.policy_status_to_proto(self._holder.status())
+
+
+def _still_awaited(context: grpc.ServicerContext) -> None:
+    """Raise DeadlinePassed if the caller's deadline is over: an answer nobody reads is not decided or logged."""
+    remaining = context.time_remaining()
+    if remaining is not None and remaining <= 0:
+        raise DeadlinePassed()
 
 
 def _tracer(check: policy_pb2.CheckRequest) -> list[str] | None:

@@ -2,6 +2,10 @@
 
     RequestInvalid      INVALID_ARGUMENT, with google.rpc.BadRequest naming each field
     NoPolicyLoaded      UNAVAILABLE: the rules have never compiled; retry elsewhere or later
+    Unauthenticated     UNAUTHENTICATED: no credential, or one that names nobody
+    PermissionDenied    PERMISSION_DENIED: a group or method the caller does not own; the
+                        same words whether or not the group exists
+    DeadlinePassed      DEADLINE_EXCEEDED: the caller stopped waiting before a decision was made
     anything else       INTERNAL, with a generic message and an incident id; the
                         traceback goes to the server log only, never to a caller
 
@@ -21,9 +25,10 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from ..errors import DiscretionError
+from .auth import PermissionDenied, Unauthenticated
 from .convert import RequestInvalid
 
-__all__ = ["NoPolicyLoaded", "invalid_argument", "translate_errors"]
+__all__ = ["DeadlinePassed", "NoPolicyLoaded", "invalid_argument", "translate_errors"]
 
 log = logging.getLogger("discretion.server")
 
@@ -32,6 +37,10 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 
 class NoPolicyLoaded(DiscretionError):
     """No rules have compiled since the server started."""
+
+
+class DeadlinePassed(DiscretionError):
+    """The call's deadline passed before it was decided: nobody waits for the answer."""
 
 
 def invalid_argument(error: RequestInvalid) -> grpc.Status:
@@ -60,6 +69,12 @@ def translate_errors(method: Method) -> Method:
             context.abort_with_status(invalid_argument(error))
         except NoPolicyLoaded:
             context.abort(grpc.StatusCode.UNAVAILABLE, "no rules loaded yet")
+        except Unauthenticated as error:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
+        except PermissionDenied as error:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(error))
+        except DeadlinePassed:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before the call was decided")
         except Exception:
             # A fault of ours: the caller learns only that it happened and the id
             # to quote; the details may hold request facts and stay in the log.

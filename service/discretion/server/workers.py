@@ -132,8 +132,10 @@ class _Supervisor:
         self.metrics_dir = metrics_dir
         self.workers = [_Worker(slot) for slot in range(workers)]
         self.context = multiprocessing.get_context("spawn")
-        self.stopping = threading.Event()
+        # Counted by the signal handlers, acted on by the main thread: a
+        # handler takes no lock (see app._Signals).
         self.stop_requests = 0
+        self.hangups = 0
         self.restarts = _Restarts()
 
     # ---- lifecycle ----------------------------------------------------------------
@@ -162,7 +164,7 @@ class _Supervisor:
             ready = self._wait_until_ready()
             if ready is None:
                 self._stop_all()
-                return 0 if self.stopping.is_set() else 2
+                return 0 if self.stop_requests else 2
             self._announce(ready, metrics_port)
             self._keep_running()
             return self._stop_all()
@@ -211,7 +213,7 @@ class _Supervisor:
         ready: Ready | None = None
         deadline = time.monotonic() + _START_TIMEOUT
         waiting = {w.pipe: w for w in self.workers}
-        while waiting and not self.stopping.is_set():
+        while waiting and not self.stop_requests:
             if time.monotonic() > deadline:
                 log.error("workers did not start within %ss", _START_TIMEOUT)
                 return None
@@ -222,17 +224,21 @@ class _Supervisor:
                     waiting[pipe].process.join()
                     return None
                 del waiting[pipe]
-        return None if self.stopping.is_set() else ready
+        return None if self.stop_requests else ready
 
     def _keep_running(self) -> None:
-        while not self.stopping.is_set():
+        forwarded = 0
+        while not self.stop_requests:
+            if self.hangups > forwarded:
+                forwarded = self.hangups
+                self._forward(signal.SIGHUP)
             sentinels = {w.process.sentinel: w for w in self.workers if w.process is not None}
             for sentinel in wait(list(sentinels), timeout=_POLL_SECONDS):
-                if not self.stopping.is_set():
+                if not self.stop_requests:
                     self._died(sentinels[sentinel])
             now = time.monotonic()
             for worker in self.workers:
-                if worker.process is None and worker.restart_at <= now and not self.stopping.is_set():
+                if worker.process is None and worker.restart_at <= now and not self.stop_requests:
                     self._start(worker)
                     self.restarts.count += 1
                     log.info("worker %d restarted as pid %d", worker.slot, worker.process.pid)
@@ -252,13 +258,19 @@ class _Supervisor:
     def _stop_all(self) -> int:
         """Ask every worker to stop gracefully and wait for them; 0 if each stopped cleanly."""
         live = [w for w in self.workers if w.process is not None and w.process.is_alive()]
+        if self.stop_requests:
+            log.info("stopping: %d workers finish their calls in flight", len(live))
         for worker in live:
             _signal(worker.process, signal.SIGTERM)
+        asked = min(self.stop_requests, 1)  # a second request may already be in
         deadline = time.monotonic() + self.settings.grace + 15  # drain, then flush the decision log
         clean = True
         for worker in live:
             while worker.process.is_alive() and time.monotonic() < deadline:
-                worker.process.join(_POLL_SECONDS)  # short waits: a second SIGTERM must be handled meanwhile
+                worker.process.join(_POLL_SECONDS)  # short waits, to see a second stop signal
+                if self.stop_requests > asked:  # asked again: the workers stop at once too
+                    asked = self.stop_requests
+                    self._forward(signal.SIGTERM)
             if worker.process.is_alive():
                 log.error("worker %d (pid %d) did not stop in time: killing it", worker.slot, worker.process.pid)
                 worker.process.kill()
@@ -282,14 +294,9 @@ class _Supervisor:
 
         def on_stop(signum: int, frame: object) -> None:
             self.stop_requests += 1
-            if self.stop_requests == 1:
-                log.info("stopping: %d workers finish their calls in flight", len(self.workers))
-                self.stopping.set()
-            else:  # asked again: the workers stop at once too
-                self._forward(signal.SIGTERM)
 
         def on_hangup(signum: int, frame: object) -> None:
-            self._forward(signal.SIGHUP)
+            self.hangups += 1
 
         handlers = {signal.SIGTERM: on_stop, signal.SIGINT: on_stop, signal.SIGHUP: on_hangup}
         previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
@@ -314,12 +321,20 @@ def _signal(process: multiprocessing.process.BaseProcess, signum: int) -> None:
 
 
 def _reserve(address: str, reserved: list[socket.socket]) -> tuple[str, int]:
-    """Bind `address` with SO_REUSEPORT without listening; its host and the port bound."""
+    """Bind `address` with SO_REUSEPORT without listening; its host and the port bound.
+
+    A port some other process already serves is refused first: sharing it
+    with SO_REUSEPORT would silently split the traffic with that process.
+    """
     host, _, port = address.rpartition(":")
     bare = host.strip("[]")
     try:
         family, kind, proto, _, where = socket.getaddrinfo(bare or None, int(port), type=socket.SOCK_STREAM,
                                                            flags=socket.AI_PASSIVE)[0]
+        if int(port):
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # only a listener conflicts
+                probe.bind(where)
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(where)

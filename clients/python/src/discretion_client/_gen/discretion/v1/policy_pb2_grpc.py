@@ -37,7 +37,10 @@ class PolicyServiceStub:
     binding, an unknown agreement) is answered DECISION_DENY with a finding
     naming the field, so a caller that ignores errors still cannot leak.
     UNAVAILABLE means no rules are loaded yet (or the server is stopping); every
-    method is a pure read and safe to retry.
+    method is a pure read and safe to retry. A request over a size limit is
+    INVALID_ARGUMENT naming the field and the limit. With tenants configured, a
+    missing or wrong credential is UNAUTHENTICATED, and a group the caller does
+    not own is PERMISSION_DENIED whether or not the group exists.
     """
 
     def __init__(self, channel):
@@ -80,7 +83,10 @@ class PolicyServiceServicer:
     binding, an unknown agreement) is answered DECISION_DENY with a finding
     naming the field, so a caller that ignores errors still cannot leak.
     UNAVAILABLE means no rules are loaded yet (or the server is stopping); every
-    method is a pure read and safe to retry.
+    method is a pure read and safe to retry. A request over a size limit is
+    INVALID_ARGUMENT naming the field and the limit. With tenants configured, a
+    missing or wrong credential is UNAUTHENTICATED, and a group the caller does
+    not own is PERMISSION_DENIED whether or not the group exists.
     """
 
     def Check(self, request, context):
@@ -94,7 +100,8 @@ class PolicyServiceServicer:
         """CheckBatch decides many independent requests in one call. Each entry is
         answered in order, as if it had been sent alone; an entry that cannot be
         understood fails the whole call with INVALID_ARGUMENT naming
-        `checks[i].field`, so a caller never acts on a partly understood batch.
+        `checks[i].field`, so a caller never acts on a partly understood batch;
+        likewise one group the caller does not own fails it with PERMISSION_DENIED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -112,6 +119,7 @@ class PolicyServiceServicer:
         """GetPolicyStatus tells operators which rules this server process is
         deciding with, and why the last change to them was refused, if it was.
         It answers before the first good load too (with an empty revision).
+        With tenants configured it needs the admin credential.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -160,7 +168,10 @@ class PolicyService:
     binding, an unknown agreement) is answered DECISION_DENY with a finding
     naming the field, so a caller that ignores errors still cannot leak.
     UNAVAILABLE means no rules are loaded yet (or the server is stopping); every
-    method is a pure read and safe to retry.
+    method is a pure read and safe to retry. A request over a size limit is
+    INVALID_ARGUMENT naming the field and the limit. With tenants configured, a
+    missing or wrong credential is UNAUTHENTICATED, and a group the caller does
+    not own is PERMISSION_DENIED whether or not the group exists.
     """
 
     @staticmethod

@@ -1,0 +1,227 @@
+"""Tenants: who is calling, and which groups and agreements they may ask about.
+
+Each platform calling Discretion is a tenant, named in a YAML file
+(`discretion serve --tenants FILE`):
+
+    admin:                       # GetPolicyStatus; no tenant credential opens it
+      tokens: [<sha256 hex>]
+      certificates: [ops.example.org]
+    tenants:
+      - id: forum
+        tokens: [<sha256 hex>]   # `discretion hash-token` prints one
+        certificates: [forum.example.org]
+        groups: [g-forum-*]      # exact ids; a trailing `*` owns every id with that prefix
+        agreements: [chatham-house, data-rights]   # ListAgreements shows these; omitted: all
+
+A caller proves who it is with `authorization: Bearer <token>` metadata (the
+token's SHA-256 compared in constant time with every stored one) or, on a
+mutual-TLS port, with its client certificate (a subject common name or a
+subject alternative name listed under `certificates`). A token, when sent,
+is the credential: a wrong one is refused even over a trusted certificate.
+
+Refusals say as little as they can: a missing or wrong credential is
+UNAUTHENTICATED; a group the caller does not own is PERMISSION_DENIED with
+the same words whether or not anybody owns it, so no answer tells a tenant
+which groups exist. Without a tenants file every caller may do everything
+(one platform behind a private network: the behaviour before tenants).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import pathlib
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+import grpc
+import yaml
+
+from ..errors import DiscretionError
+
+__all__ = ["Caller", "Gate", "PermissionDenied", "Tenant", "Tenants", "TenantsInvalid", "Unauthenticated",
+           "hash_token", "load_tenants"]
+
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+_BEARER = "bearer "
+_CERTIFICATE_NAMES = ("x509_common_name", "x509_subject_alternative_name")
+
+
+class TenantsInvalid(DiscretionError):
+    """The tenants file cannot be read or does not say what it must."""
+
+
+class Unauthenticated(DiscretionError):
+    """No credential, or one that names nobody."""
+
+
+class PermissionDenied(DiscretionError):
+    """A known caller asked for something it does not own."""
+
+
+def hash_token(token: str) -> str:
+    """The form a token is stored in: its SHA-256, in lowercase hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    token_hashes: tuple[str, ...] = ()
+    certificates: tuple[str, ...] = ()  # subject common names or subject alternative names
+    groups: tuple[str, ...] = ()  # exact ids, or prefixes ending in `*`
+    agreements: tuple[str, ...] | None = None  # None: every agreement
+
+    def owns(self, group_id: str) -> bool:
+        return any(group_id.startswith(g[:-1]) if g.endswith("*") else group_id == g for g in self.groups)
+
+    def may_list(self, agreement_id: str) -> bool:
+        return self.agreements is None or agreement_id in self.agreements
+
+
+@dataclass(frozen=True, slots=True)
+class Tenants:
+    tenants: tuple[Tenant, ...]
+    admin: Tenant  # only its credentials are used
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    tenant: Tenant | None  # None: the admin credential, or nobody needed one
+    admin: bool
+
+
+# ---- the file ----------------------------------------------------------------------------
+
+
+def load_tenants(path: pathlib.Path | str) -> Tenants:
+    try:
+        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise TenantsInvalid(f"cannot read the tenants file `{path}`: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("tenants"), list):
+        raise TenantsInvalid(f"`{path}`: expected a mapping with a `tenants` list")
+    unknown = set(data) - {"admin", "tenants"}
+    if unknown:
+        raise TenantsInvalid(f"`{path}`: unknown keys {sorted(unknown)}")
+    tenants = tuple(_tenant(entry, f"{path}: tenants[{i}]") for i, entry in enumerate(data["tenants"]))
+    ids = [t.id for t in tenants]
+    if len(set(ids)) != len(ids):
+        raise TenantsInvalid(f"`{path}`: tenant ids must be unique")
+    admin = _tenant({"id": "admin", **(data.get("admin") or {})}, f"{path}: admin", admin=True)
+    everyone = (*tenants, admin)
+    for kind in ("token_hashes", "certificates"):
+        seen = [value for t in everyone for value in getattr(t, kind)]
+        if len(set(seen)) != len(seen):
+            raise TenantsInvalid(f"`{path}`: a credential is given to two callers ({kind})")
+    return Tenants(tenants, admin)
+
+
+def _tenant(entry: object, where: str, admin: bool = False) -> Tenant:
+    if not isinstance(entry, dict):
+        raise TenantsInvalid(f"{where}: expected a mapping")
+    allowed = {"id", "tokens", "certificates"} | (set() if admin else {"groups", "agreements"})
+    if set(entry) - allowed:
+        raise TenantsInvalid(f"{where}: unknown keys {sorted(set(entry) - allowed)}")
+    if not isinstance(entry.get("id"), str) or not entry["id"]:
+        raise TenantsInvalid(f"{where}: `id` is required")
+    hashes = tuple(h.removeprefix("sha256:").lower() for h in _strings(entry, "tokens", where))
+    for value in hashes:
+        if not _HEX_DIGEST.fullmatch(value):
+            raise TenantsInvalid(f"{where}: tokens are stored as SHA-256 hex digests (`discretion hash-token`), "
+                                 "never in clear")
+    agreements = entry.get("agreements")
+    return Tenant(
+        id=entry["id"],
+        token_hashes=hashes,
+        certificates=_strings(entry, "certificates", where),
+        groups=_strings(entry, "groups", where),
+        agreements=None if agreements is None or agreements == "*" else _strings(entry, "agreements", where),
+    )
+
+
+def _strings(entry: dict, key: str, where: str) -> tuple[str, ...]:
+    values = entry.get(key) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise TenantsInvalid(f"{where}: `{key}` must be a list of non-empty strings")
+    return tuple(values)
+
+
+# ---- the checks --------------------------------------------------------------------------
+
+
+class Gate:
+    """The checks a servicer method calls first; with no tenants, every caller passes."""
+
+    def __init__(self, tenants: Tenants | None):
+        self._tenants = tenants
+
+    def evaluate(self, context: grpc.ServicerContext, group_ids: Iterable[str]) -> None:
+        """Pass if the caller is a tenant owning every group named (empty ids are left to validation)."""
+        if self._tenants is None:
+            return
+        caller = self._caller(context)
+        if caller.tenant is None or not all(caller.tenant.owns(g) for g in group_ids if g):
+            raise PermissionDenied("not permitted for this group")
+
+    def agreements(self, context: grpc.ServicerContext) -> Tenant | None:
+        """The tenant whose agreements the caller may list; None when there are no tenants."""
+        if self._tenants is None:
+            return None
+        caller = self._caller(context)
+        if caller.tenant is None:
+            raise PermissionDenied("not permitted: a tenant credential lists agreements")
+        return caller.tenant
+
+    def admin(self, context: grpc.ServicerContext) -> None:
+        if self._tenants is not None and not self._caller(context).admin:
+            raise PermissionDenied("not permitted: needs the admin credential")
+
+    def _caller(self, context: grpc.ServicerContext) -> Caller:
+        assert self._tenants is not None
+        everyone = (*self._tenants.tenants, self._tenants.admin)
+        token = _bearer(context)
+        if token is not None:
+            found = _by_token(everyone, hash_token(token))
+        else:
+            found = _by_certificate(everyone, _certificate_names(context))
+        if found is None:
+            raise Unauthenticated("missing or invalid credentials")
+        if found is self._tenants.admin:
+            return Caller(None, admin=True)
+        return Caller(found, admin=False)
+
+
+def _bearer(context: grpc.ServicerContext) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str):
+            if value[: len(_BEARER)].lower() != _BEARER:
+                return ""  # a credential we cannot read matches nobody
+            return value[len(_BEARER):].strip()
+    return None
+
+
+def _by_token(everyone: tuple[Tenant, ...], digest: str) -> Tenant | None:
+    # Every stored digest is compared, in constant time each, so neither the
+    # time taken nor an early exit tells which tenant (if any) came close.
+    found = None
+    for tenant in everyone:
+        for stored in tenant.token_hashes:
+            if hmac.compare_digest(stored, digest):
+                found = tenant
+    return found
+
+
+def _certificate_names(context: grpc.ServicerContext) -> set[str]:
+    # gRPC fills these only from a client certificate it verified against the
+    # client CA (`--tls-client-ca`); a plaintext or one-way TLS caller has none.
+    properties = context.auth_context() or {}
+    return {value.decode(errors="replace") for key in _CERTIFICATE_NAMES for value in properties.get(key, ())}
+
+
+def _by_certificate(everyone: tuple[Tenant, ...], names: set[str]) -> Tenant | None:
+    for tenant in everyone:
+        if names.intersection(tenant.certificates):
+            return tenant
+    return None

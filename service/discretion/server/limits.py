@@ -1,0 +1,106 @@
+"""Size limits on every request, checked on the raw message before it is converted.
+
+A request over a limit is refused with INVALID_ARGUMENT and a field violation
+naming the field, the limit and the flag that sets it, before any work scales
+with its size: conversion, the roster index, the search of a quote for names.
+The message as a whole is bounded earlier, by gRPC itself
+(`grpc.max_receive_message_length`, `--max-message-bytes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.protobuf import struct_pb2
+
+from ._gen.discretion.v1 import policy_pb2 as pb
+from .convert import FieldViolation, RequestInvalid
+
+__all__ = ["Limits", "check_batch", "check_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The most one request may carry; every field has a `discretion serve` flag of the same name.
+
+    The checks per CheckBatch call are `ServerSettings.max_batch` (`--max-batch`).
+    """
+
+    max_items: int = 1000  # items of one check
+    max_participants: int = 10_000  # group.participants, and recipients of the destination
+    max_listed_people: int = 10_000  # items[i].listed_people, per item
+    max_text: int = 100_000  # characters of quoted_text and of each items[i].text
+    max_labels: int = 100  # labels, and consents, per item
+    max_struct_depth: int = 16  # nesting of `attributes`
+
+
+def check_request(request: pb.CheckRequest, limits: Limits) -> None:
+    """Raise RequestInvalid naming every limit `request` exceeds."""
+    problems = _exceeded(request, limits, "")
+    if problems:
+        raise RequestInvalid(problems)
+
+
+def check_batch(request: pb.CheckBatchRequest, limits: Limits, max_batch: int) -> None:
+    """Raise RequestInvalid naming every limit the batch or one of its entries exceeds (`checks[i].field`)."""
+    checks = request.checks
+    if len(checks) > max_batch:
+        # Refused before any entry is looked at: their number is what is too large.
+        raise RequestInvalid([_violation("checks", max_batch, "checks per batch", "max-batch", len(checks))])
+    problems: list[FieldViolation] = []
+    for index, check in enumerate(checks):
+        problems.extend(_exceeded(check, limits, f"checks[{index}]."))
+    if problems:
+        raise RequestInvalid(problems)
+
+
+def _exceeded(request: pb.CheckRequest, limits: Limits, where: str) -> list[FieldViolation]:
+    problems: list[FieldViolation] = []
+
+    def at_most(field: str, count: int, limit: int, what: str, flag: str) -> None:
+        if count > limit:
+            problems.append(_violation(where + field, limit, what, flag, count))
+
+    at_most("items", len(request.items), limits.max_items, "items", "max-items")
+    at_most("group.participants", len(request.group.participants), limits.max_participants, "participants",
+            "max-participants")
+    at_most("destination.recipients", len(request.destination.recipients), limits.max_participants, "recipients",
+            "max-participants")
+    at_most("quoted_text", len(request.quoted_text), limits.max_text, "characters", "max-text")
+    for index, item in enumerate(request.items[: limits.max_items]):  # past the limit the call is refused anyway
+        at = f"items[{index}]"
+        at_most(f"{at}.text", len(item.text), limits.max_text, "characters", "max-text")
+        at_most(f"{at}.listed_people", len(item.listed_people), limits.max_listed_people, "listed people",
+                "max-listed-people")
+        at_most(f"{at}.labels", len(item.labels), limits.max_labels, "labels", "max-labels")
+        at_most(f"{at}.consents", len(item.consents), limits.max_labels, "consents", "max-labels")
+    if request.HasField("attributes"):
+        at_most("attributes", _depth(request.attributes, limits.max_struct_depth), limits.max_struct_depth,
+                "levels of nesting", "max-struct-depth")
+    return problems
+
+
+def _violation(field: str, limit: int, what: str, flag: str, got: int) -> FieldViolation:
+    return FieldViolation(field, f"at most {limit:,} {what} (limit --{flag}), got {got:,}")
+
+
+def _depth(struct: struct_pb2.Struct, limit: int) -> int:
+    """How deeply `struct` nests (a flat Struct is 1), counting no further than `limit + 1`.
+
+    Iterative, so a hostile depth costs a loop, never the interpreter's stack.
+    """
+    deepest = 0
+    pending: list[tuple[object, int]] = [(struct, 1)]
+    while pending:
+        value, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        children = value.fields.values() if isinstance(value, struct_pb2.Struct) else value.values
+        for child in children:
+            kind = child.WhichOneof("kind")
+            if kind == "struct_value":
+                pending.append((child.struct_value, depth + 1))
+            elif kind == "list_value":
+                pending.append((child.list_value, depth + 1))
+    return deepest

@@ -1,0 +1,116 @@
+"""Tenants over a real `discretion serve`: each platform asks only about its own groups.
+
+The refusals must not tell one tenant anything about another: a group another
+tenant owns and a group nobody owns get the same status and the same words.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import grpc
+import pytest
+
+import discretion_client as dc
+from discretion.server._gen.discretion.v1 import policy_pb2 as pb
+from discretion.server._gen.discretion.v1 import policy_pb2_grpc
+from integration.conftest import RunningServer
+from ops.conftest import ROUNDTABLE, chatham_quote
+
+from .conftest import ADMIN_TOKEN, FORUM_TOKEN, NEWSROOM_TOKEN, RULES, sha256, tenants_file
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tenants")
+    running = RunningServer(RULES, "--metrics-address", "off", "--workers", "1", "--tenants", str(tenants_file(folder)))
+    yield running
+    running.stop()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def in_group(group_id: str) -> dc.CheckRequest:
+    return chatham_quote(group=dc.Group(id=group_id, adoptions=ROUNDTABLE.adoptions,
+                                        participants=ROUNDTABLE.participants))
+
+
+def test_a_tenant_decides_for_the_groups_it_owns(server):
+    with dc.Client(server.target, metadata=bearer(FORUM_TOKEN)) as forum:
+        assert forum.check(chatham_quote()).decision == "allow_with_obligations"  # g-roundtable, owned by id
+        assert forum.check(in_group("g-forum-42")).decision == "allow_with_obligations"  # owned by prefix
+    with dc.Client(server.target, metadata=bearer(NEWSROOM_TOKEN)) as newsroom:
+        assert newsroom.check(in_group("g-news-1")).decision == "allow_with_obligations"
+
+
+def test_another_tenants_group_is_denied_exactly_as_a_group_nobody_owns(server):
+    refusals = []
+    with dc.Client(server.target, metadata=bearer(NEWSROOM_TOKEN)) as newsroom:
+        for group in ("g-roundtable", "g-forum-42", "g-nobody-has-this"):
+            with pytest.raises(dc.PermissionDeniedError) as denied:
+                newsroom.check(in_group(group))
+            refusals.append((denied.value.code, denied.value.details))
+    assert refusals == [("PERMISSION_DENIED", "not permitted for this group")] * 3
+
+
+def test_one_foreign_group_refuses_the_whole_batch(server):
+    with dc.Client(server.target, metadata=bearer(FORUM_TOKEN)) as forum:
+        assert len(forum.check_batch([chatham_quote(), in_group("g-forum-1")])) == 2
+        with pytest.raises(dc.PermissionDeniedError):
+            forum.check_batch([chatham_quote(), in_group("g-news-1")])
+
+
+@pytest.mark.parametrize("metadata", [None, bearer("not-a-token"), {"authorization": f"Basic {FORUM_TOKEN}"},
+                                      bearer(sha256(FORUM_TOKEN))])
+def test_a_missing_or_wrong_credential_is_unauthenticated(server, metadata):
+    with dc.Client(server.target, metadata=metadata) as caller:
+        for call in (lambda: caller.check(chatham_quote()), caller.list_agreements):
+            with pytest.raises(dc.UnauthenticatedError) as refused:
+                call()
+            assert refused.value.details == "missing or invalid credentials"
+
+
+def test_agreements_are_listed_per_tenant(server):
+    with dc.Client(server.target, metadata=bearer(FORUM_TOKEN)) as forum:
+        assert [a.id for a in forum.list_agreements()] == ["chatham-house"]
+    with dc.Client(server.target, metadata=bearer(NEWSROOM_TOKEN)) as newsroom:  # no list: every agreement
+        assert len(newsroom.list_agreements()) > 1
+
+
+def status(server, metadata) -> pb.GetPolicyStatusResponse:
+    with grpc.insecure_channel(server.target) as channel:
+        return policy_pb2_grpc.PolicyServiceStub(channel).GetPolicyStatus(
+            pb.GetPolicyStatusRequest(), metadata=metadata, timeout=10)
+
+
+def test_policy_status_needs_the_admin_credential(server):
+    assert status(server, (("authorization", f"Bearer {ADMIN_TOKEN}"),)).policy_revision
+    for metadata, code in ((None, grpc.StatusCode.UNAUTHENTICATED),
+                           ((("authorization", f"Bearer {FORUM_TOKEN}"),), grpc.StatusCode.PERMISSION_DENIED)):
+        with pytest.raises(grpc.RpcError) as refused:
+            status(server, metadata)
+        assert refused.value.code() == code
+
+
+def test_the_admin_credential_is_not_a_tenant(server):
+    with dc.Client(server.target, metadata=bearer(ADMIN_TOKEN)) as admin, pytest.raises(dc.PermissionDeniedError):
+        admin.check(chatham_quote())
+
+
+def test_hash_token_prints_what_the_tenants_file_stores():
+    result = subprocess.run([sys.executable, "-m", "discretion", "hash-token"], input=f"{FORUM_TOKEN}\n",
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout.strip()) == (0, sha256(FORUM_TOKEN))
+
+
+def test_a_token_in_clear_in_the_tenants_file_is_refused_at_start(tmp_path):
+    path = tmp_path / "tenants.yaml"
+    path.write_text("tenants:\n  - id: forum\n    tokens: [hunter2]\n    groups: ['*']\n")
+    result = subprocess.run([sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--tenants",
+                             str(path), "--address", "127.0.0.1:0", "--workers", "1", "--metrics-address", "off"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "never in clear" in result.stderr
