@@ -17,7 +17,8 @@ ENV PATH=/opt/discretion/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     DISCRETION_ADDRESS=[::]:50051 \
     DISCRETION_METRICS_ADDRESS=[::]:9464 \
-    DISCRETION_RULES=/etc/discretion/rules
+    DISCRETION_RULES=/etc/discretion/rules \
+    DISCRETION_PLAINTEXT=1
 USER 10001:10001
 EXPOSE 50051 9464
 ENTRYPOINT ["discretion", "serve"]

@@ -80,6 +80,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(env DISCRETION_TLS_CERT)")
     parser.add_argument("--tls-key", default=env("DISCRETION_TLS_KEY"), metavar="FILE",
                         help="the certificate's PEM private key (env DISCRETION_TLS_KEY)")
+    parser.add_argument("--plaintext", action="store_true",
+                        default=(env("DISCRETION_PLAINTEXT", "") or "").strip().lower() in ("1", "true", "yes"),
+                        help="serve without TLS on an address other than loopback (env DISCRETION_PLAINTEXT=1); "
+                        "loopback is served in plaintext without it")
     parser.add_argument("--tls-client-ca", default=env("DISCRETION_TLS_CLIENT_CA"), metavar="FILE",
                         help="require client certificates signed by these PEM roots (mutual TLS; "
                         "env DISCRETION_TLS_CLIENT_CA)")
@@ -120,6 +124,12 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.tls_client_ca and not args.tls_cert:
         print("discretion serve: --tls-client-ca needs --tls-cert and --tls-key", file=stderr)
         return 2
+    if not args.tls_cert and not args.plaintext and not _loopback(args.address):
+        # What is decided here is about the most private things a group says:
+        # it crosses a network in the clear only when someone chose that.
+        print(f"discretion serve: `{args.address}` is not loopback: serve TLS (--tls-cert, --tls-key) "
+              "or say --plaintext (env DISCRETION_PLAINTEXT=1), e.g. behind a mesh that encrypts", file=stderr)
+        return 2
     try:
         tenants = load_tenants(args.tenants) if args.tenants else None
     except TenantsInvalid as error:
@@ -144,6 +154,11 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if workers == 1:
         return serve(settings, stderr=stderr)
     return supervise(settings, workers, stderr=stderr)
+
+
+def _loopback(address: str) -> bool:
+    host = address.rsplit(":", 1)[0].strip("[]").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _unless_off(value: str | None) -> str | None:
