@@ -23,30 +23,27 @@ run: $(STAMP)
 test: $(STAMP) promtool chromium
 	$(BIN)/python -m pytest
 
-# promtool (Debian's `prometheus` package) checks the metrics page and tests
-# the alert rules. It is installed when missing and this is root on a Debian
-# system; otherwise those checks are skipped, and said so loudly.
-promtool:
-	@command -v promtool >/dev/null 2>&1 || { \
+# Tools some tests need, from Debian: installed when missing and this is root
+# on a Debian system; otherwise the tests that need them are skipped, and said
+# so loudly. $(call debian_tool,COMMAND,PACKAGE,WHAT IS SKIPPED)
+define debian_tool
+	@command -v $(1) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "make: installing promtool (Debian package prometheus)"; \
+	    echo "make: installing $(1) (Debian package $(2))"; \
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	        prometheus >/dev/null; } || echo "make: WARNING: promtool could not be installed: its checks will be SKIPPED"; \
+	        $(2) >/dev/null; } || echo "make: WARNING: $(1) could not be installed: $(3) will be SKIPPED"; \
 	  else \
-	    echo "make: WARNING: promtool not found (Debian package prometheus): its checks will be SKIPPED"; \
+	    echo "make: WARNING: $(1) not found (Debian package $(2)): $(3) will be SKIPPED"; \
 	  fi; }
+endef
 
-# Chromium (Debian's `chromium` package) renders the agreement matrix page in a
-# test. Installed like promtool; without it that one test is skipped, loudly.
+# promtool checks the metrics page and tests the alert rules.
+promtool:
+	$(call debian_tool,promtool,prometheus,its checks)
+
+# Chromium renders the agreement matrix page in a test.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "make: installing chromium (Debian package chromium)"; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	        chromium >/dev/null; } || echo "make: WARNING: chromium could not be installed: the matrix page test will be SKIPPED"; \
-	  else \
-	    echo "make: WARNING: chromium not found (Debian package chromium): the matrix page test will be SKIPPED"; \
-	  fi; }
+	$(call debian_tool,chromium,chromium,the matrix page test)
 
 lint: $(STAMP)
 	$(BIN)/discretion lint $(RULES)
