@@ -10,15 +10,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import discretion_client as dc
+from readme_question import ANA, CHEN, ROUNDTABLE, UTC
 
-UTC = dt.timezone.utc
-CHEN = dc.Person(id="u-chen", display_name="Li Chen", organization="Northwind Bank")
-ANA = dc.Actor(id="u-ana", display_name="Ana Lopez", organization="Contoso", member=True)
-ROUNDTABLE = dc.Group(
-    id="g-roundtable",
-    adoptions=[dc.Adoption("chatham-house", 1, effective_from=dt.datetime(2026, 2, 1, tzinfo=UTC))],
-    participants=[CHEN, dc.Person(id="u-ana", display_name="Ana Lopez", organization="Contoso")],
-)
 REMARK = dc.Item(id="m-1", author=CHEN, posted_at=dt.datetime(2026, 3, 1, 10, tzinfo=UTC))
 
 

@@ -6,7 +6,6 @@ ports from the lines it prints on stderr.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import pathlib
 import re
@@ -18,13 +17,12 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-import discretion_client as dc
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server._gen.discretion.v1 import policy_pb2_grpc
 from integration.conftest import RULES, RunningServer
+from readme_question import ANA, CHEN, ROUNDTABLE, UTC, chatham_quote  # noqa: F401 (shared with the tests here)
 
 METRICS_LINE = re.compile(r"discretion: metrics on (\S+):(\d+)")
-UTC = dt.timezone.utc
 
 
 class OpsServer(RunningServer):
@@ -106,29 +104,3 @@ def eventually(condition, timeout: float = 20.0, message: str = "condition not m
 
 def log_lines(path: pathlib.Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-# ---- the README's question: Ana quotes Li Chen, under the Chatham House Rule -------------
-
-CHEN = dc.Person(id="u-chen", display_name="Li Chen", organization="Northwind Bank")
-ANA = dc.Actor(id="u-ana", display_name="Ana Lopez", organization="Contoso", member=True)
-ROUNDTABLE = dc.Group(
-    id="g-roundtable",
-    adoptions=[dc.Adoption("chatham-house", 1, effective_from=dt.datetime(2026, 2, 1, tzinfo=UTC))],
-    participants=[CHEN, dc.Person(id="u-ana", display_name="Ana Lopez", organization="Contoso")],
-)
-
-
-def chatham_quote(**overrides) -> dc.CheckRequest:
-    fields = dict(
-        action="quote",
-        requested_at=dt.datetime(2026, 3, 2, 9, tzinfo=UTC),
-        actor=ANA,
-        group=ROUNDTABLE,
-        items=[dc.Item(id="m-1", author=CHEN, posted_at=dt.datetime(2026, 3, 1, 10, tzinfo=UTC))],
-        destination=dc.Destination(kind="public"),
-        attribution=dc.Attribution(author_identity=True),
-        quoted_text="As Chen said, rates will rise.",
-    )
-    fields.update(overrides)
-    return dc.CheckRequest(**fields)
