@@ -1,18 +1,21 @@
-"""The decision log: one line per decision, no content in it, nothing lost on a graceful stop."""
+"""The decision log: one line per decision, no content in it, nothing lost on a stop or a worker's death."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import itertools
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import discretion_client as dc
 
-from .conftest import CHEN, RULES, UTC, chatham_quote, log_lines
+from .conftest import CHEN, ROUNDTABLE, RULES, UTC, chatham_quote, eventually, log_lines
 
 FIELDS = {"decision_id", "time", "policy_revision", "group_id", "action", "destination_kind", "decision",
           "agreements", "rules", "obligations", "items", "latency_us"}
@@ -116,26 +119,67 @@ def test_the_log_can_go_to_standard_output(start_ops, tmp_path):
     assert not any(secret.lower() in line.lower() for secret in SECRETS)
 
 
+def test_lines_a_killed_worker_gave_out_are_not_lost(start_ops, tmp_path):
+    """Each call asks for a group of its own; every call answered must have its line, SIGKILL or not."""
+    log = tmp_path / "decisions.jsonl"
+    server = start_ops(RULES, "--decision-log", str(log), workers=2)
+    victim = min(server.workers())
+    answered: list[str] = []
+    stop = threading.Event()
 
-def test_a_full_buffer_drops_and_counts_and_close_writes_the_rest(tmp_path):
+    def ask(thread: int) -> None:
+        with dc.Client(server.target, channels=2, timeout=10) as client:
+            for call in itertools.count():
+                if stop.is_set():
+                    return
+                group = f"g-{thread}-{call}"
+                request = chatham_quote(group=dc.Group(id=group, adoptions=ROUNDTABLE.adoptions,
+                                                       participants=ROUNDTABLE.participants))
+                try:
+                    client.check(request)
+                except dc.DiscretionError:
+                    continue  # cut off by the kill before an answer came: nothing was given out
+                answered.append(group)
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        threads = [pool.submit(ask, n) for n in range(4)]
+        eventually(lambda: len(answered) > 200)
+        os.kill(victim, signal.SIGKILL)
+        eventually(lambda: victim not in server.workers() and len(server.workers()) == 2)
+        before = len(answered)
+        eventually(lambda: len(answered) > before + 200)
+        stop.set()
+        for thread in threads:
+            thread.result()
+    assert server.stop() == 0, server.log()
+    logged = {line["group_id"] for line in log_lines(log)}
+    missing = [group for group in answered if group not in logged]
+    assert not missing, f"{len(missing)} of {len(answered)} answered calls have no line: {missing[:5]}"
+    assert "died with exit code -9" in server.log()
+
+
+def test_a_full_pipe_drops_whole_lines_and_counts_them(tmp_path):
     from discretion.engine import decide
     from discretion.server import convert
-    from discretion.server.decision_log import DecisionLog
+    from discretion.server.decision_log import DecisionLog, Entry, open_pipe
     from discretion.store.files import compile_directory
     from server.support import check
 
     policy = compile_directory(RULES)
     facts = convert.request_from_proto(check())
-    decision = decide(policy, facts, now=1.8e9)
+    entry = Entry(facts, decide(policy, facts, now=1.8e9), 1e-5)
+    read_fd, write_fd = open_pipe()
     drops = []
-    path = tmp_path / "log"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    # The writer sleeps for a minute: nothing is written until close().
-    log = DecisionLog(fd, capacity=3, interval=60, on_drop=lambda: drops.append(1), owns_fd=True)
-    for _ in range(5):
-        log.record(facts, decision, 1.8e9, 1e-5)
-    assert len(drops) == log.dropped == 2
+    log = DecisionLog(write_fd, on_drop=drops.append)
+    calls = 0
+    while not drops:  # nobody reads the pipe: it fills up
+        log.record([entry] * 3, 1.8e9)
+        calls += 1
+    log.record([entry], 1.8e9)  # still full: dropped at once, never blocks
     log.close()
-    assert len(log_lines(path)) == 3
-    log.record(facts, decision, 1.8e9, 1e-5)  # after close: dropped, counted, never blocks
-    assert log.dropped == 3
+    log.record([entry], 1.8e9)  # after close: dropped and counted
+    assert log.dropped == sum(drops) >= 3
+    with os.fdopen(read_fd, "rb") as pipe:
+        lines = pipe.read().decode().splitlines()
+    assert len(lines) + log.dropped == calls * 3 + 2
+    assert all(json.loads(line)["decision"] == entry.decision.decision for line in lines)  # none cut in two

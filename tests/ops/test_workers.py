@@ -51,6 +51,16 @@ def test_sigterm_stops_every_worker_and_exits_zero(start_ops):
     assert server.log().count("stopping: letting calls in flight finish") == 2
 
 
+def test_sigterm_while_a_worker_restarts_still_exits_zero(start_ops):
+    """A replacement still importing has served nothing: stopping it is no failure."""
+    server = start_ops(RULES, workers=2)
+    victim = min(server.workers())
+    os.kill(victim, signal.SIGKILL)
+    assert server.wait_for_log(r"worker \d restarted as pid \d+"), server.log()
+    server.signal(signal.SIGTERM)  # at once: the replacement is most likely still loading
+    assert server.process.wait(30) == 0, server.log()
+
+
 def test_a_worker_outlives_no_supervisor(start_ops):
     """Killing the supervisor outright must not leave workers holding the port."""
     server = start_ops(RULES, workers=2)

@@ -37,7 +37,7 @@ from ..errors import DiscretionError
 from ..store import PolicyHolder, PolicyStatus
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
 from .auth import Tenants
-from .decision_log import DEFAULT_CAPACITY, DecisionLog, open_target
+from .decision_log import DecisionLog, LogRelay
 from .limits import Limits
 from .metrics import Metrics, serve_metrics
 from .servicer import PolicyServicer
@@ -72,7 +72,6 @@ class ServerSettings:
     reuse_port: bool = False
     metrics_address: str | None = None  # host:port of the /metrics page; None serves none
     decision_log: str | None = None  # "-" for standard output, or a file to append to; None logs no decisions
-    decision_log_capacity: int = DEFAULT_CAPACITY  # records queued before new ones are dropped
     tls: TlsFiles | None = None  # None: plaintext
     health_address: str | None = None  # a plaintext port answering health only (for probes when `tls` is set)
 
@@ -175,6 +174,7 @@ def serve(
     stop: threading.Event | None = None,
     on_ready: Callable[[Ready], None] | None = None,
     stop_signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT),
+    decision_log_pipe: int | None = None,
 ) -> int:
     """Serve until a stop signal (or `stop` is set); 0 after a graceful stop, 2 if it cannot start.
 
@@ -183,6 +183,10 @@ def serve(
     `discretion: serving on HOST:PORT`, or hands the ports to `on_ready`
     instead (a worker process tells its supervisor). Without rules the server
     answers UNAVAILABLE, reports NOT_SERVING, and keeps watching for a fix.
+
+    With `settings.decision_log`, decisions are logged through a relay thread
+    of this process; a worker passes `decision_log_pipe` instead, the write
+    end of a pipe its supervisor relays.
     """
     stderr = stderr or sys.stderr
     logger = logging.getLogger("discretion")
@@ -190,7 +194,8 @@ def serve(
     handler = _log_to(stderr, logger)
     try:
         with contextlib.ExitStack() as cleanup:
-            return _run(settings, stderr, stop or threading.Event(), cleanup, on_ready, stop_signals)
+            return _run(settings, stderr, stop or threading.Event(), cleanup, on_ready, stop_signals,
+                        decision_log_pipe)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -203,6 +208,7 @@ def _run(
     cleanup: contextlib.ExitStack,
     on_ready: Callable[[Ready], None] | None,
     stop_signals: tuple[int, ...],
+    decision_log_pipe: int | None,
 ) -> int:
     health_servicer = health.HealthServicer()
     metrics = Metrics()
@@ -217,7 +223,7 @@ def _run(
 
     holder = PolicyHolder(settings.rules_dir, on_reload=on_reload)
     try:
-        decision_log = _open_decision_log(settings, metrics, cleanup)
+        decision_log = _open_decision_log(settings, decision_log_pipe, metrics, cleanup)
         server, port = create_server(settings, holder, health_servicer=health_servicer, metrics=metrics,
                                      decision_log=decision_log)
         health_port = 0
@@ -282,16 +288,15 @@ def _start_metrics(settings: ServerSettings, metrics: Metrics, cleanup: contextl
     return port
 
 
-def _open_decision_log(settings: ServerSettings, metrics: Metrics,
+def _open_decision_log(settings: ServerSettings, pipe: int | None, metrics: Metrics,
                        cleanup: contextlib.ExitStack) -> DecisionLog | None:
-    if not settings.decision_log:
-        return None
-    try:
-        fd, owned = open_target(settings.decision_log)
-    except OSError as error:
-        raise OSError(f"cannot open the decision log `{settings.decision_log}`: {error.strerror}") from error
-    decision_log = DecisionLog(fd, capacity=settings.decision_log_capacity, owns_fd=owned,
-                               on_drop=metrics.decision_log_dropped.inc)
+    if pipe is None:
+        if not settings.decision_log:
+            return None
+        relay = LogRelay(settings.decision_log)
+        cleanup.callback(relay.close)  # unwound after the log below: reads the pipe to its end
+        pipe = relay.pipe()
+    decision_log = DecisionLog(pipe, on_drop=metrics.decision_log_dropped.inc)
     cleanup.callback(decision_log.close)
     return decision_log
 

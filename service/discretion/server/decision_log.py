@@ -1,4 +1,4 @@
-"""The decision log: one JSON line per decision, for audit, written off the request path.
+"""The decision log: one JSON line per decision, for audit; a line is out of the process before its answer is.
 
 What a line holds is chosen so the log can be kept and shipped like any other
 operational log without leaking what the group protects: ids, codes and
@@ -9,42 +9,52 @@ and the latency. It never has the quoted text, an item's text, a person's
 name, handle or organization, a finding's message, or the reason (which may
 quote the request).
 
-A request appends a reference to its (immutable) request and decision to a
-bounded buffer and moves on; the writer thread formats and writes them. When
-the buffer is full the record is dropped and counted, so logging never blocks
-or slows a decision. `close()` writes everything queued before it returns.
+Two halves, joined by a pipe:
 
-Lines are written whole, in writes the kernel never interleaves with another
-process's, so several worker processes can share the file or the pipe.
+- `DecisionLog`, in the process that decides, formats a call's lines and
+  writes them into the pipe before the call is answered. Once written they
+  belong to the kernel: a worker killed with SIGKILL a moment later has lost
+  none of the decisions it gave out. The pipe is non-blocking, so logging
+  never stalls a decision: when it is full the lines are dropped and counted
+  (the relay fell behind its target by a whole pipe, about a megabyte).
+- `LogRelay`, in the supervisor (or in a single server process, in a thread),
+  reads every worker's pipe and copies whole lines to the log's target:
+  standard output or a file. Lines of two workers never interleave, and a
+  dead worker's pipe is read to its end.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
+import fcntl
 import json
+import logging
 import os
 import select
 import threading
 import uuid
-from typing import Callable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 from ..engine import model
 
-__all__ = ["DecisionLog", "log_record", "open_target"]
+__all__ = ["DecisionLog", "LogRelay", "log_record"]
 
-DEFAULT_CAPACITY = 10_000  # records waiting to be written
-DEFAULT_INTERVAL = 0.05  # seconds between the writer's rounds
-# A write to a pipe of at most this many bytes is never interleaved with
-# another process's (POSIX PIPE_BUF); writes to a file opened for appending
-# are whole anyway. Whole lines are written in chunks of at most this size.
+log = logging.getLogger("discretion.server")
+
+# A write of at most PIPE_BUF bytes to a pipe is whole or not at all, even
+# non-blocking: lines are written in chunks of at most this size, so a full
+# pipe drops whole lines and never leaves half of one.
 _ATOMIC_WRITE = select.PIPE_BUF
+_PIPE_SIZE = 1 << 20  # asked for; Linux grants up to /proc/sys/fs/pipe-max-size (1 MiB by default)
+_READ_SIZE = 1 << 16
+_POLL_SECONDS = 0.2  # the relay looks for new pipes and a stop this often
 
 
-class _Pending(NamedTuple):
+class Entry(NamedTuple):
+    """One decision to log."""
+
     request: model.Request
     decision: model.Decision
-    decided_at: float  # Unix time the decision was made at
     latency: float  # seconds from the call's arrival to this decision
 
 
@@ -81,73 +91,161 @@ def log_record(request: model.Request, decision: model.Decision, decided_at: flo
     }
 
 
-def open_target(target: str) -> tuple[int, bool]:
-    """A file descriptor for `-` (standard output) or a path, and whether we own it."""
-    if target == "-":
-        return 1, False
-    return os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640), True
+def _line(entry: Entry, decided_at: float) -> bytes:
+    return (json.dumps(log_record(entry.request, entry.decision, decided_at, entry.latency),
+                       separators=(",", ":")) + "\n").encode()
+
+
+def open_pipe() -> tuple[int, int]:
+    """A pipe for decision-log lines, as large as the kernel allows: (read end, write end)."""
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    try:
+        fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
+    except OSError:  # a lower pipe-max-size: the default 64 KiB still holds a few hundred lines
+        pass
+    return read_fd, write_fd
 
 
 class DecisionLog:
-    """A bounded buffer of decisions and the thread that writes them to `fd`.
+    """The deciding side: writes a call's lines into the pipe `fd` (which it owns and closes)."""
 
-    The writer wakes every `interval` seconds and writes what accumulated in
-    one go: waking it for each decision would cost the call a thread switch.
-    """
-
-    def __init__(self, fd: int, *, capacity: int = DEFAULT_CAPACITY, interval: float = DEFAULT_INTERVAL,
-                 on_drop: Callable[[], None] | None = None, owns_fd: bool = False):
+    def __init__(self, fd: int, *, on_drop: Callable[[int], None] | None = None):
+        os.set_blocking(fd, False)
         self._fd = fd
-        self._owns_fd = owns_fd
-        self._capacity = capacity
-        self._interval = interval
         self._on_drop = on_drop
-        # deque.append and popleft are atomic: the request path takes no lock.
-        self._pending: collections.deque[_Pending] = collections.deque()
-        self._closing = threading.Event()
+        # Chunks of one call are written together; another thread's chunks
+        # must not come between them and a half-written long line.
+        self._lock = threading.Lock()
         self._closed = False
         self.dropped = 0
-        self._writer = threading.Thread(target=self._write_all, name="decision-log", daemon=True)
-        self._writer.start()
 
-    def record(self, request: model.Request, decision: model.Decision, decided_at: float, latency: float) -> None:
-        """Queue one decision for the log; never blocks."""
-        # Checked without a lock, the capacity may be passed by a few records
-        # when threads race: a bound on memory, not an exact count.
-        if self._closed or len(self._pending) >= self._capacity:
-            self.dropped += 1
-            if self._on_drop:
-                self._on_drop()
-            return
-        self._pending.append(_Pending(request, decision, decided_at, latency))
+    def record(self, entries: Iterable[Entry], decided_at: float) -> None:
+        """Write these decisions' lines now; drop (and count) what a full pipe cannot take. Never blocks."""
+        chunks: list[bytes] = []
+        chunk = b""
+        for entry in entries:
+            line = _line(entry, decided_at)
+            if chunk and len(chunk) + len(line) > _ATOMIC_WRITE:
+                chunks.append(chunk)
+                chunk = b""
+            chunk += line
+        if chunk:
+            chunks.append(chunk)
+        with self._lock:
+            for index, chunk in enumerate(chunks):
+                if self._closed or not self._write(chunk):
+                    self._dropped(sum(c.count(b"\n") for c in chunks[index:]))
+                    return
+
+    def _write(self, chunk: bytes) -> bool:
+        """Write one chunk whole; False if the pipe has no room for it (or is gone)."""
+        view = memoryview(chunk)
+        while view:
+            try:
+                written = os.write(self._fd, view)
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                if len(view) < len(chunk):
+                    # Only a single line longer than PIPE_BUF can be cut: its
+                    # end must follow, or the relay would join it to the next.
+                    select.select([], [self._fd], [], _POLL_SECONDS)
+                    continue
+                return False
+            except OSError:  # the relay is gone: nothing can be logged any more
+                return False
+            view = view[written:]
+        return True
+
+    def _dropped(self, lines: int) -> None:
+        self.dropped += lines
+        if self._on_drop:
+            self._on_drop(lines)
+
+    def close(self) -> None:
+        """Close the pipe: the relay reads what is in it, then sees its end."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                os.close(self._fd)
+
+
+class LogRelay:
+    """The writing side: copies whole lines from each followed pipe to the log's target.
+
+    `target` is `-` for standard output or a file to append to. One thread
+    reads every pipe; a pipe is followed until its write end is closed (by a
+    clean stop or a process's death) and it has been read to the end.
+    """
+
+    def __init__(self, target: str):
+        if target == "-":
+            self._target, self._owns_target = 1, False
+        else:
+            try:
+                self._target = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            except OSError as error:
+                raise OSError(f"cannot open the decision log `{target}`: {error.strerror}") from error
+            self._owns_target = True
+        self._lock = threading.Lock()
+        self._pipes: dict[int, bytes] = {}  # read end -> the start of a line whose end has not come yet
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._copy, name="decision-log-relay", daemon=True)
+        self._thread.start()
+
+    def pipe(self) -> int:
+        """A new pipe to follow; its write end, for one deciding process (close every other copy of it)."""
+        read_fd, write_fd = open_pipe()
+        with self._lock:
+            self._pipes[read_fd] = b""
+        return write_fd
 
     def close(self, timeout: float | None = None) -> None:
-        """Write every queued record, then stop the writer (and close a file we opened)."""
-        if self._closed:
+        """Copy what is left once every write end is closed (waiting up to `timeout`), then stop."""
+        self._stopping.set()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            # A write end is still open somewhere (a process that would not
+            # die): leave the thread to it rather than close what it reads.
+            log.error("decision log: a pipe was still open after %ss; its last lines may be lost", timeout)
             return
-        self._closed = True
-        self._closing.set()
-        self._writer.join(timeout)
-        if self._owns_fd:
-            os.close(self._fd)
+        if self._owns_target:
+            os.close(self._target)
 
-    def _write_all(self) -> None:
-        while not self._closing.wait(self._interval):
-            self._drain()
-        self._drain()  # records queued before close() began
+    def _copy(self) -> None:
+        while True:
+            with self._lock:
+                pipes = list(self._pipes)
+            if not pipes and self._stopping.is_set():
+                return
+            if not pipes:
+                self._stopping.wait(_POLL_SECONDS)
+                continue
+            readable, _, _ = select.select(pipes, [], [], _POLL_SECONDS)
+            for read_fd in readable:
+                self._read(read_fd)
 
-    def _drain(self) -> None:
-        chunk: list[bytes] = []
-        size = 0
-        while self._pending:
-            line = (json.dumps(log_record(*self._pending.popleft()), separators=(",", ":")) + "\n").encode()
-            if chunk and size + len(line) > _ATOMIC_WRITE:
-                _write(self._fd, b"".join(chunk))
-                chunk, size = [], 0
-            chunk.append(line)
-            size += len(line)
-        if chunk:
-            _write(self._fd, b"".join(chunk))
+    def _read(self, read_fd: int) -> None:
+        try:
+            data = os.read(read_fd, _READ_SIZE)
+        except OSError:
+            data = b""
+        with self._lock:
+            if not data:
+                self._finish(read_fd)
+                return
+            data = self._pipes[read_fd] + data
+            end = data.rfind(b"\n") + 1
+            self._pipes[read_fd] = data[end:]
+        if end:
+            _write(self._target, data[:end])
+
+    def _finish(self, read_fd: int) -> None:
+        """Stop following a pipe at its end (lock held)."""
+        partial = self._pipes.pop(read_fd)
+        if partial:
+            log.error("decision log: dropped the start of a line (%d bytes) its process died writing", len(partial))
+        os.close(read_fd)
 
 
 def _write(fd: int, data: bytes) -> None:
@@ -157,6 +255,9 @@ def _write(fd: int, data: bytes) -> None:
             written = os.write(fd, view)
         except InterruptedError:
             continue
-        except OSError:
-            return  # a closed pipe or a full disk must not kill the writer (and so hang close())
+        except OSError as error:
+            # A full disk or a closed standard output must not kill the relay
+            # (and with it every pipe's reader): say it, and go on reading.
+            log.error("decision log: cannot write %d bytes: %s", len(view), error)
+            return
         view = view[written:]

@@ -99,7 +99,7 @@ class Metrics:
             registry=r, multiprocess_mode="livemax")
         self.decision_log_dropped = prom.Counter(
             "discretion_decision_log_dropped",
-            "Decision log records dropped because the log could not keep up.", registry=r)
+            "Decision log lines dropped because the log's output fell a whole pipe behind.", registry=r)
         self.grpc = GrpcMetrics(r)
         self._revision = ""
         # Counters appear at 0 before their first event, so rate() and alerts

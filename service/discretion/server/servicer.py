@@ -8,8 +8,9 @@ Every call reads the clock once and the policy once (`holder.current`), so a
 reload mid-call never changes the rules under a decision, and every entry of a
 batch is judged by the same rules at the same instant.
 
-Each decision is counted in the metrics and handed to the decision log, whose
-writer runs on its own thread: the call only queues a reference.
+Each decision is counted in the metrics, and a call's decisions are written
+to the decision log's pipe before the call is answered: a process that dies
+after answering has lost no line.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from ..engine import decide, model
+from ..engine import decide
 from ..engine.compiled import CompiledPolicy
 from . import convert, limits
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
-from .metrics import Metrics
 from .auth import Gate
+from .decision_log import Entry
+from .metrics import Metrics
 from .status import DeadlinePassed, NoPolicyLoaded, translate_errors
 
 if TYPE_CHECKING:
@@ -57,10 +59,6 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             raise NoPolicyLoaded()
         return policy
 
-    def _decided(self, facts: model.Request, decision: model.Decision, now: float, started: float) -> None:
-        self._metrics.decided(facts, decision)
-        if self._log is not None:
-            self._log.record(facts, decision, now, time.perf_counter() - started)
 
     @translate_errors
     def Check(self, request: policy_pb2.CheckRequest, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
@@ -71,7 +69,9 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         facts = convert.request_from_proto(request)
         _still_awaited(context)
         decision = decide(self._policy(), facts, now=now, tracer=_tracer(request))
-        self._decided(facts, decision, now, started)
+        self._metrics.decided(facts, decision)
+        if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
+            self._log.record((Entry(facts, decision, time.perf_counter() - started),), now)
         response = convert.response_to_proto(decision, explain=request.explain)
         self._metrics.check_duration("Check").observe(time.perf_counter() - started)
         return response
@@ -88,11 +88,15 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         batch = convert.requests_from_batch(request, self._max_batch)
         policy = self._policy()
         results = []
+        logged = []
         for facts, check in zip(batch, request.checks, strict=True):
             _still_awaited(context)
             decision = decide(policy, facts, now=now, tracer=_tracer(check))
-            self._decided(facts, decision, now, started)
+            self._metrics.decided(facts, decision)
+            logged.append(Entry(facts, decision, time.perf_counter() - started))
             results.append(convert.response_to_proto(decision, explain=check.explain))
+        if self._log is not None:
+            self._log.record(logged, now)
         response = policy_pb2.CheckBatchResponse(results=results)
         self._metrics.batch_size.observe(len(batch))
         self._metrics.check_duration("CheckBatch").observe(time.perf_counter() - started)

@@ -13,9 +13,12 @@ connections over them. The supervisor
 - serves the metrics page, aggregating the workers' values from files under
   PROMETHEUS_MULTIPROC_DIR (cleaned at start; a dead worker's gauges dropped);
 - restarts a worker that dies, after a back-off when one keeps dying young;
+- relays the decision log: each worker writes its lines into a pipe of its
+  own before it answers, and the supervisor copies them to the log's target,
+  so a worker that is killed has lost none of the decisions it gave out;
 - forwards SIGHUP (reload) to the workers, and on SIGTERM or SIGINT tells
   every worker to stop gracefully and waits for them: each finishes its calls
-  in flight and flushes its decision log, then the supervisor exits 0.
+  in flight, then the supervisor copies the last lines and exits 0.
 
 A worker stops by itself if the supervisor disappears (a pipe between them
 closes), so a killed supervisor leaves no process holding the port.
@@ -43,6 +46,7 @@ from prometheus_client import multiprocess
 from prometheus_client.core import CounterMetricFamily
 
 from .app import Ready, ServerSettings, serve
+from .decision_log import LogRelay
 from .metrics import multiprocess_registry, serve_metrics
 
 __all__ = ["available_cpus", "supervise"]
@@ -53,6 +57,7 @@ _POLL_SECONDS = 0.2  # the main thread wakes this often so signal handlers run
 _START_TIMEOUT = 60.0  # seconds a worker may take to bind and load the rules
 _YOUNG = 10.0  # a worker that dies sooner than this after starting is restarted after a back-off
 _MAX_BACKOFF = 30.0
+_RELAY_TIMEOUT = 10.0  # seconds to copy the decision-log lines left in stopped workers' pipes
 
 
 def available_cpus() -> int:
@@ -110,6 +115,7 @@ class _Worker:
         self.process: multiprocessing.process.BaseProcess | None = None
         self.pipe: Connection | None = None  # our end; its closing tells the worker we are gone
         self.started_at = 0.0
+        self.ready = False  # it said it serves (and so has calls to finish when told to stop)
         self.young_deaths = 0
         self.restart_at = 0.0
 
@@ -143,10 +149,13 @@ class _Supervisor:
     def run(self) -> int:
         reserved: list[socket.socket] = []
         httpd = None
+        self.relay: LogRelay | None = None
         restore = self._handle_signals()
         try:
             try:
                 worker_settings = self._reserve_ports(reserved)
+                if self.settings.decision_log:
+                    self.relay = LogRelay(self.settings.decision_log)
             except OSError as error:
                 print(f"discretion: {error}", file=self.stderr, flush=True)
                 return 2
@@ -175,6 +184,8 @@ class _Supervisor:
                 httpd.server_close()
             for sock in reserved:
                 sock.close()
+            if self.relay is not None:  # after every worker stopped: their pipes are read to the end
+                self.relay.close(timeout=_RELAY_TIMEOUT)
 
     def _reserve_ports(self, reserved: list[socket.socket]) -> ServerSettings:
         """Bind the ports the workers will share; the settings each worker gets."""
@@ -202,11 +213,17 @@ class _Supervisor:
 
     def _start(self, worker: _Worker) -> None:
         ours, theirs = self.context.Pipe()
-        process = self.context.Process(target=_work, args=(self.worker_settings, theirs),
+        # The write end of the worker's decision-log pipe, as a Connection
+        # only so multiprocessing hands the descriptor to the new process.
+        log_pipe = Connection(self.relay.pipe(), readable=False) if self.relay is not None else None
+        process = self.context.Process(target=_work, args=(self.worker_settings, theirs, log_pipe),
                                        name=f"discretion-worker-{worker.slot}")
         process.start()
         theirs.close()  # only the worker holds its end now: our death closes the pipe for it
+        if log_pipe is not None:
+            log_pipe.close()  # and its log pipe: the relay sees the end of it when the worker is gone
         worker.process, worker.pipe, worker.started_at = process, ours, time.monotonic()
+        worker.ready = False
 
     def _wait_until_ready(self) -> Ready | None:
         """The ports the first workers bound, once all of them are up; None if one failed or a stop came."""
@@ -223,7 +240,7 @@ class _Supervisor:
                 except EOFError:  # died before binding (its error is already on stderr)
                     waiting[pipe].process.join()
                     return None
-                del waiting[pipe]
+                waiting.pop(pipe).ready = True
         return None if self.stop_requests else ready
 
     def _keep_running(self) -> None:
@@ -256,8 +273,20 @@ class _Supervisor:
                   worker.slot, process.pid, process.exitcode, delay)
 
     def _stop_all(self) -> int:
-        """Ask every worker to stop gracefully and wait for them; 0 if each stopped cleanly."""
-        live = [w for w in self.workers if w.process is not None and w.process.is_alive()]
+        """Ask every worker to stop gracefully and wait for them; 0 if each stopped cleanly.
+
+        A worker still starting (restarted moments ago) has served nothing: it
+        is stopped at once, as a stop signal during its imports would anyway.
+        """
+        for worker in self.workers:
+            if worker.process is not None and not worker.ready and _said_ready(worker.pipe):
+                worker.ready = True
+        for worker in self.workers:
+            if worker.process is not None and not worker.ready:
+                worker.process.kill()
+                worker.process.join()
+                log.info("worker %d (pid %d) was still starting: stopped it", worker.slot, worker.process.pid)
+        live = [w for w in self.workers if w.process is not None and w.ready and w.process.is_alive()]
         if self.stop_requests:
             log.info("stopping: %d workers finish their calls in flight", len(live))
         for worker in live:
@@ -313,6 +342,17 @@ class _Supervisor:
                 _signal(worker.process, signum)
 
 
+def _said_ready(pipe: Connection) -> bool:
+    """Whether a worker's Ready is waiting in its pipe (read, if so)."""
+    try:
+        if pipe.poll():
+            pipe.recv()
+            return True
+    except (EOFError, OSError):  # it died: its sentinel tells the rest
+        pass
+    return False
+
+
 def _signal(process: multiprocessing.process.BaseProcess, signum: int) -> None:
     try:
         os.kill(process.pid, signum)
@@ -347,7 +387,7 @@ def _reserve(address: str, reserved: list[socket.socket]) -> tuple[str, int]:
 # ---- in the worker process ------------------------------------------------------------
 
 
-def _work(settings: ServerSettings, supervisor: Connection) -> None:
+def _work(settings: ServerSettings, supervisor: Connection, log_pipe: Connection | None) -> None:
     """A worker's whole life: serve until the supervisor says stop or goes away."""
     # Ctrl-C reaches the whole process group; the supervisor alone decides
     # when workers stop, so one signal never counts twice here.
@@ -359,7 +399,12 @@ def _work(settings: ServerSettings, supervisor: Connection) -> None:
         supervisor.send(ready)
         threading.Thread(target=_watch_supervisor, args=(supervisor, stop), name="lifeline", daemon=True).start()
 
-    code = serve(settings, stop=stop, on_ready=on_ready, stop_signals=(signal.SIGTERM,))
+    decision_log_pipe = None
+    if log_pipe is not None:  # the descriptor alone: the log owns and closes it
+        decision_log_pipe = os.dup(log_pipe.fileno())
+        log_pipe.close()
+    code = serve(settings, stop=stop, on_ready=on_ready, stop_signals=(signal.SIGTERM,),
+                 decision_log_pipe=decision_log_pipe)
     # Everything is stopped, flushed and closed by now. Leave without the
     # interpreter's teardown, where grpc's own threads may still be winding
     # down and could turn a clean stop into a crash.
