@@ -55,28 +55,38 @@ def check_batch(request: pb.CheckBatchRequest, limits: Limits, max_batch: int) -
 
 
 def _exceeded(request: pb.CheckRequest, limits: Limits, where: str) -> list[FieldViolation]:
+    # Field names are formatted only for a limit exceeded: this runs for
+    # every check of every call, and almost always finds nothing.
     problems: list[FieldViolation] = []
-
-    def at_most(field: str, count: int, limit: int, what: str, flag: str) -> None:
-        if count > limit:
-            problems.append(_violation(where + field, limit, what, flag, count))
-
-    at_most("items", len(request.items), limits.max_items, "items", "max-items")
-    at_most("group.participants", len(request.group.participants), limits.max_participants, "participants",
-            "max-participants")
-    at_most("destination.recipients", len(request.destination.recipients), limits.max_participants, "recipients",
-            "max-participants")
-    at_most("quoted_text", len(request.quoted_text), limits.max_text, "characters", "max-text")
-    for index, item in enumerate(request.items[: limits.max_items]):  # past the limit the call is refused anyway
-        at = f"items[{index}]"
-        at_most(f"{at}.text", len(item.text), limits.max_text, "characters", "max-text")
-        at_most(f"{at}.listed_people", len(item.listed_people), limits.max_listed_people, "listed people",
-                "max-listed-people")
-        at_most(f"{at}.labels", len(item.labels), limits.max_labels, "labels", "max-labels")
-        at_most(f"{at}.consents", len(item.consents), limits.max_labels, "consents", "max-labels")
+    items = request.items
+    if len(items) > limits.max_items:
+        problems.append(_violation(where + "items", limits.max_items, "items", "max-items", len(items)))
+    participants = len(request.group.participants)
+    if participants > limits.max_participants:
+        problems.append(_violation(where + "group.participants", limits.max_participants, "participants",
+                                   "max-participants", participants))
+    recipients = len(request.destination.recipients)
+    if recipients > limits.max_participants:
+        problems.append(_violation(where + "destination.recipients", limits.max_participants, "recipients",
+                                   "max-participants", recipients))
+    if len(request.quoted_text) > limits.max_text:
+        problems.append(_violation(where + "quoted_text", limits.max_text, "characters", "max-text",
+                                   len(request.quoted_text)))
+    for index, item in enumerate(items[: limits.max_items]):  # past the limit the call is refused anyway
+        for field, count, limit, what, flag in (
+            ("text", len(item.text), limits.max_text, "characters", "max-text"),
+            ("listed_people", len(item.listed_people), limits.max_listed_people, "listed people",
+             "max-listed-people"),
+            ("labels", len(item.labels), limits.max_labels, "labels", "max-labels"),
+            ("consents", len(item.consents), limits.max_labels, "consents", "max-labels"),
+        ):
+            if count > limit:
+                problems.append(_violation(f"{where}items[{index}].{field}", limit, what, flag, count))
     if request.HasField("attributes"):
-        at_most("attributes", _depth(request.attributes, limits.max_struct_depth), limits.max_struct_depth,
-                "levels of nesting", "max-struct-depth")
+        depth = _depth(request.attributes, limits.max_struct_depth)
+        if depth > limits.max_struct_depth:
+            problems.append(_violation(where + "attributes", limits.max_struct_depth, "levels of nesting",
+                                       "max-struct-depth", depth))
     return problems
 
 

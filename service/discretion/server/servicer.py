@@ -87,17 +87,18 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         now = time.time()
         batch = convert.requests_from_batch(request, self._max_batch)
         policy = self._policy()
-        results = []
+        response = policy_pb2.CheckBatchResponse()
+        results = response.results
         logged = []
         for facts, check in zip(batch, request.checks, strict=True):
             _still_awaited(context)
             decision = decide(policy, facts, now=now, tracer=_tracer(check))
             self._metrics.decided(facts, decision)
-            logged.append(Entry(facts, decision, time.perf_counter() - started))
-            results.append(convert.response_to_proto(decision, explain=check.explain))
+            if self._log is not None:
+                logged.append(Entry(facts, decision, time.perf_counter() - started))
+            convert.response_to_proto(decision, explain=check.explain, into=results.add())
         if self._log is not None:
             self._log.record(logged, now)
-        response = policy_pb2.CheckBatchResponse(results=results)
         self._metrics.batch_size.observe(len(batch))
         self._metrics.check_duration("CheckBatch").observe(time.perf_counter() - started)
         return response
