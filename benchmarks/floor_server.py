@@ -4,7 +4,7 @@
 
 Serves PolicyService's Check and CheckBatch the way `discretion serve` does —
 worker processes sharing the port with SO_REUSEPORT, each a sync gRPC server
-with 8 threads — but every call gets a fixed answer, read once from the files
+with 2 threads — but every call gets a fixed answer, read once from the files
 (the bytes Discretion gave for the benchmark's mix): no parsing, no deciding,
 no metrics. What it reaches is what Python gRPC allows on this machine under
 the same load, the ceiling of any Python server here.
@@ -25,7 +25,7 @@ import threading
 from concurrent import futures
 
 SERVICE = "discretion.v1.PolicyService"
-THREADS = 8  # as `discretion serve`
+THREADS = 2  # as `discretion serve` (its --threads default)
 
 
 def _serve(port: int, answers: dict[str, bytes], ready) -> None:

@@ -55,6 +55,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(env DISCRETION_WORKERS; default: the CPUs available, a container's CPU limit included)",
     )
     parser.add_argument(
+        "--threads",
+        default=env("DISCRETION_THREADS", "2"),
+        type=_positive_int,
+        metavar="N",
+        help="threads per process answering calls; deciding holds Python's lock, so more threads than 2 only "
+        "contend for it (env DISCRETION_THREADS; default: 2)",
+    )
+    parser.add_argument(
         "--metrics-address",
         default=env("DISCRETION_METRICS_ADDRESS", "127.0.0.1:9464"),
         metavar="HOST:PORT",
@@ -139,6 +147,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         rules_dir=args.rules,
         address=args.address,
         max_batch=args.max_batch,
+        threads=args.threads,
         max_message_bytes=args.max_message_bytes,
         limits=Limits(**{flag.replace("-", "_"): getattr(args, flag.replace("-", "_"))
                          for flag, _, _ in _LIMITS if flag != "max-message-bytes"}),
