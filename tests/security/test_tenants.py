@@ -16,7 +16,7 @@ import discretion_client as dc
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server._gen.discretion.v1 import policy_pb2_grpc
 from integration.conftest import RunningServer
-from ops.conftest import ROUNDTABLE, chatham_quote
+from ops.conftest import ROUNDTABLE, chatham_quote, eventually
 
 from .conftest import ADMIN_TOKEN, FORUM_TOKEN, NEWSROOM_TOKEN, RULES, sha256, tenants_file
 
@@ -114,3 +114,27 @@ def test_a_token_in_clear_in_the_tenants_file_is_refused_at_start(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "never in clear" in result.stderr
+
+
+def test_a_rotated_token_takes_effect_without_a_restart_and_a_broken_file_keeps_the_last_good(start_server, tmp_path):
+    path = tenants_file(tmp_path)
+    server = start_server("--tenants", str(path))
+    rotated = "forum-token-rotated-0123456789"
+    with dc.Client(server.target, metadata=bearer(FORUM_TOKEN)) as old, \
+            dc.Client(server.target, metadata=bearer(rotated)) as new:
+        assert old.check(chatham_quote()).decision == "allow_with_obligations"
+        path.write_text(path.read_text().replace(sha256(FORUM_TOKEN), sha256(rotated)))
+
+        def refuses_old_and_takes_new() -> bool:
+            try:
+                old.check(chatham_quote())
+                return False
+            except dc.UnauthenticatedError:
+                return new.check(chatham_quote()).decision == "allow_with_obligations"
+
+        eventually(refuses_old_and_takes_new, timeout=10, message="the rotated token never took effect")
+        path.write_text("tenants: [oops")  # mid-edit: does not parse
+        assert server.wait_for_log(r"tenants not reloaded, the last good ones stay in force"), server.log()
+        assert new.check(chatham_quote()).decision == "allow_with_obligations"
+        with pytest.raises(dc.UnauthenticatedError):
+            old.check(chatham_quote())

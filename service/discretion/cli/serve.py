@@ -122,7 +122,7 @@ _LIMITS = (
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     # Imported here so that `discretion lint` does not load grpc.
     from ..server.app import ServerSettings, serve
-    from ..server.auth import TenantsInvalid, load_tenants
+    from ..server.auth import TenantsFile, TenantsInvalid
     from ..server.limits import Limits
     from ..server.tls import TlsFiles
 
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
               "or say --plaintext (env DISCRETION_PLAINTEXT=1), e.g. behind a mesh that encrypts", file=stderr)
         return 2
     try:
-        tenants = load_tenants(args.tenants) if args.tenants else None
+        tenants = TenantsFile(args.tenants) if args.tenants else None
     except TenantsInvalid as error:
         print(f"discretion serve: {error}", file=stderr)
         return 2

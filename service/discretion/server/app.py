@@ -25,6 +25,7 @@ import pathlib
 import signal
 import sys
 import threading
+import time
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Callable, TextIO
@@ -36,7 +37,7 @@ from grpc_reflection.v1alpha import reflection
 from ..errors import DiscretionError
 from ..store import PolicyHolder, PolicyStatus
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
-from .auth import Tenants
+from .auth import TenantsFile
 from .decision_log import DecisionLog, LogRelay
 from .limits import Limits
 from .metrics import Metrics, serve_metrics
@@ -69,7 +70,7 @@ class ServerSettings:
     watch_interval: float = 1.0  # seconds between looks at the rules directory
     max_message_bytes: int = 4 * 1024 * 1024  # a larger message is refused by gRPC before it is read
     limits: Limits = Limits()  # what one request may carry, checked before it is converted
-    tenants: Tenants | None = None  # None: one platform, every caller may ask everything
+    tenants: TenantsFile | None = None  # None: one platform, every caller may ask everything
     # gRPC shares a port between processes by default; a second server started
     # by mistake would then take half the traffic unnoticed. Opt in to run
     # several processes on one port deliberately.
@@ -249,7 +250,7 @@ def _run(
             on_ready(ready)
         else:
             _announce(settings, ready, stderr)
-        counted = _serve_until_stopped(stop, signals, holder)
+        counted = _serve_until_stopped(stop, signals, holder, settings.tenants, settings.watch_interval)
         log.info("stopping: letting calls in flight finish (up to %ss)", settings.grace)
         health_servicer.enter_graceful_shutdown()  # load balancers stop sending first
         _drain(server, settings.grace, signals, counted)
@@ -319,25 +320,32 @@ class _Signals:
         self.hangups = 0
 
 
-def _serve_until_stopped(stop: threading.Event, signals: _Signals, holder: PolicyHolder) -> int:
-    """Wait for a stop (the event or a signal), reloading the rules on each SIGHUP meanwhile.
+def _serve_until_stopped(stop: threading.Event, signals: _Signals, holder: PolicyHolder,
+                         tenants: TenantsFile | None, watch_interval: float) -> int:
+    """Wait for a stop (the event or a signal), reloading the rules on each SIGHUP meanwhile,
+    and the tenants file when it changed (looked at every `watch_interval` and on SIGHUP).
 
     Returns the stop signals this stop used: 0 if the event stopped it, else 1.
     Short waits: the kernel may deliver a signal to any of grpc's threads, and
     the main thread runs its handler only when it wakes.
     """
     hangups = 0
+    looked = time.monotonic()
     while True:
         if stop.is_set():
             return 0
         if signals.stops:
             return 1
         stop.wait(_SIGNAL_POLL_SECONDS)
-        if signals.hangups > hangups:
+        hangup = signals.hangups > hangups
+        if hangup:
             hangups = signals.hangups
             # Off the main thread: a reload may wait for the watcher's, and
             # the main thread must stay free to see a stop meanwhile.
             threading.Thread(target=holder.reload, name="rules-reload", daemon=True).start()
+        if tenants is not None and (hangup or time.monotonic() - looked >= watch_interval):
+            looked = time.monotonic()
+            tenants.refresh()  # a stat, and a small file read only when it changed
 
 
 def _drain(server: grpc.Server, grace: float, signals: _Signals, counted: int) -> None:

@@ -24,12 +24,18 @@ UNAUTHENTICATED; a group the caller does not own is PERMISSION_DENIED with
 the same words whether or not anybody owns it, so no answer tells a tenant
 which groups exist. Without a tenants file every caller may do everything
 (one platform behind a private network: the behaviour before tenants).
+
+The file is read again when it changes (looked at every second and on
+SIGHUP), so a token is rotated or a tenant added without a restart; a file
+that no longer reads leaves the last good tenants in force, and says why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import os
 import pathlib
 import re
 from dataclasses import dataclass
@@ -40,8 +46,10 @@ import yaml
 
 from ..errors import DiscretionError
 
-__all__ = ["Caller", "Gate", "PermissionDenied", "Tenant", "Tenants", "TenantsInvalid", "Unauthenticated",
-           "hash_token", "load_tenants"]
+__all__ = ["Caller", "Gate", "PermissionDenied", "Tenant", "Tenants", "TenantsFile", "TenantsInvalid",
+           "Unauthenticated", "hash_token", "load_tenants"]
+
+log = logging.getLogger("discretion.server")
 
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _BEARER = "bearer "
@@ -118,6 +126,40 @@ def load_tenants(path: pathlib.Path | str) -> Tenants:
     return Tenants(tenants, admin)
 
 
+class TenantsFile:
+    """The tenants file and the tenants last read from it; `refresh()` reads it again if it changed."""
+
+    def __init__(self, path: pathlib.Path | str):
+        self.path = pathlib.Path(path)
+        self._stamp = _stamp(self.path)
+        self.current = load_tenants(self.path)  # raises TenantsInvalid: a server does not start on a bad file
+
+    def refresh(self) -> bool:
+        """Read the file again if it changed since last time; whether new tenants are in force."""
+        stamp = _stamp(self.path)
+        if stamp == self._stamp:
+            return False
+        # Remembered even if the file fails: one error per change, not one per look.
+        self._stamp = stamp
+        try:
+            self.current = load_tenants(self.path)
+        except TenantsInvalid as error:
+            log.error("tenants not reloaded, the last good ones stay in force: %s", error)
+            return False
+        log.info("tenants reloaded from %s: %d tenants", self.path, len(self.current.tenants))
+        return True
+
+
+def _stamp(path: pathlib.Path) -> tuple[int, ...] | None:
+    # A Kubernetes Secret or ConfigMap is swapped by renaming a symlinked
+    # folder: the file's own inode and times change then, so stat follows it.
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
+
+
 def _tenant(entry: object, where: str, admin: bool = False) -> Tenant:
     if not isinstance(entry, dict):
         raise TenantsInvalid(f"{where}: expected a mapping")
@@ -152,10 +194,15 @@ def _strings(entry: dict, key: str, where: str) -> tuple[str, ...]:
 
 
 class Gate:
-    """The checks a servicer method calls first; with no tenants, every caller passes."""
+    """The checks a servicer method calls first; with no tenants file, every caller passes."""
 
-    def __init__(self, tenants: Tenants | None):
-        self._tenants = tenants
+    def __init__(self, tenants: TenantsFile | None):
+        self._file = tenants
+
+    @property
+    def _tenants(self) -> Tenants | None:
+        # Read once per check: a reload swaps `current` whole, never half of it.
+        return None if self._file is None else self._file.current
 
     def evaluate(self, context: grpc.ServicerContext, group_ids: Iterable[str]) -> None:
         """Pass if the caller is a tenant owning every group named (empty ids are left to validation)."""
@@ -179,8 +226,9 @@ class Gate:
             raise PermissionDenied("not permitted: needs the admin credential")
 
     def _caller(self, context: grpc.ServicerContext) -> Caller:
-        assert self._tenants is not None
-        everyone = (*self._tenants.tenants, self._tenants.admin)
+        tenants = self._tenants
+        assert tenants is not None
+        everyone = (*tenants.tenants, tenants.admin)
         token = _bearer(context)
         if token is not None:
             found = _by_token(everyone, hash_token(token))
@@ -188,7 +236,7 @@ class Gate:
             found = _by_certificate(everyone, _certificate_names(context))
         if found is None:
             raise Unauthenticated("missing or invalid credentials")
-        if found is self._tenants.admin:
+        if found is tenants.admin:
             return Caller(None, admin=True)
         return Caller(found, admin=False)
 
