@@ -88,14 +88,29 @@ def scaling(counts: list[int], calls: int) -> list[tuple[int, float, float]]:
 
 
 def compile_time(agreements: int) -> tuple[float, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = write_policy(pathlib.Path(tmp) / "rules", agreements)
-        start = time.perf_counter()
-        policy = compile_directory(folder)
-        elapsed = time.perf_counter() - start
-    rules = sum(len({id(r) for rules in v.index.values() for r in rules})
-                for versions in policy.versions.values() for v in versions.values())
-    return elapsed, rules
+    """Seconds to compile a policy of `agreements` agreements, and its rules, in a new process.
+
+    A new process, as a worker starting or a reload sees it: in this one, the
+    garbage of the scaling runs (policies of up to 10,000 agreements) would be
+    walked by the collector during the compile and add a third to its time.
+    """
+    script = f"""
+import pathlib, sys, tempfile, time
+sys.path[:0] = [{str(ROOT / "service")!r}, {str(ROOT / "benchmarks")!r}]
+from discretion.store import compile_directory
+from synthetic import write_policy
+with tempfile.TemporaryDirectory() as tmp:
+    folder = write_policy(pathlib.Path(tmp) / "rules", {agreements})
+    start = time.perf_counter()
+    policy = compile_directory(folder)
+    elapsed = time.perf_counter() - start
+rules = sum(len({{id(r) for rules in v.index.values() for r in rules}})
+            for versions in policy.versions.values() for v in versions.values())
+print(elapsed, rules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    elapsed, rules = out.split()
+    return float(elapsed), int(rules)
 
 
 def policy_rss_mb(agreements: int) -> float:
@@ -145,6 +160,49 @@ def main() -> None:
     agreements = 100 if args.quick else 1_000
     print(f"memory: RSS of a fresh process holding {agreements:,} agreements: {policy_rss_mb(agreements):.0f} MB "
           f"(the same process with no policy: {policy_rss_mb(0):.0f} MB)")
+    print("server work per decision on the gRPC benchmark's batch of 20 (best of 5 rounds), µs:")
+    stages = batch_stages(50 if args.quick else 500)
+    for stage, micros in stages:
+        print(f"  {stage:58} {micros:6.2f}")
+    print(f"  {'all of it':58} {sum(m for _, m in stages):6.2f}")
+
+
+def batch_stages(rounds: int) -> list[tuple[str, float]]:
+    """What CheckBatch does with the benchmark's mix, step by step, in process: the part of a
+    decision's server CPU that is Discretion's own (gRPC's share is the floor's, measured over gRPC)."""
+    import timeit
+
+    import mix
+    from discretion.server import convert, limits
+    from discretion.server._gen.discretion.v1 import policy_pb2 as pb
+    from discretion.server.metrics import Metrics
+
+    policy = compile_directory(ROOT / "benchmarks" / "policies" / "discretion")
+    _, (raw,) = mix.discretion_payloads(20)
+    request = pb.CheckBatchRequest.FromString(raw)
+    facts = convert.requests_from_batch(request, 100)
+    decisions = [decide(policy, f, now=NOW) for f in facts]
+    metrics = Metrics()
+
+    def answer() -> pb.CheckBatchResponse:
+        response = pb.CheckBatchResponse()
+        for decision in decisions:
+            convert.response_to_proto(decision, explain=False, into=response.results.add())
+        return response
+
+    built = answer()
+    steps = [
+        ("parse the request (protobuf)", lambda: pb.CheckBatchRequest.FromString(raw)),
+        ("check the limits", lambda: limits.check_batch(request, limits.Limits(), 100)),
+        ("convert to the engine's request", lambda: convert.requests_from_batch(request, 100)),
+        ("decide()", lambda: [decide(policy, f, now=NOW) for f in facts]),
+        ("count in the metrics", lambda: [metrics.decided(f, d) for f, d in zip(facts, decisions)]),
+        ("build the answer", answer),
+        ("serialize the answer (protobuf)", built.SerializeToString),
+    ]
+    per_decision = len(facts)
+    return [(name, min(timeit.repeat(step, number=rounds, repeat=5)) / rounds / per_decision * 1e6)
+            for name, step in steps]
 
 if __name__ == "__main__":
     main()
