@@ -183,3 +183,46 @@ def test_a_full_pipe_drops_whole_lines_and_counts_them(tmp_path):
         lines = pipe.read().decode().splitlines()
     assert len(lines) + log.dropped == calls * 3 + 2
     assert all(json.loads(line)["decision"] == entry.decision.decision for line in lines)  # none cut in two
+
+
+def test_a_line_longer_than_pipe_buf_is_never_cut_and_never_waited_for(tmp_path):
+    """A nearly full pipe takes part of a long line: the rest is written later, nothing blocks meanwhile."""
+    import dataclasses
+    import fcntl
+    import select
+
+    from discretion.engine import decide
+    from discretion.server import convert
+    from discretion.server.decision_log import DecisionLog, Entry
+    from discretion.store.files import compile_directory
+    from server.support import check
+
+    policy = compile_directory(RULES)
+    facts = convert.request_from_proto(check())
+    decision = decide(policy, facts, now=1.8e9)
+    many_rules = tuple(dataclasses.replace(decision.findings[0], rule=f"a-rule-with-a-long-name-{n:04}")
+                       for n in range(150))
+    long_entry = Entry(facts, dataclasses.replace(decision, findings=many_rules), 1e-5)
+    read_fd, write_fd = os.pipe()
+    capacity = fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, select.PIPE_BUF)  # the smallest pipe Linux makes
+    log = DecisionLog(write_fd)
+    started = time.monotonic()
+    log.record([long_entry], 1.8e9)  # longer than the pipe: part of it goes in
+    log.record([Entry(facts, decision, 1e-5)], 1.8e9)  # the pipe is full: dropped, not waited for
+    assert time.monotonic() - started < 0.5
+    assert log.dropped == 1
+    received = os.read(read_fd, capacity)
+    assert 0 < len(received) <= capacity and not received.endswith(b"\n")  # the long line, cut so far
+    reader = threading.Thread(target=lambda: received_rest.append(_read_all(read_fd)))
+    received_rest: list[bytes] = []
+    reader.start()
+    log.close()  # finishes the long line, then closes the pipe
+    reader.join(10)
+    (line,) = (received + received_rest[0]).decode().splitlines()
+    assert len(line) > capacity
+    assert len(json.loads(line)["rules"]) == 150
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb") as pipe:
+        return pipe.read()

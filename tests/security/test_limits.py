@@ -136,7 +136,7 @@ class PassedDeadline:
 def test_a_call_whose_deadline_passed_is_not_decided(holder):
     decided = []
     servicer = PolicyServicer(holder, ServerSettings())
-    servicer._decided = lambda *args: decided.append(args)  # what every decision goes through
+    servicer._metrics.decided = lambda *args: decided.append(args)  # every decision is counted
     for call, request in ((servicer.Check, check()), (servicer.CheckBatch, pb.CheckBatchRequest(checks=[check()]))):
         context = PassedDeadline()
         with pytest.raises(_Aborted):

@@ -6,8 +6,11 @@ tenant owns and a group nobody owns get the same status and the same words.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import grpc
 import pytest
@@ -138,3 +141,36 @@ def test_a_rotated_token_takes_effect_without_a_restart_and_a_broken_file_keeps_
         assert new.check(chatham_quote()).decision == "allow_with_obligations"
         with pytest.raises(dc.UnauthenticatedError):
             old.check(chatham_quote())
+
+
+def test_a_replacement_worker_starts_from_the_last_good_tenants(tmp_path):
+    """Rotated, then broken: a worker restarted now must refuse the old token like the others."""
+    path = tenants_file(tmp_path)
+    server = RunningServer(RULES, "--metrics-address", "off", "--workers", "2", "--tenants", str(path))
+    try:
+        rotated = "forum-token-rotated-after-start"
+        path.write_text(path.read_text().replace(sha256(FORUM_TOKEN), sha256(rotated)))
+        time.sleep(2.5)  # the supervisor and both workers have read it by now
+        path.write_text("tenants: [oops")  # and now it does not parse: the rotated tenants stay in force
+        assert server.wait_for_log(r"(?s)tenants not reloaded.*tenants not reloaded.*tenants not reloaded"), \
+            server.log()
+        victim = min(_workers(server))
+        os.kill(victim, signal.SIGKILL)
+        assert server.wait_for_log(r"worker \d restarted as pid \d+"), server.log()
+        eventually(lambda: len(_workers(server)) == 2 and victim not in _workers(server))
+        time.sleep(2.0)  # the replacement serves by now
+        for _ in range(12):  # new connections, spread over both workers, the new one included
+            with dc.Client(server.target, metadata=bearer(FORUM_TOKEN)) as old:
+                with pytest.raises(dc.UnauthenticatedError):
+                    old.check(chatham_quote())
+            with dc.Client(server.target, metadata=bearer(rotated)) as new:
+                assert new.check(chatham_quote()).decision == "allow_with_obligations"
+    finally:
+        server.stop()
+
+
+def _workers(server: RunningServer) -> set[int]:
+    children = f"/proc/{server.process.pid}/task/{server.process.pid}/children"
+    with open(children) as listed:
+        return {int(pid) for pid in listed.read().split()
+                if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()}

@@ -112,7 +112,9 @@ def load_tenants(path: pathlib.Path | str) -> Tenants:
         raise TenantsInvalid(f"`{path}`: expected a mapping with a `tenants` list")
     unknown = set(data) - {"admin", "tenants"}
     if unknown:
-        raise TenantsInvalid(f"`{path}`: unknown keys {sorted(unknown)}")
+        raise TenantsInvalid(f"`{path}`: unknown keys {sorted(map(str, unknown))}")
+    if not isinstance(data.get("admin") or {}, dict):
+        raise TenantsInvalid(f"`{path}`: admin: expected a mapping")
     tenants = tuple(_tenant(entry, f"{path}: tenants[{i}]") for i, entry in enumerate(data["tenants"]))
     ids = [t.id for t in tenants]
     if len(set(ids)) != len(ids):
@@ -143,7 +145,7 @@ class TenantsFile:
         self._stamp = stamp
         try:
             self.current = load_tenants(self.path)
-        except TenantsInvalid as error:
+        except Exception as error:  # noqa: BLE001 - whatever a half-written file does, the last good tenants stay
             log.error("tenants not reloaded, the last good ones stay in force: %s", error)
             return False
         log.info("tenants reloaded from %s: %d tenants", self.path, len(self.current.tenants))
@@ -165,7 +167,7 @@ def _tenant(entry: object, where: str, admin: bool = False) -> Tenant:
         raise TenantsInvalid(f"{where}: expected a mapping")
     allowed = {"id", "tokens", "certificates"} | (set() if admin else {"groups", "agreements"})
     if set(entry) - allowed:
-        raise TenantsInvalid(f"{where}: unknown keys {sorted(set(entry) - allowed)}")
+        raise TenantsInvalid(f"{where}: unknown keys {sorted(map(str, set(entry) - allowed))}")
     if not isinstance(entry.get("id"), str) or not entry["id"]:
         raise TenantsInvalid(f"{where}: `id` is required")
     hashes = tuple(h.removeprefix("sha256:").lower() for h in _strings(entry, "tokens", where))

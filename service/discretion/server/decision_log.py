@@ -14,13 +14,15 @@ Two halves, joined by a pipe:
 - `DecisionLog`, in the process that decides, formats a call's lines and
   writes them into the pipe before the call is answered. Once written they
   belong to the kernel: a worker killed with SIGKILL a moment later has lost
-  none of the decisions it gave out. The pipe is non-blocking, so logging
-  never stalls a decision: when it is full the lines are dropped and counted
-  (the relay fell behind its target by a whole pipe, about a megabyte).
-- `LogRelay`, in the supervisor (or in a single server process, in a thread),
-  reads every worker's pipe and copies whole lines to the log's target:
-  standard output or a file. Lines of two workers never interleave, and a
-  dead worker's pipe is read to its end.
+  none of the decisions it gave out, since the pipe's reader is its
+  supervisor. The pipe is non-blocking, so logging never stalls a decision:
+  when it is full the lines are dropped and counted (the relay fell behind
+  its target by a whole pipe, about a megabyte).
+- `LogRelay`, in the supervisor, reads every worker's pipe and copies whole
+  lines to the log's target: standard output or a file. Lines of two workers
+  never interleave, and a dead worker's pipe is read to its end. A single
+  server process (`--workers 1`) runs the relay as a thread of its own, so
+  there SIGKILL loses what is still in the pipe: the guarantee needs workers.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ import logging
 import os
 import select
 import threading
-import uuid
+import time
 from typing import Callable, Iterable, NamedTuple
 
 from ..engine import model
 
-__all__ = ["DecisionLog", "LogRelay", "log_record"]
+__all__ = ["DecisionLog", "Entry", "LogRelay", "log_record", "open_pipe"]
 
 log = logging.getLogger("discretion.server")
 
@@ -60,6 +62,15 @@ class Entry(NamedTuple):
 
 def log_record(request: model.Request, decision: model.Decision, decided_at: float, latency: float) -> dict:
     """The line logged for one decision, as plain data. Adding a field here is a privacy review."""
+    return _record(request, decision, _time_text(decided_at), latency)
+
+
+def _time_text(decided_at: float) -> str:
+    return dt.datetime.fromtimestamp(decided_at, dt.timezone.utc).isoformat(timespec="microseconds") \
+        .replace("+00:00", "Z")
+
+
+def _record(request: model.Request, decision: model.Decision, time_text: str, latency: float) -> dict:
     rules: list[str] = []
     for finding in decision.findings:
         rule = f"{finding.agreement}@{finding.version}/{finding.rule}"
@@ -75,9 +86,10 @@ def log_record(request: model.Request, decision: model.Decision, decided_at: flo
         if obligation.type not in obligations:
             obligations.append(obligation.type)
     return {
-        "decision_id": uuid.uuid4().hex,
-        "time": dt.datetime.fromtimestamp(decided_at, dt.timezone.utc).isoformat(timespec="microseconds")
-        .replace("+00:00", "Z"),
+        # 128 random bits: unique without coordination between workers, and
+        # a fifth of the cost of a uuid4 object on the request path.
+        "decision_id": os.urandom(16).hex(),
+        "time": time_text,
         "policy_revision": decision.policy_revision,
         "group_id": request.group.id,
         "action": request.action,
@@ -91,9 +103,10 @@ def log_record(request: model.Request, decision: model.Decision, decided_at: flo
     }
 
 
-def _line(entry: Entry, decided_at: float) -> bytes:
-    return (json.dumps(log_record(entry.request, entry.decision, decided_at, entry.latency),
-                       separators=(",", ":")) + "\n").encode()
+def _lines(entries: Iterable[Entry], decided_at: float) -> list[bytes]:
+    time_text = _time_text(decided_at)  # one call, one instant
+    return [(json.dumps(_record(e.request, e.decision, time_text, e.latency), separators=(",", ":")) + "\n").encode()
+            for e in entries]
 
 
 def open_pipe() -> tuple[int, int]:
@@ -113,61 +126,82 @@ class DecisionLog:
         os.set_blocking(fd, False)
         self._fd = fd
         self._on_drop = on_drop
-        # Chunks of one call are written together; another thread's chunks
-        # must not come between them and a half-written long line.
+        # One call's chunks go in together, never between another thread's.
         self._lock = threading.Lock()
+        # The rest of a line longer than PIPE_BUF that a nearly full pipe
+        # took only part of: it must be finished before anything else is
+        # written, or the relay would join it to the next line. It is
+        # finished by the next call, or by close(); nothing waits for room.
+        self._carry = b""
         self._closed = False
         self.dropped = 0
 
     def record(self, entries: Iterable[Entry], decided_at: float) -> None:
         """Write these decisions' lines now; drop (and count) what a full pipe cannot take. Never blocks."""
-        chunks: list[bytes] = []
-        chunk = b""
-        for entry in entries:
-            line = _line(entry, decided_at)
-            if chunk and len(chunk) + len(line) > _ATOMIC_WRITE:
-                chunks.append(chunk)
-                chunk = b""
-            chunk += line
-        if chunk:
-            chunks.append(chunk)
+        chunks = _chunks(_lines(entries, decided_at))
         with self._lock:
+            if self._closed or (self._carry and not self._write_carry()):
+                self._dropped(chunks)
+                return
             for index, chunk in enumerate(chunks):
-                if self._closed or not self._write(chunk):
-                    self._dropped(sum(c.count(b"\n") for c in chunks[index:]))
+                written = self._write(chunk)
+                if written < len(chunk):
+                    if written:  # only a chunk of one long line can be cut: keep its rest
+                        self._carry = chunk[written:]
+                        index += 1
+                    self._dropped(chunks[index:])
                     return
 
-    def _write(self, chunk: bytes) -> bool:
-        """Write one chunk whole; False if the pipe has no room for it (or is gone)."""
-        view = memoryview(chunk)
-        while view:
+    def close(self, timeout: float = 1.0) -> None:
+        """Close the pipe (the relay reads what is in it, then sees its end); finish a cut line first."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            deadline = time.monotonic() + timeout
+            while self._carry and not self._write_carry() and time.monotonic() < deadline:
+                select.select([], [self._fd], [], _POLL_SECONDS)
+            if self._carry:  # the relay never made room: that line is lost
+                self._carry = b""
+                self._dropped([b"\n"])
+            os.close(self._fd)
+
+    def _write_carry(self) -> bool:
+        written = self._write(self._carry)
+        self._carry = self._carry[written:]
+        return not self._carry
+
+    def _write(self, data: bytes) -> int:
+        """Bytes of `data` the pipe took: all, none (no room, or the relay is gone), or part of a long line."""
+        while True:
             try:
-                written = os.write(self._fd, view)
+                return os.write(self._fd, data)
             except InterruptedError:
                 continue
-            except BlockingIOError:
-                if len(view) < len(chunk):
-                    # Only a single line longer than PIPE_BUF can be cut: its
-                    # end must follow, or the relay would join it to the next.
-                    select.select([], [self._fd], [], _POLL_SECONDS)
-                    continue
-                return False
-            except OSError:  # the relay is gone: nothing can be logged any more
-                return False
-            view = view[written:]
-        return True
+            except OSError:  # BlockingIOError: no room; BrokenPipeError: nothing reads any more
+                return 0
 
-    def _dropped(self, lines: int) -> None:
+    def _dropped(self, chunks: list[bytes]) -> None:
+        lines = sum(chunk.count(b"\n") for chunk in chunks)
+        if not lines:
+            return
         self.dropped += lines
         if self._on_drop:
             self._on_drop(lines)
 
-    def close(self) -> None:
-        """Close the pipe: the relay reads what is in it, then sees its end."""
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                os.close(self._fd)
+
+def _chunks(lines: list[bytes]) -> list[bytes]:
+    """Whole lines joined into chunks of at most PIPE_BUF; a longer line is a chunk alone."""
+    chunks: list[bytes] = []
+    chunk = b""
+    for line in lines:
+        if chunk and len(chunk) + len(line) > _ATOMIC_WRITE:
+            chunks.append(chunk)
+            chunk = b""
+        chunk += line
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 class LogRelay:
@@ -189,6 +223,7 @@ class LogRelay:
             self._owns_target = True
         self._lock = threading.Lock()
         self._pipes: dict[int, bytes] = {}  # read end -> the start of a line whose end has not come yet
+        self._cut = False  # a write to the target failed partway: the next one starts a new line
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._copy, name="decision-log-relay", daemon=True)
         self._thread.start()
@@ -238,7 +273,7 @@ class LogRelay:
             end = data.rfind(b"\n") + 1
             self._pipes[read_fd] = data[end:]
         if end:
-            _write(self._target, data[:end])
+            self._write(data[:end])
 
     def _finish(self, read_fd: int) -> None:
         """Stop following a pipe at its end (lock held)."""
@@ -247,17 +282,20 @@ class LogRelay:
             log.error("decision log: dropped the start of a line (%d bytes) its process died writing", len(partial))
         os.close(read_fd)
 
-
-def _write(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except InterruptedError:
-            continue
-        except OSError as error:
-            # A full disk or a closed standard output must not kill the relay
-            # (and with it every pipe's reader): say it, and go on reading.
-            log.error("decision log: cannot write %d bytes: %s", len(view), error)
-            return
-        view = view[written:]
+    def _write(self, lines: bytes) -> None:
+        """Append whole lines to the target (only the relay's thread writes there)."""
+        data = b"\n" + lines if self._cut else lines
+        view = memoryview(data)
+        self._cut = False
+        while view:
+            try:
+                written = os.write(self._target, view)
+            except InterruptedError:
+                continue
+            except OSError as error:
+                # A full disk or a closed standard output must not stop the
+                # relay (and with it every pipe's reader): say it, go on.
+                log.error("decision log: cannot write %d bytes: %s", len(view), error)
+                self._cut = len(view) < len(data)  # part of a line is out: end it before the next
+                return
+            view = view[written:]

@@ -55,39 +55,42 @@ def check_batch(request: pb.CheckBatchRequest, limits: Limits, max_batch: int) -
 
 
 def _exceeded(request: pb.CheckRequest, limits: Limits, where: str) -> list[FieldViolation]:
-    # Field names are formatted only for a limit exceeded: this runs for
-    # every check of every call, and almost always finds nothing.
     problems: list[FieldViolation] = []
     items = request.items
-    if len(items) > limits.max_items:
-        problems.append(_violation(where + "items", limits.max_items, "items", "max-items", len(items)))
-    participants = len(request.group.participants)
-    if participants > limits.max_participants:
-        problems.append(_violation(where + "group.participants", limits.max_participants, "participants",
-                                   "max-participants", participants))
-    recipients = len(request.destination.recipients)
-    if recipients > limits.max_participants:
-        problems.append(_violation(where + "destination.recipients", limits.max_participants, "recipients",
-                                   "max-participants", recipients))
-    if len(request.quoted_text) > limits.max_text:
-        problems.append(_violation(where + "quoted_text", limits.max_text, "characters", "max-text",
-                                   len(request.quoted_text)))
+    _over(problems, where, None, (
+        ("items", len(items), limits.max_items, "items", "max-items"),
+        ("group.participants", len(request.group.participants), limits.max_participants, "participants",
+         "max-participants"),
+        ("destination.recipients", len(request.destination.recipients), limits.max_participants, "recipients",
+         "max-participants"),
+        ("quoted_text", len(request.quoted_text), limits.max_text, "characters", "max-text"),
+    ))
     for index, item in enumerate(items[: limits.max_items]):  # past the limit the call is refused anyway
-        for field, count, limit, what, flag in (
+        _over(problems, where, index, (
             ("text", len(item.text), limits.max_text, "characters", "max-text"),
             ("listed_people", len(item.listed_people), limits.max_listed_people, "listed people",
              "max-listed-people"),
             ("labels", len(item.labels), limits.max_labels, "labels", "max-labels"),
             ("consents", len(item.consents), limits.max_labels, "consents", "max-labels"),
-        ):
-            if count > limit:
-                problems.append(_violation(f"{where}items[{index}].{field}", limit, what, flag, count))
+        ))
     if request.HasField("attributes"):
         depth = _depth(request.attributes, limits.max_struct_depth)
-        if depth > limits.max_struct_depth:
-            problems.append(_violation(where + "attributes", limits.max_struct_depth, "levels of nesting",
-                                       "max-struct-depth", depth))
+        _over(problems, where, None,
+              (("attributes", depth, limits.max_struct_depth, "levels of nesting", "max-struct-depth"),))
     return problems
+
+
+def _over(problems: list[FieldViolation], where: str, item: int | None,
+          counts: tuple[tuple[str, int, int, str, str], ...]) -> None:
+    """Add a violation for each (field, count, limit, what, flag) over its limit.
+
+    The field's full name is formatted only then: this runs for every check
+    of every call, and almost always finds nothing.
+    """
+    for field, count, limit, what, flag in counts:
+        if count > limit:
+            at = f"{where}{field}" if item is None else f"{where}items[{item}].{field}"
+            problems.append(_violation(at, limit, what, flag, count))
 
 
 def _violation(field: str, limit: int, what: str, flag: str, got: int) -> FieldViolation:

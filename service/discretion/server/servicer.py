@@ -59,7 +59,6 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
             raise NoPolicyLoaded()
         return policy
 
-
     @translate_errors
     def Check(self, request: policy_pb2.CheckRequest, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
         started = time.perf_counter()

@@ -143,13 +143,13 @@ class _Supervisor:
         self.stop_requests = 0
         self.hangups = 0
         self.restarts = _Restarts()
+        self.relay: LogRelay | None = None  # copies the workers' decision-log lines, when there is a log
 
     # ---- lifecycle ----------------------------------------------------------------
 
     def run(self) -> int:
         reserved: list[socket.socket] = []
         httpd = None
-        self.relay: LogRelay | None = None
         restore = self._handle_signals()
         try:
             try:
@@ -245,10 +245,17 @@ class _Supervisor:
 
     def _keep_running(self) -> None:
         forwarded = 0
+        looked = time.monotonic()
+        tenants = self.settings.tenants
         while not self.stop_requests:
             if self.hangups > forwarded:
                 forwarded = self.hangups
                 self._forward(signal.SIGHUP)
+            if tenants is not None and time.monotonic() - looked >= self.settings.watch_interval:
+                # Followed here too, so a worker restarted later starts from
+                # the last good tenants (it is handed our copy), not the first.
+                looked = time.monotonic()
+                tenants.refresh()
             sentinels = {w.process.sentinel: w for w in self.workers if w.process is not None}
             for sentinel in wait(list(sentinels), timeout=_POLL_SECONDS):
                 if not self.stop_requests:
