@@ -25,7 +25,6 @@ supervisor's pipe before it answers, so even SIGKILL must lose none).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import multiprocessing

@@ -8,7 +8,6 @@ Nothing is compiled if anything is wrong: a policy is served whole or not at all
 
 from __future__ import annotations
 
-import pathlib
 import string
 from collections import defaultdict
 from typing import Any, Callable

@@ -263,7 +263,7 @@ def _run(
         holder.stop_watching()
         server.stop(0)  # a no-op after the graceful stop; frees the port if we got here by an error
         restore_signals()
-    cleanup.close()  # the decision log writes what is queued before this returns
+    cleanup.close()  # the decision log's pipe is closed and its relay copies the rest before this returns
     if on_ready is None:  # a worker's supervisor says it once for all
         print("discretion: stopped", file=stderr, flush=True)
     return 0
