@@ -7,10 +7,11 @@ what is sent or how an answer is read.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from . import _model as m
@@ -20,6 +21,7 @@ from ._gen.discretion.v1 import policy_pb2 as pb
 # --- enums -------------------------------------------------------------------
 
 
+@functools.cache
 def _prefix(enum: EnumTypeWrapper) -> str:
     # Every enum of the contract opens with <PREFIX>_UNSPECIFIED = 0.
     return enum.Name(0).removesuffix("UNSPECIFIED")
@@ -58,29 +60,12 @@ def _required_enum(enum: EnumTypeWrapper, number: int, what: str) -> Any:
 # --- scalars -----------------------------------------------------------------
 
 
-def _timestamp(value: _dt.datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    # Aware datetimes only (checked when built); FromDatetime converts to UTC.
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def _datetime(message: Any, name: str) -> _dt.datetime | None:
     # An unset Timestamp means "no time", not the epoch.
     if not message.HasField(name):
         return None
     stamp: timestamp_pb2.Timestamp = getattr(message, name)
     return stamp.ToDatetime(tzinfo=_dt.timezone.utc)
-
-
-def _struct(values: Any) -> struct_pb2.Struct | None:
-    if not values:
-        return None
-    struct = struct_pb2.Struct()
-    struct.update(_plain(values))
-    return struct
 
 
 def _plain(value: Any) -> Any:
@@ -94,165 +79,171 @@ def _plain(value: Any) -> Any:
 
 
 # --- requests ----------------------------------------------------------------
+#
+# Messages are filled in place, from the top: a sub-message built on its own
+# and handed to its parent's constructor is copied into it, and those copies
+# were most of what building a request cost (14 µs for the benchmark's
+# checks, 6 µs filled in place).
 
 
-def _person(person: m.Person) -> pb.Person:
-    return pb.Person(
-        id=person.id,
-        display_name=person.display_name,
-        organization=person.organization,
-        handles=person.handles,
-        is_minor=person.is_minor,
-    )
+def _set_enum(message: Any, field: str, enum: EnumTypeWrapper, name: str | None) -> None:
+    value = _to_enum(enum, name)
+    if value is not None:  # None leaves the field unspecified
+        setattr(message, field, value)
 
 
-def _actor(actor: m.Actor) -> pb.Actor:
-    return pb.Actor(
-        id=actor.id,
-        display_name=actor.display_name,
-        organization=actor.organization,
-        role=_to_enum(pb.Role, actor.role),
-        member=actor.member,
-        joined_at=_timestamp(actor.joined_at),
-    )
+def _set_time(message: Any, field: str, value: _dt.datetime | None) -> None:
+    if value is not None:  # an unset Timestamp means "no time"
+        stamp = getattr(message, field)
+        stamp.SetInParent()  # present even at the epoch, where every field is 0
+        stamp.FromDatetime(value)
 
 
-def _adoption(adoption: m.Adoption) -> pb.Adoption:
-    return pb.Adoption(
-        agreement=adoption.agreement,
-        version=adoption.version,
-        effective_from=_timestamp(adoption.effective_from),
-        disclosed_at=_timestamp(adoption.disclosed_at),
-        replaces=adoption.replaces,
-        segments=adoption.segments,
-        default_labels=dict(adoption.default_labels),
-    )
+def _fill_person(message: pb.Person, person: m.Person) -> None:
+    message.SetInParent()
+    message.id = person.id
+    message.display_name = person.display_name
+    message.organization = person.organization
+    message.handles.extend(person.handles)
+    message.is_minor = person.is_minor
 
 
-def _group(group: m.Group) -> pb.Group:
-    return pb.Group(
-        id=group.id,
-        privacy=_to_enum(pb.Privacy, group.privacy),
-        visibility=_to_enum(pb.Visibility, group.visibility),
-        adoptions=[_adoption(a) for a in group.adoptions],
-        participants=[_person(p) for p in group.participants],
-        community=group.community,
-        converted_at=_timestamp(group.converted_at),
-    )
+def _fill_actor(message: pb.Actor, actor: m.Actor) -> None:
+    message.SetInParent()
+    message.id = actor.id
+    message.display_name = actor.display_name
+    message.organization = actor.organization
+    _set_enum(message, "role", pb.Role, actor.role)
+    message.member = actor.member
+    _set_time(message, "joined_at", actor.joined_at)
 
 
-def _label(label: m.Label) -> pb.Label:
-    return pb.Label(
-        scheme=label.scheme,
-        value=label.value,
-        set_by=label.set_by,
-        set_at=_timestamp(label.set_at),
-        params=dict(label.params),
-    )
+def _fill_adoption(message: pb.Adoption, adoption: m.Adoption) -> None:
+    message.agreement = adoption.agreement
+    message.version = adoption.version
+    _set_time(message, "effective_from", adoption.effective_from)
+    _set_time(message, "disclosed_at", adoption.disclosed_at)
+    message.replaces.extend(adoption.replaces)
+    message.segments.extend(adoption.segments)
+    message.default_labels.update(adoption.default_labels)
 
 
-def _consent(consent: m.Consent) -> pb.Consent:
-    return pb.Consent(
-        by=consent.by,
-        scope=consent.scope,
-        recipients=consent.recipients,
-        granted_at=_timestamp(consent.granted_at),
-        withdrawn_at=_timestamp(consent.withdrawn_at),
-    )
+def _fill_group(message: pb.Group, group: m.Group) -> None:
+    message.SetInParent()
+    message.id = group.id
+    _set_enum(message, "privacy", pb.Privacy, group.privacy)
+    _set_enum(message, "visibility", pb.Visibility, group.visibility)
+    for adoption in group.adoptions:
+        _fill_adoption(message.adoptions.add(), adoption)
+    for person in group.participants:
+        _fill_person(message.participants.add(), person)
+    message.community.extend(group.community)
+    _set_time(message, "converted_at", group.converted_at)
 
 
-def _session(session: m.Session | None) -> pb.Session | None:
-    if session is None:
-        return None
-    return pb.Session(id=session.id, segment=session.segment, speaker_count=session.speaker_count)
+def _fill_label(message: pb.Label, label: m.Label) -> None:
+    message.scheme = label.scheme
+    message.value = label.value
+    message.set_by = label.set_by
+    _set_time(message, "set_at", label.set_at)
+    message.params.update(label.params)
 
 
-def _item(item: m.Item) -> pb.Item:
-    return pb.Item(
-        id=item.id,
-        author=None if item.author is None else _person(item.author),
-        posted_at=_timestamp(item.posted_at),
-        retracted_at=_timestamp(item.retracted_at),
-        labels=[_label(label) for label in item.labels],
-        consents=[_consent(consent) for consent in item.consents],
-        text=item.text,
-        kind=_to_enum(pb.ItemKind, item.kind),
-        listed_people=[_person(p) for p in item.listed_people],
-        session=_session(item.session),
-        exchange_participants=item.exchange_participants,
-        conversation=item.conversation,
-        link=item.link,
-    )
+def _fill_consent(message: pb.Consent, consent: m.Consent) -> None:
+    message.by = consent.by
+    message.scope = consent.scope
+    message.recipients.extend(consent.recipients)
+    _set_time(message, "granted_at", consent.granted_at)
+    _set_time(message, "withdrawn_at", consent.withdrawn_at)
 
 
-def _service(service: m.Service | None) -> pb.Service | None:
-    if service is None:
-        return None
-    return pb.Service(
-        name=service.name,
-        organization=service.organization,
-        new_controller=service.new_controller,
-        may_train=service.may_train,
-        retains=service.retains,
-    )
+def _fill_item(message: pb.Item, item: m.Item) -> None:
+    message.id = item.id
+    if item.author is not None:
+        _fill_person(message.author, item.author)
+    _set_time(message, "posted_at", item.posted_at)
+    _set_time(message, "retracted_at", item.retracted_at)
+    for label in item.labels:
+        _fill_label(message.labels.add(), label)
+    for consent in item.consents:
+        _fill_consent(message.consents.add(), consent)
+    message.text = item.text
+    _set_enum(message, "kind", pb.ItemKind, item.kind)
+    for person in item.listed_people:
+        _fill_person(message.listed_people.add(), person)
+    if item.session is not None:
+        session = message.session
+        session.SetInParent()
+        session.id = item.session.id
+        session.segment = item.session.segment
+        session.speaker_count = item.session.speaker_count
+    message.exchange_participants.extend(item.exchange_participants)
+    message.conversation = item.conversation
+    message.link = item.link
 
 
-def _destination(destination: m.Destination) -> pb.Destination:
-    return pb.Destination(
-        kind=_to_enum(pb.DestinationKind, destination.kind),
-        channel=destination.channel,
-        recipients=[pb.Recipient(id=r.id, organization=r.organization) for r in destination.recipients],
-        group_id=destination.group_id,
-        publicly_accessible=destination.publicly_accessible,
-        service=_service(destination.service),
-    )
+def _fill_destination(message: pb.Destination, destination: m.Destination) -> None:
+    message.SetInParent()
+    _set_enum(message, "kind", pb.DestinationKind, destination.kind)
+    message.channel = destination.channel
+    for recipient in destination.recipients:
+        message.recipients.add(id=recipient.id, organization=recipient.organization)
+    message.group_id = destination.group_id
+    message.publicly_accessible = destination.publicly_accessible
+    if destination.service is not None:
+        service, given = message.service, destination.service
+        service.SetInParent()
+        service.name = given.name
+        service.organization = given.organization
+        service.new_controller = given.new_controller
+        service.may_train = given.may_train
+        service.retains = given.retains
 
 
-def _attribution(attribution: m.Attribution | None) -> pb.Attribution | None:
-    if attribution is None:
-        return None
-    return pb.Attribution(
-        author_identity=attribution.author_identity,
-        affiliation=attribution.affiliation,
-        descriptor=attribution.descriptor,
-        link=attribution.link,
-    )
-
-
-def _purpose(purpose: m.Purpose | None) -> pb.Purpose | None:
-    if purpose is None:
-        return None
-    return pb.Purpose(
-        need_to_know=purpose.need_to_know,
-        legal_basis=_to_enum(pb.LegalBasis, purpose.legal_basis),
-        notification_prohibited=purpose.notification_prohibited,
-    )
+def _fill_request(message: pb.CheckRequest, request: m.CheckRequest) -> None:
+    if not isinstance(request, m.CheckRequest):
+        raise TypeError(f"expected a CheckRequest, got {type(request).__name__}")
+    _set_enum(message, "action", pb.Action, request.action)
+    _set_time(message, "requested_at", request.requested_at)
+    _fill_actor(message.actor, request.actor)
+    _fill_group(message.group, request.group)
+    for item in request.items:
+        _fill_item(message.items.add(), item)
+    _fill_destination(message.destination, request.destination)
+    if request.attribution is not None:
+        attribution, given = message.attribution, request.attribution
+        attribution.SetInParent()
+        attribution.author_identity = given.author_identity
+        attribution.affiliation = given.affiliation
+        attribution.descriptor = given.descriptor
+        attribution.link = given.link
+    _set_enum(message, "format", pb.Format, request.format)
+    _set_enum(message, "derived", pb.Derivation, request.derived)
+    message.quoted_text = request.quoted_text
+    if request.purpose is not None:
+        purpose, given = message.purpose, request.purpose
+        purpose.SetInParent()
+        purpose.need_to_know = given.need_to_know
+        _set_enum(purpose, "legal_basis", pb.LegalBasis, given.legal_basis)
+        purpose.notification_prohibited = given.notification_prohibited
+    if request.attributes:
+        message.attributes.update(_plain(request.attributes))
+    message.explain = request.explain
 
 
 def check_request(request: m.CheckRequest) -> pb.CheckRequest:
     """The message for one request."""
-    if not isinstance(request, m.CheckRequest):
-        raise TypeError(f"expected a CheckRequest, got {type(request).__name__}")
-    return pb.CheckRequest(
-        action=_to_enum(pb.Action, request.action),
-        requested_at=_timestamp(request.requested_at),
-        actor=_actor(request.actor),
-        group=_group(request.group),
-        items=[_item(item) for item in request.items],
-        destination=_destination(request.destination),
-        attribution=_attribution(request.attribution),
-        format=_to_enum(pb.Format, request.format),
-        derived=_to_enum(pb.Derivation, request.derived),
-        quoted_text=request.quoted_text,
-        purpose=_purpose(request.purpose),
-        attributes=_struct(request.attributes),
-        explain=request.explain,
-    )
+    message = pb.CheckRequest()
+    _fill_request(message, request)
+    return message
 
 
 def check_batch_request(requests: Iterable[m.CheckRequest]) -> pb.CheckBatchRequest:
     """The message for a batch, in the caller's order."""
-    return pb.CheckBatchRequest(checks=[check_request(r) for r in requests])
+    batch = pb.CheckBatchRequest()
+    for request in requests:
+        _fill_request(batch.checks.add(), request)
+    return batch
 
 
 # --- responses ---------------------------------------------------------------
