@@ -48,24 +48,24 @@ def read_rule_files(root: pathlib.Path | str) -> list[tuple[str, bytes]]:
         raise PolicyError([Diagnostic("no_rules", f"`{root}` does not exist", str(root),
                                       help="pass the folder that holds the agreements, e.g. `rules/`")])
     paths = find_rule_files(root)
-    outside = [_outside(path, root) for path in paths if not _within(path, root)]
+    base = root.resolve() if root.is_dir() else root.resolve().parent  # once: resolving walks every component
+    outside = [_outside(path) for path in paths if not _within(path, base)]
     if outside:
         raise PolicyError(outside)
     return [(str(path), path.read_bytes()) for path in paths]
 
 
-def _within(path: pathlib.Path, root: pathlib.Path) -> bool:
-    """Whether the file a path leads to lies under the rules root.
+def _within(path: pathlib.Path, base: pathlib.Path) -> bool:
+    """Whether the file a path leads to lies under the rules root (`base`, resolved).
 
     A symlink may point anywhere; following one out of the root would let a
     rules folder pull in any file the server can read. A Kubernetes ConfigMap's
     `..data` links stay inside the mount, so they pass.
     """
-    base = root.resolve() if root.is_dir() else root.resolve().parent
     return path.resolve().is_relative_to(base)
 
 
-def _outside(path: pathlib.Path, root: pathlib.Path) -> Diagnostic:
+def _outside(path: pathlib.Path) -> Diagnostic:
     return Diagnostic("outside_rules_root", f"`{path}` leads outside the rules folder, to `{path.resolve()}`",
                       str(path), 1, 1, help="copy the file into the rules folder instead of linking to it")
 
