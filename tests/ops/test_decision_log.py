@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 import discretion_client as dc
 
 from .conftest import CHEN, ROUNDTABLE, RULES, UTC, chatham_quote, eventually, log_lines
@@ -226,3 +228,19 @@ def test_a_line_longer_than_pipe_buf_is_never_cut_and_never_waited_for(tmp_path)
 def _read_all(fd: int) -> bytes:
     with os.fdopen(fd, "rb") as pipe:
         return pipe.read()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sighup_reopens_the_log_file_after_logrotate_moved_it(start_ops, tmp_path, workers):
+    log = tmp_path / "decisions.jsonl"
+    server = start_ops(RULES, "--decision-log", str(log), workers=workers)
+    with dc.Client(server.target) as client:
+        client.check(chatham_quote())
+        eventually(lambda: log.exists() and len(log_lines(log)) == 1)
+        rotated = log.rename(tmp_path / "decisions.jsonl.1")
+        server.signal(signal.SIGHUP)
+        eventually(lambda: log.exists(), message="SIGHUP did not open the log file again")
+        client.check_batch([chatham_quote(), chatham_quote()])
+    assert server.stop() == 0, server.log()
+    assert len(log_lines(rotated)) == 1
+    assert len(log_lines(log)) == 2

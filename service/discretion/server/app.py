@@ -233,7 +233,8 @@ def _run(
         # the file may have changed since, and nobody is served before this.
         settings.tenants.refresh()
     try:
-        decision_log = _open_decision_log(settings, decision_log_pipe, metrics, cleanup)
+        on_hangup: list[Callable[[], None]] = []  # besides reloading the rules and the tenants
+        decision_log = _open_decision_log(settings, decision_log_pipe, metrics, cleanup, on_hangup)
         server, port = create_server(settings, holder, health_servicer=health_servicer, metrics=metrics,
                                      decision_log=decision_log)
         health_port = 0
@@ -255,7 +256,7 @@ def _run(
             on_ready(ready)
         else:
             _announce(settings, ready, stderr)
-        counted = _serve_until_stopped(stop, signals, holder, settings.tenants, settings.watch_interval)
+        counted = _serve_until_stopped(stop, signals, holder, settings.tenants, settings.watch_interval, on_hangup)
         log.info("stopping: letting calls in flight finish (up to %ss)", settings.grace)
         health_servicer.enter_graceful_shutdown()  # load balancers stop sending first
         _drain(server, settings.grace, signals, counted)
@@ -299,13 +300,14 @@ def _start_metrics(settings: ServerSettings, metrics: Metrics, cleanup: contextl
 
 
 def _open_decision_log(settings: ServerSettings, pipe: int | None, metrics: Metrics,
-                       cleanup: contextlib.ExitStack) -> DecisionLog | None:
+                       cleanup: contextlib.ExitStack, on_hangup: list[Callable[[], None]]) -> DecisionLog | None:
     if pipe is None:
         if not settings.decision_log:
             return None
         relay = LogRelay(settings.decision_log)
         # Unwound after the log below closed its end: reads the pipe to it.
         cleanup.callback(relay.close, _RELAY_TIMEOUT)
+        on_hangup.append(relay.reopen)  # after logrotate moved the file
         pipe = relay.pipe()
     decision_log = DecisionLog(pipe, on_drop=metrics.decision_log_dropped.inc)
     cleanup.callback(decision_log.close)
@@ -327,9 +329,11 @@ class _Signals:
 
 
 def _serve_until_stopped(stop: threading.Event, signals: _Signals, holder: PolicyHolder,
-                         tenants: TenantsFile | None, watch_interval: float) -> int:
-    """Wait for a stop (the event or a signal), reloading the rules on each SIGHUP meanwhile,
-    and the tenants file when it changed (looked at every `watch_interval` and on SIGHUP).
+                         tenants: TenantsFile | None, watch_interval: float,
+                         on_hangup: list[Callable[[], None]]) -> int:
+    """Wait for a stop (the event or a signal), reloading the rules on each SIGHUP meanwhile
+    (and doing `on_hangup`), and the tenants file when it changed (looked at every
+    `watch_interval` and on SIGHUP).
 
     Returns the stop signals this stop used: 0 if the event stopped it, else 1.
     Short waits: the kernel may deliver a signal to any of grpc's threads, and
@@ -349,6 +353,8 @@ def _serve_until_stopped(stop: threading.Event, signals: _Signals, holder: Polic
             # Off the main thread: a reload may wait for the watcher's, and
             # the main thread must stay free to see a stop meanwhile.
             threading.Thread(target=holder.reload, name="rules-reload", daemon=True).start()
+            for action in on_hangup:
+                action()
         if tenants is not None and (hangup or time.monotonic() - looked >= watch_interval):
             looked = time.monotonic()
             tenants.refresh()  # a stat, and a small file read only when it changed

@@ -109,6 +109,13 @@ def _lines(entries: Iterable[Entry], decided_at: float) -> list[bytes]:
             for e in entries]
 
 
+def _open_target(path: str) -> int:
+    try:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    except OSError as error:
+        raise OSError(f"cannot open the decision log `{path}`: {error.strerror}") from error
+
+
 def open_pipe() -> tuple[int, int]:
     """A pipe for decision-log lines, as large as the kernel allows: (read end, write end)."""
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
@@ -207,20 +214,17 @@ def _chunks(lines: list[bytes]) -> list[bytes]:
 class LogRelay:
     """The writing side: copies whole lines from each followed pipe to the log's target.
 
-    `target` is `-` for standard output or a file to append to. One thread
+    `target` is `-` for standard output or a file to append to, opened again
+    by its name on `reopen()` (SIGHUP) so logrotate can move it. One thread
     reads every pipe; a pipe is followed until its write end is closed (by a
     clean stop or a process's death) and it has been read to the end.
     """
 
     def __init__(self, target: str):
-        if target == "-":
-            self._target, self._owns_target = 1, False
-        else:
-            try:
-                self._target = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-            except OSError as error:
-                raise OSError(f"cannot open the decision log `{target}`: {error.strerror}") from error
-            self._owns_target = True
+        self._path = None if target == "-" else target
+        self._target = 1 if self._path is None else _open_target(self._path)
+        # Held while writing to the target, so reopen() never swaps it mid-write.
+        self._target_lock = threading.Lock()
         self._lock = threading.Lock()
         self._pipes: dict[int, bytes] = {}  # read end -> the start of a line whose end has not come yet
         self._cut = False  # a write to the target failed partway: the next one starts a new line
@@ -235,6 +239,22 @@ class LogRelay:
             self._pipes[read_fd] = b""
         return write_fd
 
+    def reopen(self) -> None:
+        """Open the log file again by its name (on SIGHUP): after logrotate moved it, lines go to a new file.
+
+        A file that cannot be opened keeps the old one in use, and says why.
+        """
+        if self._path is None:
+            return
+        try:
+            target = _open_target(self._path)
+        except OSError as error:
+            log.error("%s; still writing to the file it had open", error)
+            return
+        with self._target_lock:
+            self._target, old = target, self._target
+        os.close(old)
+
     def close(self, timeout: float | None = None) -> None:
         """Copy what is left once every write end is closed (waiting up to `timeout`), then stop."""
         self._stopping.set()
@@ -244,7 +264,7 @@ class LogRelay:
             # die): leave the thread to it rather than close what it reads.
             log.error("decision log: a pipe was still open after %ss; its last lines may be lost", timeout)
             return
-        if self._owns_target:
+        if self._path is not None:
             os.close(self._target)
 
     def _copy(self) -> None:
@@ -284,6 +304,10 @@ class LogRelay:
 
     def _write(self, lines: bytes) -> None:
         """Append whole lines to the target (only the relay's thread writes there)."""
+        with self._target_lock:
+            self._write_locked(lines)
+
+    def _write_locked(self, lines: bytes) -> None:
         data = b"\n" + lines if self._cut else lines
         view = memoryview(data)
         self._cut = False

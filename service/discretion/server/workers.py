@@ -16,7 +16,8 @@ connections over them. The supervisor
 - relays the decision log: each worker writes its lines into a pipe of its
   own before it answers, and the supervisor copies them to the log's target,
   so a worker that is killed has lost none of the decisions it gave out;
-- forwards SIGHUP (reload) to the workers, and on SIGTERM or SIGINT tells
+- forwards SIGHUP (reload) to the workers, and reopens the decision log's
+  file on it (after logrotate moved it); on SIGTERM or SIGINT tells
   every worker to stop gracefully and waits for them: each finishes its calls
   in flight, then the supervisor copies the last lines and exits 0.
 
@@ -251,6 +252,8 @@ class _Supervisor:
             if self.hangups > forwarded:
                 forwarded = self.hangups
                 self._forward(signal.SIGHUP)
+                if self.relay is not None:
+                    self.relay.reopen()  # after logrotate moved the file
             if tenants is not None and time.monotonic() - looked >= self.settings.watch_interval:
                 # Followed here too, so a worker restarted later starts from
                 # the last good tenants (it is handed our copy), not the first.
