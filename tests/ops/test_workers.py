@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import discretion_client as dc
 
@@ -108,3 +109,35 @@ def test_a_port_another_server_holds_is_refused(start_ops):
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert f"cannot listen on `{first.target}`" in result.stderr
+
+
+def test_a_killed_worker_costs_the_client_no_failed_call(start_ops):
+    """Calls cut off by the kill, and reconnects reset by the dying listener, are retried to a live worker."""
+    server = start_ops(RULES, workers=2)
+    victim = min(server.workers())
+    answered, failed = [], []
+    stop = threading.Event()
+
+    def ask() -> None:
+        with dc.Client(server.target, channels=2, timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    answered.append(client.check(chatham_quote()).decision)
+                except dc.DiscretionError as error:
+                    failed.append(error)
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        eventually(lambda: len(answered) > 100)
+        os.kill(victim, signal.SIGKILL)
+        eventually(lambda: victim not in server.workers() and len(server.workers()) == 2)
+        before = len(answered)
+        eventually(lambda: len(answered) > before + 200)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert not failed, failed[:3]
+    assert set(answered) == {"allow_with_obligations"}

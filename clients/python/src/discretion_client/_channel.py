@@ -54,6 +54,13 @@ def channel_options() -> list[tuple[str, object]]:
         # default, which would put a whole pool on one connection and so on
         # one server process; a local pool gives each channel its own.
         ("grpc.use_local_subchannel_pool", 1),
+        # A failed reconnect waits 1 s by default before the next, longer
+        # than the retries above last (about 0.35 s): when a worker process
+        # dies, a reconnect can land in its closing listener and be reset,
+        # and every retry then failed at once. From 0.1 s, the next attempt
+        # reaches a live worker while the call is still being retried.
+        ("grpc.initial_reconnect_backoff_ms", 100),
+        ("grpc.max_reconnect_backoff_ms", 10_000),
     ]
 
 
