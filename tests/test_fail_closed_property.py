@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from discretion.engine import decide
-from discretion.engine.compiled import CompiledPolicy, CompiledVersion
-from strategies import NOW, POLICY, requests
+from discretion.engine.compiled import CompiledPolicy
+from strategies import NOW, POLICY, budget, requests
 from test_stacking_property import _with
 
 RULES = sorted({(r.agreement, r.version, r.id) for versions in POLICY.versions.values() for v in versions.values()
@@ -39,13 +39,11 @@ def with_failures(policy: CompiledPolicy, failing: set[tuple], error: Exception)
             index = {key: tuple(swapped.setdefault(id(r), dataclasses.replace(r, condition=_failing(error)))
                                 if (r.agreement, r.version, r.id) in failing else r for r in rules)
                      for key, rules in version.index.items()}
-            versions[agreement][number] = CompiledVersion(
-                version.agreement, version.version, version.effective_from, version.disclosed_at, index,
-                version.label_schemes, version.default_labels, version.authors_may_restrict_later)
+            versions[agreement][number] = dataclasses.replace(version, index=index)
     return dataclasses.replace(policy, versions=versions, terms_cache={})
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@budget(300)
 @given(drawn=requests(), failing=st.sets(st.sampled_from(RULES), min_size=1, max_size=6),
        error=st.sampled_from([KeyError("attributes.tier"), TypeError("'<' not supported"), ValueError("bad time")]))
 def test_an_evaluation_error_never_loosens_a_decision(drawn, failing, error):

@@ -66,7 +66,7 @@ def full_request() -> pb.CheckRequest:
             adoptions=[
                 pb.Adoption(agreement="chatham-house", version=2, effective_from=ts(10),
                             disclosed_at=ts(20), replaces=["old", "older"], segments=["discussion"],
-                            default_labels={"TLP": "amber"}),
+                            default_labels={"TLP": "amber"}, label_floors={"TLP": "green"}),
             ],
             participants=[pb.Person(id="bo", display_name="Bo", organization="beta",
                                     handles=["@bo", "bobby"], is_minor=True)],
@@ -129,7 +129,7 @@ def test_every_field_of_a_check_arrives_in_the_request():
             visibility="hidden",
             adoptions=(model.Adoption(agreement="chatham-house", version=2, effective_from=10.0,
                                       disclosed_at=20.0, replaces=("old", "older"), segments=("discussion",),
-                                      default_labels={"tlp": "amber"}),),
+                                      default_labels={"tlp": "amber"}, label_floors={"tlp": "green"}),),
             participants=(model.Person(id="bo", display_name="Bo", organization="beta",
                                        handles=("@bo", "bobby"), is_minor=True),),
             community=("acme", "beta"),

@@ -186,7 +186,7 @@ def full_request() -> dc.CheckRequest:
             privacy="private",
             visibility="hidden",
             adoptions=[dc.Adoption("chatham-house", 2, effective_from=T1, disclosed_at=T2, replaces=["tlp"],
-                                   segments=["discussion"], default_labels={"tlp": "amber"})],
+                                   segments=["discussion"], default_labels={"tlp": "amber"}, label_floors={"tlp": "green"})],
             participants=[_person(1)],
             community=["acme", "globex"],
             converted_at=T2,
@@ -242,7 +242,7 @@ def full_request_pb() -> pb.CheckRequest:
             adoptions=[
                 pb.Adoption(
                     agreement="chatham-house", version=2, effective_from=_ts(T1), disclosed_at=_ts(T2), replaces=["tlp"],
-                    segments=["discussion"], default_labels={"tlp": "amber"},
+                    segments=["discussion"], default_labels={"tlp": "amber"}, label_floors={"tlp": "green"},
                 )
             ],
             participants=[_pb_person(1)],

@@ -8,15 +8,17 @@ Nothing is compiled if anything is wrong: a policy is served whole or not at all
 
 from __future__ import annotations
 
+import re
 import string
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..engine.compiled import (
     AgreementInfo, CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, LabelScheme, VersionInfo,
 )
 from ..engine.model import ACTIONS, DESTINATION_KINDS, Adoption
-from ..engine.obligations import OBLIGATION_TYPES
+from ..engine.obligations import OBLIGATION_TYPES, PEOPLE
+from ..engine.terms import adoption_problems
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..policy.load import Document, load_documents
 from ..source import Source
@@ -99,7 +101,8 @@ class _Compiler:
                         self.problems.append(document.source.diagnostic(
                             path + ("aliases", alias), "unknown_label", f"alias `{alias}` names `{target}`, which is not in the order",
                             help=did_you_mean(target, list(order))))
-                schemes[name] = LabelScheme(name, order, aliases)
+                schemes[name] = LabelScheme(name, order, aliases, document.data["agreement"],
+                                            frozenset(spec.get("relabel_by") or ()))
         return schemes
 
     # ---- agreements ---------------------------------------------------------
@@ -130,20 +133,51 @@ class _Compiler:
                     disclosed_at = parse_instant(version["disclosed_at"], path + ("disclosed_at",))
             except Invalid as error:
                 self.problems.append(source.diagnostic(error.path, error.code, error.message, help=error.help))
-            defaults = self.default_labels(version.get("default_labels") or {}, path, source, schemes)
+            published_at = self.published_at(version, index, path, source, platform_wide)
+            defaults = self.label_values(version.get("default_labels") or {}, path + ("default_labels",), source, schemes)
+            floors = self.label_values(version.get("label_floors") or {}, path + ("label_floors",), source, schemes)
             rules = self.rules(agreement_id, number, version["rules"], path + ("rules",), document)
+            may_restrict_later = version.get("authors_may_restrict_later", True)
             compiled[number] = CompiledVersion(
                 agreement=agreement_id, version=number, effective_from=effective_from,
                 disclosed_at=disclosed_at if disclosed_at is not None else effective_from,
                 index=_index(rules), label_schemes=schemes, default_labels=defaults,
-                authors_may_restrict_later=version.get("authors_may_restrict_later", True),
+                authors_may_restrict_later=may_restrict_later, label_floors=floors, published_at=published_at,
+                frozen_schemes=frozenset() if may_restrict_later else frozenset(data.get("labels") or ()),
             )
         return dict(sorted(compiled.items()))
 
-    def default_labels(self, defaults: dict, path: tuple, source: Source, schemes: dict) -> dict[str, str]:
+    def published_at(self, version: dict, index: int, path: tuple, source: Source, platform_wide: bool):
+        """When a version of an adopted agreement was published; required after the first.
+
+        An adoption of "the latest version" must not move items said under
+        one version to a looser one loaded later: the date says from when the
+        version may govern.
+        """
+        if "published_at" not in version:
+            if index > 0 and not platform_wide:
+                self.problems.append(source.diagnostic(
+                    path + ("version",), "undated_version",
+                    f"version {version['version']} does not say when it was published",
+                    help="add `published_at`: an adoption of the latest version follows it only from then on"))
+            return None
+        if platform_wide:
+            self.problems.append(source.diagnostic(
+                path + ("published_at", "<key>"), "published_at_on_platform_agreement",
+                "`published_at` is set on a platform-wide agreement",
+                help="platform-wide agreements date their versions with `effective_from` and `disclosed_at`"))
+            return None
+        try:
+            return parse_instant(version["published_at"], path + ("published_at",))
+        except Invalid as error:
+            self.problems.append(source.diagnostic(error.path, error.code, error.message, help=error.help))
+            return None
+
+    def label_values(self, values: dict, path: tuple, source: Source, schemes: dict) -> dict[str, str]:
+        """Checked `scheme: value` pairs (default labels, label floors), canonical and lower case."""
         result = {}
-        for scheme, value in defaults.items():
-            where = path + ("default_labels", scheme)
+        for scheme, value in values.items():
+            where = path + (scheme,)
             if scheme not in schemes:
                 self.problems.append(source.diagnostic(where + ("<key>",), "unknown_label_scheme",
                                                        f"unknown label scheme `{scheme}`",
@@ -208,6 +242,7 @@ class _Compiler:
             waivable_by_author=rule.get("author_may_waive", True), condition=condition, conjuncts=conjuncts,
             obligations=compiled_obligations, reason_code=rule["reason"]["code"], message=message,
             actions=tuple(rule.get("actions") or ACTIONS), destinations=_destinations(rule.get("destinations")),
+            schemes=frozenset(_schemes_read(rule)),
         )
 
     def obligation(self, spec: Any, path: tuple, ctx: Context) -> CompiledObligation | None:
@@ -229,6 +264,10 @@ class _Compiler:
             if key not in declared:
                 ctx.report(Invalid(where + ("<key>",), "unknown_parameter", f"`{name}` has no parameter `{key}`",
                                    did_you_mean(key, list(declared)) if declared else f"`{name}` takes no parameters"))
+                continue
+            if key == "people" and value not in PEOPLE:
+                ctx.report(Invalid(where, "unknown_value", f"`{value}` is not a value of `people`",
+                                   did_you_mean(str(value), list(PEOPLE))))
                 continue
             try:
                 params[key] = _parameter(value, declared[key], where, ctx)
@@ -283,6 +322,9 @@ class _Compiler:
                     parsed = self.adoption(adoption, path + ("adoptions", j), source, versions)
                     if parsed:
                         adoptions.append(parsed)
+                for problem in adoption_problems(adoptions):
+                    self.problems.append(source.diagnostic(
+                        path + ("adoptions", problem.index, "replaces"), problem.code, problem.message))
                 result[group] = tuple(adoptions)
         return result
 
@@ -311,7 +353,24 @@ class _Compiler:
                                                        f"unknown agreement `{replaced}`",
                                                        help=did_you_mean(replaced, sorted(versions))))
         return Adoption(agreement, version, effective, disclosed, tuple(data.get("replaces") or ()),
-                        tuple(data.get("segments") or ()), dict(data.get("default_labels") or {}))
+                        tuple(data.get("segments") or ()), dict(data.get("default_labels") or {}),
+                        dict(data.get("label_floors") or {}))
+
+
+_LABEL_FACT = re.compile(r"item\.label(?:_param)?\.([A-Za-z0-9_+-]+)")
+
+
+def _schemes_read(node: Any) -> Iterator[str]:
+    """The label schemes a rule names anywhere: in a condition's keys, operands or its message."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _schemes_read(key)
+            yield from _schemes_read(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemes_read(value)
+    elif isinstance(node, str):
+        yield from (match.group(1).lower() for match in _LABEL_FACT.finditer(node))
 
 
 def _destinations(spec: list | dict | None) -> tuple[str, ...]:

@@ -244,12 +244,24 @@ def _literal(fact: str, fact_type: FactType, value: Any, path: tuple):
     return value
 
 
+def _known(value: Any) -> bool:
+    """A blank text or a missing value is unknown, and an unknown equals nothing, not even another unknown."""
+    return value is not None and value != ""
+
+
+def _same(a: Any, b: Any) -> bool:
+    # Two recipients without an organization are not "of the same
+    # organization"; an empty id is no participant (TLP:AMBER+STRICT, RED).
+    return a == b and _known(a)
+
+
 def _equality(negate: bool):
     def build(getter, fact, fact_type, operand, path, ctx):
         other, value = _operand(fact, fact_type, operand, path, ctx)
         if other is not None:
-            compare = operator.ne if negate else operator.eq
-            return lambda scope: compare(getter(scope), other(scope))
+            if negate:
+                return lambda scope: not _same(getter(scope), other(scope))
+            return lambda scope: _same(getter(scope), other(scope))
         if negate:
             return lambda scope: getter(scope) != value
         return lambda scope: getter(scope) == value
@@ -263,7 +275,7 @@ def _membership(negate: bool):
             other, other_type = _resolve(operand["fact"], path + ("fact",), ctx)
             if other_type.kind != "list":
                 raise Invalid(path, "not_a_list", f"`{operand['fact']}` is not a list")
-            test = lambda scope: getter(scope) in other(scope)  # noqa: E731
+            test = lambda scope: _known(value := getter(scope)) and value in other(scope)  # noqa: E731
         else:
             if not isinstance(operand, list):
                 raise Invalid(path, "wrong_type", "`in` takes a list of values", "write `[a, b]`")
@@ -282,7 +294,7 @@ def _contains(getter, fact, fact_type, operand, path, ctx):
         raise Invalid(path, "wrong_type", f"`contains` needs a list, and `{fact}` is {fact_type.describe()}")
     other, value = _operand(fact, fact_type.element or BOOL, operand, path, ctx)
     if other is not None:
-        return lambda scope: other(scope) in getter(scope)
+        return lambda scope: _known(element := other(scope)) and element in getter(scope)
     return lambda scope: value in getter(scope)
 
 

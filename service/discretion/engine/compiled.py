@@ -59,6 +59,9 @@ class CompiledRule:
     destinations: tuple[str, ...] = ()
     # The condition's entries as (text, predicate), for explanations.
     conjuncts: tuple[tuple[str, Callable], ...] = ()
+    # The label schemes the rule reads (`item.label.tlp`, `item.label_param.press.*`):
+    # a label carries these rules with it into groups that did not adopt them.
+    schemes: frozenset[str] = frozenset()
 
 
 # Compared by identity: a version is one object for the life of a policy.
@@ -72,10 +75,18 @@ class CompiledVersion:
     index: Mapping[tuple[str, str], tuple[CompiledRule, ...]]
     # label scheme -> its values from least to most restrictive, with aliases
     label_schemes: Mapping[str, "LabelScheme"]
-    # label scheme -> value applied to an item that carries none
+    # label scheme -> value for an item its source did not label in that scheme
     default_labels: Mapping[str, str]
     # Under press ground rules authors may not restrict after speaking (§3.1).
     authors_may_restrict_later: bool
+    # label scheme -> the minimum value of every item the version governs
+    label_floors: Mapping[str, str] = field(default_factory=dict)
+    # When this version was published: an adoption of "the latest version"
+    # follows it only from then on. None: since ever (a first version).
+    published_at: Instant | None = None
+    # The schemes this agreement defines whose labels an author may not
+    # tighten after speaking: a freeze reaches only the agreement's own schemes.
+    frozen_schemes: frozenset[str] = frozenset()
 
     @property
     def key(self) -> str:
@@ -87,6 +98,11 @@ class LabelScheme:
     name: str
     order: tuple[str, ...]  # least to most restrictive
     aliases: Mapping[str, str]
+    # The agreement that defines the scheme: its rules judge the label in any
+    # group, adopted or not (a label carries its terms).
+    agreement: str = ""
+    # Setters besides the source whose label counts as the source's.
+    relabel_by: frozenset[str] = frozenset()
 
     def normalize(self, value: str) -> str:
         """The canonical value; an unknown value reads as the most restrictive (§7.3)."""

@@ -1,35 +1,69 @@
 """Whether a person's consent holds at the time of the request.
 
-A consent holds when it was granted at or before `requested_at`, was not
-withdrawn by then (withdrawal works forward, GDPR Art. 7(3)), and, if it names
-recipients, covers every recipient of the destination.
+A person's consents to one scope form a history of events: each record is a
+grant at `granted_at` (unknown: since ever) and, if it has `withdrawn_at`, a
+withdrawal then. The latest event at or before `requested_at` is the person's
+answer; a withdrawal and a grant at the same instant read as the withdrawal.
+So a withdrawal ends every earlier grant, not only its own record, and a
+later grant restores consent (withdrawal works forward, GDPR Art. 7(3)).
+
+A blank person id never matches: an author without an id has given no consent.
+
+A grant that names recipients holds only for a destination that lists
+recipients, all of them named in the grant. An audience without listed
+recipients (the public, an AI tool, a service, a publicly accessible place)
+never satisfies it: nobody can say who would read it.
 """
 
 from __future__ import annotations
 
+import math
+
+from .model import Consent
 from .scope import Scope
+
+_UNBOUNDED = frozenset({"public", "ai_tool", "third_party_service"})
+
+
+def latest(consents: tuple[Consent, ...], person_id: str, kind: str, now: float) -> tuple[Consent, bool] | None:
+    """The person's last event for `kind` at or before `now`: (record, withdrawn?), or None."""
+    if not person_id:
+        return None
+    best: tuple[float, bool, Consent] | None = None
+    for consent in consents:
+        if consent.by != person_id or consent.scope != kind:
+            continue
+        granted = consent.granted_at if consent.granted_at is not None else -math.inf
+        if granted <= now and (best is None or (granted, False) >= best[:2]):
+            best = (granted, False, consent)
+        withdrawn = consent.withdrawn_at
+        if withdrawn is not None and withdrawn <= now and (best is None or (withdrawn, True) >= best[:2]):
+            best = (withdrawn, True, consent)
+    return None if best is None else (best[2], best[1])
 
 
 def holds(scope: Scope, person_id: str, kind: str) -> bool:
-    now = scope.requested_at
-    for consent in scope.item.consents:
-        if consent.by != person_id or consent.scope != kind:
-            continue
-        if consent.granted_at is not None and consent.granted_at > now:
-            continue
-        if consent.withdrawn_at is not None and consent.withdrawn_at <= now:
-            continue
-        if consent.recipients:
-            allowed = set(consent.recipients)
-            if not all(r.id in allowed for r in scope.destination.recipients):
-                continue
-        return True
-    return False
+    event = latest(scope.item.consents, person_id, kind, scope.requested_at)
+    if event is None or event[1]:
+        return False
+    consent = event[0]
+    return not consent.recipients or _covers(consent, scope)
+
+
+def _covers(consent: Consent, scope: Scope) -> bool:
+    destination = scope.destination
+    if destination.kind in _UNBOUNDED or destination.publicly_accessible or not destination.recipients:
+        return False
+    named = frozenset(r for r in consent.recipients if r)
+    return all(r.id and r.id in named for r in destination.recipients)
 
 
 def withdrawn(scope: Scope, person_id: str, kind: str) -> bool:
-    now = scope.requested_at
-    return any(
-        c.by == person_id and c.scope == kind and c.withdrawn_at is not None and c.withdrawn_at <= now
-        for c in scope.item.consents
-    )
+    event = latest(scope.item.consents, person_id, kind, scope.requested_at)
+    return event is not None and event[1]
+
+
+def granted_since(consents: tuple[Consent, ...], person_id: str, kind: str, since: float, now: float) -> bool:
+    """Whether the person's last event is a grant dated at or after `since` (a grant of unknown date is not)."""
+    event = latest(consents, person_id, kind, now)
+    return event is not None and not event[1] and event[0].granted_at is not None and event[0].granted_at >= since

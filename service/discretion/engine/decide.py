@@ -10,13 +10,18 @@ and quote, item by item for export (§7.1).
 
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
-from .compiled import CompiledPolicy, CompiledRule
-from .model import ACTIONS, DESTINATION_KINDS, Decision, Finding, Item, ItemResult, Obligation, Request
-from .obligations import OBLIGATION_TYPES
+from . import consent
+from .compiled import CompiledPolicy, CompiledRule, CompiledVersion
+from .model import (
+    ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, SOURCE_SETTERS, Decision, Finding, Item, ItemResult, Obligation,
+    Request,
+)
+from .obligations import CONFLICTS, OBLIGATION_TYPES, UnreadableFact
 from .scope import Scope
-from .terms import Governing, Terms, terms_for
+from .terms import Governing, Terms, adoption_problems, terms_for
 
 _ACTIONS = frozenset(ACTIONS)
 _KINDS = frozenset(DESTINATION_KINDS)
@@ -34,12 +39,15 @@ FALLBACK = "deny_unless_allowed"
 class _Outcome:
     """What the rules of one version set said about one item."""
 
-    __slots__ = ("denied", "obligations", "findings")
+    __slots__ = ("denied", "obligations", "findings", "demands")
 
     def __init__(self):
         self.denied = False
         self.obligations: list[Obligation] = []
         self.findings: list[Finding] = []
+        # (rule, obligation type) for every obligation a firing rule demands,
+        # owed by this request or not: conflicts are between demands (§7.4).
+        self.demands: list[tuple[CompiledRule, str]] = []
 
 
 def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list[str] | None = None) -> Decision:
@@ -47,18 +55,12 @@ def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list
     refusal = _check_request(policy, request)
     if refusal is not None:
         return _refuse(policy, request, *refusal, tracer=tracer)
-    adoptions = request.group.adoptions or policy.bindings[request.group.id]
-    terms = terms_for(policy, adoptions)
+    # The group's central binding is the floor; the request's adoptions stack on it.
+    terms = terms_for(policy, policy.bindings.get(request.group.id, ()), request.group.adoptions)
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
-    schemes = policy.label_schemes
     for item in request.items:
-        sets = _governing_sets(terms, item, requested_at)
-        governed_by = tuple(dict.fromkeys(key for governing in sets for key in governing.keys))
-        if tracer is not None:
-            tracer.append(f"item {item.id}: governed by {', '.join(governed_by)}")
         outcome = _Outcome()
-        for governing in sets:
-            _evaluate(governing, schemes, request, item, requested_at, outcome, tracer)
+        governed_by = _decide_item(policy, terms, request, item, requested_at, outcome, tracer)
         if tracer is not None:
             tracer.append(f"item {item.id}: {'deny' if outcome.denied else 'allowed'}"
                           + (f", owes {', '.join(sorted({o.type for o in outcome.obligations}))}"
@@ -72,6 +74,26 @@ def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list
         tracer.append(f"decision: {decision.decision}")
         return _with_explanation(decision, tracer)
     return decision
+
+
+def _decide_item(policy: CompiledPolicy, terms: Terms, request: Request, item: Item, requested_at: float,
+                 outcome: _Outcome, tracer: list[str] | None) -> tuple[str, ...]:
+    """Evaluate one item under every set of terms and labelling that may apply; the stricter holds."""
+    sets = _governing_sets(terms, item, requested_at)
+    governed_by = tuple(dict.fromkeys(key for governing, _ in sets for key in governing.keys))
+    if tracer is not None:
+        tracer.append(f"item {item.id}: governed by {', '.join(governed_by)}")
+    schemes = policy.label_schemes
+    for governing, released in sets:
+        if released and tracer is not None:
+            tracer.append(f"  item {item.id}: the author consented to the new terms: under "
+                          f"{', '.join(governing.keys)} only what others are owed still applies")
+        for labels, params in _labellings(governing, schemes, item):
+            _evaluate(policy, governing, labels, params, request, item, requested_at, released, outcome, tracer)
+    if request.destination.kind != "same_group":
+        _refuse_uninterpreted_labels(schemes, item, outcome, tracer)
+    _refuse_conflicts(item, outcome, tracer)
+    return governed_by
 
 
 # ---- the request ------------------------------------------------------------
@@ -98,6 +120,13 @@ def _check_request(policy: CompiledPolicy, request: Request) -> tuple[str, str, 
         if adoption.version and adoption.version not in versions:
             return ("unknown_agreement_version", f"group.adoptions[{index}].version",
                     f"`{adoption.agreement}` has no version {adoption.version}")
+        for kind in ("default_labels", "label_floors"):
+            for scheme in getattr(adoption, kind):
+                if scheme.strip().lower() not in policy.label_schemes:
+                    return ("unknown_label_scheme", f"group.adoptions[{index}].{kind}",
+                            f"the label scheme `{scheme}` is defined by no loaded agreement, so its labels cannot be read")
+    for problem in adoption_problems(adoptions):
+        return problem.code, f"group.adoptions[{problem.index}].replaces", problem.message
     return None
 
 
@@ -113,76 +142,127 @@ def _refuse(policy: CompiledPolicy, request: Request, code: str, field: str, mes
     return decision
 
 
-def _governing_sets(terms: Terms, item: Item, requested_at: float) -> list[Governing]:
-    """The terms in force when the item was posted and now; the stricter outcome wins (§6.2)."""
-    segment = item.session.segment
-    current = terms.at(requested_at, segment)
+def _governing_sets(terms: Terms, item: Item, requested_at: float) -> list[tuple[Governing, bool]]:
+    """The terms in force when the item was posted and now; the stricter outcome wins (§6.2).
+
+    Each set comes with whether the author released it: an author who consented
+    to the new terms after they changed lets them govern an older item, but
+    only as far as the author may waive; what the old terms owe other people
+    (participants named, children, lists) still holds.
+    """
+    segment = item.session.segment.strip()
+    # A meeting segment not given may be any: each segment's terms, and those of none.
+    segments = (segment,) if segment or not terms.segments else ("", *terms.segments)
     if item.posted_at is None:
-        # Unknown date: every set of terms the group ever had (§6.2.4).
-        sets = terms.ever(segment)
-        return sets if any(current.same_terms(s) for s in sets) else [current, *sets]
-    posted = terms.at(item.posted_at, segment)
-    if posted.same_terms(current) or _consented_to_new_terms(item, requested_at):
-        return [current]
-    return [posted, current]
-
-
-def _consented_to_new_terms(item: Item, requested_at: float) -> bool:
-    author = item.author.id
-    return any(
-        c.by == author and c.scope == NEW_TERMS_CONSENT
-        and (c.granted_at is None or c.granted_at <= requested_at)
-        and (c.withdrawn_at is None or c.withdrawn_at > requested_at)
-        for c in item.consents
-    )
+        changed = terms.last_change(-math.inf, requested_at)
+    else:
+        changed = terms.last_change(item.posted_at, requested_at)
+    released = (item.kind in AUTHORED_KINDS and changed is not None
+                and consent.granted_since(item.consents, item.author.id, NEW_TERMS_CONSENT, changed, requested_at))
+    sets: list[tuple[Governing, bool]] = []
+    for name in segments:
+        current = terms.at(requested_at, name)
+        # Unknown date: every set of terms the group ever had, the first included (§6.2.4).
+        posted = terms.ever(name) if item.posted_at is None else [terms.at(item.posted_at, name)]
+        sets.append((current, False))
+        sets.extend((g, released) for g in posted if not g.same_terms(current))
+    return sets
 
 
 # ---- one item under one set of versions ---------------------------------------
 
 
-def _effective_labels(governing: Governing, schemes, item: Item) -> tuple[dict[str, str], dict[str, dict]]:
-    """Per scheme, the most restrictive of the item's labels and the governing floors (§7.1).
+def _labellings(governing: Governing, schemes, item: Item) -> list[tuple[dict[str, str], dict[str, dict]]]:
+    """The item's effective labels per scheme, with the parameters of the label that set each (§7.1).
 
-    Also the parameters of the label that set each value (an agreed descriptor,
-    an embargo's end), which rules read as `item.label_param.<scheme>.<name>`.
+    The source's labels (and those of setters a scheme names in `relabel_by`)
+    give each scheme its value; a scheme the source left unlabelled takes the
+    governing default; floors raise it. Labels of other setters (an admin, the
+    platform, anyone else) may add restrictions but lift none: the item is
+    judged under the source's labelling and, if they change it, under the
+    tightened one too, and the stricter outcome holds. Under an agreement whose
+    authors may not restrict after speaking, the source's later labels of that
+    agreement's own schemes are ignored (press ground rules, §3.1).
     """
-    labels: dict[str, str] = {}
+    source: dict[str, tuple[str, dict]] = {}
+    others: dict[str, tuple[str, dict]] = {}
+    for label in item.labels:
+        name = label.scheme.strip().lower()
+        scheme = schemes.get(name)
+        if scheme is None:
+            continue  # no order to read it by: refused outside the group (_refuse_uninterpreted_labels)
+        setter = label.set_by.strip().lower()
+        if setter in SOURCE_SETTERS:
+            if name in governing.frozen and _set_after_posting(label.set_at, item.posted_at):
+                continue
+            target = source
+        else:
+            target = source if setter in scheme.relabel_by else others
+        value = scheme.normalize(label.value)
+        if name not in target or scheme.stricter(value, target[name][0]) != target[name][0]:
+            target[name] = (value, label.params)
+    labels = {name: value for name, value in governing.default_labels.items() if name not in source}
     params: dict[str, dict] = {}
-    if item.labels:
-        frozen = any(not v.authors_may_restrict_later for v in governing.versions)
-        for label in item.labels:
-            scheme = schemes.get(label.scheme)
-            if scheme is None:
-                continue  # a scheme no agreement defines has no order; rules read it from `item.labels`
-            if frozen and label.set_by == "author" and _set_after_posting(label.set_at, item.posted_at):
-                continue  # press ground rules: no tightening after speaking (§3.1)
-            value = scheme.normalize(label.value)
-            if label.scheme not in labels or scheme.stricter(value, labels[label.scheme]) != labels[label.scheme]:
-                labels[label.scheme] = value
-                params[label.scheme] = label.params
-    for name, value in governing.default_labels.items():
-        if name not in labels:
-            labels[name] = value
-        elif schemes[name].stricter(value, labels[name]) != labels[name]:
-            labels[name] = value
-            params[name] = {}
-    return labels, params
+    for name, (value, label_params) in source.items():
+        labels[name], params[name] = value, label_params
+    for name, floor in governing.label_floors.items():
+        if name not in labels or schemes[name].stricter(floor, labels[name]) != labels[name]:
+            labels[name], params[name] = floor, {}
+    result = [(labels, params)]
+    if others:
+        tightened, tightened_params = dict(labels), dict(params)
+        for name, (value, label_params) in others.items():
+            if name not in tightened or schemes[name].stricter(value, tightened[name]) != tightened[name]:
+                tightened[name], tightened_params[name] = value, label_params
+        if tightened != labels:
+            result.append((tightened, tightened_params))
+    return result
 
 
 def _set_after_posting(set_at: float | None, posted_at: float | None) -> bool:
     return set_at is not None and posted_at is not None and set_at > posted_at
 
 
-def _evaluate(governing: Governing, schemes, request: Request, item: Item, requested_at: float,
+def _interpreters(policy: CompiledPolicy, governing: Governing, labels: dict[str, str],
+                  requested_at: float) -> list[tuple[CompiledVersion, frozenset[str]]]:
+    """The versions that judge labels of schemes no governing agreement defines: a label carries its terms.
+
+    Every version of the defining agreement published by the time of the
+    request, since no adoption says which one the group follows.
+    """
+    adopted = {v.agreement for v in governing.versions}
+    carried: dict[str, set[str]] = {}
+    for name in labels:
+        agreement = policy.label_schemes[name].agreement
+        if agreement not in adopted:
+            carried.setdefault(agreement, set()).add(name)
+    return [
+        (version, frozenset(names))
+        for agreement, names in carried.items()
+        for version in policy.versions[agreement].values()
+        if version.published_at is None or version.published_at <= requested_at
+    ]
+
+
+def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, str], label_params: dict[str, dict],
+              request: Request, item: Item, requested_at: float, released: bool,
               outcome: _Outcome, tracer: list[str] | None) -> None:
-    labels, label_params = _effective_labels(governing, schemes, item)
     scope = Scope(request, item, requested_at, labels, label_params)
     key = (request.action, request.destination.kind)
-    waiver = scope.actor_is_author
-    permitted = waiver  # the author may release their own item (§7.2)
-    for version in governing.versions:
+    # The author may release their own item (§7.2), if its words are theirs alone.
+    waiver = released or (scope.actor_is_author and item.kind in AUTHORED_KINDS)
+    permitted = waiver
+    versions = [(version, None) for version in governing.versions]
+    if labels:
+        versions += _interpreters(policy, governing, labels, requested_at)
+    for version, carried in versions:
         permitted_here = False
+        if carried is not None and tracer is not None:
+            tracer.append(f"  item {item.id}: {version.key} judges its {', '.join(sorted(carried))} label "
+                          "(not adopted: its rules may restrict, never permit)")
         for rule in version.index.get(key, ()):  # fallback rules come last
+            if carried is not None and not (rule.schemes & carried):
+                continue
             if waiver and rule.waivable_by_author:
                 continue
             if permitted_here and rule.effect == FALLBACK:
@@ -199,7 +279,9 @@ def _evaluate(governing: Governing, schemes, request: Request, item: Item, reque
                 continue
             effect = _fire(rule, scope, outcome, tracer)
             if effect == ALLOW or effect == OBLIGE:
-                permitted = permitted_here = True
+                permitted_here = True
+                if carried is None:
+                    permitted = True
     if not permitted and not outcome.denied:
         outcome.denied = True
         message = (f"no agreement in force permits a {request.action} of item `{item.id}` "
@@ -207,6 +289,41 @@ def _evaluate(governing: Governing, schemes, request: Request, item: Item, reque
         outcome.findings.append(Finding("", 0, "", item.id, DENY, "not_permitted", message))
         if tracer is not None:
             tracer.append(f"  item {item.id}: no rule permits it → deny (members only)")
+
+
+def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer: list[str] | None) -> None:
+    """A label of a scheme no loaded agreement defines: what it allows cannot be known, so it stays in the group."""
+    unknown = sorted({label.scheme.strip().lower() for label in item.labels} - set(schemes))
+    if not unknown:
+        return
+    outcome.denied = True
+    names = ", ".join(f"`{name or '(blank)'}`" for name in unknown)
+    outcome.findings.append(Finding(
+        "", 0, "", item.id, DENY, "uninterpreted_label",
+        f"item `{item.id}` carries a {names} label that no loaded agreement defines, "
+        "so what it allows cannot be known and it stays in the group"))
+    if tracer is not None:
+        tracer.append(f"  item {item.id}: label scheme {names} is defined by no agreement → deny")
+
+
+def _refuse_conflicts(item: Item, outcome: _Outcome, tracer: list[str] | None) -> None:
+    """Obligations no request can meet together deny the item, naming the rules that demand them (§7.4)."""
+    if not outcome.demands:
+        return
+    first: dict[str, CompiledRule] = {}
+    for rule, kind in outcome.demands:
+        first.setdefault(kind, rule)
+    for one, other in CONFLICTS:
+        if one in first and other in first:
+            a, b = first[one], first[other]
+            outcome.denied = True
+            message = (f"`{_where(a)}` requires `{one}` and `{_where(b)}` requires `{other}` for item `{item.id}`; "
+                       "no request can meet both, so it is refused")
+            outcome.findings.append(Finding(b.agreement, b.version, b.id, item.id, DENY, "conflicting_obligations",
+                                            message))
+            if tracer is not None:
+                tracer.append(f"  item {item.id}: {message} → deny")
+            return
 
 
 def _where(rule: CompiledRule) -> str:
@@ -221,6 +338,8 @@ def _fire(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str]
     except Exception as error:  # noqa: BLE001 — any failure of a rule must deny, never skip
         return _fail_closed(rule, scope, outcome, error, tracer)
     effect = DENY if rule.effect == FALLBACK else rule.effect
+    if effect == OBLIGE or effect == REQUIRE:
+        outcome.demands.extend((rule, ob.type) for ob in rule.obligations)
     if effect == OBLIGE and not obligations:
         effect = ALLOW  # nothing the request does needs fixing (§7.4)
     if effect == DENY:
@@ -249,6 +368,8 @@ def _fail_closed(rule: CompiledRule, scope: Scope, outcome: _Outcome, error: Exc
                  tracer: list[str] | None) -> str:
     if isinstance(error, KeyError):
         detail = f"the fact `{error.args[0]}` is missing from the request"
+    elif isinstance(error, UnreadableFact):
+        detail = str(error)
     else:
         detail = f"{type(error).__name__}: {error}"
     outcome.denied = True
@@ -337,6 +458,10 @@ def _reason(verdict: str, findings: tuple[Finding, ...]) -> str:
         return f"denied: {first.message}" if first else "denied"
     if verdict == OBLIGE:
         messages = list(dict.fromkeys(f.message for f in findings if f.effect == OBLIGE))
+        left_out = list(dict.fromkeys(f.message for f in findings if f.effect == DENY))
+        if left_out:
+            # An export that keeps some items: say why the others stay behind.
+            messages.append("items are left out because " + "; ".join(left_out))
         return "allowed once the obligations are met: " + "; ".join(messages)
     messages = list(dict.fromkeys(f.message for f in findings if f.effect == ALLOW))
     return "allowed: " + (messages[0] if messages else "the author may share their own words")

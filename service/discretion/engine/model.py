@@ -31,6 +31,15 @@ DESTINATION_KINDS = (
     "other_group",
 )
 ITEM_KINDS = ("message", "attendee_list", "member_list", "transcript", "file", "image")
+# The kinds whose words are their author's alone: only these may the author
+# release by being the actor (§7.2). A transcript, a list, a file or an image
+# carries other people's words, names or faces, which the author cannot waive.
+AUTHORED_KINDS = frozenset({"message"})
+# Who may have set a label. Empty (or `author`) is the item's source; `admin`
+# and `platform` are the group's and the platform's authorities; any other
+# value is an unknown setter. Only the source's labels (and those of setters a
+# scheme names in `relabel_by`) may lower a value; everyone else only tightens.
+SOURCE_SETTERS = frozenset({"", "author"})
 FORMATS = ("text", "screenshot", "file", "recording")
 DERIVATIONS = ("verbatim", "paraphrase", "summary")
 ROLES = ("member", "moderator", "admin", "owner")
@@ -77,16 +86,19 @@ class Actor:
 @dataclass(slots=True)
 class Adoption:
     agreement: str
-    version: int = 0  # 0: the latest loaded version
+    version: int = 0  # 0: the latest version published at the instant the terms govern
     effective_from: Instant | None = None
     disclosed_at: Instant | None = None
     replaces: tuple[str, ...] = ()
     # "When a meeting, or part thereof, is held under the Rule": the adoption
     # governs only items from these meeting segments; empty means all items.
     segments: tuple[str, ...] = ()
-    # The group's default label per scheme (e.g. `tlp: amber`), a floor for
-    # every item the adoption governs.
+    # The group's label per scheme (e.g. `tlp: amber`) for an item whose
+    # source did not label it in that scheme; an explicit label stands.
     default_labels: dict[str, str] = field(default_factory=dict)
+    # The group's minimum label per scheme, for every item the adoption
+    # governs: an item's own label can only raise it.
+    label_floors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

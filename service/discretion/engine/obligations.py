@@ -20,6 +20,20 @@ from .scope import Scope
 Params = dict[str, Callable[[Scope], object]]
 
 
+class UnreadableFact(Exception):
+    """A fact an obligation needs is missing or unreadable: the rule fails closed (the item is denied)."""
+
+
+# Obligations no request can meet together: one names the author, the other
+# forbids it. When rules of the agreements in force demand both for one item
+# the item is denied, naming both rules (README: "Obligations that conflict").
+CONFLICTS: tuple[tuple[str, str], ...] = (
+    ("add_attribution", "redact_author_identity"),
+    ("add_attribution", "use_agreed_descriptor"),
+    ("add_attribution", "redact_descriptor"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ObligationType:
     name: str
@@ -81,23 +95,39 @@ def _people_in_scope(scope: Scope):
     yield from item.listed_people
 
 
+# `people: minors` limits a redaction to the children among the people, whom
+# no consent recorded here releases (a child's consent needs a parent's, §4.5).
+PEOPLE = ("everyone", "minors")
+
+
+def _minors_only(scope: Scope, params: Params) -> bool:
+    return "people" in params and params["people"](scope) == "minors"
+
+
 def _redact_identifying_content(scope: Scope, params: Params):
     # A quote publishes `quoted_text`; an export hands over the item's own text.
     text = scope.quoted_text if scope.action != "export" else scope.item.text
     if not text:
         return None
-    # The actor may name themselves; a speaker who consented to attribution may be named.
     people = _people_in_scope(scope)
-    author = scope.item.author.id
-    if author and author != scope.actor.id and holds(scope, author, "attribution"):
-        people = (p for p in people if p.id != author)
+    if _minors_only(scope, params):
+        people = (p for p in people if p.is_minor)
+    else:
+        # A speaker who consented to attribution may be named.
+        author = scope.item.author.id
+        if author and author != scope.actor.id and holds(scope, author, "attribution"):
+            people = (p for p in people if p.id != author)
+    # The actor may name themselves.
     spans = identifying_spans(text, people, except_person=scope.actor.id)
     return _for_item(scope, "redact_identifying_content", spans=spans) if spans else None
 
 
 def _redact_participant_identities(scope: Scope, params: Params):
     kind = str(params["scope"](scope)) if "scope" in params else "listing"
-    hidden = [p for p in scope.item.listed_people if p.id != scope.actor.id and not holds(scope, p.id, kind)]
+    if _minors_only(scope, params):
+        hidden = [p for p in scope.item.listed_people if p.is_minor and not (p.id and p.id == scope.actor.id)]
+    else:
+        hidden = [p for p in scope.item.listed_people if p.id != scope.actor.id and not holds(scope, p.id, kind)]
     if not hidden:
         return None
     return _for_item(scope, "redact_participant_identities",
@@ -113,9 +143,17 @@ def _require_author_consent(scope: Scope, params: Params):
                      scope=str(params["scope"](scope)))
 
 
-def _hold_until(scope: Scope, params: Params):
+def _until(scope: Scope, params: Params):
+    """The instant a rule names (an embargo's end). Named but not given reads as never lifting: fail closed."""
     until = params["until"](scope)
-    if until is None or until <= scope.requested_at:
+    if until is None:
+        raise UnreadableFact("the time `until` is missing or empty, so it cannot be known to have passed")
+    return until
+
+
+def _hold_until(scope: Scope, params: Params):
+    until = _until(scope, params)
+    if until <= scope.requested_at:
         return None  # the embargo has lifted
     return _for_item(scope, "hold_until", until=until)
 
@@ -129,7 +167,7 @@ def _preserve_label(scope: Scope, params: Params):
 
 
 def _add_notice(scope: Scope, params: Params):
-    until = params["until"](scope) if "until" in params else None
+    until = _until(scope, params) if "until" in params else None
     if until is not None and until <= scope.requested_at:
         return None  # a notice of an embargo that has lifted says nothing
     return _for_item(scope, "add_notice", notice=str(params["notice"](scope)), until=until)
@@ -155,9 +193,10 @@ OBLIGATION_TYPES: dict[str, ObligationType] = {
         ObligationType("redact_descriptor", _redact_descriptor, redacts=True),
         ObligationType("use_agreed_descriptor", _use_agreed_descriptor, (("descriptor", "text"),),
                        ("descriptor",), redacts=True),
-        ObligationType("redact_identifying_content", _redact_identifying_content, redacts=True),
-        ObligationType("redact_participant_identities", _redact_participant_identities, (("scope", "text"),),
+        ObligationType("redact_identifying_content", _redact_identifying_content, (("people", "text"),),
                        redacts=True),
+        ObligationType("redact_participant_identities", _redact_participant_identities,
+                       (("scope", "text"), ("people", "text")), redacts=True),
         ObligationType("exclude_items", _exclude_items),
         ObligationType("require_author_consent", _require_author_consent, (("scope", "text"),), ("scope",)),
         ObligationType("hold_until", _hold_until, (("until", "instant"),), ("until",)),

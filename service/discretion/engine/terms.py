@@ -2,132 +2,252 @@
 
 A version governs from the moment it is both effective and disclosed to
 members. An adoption that replaces another agreement ends it only from the
-moment the replacement governs, so terms announced late leave no gap. An
+moment the replacement governs, so terms announced late leave no gap. Several
+adoptions of one agreement from the same instant all govern (the stricter
+outcome wins). An adoption of "the latest version" (0) follows, at each
+instant, the latest version published by then, never one published later. An
 adoption limited to meeting segments governs only items from them ("or part
-thereof"). The platform-wide agreements date their own versions and are always
-in force.
+thereof"); an item whose segment is not given may be from any of them, so it
+is judged under each segment's terms (decide.py). The platform-wide agreements
+date their own versions and are always in force.
+
+A group's central binding (rules/bindings.yaml) is the floor of its terms: a
+request's own adoptions stack on it and can neither replace nor end it.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+from collections import defaultdict
+from typing import Iterable, NamedTuple
 
 from .compiled import CompiledPolicy, CompiledVersion
 from .model import Adoption
 
+SINCE_EVER = -math.inf
+
 
 def _start(effective_from: float | None, disclosed_at: float | None) -> float:
-    effective = effective_from if effective_from is not None else -math.inf
+    effective = effective_from if effective_from is not None else SINCE_EVER
     disclosed = disclosed_at if disclosed_at is not None else effective
     return max(effective, disclosed)
 
 
+def _segment(name: str) -> str:
+    """Segment names compare without case or surrounding space: `Discussion ` is `discussion`."""
+    return name.strip().casefold()
+
+
+# ---- adoptions that cannot be read ------------------------------------------
+
+
+class AdoptionProblem(NamedTuple):
+    index: int  # of the adoption at fault
+    code: str
+    message: str
+
+
+def adoption_problems(adoptions: Iterable[Adoption]) -> list[AdoptionProblem]:
+    """Adoptions whose `replaces` cannot mean anything but "no terms at all": refused, never guessed.
+
+    An adoption that replaces its own agreement would end itself the moment it
+    starts; adoptions that replace each other from the same instant would end
+    each other. Replacements at different instants are a history, not a cycle.
+    """
+    adoptions = list(adoptions)
+    problems = [
+        AdoptionProblem(index, "adoption_replaces_itself",
+                        f"the adoption of `{a.agreement}` replaces `{a.agreement}` itself, which would end it as it starts")
+        for index, a in enumerate(adoptions) if a.agreement in a.replaces
+    ]
+    by_start: dict[float, list[int]] = defaultdict(list)
+    for index, a in enumerate(adoptions):
+        by_start[_start(a.effective_from, a.disclosed_at)].append(index)
+    for indexes in by_start.values():
+        edges: dict[str, set[str]] = defaultdict(set)
+        for index in indexes:
+            edges[adoptions[index].agreement].update(r for r in adoptions[index].replaces if r != adoptions[index].agreement)
+        cycle = _cycle(edges)
+        if cycle:
+            first = next(i for i in indexes if adoptions[i].agreement in cycle)
+            names = ", ".join(f"`{name}`" for name in cycle)
+            problems.append(AdoptionProblem(first, "adoptions_replace_each_other",
+                                            f"the adoptions of {names} replace each other from the same instant, "
+                                            "which would end them all; say which one ends the other"))
+    return problems
+
+
+def _cycle(edges: dict[str, set[str]]) -> list[str]:
+    """The agreements of one replacement cycle, or [] (depth-first search)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):]
+            if nxt not in state:
+                found = visit(nxt, path)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(edges):
+        if node not in state:
+            found = visit(node, [])
+            if found:
+                return found
+    return []
+
+
+# ---- the terms at an instant -------------------------------------------------
+
+
 class Governing:
-    """The versions governing an item at one instant, and the label floors they set."""
+    """The versions governing an item at one instant, and the labels they set."""
 
-    __slots__ = ("versions", "default_labels", "keys")
+    __slots__ = ("versions", "default_labels", "label_floors", "frozen", "keys")
 
-    def __init__(self, versions: tuple[CompiledVersion, ...], default_labels: dict[str, str]):
+    def __init__(self, versions: tuple[CompiledVersion, ...], default_labels: dict[str, str],
+                 label_floors: dict[str, str]):
         self.versions = versions
         self.default_labels = default_labels
+        self.label_floors = label_floors
+        # Schemes whose labels the source may not tighten after speaking.
+        self.frozen = frozenset().union(*(v.frozen_schemes for v in versions))
         self.keys = tuple(v.key for v in versions)
 
     def same_terms(self, other: "Governing") -> bool:
-        return self is other or (self.versions == other.versions and self.default_labels == other.default_labels)
+        return self is other or (self.versions == other.versions and self.default_labels == other.default_labels
+                                 and self.label_floors == other.label_floors)
 
 
 _TERMS_CACHE_SIZE = 4096
 
 
-def terms_for(policy: CompiledPolicy, adoptions: tuple[Adoption, ...]) -> "Terms":
-    """The resolved history of a group, shared by every request that carries the same adoptions.
-
-    Groups send their adoptions with every request; resolving them is the
-    larger part of a small decision, and the answer depends only on the
-    adoptions and the policy, so it is kept per policy (a new policy starts a
-    new cache). Bounded: cleared when full.
-    """
-    key = tuple(
+def _key(adoptions: tuple[Adoption, ...]) -> tuple:
+    return tuple(
         (a.agreement, a.version, a.effective_from, a.disclosed_at, a.replaces, a.segments,
-         tuple(sorted(a.default_labels.items())) if a.default_labels else ())
+         tuple(sorted(a.default_labels.items())) if a.default_labels else (),
+         tuple(sorted(a.label_floors.items())) if a.label_floors else ())
         for a in adoptions
     )
+
+
+def terms_for(policy: CompiledPolicy, bound: tuple[Adoption, ...], requested: tuple[Adoption, ...]) -> "Terms":
+    """The resolved history of a group, shared by every request that carries the same adoptions.
+
+    `bound` is the group's central binding, `requested` the request's own
+    adoptions. Resolving them is the larger part of a small decision, and the
+    answer depends only on the adoptions and the policy, so it is kept per
+    policy (a new policy starts a new cache). Bounded: cleared when full.
+    """
+    key = (_key(bound), _key(requested))
     cache = policy.terms_cache
     terms = cache.get(key)
     if terms is None:
         if len(cache) >= _TERMS_CACHE_SIZE:
             cache.clear()
-        terms = cache[key] = Terms(policy, adoptions)
+        terms = cache[key] = Terms(policy, bound, requested)
     return terms
+
+
+class _Adopted(NamedTuple):
+    start: float
+    adoption: Adoption
+    segments: frozenset[str]  # normalized; empty: every segment
 
 
 class Terms:
     """The agreement history of one group, resolved against one policy."""
 
-    __slots__ = ("_policy", "_adoptions", "_cache", "_changes")
+    __slots__ = ("_policy", "_pools", "_cache", "_changes", "segments")
 
-    def __init__(self, policy: CompiledPolicy, adoptions: tuple[Adoption, ...]):
+    def __init__(self, policy: CompiledPolicy, bound: tuple[Adoption, ...], requested: tuple[Adoption, ...] = ()):
         self._policy = policy
         # Adopting a platform-wide agreement adds nothing: it is in force
         # anyway, on its own dates. Such an adoption only says "the group is
-        # known and has no terms of its own".
-        self._adoptions = [
-            (_start(a.effective_from, a.disclosed_at), a, self._version(a))
-            for a in adoptions
-            if a.agreement not in policy.platform_wide
-        ]
+        # known and has no terms of its own". The binding and the request are
+        # resolved apart, so that nothing the request says ends the binding.
+        self._pools = tuple(
+            [_Adopted(_start(a.effective_from, a.disclosed_at), a, frozenset(map(_segment, a.segments)))
+             for a in pool if a.agreement not in policy.platform_wide]
+            for pool in (bound, requested)
+        )
         # The instants at which the terms change: between two of them every
         # instant has the same terms, so results are kept per interval.
-        changes = {start for start, _, _ in self._adoptions}
+        changes = {SINCE_EVER}
+        for pool in self._pools:
+            for adopted in pool:
+                changes.add(adopted.start)
+                changes.update(v.published_at for v in policy.versions[adopted.adoption.agreement].values()
+                               if v.published_at is not None)
         for agreement in policy.platform_wide:
             changes.update(_start(v.effective_from, v.disclosed_at) for v in policy.versions[agreement].values())
         self._changes = sorted(changes)
         self._cache: dict[tuple[int, str], Governing] = {}
+        # Every segment an adoption names, normalized.
+        self.segments: tuple[str, ...] = tuple(sorted({s for pool in self._pools for a in pool for s in a.segments}))
 
-    def _version(self, adoption: Adoption) -> CompiledVersion:
+    def _version(self, adoption: Adoption, instant: float) -> CompiledVersion:
         versions = self._policy.versions[adoption.agreement]
-        return versions[adoption.version] if adoption.version else versions[max(versions)]
+        if adoption.version:
+            return versions[adoption.version]
+        # "The latest" is the latest published at the instant the terms
+        # govern: a version published later never reaches back.
+        published = [v for v in versions.values() if (v.published_at if v.published_at is not None else SINCE_EVER) <= instant]
+        return published[-1] if published else next(iter(versions.values()))
 
     def at(self, instant: float, segment: str = "") -> Governing:
-        """The terms governing at `instant` an item from meeting `segment`."""
+        """The terms governing at `instant` an item from meeting `segment` ("": from none an adoption names)."""
+        segment = _segment(segment)
         key = (bisect.bisect_right(self._changes, instant), segment)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        governing: dict[str, tuple[float, Adoption, CompiledVersion]] = {}
-        for start, adoption, version in self._adoptions:
-            if start > instant or (adoption.segments and segment not in adoption.segments):
-                continue
-            current = governing.get(adoption.agreement)
-            if current is None or start >= current[0]:
-                governing[adoption.agreement] = (start, adoption, version)
-        ended = {
-            replaced
-            for start, adoption, _ in governing.values()
-            for replaced in adoption.replaces
-            if replaced in governing and governing[replaced][0] <= start
-        }
-        chosen = [(a, v) for agreement, (_, a, v) in governing.items() if agreement not in ended]
-        versions = tuple(v for _, v in chosen)
+        chosen = [pair for pool in self._pools for pair in self._in_force(pool, instant, segment)]
+        versions = tuple(dict.fromkeys(v for _, v in chosen))
         versions += tuple(self._platform_version(agreement, instant) for agreement in self._policy.platform_wide)
-        result = Governing(versions, self._defaults(versions, [a for a, _ in chosen]))
+        adoptions = [a for a, _ in chosen]
+        result = Governing(versions, self._labels(versions, adoptions, "default_labels"),
+                           self._labels(versions, adoptions, "label_floors"))
         self._cache[key] = result
         return result
 
-    def _defaults(self, versions: tuple[CompiledVersion, ...], adoptions: list[Adoption]) -> dict[str, str]:
-        """Each scheme's floor: the most restrictive default of the versions and adoptions in force."""
-        defaults: dict[str, str] = {}
+    def _in_force(self, pool: list[_Adopted], instant: float, segment: str) -> list[tuple[Adoption, CompiledVersion]]:
+        applicable = [a for a in pool if a.start <= instant and (not a.segments or segment in a.segments)]
+        latest: dict[str, float] = {}
+        for adopted in applicable:
+            agreement = adopted.adoption.agreement
+            latest[agreement] = max(latest.get(agreement, SINCE_EVER), adopted.start)
+        # Every adoption of an agreement from its latest start governs: two
+        # versions adopted at one instant both hold, and the stricter wins.
+        current = [a for a in applicable if a.start == latest[a.adoption.agreement]]
+        ended = {
+            replaced
+            for adopted in current
+            for replaced in adopted.adoption.replaces
+            if replaced in latest and latest[replaced] <= adopted.start
+        }
+        return [(a.adoption, self._version(a.adoption, instant)) for a in current if a.adoption.agreement not in ended]
+
+    def _labels(self, versions: tuple[CompiledVersion, ...], adoptions: list[Adoption], kind: str) -> dict[str, str]:
+        """Per scheme, the most restrictive of the values (defaults or floors) of the versions and adoptions in force."""
+        result: dict[str, str] = {}
         schemes = self._policy.label_schemes
-        pairs = [p for v in versions for p in v.default_labels.items()]
-        pairs += [(name.lower(), value) for a in adoptions for name, value in a.default_labels.items()]
+        pairs = [p for v in versions for p in getattr(v, kind).items()]
+        pairs += [(name.strip().lower(), value) for a in adoptions for name, value in getattr(a, kind).items()]
         for name, value in pairs:
             scheme = schemes.get(name)
             if scheme is None:
-                continue  # a floor in a scheme nobody defines cannot be ordered; ignored
+                continue  # a request naming a scheme nobody defines is refused before this (decide.py)
             value = scheme.normalize(value)
-            defaults[name] = scheme.stricter(value, defaults[name]) if name in defaults else value
-        return defaults
+            result[name] = scheme.stricter(value, result[name]) if name in result else value
+        return result
 
     def _platform_version(self, agreement: str, instant: float) -> CompiledVersion:
         versions = list(self._policy.versions[agreement].values())
@@ -137,14 +257,25 @@ class Terms:
         return in_force[-1] if in_force else versions[0]
 
     def ever(self, segment: str = "") -> list[Governing]:
-        """Every set of terms that has governed the group: for items of unknown date (§6.2.4)."""
-        instants = {start for start, _, _ in self._adoptions}
-        for agreement in self._policy.platform_wide:
-            instants.update(_start(v.effective_from, v.disclosed_at) for v in self._policy.versions[agreement].values())
-        instants.discard(-math.inf)
-        candidates = [self.at(i, segment) for i in sorted(instants)] or [self.at(-math.inf, segment)]
+        """Every set of terms that has governed the group, from its first adoption on: for items of unknown date (§6.2.4).
+
+        The first terms count even when they carry no start date; the time
+        before a group adopted anything is not terms it had.
+        """
+        starts = [adopted.start for pool in self._pools for adopted in pool]
+        first = min(starts) if starts else SINCE_EVER
         unique: list[Governing] = []
-        for governing in candidates:
+        for instant in self._changes:
+            if instant < first:
+                continue
+            governing = self.at(instant, segment)
             if not any(governing.same_terms(u) for u in unique):
                 unique.append(governing)
         return unique
+
+    def last_change(self, after: float, until: float) -> float | None:
+        """The latest instant in (after, until] at which the terms may have changed, or None."""
+        index = bisect.bisect_right(self._changes, until)
+        if index and self._changes[index - 1] > after:
+            return self._changes[index - 1]
+        return None

@@ -260,6 +260,7 @@ def _adoption(adoption: pb.Adoption, where: str, problems: list[FieldViolation])
         _strings(adoption.replaces),  # replaces
         _strings(adoption.segments),  # segments
         {k.lower(): v for k, v in adoption.default_labels.items()} if adoption.default_labels else {},  # default_labels
+        {k.lower(): v for k, v in adoption.label_floors.items()} if adoption.label_floors else {},  # label_floors
     )
 
 

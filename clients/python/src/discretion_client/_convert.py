@@ -126,6 +126,7 @@ def _fill_adoption(message: pb.Adoption, adoption: m.Adoption) -> None:
     message.replaces.extend(adoption.replaces)
     message.segments.extend(adoption.segments)
     message.default_labels.update(adoption.default_labels)
+    message.label_floors.update(adoption.label_floors)
 
 
 def _fill_group(message: pb.Group, group: m.Group) -> None:

@@ -180,7 +180,7 @@ class Actor:
 
 @dataclass(frozen=True)
 class Adoption:
-    """One adoption of an agreement version by a group; version 0 means the latest."""
+    """One adoption of an agreement version by a group; version 0 means the latest published at each instant."""
 
     agreement: str
     version: int = 0
@@ -189,8 +189,10 @@ class Adoption:
     replaces: Iterable[str] = ()
     # Meeting segments the adoption governs ("or part thereof"); empty: all.
     segments: Iterable[str] = ()
-    # The group's default label per scheme, e.g. {"tlp": "amber"}.
+    # The group's label per scheme for items their source did not label, e.g. {"tlp": "amber"}.
     default_labels: Mapping[str, str] = field(default_factory=_empty)
+    # The group's minimum label per scheme for every item.
+    label_floors: Mapping[str, str] = field(default_factory=_empty)
 
     def __post_init__(self) -> None:
         _check_uint32(self, "version")
@@ -199,6 +201,7 @@ class Adoption:
         _freeze_many(self, "replaces", str)
         _freeze_many(self, "segments", str)
         _freeze_strings(self, "default_labels")
+        _freeze_strings(self, "label_floors")
 
 
 @dataclass(frozen=True)

@@ -198,8 +198,15 @@ class Actor(_message.Message):
     def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., organization: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., member: _Optional[bool] = ..., joined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Adoption(_message.Message):
-    __slots__ = ("agreement", "version", "effective_from", "disclosed_at", "replaces", "segments", "default_labels")
+    __slots__ = ("agreement", "version", "effective_from", "disclosed_at", "replaces", "segments", "default_labels", "label_floors")
     class DefaultLabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class LabelFloorsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -213,6 +220,7 @@ class Adoption(_message.Message):
     REPLACES_FIELD_NUMBER: _ClassVar[int]
     SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_LABELS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FLOORS_FIELD_NUMBER: _ClassVar[int]
     agreement: str
     version: int
     effective_from: _timestamp_pb2.Timestamp
@@ -220,7 +228,8 @@ class Adoption(_message.Message):
     replaces: _containers.RepeatedScalarFieldContainer[str]
     segments: _containers.RepeatedScalarFieldContainer[str]
     default_labels: _containers.ScalarMap[str, str]
-    def __init__(self, agreement: _Optional[str] = ..., version: _Optional[int] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disclosed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaces: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., default_labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    label_floors: _containers.ScalarMap[str, str]
+    def __init__(self, agreement: _Optional[str] = ..., version: _Optional[int] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disclosed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaces: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., default_labels: _Optional[_Mapping[str, str]] = ..., label_floors: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Group(_message.Message):
     __slots__ = ("id", "privacy", "visibility", "adoptions", "participants", "community", "converted_at")
