@@ -1,9 +1,17 @@
-"""Random requests over the shipped rules' vocabulary, for property tests."""
+"""Random requests over the shipped rules' vocabulary, for property tests.
+
+Properties run derandomized, with a stated example budget, in `make test`;
+`make fuzz` runs them again at PROPERTY_SCALE times the budget with fresh
+randomness (and the stacking property over triples of agreements).
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
 import pathlib
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from discretion.engine.model import (
@@ -14,41 +22,66 @@ from discretion.store import compile_directory
 
 POLICY = compile_directory(pathlib.Path(__file__).resolve().parent.parent / "rules")
 ADOPTABLE = sorted(a.id for a in POLICY.agreements if not a.platform_wide)
+PAIRS = list(itertools.combinations(ADOPTABLE, 2))
 ORGS = ["Northwind Bank", "Contoso", "Acme CERT"]
 PEOPLE = [Person(id=f"u{i}", display_name=name, organization=ORGS[i % 3], is_minor=(i == 3))
           for i, name in enumerate(["Li Chen", "Ana Lopez", "Sam Okafor", "Kim Young"])]
+S = 1.0  # one second, in the engine's unit of time
 NOW = 1_800_000_000.0
+POSTED = NOW - 1000 * S
 LABELS = [("tlp", v) for v in ("red", "amber+strict", "amber", "green", "clear", "white", "purple")] + [
     ("press", v) for v in ("on_record", "background", "deep_background", "off_record")] + [
     ("flag", "no_sharing"), ("embargo", "until")]
+SETTERS = ["", "author", "admin", "platform", "u1"]
 SCOPES = ["attribution", "share_outside", "listing", "share_beyond_label", "new_terms"]
+TEXTS = ["", "as Chen said", "At Contoso we think", "Kim Young from Acme CERT spoke", "Ana Lopez and Sam Okafor"]
+SCALE = int(os.environ.get("PROPERTY_SCALE", "1"))
+
+
+def budget(examples: int) -> settings:
+    """`examples` fixed examples in `make test`; SCALE times as many, random, in `make fuzz`."""
+    return settings(max_examples=examples * SCALE, derandomize=SCALE == 1, deadline=None, database=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
 
 optional_bool = st.sampled_from([None, True, False])
 
 
 @st.composite
+def labels(draw) -> Label:
+    scheme, value = draw(st.sampled_from(LABELS))
+    return Label(scheme, value, set_by=draw(st.sampled_from(SETTERS)),
+                 set_at=draw(st.sampled_from([None, POSTED - 10 * S, POSTED + 10 * S])),
+                 params={"until": "2027-01-01T00:00:00Z", "descriptor": "an official"})
+
+
+@st.composite
+def consents(draw, by: str) -> Consent:
+    return Consent(by=by, scope=draw(st.sampled_from(SCOPES)),
+                   recipients=draw(st.sampled_from([(), ("r0",), ("r0", "r1")])),
+                   granted_at=draw(st.sampled_from([None, NOW - 100 * S, NOW - 5 * S])),
+                   withdrawn_at=draw(st.sampled_from([None, None, NOW - 10 * S])))
+
+
+@st.composite
 def items(draw, index: int) -> Item:
     author = draw(st.sampled_from(PEOPLE))
-    labels = tuple(
-        Label(scheme, value, params={"until": "2027-01-01T00:00:00Z", "descriptor": "an official"})
-        for scheme, value in draw(st.lists(st.sampled_from(LABELS), max_size=2))
-    )
-    consents = tuple(
-        Consent(by=author.id, scope=scope, granted_at=NOW - 100, withdrawn_at=draw(st.sampled_from([None, NOW - 10])))
-        for scope in draw(st.lists(st.sampled_from(SCOPES), max_size=2, unique=True))
-    )
     return Item(
-        id=f"i{index}", author=author, posted_at=draw(st.sampled_from([None, NOW - 1000])),
-        retracted_at=draw(st.sampled_from([None, None, NOW - 5])), labels=labels, consents=consents,
-        kind=draw(st.sampled_from(["message", "message", "attendee_list"])), listed_people=tuple(PEOPLE[:2]),
-        session=Session(segment=draw(st.sampled_from(["", "discussion"])), speaker_count=draw(st.integers(0, 3))),
+        id=f"i{index}", author=author, posted_at=draw(st.sampled_from([None, POSTED])),
+        retracted_at=draw(st.sampled_from([None, None, NOW - 5 * S])),
+        labels=tuple(draw(st.lists(labels(), max_size=2))),
+        consents=tuple(draw(st.lists(consents(author.id), max_size=2))),
+        text=draw(st.sampled_from(TEXTS)),
+        kind=draw(st.sampled_from(["message", "message", "attendee_list", "transcript"])), listed_people=tuple(PEOPLE[:2]),
+        session=Session(segment=draw(st.sampled_from(["", "discussion", "Discussion "])),
+                        speaker_count=draw(st.integers(0, 3))),
         exchange_participants=("u0", "u1"),
     )
 
 
 @st.composite
-def requests(draw) -> tuple[Request, list[str]]:
-    adopted = draw(st.lists(st.sampled_from(ADOPTABLE), min_size=2, max_size=3, unique=True))
+def requests(draw, agreements=None) -> tuple[Request, list[str]]:
+    adopted = list(draw(agreements if agreements is not None else st.sampled_from(PAIRS)))
     actor_person = draw(st.sampled_from(PEOPLE))
     actor = Actor(id=actor_person.id, organization=actor_person.organization, member=draw(st.booleans()),
                   role=draw(st.sampled_from(["member", "owner"])))
@@ -69,7 +102,43 @@ def requests(draw) -> tuple[Request, list[str]]:
         attribution=Attribution(author_identity=draw(st.booleans()), affiliation=draw(st.booleans()),
                                 descriptor=draw(st.sampled_from(["", "a banker"])), link=draw(st.booleans())),
         format=draw(st.sampled_from(["text", "screenshot"])),
-        quoted_text=draw(st.sampled_from(["", "as Chen said", "At Contoso we think"])),
+        quoted_text=draw(st.sampled_from(TEXTS)),
         purpose=Purpose(need_to_know=draw(st.booleans()), legal_basis=draw(st.sampled_from(["none", "member_consent"]))),
     )
     return request, adopted
+
+
+# ---- comparing decisions -----------------------------------------------------------
+
+_OUTCOME = {"kept": 0, "redacted": 1, "excluded": 2}
+
+
+def looser(a, b) -> str | None:
+    """Why decision `a` is less restrictive than `b`, or None when it is at least as restrictive.
+
+    Denial beats everything; then, item by item, excluded > redacted > kept;
+    then every obligation type `b` owes for an item `a` keeps must be owed by
+    `a` too, and every span `b` redacts must be redacted by `a`.
+    """
+    if a.decision == "deny":
+        return None
+    if b.decision == "deny":
+        return f"{a.decision} where the stricter reading is denied: {b.reason}"
+    for item_a, item_b in zip(a.items, b.items):
+        if _OUTCOME[item_a.outcome] < _OUTCOME[item_b.outcome]:
+            return f"item {item_a.item_id} {item_a.outcome} where the stricter reading has it {item_b.outcome}"
+    kept = {i.item_id for i in a.items if i.outcome != "excluded"}
+    owed_a = _owed(a, kept)
+    missing = _owed(b, kept) - owed_a
+    if missing:
+        return f"owes none of {sorted(missing)}; stricter reading: {b.reason}"
+    return None
+
+
+def _owed(decision, kept: set[str]) -> set[tuple]:
+    owed = set()
+    for o in decision.obligations:
+        for item_id in set(o.item_ids) & kept:
+            owed.add((o.type, item_id))
+            owed.update((o.type, item_id, span.start, span.end) for span in o.spans)
+    return owed
