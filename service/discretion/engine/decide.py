@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from .compiled import CompiledPolicy, CompiledRule
-from .model import ACTIONS, DESTINATION_KINDS, Decision, Finding, Item, ItemResult, Obligation, Request
+from .model import (
+    ACTIONS, DESTINATION_KINDS, NEW_TERMS_CONSENT, Decision, Finding, Item, ItemResult, Obligation, Request,
+)
 from .obligations import OBLIGATION_TYPES
 from .scope import Scope
 from .terms import Governing, Terms, terms_for
@@ -21,9 +23,6 @@ from .terms import Governing, Terms, terms_for
 _ACTIONS = frozenset(ACTIONS)
 _KINDS = frozenset(DESTINATION_KINDS)
 _REDACTING = frozenset(name for name, kind in OBLIGATION_TYPES.items() if kind.redacts)
-# An author who consented to the group's new terms lets them govern their
-# older items too (a loosening is opt-in, §6.2.3).
-NEW_TERMS_CONSENT = "new_terms"
 
 DENY, ALLOW, OBLIGE, REQUIRE = "deny", "allow", "allow_with_obligations", "require"
 # Denies unless a rule of the same agreement version allowed the item: how an
