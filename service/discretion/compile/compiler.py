@@ -21,7 +21,7 @@ from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..policy.load import Document, load_documents
 from ..source import Source
 from .checks import check_policy
-from .conditions import Context, Invalid, compile_conjuncts, parse_instant
+from .conditions import Context, Invalid, compile_conjuncts, consent_scope, parse_instant
 from .facts import UnknownFact, resolve
 
 
@@ -343,6 +343,10 @@ def _conjunction(parts: list[Callable]) -> Callable:
 
 
 def _parameter(value: Any, kind: str, path: tuple, ctx: Context) -> Callable:
+    if kind == "consent_scope":
+        # Named, never read from a fact: a scope must be checked when the rule is compiled.
+        scope = consent_scope(value, path, ctx)
+        return lambda _: scope
     if isinstance(value, dict) and set(value) == {"fact"}:
         try:
             getter, fact_type = resolve(value["fact"], {})

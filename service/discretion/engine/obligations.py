@@ -24,8 +24,8 @@ Params = dict[str, Callable[[Scope], object]]
 class ObligationType:
     name: str
     build: Callable[[Scope, Params], Obligation | None]
-    # Parameter name -> "text" | "instant"; the first is the one a scalar sets
-    # (`add_notice: chatham_house_rule`).
+    # Parameter name -> "text" | "instant" | "consent_scope"; the first is the
+    # one a scalar sets (`add_notice: chatham_house_rule`).
     params: tuple[tuple[str, str], ...] = ()
     required: tuple[str, ...] = ()
     # True when fulfilling it changes what is published (the item is "redacted").
@@ -156,10 +156,10 @@ OBLIGATION_TYPES: dict[str, ObligationType] = {
         ObligationType("use_agreed_descriptor", _use_agreed_descriptor, (("descriptor", "text"),),
                        ("descriptor",), redacts=True),
         ObligationType("redact_identifying_content", _redact_identifying_content, redacts=True),
-        ObligationType("redact_participant_identities", _redact_participant_identities, (("scope", "text"),),
+        ObligationType("redact_participant_identities", _redact_participant_identities, (("scope", "consent_scope"),),
                        redacts=True),
         ObligationType("exclude_items", _exclude_items),
-        ObligationType("require_author_consent", _require_author_consent, (("scope", "text"),), ("scope",)),
+        ObligationType("require_author_consent", _require_author_consent, (("scope", "consent_scope"),), ("scope",)),
         ObligationType("hold_until", _hold_until, (("until", "instant"),), ("until",)),
         ObligationType("preserve_label", _preserve_label, (("scheme", "text"),), ("scheme",)),
         ObligationType("add_notice", _add_notice, (("notice", "text"), ("until", "instant")), ("notice",)),
