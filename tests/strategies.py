@@ -21,7 +21,7 @@ NOW = 1_800_000_000.0
 LABELS = [("tlp", v) for v in ("red", "amber+strict", "amber", "green", "clear", "white", "purple")] + [
     ("press", v) for v in ("on_record", "background", "deep_background", "off_record")] + [
     ("flag", "no_sharing"), ("embargo", "until")]
-SCOPES = ["attribution", "share_outside", "listing", "share_beyond_label", "new_terms"]
+SCOPES = sorted(POLICY.consent_scopes_read)
 
 optional_bool = st.sampled_from([None, True, False])
 

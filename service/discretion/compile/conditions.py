@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import re2
@@ -46,6 +46,8 @@ class Context:
     rule: str
     problems: list[Diagnostic]
     variables: dict[str, FactType] = field(default_factory=dict)
+    # The consent scopes the rule names, shared with the contexts nested in it.
+    consent_scopes: set[str] = field(default_factory=set)
 
     def report(self, error: Invalid) -> None:
         self.problems.append(self.source.diagnostic(error.path, error.code, error.message,
@@ -130,7 +132,7 @@ def _quantifier(combine: Callable[[Any], bool], negate: bool):
             raise Invalid(path + ("of",), "not_a_list", f"`{value['of']}` is {fact_type.describe()}, not a list",
                           "`some`, `every` and `none` range over lists such as `item.labels`")
         name = value.get("as", "it")
-        inner_ctx = Context(ctx.source, ctx.rule, ctx.problems, {**ctx.variables, name: fact_type.element})
+        inner_ctx = replace(ctx, variables={**ctx.variables, name: fact_type.element})
         where = compile_condition(value["where"], path + ("where",), inner_ctx)
 
         def test(scope) -> bool:
@@ -153,10 +155,11 @@ def _bind(scope, name: str, element: Any, where: Predicate) -> bool:
 
 
 def consent_scope(value: Any, path: tuple, ctx: Context) -> str:
-    """A consent scope the rule names, checked against the vocabulary."""
+    """A consent scope the rule names, checked against the vocabulary and noted as read."""
     if not isinstance(value, str) or value not in CONSENT_SCOPES:
         raise Invalid(path, "unknown_consent_scope", f"`{_flow(value)}` is not a consent scope",
                       did_you_mean(_flow(value), list(CONSENT_SCOPES)))
+    ctx.consent_scopes.add(value)
     return value
 
 

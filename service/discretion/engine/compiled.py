@@ -59,6 +59,8 @@ class CompiledRule:
     destinations: tuple[str, ...] = ()
     # The condition's entries as (text, predicate), for explanations.
     conjuncts: tuple[tuple[str, Callable], ...] = ()
+    # The consent scopes its condition and obligations read.
+    consent_scopes: frozenset[str] = frozenset()
 
 
 # Compared by identity: a version is one object for the life of a policy.
@@ -110,6 +112,9 @@ class CompiledPolicy:
     bindings: Mapping[str, tuple[Adoption, ...]]
     # every label scheme the agreements define, by name
     label_schemes: Mapping[str, "LabelScheme"] = field(default_factory=dict)
+    # every consent scope a decision may read: the rules' and `new_terms`,
+    # which the engine reads for every item
+    consent_scopes_read: frozenset[str] = frozenset()
     # resolved group histories by adoptions (engine/terms.py); the one
     # mutable part, a cache that lives and dies with this policy
     terms_cache: dict = field(default_factory=dict, compare=False, repr=False)

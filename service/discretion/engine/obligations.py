@@ -28,6 +28,10 @@ class ObligationType:
     # one a scalar sets (`add_notice: chatham_house_rule`).
     params: tuple[tuple[str, str], ...] = ()
     required: tuple[str, ...] = ()
+    # Values the compiler gives parameters a rule leaves out.
+    defaults: tuple[tuple[str, str], ...] = ()
+    # Consent scopes the builder reads by itself, beside those its parameters name.
+    consent_scopes: tuple[str, ...] = ()
     # True when fulfilling it changes what is published (the item is "redacted").
     redacts: bool = False
 
@@ -74,6 +78,10 @@ def _use_agreed_descriptor(scope: Scope, params: Params):
     return _for_item(scope, "use_agreed_descriptor", descriptor=descriptor)
 
 
+# A speaker who consented to attribution may be named in what is quoted.
+_NAMED = "attribution"
+
+
 def _people_in_scope(scope: Scope):
     item = scope.item
     yield item.author
@@ -89,14 +97,14 @@ def _redact_identifying_content(scope: Scope, params: Params):
     # The actor may name themselves; a speaker who consented to attribution may be named.
     people = _people_in_scope(scope)
     author = scope.item.author.id
-    if author and author != scope.actor.id and holds(scope, author, "attribution"):
+    if author and author != scope.actor.id and holds(scope, author, _NAMED):
         people = (p for p in people if p.id != author)
     spans = identifying_spans(text, people, except_person=scope.actor.id)
     return _for_item(scope, "redact_identifying_content", spans=spans) if spans else None
 
 
 def _redact_participant_identities(scope: Scope, params: Params):
-    kind = str(params["scope"](scope)) if "scope" in params else "listing"
+    kind = str(params["scope"](scope))
     hidden = [p for p in scope.item.listed_people if p.id != scope.actor.id and not holds(scope, p.id, kind)]
     if not hidden:
         return None
@@ -155,9 +163,10 @@ OBLIGATION_TYPES: dict[str, ObligationType] = {
         ObligationType("redact_descriptor", _redact_descriptor, redacts=True),
         ObligationType("use_agreed_descriptor", _use_agreed_descriptor, (("descriptor", "text"),),
                        ("descriptor",), redacts=True),
-        ObligationType("redact_identifying_content", _redact_identifying_content, redacts=True),
+        ObligationType("redact_identifying_content", _redact_identifying_content, redacts=True,
+                       consent_scopes=(_NAMED,)),
         ObligationType("redact_participant_identities", _redact_participant_identities, (("scope", "consent_scope"),),
-                       redacts=True),
+                       defaults=(("scope", "listing"),), redacts=True),
         ObligationType("exclude_items", _exclude_items),
         ObligationType("require_author_consent", _require_author_consent, (("scope", "consent_scope"),), ("scope",)),
         ObligationType("hold_until", _hold_until, (("until", "instant"),), ("until",)),
