@@ -33,7 +33,7 @@ LABELS = [("tlp", v) for v in ("red", "amber+strict", "amber", "green", "clear",
     ("press", v) for v in ("on_record", "background", "deep_background", "off_record")] + [
     ("flag", "no_sharing"), ("embargo", "until")]
 SETTERS = ["", "author", "admin", "platform", "u1"]
-SCOPES = ["attribution", "share_outside", "listing", "share_beyond_label", "new_terms"]
+SCOPES = sorted(POLICY.consent_scopes_read)
 TEXTS = ["", "as Chen said", "At Contoso we think", "Kim Young from Acme CERT spoke", "Ana Lopez and Sam Okafor"]
 SCALE = int(os.environ.get("PROPERTY_SCALE", "1"))
 

@@ -42,6 +42,26 @@ def test_the_shipped_rules_compile_cleanly():
     assert len(policy.revision) == 16
 
 
+def test_the_policy_knows_the_consent_scopes_its_rules_read():
+    policy = compile_directory(pathlib.Path(__file__).resolve().parent.parent / "rules")
+    # `new_terms` is read by the engine itself, for every item.
+    assert policy.consent_scopes_read == {"attribution", "listing", "new_terms", "share_beyond_label", "share_outside"}
+
+
+def test_obligations_read_the_consent_scopes_they_name_or_imply():
+    from discretion.compile import compile_documents
+
+    def read(obligation: str) -> frozenset[str]:
+        rule = f"{{id: r, effect: allow_with_obligations, obligations: [{obligation}], reason: {{code: x, message: y}}}}"
+        text = BASE.replace("{id: ok, effect: allow, reason: {code: ok, message: ok}}", rule)
+        return compile_documents([("a.yaml", text.encode())]).consent_scopes_read - {"new_terms"}
+
+    assert read("{require_author_consent: export}") == {"export"}
+    assert read("redact_participant_identities") == {"listing"}  # its default
+    assert read("{redact_participant_identities: {scope: ai_processing}}") == {"ai_processing"}
+    assert read("redact_identifying_content") == {"attribution"}  # a speaker who consented may be named
+
+
 def test_a_rule_file_linked_from_outside_the_rules_folder_is_refused(tmp_path):
     outside = tmp_path / "secret.yaml"
     outside.write_text(BASE)

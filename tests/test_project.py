@@ -36,3 +36,13 @@ def test_every_shipped_rule_file_names_the_schema():
     for path in sorted((ROOT / "rules").glob("*.yaml")):
         first = path.read_text().splitlines()[0]
         assert first == "# yaml-language-server: $schema=../service/discretion/policy/schema.json", path
+
+
+def test_the_schema_offers_editors_the_consent_scopes_of_the_model():
+    import json
+
+    from discretion.engine.model import CONSENT_SCOPES
+
+    schema = json.loads((ROOT / "service" / "discretion" / "policy" / "schema.json").read_text())
+    offered = schema["$defs"]["consentScope"]["anyOf"][0]
+    assert dict(zip(offered["enum"], offered["enumDescriptions"], strict=True)) == CONSENT_SCOPES

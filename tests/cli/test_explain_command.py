@@ -102,3 +102,38 @@ def test_the_installed_command_reads_standard_input():
     result = installed("explain", "-", "--rules", RULES, stdin=REQUEST)
     assert result.code == 0, result.err
     assert "\nitem m-2: deny\n" in result.out and result.out.endswith("identifies them\n")
+
+
+TLP_REQUEST = """fixtures:
+  people:
+    src: {id: u-src, organization: Acme CERT}
+request:
+  action: share
+  requested_at: 2026-03-02T00:00:00Z
+  actor: {id: u-me, member: true}
+  group: {id: g, adoptions: [{agreement: tlp, version: 1, effective_from: 2026-01-01T00:00:00Z}]}
+  items:
+    - id: i-1
+      author: src
+      posted_at: 2026-03-01T00:00:00Z
+      labels: [{scheme: tlp, value: amber}]
+      consents: [{by: u-src, scope: share_outside}, {by: u-src, scope: export}]
+  destination: {kind: public}
+"""
+
+
+def test_a_consent_no_rule_reads_is_noted_with_the_scope_the_rules_read(tmp_path):
+    result = invoke("explain", _request_file(tmp_path, TLP_REQUEST), "--rules", RULES)
+    assert result.code == 0, result.err
+    assert "\ndecision: deny\n" in result.out
+    notes = result.out.split("\n\n")[-1]
+    assert notes == (
+        "note: consent `share_outside` by `u-src` on item `i-1` is read by no rule that can decide it under "
+        "tlp@1, data-rights@1, platform-baseline@1; expected one of `attribution`, `listing`, `new_terms`, "
+        "`share_beyond_label`\n"
+        "note: consent `export` by `u-src` on item `i-1` is read by no rule of the loaded policy; "
+        "expected one of `attribution`, `listing`, `new_terms`, `share_beyond_label`\n")
+    permitted = TLP_REQUEST.replace("[{by: u-src, scope: share_outside}, {by: u-src, scope: export}]",
+                                    "[{by: u-src, scope: share_beyond_label}]")
+    out = invoke("explain", _request_file(tmp_path, permitted), "--rules", RULES).out
+    assert "\ndecision: allow_with_obligations\n" in out and "note:" not in out

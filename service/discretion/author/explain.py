@@ -4,6 +4,9 @@ The trace is the one the API returns for `explain: true` (decide(..., tracer=[])
 this module only sorts its lines — per item, the governing versions, the rules
 that decided, the rules whose condition did not hold and the item's outcome —
 it never evaluates anything itself. A line it does not recognise is kept as is.
+Beside the trace, it notes each consent that no rule deciding its item reads:
+such a consent changes nothing, and is most often recorded under another name
+than the one the rules read.
 
 A request is read from YAML: the request's fields, or `request:` with
 `fixtures:` beside it, or a suite and the name (or number) of one of its cases.
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
-from ..engine.model import Decision, Request
+from ..engine.model import NEW_TERMS_CONSENT, Decision, Request
 from ..errors import Diagnostic, did_you_mean
 from ..policy.requests import RequestDataError, request_from_data
 from ..source import parse
@@ -42,6 +45,7 @@ class Explanation:
     now: float
     items: list[ItemTrace]
     other: list[str]  # lines about no item (a refused request)
+    notes: list[str] = field(default_factory=list)  # consents nothing reads
 
 
 def explain(policy: CompiledPolicy, request: Request, *, now: float) -> Explanation:
@@ -70,7 +74,31 @@ def explain(policy: CompiledPolicy, request: Request, *, now: float) -> Explanat
                 trace.decided.append((where, what))
         else:
             trace.other.append(rest)
-    return Explanation(request, decision, now, list(items.values()), other)
+    return Explanation(request, decision, now, list(items.values()), other, unread_consents(policy, request, decision))
+
+
+def unread_consents(policy: CompiledPolicy, request: Request, decision: Decision) -> list[str]:
+    """A note for each consent on an item whose scope no rule that can decide the item reads.
+
+    The rules that can decide it are those of its governing versions indexed for
+    the request's action and destination; the engine itself reads `new_terms`.
+    """
+    versions = {v.key: v for by_number in policy.versions.values() for v in by_number.values()}
+    key = (request.action, request.destination.kind)
+    notes = []
+    for item, result in zip(request.items, decision.items):
+        if not result.governed_by:
+            continue  # a refused request: no rule was looked at
+        rules = [rule for version in result.governed_by for rule in versions[version].index.get(key, ())]
+        read = {NEW_TERMS_CONSENT}.union(*(rule.consent_scopes for rule in rules))
+        for consent in item.consents:
+            if consent.scope in read:
+                continue
+            where = (f"that can decide it under {', '.join(result.governed_by)}"
+                     if consent.scope in policy.consent_scopes_read else "of the loaded policy")
+            notes.append(f"consent `{consent.scope}` by `{consent.by}` on item `{item.id}` is read by no rule {where}; "
+                         + did_you_mean(consent.scope, sorted(read)))
+    return notes
 
 
 class RequestFileError(ValueError):

@@ -3,7 +3,7 @@
 The same trace the API returns for `explain: true`, grouped per item: the
 agreement versions that govern it, the rules that decided, the rules whose
 condition did not hold (and which entry failed), then the decision with its
-obligations.
+obligations, and a note for each consent that no rule deciding its item reads.
 """
 
 from __future__ import annotations
@@ -79,6 +79,8 @@ def render(explanation: Explanation) -> str:
         lines.append("  obligations:")
         lines += [f"    {o.type:<{width}}  {_details(o)}".rstrip() for o in decision.obligations]
     lines.append(f"  reason: {decision.reason}")
+    if explanation.notes:
+        lines += [""] + [f"note: {note}" for note in explanation.notes]
     return "\n".join(lines) + "\n"
 
 

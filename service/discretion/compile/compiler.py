@@ -16,14 +16,14 @@ from typing import Any, Callable, Iterator
 from ..engine.compiled import (
     AgreementInfo, CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, LabelScheme, VersionInfo,
 )
-from ..engine.model import ACTIONS, DESTINATION_KINDS, Adoption
+from ..engine.model import ACTIONS, DESTINATION_KINDS, NEW_TERMS_CONSENT, Adoption
 from ..engine.obligations import OBLIGATION_TYPES, PEOPLE
 from ..engine.terms import adoption_problems
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..policy.load import Document, load_documents
 from ..source import Source
 from .checks import check_policy
-from .conditions import Context, Invalid, compile_conjuncts, parse_instant
+from .conditions import Context, Invalid, compile_conjuncts, consent_scope, parse_instant
 from .facts import UnknownFact, resolve
 
 
@@ -80,7 +80,7 @@ class _Compiler:
             ))
         bindings = self.bindings([d for d in documents if d.kind == "bindings"], versions)
         return CompiledPolicy(revision, tuple(sorted(infos, key=lambda a: a.id)), versions,
-                              tuple(sorted(platform_wide)), bindings, schemes)
+                              tuple(sorted(platform_wide)), bindings, schemes, _consent_scopes_read(versions))
 
     # ---- label schemes ------------------------------------------------------
 
@@ -243,6 +243,7 @@ class _Compiler:
             obligations=compiled_obligations, reason_code=rule["reason"]["code"], message=message,
             actions=tuple(rule.get("actions") or ACTIONS), destinations=_destinations(rule.get("destinations")),
             schemes=frozenset(_schemes_read(rule)),
+            consent_scopes=frozenset(ctx.consent_scopes),
         )
 
     def obligation(self, spec: Any, path: tuple, ctx: Context) -> CompiledObligation | None:
@@ -258,6 +259,8 @@ class _Compiler:
                 ctx.report(Invalid(path, "unexpected_parameter", f"`{name}` takes no parameter", f"write `- {name}`"))
                 return None
             raw = {kind.params[0][0]: raw}
+        raw = {**dict(kind.defaults), **raw}
+        ctx.consent_scopes.update(kind.consent_scopes)
         params: dict[str, Callable] = {}
         for key, value in raw.items():
             where = path + (name, key)
@@ -381,6 +384,16 @@ def _destinations(spec: list | dict | None) -> tuple[str, ...]:
     return tuple(spec)
 
 
+def _consent_scopes_read(versions: dict[str, dict[int, CompiledVersion]]) -> frozenset[str]:
+    """The scopes the compiled rules and their obligations read, and the one the engine reads itself."""
+    read = {NEW_TERMS_CONSENT}
+    for by_number in versions.values():
+        for version in by_number.values():
+            for rules in version.index.values():
+                read.update(*(rule.consent_scopes for rule in rules))
+    return frozenset(read)
+
+
 def _rule_paths(data: dict) -> list[tuple]:
     return [("versions", i, "rules", j) for i, v in enumerate(data.get("versions") or [])
             if isinstance(v, dict) for j in range(len(v.get("rules") or []))]
@@ -402,6 +415,10 @@ def _conjunction(parts: list[Callable]) -> Callable:
 
 
 def _parameter(value: Any, kind: str, path: tuple, ctx: Context) -> Callable:
+    if kind == "consent_scope":
+        # Named, never read from a fact: the compiler must know every scope a rule reads.
+        scope = consent_scope(value, path, ctx)
+        return lambda _: scope
     if isinstance(value, dict) and set(value) == {"fact"}:
         try:
             getter, fact_type = resolve(value["fact"], {})

@@ -10,19 +10,21 @@ keyword (`all`, `any`, `not`, `some`, `every`, `none`, `author_consented`,
     destination.service.organization: {fact: actor.organization}
 
 Everything is checked here, once: unknown facts, values outside a fact's
-vocabulary, tests that do not fit the fact's type, unparseable times.
+vocabulary, consent scopes outside theirs, tests that do not fit the fact's
+type, unparseable times.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import re2
 
 from ..engine import consent
+from ..engine.model import CONSENT_SCOPES
 from ..errors import Diagnostic, did_you_mean
 from ..source import Source
 from .facts import BOOL, FactType, UnknownFact, resolve
@@ -44,6 +46,8 @@ class Context:
     rule: str
     problems: list[Diagnostic]
     variables: dict[str, FactType] = field(default_factory=dict)
+    # The consent scopes the rule names, shared with the contexts nested in it.
+    consent_scopes: set[str] = field(default_factory=set)
 
     def report(self, error: Invalid) -> None:
         self.problems.append(self.source.diagnostic(error.path, error.code, error.message,
@@ -128,7 +132,7 @@ def _quantifier(combine: Callable[[Any], bool], negate: bool):
             raise Invalid(path + ("of",), "not_a_list", f"`{value['of']}` is {fact_type.describe()}, not a list",
                           "`some`, `every` and `none` range over lists such as `item.labels`")
         name = value.get("as", "it")
-        inner_ctx = Context(ctx.source, ctx.rule, ctx.problems, {**ctx.variables, name: fact_type.element})
+        inner_ctx = replace(ctx, variables={**ctx.variables, name: fact_type.element})
         where = compile_condition(value["where"], path + ("where",), inner_ctx)
 
         def test(scope) -> bool:
@@ -150,19 +154,30 @@ def _bind(scope, name: str, element: Any, where: Predicate) -> bool:
     return where(scope)
 
 
+def consent_scope(value: Any, path: tuple, ctx: Context) -> str:
+    """A consent scope the rule names, checked against the vocabulary and noted as read."""
+    if not isinstance(value, str) or value not in CONSENT_SCOPES:
+        raise Invalid(path, "unknown_consent_scope", f"`{_flow(value)}` is not a consent scope",
+                      did_you_mean(_flow(value), list(CONSENT_SCOPES)))
+    ctx.consent_scopes.add(value)
+    return value
+
+
 def _author_consented(value: str, path: tuple, ctx: Context) -> Predicate:
-    return lambda scope: consent.holds(scope, scope.item.author.id, value)
+    kind = consent_scope(value, path, ctx)
+    return lambda scope: consent.holds(scope, scope.item.author.id, kind)
 
 
 def _author_withdrew(value: str, path: tuple, ctx: Context) -> Predicate:
-    return lambda scope: consent.withdrawn(scope, scope.item.author.id, value)
+    kind = consent_scope(value, path, ctx)
+    return lambda scope: consent.withdrawn(scope, scope.item.author.id, kind)
 
 
 def _consented(value: dict, path: tuple, ctx: Context) -> Predicate:
     getter, fact_type = _resolve(value["by"], path + ("by",), ctx)
     if fact_type.kind != "text":
         raise Invalid(path + ("by",), "wrong_type", f"`{value['by']}` is {fact_type.describe()}, not a person id")
-    kind = value["scope"]
+    kind = consent_scope(value["scope"], path + ("scope",), ctx)
     return lambda scope: consent.holds(scope, getter(scope), kind)
 
 

@@ -62,6 +62,8 @@ class CompiledRule:
     # The label schemes the rule reads (`item.label.tlp`, `item.label_param.press.*`):
     # a label carries these rules with it into groups that did not adopt them.
     schemes: frozenset[str] = frozenset()
+    # The consent scopes its condition and obligations read.
+    consent_scopes: frozenset[str] = frozenset()
 
 
 # Compared by identity: a version is one object for the life of a policy.
@@ -126,6 +128,9 @@ class CompiledPolicy:
     bindings: Mapping[str, tuple[Adoption, ...]]
     # every label scheme the agreements define, by name
     label_schemes: Mapping[str, "LabelScheme"] = field(default_factory=dict)
+    # every consent scope a decision may read: the rules' and `new_terms`,
+    # which the engine reads for every item
+    consent_scopes_read: frozenset[str] = frozenset()
     # resolved group histories by adoptions (engine/terms.py); the one
     # mutable part, a cache that lives and dies with this policy
     terms_cache: dict = field(default_factory=dict, compare=False, repr=False)

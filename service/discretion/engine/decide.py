@@ -16,8 +16,8 @@ from typing import Iterable
 from . import consent
 from .compiled import CompiledPolicy, CompiledRule, CompiledVersion
 from .model import (
-    ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, SOURCE_SETTERS, Decision, Finding, Item, ItemResult, Obligation,
-    Request,
+    ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Finding, Item,
+    ItemResult, Obligation, Request,
 )
 from .obligations import CONFLICTS, OBLIGATION_TYPES, UnreadableFact
 from .scope import Scope
@@ -26,9 +26,6 @@ from .terms import Governing, Terms, adoption_problems, terms_for
 _ACTIONS = frozenset(ACTIONS)
 _KINDS = frozenset(DESTINATION_KINDS)
 _REDACTING = frozenset(name for name, kind in OBLIGATION_TYPES.items() if kind.redacts)
-# An author who consented to the group's new terms lets them govern their
-# older items too (a loosening is opt-in, §6.2.3).
-NEW_TERMS_CONSENT = "new_terms"
 
 DENY, ALLOW, OBLIGE, REQUIRE = "deny", "allow", "allow_with_obligations", "require"
 # Denies unless a rule of the same agreement version allowed the item: how an

@@ -47,6 +47,21 @@ PRIVACIES = ("public", "private")
 VISIBILITIES = ("visible", "hidden")
 LEGAL_BASES = ("none", "valid_legal_process", "member_consent", "legal_requirement")
 DECISIONS = ("allow", "allow_with_obligations", "deny")
+# What a person may permit for an item: the `scope` of a Consent, and what it
+# lets happen. Rules name these (`author_consented: attribution`); the compiler
+# rejects any other, so a consent recorded under another name is read by nothing.
+CONSENT_SCOPES: dict[str, str] = {
+    "attribution": "be named as the author of a quote or share",
+    "share_outside": "the item may leave the group",
+    "share_beyond_label": "the source's explicit permission to go beyond the item's TLP label",
+    "listing": "be named in an attendee or member list",
+    "new_terms": "the author lets the group's newer, looser terms govern their older item",
+    "export": "the item may go into an export of the group's content",
+    "ai_processing": "the item may be given to an AI tool",
+}
+# Read by the engine itself for every item, whatever the rules say: a loosening
+# of the group's terms reaches an older item only with this consent (§6.2.3).
+NEW_TERMS_CONSENT = "new_terms"
 
 # Closed vocabularies by fact path: the compiler rejects a rule comparing one
 # of these facts with a value outside its vocabulary (a typo would otherwise

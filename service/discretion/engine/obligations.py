@@ -38,10 +38,14 @@ CONFLICTS: tuple[tuple[str, str], ...] = (
 class ObligationType:
     name: str
     build: Callable[[Scope, Params], Obligation | None]
-    # Parameter name -> "text" | "instant"; the first is the one a scalar sets
-    # (`add_notice: chatham_house_rule`).
+    # Parameter name -> "text" | "instant" | "consent_scope"; the first is the
+    # one a scalar sets (`add_notice: chatham_house_rule`).
     params: tuple[tuple[str, str], ...] = ()
     required: tuple[str, ...] = ()
+    # Values the compiler gives parameters a rule leaves out.
+    defaults: tuple[tuple[str, str], ...] = ()
+    # Consent scopes the builder reads by itself, beside those its parameters name.
+    consent_scopes: tuple[str, ...] = ()
     # True when fulfilling it changes what is published (the item is "redacted").
     redacts: bool = False
 
@@ -88,6 +92,10 @@ def _use_agreed_descriptor(scope: Scope, params: Params):
     return _for_item(scope, "use_agreed_descriptor", descriptor=descriptor)
 
 
+# A speaker who consented to attribution may be named in what is quoted.
+_NAMED = "attribution"
+
+
 def _people_in_scope(scope: Scope):
     item = scope.item
     yield item.author
@@ -115,7 +123,7 @@ def _redact_identifying_content(scope: Scope, params: Params):
     else:
         # A speaker who consented to attribution may be named.
         author = scope.item.author.id
-        if author and author != scope.actor.id and holds(scope, author, "attribution"):
+        if author and author != scope.actor.id and holds(scope, author, _NAMED):
             people = (p for p in people if p.id != author)
     # The actor may name themselves.
     spans = identifying_spans(text, people, except_person=scope.actor.id)
@@ -123,7 +131,7 @@ def _redact_identifying_content(scope: Scope, params: Params):
 
 
 def _redact_participant_identities(scope: Scope, params: Params):
-    kind = str(params["scope"](scope)) if "scope" in params else "listing"
+    kind = str(params["scope"](scope))
     if _minors_only(scope, params):
         hidden = [p for p in scope.item.listed_people if p.is_minor and not (p.id and p.id == scope.actor.id)]
     else:
@@ -194,11 +202,11 @@ OBLIGATION_TYPES: dict[str, ObligationType] = {
         ObligationType("use_agreed_descriptor", _use_agreed_descriptor, (("descriptor", "text"),),
                        ("descriptor",), redacts=True),
         ObligationType("redact_identifying_content", _redact_identifying_content, (("people", "text"),),
-                       redacts=True),
+                       redacts=True, consent_scopes=(_NAMED,)),
         ObligationType("redact_participant_identities", _redact_participant_identities,
-                       (("scope", "text"), ("people", "text")), redacts=True),
+                       (("scope", "consent_scope"), ("people", "text")), defaults=(("scope", "listing"),), redacts=True),
         ObligationType("exclude_items", _exclude_items),
-        ObligationType("require_author_consent", _require_author_consent, (("scope", "text"),), ("scope",)),
+        ObligationType("require_author_consent", _require_author_consent, (("scope", "consent_scope"),), ("scope",)),
         ObligationType("hold_until", _hold_until, (("until", "instant"),), ("until",)),
         ObligationType("preserve_label", _preserve_label, (("scheme", "text"),), ("scheme",)),
         ObligationType("add_notice", _add_notice, (("notice", "text"), ("until", "instant")), ("notice",)),
