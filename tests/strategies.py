@@ -6,6 +6,7 @@ import pathlib
 
 from hypothesis import strategies as st
 
+from discretion.engine.instants import SECOND
 from discretion.engine.model import (
     ACTIONS, DESTINATION_KINDS, Actor, Attribution, Consent, Destination, Group, Item, Label, Person,
     Purpose, Recipient, Request, Service, Session,
@@ -17,7 +18,7 @@ ADOPTABLE = sorted(a.id for a in POLICY.agreements if not a.platform_wide)
 ORGS = ["Northwind Bank", "Contoso", "Acme CERT"]
 PEOPLE = [Person(id=f"u{i}", display_name=name, organization=ORGS[i % 3], is_minor=(i == 3))
           for i, name in enumerate(["Li Chen", "Ana Lopez", "Sam Okafor", "Kim Young"])]
-NOW = 1_800_000_000.0
+NOW = 1_800_000_000 * SECOND
 LABELS = [("tlp", v) for v in ("red", "amber+strict", "amber", "green", "clear", "white", "purple")] + [
     ("press", v) for v in ("on_record", "background", "deep_background", "off_record")] + [
     ("flag", "no_sharing"), ("embargo", "until")]
@@ -34,12 +35,13 @@ def items(draw, index: int) -> Item:
         for scheme, value in draw(st.lists(st.sampled_from(LABELS), max_size=2))
     )
     consents = tuple(
-        Consent(by=author.id, scope=scope, granted_at=NOW - 100, withdrawn_at=draw(st.sampled_from([None, NOW - 10])))
+        Consent(by=author.id, scope=scope, granted_at=NOW - 100 * SECOND,
+                withdrawn_at=draw(st.sampled_from([None, NOW - 10 * SECOND])))
         for scope in draw(st.lists(st.sampled_from(SCOPES), max_size=2, unique=True))
     )
     return Item(
-        id=f"i{index}", author=author, posted_at=draw(st.sampled_from([None, NOW - 1000])),
-        retracted_at=draw(st.sampled_from([None, None, NOW - 5])), labels=labels, consents=consents,
+        id=f"i{index}", author=author, posted_at=draw(st.sampled_from([None, NOW - 1000 * SECOND])),
+        retracted_at=draw(st.sampled_from([None, None, NOW - 5 * SECOND])), labels=labels, consents=consents,
         kind=draw(st.sampled_from(["message", "message", "attendee_list"])), listed_people=tuple(PEOPLE[:2]),
         session=Session(segment=draw(st.sampled_from(["", "discussion"])), speaker_count=draw(st.integers(0, 3))),
         exchange_participants=("u0", "u1"),

@@ -30,3 +30,14 @@ def test_to_iso_with_fixed_digits_truncates():
     # A fixed width keeps text order the order of instants (a log sorted as text).
     assert to_iso(1_768_467_600_999_999_999, digits=6) == "2026-01-15T09:00:00.999999Z"
     assert to_iso(1_768_467_600_000_000_000, digits=6) == "2026-01-15T09:00:00.000000Z"
+
+
+def test_a_bare_number_in_a_request_is_posix_seconds_as_written():
+    from discretion.policy.requests import RequestDataError, parse_instant
+
+    assert parse_instant(1_772_323_200, "requested_at") == 1_772_323_200_000_000_000
+    # The decimal the file wrote, not the binary float nearest to it (95 ns earlier here).
+    assert parse_instant(1_700_000_000.1, "requested_at") == 1_700_000_000_100_000_000
+    assert parse_instant("2026-03-01T00:00:00.0000001Z", "requested_at") == 1_772_323_200_000_000_100
+    with pytest.raises(RequestDataError, match="has no time zone"):
+        parse_instant("2026-03-01T00:00:00", "requested_at")

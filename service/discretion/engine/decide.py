@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .compiled import CompiledPolicy, CompiledRule
-from .model import ACTIONS, DESTINATION_KINDS, Decision, Finding, Item, ItemResult, Obligation, Request
+from .model import ACTIONS, DESTINATION_KINDS, Decision, Finding, Instant, Item, ItemResult, Obligation, Request
 from .obligations import OBLIGATION_TYPES
 from .scope import Scope
 from .terms import Governing, Terms, terms_for
@@ -42,7 +42,7 @@ class _Outcome:
         self.findings: list[Finding] = []
 
 
-def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list[str] | None = None) -> Decision:
+def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: list[str] | None = None) -> Decision:
     requested_at = request.requested_at if request.requested_at is not None else now
     refusal = _check_request(policy, request)
     if refusal is not None:
@@ -113,7 +113,7 @@ def _refuse(policy: CompiledPolicy, request: Request, code: str, field: str, mes
     return decision
 
 
-def _governing_sets(terms: Terms, item: Item, requested_at: float) -> list[Governing]:
+def _governing_sets(terms: Terms, item: Item, requested_at: Instant) -> list[Governing]:
     """The terms in force when the item was posted and now; the stricter outcome wins (§6.2)."""
     segment = item.session.segment
     current = terms.at(requested_at, segment)
@@ -127,7 +127,7 @@ def _governing_sets(terms: Terms, item: Item, requested_at: float) -> list[Gover
     return [posted, current]
 
 
-def _consented_to_new_terms(item: Item, requested_at: float) -> bool:
+def _consented_to_new_terms(item: Item, requested_at: Instant) -> bool:
     author = item.author.id
     return any(
         c.by == author and c.scope == NEW_TERMS_CONSENT
@@ -169,11 +169,11 @@ def _effective_labels(governing: Governing, schemes, item: Item) -> tuple[dict[s
     return labels, params
 
 
-def _set_after_posting(set_at: float | None, posted_at: float | None) -> bool:
+def _set_after_posting(set_at: Instant | None, posted_at: Instant | None) -> bool:
     return set_at is not None and posted_at is not None and set_at > posted_at
 
 
-def _evaluate(governing: Governing, schemes, request: Request, item: Item, requested_at: float,
+def _evaluate(governing: Governing, schemes, request: Request, item: Item, requested_at: Instant,
               outcome: _Outcome, tracer: list[str] | None) -> None:
     labels, label_params = _effective_labels(governing, schemes, item)
     scope = Scope(request, item, requested_at, labels, label_params)

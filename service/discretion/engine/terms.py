@@ -14,10 +14,11 @@ import bisect
 import math
 
 from .compiled import CompiledPolicy, CompiledVersion
-from .model import Adoption
+from .model import Adoption, Instant
 
 
-def _start(effective_from: float | None, disclosed_at: float | None) -> float:
+def _start(effective_from: Instant | None, disclosed_at: Instant | None) -> Instant | float:
+    # -inf (a float) is "in force since ever"; it compares exactly with any instant.
     effective = effective_from if effective_from is not None else -math.inf
     disclosed = disclosed_at if disclosed_at is not None else effective
     return max(effective, disclosed)
@@ -89,13 +90,13 @@ class Terms:
         versions = self._policy.versions[adoption.agreement]
         return versions[adoption.version] if adoption.version else versions[max(versions)]
 
-    def at(self, instant: float, segment: str = "") -> Governing:
+    def at(self, instant: Instant | float, segment: str = "") -> Governing:
         """The terms governing at `instant` an item from meeting `segment`."""
         key = (bisect.bisect_right(self._changes, instant), segment)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        governing: dict[str, tuple[float, Adoption, CompiledVersion]] = {}
+        governing: dict[str, tuple[Instant | float, Adoption, CompiledVersion]] = {}
         for start, adoption, version in self._adoptions:
             if start > instant or (adoption.segments and segment not in adoption.segments):
                 continue
@@ -129,7 +130,7 @@ class Terms:
             defaults[name] = scheme.stricter(value, defaults[name]) if name in defaults else value
         return defaults
 
-    def _platform_version(self, agreement: str, instant: float) -> CompiledVersion:
+    def _platform_version(self, agreement: str, instant: Instant | float) -> CompiledVersion:
         versions = list(self._policy.versions[agreement].values())
         in_force = [v for v in versions if _start(v.effective_from, v.disclosed_at) <= instant]
         # Before its first version the platform's rules are the earliest ones:
