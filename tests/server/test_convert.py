@@ -560,6 +560,28 @@ def test_instants_go_out_as_well_formed_timestamps(instant, seconds, nanos):
     assert convert.response_to_proto(decision, explain=False).obligations[0].until == ts(seconds, nanos)
 
 
+def _round_trip(stamp: Timestamp) -> tuple[int, Timestamp]:
+    """The engine's instant of `stamp` as a request brings it, and the Timestamp an answer carrying it sends."""
+    instant = convert.request_from_proto(every_timestamp(stamp)).requested_at
+    obligation = dataclasses.replace(full_decision().obligations[0], until=instant)
+    decision = dataclasses.replace(full_decision(), obligations=(obligation,))
+    return instant, convert.response_to_proto(decision, explain=False).obligations[0].until
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [(ts(MIN_SECONDS), ts(MIN_SECONDS, 1)), (ts(-1, 999_999_999), ts(0)),
+     (ts(1_772_323_199, 999_999_999), ts(1_772_323_200)), (ts(1_772_323_200, 1), ts(1_772_323_200, 2)),
+     (ts(MAX_SECONDS, 999_999_998), ts(MAX_SECONDS, 999_999_999))],
+    ids=["0001-01-01", "epoch", "2026-a-second-turns", "2026-within-a-second", "9999-12-31-last-nano"],
+)
+def test_timestamps_a_nanosecond_apart_stay_apart_and_come_back_exactly(earlier, later):
+    # A float of seconds merges instants some hundred nanoseconds apart at today's dates.
+    (first, first_back), (second, second_back) = _round_trip(earlier), _round_trip(later)
+    assert type(first) is int and second - first == 1
+    assert (first_back, second_back) == (earlier, later)
+
+
 def test_agreements_are_listed_with_their_versions():
     agreements = (
         AgreementInfo(id="chatham-house", version=2, title="Chatham House Rule", summary="no attribution",
