@@ -89,7 +89,7 @@ def expected_decisions(rules: pathlib.Path) -> list[tuple]:
     for question in mix():
         wire = pb.CheckRequest.FromString(client_convert.check_request(question("g-chaos-expected"))
                                           .SerializeToString())
-        decision = decide(policy, convert.request_from_proto(wire), now=time.time())
+        decision = decide(policy, convert.request_from_proto(wire), now=time.time_ns())
         answers.append((decision.decision, tuple(sorted(o.type for o in decision.obligations))))
     return answers
 

@@ -23,13 +23,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "service"), str(ROOT / "benchmarks")]
 
 from discretion.engine import decide  # noqa: E402
+from discretion.engine.instants import SECOND  # noqa: E402
 from discretion.engine.model import (  # noqa: E402
     Actor, Adoption, Attribution, Destination, Group, Item, Label, Person, Request, Session,
 )
 from discretion.store import compile_directory  # noqa: E402
 from synthetic import write_policy  # noqa: E402
 
-NOW = 1_800_000_000.0
+NOW = 1_800_000_000 * SECOND
+HOUR, DAY = 3600 * SECOND, 86_400 * SECOND
 CHEN = Person(id="u-chen", display_name="Li Chen", organization="Northwind Bank")
 ANA = Actor(id="u-ana", display_name="Ana Lopez", organization="Contoso", member=True)
 
@@ -52,22 +54,22 @@ def timed(call, calls: int) -> tuple[float, float]:
 
 
 def chatham_quote(policy, attribution: bool) -> Request:
-    group = Group(id="g", adoptions=(Adoption("chatham-house", 1, effective_from=0.0),), participants=(CHEN,))
-    return Request("quote", ANA, group, (Item(id="m-1", author=CHEN, posted_at=NOW - 3600),),
+    group = Group(id="g", adoptions=(Adoption("chatham-house", 1, effective_from=0),), participants=(CHEN,))
+    return Request("quote", ANA, group, (Item(id="m-1", author=CHEN, posted_at=NOW - HOUR),),
                    Destination(kind="public"), NOW, Attribution(author_identity=attribution))
 
 
 def big_export() -> Request:
     """20 items under TLP + Chatham House, with a history: TLP replaced an older stays-in-group."""
     group = Group(id="g", adoptions=(
-        Adoption("stays-in-group", 1, effective_from=0.0),
-        Adoption("tlp", 1, effective_from=NOW - 86400 * 30, disclosed_at=NOW - 86400 * 29, replaces=("stays-in-group",)),
-        Adoption("chatham-house", 1, effective_from=NOW - 86400 * 30),
+        Adoption("stays-in-group", 1, effective_from=0),
+        Adoption("tlp", 1, effective_from=NOW - 30 * DAY, disclosed_at=NOW - 29 * DAY, replaces=("stays-in-group",)),
+        Adoption("chatham-house", 1, effective_from=NOW - 30 * DAY),
     ), participants=tuple(Person(id=f"u{i}", display_name=f"Person {i}", organization=f"Org {i % 5}") for i in range(30)),
         community=("Org 0", "Org 1"))
     colours = ["clear", "green", "amber", "red"]
     items = tuple(
-        Item(id=f"i{i}", author=group.participants[i % 30], posted_at=NOW - 86400 * (60 - 3 * i),
+        Item(id=f"i{i}", author=group.participants[i % 30], posted_at=NOW - DAY * (60 - 3 * i),
              labels=(Label("tlp", colours[i % 4]),), session=Session(speaker_count=4))
         for i in range(20)
     )
@@ -80,7 +82,7 @@ def scaling(counts: list[int], calls: int) -> list[tuple[int, float, float]]:
         with tempfile.TemporaryDirectory() as tmp:
             policy = compile_directory(write_policy(pathlib.Path(tmp) / "rules", count, ROOT / "rules"))
         groups = [Group(id=f"g-{n}") for n in random.Random(7).sample(range(count), min(count, 200))]
-        requests = [Request("quote", ANA, g, (Item(id="m", author=CHEN, posted_at=NOW - 60),),
+        requests = [Request("quote", ANA, g, (Item(id="m", author=CHEN, posted_at=NOW - 60 * SECOND),),
                             Destination(kind="public"), NOW, Attribution(author_identity=True)) for g in groups]
         cycle = iter(range(10**9))
         median, p99 = timed(lambda: decide(policy, requests[next(cycle) % len(requests)], now=NOW), calls)

@@ -20,12 +20,13 @@ with atheris.instrument_imports(include=["discretion"]):
     from google.protobuf.message import DecodeError
 
     from discretion.engine import decide
+    from discretion.engine.instants import SECOND
     from discretion.server import convert
     from discretion.server._gen.discretion.v1 import policy_pb2 as pb
     from discretion.store import compile_directory
 
 POLICY = compile_directory(ROOT / "rules")
-NOW = 1_800_000_000.0
+NOW = 1_800_000_000 * SECOND
 
 
 def test_one_input(data: bytes) -> None:

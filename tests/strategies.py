@@ -14,6 +14,7 @@ import pathlib
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from discretion.engine.instants import SECOND
 from discretion.engine.model import (
     ACTIONS, DESTINATION_KINDS, Actor, Attribution, Consent, Destination, Group, Item, Label, Person,
     Purpose, Recipient, Request, Service, Session,
@@ -26,8 +27,8 @@ PAIRS = list(itertools.combinations(ADOPTABLE, 2))
 ORGS = ["Northwind Bank", "Contoso", "Acme CERT"]
 PEOPLE = [Person(id=f"u{i}", display_name=name, organization=ORGS[i % 3], is_minor=(i == 3))
           for i, name in enumerate(["Li Chen", "Ana Lopez", "Sam Okafor", "Kim Young"])]
-S = 1.0  # one second, in the engine's unit of time
-NOW = 1_800_000_000.0
+S = SECOND
+NOW = 1_800_000_000 * SECOND
 POSTED = NOW - 1000 * S
 LABELS = [("tlp", v) for v in ("red", "amber+strict", "amber", "green", "clear", "white", "purple")] + [
     ("press", v) for v in ("on_record", "background", "deep_background", "off_record")] + [

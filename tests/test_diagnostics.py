@@ -97,11 +97,11 @@ def test_a_pattern_matches_in_linear_time():
 
     policy = compile_documents([(name, text.encode()) for name, text in rules.items()])
     request = Request("share", Actor(id="a", member=True), Group(id="g", adoptions=(_adoption("a"),)),
-                      (Item(id="i"),), Destination(kind="public"), 0.0, quoted_text="x" * 5000)
+                      (Item(id="i"),), Destination(kind="public"), 0, quoted_text="x" * 5000)
     # A backtracking engine takes exponential time on this input; RE2 answers at once.
-    assert decide(policy, request, now=0.0).decision == "allow"
+    assert decide(policy, request, now=0).decision == "allow"
     request.quoted_text = "x" * 50 + "y"
-    assert decide(policy, request, now=0.0).decision == "deny"
+    assert decide(policy, request, now=0).decision == "deny"
 
 
 def _adoption(agreement: str):

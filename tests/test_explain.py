@@ -5,6 +5,7 @@ from __future__ import annotations
 import pathlib
 
 from discretion.engine import decide
+from discretion.engine.instants import SECOND
 from discretion.engine.model import Actor, Adoption, Attribution, Destination, Group, Item, Person, Request, Session
 from discretion.store import compile_directory
 
@@ -16,14 +17,14 @@ def test_explain_names_versions_rules_and_the_failed_condition():
     request = Request(
         action="quote",
         actor=Actor(id="u-ana", member=True),
-        group=Group(id="g", adoptions=(Adoption("chatham-house", 1, effective_from=0.0),)),
-        items=(Item(id="m-1", author=CHEN, posted_at=1_700_000_000.0, session=Session(speaker_count=4)),
-               Item(id="m-2", author=CHEN, posted_at=1_700_000_000.0, session=Session(speaker_count=1))),
+        group=Group(id="g", adoptions=(Adoption("chatham-house", 1, effective_from=0),)),
+        items=(Item(id="m-1", author=CHEN, posted_at=1_700_000_000 * SECOND, session=Session(speaker_count=4)),
+               Item(id="m-2", author=CHEN, posted_at=1_700_000_000 * SECOND, session=Session(speaker_count=1))),
         destination=Destination(kind="public"),
-        requested_at=1_800_000_000.0,
+        requested_at=1_800_000_000 * SECOND,
         attribution=Attribution(author_identity=True),
     )
-    decision = decide(POLICY, request, now=0.0, tracer=[])
+    decision = decide(POLICY, request, now=0, tracer=[])
     lines = decision.explanation
     assert lines[0] == "item m-1: governed by chatham-house@1, data-rights@1, platform-baseline@1"
     assert ("  item m-1: chatham-house@1/identified-by-context: not applicable, "
@@ -35,5 +36,5 @@ def test_explain_names_versions_rules_and_the_failed_condition():
     assert "item m-2: deny" in lines
     assert lines[-1] == "decision: deny"
     # The same decision without a tracer, minus the explanation.
-    plain = decide(POLICY, request, now=0.0)
+    plain = decide(POLICY, request, now=0)
     assert plain.explanation == () and plain.findings == decision.findings

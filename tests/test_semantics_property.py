@@ -33,7 +33,7 @@ SCHEME_OWNER = {scheme: document["agreement"] for path in RULES.glob("*.yaml") i
 
 def adopt(request: Request, agreements, **group_fields) -> Request:
     """The request in a group that adopted `agreements` (from the start of time unless given Adoptions)."""
-    adoptions = tuple(a if isinstance(a, Adoption) else Adoption(a, effective_from=0.0) for a in agreements)
+    adoptions = tuple(a if isinstance(a, Adoption) else Adoption(a, effective_from=0) for a in agreements)
     return dataclasses.replace(request, group=dataclasses.replace(request.group, adoptions=adoptions, **group_fields))
 
 
@@ -220,7 +220,7 @@ def test_a_blank_organization_or_id_is_unknown_and_matches_nothing(drawn):
 
 
 @budget(300)
-@given(requests(AGREEMENTS), st.sampled_from([None, 0.0, POSTED + 10 * S, NOW]))
+@given(requests(AGREEMENTS), st.sampled_from([None, 0, POSTED + 10 * S, NOW]))
 def test_a_missing_join_date_never_lifts_the_protection_of_a_converted_group(drawn, joined):
     request, adopted = drawn
     converted = adopt(request, adopted, converted_at=POSTED + 1 * S)
@@ -233,8 +233,8 @@ def test_a_missing_join_date_never_lifts_the_protection_of_a_converted_group(dra
 
 
 SEGMENTED = st.sampled_from(PAIRS).map(lambda pair: (
-    Adoption(pair[0], effective_from=0.0, segments=("Presentation",)),
-    Adoption(pair[1], effective_from=0.0, segments=("discussion",)),
+    Adoption(pair[0], effective_from=0, segments=("Presentation",)),
+    Adoption(pair[1], effective_from=0, segments=("discussion",)),
 ))
 
 
@@ -325,11 +325,11 @@ def test_a_default_label_is_for_unlabelled_items_and_a_floor_for_every_item(draw
     item = request.items[0]
     labelled = dataclasses.replace(request, items=tuple(
         dataclasses.replace(i, labels=(Label("tlp", own),)) for i in request.items))
-    plain = adopt(labelled, [Adoption(a, effective_from=0.0) for a in adopted])
-    defaulted = adopt(labelled, [Adoption(a, effective_from=0.0, default_labels={"tlp": default}) for a in adopted])
+    plain = adopt(labelled, [Adoption(a, effective_from=0) for a in adopted])
+    defaulted = adopt(labelled, [Adoption(a, effective_from=0, default_labels={"tlp": default}) for a in adopted])
     same = (decide(POLICY, plain, now=NOW), decide(POLICY, defaulted, now=NOW))
     assert (same[0].decision, same[0].obligations) == (same[1].decision, same[1].obligations), item.id
-    floored = adopt(labelled, [Adoption(a, effective_from=0.0, label_floors={"tlp": default}) for a in adopted])
+    floored = adopt(labelled, [Adoption(a, effective_from=0, label_floors={"tlp": default}) for a in adopted])
     raised = POLICY.label_schemes["tlp"].stricter(default, own)
     at_floor = adopt(dataclasses.replace(request, items=tuple(
         dataclasses.replace(i, labels=(Label("tlp", raised),)) for i in request.items)), adopted)
@@ -341,7 +341,7 @@ def test_a_default_label_is_for_unlabelled_items_and_a_floor_for_every_item(draw
 
 CHANGE = POSTED + 100 * S
 CHANGED_TERMS = st.sampled_from(ADOPTABLE).flatmap(lambda old: st.sampled_from(ADOPTABLE).filter(lambda new: new != old).map(
-    lambda new: (Adoption(old, effective_from=0.0), Adoption(new, effective_from=CHANGE, replaces=(old,)))))
+    lambda new: (Adoption(old, effective_from=0), Adoption(new, effective_from=CHANGE, replaces=(old,)))))
 
 
 @budget(400)
@@ -420,7 +420,7 @@ def test_a_child_on_a_list_is_never_named_outside_the_group(drawn):
 
 # ---- 17, 18. the history of a group's terms -------------------------------------------------------
 
-INSTANTS = [None, 0.0, POSTED - 100 * S, POSTED + 100 * S]
+INSTANTS = [None, 0, POSTED - 100 * S, POSTED + 100 * S]
 
 
 @st.composite

@@ -24,7 +24,7 @@ GROUPS = PAIRS if SCALE == 1 else PAIRS + list(itertools.combinations(ADOPTABLE,
 
 def _with(request: Request, agreements: list[str]) -> Request:
     group = Group(id=request.group.id, participants=request.group.participants, community=request.group.community,
-                  adoptions=tuple(Adoption(a, effective_from=0.0) for a in agreements))
+                  adoptions=tuple(Adoption(a, effective_from=0) for a in agreements))
     return Request(request.action, request.actor, group, request.items, request.destination, request.requested_at,
                    request.attribution, request.format, request.derived, request.quoted_text, request.purpose)
 

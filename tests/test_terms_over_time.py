@@ -6,12 +6,11 @@ looser version may and may not reach is shown here with a two-version one.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from discretion.compile import compile_documents
 from discretion.engine import decide
+from discretion.engine.instants import parse_iso
 from discretion.engine.model import Actor, Adoption, Destination, Group, Item, Person, Request
 
 CLUB = """
@@ -41,8 +40,8 @@ versions:
 """
 
 
-def at(text: str) -> float:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+def at(text: str) -> int:
+    return parse_iso(text)
 
 
 def policy(*agreements: str):
@@ -89,7 +88,7 @@ OTHER = CLUB.replace("agreement: club", "agreement: other")
 
 @pytest.mark.parametrize("adoptions,code,field", [
     ([Adoption("club", replaces=("club",))], "adoption_replaces_itself", "group.adoptions[0].replaces"),
-    ([Adoption("club", effective_from=0.0, replaces=("other",)), Adoption("other", effective_from=0.0, replaces=("club",))],
+    ([Adoption("club", effective_from=0, replaces=("other",)), Adoption("other", effective_from=0, replaces=("club",))],
      "adoptions_replace_each_other", "group.adoptions[0].replaces"),
 ])
 def test_adoptions_that_would_end_every_term_are_refused(adoptions, code, field):

@@ -6,6 +6,7 @@ import json
 
 from discretion.author.explain import read_request
 from discretion.engine import decide
+from discretion.engine.instants import SECOND
 from discretion.server.decision_log import log_record
 from discretion.store import compile_directory
 
@@ -77,7 +78,7 @@ def test_decision_log_lines_are_compared_by_the_rules_that_could_apply(tmp_path,
     lines = []
     for data in (QUOTE_INSIDE, TLP_SHARE):
         request = read_request(json.dumps(data), "r.json")
-        lines.append(json.dumps(log_record(request, decide(policy, request, now=0.0), 1.8e9, 0.001)))
+        lines.append(json.dumps(log_record(request, decide(policy, request, now=0), 1_800_000_000 * SECOND, 0.001)))
     replay = tmp_path / "decisions.jsonl"
     replay.write_text("\n".join(lines) + "\n")
     result = invoke("diff", RULES, _loosened(rules_copy), "--replay", replay)

@@ -36,7 +36,7 @@ def _request_file(tmp_path, text=REQUEST):
 def test_every_line_of_the_api_trace_is_shown_under_its_item(tmp_path):
     result = invoke("explain", _request_file(tmp_path), "--rules", RULES)
     assert result.code == 0, result.err
-    trace = decide(POLICY, read_request(REQUEST, "r.yaml"), now=0.0, tracer=[]).explanation
+    trace = decide(POLICY, read_request(REQUEST, "r.yaml"), now=0, tracer=[]).explanation
     sections = dict(re.findall(r"^item (\S+): .*?\n(.*?)(?=\n\n)", result.out, re.S | re.M))
     assert sections.keys() == {"m-1", "m-2"}
     for line in trace:

@@ -141,3 +141,21 @@ def test_two_obligations_of_one_type_are_each_matched_by_their_parameters():
     (mismatch,) = compare({"decision": "allow_with_obligations", "obligations": wrong}, decision)
     assert (mismatch.field, mismatch.expected, mismatch.got) == ("obligations.add_notice.notice", "`embargoed_until`",
                                                                  "`personal_use_only`")
+
+
+def test_an_expected_time_is_written_as_a_request_time_and_compared_to_the_nanosecond():
+    from discretion.engine.instants import parse_iso
+    from discretion.engine.model import Decision, Obligation
+    from discretion.policy.suites import compare
+
+    held = Obligation("hold_until", until=parse_iso("2026-03-05T00:00:00.000000001Z"))
+    decision = Decision("allow_with_obligations", (held,), (), (), "", "")
+
+    def expecting(until) -> list:
+        return compare({"decision": "allow_with_obligations", "obligations": [{"type": "hold_until", "until": until}]},
+                       decision)
+
+    assert expecting("2026-03-05T01:00:00.000000001+01:00") == []
+    (mismatch,) = expecting(1772668800)  # POSIX seconds: one nanosecond early
+    assert (mismatch.field, mismatch.expected, mismatch.got) == ("obligations.hold_until.until", "`1772668800`",
+                                                                 "`2026-03-05T00:00:00.000000001Z`")

@@ -162,24 +162,26 @@ def test_lines_a_killed_worker_gave_out_are_not_lost(start_ops, tmp_path):
 
 def test_a_full_pipe_drops_whole_lines_and_counts_them(tmp_path):
     from discretion.engine import decide
+    from discretion.engine.instants import SECOND
     from discretion.server import convert
     from discretion.server.decision_log import DecisionLog, Entry, open_pipe
     from discretion.store.files import compile_directory
     from server.support import check
 
+    now = 1_800_000_000 * SECOND
     policy = compile_directory(RULES)
     facts = convert.request_from_proto(check())
-    entry = Entry(facts, decide(policy, facts, now=1.8e9), 1e-5)
+    entry = Entry(facts, decide(policy, facts, now=now), 1e-5)
     read_fd, write_fd = open_pipe()
     drops = []
     log = DecisionLog(write_fd, on_drop=drops.append)
     calls = 0
     while not drops:  # nobody reads the pipe: it fills up
-        log.record([entry] * 3, 1.8e9)
+        log.record([entry] * 3, now)
         calls += 1
-    log.record([entry], 1.8e9)  # still full: dropped at once, never blocks
+    log.record([entry], now)  # still full: dropped at once, never blocks
     log.close()
-    log.record([entry], 1.8e9)  # after close: dropped and counted
+    log.record([entry], now)  # after close: dropped and counted
     assert log.dropped == sum(drops) >= 3
     with os.fdopen(read_fd, "rb") as pipe:
         lines = pipe.read().decode().splitlines()
@@ -194,14 +196,16 @@ def test_a_line_longer_than_pipe_buf_is_never_cut_and_never_waited_for(tmp_path)
     import select
 
     from discretion.engine import decide
+    from discretion.engine.instants import SECOND
     from discretion.server import convert
     from discretion.server.decision_log import DecisionLog, Entry
     from discretion.store.files import compile_directory
     from server.support import check
 
+    now = 1_800_000_000 * SECOND
     policy = compile_directory(RULES)
     facts = convert.request_from_proto(check())
-    decision = decide(policy, facts, now=1.8e9)
+    decision = decide(policy, facts, now=now)
     many_rules = tuple(dataclasses.replace(decision.findings[0], rule=f"a-rule-with-a-long-name-{n:04}")
                        for n in range(150))
     long_entry = Entry(facts, dataclasses.replace(decision, findings=many_rules), 1e-5)
@@ -209,8 +213,8 @@ def test_a_line_longer_than_pipe_buf_is_never_cut_and_never_waited_for(tmp_path)
     capacity = fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, select.PIPE_BUF)  # the smallest pipe Linux makes
     log = DecisionLog(write_fd)
     started = time.monotonic()
-    log.record([long_entry], 1.8e9)  # longer than the pipe: part of it goes in
-    log.record([Entry(facts, decision, 1e-5)], 1.8e9)  # the pipe is full: dropped, not waited for
+    log.record([long_entry], now)  # longer than the pipe: part of it goes in
+    log.record([Entry(facts, decision, 1e-5)], now)  # the pipe is full: dropped, not waited for
     assert time.monotonic() - started < 0.5
     assert log.dropped == 1
     received = os.read(read_fd, capacity)

@@ -11,6 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from discretion.engine import model
 from discretion.engine.compiled import AgreementInfo, VersionInfo
+from discretion.engine.instants import SECOND
 from discretion.server import convert
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 
@@ -20,6 +21,11 @@ MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 def ts(seconds: int, nanos: int = 0) -> Timestamp:
     return Timestamp(seconds=seconds, nanos=nanos)
+
+
+def ns(seconds: int, nanos: int = 0) -> int:
+    """The engine's instant of `ts(seconds, nanos)`."""
+    return seconds * SECOND + nanos
 
 
 def minimal(**fields) -> pb.CheckRequest:
@@ -120,31 +126,31 @@ def test_every_field_of_a_check_arrives_in_the_request():
 
     assert request == model.Request(
         action="quote",
-        requested_at=1_700_000_000.5,
+        requested_at=ns(1_700_000_000, 500_000_000),
         actor=model.Actor(id="ana", display_name="Ana", organization="acme", role="moderator",
-                          member=True, joined_at=1_600_000_000.0),
+                          member=True, joined_at=ns(1_600_000_000)),
         group=model.Group(
             id="g1",
             privacy="public",
             visibility="hidden",
-            adoptions=(model.Adoption(agreement="chatham-house", version=2, effective_from=10.0,
-                                      disclosed_at=20.0, replaces=("old", "older"), segments=("discussion",),
+            adoptions=(model.Adoption(agreement="chatham-house", version=2, effective_from=ns(10),
+                                      disclosed_at=ns(20), replaces=("old", "older"), segments=("discussion",),
                                       default_labels={"tlp": "amber"}, label_floors={"tlp": "green"}),),
             participants=(model.Person(id="bo", display_name="Bo", organization="beta",
                                        handles=("@bo", "bobby"), is_minor=True),),
             community=("acme", "beta"),
-            converted_at=30.0,
+            converted_at=ns(30),
         ),
         items=(
             model.Item(
                 id="m1",
                 author=model.Person(id="bo", display_name="Bo", organization="beta", handles=("@bo",), is_minor=True),
-                posted_at=1_650_000_000.000000001,
-                retracted_at=1_660_000_000.0,
-                labels=(model.Label(scheme="tlp", value="amber+strict", set_by="author", set_at=30.0,
+                posted_at=ns(1_650_000_000, 1),
+                retracted_at=ns(1_660_000_000),
+                labels=(model.Label(scheme="tlp", value="amber+strict", set_by="author", set_at=ns(30),
                                     params={"descriptor": "a senior official"}),),
                 consents=(model.Consent(by="bo", scope="attribution", recipients=("cy",),
-                                        granted_at=40.0, withdrawn_at=50.0),),
+                                        granted_at=ns(40), withdrawn_at=ns(50)),),
                 text="hello",
                 kind="transcript",
                 listed_people=(
@@ -393,8 +399,8 @@ def test_a_malformed_timestamp_is_named_wherever_it_is(stamp):
 
 @pytest.mark.parametrize(
     ("stamp", "instant"),
-    [(ts(MIN_SECONDS), float(MIN_SECONDS)), (ts(MAX_SECONDS, 999_999_999), MAX_SECONDS + 0.999999999),
-     (ts(0), 0.0), (ts(-1, 500_000_000), -0.5)],
+    [(ts(MIN_SECONDS), ns(MIN_SECONDS)), (ts(MAX_SECONDS, 999_999_999), ns(MAX_SECONDS, 999_999_999)),
+     (ts(0), 0), (ts(-1, 500_000_000), -SECOND // 2)],
     ids=["0001-01-01", "9999-12-31-last-nano", "epoch", "before-epoch"],
 )
 def test_timestamps_at_the_edges_of_the_range_are_understood(stamp, instant):
@@ -465,7 +471,7 @@ def full_decision(explanation=("rule tlp.amber matched",)) -> model.Decision:
                 spans=(model.Span(start=3, end=7, reveals="name"),),
                 names=("Bo",),
                 scope="attribution",
-                until=1_700_000_000.25,
+                until=ns(1_700_000_000, 250_000_000),
                 label="TLP:AMBER",
                 notice="chatham_house_rule",
                 descriptor="a senior official",
@@ -546,7 +552,7 @@ def test_a_decision_word_the_wire_cannot_carry_fails_loudly():
 
 @pytest.mark.parametrize(
     ("instant", "seconds", "nanos"),
-    [(0.0, 0, 0), (1.5, 1, 500_000_000), (-0.25, -1, 750_000_000), (9.9999999999, 10, 0)],
+    [(0, 0, 0), (ns(1, 500_000_000), 1, 500_000_000), (-SECOND // 4, -1, 750_000_000), (-1, -1, 999_999_999)],
 )
 def test_instants_go_out_as_well_formed_timestamps(instant, seconds, nanos):
     obligation = dataclasses.replace(full_decision().obligations[0], until=instant)
@@ -554,11 +560,34 @@ def test_instants_go_out_as_well_formed_timestamps(instant, seconds, nanos):
     assert convert.response_to_proto(decision, explain=False).obligations[0].until == ts(seconds, nanos)
 
 
+def _round_trip(stamp: Timestamp) -> tuple[int, Timestamp]:
+    """The engine's instant of `stamp` as a request brings it, and the Timestamp an answer carrying it sends."""
+    instant = convert.request_from_proto(every_timestamp(stamp)).requested_at
+    obligation = dataclasses.replace(full_decision().obligations[0], until=instant)
+    decision = dataclasses.replace(full_decision(), obligations=(obligation,))
+    return instant, convert.response_to_proto(decision, explain=False).obligations[0].until
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [(ts(MIN_SECONDS), ts(MIN_SECONDS, 1)), (ts(-1, 999_999_999), ts(0)),
+     (ts(1_772_323_199, 999_999_999), ts(1_772_323_200)), (ts(1_772_323_200, 1), ts(1_772_323_200, 2)),
+     (ts(MAX_SECONDS, 999_999_998), ts(MAX_SECONDS, 999_999_999))],
+    ids=["0001-01-01", "epoch", "2026-a-second-turns", "2026-within-a-second", "9999-12-31-last-nano"],
+)
+def test_timestamps_a_nanosecond_apart_stay_apart_and_come_back_exactly(earlier, later):
+    # A float of seconds merges instants some hundred nanoseconds apart at today's dates.
+    (first, first_back), (second, second_back) = _round_trip(earlier), _round_trip(later)
+    assert type(first) is int and second - first == 1
+    assert (first_back, second_back) == (earlier, later)
+
+
 def test_agreements_are_listed_with_their_versions():
     agreements = (
         AgreementInfo(id="chatham-house", version=2, title="Chatham House Rule", summary="no attribution",
                       source="https://example.org/chr", platform_wide=False,
-                      versions=(VersionInfo(1), VersionInfo(2, effective_from=100.0, disclosed_at=90.5))),
+                      versions=(VersionInfo(1),
+                                VersionInfo(2, effective_from=ns(100), disclosed_at=ns(90, 500_000_000)))),
         AgreementInfo(id="platform", version=1, title="Platform", summary="", source="", platform_wide=True,
                       versions=(VersionInfo(1),)),
     )
@@ -574,6 +603,15 @@ def test_agreements_are_listed_with_their_versions():
         ],
         policy_revision="rev-7",
     )
+
+
+def test_the_status_carries_the_wall_clock_readings_of_the_store():
+    # The store reads `time.time()`, float seconds: not an engine instant.
+    from discretion.store import PolicyStatus
+
+    status = PolicyStatus(revision="rev-7", loaded_at=1_700_000_000.25, last_error=(), last_attempt_at=None)
+    answer = convert.policy_status_to_proto(status)
+    assert answer.loaded_at == ts(1_700_000_000, 250_000_000) and not answer.HasField("last_attempt_at")
 
 
 def test_service_facts_not_given_stay_unknown():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from discretion.server import servicer
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.store.files import compile_directory
 
-from .support import RULES, StaticHolder, check, policy_stub, running
+from .support import MARCH_2026, RULES, StaticHolder, check, policy_stub, running
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,22 @@ def test_list_agreements_lists_the_loaded_agreements(stub, policy):
     assert response.policy_revision == policy.revision
     assert [a.id for a in response.agreements] == [a.id for a in policy.agreements]
     assert any(a.platform_wide for a in response.agreements)
+
+
+def test_terms_change_at_an_instant_kept_to_the_nanosecond(stub):
+    """A quote of a post made 100 ns before the group went on the record keeps the Chatham House protection."""
+    switch = Timestamp(seconds=MARCH_2026 - 7 * 86_400)
+    adoptions = [pb.Adoption(agreement="chatham-house", version=1, effective_from=Timestamp(seconds=0)),
+                 pb.Adoption(agreement="on-the-record", version=1, effective_from=switch, replaces=["chatham-house"])]
+
+    def quote(posted_at: Timestamp) -> pb.CheckResponse:
+        request = check(action=pb.ACTION_QUOTE, group=pb.Group(id="g1", adoptions=adoptions),
+                        items=[pb.Item(id="m1", author=pb.Person(id="bo"), posted_at=posted_at)],
+                        destination=pb.Destination(kind=pb.DESTINATION_KIND_PUBLIC),
+                        attribution=pb.Attribution(author_identity=True))
+        return stub.Check(request, timeout=10)
+
+    before = quote(Timestamp(seconds=switch.seconds - 1, nanos=999_999_900))
+    assert before.decision == pb.DECISION_ALLOW_WITH_OBLIGATIONS
+    assert [o.type for o in before.obligations] == ["redact_author_identity"]
+    assert quote(switch).decision == pb.DECISION_ALLOW

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
-from ..engine.model import NEW_TERMS_CONSENT, Decision, Request
+from ..engine.model import NEW_TERMS_CONSENT, Decision, Instant, Request
 from ..errors import Diagnostic, did_you_mean
 from ..policy.requests import RequestDataError, request_from_data
 from ..source import parse
@@ -42,13 +42,13 @@ class ItemTrace:
 class Explanation:
     request: Request
     decision: Decision
-    now: float
+    now: Instant
     items: list[ItemTrace]
     other: list[str]  # lines about no item (a refused request)
     notes: list[str] = field(default_factory=list)  # consents nothing reads
 
 
-def explain(policy: CompiledPolicy, request: Request, *, now: float) -> Explanation:
+def explain(policy: CompiledPolicy, request: Request, *, now: Instant) -> Explanation:
     decision = decide(policy, request, now=now, tracer=[])
     items = {item.id: ItemTrace(item.id) for item in request.items}
     prefixes = sorted(((f"item {i}: ", i) for i in items), key=lambda p: -len(p[0]))

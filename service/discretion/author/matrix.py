@@ -22,23 +22,23 @@ cell it could change.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy, CompiledRule, CompiledVersion
+from ..engine.instants import SECOND, to_iso
 from ..engine.model import (
-    ACTIONS, DESTINATION_KINDS, Actor, Adoption, Attribution, Destination, Group, Item, Label, Obligation, Person,
-    Request,
+    ACTIONS, DESTINATION_KINDS, Actor, Adoption, Attribution, Destination, Group, Instant, Item, Label, Obligation,
+    Person, Request,
 )
 from ..engine.obligations import OBLIGATION_TYPES
 from ..engine.scope import Scope
 from ..policy.load import Document
 from .instrument import RuleKey, key_of, with_rules, written_rules
 
-DAY = 86_400.0
-NOW = 1_800_000_000.0  # the instant cells are decided at, unless a platform version starts later
+DAY = 86_400 * SECOND
+NOW = Instant(1_800_000_000 * SECOND)  # the instant cells are decided at, unless a platform version starts later
 # What every cell's example request is, in words (the renderers print it).
 SCENARIO = ("a member who is not the author passes on one message posted after the group adopted the agreement; "
             "the request names the author and their organization, and the text names the author; nobody has "
@@ -193,13 +193,13 @@ MEMBER = Actor(id="u-member", display_name="Maria Member", organization="Member 
 TEXT = "Alex Author said the rates will rise."
 
 
-def _instant(policy: CompiledPolicy) -> float:
-    starts = [max(v.effective_from or 0.0, v.disclosed_at or 0.0)
+def _instant(policy: CompiledPolicy) -> Instant:
+    starts = [max(v.effective_from or 0, v.disclosed_at or 0)
               for a in policy.platform_wide for v in policy.versions[a].values()]
     return max([NOW, *(s + 3 * DAY for s in starts)])
 
 
-def _request(version: CompiledVersion, action: str, kind: str, label: tuple[str, str] | None, at: float,
+def _request(version: CompiledVersion, action: str, kind: str, label: tuple[str, str] | None, at: Instant,
              label_params: dict[str, dict[str, str]]) -> Request:
     """The example request of one cell (see the module's docstring)."""
     labels = ()
@@ -225,13 +225,13 @@ def _parameter(obligation: Obligation) -> str:
     return obligation.notice or obligation.label or obligation.scope or ""
 
 
-def _scope(request: Request, at: float) -> Scope:
+def _scope(request: Request, at: Instant) -> Scope:
     return Scope(request, request.items[0], at, {})
 
 
-def _platform_version(policy: CompiledPolicy, agreement: str, at: float) -> int:
+def _platform_version(policy: CompiledPolicy, agreement: str, at: Instant) -> int:
     versions = list(policy.versions[agreement].values())
-    in_force = [v for v in versions if max(v.effective_from or 0.0, v.disclosed_at or 0.0) <= at]
+    in_force = [v for v in versions if max(v.effective_from or 0, v.disclosed_at or 0) <= at]
     return (in_force or versions)[-1].version
 
 
@@ -271,7 +271,7 @@ def _schemes_read(data: list[dict], policy: CompiledPolicy) -> list[str]:
     return schemes
 
 
-def _label_params(data: list[dict], at: float) -> dict[str, dict[str, str]]:
+def _label_params(data: list[dict], at: Instant) -> dict[str, dict[str, str]]:
     """A value for each label parameter the rules read: a time a week ahead where an obligation wants a time."""
     found: dict[str, dict[str, str]] = {}
     for rule in data:
@@ -291,12 +291,8 @@ def _label_params(data: list[dict], at: float) -> dict[str, dict[str, str]]:
                 fact = value.get("fact", "") if isinstance(value, dict) else ""
                 parts = fact.split(".")
                 if kinds.get(param) == "instant" and parts[:2] == ["item", "label_param"] and len(parts) == 4:
-                    found[parts[2]][parts[3]] = _iso(at + 7 * DAY)
+                    found[parts[2]][parts[3]] = to_iso(at + 7 * DAY)
     return found
-
-
-def _iso(instant: float) -> str:
-    return dt.datetime.fromtimestamp(instant, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 # ---- which rules may change a cell -------------------------------------------------------

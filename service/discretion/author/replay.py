@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import decide
-from ..engine.model import Decision, Request
+from ..engine.model import Decision, Instant, Request
 from ..policy.requests import RequestDataError, request_from_data
 from ..source import parse
 from .instrument import key_of, written_rules
@@ -83,7 +83,7 @@ class _Entry:
     problem: str = ""
 
 
-def replay(path: pathlib.Path, old: RuleSet, new: RuleSet, *, now: float) -> ReplayResult:
+def replay(path: pathlib.Path, old: RuleSet, new: RuleSet, *, now: Instant) -> ReplayResult:
     """Decide every request of the file with both rule sets, at `now` when it has no `requested_at`."""
     result = ReplayResult(str(path))
     slices = _Slices(old), _Slices(new)

@@ -43,7 +43,7 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"error: `{missing[0]}` is not a file\n")
         return EXIT_USAGE
     try:
-        now = parse_instant(args.now, "--now") if args.now else time.time()
+        now = parse_instant(args.now, "--now") if args.now else time.time_ns()
     except RequestDataError as error:
         stderr.write(f"error: {error}\n")
         return EXIT_USAGE

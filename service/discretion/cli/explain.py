@@ -8,13 +8,13 @@ obligations, and a note for each consent that no rule deciding its item reads.
 
 from __future__ import annotations
 
-import datetime as dt
 import pathlib
 import sys
 import time
 from typing import TextIO
 
 from ..author.explain import Explanation, RequestFileError, explain, read_request
+from ..engine.instants import to_iso
 from ..engine.model import Obligation
 from ..policy.requests import RequestDataError, parse_instant
 from .common import EXIT_RULE_ERRORS, EXIT_USAGE, load_or_report, render_with_source
@@ -41,7 +41,7 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(f"error: cannot read `{args.request}`: {error.strerror}\n")
         return EXIT_USAGE
     try:
-        now = parse_instant(args.now, "--now") if args.now else time.time()
+        now = parse_instant(args.now, "--now") if args.now else time.time_ns()
     except RequestDataError as error:
         stderr.write(f"error: {error}\n")
         return EXIT_USAGE
@@ -63,7 +63,7 @@ def render(explanation: Explanation) -> str:
     at = request.requested_at if request.requested_at is not None else explanation.now
     count = len(request.items)
     lines = [f"{request.action} of {count} item{'s' if count != 1 else ''} to {request.destination.kind or '?'} "
-             f"by {request.actor.id or '?'} at {_time(at)}"]
+             f"by {request.actor.id or '?'} at {to_iso(at)}"]
     lines += [f"  {line}" for line in explanation.other]
     for item in explanation.items:
         lines += ["", f"item {item.item_id}: {item.outcome or decision.decision}"]
@@ -104,9 +104,5 @@ def _details(obligation: Obligation) -> str:
         if value := getattr(obligation, name):
             parts.append(f"{name} {value}")
     if obligation.until is not None:
-        parts.append(f"until {_time(obligation.until)}")
+        parts.append(f"until {to_iso(obligation.until)}")
     return "; ".join(parts)
-
-
-def _time(instant: float) -> str:
-    return dt.datetime.fromtimestamp(instant, dt.timezone.utc).isoformat().replace("+00:00", "Z")

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 from ..engine.compiled import (
     AgreementInfo, CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, LabelScheme, VersionInfo,
 )
+from ..engine.instants import parse_iso
 from ..engine.model import ACTIONS, DESTINATION_KINDS, NEW_TERMS_CONSENT, Adoption
 from ..engine.obligations import OBLIGATION_TYPES, PEOPLE
 from ..engine.terms import adoption_problems
@@ -441,13 +442,11 @@ def _instant_from_text(getter: Callable) -> Callable:
     # Label parameters arrive as text (`until: 2026-03-01T00:00:00Z`). Parsing
     # here is the one place the request path reads a time from text; a bad
     # value raises and the rule fails closed.
-    import datetime as dt
-
     def read(scope):
         text = getter(scope)
         if not text:
             return None
-        return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+        return parse_iso(str(text))
 
     return read
 

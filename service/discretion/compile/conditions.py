@@ -16,7 +16,6 @@ type, unparseable times.
 
 from __future__ import annotations
 
-import datetime as dt
 import operator
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -24,7 +23,8 @@ from typing import Any, Callable
 import re2
 
 from ..engine import consent
-from ..engine.model import CONSENT_SCOPES
+from ..engine.instants import NoTimeZone, parse_iso
+from ..engine.model import CONSENT_SCOPES, Instant
 from ..errors import Diagnostic, did_you_mean
 from ..source import Source
 from .facts import BOOL, FactType, UnknownFact, resolve
@@ -94,17 +94,16 @@ def _flow(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def parse_instant(text: Any, path: tuple) -> float:
+def parse_instant(text: Any, path: tuple) -> Instant:
     if not isinstance(text, str):
         raise Invalid(path, "bad_time", f"`{text}` is not a time", "write an ISO 8601 time such as `2026-01-15T09:00:00Z`")
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_iso(text)
+    except NoTimeZone:
+        raise Invalid(path, "bad_time", f"`{text}` has no time zone", "add `Z` for UTC or an offset like `+02:00`") from None
     except ValueError:
         raise Invalid(path, "bad_time", f"`{text}` is not a valid time",
                       "write an ISO 8601 time such as `2026-01-15T09:00:00Z`") from None
-    if value.tzinfo is None:
-        raise Invalid(path, "bad_time", f"`{text}` has no time zone", "add `Z` for UTC or an offset like `+02:00`")
-    return value.timestamp()
 
 
 # ---- keywords ---------------------------------------------------------------

@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import math
 
-from .model import Consent
+from .model import Consent, Instant
 from .scope import Scope
 
 _UNBOUNDED = frozenset({"public", "ai_tool", "third_party_service"})
 
 
-def latest(consents: tuple[Consent, ...], person_id: str, kind: str, now: float) -> tuple[Consent, bool] | None:
+def latest(consents: tuple[Consent, ...], person_id: str, kind: str, now: Instant) -> tuple[Consent, bool] | None:
     """The person's last event for `kind` at or before `now`: (record, withdrawn?), or None."""
     if not person_id:
         return None
-    best: tuple[float, bool, Consent] | None = None
+    best: tuple[Instant | float, bool, Consent] | None = None
     for consent in consents:
         if consent.by != person_id or consent.scope != kind:
             continue
@@ -63,7 +63,7 @@ def withdrawn(scope: Scope, person_id: str, kind: str) -> bool:
     return event is not None and event[1]
 
 
-def granted_since(consents: tuple[Consent, ...], person_id: str, kind: str, since: float, now: float) -> bool:
+def granted_since(consents: tuple[Consent, ...], person_id: str, kind: str, since: Instant | float, now: Instant) -> bool:
     """Whether the person's last event is a grant dated at or after `since` (a grant of unknown date is not)."""
     event = latest(consents, person_id, kind, now)
     return event is not None and not event[1] and event[0].granted_at is not None and event[0].granted_at >= since

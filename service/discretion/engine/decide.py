@@ -16,8 +16,8 @@ from typing import Iterable
 from . import consent
 from .compiled import CompiledPolicy, CompiledRule, CompiledVersion
 from .model import (
-    ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Finding, Item,
-    ItemResult, Obligation, Request,
+    ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Finding, Instant,
+    Item, ItemResult, Obligation, Request,
 )
 from .obligations import CONFLICTS, OBLIGATION_TYPES, UnreadableFact
 from .scope import Scope
@@ -47,7 +47,7 @@ class _Outcome:
         self.demands: list[tuple[CompiledRule, str]] = []
 
 
-def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list[str] | None = None) -> Decision:
+def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: list[str] | None = None) -> Decision:
     requested_at = request.requested_at if request.requested_at is not None else now
     refusal = _check_request(policy, request)
     if refusal is not None:
@@ -73,7 +73,7 @@ def decide(policy: CompiledPolicy, request: Request, *, now: float, tracer: list
     return decision
 
 
-def _decide_item(policy: CompiledPolicy, terms: Terms, request: Request, item: Item, requested_at: float,
+def _decide_item(policy: CompiledPolicy, terms: Terms, request: Request, item: Item, requested_at: Instant,
                  outcome: _Outcome, tracer: list[str] | None) -> tuple[str, ...]:
     """Evaluate one item under every set of terms and labelling that may apply; the stricter holds."""
     sets = _governing_sets(terms, item, requested_at)
@@ -139,7 +139,7 @@ def _refuse(policy: CompiledPolicy, request: Request, code: str, field: str, mes
     return decision
 
 
-def _governing_sets(terms: Terms, item: Item, requested_at: float) -> list[tuple[Governing, bool]]:
+def _governing_sets(terms: Terms, item: Item, requested_at: Instant) -> list[tuple[Governing, bool]]:
     """The terms in force when the item was posted and now; the stricter outcome wins (§6.2).
 
     Each set comes with whether the author released it: an author who consented
@@ -216,12 +216,12 @@ def _labellings(governing: Governing, schemes, item: Item) -> list[tuple[dict[st
     return result
 
 
-def _set_after_posting(set_at: float | None, posted_at: float | None) -> bool:
+def _set_after_posting(set_at: Instant | None, posted_at: Instant | None) -> bool:
     return set_at is not None and posted_at is not None and set_at > posted_at
 
 
 def _interpreters(policy: CompiledPolicy, governing: Governing, labels: dict[str, str],
-                  requested_at: float) -> list[tuple[CompiledVersion, frozenset[str]]]:
+                  requested_at: Instant) -> list[tuple[CompiledVersion, frozenset[str]]]:
     """The versions that judge labels of schemes no governing agreement defines: a label carries its terms.
 
     Every version of the defining agreement published by the time of the
@@ -242,7 +242,7 @@ def _interpreters(policy: CompiledPolicy, governing: Governing, labels: dict[str
 
 
 def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, str], label_params: dict[str, dict],
-              request: Request, item: Item, requested_at: float, released: bool,
+              request: Request, item: Item, requested_at: Instant, released: bool,
               outcome: _Outcome, tracer: list[str] | None) -> None:
     scope = Scope(request, item, requested_at, labels, label_params)
     key = (request.action, request.destination.kind)

@@ -2,8 +2,10 @@
 
 Plain slotted dataclasses: the server converts wire messages into these, the
 CLI builds them from YAML, and rules read them through fact paths such as
-`item.author.organization`. Instants are POSIX seconds (float) so the hot path
-compares numbers, never parses; `None` means "not given".
+`item.author.organization`. Instants are integers of nanoseconds since the
+POSIX epoch: exact at the wire's resolution (a float of seconds merges instants
+a few hundred nanoseconds apart), and the hot path compares numbers, never
+parses. `None` means "not given".
 
 The type hints are the fact catalogue: the compiler walks them to check every
 path a rule names, so a field added here is at once a fact rules may use.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
-Instant = NewType("Instant", float)
+Instant = NewType("Instant", int)
 
 ACTIONS = ("share", "quote", "export")
 DESTINATION_KINDS = (

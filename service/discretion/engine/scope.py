@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import Actor, Attribution, Destination, Group, Item, Purpose, Request
+from .model import Actor, Attribution, Destination, Group, Instant, Item, Purpose, Request
 
 
 class Scope:
@@ -18,7 +18,7 @@ class Scope:
         "actor_is_author",
     )
 
-    def __init__(self, request: Request, item: Item, requested_at: float, label: dict[str, str],
+    def __init__(self, request: Request, item: Item, requested_at: Instant, label: dict[str, str],
                  label_param: dict[str, dict] | None = None):
         self.request = request
         self.action: str = request.action
@@ -32,7 +32,7 @@ class Scope:
         self.quoted_text: str = request.quoted_text
         self.purpose: Purpose = request.purpose
         self.attributes: dict[str, Any] = request.attributes
-        self.requested_at: float = requested_at
+        self.requested_at: Instant = requested_at
         # The item's effective label per scheme (most restrictive wins).
         self.label: dict[str, str] = label
         # The parameters of the label that set each effective value.

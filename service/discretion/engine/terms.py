@@ -23,12 +23,15 @@ from collections import defaultdict
 from typing import Iterable, NamedTuple
 
 from .compiled import CompiledPolicy, CompiledVersion
-from .model import Adoption
+from .model import Adoption, Instant
 
+# "In force since ever": a float, which compares exactly with any instant (an int of nanoseconds).
 SINCE_EVER = -math.inf
+# An instant, or SINCE_EVER.
+Moment = Instant | float
 
 
-def _start(effective_from: float | None, disclosed_at: float | None) -> float:
+def _start(effective_from: Instant | None, disclosed_at: Instant | None) -> Moment:
     effective = effective_from if effective_from is not None else SINCE_EVER
     disclosed = disclosed_at if disclosed_at is not None else effective
     return max(effective, disclosed)
@@ -61,7 +64,7 @@ def adoption_problems(adoptions: Iterable[Adoption]) -> list[AdoptionProblem]:
                         f"the adoption of `{a.agreement}` replaces `{a.agreement}` itself, which would end it as it starts")
         for index, a in enumerate(adoptions) if a.agreement in a.replaces
     ]
-    by_start: dict[float, list[int]] = defaultdict(list)
+    by_start: dict[Moment, list[int]] = defaultdict(list)
     for index, a in enumerate(adoptions):
         by_start[_start(a.effective_from, a.disclosed_at)].append(index)
     for indexes in by_start.values():
@@ -157,7 +160,7 @@ def terms_for(policy: CompiledPolicy, bound: tuple[Adoption, ...], requested: tu
 
 
 class _Adopted(NamedTuple):
-    start: float
+    start: Moment
     adoption: Adoption
     segments: frozenset[str]  # normalized; empty: every segment
 
@@ -193,7 +196,7 @@ class Terms:
         # Every segment an adoption names, normalized.
         self.segments: tuple[str, ...] = tuple(sorted({s for pool in self._pools for a in pool for s in a.segments}))
 
-    def _version(self, adoption: Adoption, instant: float) -> CompiledVersion:
+    def _version(self, adoption: Adoption, instant: Moment) -> CompiledVersion:
         versions = self._policy.versions[adoption.agreement]
         if adoption.version:
             return versions[adoption.version]
@@ -202,7 +205,7 @@ class Terms:
         published = [v for v in versions.values() if (v.published_at if v.published_at is not None else SINCE_EVER) <= instant]
         return published[-1] if published else next(iter(versions.values()))
 
-    def at(self, instant: float, segment: str = "") -> Governing:
+    def at(self, instant: Moment, segment: str = "") -> Governing:
         """The terms governing at `instant` an item from meeting `segment` ("": from none an adoption names)."""
         segment = _segment(segment)
         key = (bisect.bisect_right(self._changes, instant), segment)
@@ -218,9 +221,9 @@ class Terms:
         self._cache[key] = result
         return result
 
-    def _in_force(self, pool: list[_Adopted], instant: float, segment: str) -> list[tuple[Adoption, CompiledVersion]]:
+    def _in_force(self, pool: list[_Adopted], instant: Moment, segment: str) -> list[tuple[Adoption, CompiledVersion]]:
         applicable = [a for a in pool if a.start <= instant and (not a.segments or segment in a.segments)]
-        latest: dict[str, float] = {}
+        latest: dict[str, Moment] = {}
         for adopted in applicable:
             agreement = adopted.adoption.agreement
             latest[agreement] = max(latest.get(agreement, SINCE_EVER), adopted.start)
@@ -249,7 +252,7 @@ class Terms:
             result[name] = scheme.stricter(value, result[name]) if name in result else value
         return result
 
-    def _platform_version(self, agreement: str, instant: float) -> CompiledVersion:
+    def _platform_version(self, agreement: str, instant: Moment) -> CompiledVersion:
         versions = list(self._policy.versions[agreement].values())
         in_force = [v for v in versions if _start(v.effective_from, v.disclosed_at) <= instant]
         # Before its first version the platform's rules are the earliest ones:
@@ -273,7 +276,7 @@ class Terms:
                 unique.append(governing)
         return unique
 
-    def last_change(self, after: float, until: float) -> float | None:
+    def last_change(self, after: Moment, until: Instant) -> Moment | None:
         """The latest instant in (after, until] at which the terms may have changed, or None."""
         index = bisect.bisect_right(self._changes, until)
         if index and self._changes[index - 1] > after:

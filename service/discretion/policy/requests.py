@@ -1,6 +1,8 @@
 """Requests written as YAML (test cases, `explain`, `diff --replay`) → the engine's Request.
 
 The shape mirrors the wire contract with lowercase enum words and ISO times.
+A time is ISO 8601 text with a zone, kept to the nanosecond; a bare number is
+POSIX seconds, as it always was here (an integer exactly, a decimal as written).
 Named fixtures keep cases short: where a person, group or item is expected, a
 string names a fixture. A person fixture serves as an actor too, so each
 fixture may carry fields of both; the fields a target does not have are
@@ -15,13 +17,15 @@ line like any other diagnostic.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
+import decimal
 import functools
+import math
 import types
 import typing
 from typing import Any, Mapping
 
 from ..engine import model
+from ..engine.instants import SECOND, NoTimeZone, parse_iso
 from ..engine.model import Instant
 
 _FIXTURE_KIND = {model.Person: "people", model.Actor: "people", model.Group: "groups", model.Item: "items"}
@@ -44,16 +48,25 @@ class RequestDataError(ValueError):
         self.location = location
 
 
-def parse_instant(value: Any, path: str, location: tuple = ()) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+def parse_instant(value: Any, path: str, location: tuple = ()) -> Instant:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Instant(value * SECOND)
+    if isinstance(value, float):
+        return _from_seconds(value, path, location)
     try:
-        instant = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_iso(str(value))
+    except NoTimeZone:
+        raise RequestDataError(path, f"`{value}` has no time zone", location) from None
     except ValueError:
         raise RequestDataError(path, f"`{value}` is not an ISO 8601 time", location) from None
-    if instant.tzinfo is None:
-        raise RequestDataError(path, f"`{value}` has no time zone", location)
-    return instant.timestamp()
+
+
+def _from_seconds(seconds: float, path: str, location: tuple) -> Instant:
+    if not math.isfinite(seconds):
+        raise RequestDataError(path, f"`{seconds}` is not a time", location)
+    # The decimal the file wrote (`1700000000.1`), not the binary float nearest
+    # to it, which is some nanoseconds off.
+    return Instant(int((decimal.Decimal(repr(seconds)) * SECOND).to_integral_value()))
 
 
 def request_from_data(data: Mapping, fixtures: Mapping | None = None, *, at: tuple = ()) -> model.Request:

@@ -16,15 +16,16 @@ from typing import Any
 
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
-from ..engine.model import Decision, Obligation, Request
+from ..engine.instants import SECOND, to_iso
+from ..engine.model import Decision, Instant, Obligation, Request
 from ..engine.obligations import OBLIGATION_TYPES
 from ..errors import Diagnostic, did_you_mean
 from .load import Document
-from .requests import RequestDataError, request_from_data
+from .requests import RequestDataError, parse_instant, request_from_data
 
 # Cases without `requested_at` are decided at this fixed instant, so a suite
 # means the same thing on every run.
-DEFAULT_NOW = 1_800_000_000.0
+DEFAULT_NOW = Instant(1_800_000_000 * SECOND)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def case_request(document: Document, index: int) -> Request:
                              at=("cases", index, "request"))
 
 
-def run_suite(document: Document, policy: CompiledPolicy, *, now: float = DEFAULT_NOW) -> list[CaseResult]:
+def run_suite(document: Document, policy: CompiledPolicy, *, now: Instant = DEFAULT_NOW) -> list[CaseResult]:
     data, source = document.data, document.source
     results = []
     for index, case in enumerate(data["cases"]):
@@ -118,7 +119,8 @@ def _compare_obligations(expected: list, actual: tuple[Obligation, ...]) -> list
     found = []
     unused = list(actual)
     for spec in (e for e in expected if isinstance(e, dict)):
-        params = {k: _plain(v) for k, v in spec.items() if k != "type"}
+        times = {name for name, kind in OBLIGATION_TYPES[spec["type"]].params if kind == "instant"}
+        params = {k: _expected_instant(v) if k in times else _plain(v) for k, v in spec.items() if k != "type"}
         candidates = [o for o in unused if o.type == spec["type"]]
         # The obligation of this type that agrees on the most parameters: itself, or the one to compare with.
         best = max(candidates, key=lambda o: sum(_plain(getattr(o, k, None)) == v for k, v in params.items()))
@@ -126,8 +128,17 @@ def _compare_obligations(expected: list, actual: tuple[Obligation, ...]) -> list
         for key, want in params.items():
             have = _plain(getattr(best, key, None))
             if have != want:
-                found.append(Mismatch(f"obligations.{spec['type']}.{key}", f"`{want}`", f"`{have}`"))
+                shown = to_iso(have) if key in times and have is not None else have
+                found.append(Mismatch(f"obligations.{spec['type']}.{key}", f"`{spec[key]}`", f"`{shown}`"))
     return found
+
+
+def _expected_instant(value: Any) -> Any:
+    """An expected time as the obligation holds it: written as a request's times are (ISO, or POSIX seconds)."""
+    try:
+        return None if value is None else parse_instant(value, "")
+    except RequestDataError:
+        return value  # equal to no instant: reported as a mismatch
 
 
 def _plain(value: Any) -> Any:

@@ -26,6 +26,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ..engine import model
 from ..engine.compiled import AgreementInfo, VersionInfo
+from ..engine.instants import SECOND
 from ..errors import Diagnostic, DiscretionError
 from ._gen.discretion.v1 import policy_pb2 as pb
 
@@ -113,14 +114,14 @@ _MAX_SECONDS = 253_402_300_799
 _MAX_NANOS = 999_999_999
 
 
-def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation]) -> float | None:
-    """The POSIX seconds of `parent.name`, None when unset; a malformed one is a violation."""
+def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation]) -> model.Instant | None:
+    """The instant of `parent.name` (nanoseconds, exact), None when unset; a malformed one is a violation."""
     if not parent.HasField(name):
         return None
     stamp = getattr(parent, name)
     seconds, nanos = stamp.seconds, stamp.nanos
     if _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos <= _MAX_NANOS:
-        return seconds + nanos / 1e9
+        return model.Instant(seconds * SECOND + nanos)
     problems.append(
         FieldViolation(
             f"{where}.{name}" if where else name,
@@ -131,14 +132,20 @@ def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation])
     return None
 
 
-def _timestamp(instant: float | None) -> Timestamp | None:
+def _timestamp(instant: model.Instant | None) -> Timestamp | None:
     if instant is None:
         return None
-    seconds = math.floor(instant)
-    nanos = round((instant - seconds) * 1e9)
-    if nanos > _MAX_NANOS:  # rounding carried into the next second
-        seconds, nanos = seconds + 1, 0
+    seconds, nanos = divmod(instant, SECOND)  # floor: nanos count forward, also before 1970
     return Timestamp(seconds=seconds, nanos=nanos)
+
+
+def _clock_reading(seconds: float | None) -> Timestamp | None:
+    """A reading of the wall clock (`time.time()`), which the store keeps as float seconds."""
+    if seconds is None:
+        return None
+    # Only the fraction is scaled: a float of seconds times 1e9 is some hundred nanoseconds off.
+    whole = math.floor(seconds)
+    return _timestamp(model.Instant(whole * SECOND + round((seconds - whole) * SECOND)))
 
 
 # ---- CheckRequest -> Request ------------------------------------------------
@@ -477,8 +484,8 @@ def _version(version: VersionInfo) -> pb.AgreementVersion:
 def policy_status_to_proto(status: PolicyStatus) -> pb.GetPolicyStatusResponse:
     return pb.GetPolicyStatusResponse(
         policy_revision=status.revision,
-        loaded_at=_timestamp(status.loaded_at),
-        last_attempt_at=_timestamp(status.last_attempt_at),
+        loaded_at=_clock_reading(status.loaded_at),
+        last_attempt_at=_clock_reading(status.last_attempt_at),
         last_error=[_diagnostic(d) for d in status.last_error],
     )
 

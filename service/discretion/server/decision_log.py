@@ -27,7 +27,6 @@ Two halves, joined by a pipe:
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import json
 import logging
@@ -38,6 +37,7 @@ import time
 from typing import Callable, Iterable, NamedTuple
 
 from ..engine import model
+from ..engine.instants import to_iso
 
 __all__ = ["DecisionLog", "Entry", "LogRelay", "log_record", "open_pipe"]
 
@@ -60,14 +60,14 @@ class Entry(NamedTuple):
     latency: float  # seconds from the call's arrival to this decision
 
 
-def log_record(request: model.Request, decision: model.Decision, decided_at: float, latency: float) -> dict:
+def log_record(request: model.Request, decision: model.Decision, decided_at: model.Instant, latency: float) -> dict:
     """The line logged for one decision, as plain data. Adding a field here is a privacy review."""
     return _record(request, decision, _time_text(decided_at), latency)
 
 
-def _time_text(decided_at: float) -> str:
-    return dt.datetime.fromtimestamp(decided_at, dt.timezone.utc).isoformat(timespec="microseconds") \
-        .replace("+00:00", "Z")
+def _time_text(decided_at: model.Instant) -> str:
+    # Microseconds, always six digits: lines sorted as text are in time order.
+    return to_iso(decided_at, digits=6)
 
 
 def _record(request: model.Request, decision: model.Decision, time_text: str, latency: float) -> dict:
@@ -103,7 +103,7 @@ def _record(request: model.Request, decision: model.Decision, time_text: str, la
     }
 
 
-def _lines(entries: Iterable[Entry], decided_at: float) -> list[bytes]:
+def _lines(entries: Iterable[Entry], decided_at: model.Instant) -> list[bytes]:
     time_text = _time_text(decided_at)  # one call, one instant
     return [(json.dumps(_record(e.request, e.decision, time_text, e.latency), separators=(",", ":")) + "\n").encode()
             for e in entries]
@@ -143,7 +143,7 @@ class DecisionLog:
         self._closed = False
         self.dropped = 0
 
-    def record(self, entries: Iterable[Entry], decided_at: float) -> None:
+    def record(self, entries: Iterable[Entry], decided_at: model.Instant) -> None:
         """Write these decisions' lines now; drop (and count) what a full pipe cannot take. Never blocks."""
         chunks = _chunks(_lines(entries, decided_at))
         with self._lock:

@@ -64,7 +64,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         started = time.perf_counter()
         self._gate.evaluate(context, (request.group.id,))
         limits.check_request(request, self._limits)
-        now = time.time()
+        now = time.time_ns()
         facts = convert.request_from_proto(request)
         _still_awaited(context)
         decision = decide(self._policy(), facts, now=now, tracer=_tracer(request))
@@ -83,7 +83,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         # One foreign group refuses the whole batch, as one bad entry does.
         self._gate.evaluate(context, (check.group.id for check in request.checks))
         limits.check_batch(request, self._limits, self._max_batch)
-        now = time.time()
+        now = time.time_ns()
         batch = convert.requests_from_batch(request, self._max_batch)
         policy = self._policy()
         response = policy_pb2.CheckBatchResponse()

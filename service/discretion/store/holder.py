@@ -24,7 +24,7 @@ log = logging.getLogger("discretion.store")
 @dataclass(frozen=True, slots=True)
 class PolicyStatus:
     revision: str  # "" before the first good load
-    loaded_at: float | None
+    loaded_at: float | None  # the wall clock's seconds (`time.time()`), as metrics want them
     last_error: tuple[Diagnostic, ...]  # empty when the last attempt succeeded
     last_attempt_at: float | None
 
