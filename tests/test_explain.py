@@ -38,3 +38,18 @@ def test_explain_names_versions_rules_and_the_failed_condition():
     # The same decision without a tracer, minus the explanation.
     plain = decide(POLICY, request, now=0)
     assert plain.explanation == () and plain.findings == decision.findings
+
+
+def test_the_reason_of_an_export_that_leaves_items_out_says_why():
+    me = Person(id="u-me")
+    request = Request(
+        action="export", actor=Actor(id="u-me", member=True),
+        group=Group(id="g", adoptions=(Adoption("platform-baseline"),)),
+        items=(Item(id="mine", author=me, posted_at=1_700_000_000 * SECOND),
+               Item(id="theirs", author=CHEN, posted_at=1_700_000_000 * SECOND)),
+        destination=Destination(kind="ai_tool"), requested_at=1_800_000_000 * SECOND)
+    decision = decide(POLICY, request, now=0)
+    assert decision.decision == "allow_with_obligations"
+    assert [o.type for o in decision.obligations] == ["exclude_items"]
+    assert decision.reason == ("allowed once the obligations are met: items are left out because other members' "
+                               "messages are left out of an export a new controller would use for its own purposes")
