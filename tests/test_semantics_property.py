@@ -175,10 +175,14 @@ def test_what_refuses_or_redacts_a_share_or_quote_also_excludes_or_redacts_the_e
 
 
 @budget(400)
-@given(requests(AGREEMENTS), st.sampled_from(["may_train", "retains", "new_controller"]), st.booleans())
-def test_a_service_flag_not_given_reads_as_yes(drawn, flag, value):
+@given(requests(AGREEMENTS), st.sampled_from(["may_train", "retains", "new_controller"]), st.booleans(),
+       st.sampled_from(["ai_tool", "third_party_service"]), st.booleans())
+def test_a_service_flag_not_given_reads_as_yes(drawn, flag, value, kind, child):
     request, adopted = drawn
     request = adopt(request, adopted)
+    if child:
+        request = with_item(request, author=PEOPLE[3])
+    request = dataclasses.replace(request, destination=dataclasses.replace(request.destination, kind=kind))
     service = request.destination.service
 
     def told(answer):
@@ -266,6 +270,10 @@ def test_a_withdrawal_ends_every_earlier_grant(drawn, scope):
         Consent(item.author.id, scope, granted_at=NOW - 200 * S, withdrawn_at=NOW - 100 * S),))
     never = with_item(request, consents=others)
     assert_not_looser(decide(POLICY, withdrawn, now=NOW), decide(POLICY, never, now=NOW), scope)
+    # A record withdrawn "before" it was granted is a withdrawal, not a grant.
+    odd = with_item(request, consents=others + (Consent(item.author.id, scope, granted_at=NOW - 5 * S,
+                                                        withdrawn_at=NOW - 10 * S),))
+    assert_not_looser(decide(POLICY, odd, now=NOW), decide(POLICY, never, now=NOW), scope)
 
 
 @budget(300)
@@ -277,6 +285,28 @@ def test_a_consent_with_a_blank_id_matches_no_one(drawn, scope):
     unknown = with_item(request, author=anonymous, consents=())
     blank = with_item(request, author=anonymous, consents=(Consent("", scope, granted_at=NOW - 50 * S),))
     assert_not_looser(decide(POLICY, blank, now=NOW), decide(POLICY, unknown, now=NOW))
+
+
+# ---- 2, 9. several labels of one scheme ----------------------------------------------------
+
+PARAMS = [{}, {"until": "2026-01-01T00:00:00Z"}, {"until": "2099-01-01T00:00:00Z"}, {"until": ""},
+          {"descriptor": "an official"}, {"descriptor": "Li Chen of Northwind Bank"}]
+
+
+@budget(500)
+@given(requests(AGREEMENTS), st.data())
+def test_another_label_of_a_scheme_the_source_labelled_never_loosens(drawn, data):
+    request, adopted = drawn
+    request = adopt(request, adopted)
+    item = request.items[0]
+    labelled = [label for label in item.labels if label.scheme.strip().lower() in POLICY.label_schemes]
+    assume(labelled)
+    scheme = data.draw(st.sampled_from(sorted({label.scheme for label in labelled})))
+    value = data.draw(st.sampled_from(POLICY.label_schemes[scheme].order))
+    extra = Label(scheme, value, set_by=data.draw(st.sampled_from(["", "author", "admin", "u9"])),
+                  params=data.draw(st.sampled_from(PARAMS)))
+    more = with_item(request, labels=item.labels + (extra,))
+    assert_not_looser(decide(POLICY, more, now=NOW), decide(POLICY, request, now=NOW), extra)
 
 
 # ---- 9. who set a label -----------------------------------------------------------------------
@@ -356,6 +386,9 @@ def test_consent_to_new_terms_releases_only_what_the_author_may_waive_and_only_a
     if granted < CHANGE:
         assert_not_looser(released, strict, "a consent given before the change")
         return
+    if request.destination.kind in ("public", "ai_tool", "third_party_service") or not request.destination.recipients:
+        scoped = with_item(request, consents=(Consent(item.author.id, "new_terms", ("r9",), granted_at=granted),))
+        assert_not_looser(decide(POLICY, scoped, now=NOW), strict, "a consent to new terms for recipients not there")
     # What the old terms owe other people survives: redactions of others' names, children, lists.
     others = {"redact_identifying_content", "redact_participant_identities"}
     if strict.decision != "deny" and released.decision != "deny":
@@ -391,7 +424,7 @@ CHILD = PEOPLE[3]
 @given(requests(AGREEMENTS), st.sampled_from(["Kim Young said so", "ask kim young at school", "KIM YOUNG"]))
 def test_a_childs_name_never_leaves_the_group_whoever_wrote_it(drawn, text):
     request, adopted = drawn
-    assume(request.destination.kind != "same_group" and request.actor.id != CHILD.id)
+    assume(request.destination.kind != "same_group")
     request = adopt(request, adopted)
     request = with_item(dataclasses.replace(request, quoted_text=text), text=text,
                         author=PEOPLE[0] if request.items[0].author.id == CHILD.id else request.items[0].author)
@@ -408,7 +441,7 @@ def test_a_childs_name_never_leaves_the_group_whoever_wrote_it(drawn, text):
 @given(requests(AGREEMENTS))
 def test_a_child_on_a_list_is_never_named_outside_the_group(drawn):
     request, adopted = drawn
-    assume(request.destination.kind != "same_group" and request.actor.id != CHILD.id)
+    assume(request.destination.kind != "same_group")
     request = with_item(adopt(request, adopted), kind="attendee_list", listed_people=(PEOPLE[0], CHILD),
                         consents=(Consent(CHILD.id, "listing", granted_at=NOW - 50 * S),))
     decision = decide(POLICY, request, now=NOW)
@@ -416,6 +449,21 @@ def test_a_child_on_a_list_is_never_named_outside_the_group(drawn):
         return
     hidden = {p for o in decision.obligations if o.type == "redact_participant_identities" for p in o.person_ids}
     assert CHILD.id in hidden, decision.reason
+
+
+@budget(300)
+@given(requests(AGREEMENTS))
+def test_a_person_any_record_marks_as_a_child_is_a_child_in_every_record(drawn):
+    request, adopted = drawn
+    request = adopt(request, adopted)
+    author = PEOPLE[0]
+    as_author = dataclasses.replace(with_item(request, author=dataclasses.replace(author, is_minor=True)),
+                                    group=dataclasses.replace(request.group, participants=tuple(PEOPLE)))
+    as_participant = dataclasses.replace(with_item(request, author=author), group=dataclasses.replace(
+        request.group, participants=(dataclasses.replace(author, is_minor=True), *PEOPLE[1:])))
+    first, second = decide(POLICY, as_author, now=NOW), decide(POLICY, as_participant, now=NOW)
+    assert_not_looser(second, first, "the author's record says adult, the roster says child")
+    assert_not_looser(first, second, "the roster says adult, the author's record says child")
 
 
 # ---- 17, 18. the history of a group's terms -------------------------------------------------------

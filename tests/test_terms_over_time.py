@@ -103,3 +103,17 @@ def test_replacements_at_different_instants_are_a_history_not_a_cycle():
                  Adoption("other", effective_from=at("2026-02-01T00:00:00Z"), replaces=("club",))]
     decision = ask(policy(CLUB, OTHER), adoptions, posted="2026-03-01T00:00:00Z")
     assert [r.governed_by for r in decision.items] == [("other@1", "baseline@1")]
+
+
+def test_an_agreement_adopted_and_replaced_at_one_instant_still_governs():
+    start = at("2026-01-01T00:00:00Z")
+    adoptions = [Adoption("club", effective_from=start), Adoption("other", effective_from=start, replaces=("club",))]
+    decision = ask(policy(CLUB, OTHER.replace("effect: deny", "effect: allow")), adoptions, posted="2026-03-01T00:00:00Z")
+    assert decision.decision == "deny"
+    assert [r.governed_by for r in decision.items] == [("club@1", "other@1", "baseline@1")]
+
+
+def test_a_blank_segment_name_is_refused():
+    decision = ask(policy(CLUB), [Adoption("club", segments=("discussion", " \u200b"))], posted="2026-03-01T00:00:00Z")
+    assert decision.findings[0].reason_code == "blank_segment"
+    assert "(field `group.adoptions[0].segments`)" in decision.reason

@@ -119,6 +119,7 @@ def resolve(path: str, variables: dict[str, FactType]) -> tuple[Callable[[Any], 
         raise UnknownFact(f"unknown fact `{path}`", _suggest(head, choices))
     getter = base
     attrs: list[str] = []
+    unset_is_yes = False
     for part in rest:
         trail.append(part)
         where = ".".join(trail)
@@ -127,7 +128,9 @@ def resolve(path: str, variables: dict[str, FactType]) -> tuple[Callable[[Any], 
             if part not in names:
                 raise UnknownFact(f"unknown fact `{where}`", _suggest(part, names))
             attrs.append(part)
-            fact_type = type_of(_hints(fact_type.record)[part], where if head not in variables else "")
+            hint = _hints(fact_type.record)[part]
+            unset_is_yes = hint == (bool | None)
+            fact_type = type_of(hint, where if head not in variables else "")
             continue
         getter = _chain(getter, attrs)
         attrs = []
@@ -144,7 +147,20 @@ def resolve(path: str, variables: dict[str, FactType]) -> tuple[Callable[[Any], 
             continue
         raise UnknownFact(f"`{'.'.join(trail[:-1])}` is {fact_type.describe()} and has no `{part}`",
                           "lists are read with `some`, `every` or `none`" if fact_type.kind == "list" else "")
-    return _chain(getter, attrs), fact_type
+    getter = _chain(getter, attrs)
+    if unset_is_yes:
+        # A yes/no the platform did not give (`may_train`, `retains`,
+        # `new_controller`) reads as yes in every rule that tests it: no rule
+        # can read "not said" as the harmless answer.
+        getter = _yes_when_unset(getter)
+    return getter, fact_type
+
+
+def _yes_when_unset(getter: Callable) -> Callable:
+    def read(scope):
+        value = getter(scope)
+        return True if value is None else value
+    return read
 
 
 def _chain(getter: Callable, attrs: list[str]) -> Callable:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from .model import Consent, Instant
+from .model import Consent, Destination, Instant
 from .scope import Scope
 
 _UNBOUNDED = frozenset({"public", "ai_tool", "third_party_service"})
@@ -37,6 +37,9 @@ def latest(consents: tuple[Consent, ...], person_id: str, kind: str, now: Instan
         if granted <= now and (best is None or (granted, False) >= best[:2]):
             best = (granted, False, consent)
         withdrawn = consent.withdrawn_at
+        if withdrawn is not None:
+            # A record withdrawn "before" it was granted is withdrawn: its grant never stood alone.
+            withdrawn = max(withdrawn, granted)
         if withdrawn is not None and withdrawn <= now and (best is None or (withdrawn, True) >= best[:2]):
             best = (withdrawn, True, consent)
     return None if best is None else (best[2], best[1])
@@ -47,11 +50,10 @@ def holds(scope: Scope, person_id: str, kind: str) -> bool:
     if event is None or event[1]:
         return False
     consent = event[0]
-    return not consent.recipients or _covers(consent, scope)
+    return not consent.recipients or _covers(consent, scope.destination)
 
 
-def _covers(consent: Consent, scope: Scope) -> bool:
-    destination = scope.destination
+def _covers(consent: Consent, destination: Destination) -> bool:
     if destination.kind in _UNBOUNDED or destination.publicly_accessible or not destination.recipients:
         return False
     named = frozenset(r for r in consent.recipients if r)
@@ -63,7 +65,13 @@ def withdrawn(scope: Scope, person_id: str, kind: str) -> bool:
     return event is not None and event[1]
 
 
-def granted_since(consents: tuple[Consent, ...], person_id: str, kind: str, since: Instant | float, now: Instant) -> bool:
-    """Whether the person's last event is a grant dated at or after `since` (a grant of unknown date is not)."""
+def granted_since(consents: tuple[Consent, ...], person_id: str, kind: str, since: Instant | float, now: Instant,
+                  destination: Destination) -> bool:
+    """Whether the person's last event is a grant dated at or after `since` (a grant of unknown date is not)
+    that covers the destination."""
     event = latest(consents, person_id, kind, now)
-    return event is not None and not event[1] and event[0].granted_at is not None and event[0].granted_at >= since
+    if event is None or event[1]:
+        return False
+    consent = event[0]
+    return (consent.granted_at is not None and consent.granted_at >= since
+            and (not consent.recipients or _covers(consent, destination)))

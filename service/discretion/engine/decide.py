@@ -11,17 +11,18 @@ and quote, item by item for export (§7.1).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Iterable
 
 from . import consent
 from .compiled import CompiledPolicy, CompiledRule, CompiledVersion
 from .model import (
-    ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Finding, Instant,
-    Item, ItemResult, Obligation, Request,
+    ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Destination, Finding,
+    Instant, Item, ItemResult, Obligation, Person, Request,
 )
 from .obligations import CONFLICTS, OBLIGATION_TYPES, UnreadableFact
 from .scope import Scope
-from .terms import Governing, Terms, adoption_problems, terms_for
+from .terms import Governing, Refusal, Terms, segment_key, terms_for
 
 _ACTIONS = frozenset(ACTIONS)
 _KINDS = frozenset(DESTINATION_KINDS)
@@ -54,6 +55,9 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
         return _refuse(policy, request, *refusal, tracer=tracer)
     # The group's central binding is the floor; the request's adoptions stack on it.
     terms = terms_for(policy, policy.bindings.get(request.group.id, ()), request.group.adoptions)
+    if isinstance(terms, Refusal):
+        return _refuse(policy, request, *terms, tracer=tracer)
+    request = _minors_everywhere(request)
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
     for item in request.items:
         outcome = _Outcome()
@@ -73,10 +77,31 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
     return decision
 
 
+def _minors_everywhere(request: Request) -> Request:
+    """A person any record of the request marks as a minor is a minor in every record of them.
+
+    The author, a participant and a listed person are separate records of one
+    person; when they disagree the stricter holds (§4.5).
+    """
+    minors = {p.id for p in request.group.participants if p.is_minor and p.id}
+    for item in request.items:
+        minors.update(p.id for p in (item.author, *item.listed_people) if p.is_minor and p.id)
+    if not minors:
+        return request
+
+    def person(p: Person) -> Person:
+        return replace(p, is_minor=True) if p.id in minors and not p.is_minor else p
+
+    items = tuple(replace(i, author=person(i.author), listed_people=tuple(map(person, i.listed_people)))
+                  for i in request.items)
+    group = replace(request.group, participants=tuple(map(person, request.group.participants)))
+    return replace(request, items=items, group=group)
+
+
 def _decide_item(policy: CompiledPolicy, terms: Terms, request: Request, item: Item, requested_at: Instant,
                  outcome: _Outcome, tracer: list[str] | None) -> tuple[str, ...]:
     """Evaluate one item under every set of terms and labelling that may apply; the stricter holds."""
-    sets = _governing_sets(terms, item, requested_at)
+    sets = _governing_sets(terms, item, requested_at, request.destination)
     governed_by = tuple(dict.fromkeys(key for governing, _ in sets for key in governing.keys))
     if tracer is not None:
         tracer.append(f"item {item.id}: governed by {', '.join(governed_by)}")
@@ -103,28 +128,10 @@ def _check_request(policy: CompiledPolicy, request: Request) -> tuple[str, str, 
     if request.destination.kind not in _KINDS:
         return ("unknown_destination", "destination.kind",
                 f"the destination kind `{request.destination.kind or 'unspecified'}` is not one the policy knows")
-    adoptions = request.group.adoptions
-    if not adoptions:
-        if request.group.id not in policy.bindings:
-            return ("unknown_group", "group.adoptions",
-                    f"group `{request.group.id}` carries no adoptions and has no binding, so its agreement is unknown")
-        return None
-    for index, adoption in enumerate(adoptions):
-        versions = policy.versions.get(adoption.agreement)
-        if versions is None:
-            return ("unknown_agreement", f"group.adoptions[{index}].agreement",
-                    f"the agreement `{adoption.agreement}` is not loaded")
-        if adoption.version and adoption.version not in versions:
-            return ("unknown_agreement_version", f"group.adoptions[{index}].version",
-                    f"`{adoption.agreement}` has no version {adoption.version}")
-        for kind in ("default_labels", "label_floors"):
-            for scheme in getattr(adoption, kind):
-                if scheme.strip().lower() not in policy.label_schemes:
-                    return ("unknown_label_scheme", f"group.adoptions[{index}].{kind}",
-                            f"the label scheme `{scheme}` is defined by no loaded agreement, so its labels cannot be read")
-    for problem in adoption_problems(adoptions):
-        return problem.code, f"group.adoptions[{problem.index}].replaces", problem.message
-    return None
+    if not request.group.adoptions and request.group.id not in policy.bindings:
+        return ("unknown_group", "group.adoptions",
+                f"group `{request.group.id}` carries no adoptions and has no binding, so its agreement is unknown")
+    return None  # the adoptions themselves are checked with the terms they resolve to (terms_for)
 
 
 def _refuse(policy: CompiledPolicy, request: Request, code: str, field: str, message: str,
@@ -139,7 +146,8 @@ def _refuse(policy: CompiledPolicy, request: Request, code: str, field: str, mes
     return decision
 
 
-def _governing_sets(terms: Terms, item: Item, requested_at: Instant) -> list[tuple[Governing, bool]]:
+def _governing_sets(terms: Terms, item: Item, requested_at: Instant,
+                    destination: Destination) -> list[tuple[Governing, bool]]:
     """The terms in force when the item was posted and now; the stricter outcome wins (§6.2).
 
     Each set comes with whether the author released it: an author who consented
@@ -147,7 +155,7 @@ def _governing_sets(terms: Terms, item: Item, requested_at: Instant) -> list[tup
     only as far as the author may waive; what the old terms owe other people
     (participants named, children, lists) still holds.
     """
-    segment = item.session.segment.strip()
+    segment = segment_key(item.session.segment)
     # A meeting segment not given may be any: each segment's terms, and those of none.
     segments = (segment,) if segment or not terms.segments else ("", *terms.segments)
     if item.posted_at is None:
@@ -155,7 +163,8 @@ def _governing_sets(terms: Terms, item: Item, requested_at: Instant) -> list[tup
     else:
         changed = terms.last_change(item.posted_at, requested_at)
     released = (item.kind in AUTHORED_KINDS and changed is not None
-                and consent.granted_since(item.consents, item.author.id, NEW_TERMS_CONSENT, changed, requested_at))
+                and consent.granted_since(item.consents, item.author.id, NEW_TERMS_CONSENT, changed, requested_at,
+                                          destination))
     sets: list[tuple[Governing, bool]] = []
     for name in segments:
         current = terms.at(requested_at, name)
@@ -170,50 +179,60 @@ def _governing_sets(terms: Terms, item: Item, requested_at: Instant) -> list[tup
 
 
 def _labellings(governing: Governing, schemes, item: Item) -> list[tuple[dict[str, str], dict[str, dict]]]:
-    """The item's effective labels per scheme, with the parameters of the label that set each (§7.1).
+    """Every reading of the item's labels, each as the label per scheme and the parameters of the label that set it.
 
-    The source's labels (and those of setters a scheme names in `relabel_by`)
-    give each scheme its value; a scheme the source left unlabelled takes the
-    governing default; floors raise it. Labels of other setters (an admin, the
-    platform, anyone else) may add restrictions but lift none: the item is
-    judged under the source's labelling and, if they change it, under the
-    tightened one too, and the stricter outcome holds. Under an agreement whose
-    authors may not restrict after speaking, the source's later labels of that
-    agreement's own schemes are ignored (press ground rules, §3.1).
+    The first is the source's labelling (§7.1): per scheme the most
+    restrictive of the source's labels (and those of setters the scheme names
+    in `relabel_by`); a scheme the source left unlabelled takes the governing
+    default; floors raise it. Then one reading per other label the item
+    carries — another value, or the same value with other parameters (a later
+    embargo, another descriptor), from any setter — in place of the chosen one.
+    The item is judged under each and the stricter outcome holds, so a label
+    adds restrictions and lifts none, whoever set it, and no order of a scheme
+    is trusted to say which of two readings is the stricter one (TLP:RED lets
+    the original exchange hear what AMBER keeps to the organization). Under an
+    agreement whose authors may not restrict after speaking, the source's later
+    labels of that agreement's own schemes are ignored (press, §3.1).
     """
     source: dict[str, tuple[str, dict]] = {}
-    others: dict[str, tuple[str, dict]] = {}
+    readings: list[tuple[str, str, dict]] = []
     for label in item.labels:
         name = label.scheme.strip().lower()
         scheme = schemes.get(name)
         if scheme is None:
             continue  # no order to read it by: refused outside the group (_refuse_uninterpreted_labels)
         setter = label.set_by.strip().lower()
-        if setter in SOURCE_SETTERS:
-            if name in governing.frozen and _set_after_posting(label.set_at, item.posted_at):
-                continue
-            target = source
-        else:
-            target = source if setter in scheme.relabel_by else others
+        by_source = setter in SOURCE_SETTERS
+        if by_source and name in governing.frozen and _set_after_posting(label.set_at, item.posted_at):
+            continue
         value = scheme.normalize(label.value)
-        if name not in target or scheme.stricter(value, target[name][0]) != target[name][0]:
-            target[name] = (value, label.params)
+        readings.append((name, value, label.params))
+        if (by_source or setter in scheme.relabel_by) and (
+                name not in source or scheme.stricter(value, source[name][0]) != source[name][0]):
+            source[name] = (value, label.params)
     labels = {name: value for name, value in governing.default_labels.items() if name not in source}
     params: dict[str, dict] = {}
     for name, (value, label_params) in source.items():
         labels[name], params[name] = value, label_params
-    for name, floor in governing.label_floors.items():
+    floors = governing.label_floors
+    for name, floor in floors.items():
         if name not in labels or schemes[name].stricter(floor, labels[name]) != labels[name]:
             labels[name], params[name] = floor, {}
     result = [(labels, params)]
-    if others:
-        tightened, tightened_params = dict(labels), dict(params)
-        for name, (value, label_params) in others.items():
-            if name not in tightened or schemes[name].stricter(value, tightened[name]) != tightened[name]:
-                tightened[name], tightened_params[name] = value, label_params
-        if tightened != labels:
-            result.append((tightened, tightened_params))
+    seen = {(name, labels[name], _frozen(params.get(name, {}))) for name in labels}
+    for name, value, label_params in readings:
+        if name in floors and schemes[name].stricter(floors[name], value) != value:
+            value, label_params = floors[name], {}
+        key = (name, value, _frozen(label_params))
+        if key in seen:
+            continue
+        seen.add(key)
+        result.append(({**labels, name: value}, {**params, name: label_params}))
     return result
+
+
+def _frozen(params: dict) -> tuple:
+    return tuple(sorted(params.items())) if params else ()
 
 
 def _set_after_posting(set_at: Instant | None, posted_at: Instant | None) -> bool:

@@ -182,7 +182,7 @@ class Recipient:
 @dataclass(slots=True)
 class Service:
     """A service or AI tool receiving content. `None` means the platform did not
-    say; rules that protect people read an unknown as the worse case."""
+    say, and every rule reads it as yes (compile/facts.py): the worse case."""
 
     name: str = ""
     organization: str = ""

@@ -31,6 +31,7 @@ CONFLICTS: tuple[tuple[str, str], ...] = (
     ("add_attribution", "redact_author_identity"),
     ("add_attribution", "use_agreed_descriptor"),
     ("add_attribution", "redact_descriptor"),
+    ("use_agreed_descriptor", "redact_descriptor"),
 )
 
 
@@ -118,22 +119,24 @@ def _redact_identifying_content(scope: Scope, params: Params):
     if not text:
         return None
     people = _people_in_scope(scope)
+    actor = scope.actor.id
     if _minors_only(scope, params):
-        people = (p for p in people if p.is_minor)
+        # Not even a child may name a child, themselves included: it is not theirs to waive.
+        people, actor = (p for p in people if p.is_minor), ""
     else:
         # A speaker who consented to attribution may be named.
         author = scope.item.author.id
         if author and author != scope.actor.id and holds(scope, author, _NAMED):
             people = (p for p in people if p.id != author)
     # The actor may name themselves.
-    spans = identifying_spans(text, people, except_person=scope.actor.id)
+    spans = identifying_spans(text, people, except_person=actor)
     return _for_item(scope, "redact_identifying_content", spans=spans) if spans else None
 
 
 def _redact_participant_identities(scope: Scope, params: Params):
     kind = str(params["scope"](scope))
     if _minors_only(scope, params):
-        hidden = [p for p in scope.item.listed_people if p.is_minor and not (p.id and p.id == scope.actor.id)]
+        hidden = [p for p in scope.item.listed_people if p.is_minor]
     else:
         hidden = [p for p in scope.item.listed_people if p.id != scope.actor.id and not holds(scope, p.id, kind)]
     if not hidden:
@@ -147,6 +150,8 @@ def _exclude_items(scope: Scope, params: Params):
 
 
 def _require_author_consent(scope: Scope, params: Params):
+    if not scope.item.author.id:
+        raise UnreadableFact("the item's author has no id, so nobody can be asked for consent")
     return _for_item(scope, "require_author_consent", person_ids=_author(scope),
                      scope=str(params["scope"](scope)))
 

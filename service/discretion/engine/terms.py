@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import unicodedata
 from collections import defaultdict
 from typing import Iterable, NamedTuple
 
@@ -37,9 +38,14 @@ def _start(effective_from: Instant | None, disclosed_at: Instant | None) -> Mome
     return max(effective, disclosed)
 
 
-def _segment(name: str) -> str:
-    """Segment names compare without case or surrounding space: `Discussion ` is `discussion`."""
-    return name.strip().casefold()
+def segment_key(name: str) -> str:
+    """Segment names compare as people read them: `Discussion `, `ｄiscussion` and `discus\u200bsion` are `discussion`.
+
+    Compatibility forms fold (NFKC), invisible format characters go, case and
+    surrounding space do not count.
+    """
+    folded = unicodedata.normalize("NFKC", name)
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf").strip().casefold()
 
 
 # ---- adoptions that cannot be read ------------------------------------------
@@ -141,13 +147,23 @@ def _key(adoptions: tuple[Adoption, ...]) -> tuple:
     )
 
 
-def terms_for(policy: CompiledPolicy, bound: tuple[Adoption, ...], requested: tuple[Adoption, ...]) -> "Terms":
+class Refusal(NamedTuple):
+    """Adoptions the policy cannot read: denied with a finding naming the field, never guessed."""
+
+    code: str
+    field: str
+    message: str
+
+
+def terms_for(policy: CompiledPolicy, bound: tuple[Adoption, ...],
+              requested: tuple[Adoption, ...]) -> "Terms | Refusal":
     """The resolved history of a group, shared by every request that carries the same adoptions.
 
-    `bound` is the group's central binding, `requested` the request's own
-    adoptions. Resolving them is the larger part of a small decision, and the
-    answer depends only on the adoptions and the policy, so it is kept per
-    policy (a new policy starts a new cache). Bounded: cleared when full.
+    `bound` is the group's central binding (checked when it compiled),
+    `requested` the request's own adoptions, checked here. Checking and
+    resolving them is the larger part of a small decision, and the answer
+    depends only on the adoptions and the policy, so it is kept per policy (a
+    new policy starts a new cache). Bounded: cleared when full.
     """
     key = (_key(bound), _key(requested))
     cache = policy.terms_cache
@@ -155,8 +171,30 @@ def terms_for(policy: CompiledPolicy, bound: tuple[Adoption, ...], requested: tu
     if terms is None:
         if len(cache) >= _TERMS_CACHE_SIZE:
             cache.clear()
-        terms = cache[key] = Terms(policy, bound, requested)
+        terms = cache[key] = _refusal(policy, requested) or Terms(policy, bound, requested)
     return terms
+
+
+def _refusal(policy: CompiledPolicy, adoptions: tuple[Adoption, ...]) -> Refusal | None:
+    for index, adoption in enumerate(adoptions):
+        versions = policy.versions.get(adoption.agreement)
+        if versions is None:
+            return Refusal("unknown_agreement", f"group.adoptions[{index}].agreement",
+                           f"the agreement `{adoption.agreement}` is not loaded")
+        if adoption.version and adoption.version not in versions:
+            return Refusal("unknown_agreement_version", f"group.adoptions[{index}].version",
+                           f"`{adoption.agreement}` has no version {adoption.version}")
+        for kind in ("default_labels", "label_floors"):
+            for scheme in getattr(adoption, kind):
+                if scheme.strip().lower() not in policy.label_schemes:
+                    return Refusal("unknown_label_scheme", f"group.adoptions[{index}].{kind}",
+                                   f"the label scheme `{scheme}` is defined by no loaded agreement, so its labels cannot be read")
+        if any(not segment_key(s) for s in adoption.segments):
+            return Refusal("blank_segment", f"group.adoptions[{index}].segments",
+                           "a blank segment name governs no item anyone can name; list the segments by name")
+    for problem in adoption_problems(adoptions):
+        return Refusal(problem.code, f"group.adoptions[{problem.index}].replaces", problem.message)
+    return None
 
 
 class _Adopted(NamedTuple):
@@ -177,7 +215,7 @@ class Terms:
         # known and has no terms of its own". The binding and the request are
         # resolved apart, so that nothing the request says ends the binding.
         self._pools = tuple(
-            [_Adopted(_start(a.effective_from, a.disclosed_at), a, frozenset(map(_segment, a.segments)))
+            [_Adopted(_start(a.effective_from, a.disclosed_at), a, frozenset(map(segment_key, a.segments)))
              for a in pool if a.agreement not in policy.platform_wide]
             for pool in (bound, requested)
         )
@@ -207,7 +245,7 @@ class Terms:
 
     def at(self, instant: Moment, segment: str = "") -> Governing:
         """The terms governing at `instant` an item from meeting `segment` ("": from none an adoption names)."""
-        segment = _segment(segment)
+        segment = segment_key(segment)
         key = (bisect.bisect_right(self._changes, instant), segment)
         cached = self._cache.get(key)
         if cached is not None:
@@ -234,7 +272,9 @@ class Terms:
             replaced
             for adopted in current
             for replaced in adopted.adoption.replaces
-            if replaced in latest and latest[replaced] <= adopted.start
+            # Only what started before: an agreement adopted and replaced at
+            # one instant is odd, and both govern (the stricter wins).
+            if replaced in latest and latest[replaced] < adopted.start
         }
         return [(a.adoption, self._version(a.adoption, instant)) for a in current if a.adoption.agreement not in ended]
 
