@@ -11,6 +11,7 @@ import itertools
 import os
 import pathlib
 
+import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,16 @@ from discretion.engine.model import (
 )
 from discretion.store import compile_directory
 
-POLICY = compile_directory(pathlib.Path(__file__).resolve().parent.parent / "rules")
+RULES = pathlib.Path(__file__).resolve().parent.parent / "rules"
+POLICY = compile_directory(RULES)
+# Read from the rule files themselves, not from the engine: the oracle of the properties.
+_AGREEMENTS = [yaml.safe_load(p.read_text()) for p in sorted(RULES.glob("*.yaml"))
+               if not p.name.endswith(".test.yaml") and p.name != "bindings.yaml"]
+# Which agreement defines each label scheme.
+SCHEME_OWNER = {scheme: a["agreement"] for a in _AGREEMENTS for scheme in (a.get("labels") or {})}
+# Agreements whose authors may not restrict after speaking (press).
+FROZEN = sorted(a["agreement"] for a in _AGREEMENTS
+                if any(v.get("authors_may_restrict_later") is False for v in a["versions"]))
 ADOPTABLE = sorted(a.id for a in POLICY.agreements if not a.platform_wide)
 PAIRS = list(itertools.combinations(ADOPTABLE, 2))
 ORGS = ["Northwind Bank", "Contoso", "Acme CERT"]

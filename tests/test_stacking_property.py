@@ -11,14 +11,15 @@ retractions and meeting segments.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from discretion.engine import decide
-from discretion.engine.model import Adoption, Group, Request
-from strategies import ADOPTABLE, NOW, PAIRS, POLICY, SCALE, budget, requests
+from discretion.engine.model import Adoption, Group, Label, Request
+from strategies import ADOPTABLE, FROZEN, NOW, PAIRS, POLICY, SCALE, SCHEME_OWNER, S, budget, requests
 
 GROUPS = PAIRS if SCALE == 1 else PAIRS + list(itertools.combinations(ADOPTABLE, 3))
 
@@ -56,3 +57,25 @@ def test_stacking_never_loosens_a_decision(drawn):
         if alone.decision == "deny" and any(f.reason_code != "not_permitted" for f in alone.findings if f.effect == "deny"):
             if request.action != "export":
                 assert together.decision == "deny", (agreement, alone.reason, together.reason)
+
+
+OTHER_LABELS = sorted((name, value) for name, scheme in POLICY.label_schemes.items()
+                      if SCHEME_OWNER[name] not in FROZEN for value in scheme.order)
+
+
+@budget(400)
+@given(requests(st.sampled_from([(f, a) for f in FROZEN for a in ADOPTABLE if a != f])),
+       st.sampled_from(OTHER_LABELS), st.sampled_from(["", "author"]))
+def test_a_freeze_on_relabelling_reaches_only_the_freezing_agreements_own_labels(drawn, label, setter):
+    """Press freezes its own labels after speaking; a TLP:RED the source sets later still binds beside it."""
+    request, (frozen, other) = drawn
+    scheme, value = label
+    item = dataclasses.replace(request.items[0], posted_at=NOW - 1000 * S,
+                               labels=(Label(scheme, value, set_by=setter, set_at=NOW - 500 * S),))
+    request = dataclasses.replace(request, items=(item, *request.items[1:]))
+    alone = decide(POLICY, _with(request, [other]), now=NOW)
+    together = decide(POLICY, _with(request, [frozen, other]), now=NOW)
+    together_items = {i.item_id: i for i in together.items}
+    for result in alone.items:
+        if result.decision == "deny" and _denied_by_a_rule(alone, result.item_id):
+            assert together_items[result.item_id].decision == "deny", (frozen, other, label, together.reason)
