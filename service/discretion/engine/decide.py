@@ -158,21 +158,25 @@ def _governing_sets(terms: Terms, item: Item, requested_at: Instant,
     segment = segment_key(item.session.segment)
     # A meeting segment not given may be any: each segment's terms, and those of none.
     segments = (segment,) if segment or not terms.segments else ("", *terms.segments)
-    if item.posted_at is None:
-        changed = terms.last_change(-math.inf, requested_at)
-    else:
-        changed = terms.last_change(item.posted_at, requested_at)
-    released = (item.kind in AUTHORED_KINDS and changed is not None
-                and consent.granted_since(item.consents, item.author.id, NEW_TERMS_CONSENT, changed, requested_at,
-                                          destination))
     sets: list[tuple[Governing, bool]] = []
     for name in segments:
         current = terms.at(requested_at, name)
         # Unknown date: every set of terms the group ever had, the first included (§6.2.4).
         posted = terms.ever(name) if item.posted_at is None else [terms.at(item.posted_at, name)]
         sets.append((current, False))
-        sets.extend((g, released) for g in posted if not g.same_terms(current))
-    return sets
+        sets.extend((g, None) for g in posted if not g.same_terms(current))
+    if len(sets) == len(segments):
+        return sets  # the same terms then and now: nothing for a consent to release
+    released = _released(terms, item, requested_at, destination)
+    return [(g, released if flag is None else flag) for g, flag in sets]
+
+
+def _released(terms: Terms, item: Item, requested_at: Instant, destination: Destination) -> bool:
+    """Whether the author consented to the new terms after they changed, for this destination."""
+    changed = terms.last_change(-math.inf if item.posted_at is None else item.posted_at, requested_at)
+    return (item.kind in AUTHORED_KINDS and changed is not None
+            and consent.granted_since(item.consents, item.author.id, NEW_TERMS_CONSENT, changed, requested_at,
+                                      destination))
 
 
 # ---- one item under one set of versions ---------------------------------------
@@ -194,6 +198,8 @@ def _labellings(governing: Governing, schemes, item: Item) -> list[tuple[dict[st
     agreement whose authors may not restrict after speaking, the source's later
     labels of that agreement's own schemes are ignored (press, §3.1).
     """
+    if not item.labels and not governing.default_labels and not governing.label_floors:
+        return _UNLABELLED
     source: dict[str, tuple[str, dict]] = {}
     readings: list[tuple[str, str, dict]] = []
     for label in item.labels:
@@ -229,6 +235,10 @@ def _labellings(governing: Governing, schemes, item: Item) -> list[tuple[dict[st
         seen.add(key)
         result.append(({**labels, name: value}, {**params, name: label_params}))
     return result
+
+
+# Read only: rules never change the labels they are given.
+_UNLABELLED: list[tuple[dict[str, str], dict[str, dict]]] = [({}, {})]
 
 
 def _frozen(params: dict) -> tuple:
@@ -309,6 +319,8 @@ def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, st
 
 def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer: list[str] | None) -> None:
     """A label of a scheme no loaded agreement defines: what it allows cannot be known, so it stays in the group."""
+    if not item.labels:
+        return
     unknown = sorted({label.scheme.strip().lower() for label in item.labels} - set(schemes))
     if not unknown:
         return

@@ -18,6 +18,7 @@ request's own adoptions stack on it and can neither replace nor end it.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import unicodedata
 from collections import defaultdict
@@ -38,6 +39,7 @@ def _start(effective_from: Instant | None, disclosed_at: Instant | None) -> Mome
     return max(effective, disclosed)
 
 
+@functools.lru_cache(maxsize=4096)
 def segment_key(name: str) -> str:
     """Segment names compare as people read them: `Discussion `, `ｄiscussion` and `discus\u200bsion` are `discussion`.
 
