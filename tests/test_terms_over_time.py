@@ -6,13 +6,17 @@ looser version may and may not reach is shown here with a two-version one.
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 
 from discretion.compile import compile_documents
 from discretion.engine import decide
+from discretion.engine.decide import MAX_READINGS
 from discretion.engine.instants import parse_iso
-from discretion.engine.model import Actor, Adoption, Destination, Group, Item, Person, Request
+from discretion.engine.model import Actor, Adoption, Destination, Group, Item, Label, Person, Request
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 CLUB = """
 agreement: club
 title: Club
@@ -117,3 +121,16 @@ def test_a_blank_segment_name_is_refused():
     decision = ask(policy(CLUB), [Adoption("club", segments=("discussion", " \u200b"))], posted="2026-03-01T00:00:00Z")
     assert decision.findings[0].reason_code == "blank_segment"
     assert "(field `group.adoptions[0].segments`)" in decision.reason
+
+
+def test_an_item_read_more_ways_than_are_judged_stays_in_the_group():
+    embargoes = tuple(Label("embargo", "until", set_by="admin", params={"until": f"2027-01-01T00:00:{i:02d}Z"})
+                      for i in range(MAX_READINGS + 1))
+    request = Request(action="share", actor=Actor(id="u-me", member=True), group=Group(id="g", adoptions=(LATEST,)),
+                      items=(Item(id="m", author=Person(id="u-au"), posted_at=at("2026-03-01T00:00:00Z"), labels=embargoes),),
+                      destination=Destination(kind="same_group"), requested_at=at("2026-09-01T00:00:00Z"))
+    with_press = compile_documents([("p.yaml", (ROOT / "rules" / "press.yaml").read_bytes()),
+                                    ("b.yaml", BASELINE.encode()), ("c.yaml", CLUB.encode())])
+    decision = decide(with_press, request, now=request.requested_at)
+    assert decision.decision == "deny"
+    assert decision.findings[0].reason_code == "too_many_readings"

@@ -24,7 +24,7 @@ import re2
 
 from ..engine import consent
 from ..engine.instants import NoTimeZone, parse_iso
-from ..engine.model import CONSENT_SCOPES, Instant
+from ..engine.model import AUTHORED_KINDS, CONSENT_SCOPES, Instant
 from ..errors import Diagnostic, did_you_mean
 from ..source import Source
 from .facts import BOOL, FactType, UnknownFact, resolve
@@ -164,7 +164,9 @@ def consent_scope(value: Any, path: tuple, ctx: Context) -> str:
 
 def _author_consented(value: str, path: tuple, ctx: Context) -> Predicate:
     kind = consent_scope(value, path, ctx)
-    return lambda scope: consent.holds(scope, scope.item.author.id, kind)
+    # Who posted a transcript, a list, a file or an image cannot consent for
+    # the other people in it: only a message's words are its author's alone.
+    return lambda scope: scope.item.kind in AUTHORED_KINDS and consent.holds(scope, scope.item.author.id, kind)
 
 
 def _author_withdrew(value: str, path: tuple, ctx: Context) -> Predicate:

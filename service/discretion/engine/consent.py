@@ -29,20 +29,32 @@ def latest(consents: tuple[Consent, ...], person_id: str, kind: str, now: Instan
     """The person's last event for `kind` at or before `now`: (record, withdrawn?), or None."""
     if not person_id:
         return None
-    best: tuple[Instant | float, bool, Consent] | None = None
+    loose_person, loose_kind = _loose(person_id), _loose(kind)
+    best: tuple[tuple, Consent] | None = None
     for consent in consents:
-        if consent.by != person_id or consent.scope != kind:
+        exact = consent.by == person_id and consent.scope == kind
+        # A withdrawal counts however its person and scope are spelled; a grant only when spelled exactly.
+        if not exact and not (consent.withdrawn_at is not None and _loose(consent.by) == loose_person
+                              and _loose(consent.scope) == loose_kind):
             continue
-        granted = consent.granted_at if consent.granted_at is not None else -math.inf
-        if granted <= now and (best is None or (granted, False) >= best[:2]):
-            best = (granted, False, consent)
-        withdrawn = consent.withdrawn_at
-        if withdrawn is not None:
-            # A record withdrawn "before" it was granted is withdrawn: its grant never stood alone.
-            withdrawn = max(withdrawn, granted)
-        if withdrawn is not None and withdrawn <= now and (best is None or (withdrawn, True) >= best[:2]):
-            best = (withdrawn, True, consent)
-    return None if best is None else (best[2], best[1])
+        granted, withdrawn = consent.granted_at, consent.withdrawn_at
+        # A record withdrawn before it was granted is a withdrawal; its grant never stood.
+        odd = withdrawn is not None and granted is not None and withdrawn < granted
+        if exact and not odd:
+            at = granted if granted is not None else -math.inf
+            # At one instant a withdrawal beats a grant, and a grant naming recipients one that names none.
+            rank = (at, False, bool(consent.recipients))
+            if at <= now and (best is None or rank >= best[0]):
+                best = (rank, consent)
+        if withdrawn is not None and withdrawn <= now:
+            rank = (withdrawn, True, True)
+            if best is None or rank >= best[0]:
+                best = (rank, consent)
+    return None if best is None else (best[1], best[0][1])
+
+
+def _loose(text: str) -> str:
+    return text.strip().casefold()
 
 
 def holds(scope: Scope, person_id: str, kind: str) -> bool:

@@ -43,9 +43,10 @@ class _Outcome:
         self.denied = False
         self.obligations: list[Obligation] = []
         self.findings: list[Finding] = []
-        # (rule, obligation type) for every obligation a firing rule demands,
-        # owed by this request or not: conflicts are between demands (§7.4).
-        self.demands: list[tuple[CompiledRule, str]] = []
+        # (rule, obligation type, value) for every obligation a firing rule
+        # demands, owed by this request or not: conflicts are between demands
+        # (§7.4). The value is the descriptor of `use_agreed_descriptor`.
+        self.demands: list[tuple[CompiledRule, str, str]] = []
 
 
 def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: list[str] | None = None) -> Decision:
@@ -106,16 +107,55 @@ def _decide_item(policy: CompiledPolicy, terms: Terms, request: Request, item: I
     if tracer is not None:
         tracer.append(f"item {item.id}: governed by {', '.join(governed_by)}")
     schemes = policy.label_schemes
-    for governing, released in sets:
+    readings = [(governing, released, _labellings(governing, schemes, item)) for governing, released in sets]
+    count = sum(len(labellings) for _, _, labellings in readings)
+    if count > MAX_READINGS:
+        _refuse_too_many_readings(item, count, outcome, tracer)
+        return governed_by
+    for governing, released, labellings in readings:
         if released and tracer is not None:
             tracer.append(f"  item {item.id}: the author consented to the new terms: under "
                           f"{', '.join(governing.keys)} only what others are owed still applies")
-        for labels, params in _labellings(governing, schemes, item):
+        for labels, params in labellings:
             _evaluate(policy, governing, labels, params, request, item, requested_at, released, outcome, tracer)
     if request.destination.kind != "same_group":
         _refuse_uninterpreted_labels(schemes, item, outcome, tracer)
+    _settle(item, outcome, schemes, tracer)
     _refuse_conflicts(item, outcome, tracer)
     return governed_by
+
+
+# An item is judged under each set of terms and each reading of its labels
+# that may apply; past this many the request is refused rather than slow.
+MAX_READINGS = 64
+
+
+def _refuse_too_many_readings(item: Item, count: int, outcome: _Outcome, tracer: list[str] | None) -> None:
+    outcome.denied = True
+    message = (f"item `{item.id}` could be read {count} ways (sets of terms times readings of its labels), more "
+               f"than the {MAX_READINGS} that are judged; it stays in the group")
+    outcome.findings.append(Finding("", 0, "", item.id, DENY, "too_many_readings", message))
+    if tracer is not None:
+        tracer.append(f"  item {item.id}: {message} → deny")
+
+
+def _settle(item: Item, outcome: _Outcome, schemes, tracer: list[str] | None) -> None:
+    """Labels to state that several readings owe: the strictest of each scheme.
+
+    A caller stating TLP:AMBER where TLP:RED also applies would invite passing
+    it on. (Two different agreed descriptors are a conflict: _refuse_conflicts.)
+    """
+    stated = [o for o in outcome.obligations if o.type == "preserve_label"]
+    if len(stated) > 1:
+        strictest: dict[str, tuple[Obligation, str]] = {}
+        for o in stated:
+            name, _, value = o.label.lower().partition(":")
+            scheme, held = schemes.get(name), strictest.get(name)
+            if held is None or (scheme and value in scheme.order and held[1] in scheme.order
+                                and scheme.stricter(value, held[1]) != held[1]):
+                strictest[name] = (o, value)
+        keep = {id(o) for o, _ in strictest.values()}
+        outcome.obligations = [o for o in outcome.obligations if o.type != "preserve_label" or id(o) in keep]
 
 
 # ---- the request ------------------------------------------------------------
@@ -162,7 +202,9 @@ def _governing_sets(terms: Terms, item: Item, requested_at: Instant,
     for name in segments:
         current = terms.at(requested_at, name)
         # Unknown date: every set of terms the group ever had, the first included (§6.2.4).
-        posted = terms.ever(name) if item.posted_at is None else [terms.at(item.posted_at, name)]
+        # Posted after the request: an odd date, read as unknown.
+        undated = item.posted_at is None or item.posted_at > requested_at
+        posted = terms.ever(name) if undated else [terms.at(item.posted_at, name)]
         sets.append((current, False))
         sets.extend((g, None) for g in posted if not g.same_terms(current))
     if len(sets) == len(segments):
@@ -339,19 +381,32 @@ def _refuse_conflicts(item: Item, outcome: _Outcome, tracer: list[str] | None) -
     if not outcome.demands:
         return
     first: dict[str, CompiledRule] = {}
-    for rule, kind in outcome.demands:
+    descriptors: dict[str, CompiledRule] = {}
+    for rule, kind, value in outcome.demands:
         first.setdefault(kind, rule)
+        if kind == "use_agreed_descriptor":
+            descriptors.setdefault(value, rule)
+    if len(descriptors) > 1:
+        # Two readings agree different descriptors: complying with one breaks the other.
+        (a_text, a), (b_text, b) = sorted(descriptors.items())[:2]
+        _refuse_conflict(item, outcome, tracer, b, f"`{_where(a)}` requires the descriptor `{a_text}` and "
+                                                   f"`{_where(b)}` requires `{b_text}` for item `{item.id}`")
+        return
     for one, other in CONFLICTS:
         if one in first and other in first:
             a, b = first[one], first[other]
-            outcome.denied = True
-            message = (f"`{_where(a)}` requires `{one}` and `{_where(b)}` requires `{other}` for item `{item.id}`; "
-                       "no request can meet both, so it is refused")
-            outcome.findings.append(Finding(b.agreement, b.version, b.id, item.id, DENY, "conflicting_obligations",
-                                            message))
-            if tracer is not None:
-                tracer.append(f"  item {item.id}: {message} → deny")
+            _refuse_conflict(item, outcome, tracer, b,
+                             f"`{_where(a)}` requires `{one}` and `{_where(b)}` requires `{other}` for item `{item.id}`")
             return
+
+
+def _refuse_conflict(item: Item, outcome: _Outcome, tracer: list[str] | None, rule: CompiledRule, what: str) -> None:
+    outcome.denied = True
+    message = f"{what}; no request can meet both, so it is refused"
+    outcome.findings.append(Finding(rule.agreement, rule.version, rule.id, item.id, DENY, "conflicting_obligations",
+                                    message))
+    if tracer is not None:
+        tracer.append(f"  item {item.id}: {message} → deny")
 
 
 def _where(rule: CompiledRule) -> str:
@@ -367,7 +422,7 @@ def _fire(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str]
         return _fail_closed(rule, scope, outcome, error, tracer)
     effect = DENY if rule.effect == FALLBACK else rule.effect
     if effect == OBLIGE or effect == REQUIRE:
-        outcome.demands.extend((rule, ob.type) for ob in rule.obligations)
+        outcome.demands.extend((rule, ob.type, _demanded_value(ob, scope)) for ob in rule.obligations)
     if effect == OBLIGE and not obligations:
         effect = ALLOW  # nothing the request does needs fixing (§7.4)
     if effect == DENY:
@@ -385,6 +440,12 @@ def _fire(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str]
             owed = " (nothing owed: the request does not do what it guards against)"
         tracer.append(f"  item {scope.item.id}: {_where(rule)}: {effect} [{rule.reason_code}]{owed}")
     return effect
+
+
+def _demanded_value(obligation, scope: Scope) -> str:
+    if obligation.type == "use_agreed_descriptor":
+        return str(obligation.params["descriptor"](scope) or "")
+    return ""
 
 
 def _failed_conjunct(rule: CompiledRule, scope: Scope) -> str:

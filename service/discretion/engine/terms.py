@@ -41,13 +41,19 @@ def _start(effective_from: Instant | None, disclosed_at: Instant | None) -> Mome
 
 @functools.lru_cache(maxsize=4096)
 def segment_key(name: str) -> str:
-    """Segment names compare as people read them: `Discussion `, `ｄiscussion` and `discus\u200bsion` are `discussion`.
+    """Segment names compare as people read them: `Open discussion`, `open  DISCUSSION` and `ｏpen\u200bdiscussion` are one.
 
-    Compatibility forms fold (NFKC), invisible format characters go, case and
-    surrounding space do not count.
+    Compatibility forms fold (NFKC), case folds, and only letters and digits
+    count: spaces, punctuation, marks, invisible and filler characters do not.
+    A name with none left is blank.
     """
-    folded = unicodedata.normalize("NFKC", name)
-    return "".join(c for c in folded if unicodedata.category(c) != "Cf").strip().casefold()
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(c for c in folded if c.isalnum() and c not in _FILLERS)
+
+
+# Letters that show nothing (Hangul fillers, Khmer inherent vowels): they would
+# make two names that read the same differ.
+_FILLERS = frozenset("\u115f\u1160\u17b4\u17b5\u3164\uffa0")
 
 
 # ---- adoptions that cannot be read ------------------------------------------
@@ -183,6 +189,12 @@ def _refusal(policy: CompiledPolicy, adoptions: tuple[Adoption, ...]) -> Refusal
         if versions is None:
             return Refusal("unknown_agreement", f"group.adoptions[{index}].agreement",
                            f"the agreement `{adoption.agreement}` is not loaded")
+        if adoption.agreement in policy.platform_wide:
+            for name in ("label_floors", "default_labels", "segments", "replaces"):
+                if getattr(adoption, name):
+                    return Refusal("terms_on_platform_agreement", f"group.adoptions[{index}].{name}",
+                                   f"`{adoption.agreement}` is in force on its own dates for every group, so an "
+                                   f"adoption of it cannot carry `{name}`; put them on the group's own adoption")
         if adoption.version and adoption.version not in versions:
             return Refusal("unknown_agreement_version", f"group.adoptions[{index}].version",
                            f"`{adoption.agreement}` has no version {adoption.version}")
