@@ -131,12 +131,19 @@ MAX_READINGS = 64
 
 
 def _refuse_too_many_readings(item: Item, count: int, outcome: _Outcome, tracer: list[str] | None) -> None:
-    outcome.denied = True
-    message = (f"item `{item.id}` could be read {count} ways (sets of terms times readings of its labels), more "
+    _deny_item(item, outcome, tracer, "too_many_readings",
+               f"item `{item.id}` could be read {count} ways (sets of terms times readings of its labels), more "
                f"than the {MAX_READINGS} that are judged; it stays in the group")
-    outcome.findings.append(Finding("", 0, "", item.id, DENY, "too_many_readings", message))
+
+
+def _deny_item(item: Item, outcome: _Outcome, tracer: list[str] | None, code: str, message: str,
+               rule: CompiledRule | None = None, trace: str = "") -> None:
+    """Deny the item with a finding the engine itself (or `rule`) reports."""
+    outcome.denied = True
+    where = (rule.agreement, rule.version, rule.id) if rule is not None else ("", 0, "")
+    outcome.findings.append(Finding(*where, item.id, DENY, code, message))
     if tracer is not None:
-        tracer.append(f"  item {item.id}: {message} → deny")
+        tracer.append(f"  item {item.id}: {trace or message} → deny")
 
 
 def _settle(item: Item, outcome: _Outcome, schemes, tracer: list[str] | None) -> None:
@@ -351,12 +358,10 @@ def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, st
                 if carried is None:
                     permitted = True
     if not permitted and not outcome.denied:
-        outcome.denied = True
-        message = (f"no agreement in force permits a {request.action} of item `{item.id}` "
-                   f"to `{request.destination.kind}`; what is said in the group stays in the group unless an agreement says otherwise")
-        outcome.findings.append(Finding("", 0, "", item.id, DENY, "not_permitted", message))
-        if tracer is not None:
-            tracer.append(f"  item {item.id}: no rule permits it → deny (members only)")
+        _deny_item(item, outcome, tracer, "not_permitted",
+                   f"no agreement in force permits a {request.action} of item `{item.id}` to "
+                   f"`{request.destination.kind}`; what is said in the group stays in the group unless an agreement "
+                   "says otherwise", trace="no rule permits it (members only)")
 
 
 def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer: list[str] | None) -> None:
@@ -366,14 +371,11 @@ def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer:
     unknown = sorted({label.scheme.strip().lower() for label in item.labels} - set(schemes))
     if not unknown:
         return
-    outcome.denied = True
     names = ", ".join(f"`{name or '(blank)'}`" for name in unknown)
-    outcome.findings.append(Finding(
-        "", 0, "", item.id, DENY, "uninterpreted_label",
-        f"item `{item.id}` carries a {names} label that no loaded agreement defines, "
-        "so what it allows cannot be known and it stays in the group"))
-    if tracer is not None:
-        tracer.append(f"  item {item.id}: label scheme {names} is defined by no agreement → deny")
+    _deny_item(item, outcome, tracer, "uninterpreted_label",
+               f"item `{item.id}` carries a {names} label that no loaded agreement defines, "
+               "so what it allows cannot be known and it stays in the group",
+               trace=f"label scheme {names} is defined by no agreement")
 
 
 def _refuse_conflicts(item: Item, outcome: _Outcome, tracer: list[str] | None) -> None:
@@ -401,12 +403,8 @@ def _refuse_conflicts(item: Item, outcome: _Outcome, tracer: list[str] | None) -
 
 
 def _refuse_conflict(item: Item, outcome: _Outcome, tracer: list[str] | None, rule: CompiledRule, what: str) -> None:
-    outcome.denied = True
-    message = f"{what}; no request can meet both, so it is refused"
-    outcome.findings.append(Finding(rule.agreement, rule.version, rule.id, item.id, DENY, "conflicting_obligations",
-                                    message))
-    if tracer is not None:
-        tracer.append(f"  item {item.id}: {message} → deny")
+    _deny_item(item, outcome, tracer, "conflicting_obligations", f"{what}; no request can meet both, so it is refused",
+               rule)
 
 
 def _where(rule: CompiledRule) -> str:
