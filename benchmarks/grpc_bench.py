@@ -267,7 +267,14 @@ def run_all(servers: dict[str, Server], load: Load, rules: pathlib.Path,
             progress(f"repeat {repeat + 1}/{load.repeats}: {system}, batch {batch}: "
                      f"{run.load.rate() * batch:,.0f} decisions/s, p99 {run.load.percentile(0.99):.2f} ms")
     rewriter.restore()
-    loaded = re.findall(r"revision (\w+)", discretion.log.read_text(errors="replace")[log_start:])
+    # A rewrite near the end of the window is reloaded after it: give the
+    # watcher (a 1 s poll and its settling) time to say so in the log.
+    deadline = time.monotonic() + 5
+    while True:
+        loaded = re.findall(r"revision (\w+)", discretion.log.read_text(errors="replace")[log_start:])
+        if loaded or not rewriter.writes or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     reloads = {"writes": rewriter.writes, "revisions": len(set(loaded)), "loads": len(loaded)}
     return {key: Cell.of(value) for key, value in runs.items()}, reloads
 
