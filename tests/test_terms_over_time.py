@@ -134,3 +134,14 @@ def test_an_item_read_more_ways_than_are_judged_stays_in_the_group():
     decision = decide(with_press, request, now=request.requested_at)
     assert decision.decision == "deny"
     assert decision.findings[0].reason_code == "too_many_readings"
+
+
+def test_an_agreed_descriptor_that_cannot_be_read_denies_and_does_not_crash():
+    custom = CLUB.replace("agreement: club", "agreement: custom").replace(
+        "- {id: closed, destinations: {except: [same_group]}, effect: deny, reason: {code: closed, message: nothing leaves}}",
+        "- {id: described, effect: require, obligations: [{use_agreed_descriptor: {fact: attributes.descriptor}}],"
+        " reason: {code: described, message: as agreed}}\n"
+        "      - {id: open, effect: allow, reason: {code: open, message: open}}")
+    decision = ask(policy(custom), [Adoption("custom", effective_from=0)], posted="2026-03-01T00:00:00Z")
+    assert decision.decision == "deny"
+    assert decision.findings[0].reason_code == "rule_evaluation_failed"

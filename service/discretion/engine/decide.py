@@ -205,12 +205,12 @@ def _governing_sets(terms: Terms, item: Item, requested_at: Instant,
     segment = segment_key(item.session.segment)
     # A meeting segment not given may be any: each segment's terms, and those of none.
     segments = (segment,) if segment or not terms.segments else ("", *terms.segments)
+    # Unknown date: every set of terms the group ever had, the first included (§6.2.4).
+    # Posted after the request: an odd date, read as unknown.
+    undated = item.posted_at is None or item.posted_at > requested_at
     sets: list[tuple[Governing, bool]] = []
     for name in segments:
         current = terms.at(requested_at, name)
-        # Unknown date: every set of terms the group ever had, the first included (§6.2.4).
-        # Posted after the request: an odd date, read as unknown.
-        undated = item.posted_at is None or item.posted_at > requested_at
         posted = terms.ever(name) if undated else [terms.at(item.posted_at, name)]
         sets.append((current, False))
         sets.extend((g, None) for g in posted if not g.same_terms(current))
@@ -413,14 +413,15 @@ def _where(rule: CompiledRule) -> str:
 
 def _fire(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str] | None) -> str:
     """Record what a rule whose condition holds does. Any error denies the item (fail closed)."""
+    effect = DENY if rule.effect == FALLBACK else rule.effect
     try:
         obligations = [o for ob in rule.obligations if (o := ob.build(scope, ob.params)) is not None]
         message = rule.message(scope)
+        demands = [(rule, ob.type, _demanded_value(ob, scope)) for ob in rule.obligations] \
+            if effect == OBLIGE or effect == REQUIRE else ()
     except Exception as error:  # noqa: BLE001 — any failure of a rule must deny, never skip
         return _fail_closed(rule, scope, outcome, error, tracer)
-    effect = DENY if rule.effect == FALLBACK else rule.effect
-    if effect == OBLIGE or effect == REQUIRE:
-        outcome.demands.extend((rule, ob.type, _demanded_value(ob, scope)) for ob in rule.obligations)
+    outcome.demands.extend(demands)
     if effect == OBLIGE and not obligations:
         effect = ALLOW  # nothing the request does needs fixing (§7.4)
     if effect == DENY:
