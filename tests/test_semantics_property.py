@@ -258,12 +258,14 @@ SEGMENTED = st.sampled_from(PAIRS).map(lambda pair: (
 
 
 @budget(300)
-@given(requests(AGREEMENTS), SEGMENTED, st.sampled_from(["presentation", "DISCUSSION", " discussion ", "qa"]))
+@given(requests(AGREEMENTS), SEGMENTED, st.sampled_from(["presentation", "DISCUSSION", " discussion ", "dis\u0301cussion", "ｄiscus\u200bsion", "qa"]))
 def test_segment_names_compare_without_case_and_an_unknown_segment_gets_every_segments_terms(drawn, adoptions, segment):
     request, _ = drawn
     request = adopt(request, adoptions)
     written = decide(POLICY, with_item(request, session=Session(segment=segment)), now=NOW)
-    canonical = decide(POLICY, with_item(request, session=Session(segment=segment.strip().lower())), now=NOW)
+    canonical = decide(POLICY, with_item(request, session=Session(segment="qa" if segment == "qa" else
+                                                                  "presentation" if "present" in segment else "discussion")),
+                       now=NOW)
     assert (written.decision, [i.outcome for i in written.items]) == (canonical.decision, [i.outcome for i in canonical.items])
     unknown = decide(POLICY, with_item(request, session=Session(segment="")), now=NOW)
     for known in ("presentation", "discussion"):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 from .model import Consent, Destination, Instant
+from .names import fold
 from .scope import Scope
 
 _UNBOUNDED = frozenset({"public", "ai_tool", "third_party_service"})
@@ -33,7 +34,8 @@ def latest(consents: tuple[Consent, ...], person_id: str, kind: str, now: Instan
     best: tuple[tuple, Consent] | None = None
     for consent in consents:
         exact = consent.by == person_id and consent.scope == kind
-        # A withdrawal counts however its person and scope are spelled; a grant only when spelled exactly.
+        # A withdrawal counts however its person and scope are spelled (names.fold); a grant only when
+        # spelled exactly.
         if not exact and not (consent.withdrawn_at is not None and _loose(consent.by) == loose_person
                               and _loose(consent.scope) == loose_kind):
             continue
@@ -54,7 +56,7 @@ def latest(consents: tuple[Consent, ...], person_id: str, kind: str, now: Instan
 
 
 def _loose(text: str) -> str:
-    return text.strip().casefold()
+    return fold(text)
 
 
 def holds(scope: Scope, person_id: str, kind: str) -> bool:

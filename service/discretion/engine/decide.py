@@ -58,7 +58,7 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
     terms = terms_for(policy, policy.bindings.get(request.group.id, ()), request.group.adoptions)
     if isinstance(terms, Refusal):
         return _refuse(policy, request, *terms, tracer=tracer)
-    request = _minors_everywhere(request)
+    request = _minors_everywhere(_undated_when_later(request, requested_at))
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
     for item in request.items:
         outcome = _Outcome()
@@ -76,6 +76,15 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
         tracer.append(f"decision: {decision.decision}")
         return _with_explanation(decision, tracer)
     return decision
+
+
+def _undated_when_later(request: Request, requested_at: Instant) -> Request:
+    """An item said to be posted after the request is of unknown date, for the terms and every rule alike."""
+    if all(i.posted_at is None or i.posted_at <= requested_at for i in request.items):
+        return request
+    items = tuple(replace(i, posted_at=None) if i.posted_at is not None and i.posted_at > requested_at else i
+                  for i in request.items)
+    return replace(request, items=items)
 
 
 def _minors_everywhere(request: Request) -> Request:
@@ -206,8 +215,7 @@ def _governing_sets(terms: Terms, item: Item, requested_at: Instant,
     # A meeting segment not given may be any: each segment's terms, and those of none.
     segments = (segment,) if segment or not terms.segments else ("", *terms.segments)
     # Unknown date: every set of terms the group ever had, the first included (§6.2.4).
-    # Posted after the request: an odd date, read as unknown.
-    undated = item.posted_at is None or item.posted_at > requested_at
+    undated = item.posted_at is None
     sets: list[tuple[Governing, bool]] = []
     for name in segments:
         current = terms.at(requested_at, name)

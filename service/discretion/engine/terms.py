@@ -18,14 +18,13 @@ request's own adoptions stack on it and can neither replace nor end it.
 from __future__ import annotations
 
 import bisect
-import functools
 import math
-import unicodedata
 from collections import defaultdict
 from typing import Iterable, NamedTuple
 
 from .compiled import CompiledPolicy, CompiledVersion
 from .model import Adoption, Instant
+from .names import fold
 
 # "In force since ever": a float, which compares exactly with any instant (an int of nanoseconds).
 SINCE_EVER = -math.inf
@@ -39,21 +38,8 @@ def _start(effective_from: Instant | None, disclosed_at: Instant | None) -> Mome
     return max(effective, disclosed)
 
 
-@functools.lru_cache(maxsize=4096)
-def segment_key(name: str) -> str:
-    """Segment names compare as people read them: `Open discussion`, `open  DISCUSSION` and `ｏpen\u200bdiscussion` are one.
-
-    Compatibility forms fold (NFKC), case folds, and only letters and digits
-    count: spaces, punctuation, marks, invisible and filler characters do not.
-    A name with none left is blank.
-    """
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return "".join(c for c in folded if c.isalnum() and c not in _FILLERS)
-
-
-# Letters that show nothing (Hangul fillers, Khmer inherent vowels): they would
-# make two names that read the same differ.
-_FILLERS = frozenset("\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+# Segment names compare as people read them (names.fold).
+segment_key = fold
 
 
 # ---- adoptions that cannot be read ------------------------------------------
