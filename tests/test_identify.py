@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from discretion.engine import identify
-from discretion.engine.identify import identifying_spans
+from discretion.engine.identify import identifying_spans, judgement
 from discretion.engine.model import Person, Span
 
 CASES = yaml.safe_load((pathlib.Path(__file__).parent / "cases" / "identify.yaml").read_text(encoding="utf-8"))
@@ -22,7 +22,9 @@ CASES = yaml.safe_load((pathlib.Path(__file__).parent / "cases" / "identify.yaml
 
 def _person(fields: dict) -> Person:
     return Person(id=fields["id"], display_name=fields.get("name", ""),
-                  organization=fields.get("organization", ""), handles=tuple(fields.get("handles", ())))
+                  organization=fields.get("organization", ""), handles=tuple(fields.get("handles", ())),
+                  aliases=tuple(fields.get("aliases", ())),
+                  organization_aliases=tuple(fields.get("organization_aliases", ())))
 
 
 def _spans(spans) -> list[list]:
@@ -32,7 +34,8 @@ def _spans(spans) -> list[list]:
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_identify(case):
     people = [_person(p) for p in case["people"]]
-    got = identifying_spans(case["text"], people, except_person=case.get("except_person", ""))
+    got = identifying_spans(case["text"], people, except_person=case.get("except_person", ""),
+                            counts=judgement(**case.get("judgement", {})))
     assert _spans(got) == case["spans"]
 
 
@@ -56,7 +59,7 @@ def _word(n: int) -> str:
 
 def _roster(size: int) -> list[Person]:
     return [Person(id=f"p{i}", display_name=f"{_word(i)} {_word(7999 - i)}",
-                   organization=f"{_word(i % 50)} Holdings", handles=(f"@{_word(i).lower()}{i}",))
+                   organization=f"{_word(i % 50)}ra Holdings", handles=(f"@{_word(i).lower()}{i}",))
             for i in range(size)]
 
 
@@ -81,7 +84,7 @@ def _quote(roster: list[Person], picks: list[int]) -> tuple[str, list[list]]:
         say(" of ")
         say(person.organization.upper(), "organization")
         say(" heard ")
-        say(person.display_name.split()[1].lower())  # a lower-case surname is not a name
+        say(person.display_name.split()[1].lower(), "name")  # a lower-case surname may be the person
         say("; ")
     return text, spans
 
@@ -151,3 +154,23 @@ def test_many_threads_agree():
     for thread in threads:
         thread.join()
     assert not failures
+
+
+# --- false positives, measured --------------------------------------------------------------------
+
+
+def test_the_readme_prints_the_false_positive_figures_of_the_current_matcher():
+    """The README's table is what benchmarks/false_positives.py measures now, and the default flags most."""
+    import importlib.util
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("false_positives", root / "benchmarks" / "false_positives.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert len(module.sentences()) == 400 and len(module.roster()) == 300
+    table = module.table()
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert f"<!-- false-positives -->\n{table}\n<!-- /false-positives -->" in readme
+    # The figures order as the judgement says: ignoring every call flags no more than the default.
+    shares = [int(line.split("| ")[2].split(" of")[0]) for line in table.splitlines()[2:]]
+    assert shares[-1] <= min(shares) and shares[0] == max(shares)

@@ -75,14 +75,16 @@ def full_request() -> pb.CheckRequest:
                             default_labels={"TLP": "amber"}, label_floors={"TLP": "green"}),
             ],
             participants=[pb.Person(id="bo", display_name="Bo", organization="beta",
-                                    handles=["@bo", "bobby"], is_minor=True)],
+                                    handles=["@bo", "bobby"], is_minor=True, aliases=["B."],
+                                    organization_aliases=["BTA"])],
             community=["acme", "beta"],
             converted_at=ts(30),
         ),
         items=[
             pb.Item(
                 id="m1",
-                author=pb.Person(id="bo", display_name="Bo", organization="beta", handles=["@bo"], is_minor=True),
+                author=pb.Person(id="bo", display_name="Bo", organization="beta", handles=["@bo"], is_minor=True,
+                                 aliases=["Bobby B"], organization_aliases=["beta.example"]),
                 posted_at=ts(1_650_000_000, 1),
                 retracted_at=ts(1_660_000_000),
                 labels=[pb.Label(scheme="TLP", value="AMBER+Strict", set_by="author", set_at=ts(30),
@@ -92,7 +94,8 @@ def full_request() -> pb.CheckRequest:
                 text="hello",
                 kind=pb.ITEM_KIND_TRANSCRIPT,
                 listed_people=[
-                    pb.Person(id="cy", display_name="Cy", organization="gamma", handles=["@cy"], is_minor=True)
+                    pb.Person(id="cy", display_name="Cy", organization="gamma", handles=["@cy"], is_minor=True,
+                              aliases=["C"], organization_aliases=["GMA"])
                 ],
                 session=pb.Session(id="s1", segment="discussion", speaker_count=1),
                 exchange_participants=["bo", "cy"],
@@ -118,6 +121,7 @@ def full_request() -> pb.CheckRequest:
                            notification_prohibited=True),
         attributes=attributes,
         explain=True,
+        span_unit=pb.SPAN_UNIT_UTF16,
     )
 
 
@@ -137,14 +141,16 @@ def test_every_field_of_a_check_arrives_in_the_request():
                                       disclosed_at=ns(20), replaces=("old", "older"), segments=("discussion",),
                                       default_labels={"tlp": "amber"}, label_floors={"tlp": "green"}),),
             participants=(model.Person(id="bo", display_name="Bo", organization="beta",
-                                       handles=("@bo", "bobby"), is_minor=True),),
+                                       handles=("@bo", "bobby"), is_minor=True, aliases=("B.",),
+                                       organization_aliases=("BTA",)),),
             community=("acme", "beta"),
             converted_at=ns(30),
         ),
         items=(
             model.Item(
                 id="m1",
-                author=model.Person(id="bo", display_name="Bo", organization="beta", handles=("@bo",), is_minor=True),
+                author=model.Person(id="bo", display_name="Bo", organization="beta", handles=("@bo",), is_minor=True,
+                                    aliases=("Bobby B",), organization_aliases=("beta.example",)),
                 posted_at=ns(1_650_000_000, 1),
                 retracted_at=ns(1_660_000_000),
                 labels=(model.Label(scheme="tlp", value="amber+strict", set_by="author", set_at=ns(30),
@@ -154,7 +160,8 @@ def test_every_field_of_a_check_arrives_in_the_request():
                 text="hello",
                 kind="transcript",
                 listed_people=(
-                    model.Person(id="cy", display_name="Cy", organization="gamma", handles=("@cy",), is_minor=True),
+                    model.Person(id="cy", display_name="Cy", organization="gamma", handles=("@cy",), is_minor=True,
+                                 aliases=("C",), organization_aliases=("GMA",)),
                 ),
                 session=model.Session(id="s1", segment="discussion", speaker_count=1),
                 exchange_participants=("bo", "cy"),
@@ -179,6 +186,7 @@ def test_every_field_of_a_check_arrives_in_the_request():
         purpose=model.Purpose(need_to_know=True, legal_basis="member_consent", notification_prohibited=True),
         attributes={"ticket": "T-9", "count": 3, "ratio": 0.5, "ok": True, "none": None,
                     "nested": {"tags": ["a", 2]}},
+        span_unit="utf16",
     )
 
 
@@ -327,6 +335,15 @@ def test_an_empty_request_names_every_required_field():
     ]
 
 
+def test_a_span_unit_the_server_does_not_know_is_refused_by_name():
+    # Spans counted in a unit the caller did not ask for would redact the wrong letters.
+    message = full_request()
+    message.span_unit = 7
+    with pytest.raises(convert.RequestInvalid) as raised:
+        convert.request_from_proto(message)
+    assert [v.field for v in raised.value.violations] == ["span_unit"]
+
+
 def test_a_blank_id_is_missing():
     assert fields_at_fault(minimal(actor=pb.Actor(id="  "), group=pb.Group(id="\t"))) == ["actor.id", "group.id"]
 
@@ -468,7 +485,7 @@ def full_decision(explanation=("rule tlp.amber matched",)) -> model.Decision:
                 type="redact_identifying_content",
                 item_ids=("m1",),
                 person_ids=("bo",),
-                spans=(model.Span(start=3, end=7, reveals="name"),),
+                spans=(model.Span(start=3, end=7, reveals="name", field="items.text", item_id="m1"),),
                 names=("Bo",),
                 scope="attribution",
                 until=ns(1_700_000_000, 250_000_000),
@@ -506,7 +523,7 @@ def test_every_field_of_a_decision_arrives_in_the_response():
                 type="redact_identifying_content",
                 item_ids=["m1"],
                 person_ids=["bo"],
-                spans=[pb.Span(start=3, end=7, reveals="name")],
+                spans=[pb.Span(start=3, end=7, reveals="name", field="items.text", item_id="m1")],
                 names=["Bo"],
                 scope="attribution",
                 until=ts(1_700_000_000, 250_000_000),

@@ -169,11 +169,13 @@ T3 = dt.datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
 
 def _person(n: int) -> dc.Person:
-    return dc.Person(f"p{n}", display_name=f"P {n}", organization=f"org{n}", handles=[f"@p{n}"], is_minor=True)
+    return dc.Person(f"p{n}", display_name=f"P {n}", organization=f"org{n}", handles=[f"@p{n}"], is_minor=True,
+                     aliases=[f"Pee {n}"], organization_aliases=[f"O{n}"])
 
 
 def _pb_person(n: int) -> pb.Person:
-    return pb.Person(id=f"p{n}", display_name=f"P {n}", organization=f"org{n}", handles=[f"@p{n}"], is_minor=True)
+    return pb.Person(id=f"p{n}", display_name=f"P {n}", organization=f"org{n}", handles=[f"@p{n}"], is_minor=True,
+                     aliases=[f"Pee {n}"], organization_aliases=[f"O{n}"])
 
 
 def full_request() -> dc.CheckRequest:
@@ -223,6 +225,7 @@ def full_request() -> dc.CheckRequest:
         purpose=dc.Purpose(need_to_know=True, legal_basis="member_consent", notification_prohibited=True),
         attributes={"ticket": "T-1", "weight": 2.5, "flags": [True, None], "nested": {"n": 1}},
         explain=True,
+        span_unit="utf16",
     )
 
 
@@ -295,6 +298,7 @@ def full_request_pb() -> pb.CheckRequest:
         purpose=pb.Purpose(need_to_know=True, legal_basis=pb.LEGAL_BASIS_MEMBER_CONSENT, notification_prohibited=True),
         attributes=attributes,
         explain=True,
+        span_unit=pb.SPAN_UNIT_UTF16,
     )
 
 
@@ -306,7 +310,7 @@ def full_response_pb() -> pb.CheckResponse:
                 type="hold_until",
                 item_ids=["i1"],
                 person_ids=["p2"],
-                spans=[pb.Span(start=4, end=7, reveals="name")],
+                spans=[pb.Span(start=4, end=7, reveals="name", field="items.text", item_id="m1")],
                 names=["P 2"],
                 scope="attribution",
                 until=_ts(T2),
@@ -348,7 +352,7 @@ EXPECTED_DECISION = dc.Decision(
             type="hold_until",
             item_ids=("i1",),
             person_ids=("p2",),
-            spans=(dc.Span(4, 7, "name"),),
+            spans=(dc.Span(4, 7, "name", "items.text", "m1"),),
             names=("P 2",),
             scope="attribution",
             until=T2,

@@ -18,7 +18,7 @@ from ..engine.compiled import (
 )
 from ..engine.instants import parse_iso
 from ..engine.model import ACTIONS, DESTINATION_KINDS, NEW_TERMS_CONSENT, Adoption
-from ..engine.obligations import OBLIGATION_TYPES, PEOPLE
+from ..engine.obligations import OBLIGATION_TYPES
 from ..engine.terms import adoption_problems
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..policy.load import Document, load_documents
@@ -269,9 +269,10 @@ class _Compiler:
                 ctx.report(Invalid(where + ("<key>",), "unknown_parameter", f"`{name}` has no parameter `{key}`",
                                    did_you_mean(key, list(declared)) if declared else f"`{name}` takes no parameters"))
                 continue
-            if key == "people" and value not in PEOPLE:
-                ctx.report(Invalid(where, "unknown_value", f"`{value}` is not a value of `people`",
-                                   did_you_mean(str(value), list(PEOPLE))))
+            allowed = dict(kind.choices).get(key)
+            if allowed is not None and value not in allowed:
+                ctx.report(Invalid(where, "unknown_value", f"`{value}` is not a value of `{key}`",
+                                   did_you_mean(str(value), list(allowed))))
                 continue
             try:
                 params[key] = _parameter(value, declared[key], where, ctx)

@@ -20,6 +20,7 @@ from .model import (
     ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Destination, Finding,
     Instant, Item, ItemResult, Obligation, Person, Request,
 )
+from .identify import merge_spans
 from .obligations import CONFLICTS, OBLIGATION_TYPES, UnreadableFact
 from .scope import Scope
 from .terms import Governing, Refusal, Terms, segment_key, terms_for
@@ -542,7 +543,7 @@ def _joined(group: list[Obligation]) -> Obligation:
     first = group[0]
     item_ids = tuple(dict.fromkeys(i for o in group for i in o.item_ids))
     person_ids = tuple(dict.fromkeys(p for o in group for p in o.person_ids if p))
-    spans = tuple(sorted(dict.fromkeys(s for o in group for s in o.spans), key=lambda s: (s.start, s.end)))
+    spans = merge_spans(s for o in group for s in o.spans)
     names = tuple(dict.fromkeys(n for o in group for n in o.names))
     return Obligation(first.type, item_ids, person_ids, spans, names, first.scope, first.until, first.label,
                       first.notice, first.descriptor, first.link)

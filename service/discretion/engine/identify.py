@@ -1,31 +1,36 @@
-"""Finding text that identifies a participant: names, handles and affiliations.
+"""Finding text that identifies a participant: names, aliases, handles and organizations.
 
 The Chatham House Rule forbids revealing "the identity or the affiliation of
 the speaker(s), nor that of any other participant"; a quote that says "as Chen
 said" or "at Northwind Bank we…" does exactly that.
 
 Every participant's terms are searched in one pass of an Aho-Corasick automaton
-over a folded copy of the text: case-folded, compatibility-decomposed and
-stripped of accents, so "jose nunez", "JOSÉ NÚÑEZ" and a decomposed "José Núñez"
-all name José Núñez. Folding can change lengths ("ß" → "ss", "ﬁ" → "fi", a
-dropped combining accent → nothing), so the folded text keeps a map back to the
-original code points and spans are reported in the original text.
+over a folded copy of the text (names.fold_char: case, accents, compatibility
+forms, look-alike letters of other scripts, typographic apostrophes; white
+space runs read as one space; invisible characters read as nothing). Folding
+changes lengths ("ß" → "ss", an accent → nothing, a zero-width space →
+nothing), so the folded text keeps a map back to the original code points and
+spans are reported in the original text, covering exactly what was matched.
 
-Terms per person: the full display name and the organization (any case), each
-handle with and without its "@", and each part of a multi-part name of three or
-more characters that starts with a capital, which matches only where the text
-capitalises it too, so "will" is not taken for Will. A term matches whole words
-only, and `except_person` (who may name themselves) is skipped.
+Terms per person: the display name; each part of a multi-part name; each alias;
+each handle with and without its "@"; the organization, its short forms (without
+a legal or generic suffix: "Northwind" for "Northwind Bank") and its aliases.
+A term matches whole words only, except in scripts written without spaces
+between words (Chinese, Japanese, Thai, …), where it matches anywhere. Some
+terms name a person less surely than others; whether they count is the
+agreement's judgement (`Judgement`), and the safe default counts them all.
+`except_person` (who may name themselves) is skipped.
 
 The roster arrives with every request, and building an automaton for thousands
 of people costs milliseconds, so built automata are cached by the roster's
-content (see `_MatcherCache`).
+content (see `_MatcherCache`); the judgement is applied per match, so one
+automaton serves every agreement.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -34,67 +39,190 @@ from typing import NamedTuple
 import ahocorasick
 
 from .model import Person, Span
+from .names import INVISIBLE, fold_char
 
-_MIN_NAME_PART = 3
 _REVEALS = ("name", "handle", "organization")  # by rank: a tie on one span reports the first
 
 # Separators for the joined roster columns; a field holding one is not cached (see _Roster.of).
 _PERSON_SEP = "\0"
-_HANDLE_SEP = "\1"
+_LIST_SEP = "\1"
 
-# Letters with a stroke or without a dot have no Unicode decomposition, yet are
-# written without it as readily as an accent ("Soren" for Søren, "Lukasz" for Łukasz).
-_UNDECOMPOSED = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ı": "i"})
+
+# --- the judgement calls --------------------------------------------------------------------------
+
+# What a term needs from the agreement before a match of it counts.
+_LOWER = 1  # a name part or short form written in lower case ("will" for Will Ortega)
+_SHORT = 2  # a name part shorter than three letters ("Li"), or one character of an unspaced script
+_FIRST = 4  # a part of a name before its last part ("Sam" for Sam Okafor)
+_ORG_SHORT = 8  # an organization without its suffix ("Northwind" for "Northwind Bank")
+_CASED = 16  # not a need: the term needs _LOWER where the text writes it in lower case
+
+# The agreement's judgement calls (`redact_identifying_content` parameters), each `flag` or `ignore`.
+JUDGEMENTS: dict[str, int] = {
+    "lowercase_names": _LOWER,
+    "first_names": _FIRST,
+    "short_names": _SHORT,
+    "organization_short_forms": _ORG_SHORT,
+}
+FLAG, IGNORE = "flag", "ignore"
+FLAG_ALL = _LOWER | _SHORT | _FIRST | _ORG_SHORT  # the safe default: every term counts
+
+
+def judgement(**calls: str) -> int:
+    """The terms an agreement counts, from its calls (`first_names="ignore"`); unnamed calls flag."""
+    allowed = FLAG_ALL
+    for name, value in calls.items():
+        if value == IGNORE:
+            allowed &= ~JUDGEMENTS[name]
+    return allowed
+
+
+# Trailing words an organization is often named without. Compared folded, without their dots.
+_ORG_SUFFIXES = frozenset("""
+    inc incorporated corp corporation co company cos ltd limited llc llp lp plc gmbh ag kg sa sas sarl
+    spa srl bv nv ab as asa oy oyj kk pty pte se
+    group holdings holding bank labs lab partners trust foundation institute university association
+    council agency fund capital ventures systems technologies solutions services international global
+    & and
+""".split())
+_ORG_PREFIXES = frozenset({"the"})
+
+
+# --- scripts written without spaces ---------------------------------------------------------------
+
+# Chinese, Japanese and Korean ideographs and kana, Thai, Lao, Khmer, Myanmar: a
+# name in these is matched anywhere, since no space marks where a word ends.
+_UNSPACED_RANGES = (
+    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF), (0x2E80, 0x2FDF),
+    (0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035), (0x3040, 0x30FF), (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F), (0xF900, 0xFAFF),
+    (0x20000, 0x3134F),
+)
+
+
+def _unspaced(ch: str) -> bool:
+    code = ord(ch)
+    if code < 0x0E00:
+        return False
+    return any(low <= code <= high for low, high in _UNSPACED_RANGES)
 
 
 # --- folding --------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8192)
-def _fold_char(ch: str) -> str:
-    """One code point case-folded and with its accents removed; may be longer ("ß") or empty (an accent)."""
-    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return kept.translate(_UNDECOMPOSED)
-
-
-def _fold(term: str) -> str:
-    """A term folded exactly as the text is, so the automaton's keys meet the text's characters."""
-    return term.lower() if term.isascii() else "".join(map(_fold_char, term))
-
-
 class _Folded(NamedTuple):
     text: str  # the original
     folded: str
-    origin: list[int] | None  # folded index -> original index (one longer); None when they coincide
+    # For each folded character, the original index of the character it came
+    # from, and the end of that character with its trailing accents; None when
+    # folded and original coincide.
+    starts: list[int] | None
+    stops: list[int] | None
+    invisible: frozenset[int]  # folded positions where an invisible character was dropped
 
     def span(self, start: int, end: int) -> tuple[int, int] | None:
         """The original code points behind folded[start:end], or None if it cuts through a folded character."""
-        origin = self.origin
-        if origin is None:
+        starts = self.starts
+        if starts is None:
             return start, end
-        if (start and origin[start - 1] == origin[start]) or origin[end - 1] == origin[end]:
+        if (start and starts[start - 1] == starts[start]) or (end < len(starts) and starts[end] == starts[end - 1]):
             return None  # half of an "ss" from "ß" is not a word of its own
-        # origin[end] is where the next letter begins, so accents trailing the match are inside the span.
-        return origin[start], origin[end]
+        return starts[start], self.stops[end - 1]
+
+    def boundary(self, at: int) -> bool:
+        """Whether a word may begin or end at folded position `at`."""
+        folded = self.folded
+        if at == 0 or at == len(folded):
+            return True
+        before, after = folded[at - 1], folded[at]
+        return (not _is_word_char(before) or not _is_word_char(after) or at in self.invisible
+                or _unspaced(before) or _unspaced(after))
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+# Printable ASCII that folds to one character of its own kind ("A" → "a", "0" → "o") is
+# translated in one C call; the rest ("m" → "rn", white space runs, anything else) one by one.
+_ASCII_ONE = {c: fold_char(chr(c)) for c in range(0x21, 0x7F) if len(fold_char(chr(c))) == 1
+              and fold_char(chr(c)) not in (" ", INVISIBLE)}
+_ASCII_ONE[0x20] = " "
+_OTHERS = re.compile(r"\s\s+|[^" + re.escape("".join(map(chr, _ASCII_ONE))) + "]")
+_NO_INVISIBLE: frozenset[int] = frozenset()
+# The same as a byte table: bytes.translate is a table lookup per byte, str.translate a dict lookup.
+_ASCII_BYTES = bytes(ord(_ASCII_ONE.get(b, chr(b))) if b < 0x80 else b for b in range(256))
+
+
+def _translate(run: str) -> str:
+    """A run of the characters of _ASCII_ONE, folded."""
+    return run.encode("ascii").translate(_ASCII_BYTES).decode("ascii")
 
 
 def _fold_text(text: str) -> _Folded:
-    if text.isascii():  # the common case costs one C call
-        return _Folded(text, text.lower(), None)
-    pieces = list(map(_fold_char, text))
-    folded = "".join(pieces)
-    if len(folded) == len(text) and "" not in pieces:  # then every piece is one character
-        return _Folded(text, folded, None)
-    origin = [index for index, piece in enumerate(pieces) for _ in piece]
-    origin.append(len(text))
-    return _Folded(text, folded, origin)
+    others = _OTHERS.search(text)
+    if others is None:  # the common case: one C call
+        return _Folded(text, _translate(text), None, None, _NO_INVISIBLE)
+    out: list[str] = []
+    starts: list[int] = []
+    stops: list[int] = []
+    invisible: set[int] = set()
+    size = 0  # len("".join(out))
+    last = ""  # the last folded character
+    at = 0
+    while others is not None:
+        begin, finish = others.span()
+        if at < begin and text[at] == " " and last == " ":
+            at += 1  # a space after an invisible character after a space: still one space
+        if at < begin:  # a run of ASCII that folds one to one
+            run = _translate(text[at:begin])
+            out.append(run)
+            starts.extend(range(at, begin))
+            stops.extend(range(at + 1, begin + 1))
+            size += begin - at
+            last = run[-1]
+        for index in range(begin, finish):
+            piece = fold_char(text[index])
+            if piece == " ":
+                if last == " ":
+                    continue  # a run of white space reads as one space
+                out.append(" ")
+                starts.append(index)
+                stops.append(index + 1)
+                size += 1
+                last = " "
+            elif piece == INVISIBLE:
+                invisible.add(size)
+            elif not piece:
+                if last and last != " " and size not in invisible:
+                    stops[-1] = index + 1  # an accent belongs to the letter before it
+            else:
+                out.append(piece)
+                starts.extend([index] * len(piece))
+                stops.extend([index + 1] * len(piece))
+                size += len(piece)
+                last = piece[-1]
+        at = finish
+        others = _OTHERS.search(text, at)
+    if at < len(text) and text[at] == " " and last == " ":
+        at += 1
+    if at < len(text):
+        out.append(_translate(text[at:]))
+        starts.extend(range(at, len(text)))
+        stops.extend(range(at + 1, len(text) + 1))
+    return _Folded(text, "".join(out), starts, stops, frozenset(invisible) if invisible else _NO_INVISIBLE)
+
+
+@lru_cache(maxsize=65536)
+def _fold_term(term: str) -> str:
+    """A term folded exactly as the text is, so the automaton's keys meet the text's characters."""
+    return _fold_text(term).folded.strip()
 
 
 # --- the roster as a cache key --------------------------------------------------------------------
 
 
-_Row = tuple[str, str, str, Iterable[str]]  # id, display name, organization, handles
+_Row = tuple[str, str, str, list[str], list[str], list[str]]  # id, name, organization, handles, aliases, org aliases
 
 
 class _Roster(NamedTuple):
@@ -103,26 +231,30 @@ class _Roster(NamedTuple):
     Joined strings are the cheapest key to build, hash and compare for thousands of
     people (one C-level join, hash and memcmp per column instead of one per field),
     and splitting them back gives the exact fields, so an automaton built from a key
-    is a function of that key alone. (A handle holding _HANDLE_SEP reads back as two
-    handles, which can only find more.)
+    is a function of that key alone. (A list item holding _LIST_SEP reads back as
+    two, which can only find more.)
     """
 
     size: int
     ids: str
     names: str
     organizations: str
-    handles: str  # people joined by _PERSON_SEP, each one's handles by _HANDLE_SEP
+    handles: str  # people joined by _PERSON_SEP, each one's list by _LIST_SEP
+    aliases: str
+    organization_aliases: str
 
     @classmethod
     def of(cls, people: tuple[Person, ...]) -> _Roster | None:
         """The key, or None if a field holds a separator and splitting would shift people."""
-        sep = _PERSON_SEP
+        sep, join = _PERSON_SEP, _LIST_SEP.join
         roster = cls(
             len(people),
             sep.join([p.id for p in people]),
             sep.join([p.display_name for p in people]),
             sep.join([p.organization for p in people]),
-            sep.join([_HANDLE_SEP.join(p.handles) for p in people]),
+            sep.join([join(p.handles) for p in people]),
+            sep.join([join(p.aliases) for p in people]),
+            sep.join([join(p.organization_aliases) for p in people]),
         )
         joined_right = all(column.count(sep) == roster.size - 1 for column in roster[1:])
         return roster if joined_right else None
@@ -137,9 +269,9 @@ class _Roster(NamedTuple):
     def rows(self) -> Iterable[_Row]:
         if not self.size:
             return  # "".split() would give one person with empty fields
-        ids, names, organizations, handles = self.columns()
-        for pid, name, organization, joined in zip(ids, names, organizations, handles):
-            yield pid, name, organization, joined.split(_HANDLE_SEP) if joined else []
+        ids, names, organizations, *lists = self.columns()
+        for pid, name, organization, *joined in zip(ids, names, organizations, *lists):
+            yield (pid, name, organization, *[j.split(_LIST_SEP) if j else [] for j in joined])
 
     def around(self, run: _Roster) -> _Roster | None:
         """The people before and after `run` if it appears whole in this roster, else None."""
@@ -170,51 +302,98 @@ def _cut(column: str, before: int, after: int) -> tuple[list[str], str, list[str
 # --- building the automaton -----------------------------------------------------------------------
 
 
-# A term's readings, best first: (rank in _REVEALS, capitalised_only, ids of the people it names).
+# A term's readings, best first: (rank in _REVEALS, needs, ids of the people it names).
 # Plain tuples: a roster of thousands makes tens of thousands of them per build.
-_Variant = tuple[int, bool, tuple[str, ...]]
+_Variant = tuple[int, int, tuple[str, ...]]
 _NAME, _HANDLE, _ORGANIZATION = range(len(_REVEALS))
 
 
-def _terms(name: str, organization: str, handles: Iterable[str]):
-    """(term, rank, capitalised_only) for one person."""
-    name = name.strip()
+def _letters(word: str) -> int:
+    return sum(1 for c in _fold_term(word) if c.isalnum())
+
+
+def _is_short(part: str) -> bool:
+    folded = _fold_term(part)
+    if folded and all(_unspaced(c) for c in folded):
+        return len(folded) < 2
+    return _letters(part) < 3
+
+
+def _name_parts(name: str):
+    """(part, needs) for each part of a multi-part name; a lower-case particle ("van", "de") is no part."""
+    parts = name.split()
+    if len(parts) < 2:
+        return
+    last = len(parts) - 1
+    for index, part in enumerate(parts):
+        if part[0].islower():
+            continue
+        needs = _CASED | (_SHORT if _is_short(part) else 0) | (_FIRST if index < last else 0)
+        yield part, needs
+
+
+def _organization_short_forms(organization: str):
+    """The organization without its trailing suffixes, each step ("Northwind Holdings", "Northwind")."""
+    words = organization.split()
+    while words and words[0].casefold() in _ORG_PREFIXES and len(words) > 1:
+        words = words[1:]
+        yield " ".join(words)
+    while len(words) > 1 and _fold_term(words[-1].strip(".,")).replace(".", "") in _ORG_SUFFIXES:
+        words = words[:-1]
+        while words and words[-1][-1:] in ",&":
+            words[-1] = words[-1].rstrip(",&").rstrip()
+            if not words[-1]:
+                words.pop()
+        if words:
+            yield " ".join(words)
+
+
+def _terms(name: str, organization: str, handles: Iterable[str], aliases: Iterable[str],
+           organization_aliases: Iterable[str]):
+    """(term, rank, needs) for one person."""
+    name = " ".join(name.split())
     if name:
-        yield name, _NAME, False
-        parts = name.split()
-        if len(parts) > 1:
-            for part in parts:
-                if len(part) >= _MIN_NAME_PART and part[0].isupper():
-                    yield part, _NAME, True
+        yield name, _NAME, 0
+        for part, needs in _name_parts(name):
+            yield part, _NAME, needs
+    for alias in aliases:
+        yield alias, _NAME, 0
     for handle in handles:
         bare = handle.strip().removeprefix("@")
         if bare:
-            yield bare, _HANDLE, False
-            yield "@" + bare, _HANDLE, False
-    organization = organization.strip()
+            yield bare, _HANDLE, 0
+            yield "@" + bare, _HANDLE, 0
+    organization = " ".join(organization.split())
     if organization:
-        yield organization, _ORGANIZATION, False
+        yield organization, _ORGANIZATION, 0
+        for short in _organization_short_forms(organization):
+            yield short, _ORGANIZATION, _CASED | _ORG_SHORT | (_SHORT if _is_short(short) else 0)
+    for alias in organization_aliases:
+        yield alias, _ORGANIZATION, 0
 
 
-def _variants(readings: list[tuple[int, bool, str]]) -> tuple[_Variant, ...]:
+def _variants(readings: list[tuple[int, int, str]]) -> tuple[_Variant, ...]:
     if len(readings) == 1:  # nearly every term: one person, one reading
-        rank, capitalised_only, pid = readings[0]
-        return ((rank, capitalised_only, (pid,)),)
-    owners: dict[tuple[int, bool], dict[str, None]] = {}
-    for rank, capitalised_only, pid in readings:
-        owners.setdefault((rank, capitalised_only), {})[pid] = None  # a dict keeps ids unique, in order
-    # Any case before capitalised only, so a reading that needs no capital is tried first.
-    return tuple((rank, capitalised_only, tuple(ids)) for (rank, capitalised_only), ids in sorted(owners.items()))
+        rank, needs, pid = readings[0]
+        return ((rank, needs, (pid,)),)
+    owners: dict[tuple[int, int], dict[str, None]] = {}
+    for rank, needs, pid in readings:
+        owners.setdefault((rank, needs), {})[pid] = None  # a dict keeps ids unique, in order
+    # By rank, then the reading that needs least first.
+    return tuple((rank, needs, tuple(ids)) for (rank, needs), ids in sorted(owners.items()))
 
 
 def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
     """An automaton from each folded term to (length, variants), or None if nobody has a term."""
-    readings: dict[str, list[tuple[int, bool, str]]] = {}
-    for pid, name, organization, handles in rows:
-        for term, rank, capitalised_only in _terms(name, organization, handles):
-            folded = _fold(term)
+    readings: dict[str, list[tuple[int, int, str]]] = {}
+    for pid, *fields in rows:
+        for term, rank, needs in _terms(*fields):
+            folded = _fold_term(term)
             if folded:
-                readings.setdefault(folded, []).append((rank, capitalised_only, pid))
+                readings.setdefault(folded, []).append((rank, needs, pid))
+                if " " in folded and all(_unspaced(c) for c in folded.replace(" ", "")):
+                    # Text in these scripts leaves out the space a roster writes ("山田 花子").
+                    readings.setdefault(folded.replace(" ", ""), []).append((rank, needs, pid))
     if not readings:
         return None
     automaton = ahocorasick.Automaton()
@@ -317,7 +496,8 @@ _CACHE = _MatcherCache()
 def _automata(people: tuple[Person, ...]) -> tuple[ahocorasick.Automaton, ...]:
     roster = _Roster.of(people)
     if roster is None:  # a field holds a separator: correct but uncached
-        whole = _build((p.id, p.display_name, p.organization, p.handles) for p in people)
+        whole = _build((p.id, p.display_name, p.organization, list(p.handles), list(p.aliases),
+                        list(p.organization_aliases)) for p in people)
         return () if whole is None else (whole,)
     return _CACHE.automata(roster)
 
@@ -325,38 +505,39 @@ def _automata(people: tuple[Person, ...]) -> tuple[ahocorasick.Automaton, ...]:
 # --- matching -------------------------------------------------------------------------------------
 
 
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
-def _rank(variants: tuple[_Variant, ...], capitalised: bool, excused: tuple[str, ...]) -> int | None:
-    """What a match reveals, or None if every reading of it is excused."""
-    for rank, capitalised_only, owners in variants:
-        if capitalised_only and not capitalised:
-            continue
+def _rank(variants: tuple[_Variant, ...], lower_case: bool, allowed: int, excused: tuple[str, ...]) -> int | None:
+    """What a match reveals, or None if no reading of it counts."""
+    for rank, needs, owners in variants:
+        if needs & _CASED:
+            needs = (needs & ~_CASED) | (_LOWER if lower_case else 0)
+        if needs & ~allowed:
+            continue  # the agreement does not count this kind of term
         if owners == excused:  # names only the person who may name themselves
             continue
         return rank
     return None
 
 
-def _matches(automaton: ahocorasick.Automaton, text: _Folded, excused: tuple[str, ...]):
-    """(start, end, rank) in the original text of each whole-word match that is not excused."""
-    folded = text.folded
-    for last, (length, variants) in automaton.iter(folded):
+def _matches(automaton: ahocorasick.Automaton, text: _Folded, allowed: int, excused: tuple[str, ...]):
+    """(start, end, rank) in the original text of each whole-word match that counts."""
+    for last, (length, variants) in automaton.iter(text.folded):
         start, end = last + 1 - length, last + 1
-        if (start and _is_word_char(folded[start - 1])) or (end < len(folded) and _is_word_char(folded[end])):
+        if not (text.boundary(start) and text.boundary(end)):
             continue  # inside a longer word
         span = text.span(start, end)
         if span is None:
             continue
-        rank = _rank(variants, not text.text[span[0]].islower(), excused)
+        rank = _rank(variants, text.text[span[0]].islower(), allowed, excused)
         if rank is not None:
             yield span[0], span[1], rank
 
 
-def identifying_spans(text: str, people: Iterable[Person], *, except_person: str = "") -> tuple[Span, ...]:
-    """Spans of `text` naming any of `people` (but not `except_person`, who may name themselves)."""
+def identifying_spans(text: str, people: Iterable[Person], *, except_person: str = "",
+                      counts: int = FLAG_ALL) -> tuple[Span, ...]:
+    """Spans of `text` naming any of `people` (but not `except_person`, who may name themselves).
+
+    `counts` is the agreement's judgement (`judgement(...)`): which less certain terms count.
+    """
     if not text:
         return ()
     people = tuple(people)
@@ -367,7 +548,7 @@ def identifying_spans(text: str, people: Iterable[Person], *, except_person: str
         return ()
     folded = _fold_text(text)
     excused = (except_person,) if except_person else ()
-    found = [match for automaton in automata for match in _matches(automaton, folded, excused)]
+    found = [match for automaton in automata for match in _matches(automaton, folded, counts, excused)]
     return tuple(Span(start, end, _REVEALS[rank]) for start, end, rank in _merge(found))
 
 
@@ -381,3 +562,30 @@ def _merge(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
             continue
         merged.append((start, end, rank))
     return merged
+
+
+def merge_spans(spans: Iterable[Span]) -> tuple[Span, ...]:
+    """Spans of several findings as one list: sorted by text, overlapping spans of one text joined."""
+    by_text: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+    for span in spans:
+        by_text.setdefault((span.field, span.item_id), []).append(
+            (span.start, span.end, _REVEALS.index(span.reveals)))
+    return tuple(Span(start, end, _REVEALS[rank], field, item_id)
+                 for (field, item_id), found in by_text.items() for start, end, rank in _merge(found))
+
+
+# --- units a caller indexes by --------------------------------------------------------------------
+
+def in_unit(text: str, spans: tuple[Span, ...], unit: str) -> tuple[Span, ...]:
+    """Spans of `text` counted in `unit`: code points (as found), UTF-16 code units or UTF-8 bytes."""
+    if unit == "code_point" or not spans or text.isascii():
+        return spans
+    if unit == "utf16":
+        if max(text) <= "\uffff":
+            return spans
+        def offset(i: int) -> int:
+            return i + sum(1 for c in text[:i] if c > "\uffff")
+    else:
+        def offset(i: int) -> int:
+            return len(text[:i].encode("utf-8", "surrogatepass"))
+    return tuple(Span(offset(s.start), offset(s.end), s.reveals, s.field, s.item_id) for s in spans)

@@ -47,6 +47,7 @@ DERIVATIONS = ("verbatim", "paraphrase", "summary")
 ROLES = ("member", "moderator", "admin", "owner")
 PRIVACIES = ("public", "private")
 VISIBILITIES = ("visible", "hidden")
+SPAN_UNITS = ("code_point", "utf16", "utf8")
 LEGAL_BASES = ("none", "valid_legal_process", "member_consent", "legal_requirement")
 DECISIONS = ("allow", "allow_with_obligations", "deny")
 # What a person may permit for an item: the `scope` of a Consent, and what it
@@ -78,6 +79,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "group.privacy": PRIVACIES,
     "group.visibility": VISIBILITIES,
     "purpose.legal_basis": LEGAL_BASES,
+    "span_unit": SPAN_UNITS,
 }
 
 
@@ -88,6 +90,10 @@ class Person:
     organization: str = ""
     handles: tuple[str, ...] = ()
     is_minor: bool = False
+    # Other names the platform knows the person by (nicknames, initials), and
+    # their organization's (acronyms, domains): words no matcher can guess.
+    aliases: tuple[str, ...] = ()
+    organization_aliases: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -236,6 +242,9 @@ class Request:
     quoted_text: str = ""
     purpose: Purpose = field(default_factory=Purpose)
     attributes: dict[str, Any] = field(default_factory=dict)
+    # What the answer's spans count: code points, or the UTF-16 code units
+    # (JavaScript, Java, C#) or UTF-8 bytes (Go, Rust) the caller indexes by.
+    span_unit: str = "code_point"
 
 
 # ---- the answer -------------------------------------------------------------
@@ -244,11 +253,18 @@ class Request:
 # cost of a small decision. Span stays frozen: it is hashed when spans merge.
 
 
+# The fields whose words reach the destination, which a Span may point into.
+# `items.text` is the text of the item the span's `item_id` names.
+SPAN_FIELDS = ("quoted_text", "items.text", "attribution.descriptor")
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     start: int
     end: int
     reveals: str  # "name", "handle", "organization"
+    field: str = ""  # one of SPAN_FIELDS
+    item_id: str = ""  # for `items.text`: the item whose text it indexes
 
 
 @dataclass(slots=True)

@@ -1,25 +1,96 @@
 """Names as people read them: one fold for every name the engine compares loosely.
 
-Meeting segments and the person and scope of a withdrawal are written by
-hand on many platforms; two spellings a reader takes for the same name must
-compare equal, or a segment's terms or a withdrawal would be escaped by a
-stray mark. Compatibility forms and accents decompose (NFKD), case folds, and
-only letters and digits count: spaces, punctuation, combining marks,
-invisible and filler characters do not. Look-alike letters of other scripts
-(Cyrillic `е` for Latin `e`) are not folded.
+Two spellings a reader takes for the same name must compare equal, or a name
+in a quote, a meeting segment or a withdrawal would be escaped by a stray
+mark. `fold_char` is that fold for one character, and everything that
+compares names loosely is built on it:
+
+- compatibility forms and accents decompose (NFKD) and the accents go, so
+  `ｏ`, `ó` and `o` are one letter; case folds (`ß` → `ss`);
+- letters with a stroke or without a dot, which have no decomposition, lose
+  it too (`ø` → `o`, `ł` → `l`), as they are written without it as readily;
+- look-alike characters become their prototype from Unicode's confusables
+  table (UTS #39, `unicode/confusables.tsv`, pinned to one Unicode version):
+  Cyrillic `е` is Latin `e`, the digit `1` is `l`, `rn` and `m` meet in `rn`,
+  a typographic apostrophe is `'`;
+- invisible characters (format and control characters, soft hyphens,
+  zero-width spaces and joiners, fillers) are nothing, and every kind of
+  white space is a space.
+
+Case folds before look-alikes are mapped, so `I` is `i` (not the `l` it
+resembles): matching stays case-insensitive, and a capital `I` written for an
+`l` is not caught. A capital of another script is mapped before it folds
+(Greek `Ν` is Latin `N`, not the `v` its lower case resembles), and one that
+looks like `I` folds as `I` does (Cyrillic `І` is `i`).
 """
 
 from __future__ import annotations
 
 import functools
+import pathlib
 import unicodedata
+
+# What `fold_char` returns for an invisible character: nothing, but a place
+# where a word may end (identify.py treats it as a possible word boundary).
+INVISIBLE = "\0"
 
 # Letters that show nothing (Hangul fillers, Khmer inherent vowels).
 _FILLERS = frozenset("\u115f\u1160\u17b4\u17b5\u3164\uffa0")
 
+# Letters with a stroke or without a dot have no Unicode decomposition.
+_UNDECOMPOSED = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ı": "i"})
+
+CONFUSABLES_PATH = pathlib.Path(__file__).parent / "unicode" / "confusables.tsv"
+
+
+def _load_confusables() -> tuple[dict[str, str], str]:
+    table: dict[str, str] = {}
+    version = ""
+    for line in CONFUSABLES_PATH.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            if line.startswith("# Unicode version:"):
+                version = line.split(":", 1)[1].strip()
+            continue
+        source, target = line.split("\t")
+        table[chr(int(source, 16))] = "".join(chr(int(c, 16)) for c in target.split())
+    return table, version
+
+
+CONFUSABLES, CONFUSABLES_VERSION = _load_confusables()
+_NON_ASCII_CONFUSABLES = {k: v for k, v in CONFUSABLES.items() if not k.isascii()}
+
+
+def _prototypes(text: str, table: dict[str, str]) -> str:
+    return "".join([table.get(c, c) for c in text])
+
+
+def _clean(text: str) -> str:
+    """Accents, white space and invisible characters out; stroked letters plain."""
+    return "".join(c for c in text if not (unicodedata.combining(c) or c.isspace()
+                                           or unicodedata.category(c) in ("Cf", "Cc"))).translate(_UNDECOMPOSED)
+
+
+@functools.lru_cache(maxsize=16384)
+def fold_char(ch: str) -> str:
+    """One character as a reader takes it: " " for white space, INVISIBLE, or its folded letters ("" for an accent)."""
+    if ch.isspace():
+        return " "
+    if ch in _FILLERS or unicodedata.category(ch) in ("Cf", "Cc"):
+        return INVISIBLE
+    text = unicodedata.normalize("NFKD", ch)
+    if not ch.isascii():
+        text = _prototypes(text, _NON_ASCII_CONFUSABLES)  # another script's capital, before it folds
+        if text == "l" and ch != ch.casefold():
+            text = "I"  # a capital whose prototype is `l` looks like the capital I, and folds as it does
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = _prototypes(text, CONFUSABLES)
+    return _clean(unicodedata.normalize("NFKD", text.casefold()))
+
 
 @functools.lru_cache(maxsize=4096)
 def fold(name: str) -> str:
-    """`Open discussion`, `open  DISCUSSION`, `ｏpen\u200bdiscussion` and `ópen discussion` fold alike; "" if nothing is left."""
-    decomposed = unicodedata.normalize("NFKD", name).casefold()
-    return "".join(c for c in decomposed if c.isalnum() and c not in _FILLERS)
+    """`Open discussion`, `open  DISCUSSION`, `ｏpen\u200bdiscussion` and `ópen discussion` fold alike; "" if nothing is left.
+
+    Only letters and digits count: spaces, punctuation and marks do not.
+    """
+    return "".join(c for c in "".join(map(fold_char, name)) if c.isalnum())

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .consent import holds
-from .identify import identifying_spans
-from .model import Obligation
+from .identify import FLAG, IGNORE, JUDGEMENTS, identifying_spans, in_unit, judgement
+from .model import Obligation, Span
 from .scope import Scope
 
 Params = dict[str, Callable[[Scope], object]]
@@ -45,6 +45,8 @@ class ObligationType:
     required: tuple[str, ...] = ()
     # Values the compiler gives parameters a rule leaves out.
     defaults: tuple[tuple[str, str], ...] = ()
+    # Parameters that take one of a few literal values, and those values.
+    choices: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Consent scopes the builder reads by itself, beside those its parameters name.
     consent_scopes: tuple[str, ...] = ()
     # True when fulfilling it changes what is published (the item is "redacted").
@@ -113,11 +115,30 @@ def _minors_only(scope: Scope, params: Params) -> bool:
     return "people" in params and params["people"](scope) == "minors"
 
 
+def _words(scope: Scope):
+    """(field, item id, text) of each field whose words reach the destination (see the proto's Span).
+
+    The request's `quoted_text` is the text as published. A share or an export
+    sends the item itself; a quote sends `quoted_text`, or, when the caller did
+    not give it, possibly any of the item, so the item's text is read instead.
+    The descriptor the attribution uses is published beside the words.
+    """
+    request = scope.request
+    quoted = request.quoted_text
+    if quoted:
+        yield "quoted_text", "", quoted
+    if scope.item.text and not (quoted and scope.action == "quote"):
+        yield "items.text", scope.item.id, scope.item.text
+    descriptor = request.attribution.descriptor
+    if descriptor:
+        yield "attribution.descriptor", "", descriptor
+
+
+def _counts(scope: Scope, params: Params) -> int:
+    return judgement(**{name: params[name](scope) for name in JUDGEMENTS if name in params})
+
+
 def _redact_identifying_content(scope: Scope, params: Params):
-    # A quote publishes `quoted_text`; an export hands over the item's own text.
-    text = scope.quoted_text if scope.action != "export" else scope.item.text
-    if not text:
-        return None
     people = _people_in_scope(scope)
     actor = scope.actor.id
     if _minors_only(scope, params):
@@ -128,9 +149,17 @@ def _redact_identifying_content(scope: Scope, params: Params):
         author = scope.item.author.id
         if author and author != scope.actor.id and holds(scope, author, _NAMED):
             people = (p for p in people if p.id != author)
-    # The actor may name themselves.
-    spans = identifying_spans(text, people, except_person=actor)
-    return _for_item(scope, "redact_identifying_content", spans=spans) if spans else None
+    people = tuple(people)
+    counts = _counts(scope, params)
+    unit = scope.request.span_unit
+    spans: list[Span] = []
+    for field, item_id, text in _words(scope):
+        # The actor may name themselves.
+        found = identifying_spans(text, people, except_person=actor, counts=counts)
+        if found:
+            placed = tuple(Span(s.start, s.end, s.reveals, field, item_id) for s in found)
+            spans.extend(in_unit(text, placed, unit))
+    return _for_item(scope, "redact_identifying_content", spans=tuple(spans)) if spans else None
 
 
 def _redact_participant_identities(scope: Scope, params: Params):
@@ -206,10 +235,13 @@ OBLIGATION_TYPES: dict[str, ObligationType] = {
         ObligationType("redact_descriptor", _redact_descriptor, redacts=True),
         ObligationType("use_agreed_descriptor", _use_agreed_descriptor, (("descriptor", "text"),),
                        ("descriptor",), redacts=True),
-        ObligationType("redact_identifying_content", _redact_identifying_content, (("people", "text"),),
+        ObligationType("redact_identifying_content", _redact_identifying_content,
+                       (("people", "text"), *((name, "text") for name in JUDGEMENTS)),
+                       choices=(("people", PEOPLE), *((name, (FLAG, IGNORE)) for name in JUDGEMENTS)),
                        redacts=True, consent_scopes=(_NAMED,)),
         ObligationType("redact_participant_identities", _redact_participant_identities,
-                       (("scope", "consent_scope"), ("people", "text")), defaults=(("scope", "listing"),), redacts=True),
+                       (("scope", "consent_scope"), ("people", "text")), defaults=(("scope", "listing"),),
+                       choices=(("people", PEOPLE),), redacts=True),
         ObligationType("exclude_items", _exclude_items),
         ObligationType("require_author_consent", _require_author_consent, (("scope", "consent_scope"),), ("scope",)),
         ObligationType("hold_until", _hold_until, (("until", "instant"),), ("until",)),

@@ -17,7 +17,7 @@ from typing import Any
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
 from ..engine.instants import SECOND, to_iso
-from ..engine.model import Decision, Instant, Obligation, Request
+from ..engine.model import Decision, Instant, Obligation, Request, Span
 from ..engine.obligations import OBLIGATION_TYPES
 from ..errors import Diagnostic, did_you_mean
 from .load import Document
@@ -142,11 +142,17 @@ def _expected_instant(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """Spans as [start, end] pairs and tuples as lists, so YAML expectations compare directly."""
+    """Spans and tuples as lists, so YAML expectations compare directly.
+
+    A span of `quoted_text` is [start, end]; of another field [start, end, field],
+    and of an item's text [start, end, items.text, item id].
+    """
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
-    if hasattr(value, "start") and hasattr(value, "end"):
-        return [value.start, value.end]
+    if isinstance(value, Span):
+        if value.field in ("", "quoted_text"):
+            return [value.start, value.end]
+        return [value.start, value.end, value.field, *([value.item_id] if value.item_id else [])]
     return value
 
 

@@ -97,6 +97,7 @@ _ROLES = _words_by_number(pb.Role.DESCRIPTOR, "member")
 _PRIVACIES = _words_by_number(pb.Privacy.DESCRIPTOR, "private")
 _VISIBILITIES = _words_by_number(pb.Visibility.DESCRIPTOR, "visible")
 _LEGAL_BASES = _words_by_number(pb.LegalBasis.DESCRIPTOR, "none")
+_SPAN_UNITS = _words_by_number(pb.SpanUnit.DESCRIPTOR, "code_point")
 
 # An answer word the wire cannot carry is an engine bug: the KeyError surfaces
 # as INTERNAL rather than as a silently wrong decision.
@@ -210,7 +211,18 @@ def _request(message: pb.CheckRequest, problems: list[FieldViolation]) -> model.
         message.quoted_text,  # quoted_text
         _purpose(message.purpose) if message.HasField("purpose") else _NO_PURPOSE,  # purpose
         _struct(message.attributes) if message.HasField("attributes") else {},  # attributes
+        _span_unit(message.span_unit, problems),  # span_unit
     )
+
+
+def _span_unit(number: int, problems: list[FieldViolation]) -> str:
+    unit = _SPAN_UNITS.get(number)
+    if unit is None:
+        # A unit the server does not know would put every span in the wrong place.
+        problems.append(FieldViolation("span_unit", f"unknown span unit {number}; "
+                                       f"one of {', '.join(pb.SpanUnit.keys())}"))
+        return "code_point"
+    return unit
 
 
 def _required(value: str, field: str, what: str, problems: list[FieldViolation]) -> None:
@@ -237,6 +249,8 @@ def _person(person: pb.Person) -> model.Person:
         person.organization,  # organization
         _strings(person.handles),  # handles
         person.is_minor,  # is_minor
+        _strings(person.aliases),  # aliases
+        _strings(person.organization_aliases),  # organization_aliases
     )
 
 
@@ -437,7 +451,8 @@ def _obligation(obligation: model.Obligation) -> pb.Obligation:
         type=obligation.type,
         item_ids=obligation.item_ids,
         person_ids=obligation.person_ids,
-        spans=[pb.Span(start=s.start, end=s.end, reveals=s.reveals) for s in obligation.spans],
+        spans=[pb.Span(start=s.start, end=s.end, reveals=s.reveals, field=s.field, item_id=s.item_id)
+               for s in obligation.spans],
         names=obligation.names,
         scope=obligation.scope,
         until=_timestamp(obligation.until),

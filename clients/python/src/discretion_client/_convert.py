@@ -106,6 +106,8 @@ def _fill_person(message: pb.Person, person: m.Person) -> None:
     message.organization = person.organization
     message.handles.extend(person.handles)
     message.is_minor = person.is_minor
+    message.aliases.extend(person.aliases)
+    message.organization_aliases.extend(person.organization_aliases)
 
 
 def _fill_actor(message: pb.Actor, actor: m.Actor) -> None:
@@ -230,6 +232,7 @@ def _fill_request(message: pb.CheckRequest, request: m.CheckRequest) -> None:
     if request.attributes:
         message.attributes.update(_plain(request.attributes))
     message.explain = request.explain
+    _set_enum(message, "span_unit", pb.SpanUnit, request.span_unit)
 
 
 def check_request(request: m.CheckRequest) -> pb.CheckRequest:
@@ -255,7 +258,7 @@ def _obligation(message: pb.Obligation) -> m.Obligation:
         type=message.type,
         item_ids=tuple(message.item_ids),
         person_ids=tuple(message.person_ids),
-        spans=tuple(m.Span(s.start, s.end, s.reveals) for s in message.spans),
+        spans=tuple(m.Span(s.start, s.end, s.reveals, s.field, s.item_id) for s in message.spans),
         names=tuple(message.names),
         scope=message.scope,
         until=_datetime(message, "until"),

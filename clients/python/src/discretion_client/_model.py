@@ -39,6 +39,9 @@ DestinationKindName = Literal[
 ItemKindName = Literal["message", "attendee_list", "member_list", "transcript", "file", "image"]
 FormatName = Literal["text", "screenshot", "file", "recording"]
 DerivationName = Literal["verbatim", "paraphrase", "summary"]
+# What the answer's spans count: code points (Python's str), UTF-16 code units
+# (JavaScript, Java, C#) or UTF-8 bytes (Go, Rust).
+SpanUnitName = Literal["code_point", "utf16", "utf8"]
 RoleName = Literal["member", "moderator", "admin", "owner"]
 PrivacyName = Literal["public", "private"]
 VisibilityName = Literal["visible", "hidden"]
@@ -157,9 +160,14 @@ class Person:
     organization: str = ""
     handles: Iterable[str] = ()
     is_minor: bool = False
+    # Names no matcher can guess: nicknames, initials; the organization's acronyms, domains.
+    aliases: Iterable[str] = ()
+    organization_aliases: Iterable[str] = ()
 
     def __post_init__(self) -> None:
         _freeze_many(self, "handles", str)
+        _freeze_many(self, "aliases", str)
+        _freeze_many(self, "organization_aliases", str)
 
 
 @dataclass(frozen=True)
@@ -384,6 +392,7 @@ class CheckRequest:
     attributes: Mapping[str, Any] = field(default_factory=_empty)
     requested_at: _dt.datetime | None = None
     explain: bool = False
+    span_unit: SpanUnitName | None = None
 
     def __post_init__(self) -> None:
         if self.action is None:
@@ -396,6 +405,7 @@ class CheckRequest:
         _check_one(self, "attribution", Attribution)
         _check_choice(self, "format", FormatName)
         _check_choice(self, "derived", DerivationName)
+        _check_choice(self, "span_unit", SpanUnitName)
         _check_one(self, "purpose", Purpose)
         if not isinstance(self.attributes, Mapping):
             raise TypeError("CheckRequest.attributes: expected a mapping")
@@ -409,11 +419,17 @@ class CheckRequest:
 
 @dataclass(frozen=True)
 class Span:
-    """A half-open range [start, end) of code points in the request's `quoted_text`."""
+    """A half-open range [start, end) of one field, counted in the request's `span_unit`.
+
+    `field` is `quoted_text`, `attribution.descriptor` or `items.text`; for
+    `items.text`, `item_id` names the item whose text it indexes.
+    """
 
     start: int
     end: int
     reveals: str
+    field: str = ""
+    item_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,13 @@ class LegalBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LEGAL_BASIS_MEMBER_CONSENT: _ClassVar[LegalBasis]
     LEGAL_BASIS_LEGAL_REQUIREMENT: _ClassVar[LegalBasis]
 
+class SpanUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SPAN_UNIT_UNSPECIFIED: _ClassVar[SpanUnit]
+    SPAN_UNIT_CODE_POINT: _ClassVar[SpanUnit]
+    SPAN_UNIT_UTF16: _ClassVar[SpanUnit]
+    SPAN_UNIT_UTF8: _ClassVar[SpanUnit]
+
 class ItemOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ITEM_OUTCOME_UNSPECIFIED: _ClassVar[ItemOutcome]
@@ -158,6 +165,10 @@ LEGAL_BASIS_NONE: LegalBasis
 LEGAL_BASIS_VALID_LEGAL_PROCESS: LegalBasis
 LEGAL_BASIS_MEMBER_CONSENT: LegalBasis
 LEGAL_BASIS_LEGAL_REQUIREMENT: LegalBasis
+SPAN_UNIT_UNSPECIFIED: SpanUnit
+SPAN_UNIT_CODE_POINT: SpanUnit
+SPAN_UNIT_UTF16: SpanUnit
+SPAN_UNIT_UTF8: SpanUnit
 ITEM_OUTCOME_UNSPECIFIED: ItemOutcome
 ITEM_OUTCOME_KEPT: ItemOutcome
 ITEM_OUTCOME_REDACTED: ItemOutcome
@@ -168,18 +179,22 @@ EFFECT_ALLOW_WITH_OBLIGATIONS: Effect
 EFFECT_DENY: Effect
 
 class Person(_message.Message):
-    __slots__ = ("id", "display_name", "organization", "handles", "is_minor")
+    __slots__ = ("id", "display_name", "organization", "handles", "is_minor", "aliases", "organization_aliases")
     ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
     HANDLES_FIELD_NUMBER: _ClassVar[int]
     IS_MINOR_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ALIASES_FIELD_NUMBER: _ClassVar[int]
     id: str
     display_name: str
     organization: str
     handles: _containers.RepeatedScalarFieldContainer[str]
     is_minor: bool
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., organization: _Optional[str] = ..., handles: _Optional[_Iterable[str]] = ..., is_minor: _Optional[bool] = ...) -> None: ...
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    organization_aliases: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., organization: _Optional[str] = ..., handles: _Optional[_Iterable[str]] = ..., is_minor: _Optional[bool] = ..., aliases: _Optional[_Iterable[str]] = ..., organization_aliases: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Actor(_message.Message):
     __slots__ = ("id", "display_name", "organization", "role", "member", "joined_at")
@@ -385,7 +400,7 @@ class Purpose(_message.Message):
     def __init__(self, need_to_know: _Optional[bool] = ..., legal_basis: _Optional[_Union[LegalBasis, str]] = ..., notification_prohibited: _Optional[bool] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("action", "requested_at", "actor", "group", "items", "destination", "attribution", "format", "derived", "quoted_text", "purpose", "attributes", "explain")
+    __slots__ = ("action", "requested_at", "actor", "group", "items", "destination", "attribution", "format", "derived", "quoted_text", "purpose", "attributes", "explain", "span_unit")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -399,6 +414,7 @@ class CheckRequest(_message.Message):
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
+    SPAN_UNIT_FIELD_NUMBER: _ClassVar[int]
     action: Action
     requested_at: _timestamp_pb2.Timestamp
     actor: Actor
@@ -412,7 +428,8 @@ class CheckRequest(_message.Message):
     purpose: Purpose
     attributes: _struct_pb2.Struct
     explain: bool
-    def __init__(self, action: _Optional[_Union[Action, str]] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., destination: _Optional[_Union[Destination, _Mapping]] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., format: _Optional[_Union[Format, str]] = ..., derived: _Optional[_Union[Derivation, str]] = ..., quoted_text: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, _Mapping]] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., explain: _Optional[bool] = ...) -> None: ...
+    span_unit: SpanUnit
+    def __init__(self, action: _Optional[_Union[Action, str]] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., destination: _Optional[_Union[Destination, _Mapping]] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., format: _Optional[_Union[Format, str]] = ..., derived: _Optional[_Union[Derivation, str]] = ..., quoted_text: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, _Mapping]] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., explain: _Optional[bool] = ..., span_unit: _Optional[_Union[SpanUnit, str]] = ...) -> None: ...
 
 class Obligation(_message.Message):
     __slots__ = ("type", "item_ids", "person_ids", "spans", "names", "scope", "until", "label", "notice", "descriptor", "link")
@@ -441,14 +458,18 @@ class Obligation(_message.Message):
     def __init__(self, type: _Optional[str] = ..., item_ids: _Optional[_Iterable[str]] = ..., person_ids: _Optional[_Iterable[str]] = ..., spans: _Optional[_Iterable[_Union[Span, _Mapping]]] = ..., names: _Optional[_Iterable[str]] = ..., scope: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., label: _Optional[str] = ..., notice: _Optional[str] = ..., descriptor: _Optional[str] = ..., link: _Optional[str] = ...) -> None: ...
 
 class Span(_message.Message):
-    __slots__ = ("start", "end", "reveals")
+    __slots__ = ("start", "end", "reveals", "field", "item_id")
     START_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
     REVEALS_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     start: int
     end: int
     reveals: str
-    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., reveals: _Optional[str] = ...) -> None: ...
+    field: str
+    item_id: str
+    def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ..., reveals: _Optional[str] = ..., field: _Optional[str] = ..., item_id: _Optional[str] = ...) -> None: ...
 
 class Finding(_message.Message):
     __slots__ = ("agreement", "version", "rule", "item_id", "effect", "reason_code", "message")
