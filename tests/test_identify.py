@@ -58,6 +58,8 @@ def _word(n: int) -> str:
 
 
 def _roster(size: int) -> list[Person]:
+    # Organizations are "<word>ra Holdings": a word no one's name uses, since an organization's
+    # short form ("Kakanera") is a term too and would otherwise be someone's first name.
     return [Person(id=f"p{i}", display_name=f"{_word(i)} {_word(7999 - i)}",
                    organization=f"{_word(i % 50)}ra Holdings", handles=(f"@{_word(i).lower()}{i}",))
             for i in range(size)]

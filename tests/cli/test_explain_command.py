@@ -137,3 +137,12 @@ def test_a_consent_no_rule_reads_is_noted_with_the_scope_the_rules_read(tmp_path
                                     "[{by: u-src, scope: share_beyond_label}]")
     out = invoke("explain", _request_file(tmp_path, permitted), "--rules", RULES).out
     assert "\ndecision: allow_with_obligations\n" in out and "note:" not in out
+
+
+def test_spans_outside_the_quote_say_which_field_they_point_into(tmp_path):
+    text = REQUEST.replace("action: quote", "action: share").replace(
+        "session: {speaker_count: 4}}", "session: {speaker_count: 4}, text: \"as Chen said\"}").replace(
+        "attribution: {author_identity: true}", "attribution: {descriptor: \"Li Chen's team\"}").replace(
+        "    - {id: m-2, author: chen, posted_at: 2026-03-01T10:00:00Z, session: {speaker_count: 1}}\n", "")
+    result = invoke("explain", _request_file(tmp_path, text), "--rules", RULES)
+    assert "text items[m-1].text 3–7 (name), attribution.descriptor 0–7 (name)" in result.out, result.out

@@ -97,7 +97,7 @@ def _details(obligation: Obligation) -> str:
     if obligation.person_ids:
         parts.append("people " + ", ".join(obligation.person_ids))
     if obligation.spans:
-        parts.append("text " + ", ".join(f"{s.start}–{s.end} ({s.reveals})" for s in obligation.spans))
+        parts.append("text " + ", ".join(f"{_field(s)}{s.start}–{s.end} ({s.reveals})" for s in obligation.spans))
     if obligation.names:
         parts.append("names " + ", ".join(obligation.names))
     for name in ("scope", "label", "notice", "descriptor", "link"):
@@ -106,3 +106,10 @@ def _details(obligation: Obligation) -> str:
     if obligation.until is not None:
         parts.append(f"until {to_iso(obligation.until)}")
     return "; ".join(parts)
+
+
+def _field(span) -> str:
+    """Where a span points, unless it is the quote itself: `items[m-1].text `, `attribution.descriptor `."""
+    if span.field in ("", "quoted_text"):
+        return ""
+    return f"items[{span.item_id}].text " if span.field == "items.text" else f"{span.field} "
