@@ -27,7 +27,10 @@ from discretion.engine.model import Actor, Adoption, Attribution, Destination, G
 
 _SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "do", "fe", "gu", "hi", "jo", "bé", "ñu",
               "wø", "ça", "ly"]
-_CJK = ["陈伟", "山田 花子", "李娜", "สมชาย ใจดี", "김민준"]
+# Names in other scripts, written as the roster writes them; the case transformation
+# then writes them in another case (a Cyrillic surname in capitals).
+_CJK = ["陈伟", "山田 花子", "李娜", "สมชาย ใจดี", "김민준", "Иван Петров", "Νίκος Παπαδόπουλος",
+        "Guðrún Jónsdóttir", "Ɗanjuma Ɓello"]
 _SUFFIXES = ["Bank", "Holdings", "Ltd", "Inc.", "Group", "Labs", "University"]
 
 

@@ -80,7 +80,8 @@ def judgement(**calls: str) -> int:
 # Trailing words an organization is often named without. Compared folded, without their dots.
 _ORG_SUFFIXES = frozenset("""
     inc incorporated corp corporation co company cos ltd limited llc llp lp plc gmbh ag kg sa sas sarl
-    spa srl bv nv ab as asa oy oyj kk pty pte se
+    spa srl bv nv ab as asa oy oyj kk pty pte se na ev ou sl ltda aps a/s ggmbh kgaa doo sro kft zrt
+    pllc pc pvt private sdn bhd publ jsc pjsc ooo sp z oo
     group holdings holding bank labs lab partners trust foundation institute university association
     council agency fund capital ventures systems technologies solutions services international global
     & and
@@ -90,12 +91,14 @@ _ORG_PREFIXES = frozenset({"the"})
 
 # --- scripts written without spaces ---------------------------------------------------------------
 
-# Chinese, Japanese and Korean ideographs and kana, Thai, Lao, Khmer, Myanmar: a
+# Chinese, Japanese and Korean ideographs, kana and Hangul, Thai, Lao, Khmer, Myanmar: a
 # name in these is matched anywhere, since no space marks where a word ends.
 _UNSPACED_RANGES = (
     (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF), (0x2E80, 0x2FDF),
     (0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035), (0x3040, 0x30FF), (0x31F0, 0x31FF),
     (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F), (0xF900, 0xFAFF),
+    # Hangul: Korean spaces its words, but particles join a name ("김민준이").
+    (0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF),
     (0x20000, 0x3134F),
 )
 
@@ -140,7 +143,7 @@ class _Folded(NamedTuple):
 
 
 def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
+    return ch.isalnum()  # an underscore joins words in file names and tags: "Sam_Okafor_notes"
 
 
 # Printable ASCII that folds to one character of its own kind ("A" → "a", "0" → "o") is
@@ -319,15 +322,21 @@ def _is_short(part: str) -> bool:
     return _letters(part) < 3
 
 
+# Words that join a name's parts rather than name anyone: "Anna van der Berg".
+_PARTICLES = frozenset("van der den de del della di da das do dos du la le von zu ter ten y e bin ibn".split())
+_AROUND_PARTS = "\"'“”‘’«»()[],;:"
+
+
 def _name_parts(name: str):
-    """(part, needs) for each part of a multi-part name; a lower-case particle ("van", "de") is no part."""
-    parts = name.split()
+    """(part, needs) for each part of a multi-part name ("Okafor, Sam", "Sam \"Sammy\" Okafor"); particles are no part."""
+    parts = [p.strip(_AROUND_PARTS) for p in name.split()]
+    parts = [p for p in parts if p]
     if len(parts) < 2:
         return
     last = len(parts) - 1
     for index, part in enumerate(parts):
-        if part[0].islower():
-            continue
+        if part in _PARTICLES:
+            continue  # written in lower case: "De Souza" keeps its "De"
         needs = _CASED | (_SHORT if _is_short(part) else 0) | (_FIRST if index < last else 0)
         yield part, needs
 
@@ -338,7 +347,8 @@ def _organization_short_forms(organization: str):
     while words and words[0].casefold() in _ORG_PREFIXES and len(words) > 1:
         words = words[1:]
         yield " ".join(words)
-    while len(words) > 1 and _fold_term(words[-1].strip(".,")).replace(".", "") in _ORG_SUFFIXES:
+    while len(words) > 1 and (_fold_term(words[-1].strip(".,")).replace(".", "") in _ORG_SUFFIXES
+                               or words[-1].startswith("(") and words[-1].endswith(")")):
         words = words[:-1]
         while words and words[-1][-1:] in ",&":
             words[-1] = words[-1].rstrip(",&").rstrip()

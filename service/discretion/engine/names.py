@@ -19,9 +19,10 @@ compares names loosely is built on it:
 
 Case folds before look-alikes are mapped, so `I` is `i` (not the `l` it
 resembles): matching stays case-insensitive, and a capital `I` written for an
-`l` is not caught. A capital of another script is mapped before it folds
-(Greek `Ν` is Latin `N`, not the `v` its lower case resembles), and one that
-looks like `I` folds as `I` does (Cyrillic `І` is `i`).
+`l` is not caught. A letter of another script is mapped through its capital
+(Greek `ν` and `Ν` are Latin `n`, Cyrillic `в` and `В` are `b`), so a letter
+and its capital always fold alike, and a capital that looks like `I` folds
+as `I` does (Cyrillic `І` is `i`).
 """
 
 from __future__ import annotations
@@ -64,10 +65,20 @@ def _prototypes(text: str, table: dict[str, str]) -> str:
     return "".join([table.get(c, c) for c in text])
 
 
+# Marks, invisible, control and unassigned characters: nothing a reader sees as a letter.
+_NOTHING = frozenset({"Mn", "Me", "Cf", "Cc", "Cn", "Cs", "Co"})
+
+
 def _clean(text: str) -> str:
-    """Accents, white space and invisible characters out; stroked letters plain."""
-    return "".join(c for c in text if not (unicodedata.combining(c) or c.isspace()
-                                           or unicodedata.category(c) in ("Cf", "Cc"))).translate(_UNDECOMPOSED)
+    """Marks, white space and invisible characters out; stroked letters plain."""
+    return "".join(c for c in text if not (c.isspace() or unicodedata.category(c) in _NOTHING)
+                   ).translate(_UNDECOMPOSED)
+
+
+def _capital(ch: str) -> str:
+    """A capital's prototype; one whose prototype is `l` looks like the capital I, and folds as it does."""
+    prototype = _NON_ASCII_CONFUSABLES.get(ch, ch)
+    return "I" if prototype == "l" and ch.isupper() else prototype
 
 
 @functools.lru_cache(maxsize=16384)
@@ -75,13 +86,22 @@ def fold_char(ch: str) -> str:
     """One character as a reader takes it: " " for white space, INVISIBLE, or its folded letters ("" for an accent)."""
     if ch.isspace():
         return " "
-    if ch in _FILLERS or unicodedata.category(ch) in ("Cf", "Cc"):
+    category = unicodedata.category(ch)
+    if ch in _FILLERS or category in ("Cf", "Cc", "Cn", "Cs", "Co"):
         return INVISIBLE
-    text = unicodedata.normalize("NFKD", ch)
-    if not ch.isascii():
-        text = _prototypes(text, _NON_ASCII_CONFUSABLES)  # another script's capital, before it folds
-        if text == "l" and ch != ch.casefold():
-            text = "I"  # a capital whose prototype is `l` looks like the capital I, and folds as it does
+    if category in ("Mn", "Me"):
+        return ""  # a mark: part of the letter before it
+    if ch.isascii():
+        text = ch
+    else:
+        # A letter and its capital must fold alike, and a capital of another script
+        # looks like a Latin capital: the capital is mapped to its prototype first.
+        upper = ch.upper()
+        direct = _NON_ASCII_CONFUSABLES.get(upper)
+        if direct is not None:
+            text = "I" if direct == "l" and upper.isupper() else direct
+        else:
+            text = "".join([_capital(c) for c in unicodedata.normalize("NFKD", upper)])
     text = unicodedata.normalize("NFKD", text.casefold())
     text = _prototypes(text, CONFUSABLES)
     return _clean(unicodedata.normalize("NFKD", text.casefold()))
