@@ -12,6 +12,9 @@ import threading
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import budget
 
 from discretion.engine import identify
 from discretion.engine.identify import identifying_spans, judgement
@@ -176,3 +179,18 @@ def test_the_readme_prints_the_false_positive_figures_of_the_current_matcher():
     # The figures order as the judgement says: ignoring every call flags no more than the default.
     shares = [int(line.split("| ")[2].split(" of")[0]) for line in table.splitlines()[2:]]
     assert shares[-1] <= min(shares) and shares[0] == max(shares)
+
+
+# --- the quick fold agrees with the full one ------------------------------------------------------
+
+
+@budget(500)
+@given(st.text(alphabet=st.sampled_from(list('abcmM "%\t\n\r  xyzI0|`\'.,\x00\x1c\x1f') + ["é", "\u200b"]),
+               max_size=40))
+def test_the_quick_fold_of_ascii_text_is_the_full_fold(text):
+    """`_fold_text` folds ASCII text in a few C calls and maps spans back only when asked; never otherwise."""
+    quick, full = identify._fold_text(text), identify._map_text(text)
+    assert (quick.folded, quick.invisible) == (full.folded, full.invisible)
+    for start in range(len(full.folded) + 1):
+        for end in range(start + 1, len(full.folded) + 1):
+            assert quick.span(start, end) == full.span(start, end)

@@ -113,24 +113,36 @@ def _unspaced(ch: str) -> bool:
 # --- folding --------------------------------------------------------------------------------------
 
 
-class _Folded(NamedTuple):
-    text: str  # the original
-    folded: str
-    # For each folded character, the original index of the character it came
-    # from, and the end of that character with its trailing accents; None when
-    # folded and original coincide.
-    starts: list[int] | None
-    stops: list[int] | None
-    invisible: frozenset[int]  # folded positions where an invisible character was dropped
+class _Folded:
+    """A text folded, and the way back from folded positions to the original's."""
+
+    __slots__ = ("text", "folded", "invisible", "_starts", "_stops", "_mapped")
+
+    def __init__(self, text: str, folded: str, invisible: frozenset[int] = frozenset(),
+                 starts: list[int] | None = None, stops: list[int] | None = None, mapped: bool = True):
+        self.text = text  # the original
+        self.folded = folded
+        self.invisible = invisible  # folded positions where an invisible character was dropped
+        # For each folded character, the original index of the character it came
+        # from, and the end of that character with its trailing accents; None when
+        # folded and original coincide.
+        self._starts = starts
+        self._stops = stops
+        # False: the map is built when a span is first asked for. Most texts name
+        # nobody, so most never need it.
+        self._mapped = mapped
 
     def span(self, start: int, end: int) -> tuple[int, int] | None:
         """The original code points behind folded[start:end], or None if it cuts through a folded character."""
-        starts = self.starts
+        if not self._mapped:
+            mapped = _map_text(self.text)
+            self._starts, self._stops, self._mapped = mapped._starts, mapped._stops, True
+        starts = self._starts
         if starts is None:
             return start, end
         if (start and starts[start - 1] == starts[start]) or (end < len(starts) and starts[end] == starts[end - 1]):
             return None  # half of an "ss" from "ß" is not a word of its own
-        return starts[start], self.stops[end - 1]
+        return starts[start], self._stops[end - 1]
 
     def boundary(self, at: int) -> bool:
         """Whether a word may begin or end at folded position `at`."""
@@ -162,10 +174,35 @@ def _translate(run: str) -> str:
     return run.encode("ascii").translate(_ASCII_BYTES).decode("ascii")
 
 
+# ASCII text that holds nothing invisible folds in a few C calls, like _map_text but
+# without the map back: `m` → `rn`, white space → one space.
+_ASCII_LAZY = bytes(ord(" ") if chr(b).isspace() else b + 32 if chr(b) == "M" else _ASCII_BYTES[b] for b in range(256))
+_ASCII_INVISIBLE = re.compile("[" + re.escape("".join(chr(c) for c in range(128)
+                                                     if fold_char(chr(c)) == INVISIBLE)) + "]")
+_ASCII_LONGER = [(chr(c), fold_char(chr(c))) for c in range(0x21, 0x7F)
+                 if c not in _ASCII_ONE and chr(c).lower() == chr(c)]
+_SPACE_RUNS = re.compile("  +")
+
+
 def _fold_text(text: str) -> _Folded:
+    if _OTHERS.search(text) is None:  # the common case: one C call, and no map is needed
+        return _Folded(text, _translate(text))
+    if text.isascii() and _ASCII_INVISIBLE.search(text) is None:
+        folded = text.encode("ascii").translate(_ASCII_LAZY).decode("ascii")
+        for plain, longer in _ASCII_LONGER:
+            if plain in folded:
+                folded = folded.replace(plain, longer)
+        if "  " in folded:
+            folded = _SPACE_RUNS.sub(" ", folded)
+        return _Folded(text, folded, mapped=False)
+    return _map_text(text)
+
+
+def _map_text(text: str) -> _Folded:
+    """The text folded one character at a time, with the map back to the original."""
     others = _OTHERS.search(text)
-    if others is None:  # the common case: one C call
-        return _Folded(text, _translate(text), None, None, _NO_INVISIBLE)
+    if others is None:
+        return _Folded(text, _translate(text))
     out: list[str] = []
     starts: list[int] = []
     stops: list[int] = []
@@ -213,7 +250,7 @@ def _fold_text(text: str) -> _Folded:
         out.append(_translate(text[at:]))
         starts.extend(range(at, len(text)))
         stops.extend(range(at + 1, len(text) + 1))
-    return _Folded(text, "".join(out), starts, stops, frozenset(invisible) if invisible else _NO_INVISIBLE)
+    return _Folded(text, "".join(out), frozenset(invisible) if invisible else _NO_INVISIBLE, starts, stops)
 
 
 @lru_cache(maxsize=65536)
