@@ -154,8 +154,9 @@ def placed(draw, term: str) -> tuple[str, int, int]:
     """Filler text with `term` between two of its words: (text, start, end)."""
     before = draw(st.lists(st.sampled_from(_FILLER), max_size=4))
     after = draw(st.lists(st.sampled_from(_FILLER), max_size=4))
-    left = draw(st.sampled_from([" ", ", ", " (", "\n", " “"])) if before else ""
-    right = draw(st.sampled_from([" ", ". ", ") ", "'s ", ": ", "! "])) if after else ""
+    # Punctuation and symbols that resemble letters ("|", "¡", "™", "¹") still end a word.
+    left = draw(st.sampled_from([" ", ", ", " (", "\n", " “", " |", " ¡", "€", "_"])) if before else ""
+    right = draw(st.sampled_from([" ", ". ", ") ", "'s ", ": ", "! ", "| ", "™ ", "¹ ", "×", "_"])) if after else ""
     if draw(st.integers(0, 5)) == 0:  # a run of text in a script written without spaces
         before = draw(st.lists(st.sampled_from(_CJK_FILLER), max_size=3))
         after = draw(st.lists(st.sampled_from(_CJK_FILLER), max_size=3))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -81,7 +82,7 @@ def judgement(**calls: str) -> int:
 _ORG_SUFFIXES = frozenset("""
     inc incorporated corp corporation co company cos ltd limited llc llp lp plc gmbh ag kg sa sas sarl
     spa srl bv nv ab as asa oy oyj kk pty pte se na ev ou sl ltda aps a/s ggmbh kgaa doo sro kft zrt
-    pllc pc pvt private sdn bhd publ jsc pjsc ooo sp z oo
+    pllc pc pvt private sdn bhd publ jsc pjsc ooo sp z oo aktiengesellschaft limitada cia cv de tbk sons
     group holdings holding bank labs lab partners trust foundation institute university association
     council agency fund capital ventures systems technologies solutions services international global
     & and
@@ -359,33 +360,71 @@ def _is_short(part: str) -> bool:
     return _letters(part) < 3
 
 
-# Words that join a name's parts rather than name anyone: "Anna van der Berg".
-_PARTICLES = frozenset("van der den de del della di da das do dos du la le von zu ter ten y e bin ibn".split())
-_AROUND_PARTS = "\"'“”‘’«»()[],;:"
+# Words that join a name's parts rather than name anyone ("Anna van der Berg"), when the
+# roster writes them in lower case; and titles and generations, which name no one.
+_PARTICLES = frozenset("van der den de del della di da das do dos du la le von zu ter ten y e bin ibn al el".split())
+_NOT_NAMES = frozenset("jr sr ii iii iv v phd md dr mr mrs ms prof esq".split())
+# Where a roster's name splits into parts: white space, commas, slashes, middle dots.
+_PART_BREAKS = re.compile(r"[\s,/・·･]+")
+
+
+def _bare(word: str) -> str:
+    """A word without the punctuation and symbols around it ("Okafor," → "Okafor", „Sammy“ → "Sammy")."""
+    start, end = 0, len(word)
+    while start < end and unicodedata.category(word[start])[0] in "PSZ":
+        start += 1
+    while end > start and unicodedata.category(word[end - 1])[0] in "PSZ":
+        end -= 1
+    return word[start:end]
 
 
 def _name_parts(name: str):
-    """(part, needs) for each part of a multi-part name ("Okafor, Sam", "Sam \"Sammy\" Okafor"); particles are no part."""
-    parts = [p.strip(_AROUND_PARTS) for p in name.split()]
-    parts = [p for p in parts if p]
+    """(part, needs) for each part of a multi-part name, and of a hyphenated part.
+
+    A name written surname first ("Okafor, Sam", "Okafor/Sam") has its given
+    names after the comma or slash; elsewhere the given names are the parts before the last. A part the
+    roster writes capitalised needs _LOWER where the text writes it in lower case.
+    """
+    surname_first = "," in name or "/" in name
+    surnames = {_bare(raw) for raw in _PART_BREAKS.split(re.split("[,/]", name, maxsplit=1)[0])}
+    parts = [_bare(raw) for raw in _PART_BREAKS.split(name)]
+    parts = [p for p in parts if p and p not in _PARTICLES and _fold_term(p).replace(".", "") not in _NOT_NAMES]
     if len(parts) < 2:
         return
     last = len(parts) - 1
     for index, part in enumerate(parts):
-        if part in _PARTICLES:
-            continue  # written in lower case: "De Souza" keeps its "De"
-        needs = _CASED | (_SHORT if _is_short(part) else 0) | (_FIRST if index < last else 0)
-        yield part, needs
+        first = part not in surnames if surname_first else index < last
+        for piece in dict.fromkeys([part, *(_bare(h) for h in part.split("-") if "-" in part)]):
+            if not piece or piece in _PARTICLES:
+                continue
+            needs = (_CASED if piece[0].isupper() else 0) | (_SHORT if _is_short(piece) else 0)
+            yield piece, needs | (_FIRST if first else 0)
+
+
+@lru_cache(maxsize=4096)
+def _is_suffix(word: str) -> bool:
+    """Whether an organization's last word is a legal or generic suffix ("Inc.", "GmbH", "(UK)")."""
+    if word.startswith("(") and word.endswith(")"):
+        return True
+    return _fold_term(word.strip(".,")).replace(".", "") in _suffix_keys()
+
+
+@lru_cache(maxsize=1)
+def _suffix_keys() -> frozenset[str]:
+    """The suffixes folded as a word of the organization is ("company" → "cornpany")."""
+    return frozenset(_fold_term(suffix) for suffix in _ORG_SUFFIXES)
 
 
 def _organization_short_forms(organization: str):
     """The organization without its trailing suffixes, each step ("Northwind Holdings", "Northwind")."""
-    words = organization.split()
+    bare = re.sub(r"\s*\([^()]*\)$", "", organization)  # "Northwind Ltd (in liquidation)"
+    if bare and bare != organization:
+        yield bare
+    words = (bare or organization).split()
     while words and words[0].casefold() in _ORG_PREFIXES and len(words) > 1:
         words = words[1:]
         yield " ".join(words)
-    while len(words) > 1 and (_fold_term(words[-1].strip(".,")).replace(".", "") in _ORG_SUFFIXES
-                               or words[-1].startswith("(") and words[-1].endswith(")")):
+    while len(words) > 1 and _is_suffix(words[-1]):
         words = words[:-1]
         while words and words[-1][-1:] in ",&":
             words[-1] = words[-1].rstrip(",&").rstrip()
@@ -414,7 +453,8 @@ def _terms(name: str, organization: str, handles: Iterable[str], aliases: Iterab
     if organization:
         yield organization, _ORGANIZATION, 0
         for short in _organization_short_forms(organization):
-            yield short, _ORGANIZATION, _CASED | _ORG_SHORT | (_SHORT if _is_short(short) else 0)
+            yield short, _ORGANIZATION, ((_CASED if short[0].isupper() else 0) | _ORG_SHORT
+                                         | (_SHORT if _is_short(short) else 0))
     for alias in organization_aliases:
         yield alias, _ORGANIZATION, 0
 

@@ -13,6 +13,8 @@ compares names loosely is built on it:
   table (UTS #39, `unicode/confusables.tsv`, pinned to one Unicode version):
   Cyrillic `е` is Latin `e`, the digit `1` is `l`, `rn` and `m` meet in `rn`,
   a typographic apostrophe is `'`;
+- punctuation, symbols and superscripts never become letters (`|` is not
+  `l`, `™` is not `tm`), so a name next to them stays a word of its own;
 - invisible characters (format and control characters, soft hyphens,
   zero-width spaces and joiners, fillers) are nothing, and every kind of
   white space is a space.
@@ -104,7 +106,15 @@ def fold_char(ch: str) -> str:
             text = "".join([_capital(c) for c in unicodedata.normalize("NFKD", upper)])
     text = unicodedata.normalize("NFKD", text.casefold())
     text = _prototypes(text, CONFUSABLES)
-    return _clean(unicodedata.normalize("NFKD", text.casefold()))
+    folded = _clean(unicodedata.normalize("NFKD", text.casefold()))
+    if category[0] not in "LNM" or category == "No":
+        # Punctuation, symbols and superscripts stay what they are where a word ends:
+        # `|`, `™`, `¹` or `×` after a name are not the letters they resemble.
+        if not folded:
+            return INVISIBLE  # a blank that shows nothing (U+2800) or a lone spacing accent
+        if any(c.isalnum() for c in folded):
+            return ch if not ch.isalnum() else "\ufffc"
+    return folded
 
 
 @functools.lru_cache(maxsize=4096)
