@@ -364,38 +364,61 @@ def _is_short(part: str) -> bool:
 # roster writes them in lower case; and titles and generations, which name no one.
 _PARTICLES = frozenset("van der den de del della di da das do dos du la le von zu ter ten y e bin ibn al el".split())
 _NOT_NAMES = frozenset("jr sr ii iii iv v phd md dr mr mrs ms prof esq".split())
-# Where a roster's name splits into parts: white space, commas, slashes, middle dots.
-_PART_BREAKS = re.compile(r"[\s,/・·･]+")
+# Where a roster's name splits into parts (white space, commas), and where a part
+# splits into pieces that also stand alone ("García-Márquez", "Okafor/Smith", "迈克尔·杰克逊").
+_PART_BREAKS = re.compile(r"[\s,]+")
+_PIECE_BREAKS = re.compile(r"[-/·・･]")
+# What follows a name without being part of it: "Sam Okafor (Lagos)", "Sam Okafor | Northwind".
+_AFTER_NAME = re.compile(r"\s+(?:[(|]|[-–—]\s)")
 
 
 def _bare(word: str) -> str:
-    """A word without the punctuation and symbols around it ("Okafor," → "Okafor", „Sammy“ → "Sammy")."""
+    """A word without the punctuation, symbols and superscripts around it ("Okafor," → "Okafor", „Sammy“ → "Sammy")."""
     start, end = 0, len(word)
-    while start < end and unicodedata.category(word[start])[0] in "PSZ":
+    while start < end and _outside(word[start]):
         start += 1
-    while end > start and unicodedata.category(word[end - 1])[0] in "PSZ":
+    while end > start and _outside(word[end - 1]):
         end -= 1
     return word[start:end]
 
 
-def _name_parts(name: str):
-    """(part, needs) for each part of a multi-part name, and of a hyphenated part.
+def _outside(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category[0] in "PSZ" or category == "No"
 
-    A name written surname first ("Okafor, Sam", "Okafor/Sam") has its given
-    names after the comma or slash; elsewhere the given names are the parts before the last. A part the
-    roster writes capitalised needs _LOWER where the text writes it in lower case.
+
+def _words(text: str) -> list[str]:
+    """The words of a name that may name someone: no particle before a later word, no title, no word without a letter."""
+    words = [_bare(raw) for raw in _PART_BREAKS.split(text)]
+    words = [w for w in words if any(c.isalpha() for c in w) and _fold_term(w).replace(".", "") not in _not_names()]
+    return [w for i, w in enumerate(words) if w not in _PARTICLES or i == len(words) - 1]
+
+
+def _name_parts(name: str):
+    """(part, needs) for each part of a name, and each piece of a joined part, that is not the name itself.
+
+    The given names are the parts before the last, except in a name written
+    surname first: after a comma ("Okafor, Sam"), or after a surname in capitals
+    ("OKAFOR Sam"). Whatever follows the name itself ("(Lagos)", "| Northwind")
+    is searched for too, but is no given name. A part the roster writes
+    capitalised needs _LOWER where the text writes it in lower case.
     """
-    surname_first = "," in name or "/" in name
-    surnames = {_bare(raw) for raw in _PART_BREAKS.split(re.split("[,/]", name, maxsplit=1)[0])}
-    parts = [_bare(raw) for raw in _PART_BREAKS.split(name)]
-    parts = [p for p in parts if p and p not in _PARTICLES and _fold_term(p).replace(".", "") not in _NOT_NAMES]
-    if len(parts) < 2:
-        return
-    last = len(parts) - 1
-    for index, part in enumerate(parts):
-        first = part not in surnames if surname_first else index < last
-        for piece in dict.fromkeys([part, *(_bare(h) for h in part.split("-") if "-" in part)]):
-            if not piece or piece in _PARTICLES:
+    cut = _AFTER_NAME.search(name)
+    core, after = (name[:cut.start()], name[cut.start():]) if cut else (name, "")
+    surnames: set[str] = set()
+    if "," in core and _words(core.split(",", 1)[1]):
+        surnames = set(_words(core.split(",", 1)[0]))
+    words = _words(core)
+    capitals = [w for w in words if len(w) > 1 and w.isupper()]
+    if not surnames and len(capitals) == 1 and len(words) > 1:
+        surnames = set(capitals)
+    last = len(words) - 1
+    found = [(word, (word not in surnames) if surnames else index < last) for index, word in enumerate(words)]
+    found += [(word, False) for word in _words(after)]
+    for word, first in found:
+        pieces = [word, *(_bare(p) for p in _PIECE_BREAKS.split(word))] if _PIECE_BREAKS.search(word) else [word]
+        for piece in dict.fromkeys(pieces):
+            if not piece or piece == name or (piece in _PARTICLES and piece != word):
                 continue
             needs = (_CASED if piece[0].isupper() else 0) | (_SHORT if _is_short(piece) else 0)
             yield piece, needs | (_FIRST if first else 0)
@@ -407,6 +430,12 @@ def _is_suffix(word: str) -> bool:
     if word.startswith("(") and word.endswith(")"):
         return True
     return _fold_term(word.strip(".,")).replace(".", "") in _suffix_keys()
+
+
+@lru_cache(maxsize=1)
+def _not_names() -> frozenset[str]:
+    """Titles and generations folded as a word of a name is ("Mr" → "rnr")."""
+    return frozenset(_fold_term(word) for word in _NOT_NAMES)
 
 
 @lru_cache(maxsize=1)
@@ -431,7 +460,10 @@ def _organization_short_forms(organization: str):
             if not words[-1]:
                 words.pop()
         if words:
-            yield " ".join(words)
+            short = " ".join(words)
+            yield short
+            if _bare(short) not in ("", short):
+                yield _bare(short)  # "Yahoo! Inc." → "Yahoo!" → "Yahoo"
 
 
 def _terms(name: str, organization: str, handles: Iterable[str], aliases: Iterable[str],
@@ -440,6 +472,8 @@ def _terms(name: str, organization: str, handles: Iterable[str], aliases: Iterab
     name = " ".join(name.split())
     if name:
         yield name, _NAME, 0
+        if _bare(name) not in ("", name):
+            yield _bare(name), _NAME, 0  # "Okafor.", "Acme®": the roster's punctuation is no part of it
         for part, needs in _name_parts(name):
             yield part, _NAME, needs
     for alias in aliases:
@@ -452,6 +486,8 @@ def _terms(name: str, organization: str, handles: Iterable[str], aliases: Iterab
     organization = " ".join(organization.split())
     if organization:
         yield organization, _ORGANIZATION, 0
+        if _bare(organization) not in ("", organization):
+            yield _bare(organization), _ORGANIZATION, 0
         for short in _organization_short_forms(organization):
             yield short, _ORGANIZATION, ((_CASED if short[0].isupper() else 0) | _ORG_SHORT
                                          | (_SHORT if _is_short(short) else 0))
@@ -470,6 +506,20 @@ def _variants(readings: list[tuple[int, int, str]]) -> tuple[_Variant, ...]:
     return tuple((rank, needs, tuple(ids)) for (rank, needs), ids in sorted(owners.items()))
 
 
+def _unspaced_variants(folded: str) -> list[str]:
+    """A term of a script written without spaces as text may space it: without the
+    roster's space ("山田 花子" as "山田花子"), or with one the roster leaves out
+    ("陈伟" as "陈 伟"), for names of up to twelve folded characters (a Hangul
+    syllable folds to its two or three letters)."""
+    joined = folded.replace(" ", "")
+    if not joined or not all(_unspaced(c) for c in joined):
+        return []
+    variants = [joined] if joined != folded else []
+    if len(joined) <= 12:
+        variants += [joined[:i] + " " + joined[i:] for i in range(1, len(joined))]
+    return [v for v in variants if v != folded]
+
+
 def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
     """An automaton from each folded term to (length, variants), or None if nobody has a term."""
     readings: dict[str, list[tuple[int, int, str]]] = {}
@@ -478,9 +528,8 @@ def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
             folded = _fold_term(term)
             if folded:
                 readings.setdefault(folded, []).append((rank, needs, pid))
-                if " " in folded and all(_unspaced(c) for c in folded.replace(" ", "")):
-                    # Text in these scripts leaves out the space a roster writes ("山田 花子").
-                    readings.setdefault(folded.replace(" ", ""), []).append((rank, needs, pid))
+                for variant in _unspaced_variants(folded):
+                    readings.setdefault(variant, []).append((rank, needs, pid))
     if not readings:
         return None
     automaton = ahocorasick.Automaton()

@@ -93,20 +93,24 @@ def fold_char(ch: str) -> str:
         return INVISIBLE
     if category in ("Mn", "Me"):
         return ""  # a mark: part of the letter before it
+    decomposed = unicodedata.normalize("NFKD", ch)
+    letter = category[0] in "LN" and category != "No" or (len(decomposed) == 1 and decomposed.isalpha())
     if ch.isascii():
         text = ch
-    else:
+    elif letter:
         # A letter and its capital must fold alike, and a capital of another script
-        # looks like a Latin capital: the capital is mapped to its prototype first.
-        upper = ch.upper()
-        direct = _NON_ASCII_CONFUSABLES.get(upper)
-        if direct is not None:
-            text = "I" if direct == "l" and upper.isupper() else direct
-        else:
-            text = "".join([_capital(c) for c in unicodedata.normalize("NFKD", upper)])
+        # looks like a Latin capital: the capital is mapped to its prototype first,
+        # after it decomposes (`ĳ` is `ij`, `ᵃ` and `Ⓐ` are `a`).
+        text = "".join([_capital(c) for c in unicodedata.normalize("NFKD", ch.upper())])
+    else:
+        # A symbol maps whole where the table knows it (`´` is `'`), else as it decomposes.
+        text = _NON_ASCII_CONFUSABLES.get(ch) or _prototypes(decomposed, _NON_ASCII_CONFUSABLES)
     text = unicodedata.normalize("NFKD", text.casefold())
     text = _prototypes(text, CONFUSABLES)
     folded = _clean(unicodedata.normalize("NFKD", text.casefold()))
+    if letter:
+        # A letter's prototype may carry a mark that is no letter (`ɓ` is `'b`).
+        return "".join(c for c in folded if c.isalnum()) or folded
     if category[0] not in "LNM" or category == "No":
         # Punctuation, symbols and superscripts stay what they are where a word ends:
         # `|`, `™`, `¹` or `×` after a name are not the letters they resemble.
