@@ -363,7 +363,9 @@ def _is_short(part: str) -> bool:
 # Words that join a name's parts rather than name anyone ("Anna van der Berg"), when the
 # roster writes them in lower case; and titles and generations, which name no one.
 _PARTICLES = frozenset("van der den de del della di da das do dos du la le von zu ter ten y e bin ibn al el".split())
-_NOT_NAMES = frozenset("jr sr ii iii iv v phd md dr mr mrs ms prof esq".split())
+_NOT_NAMES = frozenset("jr sr ii iii iv phd dr mr mrs ms mx prof esq".split())
+# Letters after a name, when the roster writes them in capitals ("Sam Okafor OBE").
+_POST_NOMINALS = frozenset("OBE MBE CBE KBE DBE KC QC FRS MP JP MD MSC BSC MBA CEO".split())
 # Where a roster's name splits into parts (white space, commas), and where a part
 # splits into pieces that also stand alone ("García-Márquez", "Okafor/Smith", "迈克尔·杰克逊").
 _PART_BREAKS = re.compile(r"[\s,]+")
@@ -390,7 +392,8 @@ def _outside(ch: str) -> bool:
 def _words(text: str) -> list[str]:
     """The words of a name that may name someone: no particle before a later word, no title, no word without a letter."""
     words = [_bare(raw) for raw in _PART_BREAKS.split(text)]
-    words = [w for w in words if any(c.isalpha() for c in w) and _fold_term(w).replace(".", "") not in _not_names()]
+    words = [w for w in words if any(c.isalpha() for c in w) and w.replace(".", "") not in _POST_NOMINALS
+             and _fold_term(w).replace(".", "") not in _not_names()]
     return [w for i, w in enumerate(words) if w not in _PARTICLES or i == len(words) - 1]
 
 
@@ -398,8 +401,8 @@ def _name_parts(name: str):
     """(part, needs) for each part of a name, and each piece of a joined part, that is not the name itself.
 
     The given names are the parts before the last, except in a name written
-    surname first: after a comma ("Okafor, Sam"), or after a surname in capitals
-    ("OKAFOR Sam"). Whatever follows the name itself ("(Lagos)", "| Northwind")
+    surname first: after a comma ("Okafor, Sam"), or after a first word of three
+    or more letters in capitals ("OKAFOR Sam"). Whatever follows the name itself ("(Lagos)", "| Northwind")
     is searched for too, but is no given name. A part the roster writes
     capitalised needs _LOWER where the text writes it in lower case.
     """
@@ -409,9 +412,9 @@ def _name_parts(name: str):
     if "," in core and _words(core.split(",", 1)[1]):
         surnames = set(_words(core.split(",", 1)[0]))
     words = _words(core)
-    capitals = [w for w in words if len(w) > 1 and w.isupper()]
-    if not surnames and len(capitals) == 1 and len(words) > 1:
-        surnames = set(capitals)
+    if not surnames and len(words) > 1 and _letters(words[0]) >= 3 and words[0].isupper() and not any(
+            w.isupper() for w in words[1:]):
+        surnames = {words[0]}  # "OKAFOR Sam"; not initials ("AJ Smith") nor a middle name ("Anna MARIA Smith")
     last = len(words) - 1
     found = [(word, (word not in surnames) if surnames else index < last) for index, word in enumerate(words)]
     found += [(word, False) for word in _words(after)]
@@ -445,14 +448,16 @@ def _suffix_keys() -> frozenset[str]:
 
 
 def _organization_short_forms(organization: str):
-    """The organization without its trailing suffixes, each step ("Northwind Holdings", "Northwind")."""
+    """The organization without what it is often named without, each step, with and without
+    the symbols around it ("The Yahoo! (UK)" → "Yahoo! (UK)", "The Yahoo!", "Yahoo!", "Yahoo")."""
+    forms: list[str] = []
     bare = re.sub(r"\s*\([^()]*\)$", "", organization)  # "Northwind Ltd (in liquidation)"
-    if bare and bare != organization:
-        yield bare
+    if bare:
+        forms.append(bare)
     words = (bare or organization).split()
     while words and words[0].casefold() in _ORG_PREFIXES and len(words) > 1:
         words = words[1:]
-        yield " ".join(words)
+        forms.append(" ".join(words))
     while len(words) > 1 and _is_suffix(words[-1]):
         words = words[:-1]
         while words and words[-1][-1:] in ",&":
@@ -460,10 +465,10 @@ def _organization_short_forms(organization: str):
             if not words[-1]:
                 words.pop()
         if words:
-            short = " ".join(words)
-            yield short
-            if _bare(short) not in ("", short):
-                yield _bare(short)  # "Yahoo! Inc." → "Yahoo!" → "Yahoo"
+            forms.append(" ".join(words))
+    for form in dict.fromkeys(f for form in forms for f in (form, _bare(form))):
+        if form and form != organization:
+            yield form
 
 
 def _terms(name: str, organization: str, handles: Iterable[str], aliases: Iterable[str],

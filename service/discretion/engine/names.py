@@ -83,6 +83,49 @@ def _capital(ch: str) -> str:
     return "I" if prototype == "l" and ch.isupper() else prototype
 
 
+def _finish(text: str) -> str:
+    """Prototypes folded: case, compatibility forms, then the table again for what they became."""
+    text = _prototypes(unicodedata.normalize("NFKD", text.casefold()), CONFUSABLES)
+    return _clean(unicodedata.normalize("NFKD", text.casefold()))
+
+
+def _fold_letter(ch: str) -> str:
+    """A letter through its capital, so a letter and its capital fold alike.
+
+    Two readings: the capital's own prototype (Greek `Ϲ` is `C`, `Ĳ` is `IJ`),
+    and the prototypes of what it decomposes to (`ʳ` is `r`, `º` is `o`). A
+    reading in Latin letters wins, the table's own first; marks a prototype
+    carries are dropped (`ɓ` is `'b`, read `b`).
+    """
+    upper = ch.upper()
+    direct = _NON_ASCII_CONFUSABLES.get(upper) if len(upper) == 1 else None
+    own = _letters(_finish(direct.replace("l", "I") if upper.isupper() else direct)) if direct else ""
+    decomposed = _letters(_finish("".join(map(_capital, unicodedata.normalize("NFKD", upper)))))
+    if own and (own.isascii() or not decomposed.isascii()):
+        return own
+    return decomposed or own
+
+
+def _letters(reading: str) -> str:
+    """A letter's reading without the marks its prototype carries; whole if it has no letter (`ʼ` is `'`)."""
+    kept = "".join(c for c in reading if c.isalnum())
+    return kept or reading
+
+
+def _fold_symbol(ch: str) -> str:
+    """Punctuation, symbols and superscripts stay what they are where a word ends.
+
+    `|`, `™`, `¹` or `×` after a name are not the letters they resemble; a
+    symbol that folds to other punctuation does (`－` is `-`, `´` is `'`).
+    """
+    for reading in (_finish(unicodedata.normalize("NFKD", ch)), _finish(_NON_ASCII_CONFUSABLES.get(ch, ch))):
+        if reading and not any(c.isalnum() for c in reading):
+            return reading
+    if not _finish(ch):
+        return INVISIBLE  # a blank that shows nothing (U+2800) or a lone spacing accent
+    return ch if not ch.isalnum() else "\ufffc"
+
+
 @functools.lru_cache(maxsize=16384)
 def fold_char(ch: str) -> str:
     """One character as a reader takes it: " " for white space, INVISIBLE, or its folded letters ("" for an accent)."""
@@ -94,31 +137,12 @@ def fold_char(ch: str) -> str:
     if category in ("Mn", "Me"):
         return ""  # a mark: part of the letter before it
     decomposed = unicodedata.normalize("NFKD", ch)
-    letter = category[0] in "LN" and category != "No" or (len(decomposed) == 1 and decomposed.isalpha())
     if ch.isascii():
-        text = ch
-    elif letter:
-        # A letter and its capital must fold alike, and a capital of another script
-        # looks like a Latin capital: the capital is mapped to its prototype first,
-        # after it decomposes (`ĳ` is `ij`, `ᵃ` and `Ⓐ` are `a`).
-        text = "".join([_capital(c) for c in unicodedata.normalize("NFKD", ch.upper())])
-    else:
-        # A symbol maps whole where the table knows it (`´` is `'`), else as it decomposes.
-        text = _NON_ASCII_CONFUSABLES.get(ch) or _prototypes(decomposed, _NON_ASCII_CONFUSABLES)
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = _prototypes(text, CONFUSABLES)
-    folded = _clean(unicodedata.normalize("NFKD", text.casefold()))
-    if letter:
-        # A letter's prototype may carry a mark that is no letter (`ɓ` is `'b`).
-        return "".join(c for c in folded if c.isalnum()) or folded
-    if category[0] not in "LNM" or category == "No":
-        # Punctuation, symbols and superscripts stay what they are where a word ends:
-        # `|`, `™`, `¹` or `×` after a name are not the letters they resemble.
-        if not folded:
-            return INVISIBLE  # a blank that shows nothing (U+2800) or a lone spacing accent
-        if any(c.isalnum() for c in folded):
-            return ch if not ch.isalnum() else "\ufffc"
-    return folded
+        folded = _finish(ch)
+        return folded if ch.isalnum() or not any(c.isalnum() for c in folded) else ch
+    if category[0] in "LN" and category != "No" or (len(decomposed) == 1 and decomposed.isalpha()):
+        return _fold_letter(ch)  # a letter, a digit, or a symbol that is a letter in a circle or square
+    return _fold_symbol(ch)
 
 
 @functools.lru_cache(maxsize=4096)
