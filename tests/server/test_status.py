@@ -101,6 +101,28 @@ def test_an_invalid_check_is_invalid_argument_naming_every_field(policy):
     assert raised.value.details() == "2 invalid fields: `actor.id`, `items[1].id`"
 
 
+def test_every_enum_number_the_proto_does_not_define_is_invalid_argument_naming_its_field(policy):
+    # Each was once read as "" and the rules testing the field passed it by.
+    request = check(action=41, format=42, derived=43, span_unit=44,
+                    actor=pb.Actor(id="ana", role=45), group=pb.Group(id="g1", privacy=46, visibility=47),
+                    items=[pb.Item(id="m1", kind=48)], destination=pb.Destination(kind=49),
+                    purpose=pb.Purpose(legal_basis=50))
+    with running(StaticHolder(policy)) as channel, pytest.raises(grpc.RpcError) as raised:
+        policy_stub(channel).Check(request, timeout=10)
+    assert [(field, description.split(";")[0]) for field, description in bad_request(raised.value)] == [
+        ("action", "41 is not a defined Action"),
+        ("actor.role", "45 is not a defined Role"),
+        ("group.privacy", "46 is not a defined Privacy"),
+        ("group.visibility", "47 is not a defined Visibility"),
+        ("items[0].kind", "48 is not a defined ItemKind"),
+        ("destination.kind", "49 is not a defined DestinationKind"),
+        ("format", "42 is not a defined Format"),
+        ("derived", "43 is not a defined Derivation"),
+        ("purpose.legal_basis", "50 is not a defined LegalBasis"),
+        ("span_unit", "44 is not a defined SpanUnit"),
+    ]
+
+
 def test_an_invalid_batch_entry_is_named_by_its_check(policy):
     request = pb.CheckBatchRequest(checks=[check(), check(), check(), check(actor=pb.Actor())])
     with running(StaticHolder(policy)) as channel, pytest.raises(grpc.RpcError) as raised:

@@ -66,18 +66,32 @@ class RequestInvalid(DiscretionError):
 # ---- enums ------------------------------------------------------------------
 
 
-def _words_by_number(enum: EnumDescriptor, unspecified: str) -> dict[int, str]:
-    """Wire number -> domain word: DESTINATION_KIND_AI_TOOL -> `ai_tool`.
+class _Enum:
+    """One wire enum as domain words: DESTINATION_KIND_AI_TOOL -> `ai_tool`.
 
     The zero value reads as the proto comment says (e.g. ITEM_KIND_UNSPECIFIED
-    is a message). A number missing from the table (sent by a newer client) is
-    looked up with a default of "", which the engine denies by name.
+    is a message; an unspecified action is denied by name). A number the proto
+    does not define (a newer client's, or a forged one) is no value at all:
+    reading it as any word would let the rules that test the field pass it by,
+    so the request is refused naming the field.
     """
-    prefix = enum.values_by_number[0].name.removesuffix("UNSPECIFIED")
-    return {
-        value.number: unspecified if value.number == 0 else value.name.removeprefix(prefix).lower()
-        for value in enum.values
-    }
+
+    __slots__ = ("descriptor", "words")
+
+    def __init__(self, enum: EnumDescriptor, unspecified: str):
+        prefix = enum.values_by_number[0].name.removesuffix("UNSPECIFIED")
+        self.descriptor = enum
+        self.words = {value.number: unspecified if value.number == 0 else value.name.removeprefix(prefix).lower()
+                      for value in enum.values}
+
+    def read(self, number: int, field: str, problems: list[FieldViolation]) -> str:
+        word = self.words.get(number)
+        if word is None:
+            names = ", ".join(f"{v.name} ({v.number})" for v in self.descriptor.values)
+            problems.append(FieldViolation(field, f"{number} is not a defined {self.descriptor.name}; "
+                                                  f"send one of {names}"))
+            return ""
+        return word
 
 
 def _numbers_by_word(enum: EnumDescriptor) -> dict[str, int]:
@@ -86,18 +100,18 @@ def _numbers_by_word(enum: EnumDescriptor) -> dict[str, int]:
     return {value.name.removeprefix(prefix).lower(): value.number for value in enum.values if value.number}
 
 
-# The engine denies an empty action or destination kind, naming the field:
-# that is a decision, not a malformed request.
-_ACTIONS = _words_by_number(pb.Action.DESCRIPTOR, "")
-_DESTINATION_KINDS = _words_by_number(pb.DestinationKind.DESCRIPTOR, "")
-_ITEM_KINDS = _words_by_number(pb.ItemKind.DESCRIPTOR, "message")
-_FORMATS = _words_by_number(pb.Format.DESCRIPTOR, "text")
-_DERIVATIONS = _words_by_number(pb.Derivation.DESCRIPTOR, "verbatim")
-_ROLES = _words_by_number(pb.Role.DESCRIPTOR, "member")
-_PRIVACIES = _words_by_number(pb.Privacy.DESCRIPTOR, "private")
-_VISIBILITIES = _words_by_number(pb.Visibility.DESCRIPTOR, "visible")
-_LEGAL_BASES = _words_by_number(pb.LegalBasis.DESCRIPTOR, "none")
-_SPAN_UNITS = _words_by_number(pb.SpanUnit.DESCRIPTOR, "code_point")
+# The engine denies an unspecified action or destination kind, naming the
+# field: that is a decision, not a malformed request.
+_ACTIONS = _Enum(pb.Action.DESCRIPTOR, "")
+_DESTINATION_KINDS = _Enum(pb.DestinationKind.DESCRIPTOR, "")
+_ITEM_KINDS = _Enum(pb.ItemKind.DESCRIPTOR, "message")
+_FORMATS = _Enum(pb.Format.DESCRIPTOR, "text")
+_DERIVATIONS = _Enum(pb.Derivation.DESCRIPTOR, "verbatim")
+_ROLES = _Enum(pb.Role.DESCRIPTOR, "member")
+_PRIVACIES = _Enum(pb.Privacy.DESCRIPTOR, "private")
+_VISIBILITIES = _Enum(pb.Visibility.DESCRIPTOR, "visible")
+_LEGAL_BASES = _Enum(pb.LegalBasis.DESCRIPTOR, "none")
+_SPAN_UNITS = _Enum(pb.SpanUnit.DESCRIPTOR, "code_point")
 
 # An answer word the wire cannot carry is an engine bug: the KeyError surfaces
 # as INTERNAL rather than as a silently wrong decision.
@@ -199,30 +213,20 @@ _NO_SERVICE = model.Service()
 
 def _request(message: pb.CheckRequest, problems: list[FieldViolation]) -> model.Request:
     return model.Request(
-        _ACTIONS.get(message.action, ""),  # action
+        _ACTIONS.read(message.action, "action", problems),  # action
         _actor(message.actor, problems),  # actor
         _group(message.group, problems),  # group
         _items(message.items, problems),  # items
-        _destination(message.destination),  # destination
+        _destination(message.destination, problems),  # destination
         _instant(message, "requested_at", "", problems),  # requested_at
         _attribution(message.attribution) if message.HasField("attribution") else _NO_ATTRIBUTION,  # attribution
-        _FORMATS.get(message.format, ""),  # format
-        _DERIVATIONS.get(message.derived, ""),  # derived
+        _FORMATS.read(message.format, "format", problems),  # format
+        _DERIVATIONS.read(message.derived, "derived", problems),  # derived
         message.quoted_text,  # quoted_text
-        _purpose(message.purpose) if message.HasField("purpose") else _NO_PURPOSE,  # purpose
+        _purpose(message.purpose, problems) if message.HasField("purpose") else _NO_PURPOSE,  # purpose
         _struct(message.attributes) if message.HasField("attributes") else {},  # attributes
-        _span_unit(message.span_unit, problems),  # span_unit
+        _SPAN_UNITS.read(message.span_unit, "span_unit", problems),  # span_unit
     )
-
-
-def _span_unit(number: int, problems: list[FieldViolation]) -> str:
-    unit = _SPAN_UNITS.get(number)
-    if unit is None:
-        # A unit the server does not know would put every span in the wrong place.
-        problems.append(FieldViolation("span_unit", f"unknown span unit {number}; "
-                                       f"one of {', '.join(pb.SpanUnit.keys())}"))
-        return "code_point"
-    return unit
 
 
 def _required(value: str, field: str, what: str, problems: list[FieldViolation]) -> None:
@@ -236,7 +240,7 @@ def _actor(actor: pb.Actor, problems: list[FieldViolation]) -> model.Actor:
         actor.id,  # id
         actor.display_name,  # display_name
         actor.organization,  # organization
-        _ROLES.get(actor.role, ""),  # role
+        _ROLES.read(actor.role, "actor.role", problems),  # role
         actor.member,  # member
         _instant(actor, "joined_at", "actor", problems),  # joined_at
     )
@@ -258,8 +262,8 @@ def _group(group: pb.Group, problems: list[FieldViolation]) -> model.Group:
     _required(group.id, "group.id", "the id of the group the items were posted in", problems)
     return model.Group(
         group.id,  # id
-        _PRIVACIES.get(group.privacy, ""),  # privacy
-        _VISIBILITIES.get(group.visibility, ""),  # visibility
+        _PRIVACIES.read(group.privacy, "group.privacy", problems),  # privacy
+        _VISIBILITIES.read(group.visibility, "group.visibility", problems),  # visibility
         _adoptions(group.adoptions, problems) if group.adoptions else (),  # adoptions
         tuple([_person(p) for p in group.participants]) if group.participants else (),  # participants
         _strings(group.community),  # community
@@ -315,7 +319,7 @@ def _item(item: pb.Item, where: str, problems: list[FieldViolation]) -> model.It
         _labels(item.labels, where, problems) if item.labels else (),  # labels
         _consents(item.consents, where, problems) if item.consents else (),  # consents
         item.text,  # text
-        _ITEM_KINDS.get(item.kind, ""),  # kind
+        _ITEM_KINDS.read(item.kind, f"{where}.kind", problems),  # kind
         tuple([_person(p) for p in item.listed_people]) if item.listed_people else (),  # listed_people
         model.Session(session.id, session.segment, session.speaker_count)
         if item.HasField("session") else _NO_SESSION,  # session
@@ -354,10 +358,10 @@ def _consent(consent: pb.Consent, where: str, problems: list[FieldViolation]) ->
     )
 
 
-def _destination(destination: pb.Destination) -> model.Destination:
+def _destination(destination: pb.Destination, problems: list[FieldViolation]) -> model.Destination:
     service = destination.service
     return model.Destination(
-        _DESTINATION_KINDS.get(destination.kind, ""),  # kind
+        _DESTINATION_KINDS.read(destination.kind, "destination.kind", problems),  # kind
         destination.channel,  # channel
         _recipients(destination.recipients) if destination.recipients else (),  # recipients
         destination.group_id,  # group_id
@@ -386,10 +390,10 @@ def _attribution(attribution: pb.Attribution) -> model.Attribution:
     )
 
 
-def _purpose(purpose: pb.Purpose) -> model.Purpose:
+def _purpose(purpose: pb.Purpose, problems: list[FieldViolation]) -> model.Purpose:
     return model.Purpose(
         purpose.need_to_know,  # need_to_know
-        _LEGAL_BASES.get(purpose.legal_basis, ""),  # legal_basis
+        _LEGAL_BASES.read(purpose.legal_basis, "purpose.legal_basis", problems),  # legal_basis
         purpose.notification_prohibited,  # notification_prohibited
     )
 

@@ -29,7 +29,8 @@ class PolicyServiceStub:
     """PolicyService evaluates requests against the loaded agreements.
 
     Errors: a request that cannot be understood (a required field missing, a
-    malformed timestamp, too many batch entries) fails with INVALID_ARGUMENT and
+    malformed timestamp, an enum number this proto does not define, too many
+    batch entries) fails with INVALID_ARGUMENT and
     a `google.rpc.BadRequest` in the status details, one field violation per
     problem, naming the field path (`items[2].id`, `checks[0].actor.id`). A
     request that is understood but names something the policy does not know (an
@@ -75,7 +76,8 @@ class PolicyServiceServicer:
     """PolicyService evaluates requests against the loaded agreements.
 
     Errors: a request that cannot be understood (a required field missing, a
-    malformed timestamp, too many batch entries) fails with INVALID_ARGUMENT and
+    malformed timestamp, an enum number this proto does not define, too many
+    batch entries) fails with INVALID_ARGUMENT and
     a `google.rpc.BadRequest` in the status details, one field violation per
     problem, naming the field path (`items[2].id`, `checks[0].actor.id`). A
     request that is understood but names something the policy does not know (an
@@ -160,7 +162,8 @@ class PolicyService:
     """PolicyService evaluates requests against the loaded agreements.
 
     Errors: a request that cannot be understood (a required field missing, a
-    malformed timestamp, too many batch entries) fails with INVALID_ARGUMENT and
+    malformed timestamp, an enum number this proto does not define, too many
+    batch entries) fails with INVALID_ARGUMENT and
     a `google.rpc.BadRequest` in the status details, one field violation per
     problem, naming the field path (`items[2].id`, `checks[0].actor.id`). A
     request that is understood but names something the policy does not know (an
