@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from discretion.engine import decide
 from discretion.server import convert
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
-from strategies import NOW, POLICY, budget, requests
-from test_semantics_property import AGREEMENTS, adopt
+from strategies import NOW, POLICY, SCHEME_OWNER, budget, requests
+from test_semantics_property import AGREEMENTS, adopt, assert_not_looser
 from wire import enum_fields, to_wire
 
 
@@ -55,3 +55,88 @@ def test_the_wire_carries_a_request_whole(drawn):
     received = convert.request_from_proto(to_wire(sent))
     assert received == sent
     assert decide(POLICY, received, now=NOW) == decide(POLICY, sent, now=NOW)
+
+
+# ---- labels -------------------------------------------------------------------
+
+SPACES = st.sampled_from(["", " ", "\t", "  ", "\n"])
+
+
+def noisy(word: str, data) -> str:
+    """`word` as a careless platform may send it: in any case, with blanks around."""
+    cased = "".join(c.upper() if data.draw(st.booleans(), label="upper") else c for c in word)
+    return data.draw(SPACES, label="before") + cased + data.draw(SPACES, label="after")
+
+
+def with_group_labels(message: pb.CheckRequest, data) -> None:
+    """Give each adoption a default label and a floor of a scheme some agreement defines."""
+    for adoption in message.group.adoptions:
+        scheme = data.draw(st.sampled_from(sorted(SCHEME_OWNER)), label="scheme")
+        values = POLICY.label_schemes[scheme].order
+        adoption.default_labels[scheme] = data.draw(st.sampled_from(values), label="default")
+        if data.draw(st.booleans(), label="floor"):
+            adoption.label_floors[scheme] = data.draw(st.sampled_from(values), label="floor value")
+
+
+def decided(message: pb.CheckRequest):
+    return decide(POLICY, convert.request_from_proto(message), now=NOW)
+
+
+@budget(300)
+@given(requests(AGREEMENTS), st.data())
+def test_case_and_blanks_around_a_label_never_change_the_decision(drawn, data):
+    clean = wire_request(drawn)
+    with_group_labels(clean, data)
+    sent = pb.CheckRequest()
+    sent.CopyFrom(clean)
+    for item in sent.items:
+        for label in item.labels:
+            label.scheme, label.value, label.set_by = (noisy(label.scheme, data), noisy(label.value, data),
+                                                       noisy(label.set_by, data))
+    for adoption in sent.group.adoptions:
+        for field in (adoption.default_labels, adoption.label_floors):
+            labels = dict(field)
+            field.clear()
+            field.update({noisy(scheme, data): noisy(value, data) for scheme, value in labels.items()})
+    assert decided(sent) == decided(clean)
+
+
+@budget(100)
+@given(requests(AGREEMENTS), SPACES, st.sampled_from(["red", "TLP:RED", ""]))
+def test_a_label_without_a_scheme_is_refused_naming_it(drawn, blank, value):
+    message = wire_request(drawn)
+    index = len(message.items[0].labels)
+    message.items[0].labels.add(scheme=blank, value=value)
+    with pytest.raises(convert.RequestInvalid) as raised:
+        convert.request_from_proto(message)
+    assert [v.field for v in raised.value.violations] == [f"items[0].labels[{index}].scheme"]
+
+
+@budget(100)
+@given(requests(AGREEMENTS), st.sampled_from(["default_labels", "label_floors"]), SPACES,
+       st.sampled_from(["red", "amber"]))
+def test_a_group_label_without_a_scheme_or_given_twice_is_refused_naming_it(drawn, field, blank, value):
+    message = wire_request(drawn)
+    labels = getattr(message.group.adoptions[0], field)
+    labels[blank] = value
+    with pytest.raises(convert.RequestInvalid) as raised:
+        convert.request_from_proto(message)
+    assert [v.field for v in raised.value.violations] == [f"group.adoptions[0].{field}"]
+    labels.clear()
+    labels.update({"tlp": "clear", " TLP": value})
+    with pytest.raises(convert.RequestInvalid) as raised:
+        convert.request_from_proto(message)
+    assert [v.field for v in raised.value.violations] == [f"group.adoptions[0].{field}"]
+
+
+@budget(300)
+@given(requests(AGREEMENTS), st.text(min_size=1, max_size=8).filter(
+    lambda s: s.strip() and s.strip().lower() not in SCHEME_OWNER), st.sampled_from(["red", "clear", "no_sharing"]))
+def test_a_label_of_a_scheme_no_agreement_defines_never_loosens_a_decision(drawn, scheme, value):
+    message = wire_request(drawn)
+    before = decided(message)
+    message.items[0].labels.add(scheme=scheme, value=value)
+    after = decided(message)
+    assert_not_looser(after, before, f"label {scheme!r}:{value!r}")
+    if drawn[0].destination.kind != "same_group":
+        assert after.items[0].decision == "deny"

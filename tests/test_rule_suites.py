@@ -33,6 +33,18 @@ def test_every_agreement_has_a_suite():
     assert agreements - {"bindings"} <= suites
 
 
+def test_every_label_scheme_a_shipped_rule_reads_or_preserves_is_defined(policy):
+    """A scheme read by accident without a definition makes every label of it unknown."""
+    defined = set(policy.label_schemes)
+    for versions in policy.versions.values():
+        for version in versions.values():
+            for rules in version.index.values():
+                for rule in rules:
+                    preserved = {str(o.params["scheme"](None)) for o in rule.obligations if o.type == "preserve_label"}
+                    assert rule.schemes | preserved <= defined, (rule.agreement, rule.id)
+    assert {"tlp", "press", "embargo", "flag"} <= defined
+
+
 @pytest.mark.parametrize("document,index", list(_cases()))
 def test_case(policy, document, index):
     results = run_suite(document, policy)

@@ -128,6 +128,19 @@ def _check_labels(rule: dict, path: tuple, schemes: dict[str, LabelScheme], repo
         if parts[1] == "label" and test is not None:
             for value_path, value in _literals(test, where[:-1]):
                 _check_label_value(scheme, value, value_path, report)
+    # An obligation to state a label of a scheme nobody defines is never owed:
+    # the item would leave without its marking.
+    for index, obligation in enumerate(rule.get("obligations") or ()):
+        if not isinstance(obligation, dict) or "preserve_label" not in obligation:
+            continue
+        spec, where = obligation["preserve_label"], path + ("obligations", index, "preserve_label")
+        if isinstance(spec, dict):
+            spec, where = spec.get("scheme"), where + ("scheme",)
+        if isinstance(spec, str) and spec not in schemes:
+            close = did_you_mean(spec, sorted(schemes)) if schemes else ""
+            report(where, "unknown_label_scheme", f"no agreement defines the label scheme `{spec}`",
+                   close if close.startswith("did you mean") else
+                   "define it under `labels:` in an agreement, and lint the folder that holds both")
 
 
 def _check_label_value(scheme: LabelScheme, value: Any, path: tuple, report: _Reporter) -> None:

@@ -284,9 +284,31 @@ def _adoption(adoption: pb.Adoption, where: str, problems: list[FieldViolation])
         _instant(adoption, "disclosed_at", where, problems),  # disclosed_at
         _strings(adoption.replaces),  # replaces
         _strings(adoption.segments),  # segments
-        {k.lower(): v for k, v in adoption.default_labels.items()} if adoption.default_labels else {},  # default_labels
-        {k.lower(): v for k, v in adoption.label_floors.items()} if adoption.label_floors else {},  # label_floors
+        _label_map(adoption.default_labels, f"{where}.default_labels", problems)
+        if adoption.default_labels else {},  # default_labels
+        _label_map(adoption.label_floors, f"{where}.label_floors", problems)
+        if adoption.label_floors else {},  # label_floors
     )
+
+
+def _label_map(labels, where: str, problems: list[FieldViolation]) -> dict[str, str]:
+    """`scheme -> value` as labels are read: trimmed, without case; a blank or twice-given scheme is refused.
+
+    `TLP` and `tlp ` are one scheme: kept both, which value governs would
+    depend on the order of a map, which the wire does not keep.
+    """
+    read: dict[str, str] = {}
+    given: dict[str, str] = {}
+    for key, value in sorted(labels.items()):
+        scheme = key.strip().lower()
+        if not scheme:
+            problems.append(FieldViolation(where, f"a blank label scheme `{key}`; name the scheme, e.g. `tlp`"))
+        elif scheme in read:
+            problems.append(FieldViolation(where, f"`{given[scheme]}` and `{key}` are the same label scheme "
+                                                  f"`{scheme}`; give it once"))
+        else:
+            read[scheme], given[scheme] = value.strip().lower(), key
+    return read
 
 
 def _items(items: Iterable[pb.Item], problems: list[FieldViolation]) -> tuple[model.Item, ...]:
@@ -334,11 +356,16 @@ def _labels(labels: Iterable[pb.Label], where: str, problems: list[FieldViolatio
 
 
 def _label(label: pb.Label, where: str, problems: list[FieldViolation]) -> model.Label:
-    # Labels are matched case-insensitively (`TLP:AMBER` is `tlp:amber`).
+    # Labels are matched trimmed and without case (` TLP ` `AMBER` is `tlp` `amber`).
+    scheme = label.scheme.strip().lower()
+    if not scheme:
+        # A scheme-less `TLP:RED` has no agreement to read it by; guessing one is not ours to do.
+        problems.append(FieldViolation(f"{where}.scheme", "required: the label's scheme, e.g. `tlp` "
+                                                          "(`TLP:RED` is scheme `tlp`, value `red`)"))
     return model.Label(
-        label.scheme.lower(),  # scheme
-        label.value.lower(),  # value
-        label.set_by,  # set_by
+        scheme,  # scheme
+        label.value.strip().lower(),  # value
+        label.set_by.strip().lower(),  # set_by
         _instant(label, "set_at", where, problems),  # set_at
         dict(label.params) if label.params else {},  # params
     )
