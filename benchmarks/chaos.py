@@ -56,7 +56,7 @@ def mix():
     def ask(action, destination, actor=ana, quoted="", identity=False, agreement=adoption):
         def request(group_id: str) -> dc.CheckRequest:
             return dc.CheckRequest(
-                action=action, requested_at=dt.datetime(2026, 3, 2, 9, tzinfo=UTC), actor=actor,
+                action=action, actor=actor,
                 group=dc.Group(id=group_id, adoptions=[agreement], participants=[chen]),
                 items=[dc.Item(id="m-1", author=chen, posted_at=dt.datetime(2026, 3, 1, 10, tzinfo=UTC),
                                text="rates will rise")],

@@ -23,7 +23,6 @@ ROUNDTABLE = dc.Group(
 def chatham_quote(**overrides) -> dc.CheckRequest:
     fields = dict(
         action="quote",
-        requested_at=dt.datetime(2026, 3, 2, 9, tzinfo=UTC),
         actor=ANA,
         group=ROUNDTABLE,
         items=[dc.Item(id="m-1", author=CHEN, posted_at=dt.datetime(2026, 3, 1, 10, tzinfo=UTC))],

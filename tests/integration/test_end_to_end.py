@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import subprocess
+import sys
 import time
 
 import grpc
@@ -10,6 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 import discretion_client as dc
+from integration.conftest import RULES
 from readme_question import ANA, CHEN, ROUNDTABLE, UTC
 
 REMARK = dc.Item(id="m-1", author=CHEN, posted_at=dt.datetime(2026, 3, 1, 10, tzinfo=UTC))
@@ -17,7 +21,7 @@ REMARK = dc.Item(id="m-1", author=CHEN, posted_at=dt.datetime(2026, 3, 1, 10, tz
 
 def quote(**overrides) -> dc.CheckRequest:
     fields = dict(action="quote", actor=ANA, group=ROUNDTABLE, items=[REMARK],
-                  destination=dc.Destination(kind="public"), requested_at=dt.datetime(2026, 3, 2, tzinfo=UTC))
+                  destination=dc.Destination(kind="public"))
     fields.update(overrides)
     return dc.CheckRequest(**fields)
 
@@ -77,6 +81,31 @@ def test_a_request_missing_required_fields_is_invalid_naming_them(shared_server)
         client.check(request)
     fields = {v.field for v in raised.value.field_violations}
     assert fields == {"actor.id", "items[1].id"}
+
+
+def test_the_server_decides_at_its_own_clock_unless_told_off(shared_server, start_server):
+    now = dt.datetime.now(UTC)
+    retracted = dc.Item(id="m-1", author=CHEN, posted_at=now - dt.timedelta(hours=2),
+                        retracted_at=now - dt.timedelta(hours=1))
+    backdated = dc.CheckRequest(action="share", actor=ANA, group=ROUNDTABLE, items=[retracted],
+                                destination=dc.Destination(kind="same_group"),
+                                requested_at=now - dt.timedelta(hours=1, minutes=30))
+    with dc.Client(shared_server.target) as client, pytest.raises(dc.InvalidRequestError) as refused:
+        client.check(backdated)
+    assert [v.field for v in refused.value.field_violations] == ["requested_at"]
+
+    replay = start_server(RULES, "--max-clock-skew", "off")
+    with dc.Client(replay.target) as client:
+        assert client.check(backdated).decision == "allow"  # as of before the retraction
+        assert client.check(dataclasses.replace(backdated, requested_at=None)).decision == "deny"
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "nan"])
+def test_a_clock_skew_that_is_not_seconds_or_off_is_a_usage_error(value):
+    done = subprocess.run([sys.executable, "-m", "discretion", "serve", "--max-clock-skew", value],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "--max-clock-skew" in done.stderr and value in done.stderr
 
 
 def test_list_agreements(shared_server):

@@ -20,10 +20,9 @@ MARCH_2026 = 1_772_323_200  # after the platform baseline took effect
 
 
 def check(**fields) -> pb.CheckRequest:
-    """A member sharing one item with the group, at a fixed instant; `fields` replace parts."""
+    """A member sharing one item with the group, now; `fields` replace parts."""
     understood = dict(
         action=pb.ACTION_SHARE,
-        requested_at=Timestamp(seconds=MARCH_2026),
         actor=pb.Actor(id="ana", member=True),
         group=pb.Group(id="g1", adoptions=[pb.Adoption(agreement="chatham-house")]),
         items=[pb.Item(id="m1", author=pb.Person(id="bo"), posted_at=Timestamp(seconds=MARCH_2026 - 86_400))],

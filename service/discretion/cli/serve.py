@@ -83,6 +83,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="also answer gRPC health checks, in plaintext, here: for probes that cannot speak TLS "
         "(env DISCRETION_HEALTH_ADDRESS; default: off)",
     )
+    parser.add_argument(
+        "--max-clock-skew",
+        default=env("DISCRETION_MAX_CLOCK_SKEW", "300"),
+        type=_skew,
+        metavar="SECONDS",
+        help="decide at this server's clock, and refuse a request whose requested_at is further from it than "
+        "this; `off` decides as of requested_at instead, for what-if and replay deployments "
+        "(env DISCRETION_MAX_CLOCK_SKEW; default: 300)",
+    )
     parser.add_argument("--tls-cert", default=env("DISCRETION_TLS_CERT"), metavar="FILE",
                         help="serve TLS with this PEM certificate chain, re-read when it changes "
                         "(env DISCRETION_TLS_CERT)")
@@ -152,6 +161,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         limits=Limits(**{flag.replace("-", "_"): getattr(args, flag.replace("-", "_"))
                          for flag, _, _ in _LIMITS if flag != "max-message-bytes"}),
         tenants=tenants,
+        max_clock_skew=args.max_clock_skew,
         metrics_address=_unless_off(args.metrics_address),
         decision_log=_unless_off(args.decision_log),
         health_address=_unless_off(args.health_address),
@@ -172,6 +182,18 @@ def _loopback(address: str) -> bool:
 
 def _unless_off(value: str | None) -> str | None:
     return None if value is None or value.strip().lower() in _OFF else value
+
+
+def _skew(text: str) -> float | None:
+    if text.strip().lower() == "off":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or `off`, got `{text}`") from None
+    if not 0 <= value < 10**9:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got `{text}`")
+    return value
 
 
 def _positive_int(text: str) -> int:

@@ -71,6 +71,10 @@ class ServerSettings:
     watch_interval: float = 1.0  # seconds between looks at the rules directory
     max_message_bytes: int = 4 * 1024 * 1024  # a larger message is refused by gRPC before it is read
     limits: Limits = Limits()  # what one request may carry, checked before it is converted
+    # Seconds a request's `requested_at` may stray from the server's clock,
+    # which is what decides; None honours `requested_at` as given (what-if
+    # and replay deployments).
+    max_clock_skew: float | None = 300.0
     tenants: TenantsFile | None = None  # None: one platform, every caller may ask everything
     # gRPC shares a port between processes by default; a second server started
     # by mistake would then take half the traffic unnoticed. Opt in to run

@@ -26,7 +26,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ..engine import model
 from ..engine.compiled import AgreementInfo, VersionInfo
-from ..engine.instants import SECOND
+from ..engine.instants import SECOND, to_iso
 from ..errors import Diagnostic, DiscretionError
 from ._gen.discretion.v1 import policy_pb2 as pb
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the converter does not load the store
     from ..store import PolicyStatus
 
 __all__ = [
+    "Clock",
     "FieldViolation",
     "RequestInvalid",
     "agreements_to_proto",
@@ -163,23 +164,63 @@ def _clock_reading(seconds: float | None) -> Timestamp | None:
     return _timestamp(model.Instant(whole * SECOND + round((seconds - whole) * SECOND)))
 
 
+# ---- the instant a call is decided at -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The server's reading of its clock for one call, and how far a caller's `requested_at` may stray from it.
+
+    A caller's clock is a fact the server cannot check: backdated, a request
+    would dodge a retraction, a withdrawn consent or a tightening; forward-
+    dated, it would lift an embargo. So the server decides at its own reading,
+    and a `requested_at` further than `max_skew` from it is refused (it says
+    the caller's clock, or its intent, is wrong). `max_skew` None is the
+    what-if and replay deployment: `requested_at` is the instant decided at.
+    """
+
+    now: model.Instant
+    max_skew: int | None  # nanoseconds
+
+
+def _decided_at(stated: model.Instant | None, clock: Clock | None,
+                problems: list[FieldViolation]) -> model.Instant | None:
+    if clock is None:
+        return stated  # the engine's own callers: as of what they say
+    if clock.max_skew is None:
+        return clock.now if stated is None else stated
+    if stated is not None and abs(stated - clock.now) > clock.max_skew:
+        off = (stated - clock.now) / SECOND
+        problems.append(FieldViolation(
+            "requested_at",
+            f"{to_iso(stated)} is {abs(off):.0f} s {'ahead of' if off > 0 else 'behind'} the server's clock "
+            f"({to_iso(clock.now)}), more than the {clock.max_skew / SECOND:g} s it allows; omit requested_at, "
+            "or fix the clock that set it"))
+    return clock.now
+
+
 # ---- CheckRequest -> Request ------------------------------------------------
 
 
-def request_from_proto(message: pb.CheckRequest) -> model.Request:
-    """The facts of one check; raises RequestInvalid naming every field at fault."""
+def request_from_proto(message: pb.CheckRequest, clock: Clock | None = None) -> model.Request:
+    """The facts of one check; raises RequestInvalid naming every field at fault.
+
+    With a `clock`, the request's `requested_at` is the instant the server
+    decides at (see Clock); without one, it stays as the caller gave it.
+    """
     problems: list[FieldViolation] = []
-    request = _request(message, problems)
+    request = _request(message, clock, problems)
     if problems:
         raise RequestInvalid(problems)
     return request
 
 
-def requests_from_batch(message: pb.CheckBatchRequest, max_batch: int) -> list[model.Request]:
+def requests_from_batch(message: pb.CheckBatchRequest, max_batch: int,
+                        clock: Clock | None = None) -> list[model.Request]:
     """The facts of every check of a batch, in order; violations are named `checks[i].field`.
 
     One entry that cannot be understood refuses the whole batch, so a caller
-    never acts on a partly understood one.
+    never acts on a partly understood one. Every entry is read by one clock.
     """
     checks = message.checks
     if len(checks) > max_batch:
@@ -190,7 +231,7 @@ def requests_from_batch(message: pb.CheckBatchRequest, max_batch: int) -> list[m
     requests = []
     for index, check in enumerate(checks):
         found: list[FieldViolation] = []
-        requests.append(_request(check, found))
+        requests.append(_request(check, clock, found))
         problems.extend(FieldViolation(f"checks[{index}].{v.field}", v.description) for v in found)
     if problems:
         raise RequestInvalid(problems)
@@ -211,14 +252,14 @@ _NO_SESSION = model.Session()
 _NO_SERVICE = model.Service()
 
 
-def _request(message: pb.CheckRequest, problems: list[FieldViolation]) -> model.Request:
+def _request(message: pb.CheckRequest, clock: Clock | None, problems: list[FieldViolation]) -> model.Request:
     return model.Request(
         _ACTIONS.read(message.action, "action", problems),  # action
         _actor(message.actor, problems),  # actor
         _group(message.group, problems),  # group
         _items(message.items, problems),  # items
         _destination(message.destination, problems),  # destination
-        _instant(message, "requested_at", "", problems),  # requested_at
+        _decided_at(_instant(message, "requested_at", "", problems), clock, problems),  # requested_at
         _attribution(message.attribution) if message.HasField("attribution") else _NO_ATTRIBUTION,  # attribution
         _FORMATS.read(message.format, "format", problems),  # format
         _DERIVATIONS.read(message.derived, "derived", problems),  # derived

@@ -6,7 +6,8 @@ A call whose deadline already passed is not decided: nobody waits for it.
 
 Every call reads the clock once and the policy once (`holder.current`), so a
 reload mid-call never changes the rules under a decision, and every entry of a
-batch is judged by the same rules at the same instant.
+batch is judged by the same rules at the same instant: the server's, not the
+caller's (`convert.Clock`), unless the server runs with `--max-clock-skew off`.
 
 Each decision is counted in the metrics, and a call's decisions are written
 to the decision log's pipe before the call is answered: a process that dies
@@ -22,6 +23,7 @@ import grpc
 
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
+from ..engine.instants import SECOND
 from . import convert, limits
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
 from .auth import Gate
@@ -52,6 +54,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._gate = Gate(settings.tenants)
         self._metrics = metrics or Metrics()
         self._log = decision_log
+        self._max_skew = None if settings.max_clock_skew is None else round(settings.max_clock_skew * SECOND)
 
     def _policy(self) -> CompiledPolicy:
         policy = self._holder.current
@@ -65,7 +68,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._gate.evaluate(context, (request.group.id,))
         limits.check_request(request, self._limits)
         now = time.time_ns()
-        facts = convert.request_from_proto(request)
+        facts = convert.request_from_proto(request, convert.Clock(now, self._max_skew))
         _still_awaited(context)
         decision = decide(self._policy(), facts, now=now, tracer=_tracer(request))
         self._metrics.decided(facts, decision)
@@ -84,7 +87,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         self._gate.evaluate(context, (check.group.id for check in request.checks))
         limits.check_batch(request, self._limits, self._max_batch)
         now = time.time_ns()
-        batch = convert.requests_from_batch(request, self._max_batch)
+        batch = convert.requests_from_batch(request, self._max_batch, convert.Clock(now, self._max_skew))
         policy = self._policy()
         response = policy_pb2.CheckBatchResponse()
         results = response.results
