@@ -8,11 +8,14 @@ answer there is; every other answer is compared with `strategies.looser`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from discretion.engine import decide
+from discretion.engine.model import Request
 from discretion.server import convert
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from strategies import NOW, POLICY, SCHEME_OWNER, budget, requests
@@ -20,9 +23,19 @@ from test_semantics_property import AGREEMENTS, adopt, assert_not_looser
 from wire import enum_fields, to_wire
 
 
+def consistent(request: Request) -> Request:
+    """The request with destination facts that agree with its kind (those that do not are refused, below)."""
+    destination = request.destination
+    if destination.kind in ("same_group", "personal_archive"):
+        destination = dataclasses.replace(destination, publicly_accessible=False)
+    if destination.kind == "same_group":
+        destination = dataclasses.replace(destination, recipients=())
+    return dataclasses.replace(request, destination=destination)
+
+
 def wire_request(drawn) -> pb.CheckRequest:
     request, agreements = drawn
-    return to_wire(adopt(request, agreements))
+    return to_wire(adopt(consistent(request), agreements))
 
 
 def test_every_enum_field_of_the_request_is_reached():
@@ -51,7 +64,7 @@ def test_an_enum_number_the_proto_does_not_define_is_refused_naming_its_field(dr
 def test_the_wire_carries_a_request_whole(drawn):
     """Guards the helper the properties send through: converting back gives the same decision."""
     request, agreements = drawn
-    sent = adopt(request, agreements)
+    sent = adopt(consistent(request), agreements)
     received = convert.request_from_proto(to_wire(sent))
     assert received == sent
     assert decide(POLICY, received, now=NOW) == decide(POLICY, sent, now=NOW)
@@ -140,3 +153,44 @@ def test_a_label_of_a_scheme_no_agreement_defines_never_loosens_a_decision(drawn
     assert_not_looser(after, before, f"label {scheme!r}:{value!r}")
     if drawn[0].destination.kind != "same_group":
         assert after.items[0].decision == "deny"
+
+
+# ---- destinations -------------------------------------------------------------
+
+
+@budget(300)
+@given(requests(AGREEMENTS), st.sampled_from(["same_group", "personal_archive", "other_group"]), st.data())
+def test_destination_facts_that_contradict_the_kind_are_refused_naming_them(drawn, kind, data):
+    message = wire_request(drawn)
+    destination = message.destination
+    destination.kind = getattr(pb, f"DESTINATION_KIND_{kind.upper()}")
+    destination.publicly_accessible, destination.group_id = False, ""
+    if kind == "same_group":
+        del destination.recipients[:]
+    contradictions = {
+        "same_group": ["destination.publicly_accessible", "destination.group_id", "destination.recipients[0].id"],
+        "personal_archive": ["destination.publicly_accessible"],
+        "other_group": ["destination.group_id"],
+    }[kind]
+    chosen = data.draw(st.lists(st.sampled_from(contradictions), min_size=1, unique=True), label="contradictions")
+    if "destination.publicly_accessible" in chosen:
+        destination.publicly_accessible = True
+    if "destination.group_id" in chosen:
+        destination.group_id = "elsewhere" if kind == "same_group" else message.group.id
+    if "destination.recipients[0].id" in chosen:
+        destination.recipients.add(id=data.draw(st.sampled_from(["outsider", "", "u1 "]), label="recipient"))
+    with pytest.raises(convert.RequestInvalid) as raised:
+        convert.request_from_proto(message)
+    assert sorted(v.field for v in raised.value.violations) == sorted(chosen)
+
+
+@budget(200)
+@given(requests(AGREEMENTS))
+def test_a_same_group_destination_may_name_members_and_its_own_group(drawn):
+    message = wire_request(drawn)
+    message.destination.kind = pb.DESTINATION_KIND_SAME_GROUP
+    message.destination.group_id, message.destination.publicly_accessible = message.group.id, False
+    del message.destination.recipients[:]
+    for person in message.group.participants[:2]:
+        message.destination.recipients.add(id=person.id)
+    convert.request_from_proto(message)  # understood

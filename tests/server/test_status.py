@@ -123,6 +123,19 @@ def test_every_enum_number_the_proto_does_not_define_is_invalid_argument_naming_
     ]
 
 
+def test_destination_facts_that_contradict_the_kind_are_invalid_argument_naming_them(policy):
+    # Called `same_group`, a share to the public with an outsider among its recipients was kept "in the group".
+    request = check(destination=pb.Destination(kind=pb.DESTINATION_KIND_SAME_GROUP, group_id="g2",
+                                               publicly_accessible=True,
+                                               recipients=[pb.Recipient(id="ana"), pb.Recipient(id="eve")]),
+                    group=pb.Group(id="g1", adoptions=[pb.Adoption(agreement="chatham-house")],
+                                   participants=[pb.Person(id="bo")]))
+    with running(StaticHolder(policy)) as channel, pytest.raises(grpc.RpcError) as raised:
+        policy_stub(channel).Check(request, timeout=10)
+    assert [field for field, _ in bad_request(raised.value)] == [
+        "destination.group_id", "destination.publicly_accessible", "destination.recipients[1].id"]
+
+
 def test_an_invalid_batch_entry_is_named_by_its_check(policy):
     request = pb.CheckBatchRequest(checks=[check(), check(), check(), check(actor=pb.Actor())])
     with running(StaticHolder(policy)) as channel, pytest.raises(grpc.RpcError) as raised:

@@ -253,6 +253,13 @@ _NO_SERVICE = model.Service()
 
 
 def _request(message: pb.CheckRequest, clock: Clock | None, problems: list[FieldViolation]) -> model.Request:
+    request = _facts(message, clock, problems)
+    if request.destination.kind in _CONSISTENCY:
+        _CONSISTENCY[request.destination.kind](request, problems)
+    return request
+
+
+def _facts(message: pb.CheckRequest, clock: Clock | None, problems: list[FieldViolation]) -> model.Request:
     return model.Request(
         _ACTIONS.read(message.action, "action", problems),  # action
         _actor(message.actor, problems),  # actor
@@ -268,6 +275,51 @@ def _request(message: pb.CheckRequest, clock: Clock | None, problems: list[Field
         _struct(message.attributes) if message.HasField("attributes") else {},  # attributes
         _SPAN_UNITS.read(message.span_unit, "span_unit", problems),  # span_unit
     )
+
+
+# ---- destination facts that contradict each other -----------------------------
+# A destination's kind decides which rules apply; its other facts are what the
+# platform knows about it. When they disagree, the kind is what is doubtful
+# (a share outside the group called `same_group`), and reading either one
+# would be guessing: the request is refused, naming the fields that disagree.
+
+
+def _same_group(request: model.Request, problems: list[FieldViolation]) -> None:
+    destination, group = request.destination, request.group
+    kind = "`destination.kind` DESTINATION_KIND_SAME_GROUP"
+    if destination.group_id and destination.group_id != group.id:
+        problems.append(FieldViolation("destination.group_id", f"`{destination.group_id}` is not `group.id` "
+                                       f"`{group.id}`, yet {kind}; another group is DESTINATION_KIND_OTHER_GROUP"))
+    if destination.publicly_accessible:
+        problems.append(FieldViolation("destination.publicly_accessible", f"true, yet {kind}: what the public can "
+                                       "reach is outside the group; send DESTINATION_KIND_PUBLIC"))
+    if destination.recipients:
+        members = {p.id for p in group.participants if p.id}
+        if request.actor.member and request.actor.id:
+            members.add(request.actor.id)
+        for index, recipient in enumerate(destination.recipients):
+            if recipient.id not in members:
+                problems.append(FieldViolation(
+                    f"destination.recipients[{index}].id",
+                    f"`{recipient.id}` is not among `group.participants`, yet {kind}; a recipient outside the "
+                    "group makes it another destination (list the group's participants, or name the kind)"))
+
+
+def _other_group(request: model.Request, problems: list[FieldViolation]) -> None:
+    if request.destination.group_id and request.destination.group_id == request.group.id:
+        problems.append(FieldViolation("destination.group_id", f"`{request.group.id}` is `group.id`, yet "
+                                       "`destination.kind` DESTINATION_KIND_OTHER_GROUP; the group the items were "
+                                       "posted in is DESTINATION_KIND_SAME_GROUP"))
+
+
+def _personal_archive(request: model.Request, problems: list[FieldViolation]) -> None:
+    if request.destination.publicly_accessible:
+        problems.append(FieldViolation("destination.publicly_accessible", "true, yet `destination.kind` "
+                                       "DESTINATION_KIND_PERSONAL_ARCHIVE: an archive the public can reach is a "
+                                       "publication; send DESTINATION_KIND_PUBLIC"))
+
+
+_CONSISTENCY = {"same_group": _same_group, "other_group": _other_group, "personal_archive": _personal_archive}
 
 
 def _required(value: str, field: str, what: str, problems: list[FieldViolation]) -> None:
