@@ -108,6 +108,32 @@ def test_a_clock_skew_that_is_not_seconds_or_off_is_a_usage_error(value):
     assert "--max-clock-skew" in done.stderr and value in done.stderr
 
 
+def test_an_embargo_past_the_last_timestamp_is_answered_with_one_the_client_reads(shared_server):
+    # 9999-12-31T23:00-05:00 is in year 10000 in UTC: the server once wrote it out of range.
+    item = dc.Item(id="m-1", author=CHEN, posted_at=dt.datetime(2026, 3, 1, 10, tzinfo=UTC),
+                   labels=[dc.Label("embargo", "until", params={"until": "9999-12-31T23:00:00-05:00"})])
+    request = dc.CheckRequest(action="quote", actor=ANA, items=[item], destination=dc.Destination(kind="public"),
+                              group=dc.Group(id="g-press", adoptions=[dc.Adoption("press", 1)]),
+                              quoted_text="rates will rise")
+    with dc.Client(shared_server.target) as client:
+        decision = client.check(request)
+    [hold] = [o for o in decision.obligations if o.type == "hold_until"]
+    assert hold.until == dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_a_service_flag_left_unknown_is_sent_unset_and_read_as_yes(shared_server):
+    ai = dc.Destination(kind="ai_tool", service=dc.Service(name="summarizer", may_train=None, retains=False))
+    item = dc.Item(id="m-1", author=CHEN, posted_at=dt.datetime(2026, 3, 1, 10, tzinfo=UTC))
+    request = dc.CheckRequest(action="share", actor=ANA, items=[item], destination=ai,
+                              group=dc.Group(id="g-ai", adoptions=[dc.Adoption("ai-no-training", 1)]))
+    with dc.Client(shared_server.target) as client:
+        unknown = client.check(request)
+        said_no = client.check(dataclasses.replace(
+            request, destination=dataclasses.replace(ai, service=dc.Service(name="summarizer", may_train=False,
+                                                                           retains=False))))
+    assert unknown.decision == "deny" and said_no.decision != "deny"
+
+
 def test_list_agreements(shared_server):
     with dc.Client(shared_server.target) as client:
         agreements = {a.id: a for a in client.list_agreements()}

@@ -577,7 +577,9 @@ def test_a_decision_word_the_wire_cannot_carry_fails_loudly():
 
 @pytest.mark.parametrize(
     ("instant", "seconds", "nanos"),
-    [(0, 0, 0), (ns(1, 500_000_000), 1, 500_000_000), (-SECOND // 4, -1, 750_000_000), (-1, -1, 999_999_999)],
+    [(0, 0, 0), (ns(1, 500_000_000), 1, 500_000_000), (-SECOND // 4, -1, 750_000_000), (-1, -1, 999_999_999),
+     # Past the range a Timestamp carries: its last (or first) instant, never one no reader can parse.
+     (ns(MAX_SECONDS + 5 * 3600), MAX_SECONDS, 999_999_999), (ns(MIN_SECONDS - 1), MIN_SECONDS, 0)],
 )
 def test_instants_go_out_as_well_formed_timestamps(instant, seconds, nanos):
     obligation = dataclasses.replace(full_decision().obligations[0], until=instant)
@@ -647,3 +649,12 @@ def test_service_facts_not_given_stay_unknown():
     )
     service = convert.request_from_proto(request).destination.service
     assert (service.may_train, service.retains, service.new_controller) == (False, None, None)
+
+
+def test_the_python_client_knows_every_obligation_the_engine_can_ask_for():
+    # It refuses an answer with any other type (UnexpectedAnswerError): one added here must reach it too.
+    from discretion.engine.obligations import OBLIGATION_TYPES
+    from discretion_client import _model as client_model
+
+    assert set(typing.get_args(client_model.ObligationTypeName)) == set(OBLIGATION_TYPES)
+    assert set(typing.get_args(client_model.SpanFieldName)) == set(model.SPAN_FIELDS)

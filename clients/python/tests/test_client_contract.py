@@ -87,12 +87,22 @@ class FakePolicy(pb_grpc.PolicyServiceServicer):
         return self._serve("ListAgreements", request, context)
 
 
+_OUTCOME = {pb.DECISION_ALLOW: pb.ITEM_OUTCOME_KEPT, pb.DECISION_ALLOW_WITH_OBLIGATIONS: pb.ITEM_OUTCOME_REDACTED,
+            pb.DECISION_DENY: pb.ITEM_OUTCOME_EXCLUDED}
+
+
+def answer(check: Any, decision: int, **fields: Any) -> pb.CheckResponse:
+    """A well-formed answer to `check`: `decision`, and a result of the same decision for each item."""
+    items = [pb.ItemResult(item_id=i.id, outcome=_OUTCOME[decision], decision=decision) for i in check.items]
+    return pb.CheckResponse(decision=decision, items=items, **fields)
+
+
 def _default_reply(method: str, request: Any) -> Any:
     if method == "Check":
-        return pb.CheckResponse(decision=pb.DECISION_ALLOW, reason="ok")
+        return answer(request, pb.DECISION_ALLOW, reason="ok")
     if method == "CheckBatch":
         return pb.CheckBatchResponse(
-            results=[pb.CheckResponse(decision=pb.DECISION_ALLOW, reason=c.items[0].id) for c in request.checks]
+            results=[answer(c, pb.DECISION_ALLOW, reason=c.items[0].id) for c in request.checks]
         )
     return pb.ListAgreementsResponse()
 
@@ -310,7 +320,7 @@ def full_response_pb() -> pb.CheckResponse:
                 type="hold_until",
                 item_ids=["i1"],
                 person_ids=["p2"],
-                spans=[pb.Span(start=4, end=7, reveals="name", field="items.text", item_id="m1")],
+                spans=[pb.Span(start=4, end=7, reveals="name", field="items.text", item_id="i1")],
                 names=["P 2"],
                 scope="attribution",
                 until=_ts(T2),
@@ -352,7 +362,7 @@ EXPECTED_DECISION = dc.Decision(
             type="hold_until",
             item_ids=("i1",),
             person_ids=("p2",),
-            spans=(dc.Span(4, 7, "name", "items.text", "m1"),),
+            spans=(dc.Span(4, 7, "name", "items.text", "i1"),),
             names=("P 2",),
             scope="attribution",
             until=T2,
@@ -437,13 +447,14 @@ def test_every_response_field_comes_back(server, connect) -> None:
 def test_unset_times_and_empty_messages_read_as_none_and_empty(server, connect) -> None:
     fake, target = server
     fake.reply = lambda method, request: pb.CheckResponse(
-        decision=pb.DECISION_DENY, obligations=[pb.Obligation(type="add_notice")]
+        decision=pb.DECISION_DENY, obligations=[pb.Obligation(type="add_notice")],
+        items=[pb.ItemResult(item_id="i1", outcome=pb.ITEM_OUTCOME_EXCLUDED, decision=pb.DECISION_DENY)],
     )
     decision = connect(target).check(full_request())
     assert decision.decision == "deny"
     assert decision.obligations[0].until is None
     assert decision.obligations[0].spans == ()
-    assert decision.items == () and decision.findings == () and decision.explanation == ()
+    assert decision.items[0].governed_by == () and decision.findings == () and decision.explanation == ()
 
 
 def test_optional_request_parts_left_out_stay_unset_on_the_wire(server, connect) -> None:
@@ -530,7 +541,7 @@ def test_a_batch_answer_of_the_wrong_length_is_refused(server, connect) -> None:
 )
 def test_is_allowed_only_for_a_plain_allow(server, connect, action, decision, allowed) -> None:
     fake, target = server
-    fake.reply = lambda method, request: pb.CheckResponse(decision=decision)
+    fake.reply = lambda method, request: answer(request, decision)
     assert connect(target).is_allowed(dataclasses.replace(full_request(), action=action)) is allowed
 
 
@@ -557,11 +568,73 @@ def test_a_decision_the_client_cannot_read_is_an_error_not_a_guess(server, conne
         connect(target).is_allowed(full_request())
 
 
+def _kept(item_id: str = "i1") -> pb.ItemResult:
+    return pb.ItemResult(item_id=item_id, outcome=pb.ITEM_OUTCOME_KEPT, decision=pb.DECISION_ALLOW)
+
+
+def _redacted(item_id: str = "i1") -> pb.ItemResult:
+    return pb.ItemResult(item_id=item_id, outcome=pb.ITEM_OUTCOME_REDACTED, decision=pb.DECISION_ALLOW_WITH_OBLIGATIONS)
+
+
+def _obliged(*obligations: pb.Obligation) -> pb.CheckResponse:
+    return pb.CheckResponse(decision=pb.DECISION_ALLOW_WITH_OBLIGATIONS, items=[_redacted()], obligations=obligations)
+
+
+def _redact(*spans: pb.Span) -> pb.Obligation:
+    return pb.Obligation(type="redact_identifying_content", item_ids=["i1"], spans=spans)
+
+
+IMPOSSIBLE_ANSWERS = {
+    "allow-with-obligations": pb.CheckResponse(
+        decision=pb.DECISION_ALLOW, items=[_kept()],
+        obligations=[pb.Obligation(type="redact_author_identity", item_ids=["i1"])]),
+    "allow-with-an-item-redacted": pb.CheckResponse(decision=pb.DECISION_ALLOW, items=[_redacted()]),
+    "no-item-results": pb.CheckResponse(decision=pb.DECISION_ALLOW),
+    "a-missing-item-result": pb.CheckResponse(decision=pb.DECISION_ALLOW, items=[_kept("other")]),
+    "an-extra-item-result": pb.CheckResponse(decision=pb.DECISION_ALLOW, items=[_kept(), _kept("i2")]),
+    "a-twice-given-item-result": pb.CheckResponse(decision=pb.DECISION_ALLOW, items=[_kept(), _kept()]),
+    "an-unknown-obligation": _obliged(pb.Obligation(type="blur_faces", item_ids=["i1"])),
+    "an-obligation-on-an-item-not-asked": _obliged(pb.Obligation(type="exclude_items", item_ids=["i9"])),
+    "a-span-ending-before-it-starts": _obliged(_redact(pb.Span(start=7, end=4, reveals="name",
+                                                               field="quoted_text"))),
+    "a-span-in-an-unknown-field": _obliged(_redact(pb.Span(start=0, end=4, reveals="name", field="link"))),
+    "a-span-in-an-item-not-asked": _obliged(_redact(pb.Span(start=0, end=4, reveals="name", field="items.text",
+                                                            item_id="i9"))),
+    "an-item-text-span-naming-no-item": _obliged(_redact(pb.Span(start=0, end=4, reveals="name",
+                                                                 field="items.text"))),
+}
+
+
+@pytest.mark.parametrize("response", IMPOSSIBLE_ANSWERS.values(), ids=IMPOSSIBLE_ANSWERS.keys())
+def test_an_answer_that_cannot_be_right_is_an_error_never_an_allow(server, connect, response) -> None:
+    fake, target = server
+    fake.reply = lambda method, request: response
+    client = connect(target)
+    with pytest.raises(dc.UnexpectedAnswerError, match="cannot be right"):
+        client.is_allowed(full_request())
+    with pytest.raises(dc.UnexpectedAnswerError, match="cannot be right"):
+        client.check(full_request())
+    fake.reply = lambda method, request: pb.CheckBatchResponse(
+        results=[answer(request.checks[0], pb.DECISION_ALLOW), response])
+    with pytest.raises(dc.UnexpectedAnswerError, match="cannot be right"):
+        client.check_batch([full_request(), full_request()])
+
+
+def test_a_well_formed_answer_with_every_part_is_accepted(server, connect) -> None:
+    """Guards the test above: each impossible answer is one step from this one, which is read."""
+    fake, target = server
+    fake.reply = lambda method, request: _obliged(
+        _redact(pb.Span(start=0, end=0, reveals="name", field="quoted_text"),
+                pb.Span(start=0, end=4, reveals="name", field="items.text", item_id="i1"),
+                pb.Span(start=1, end=3, reveals="organization", field="attribution.descriptor")),
+        pb.Obligation(type="exclude_items", item_ids=["i1"]))
+    decision = connect(target).check(full_request())
+    assert decision.decision == "allow_with_obligations" and len(decision.obligations) == 2
+
+
 def test_an_unknown_finding_effect_reads_as_unspecified(server, connect) -> None:
     fake, target = server
-    fake.reply = lambda method, request: pb.CheckResponse(
-        decision=pb.DECISION_DENY, findings=[pb.Finding(rule="r", effect=7)]
-    )
+    fake.reply = lambda method, request: answer(request, pb.DECISION_DENY, findings=[pb.Finding(rule="r", effect=7)])
     decision = connect(target).check(full_request())
     assert decision.findings[0].effect == "unspecified"
     assert decision.decision == "deny"
@@ -826,6 +899,7 @@ def test_the_two_clients_are_twins() -> None:
 # --- the public surface ----------------------------------------------------------
 
 PUBLIC = {
+    "UnexpectedAnswerError",
     "AsyncClient",
     "Client",
     "TlsCredentials",
@@ -1032,6 +1106,20 @@ NAIVE_TIMES: list[tuple[str, Callable[[], Any]]] = [
 def test_builders_refuse_naive_datetimes(field, build) -> None:
     with pytest.raises(ValueError, match="^" + re.escape(field) + ": datetime must be timezone-aware"):
         build()
+
+
+@pytest.mark.parametrize(
+    "when",
+    [dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+     dt.datetime(1, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5)))],
+    ids=["after-9999", "before-0001"],
+)
+def test_builders_refuse_times_a_timestamp_cannot_carry(when) -> None:
+    # Once a raw ValueError from protobuf while sending; now the field is named when the request is built.
+    with pytest.raises(ValueError, match=r"^Item\.posted_at: .* outside the range a timestamp carries"):
+        dc.Item("i1", posted_at=when)
+    with pytest.raises(ValueError, match=r"^CheckRequest\.requested_at: "):
+        _request(requested_at=when)
 
 
 def test_builders_refuse_wrong_shapes() -> None:

@@ -148,9 +148,20 @@ def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation])
     return None
 
 
+_FIRST_INSTANT = _MIN_SECONDS * SECOND
+_LAST_INSTANT = _MAX_SECONDS * SECOND + _MAX_NANOS
+
+
 def _timestamp(instant: model.Instant | None) -> Timestamp | None:
+    """The instant as a Timestamp, always one a reader can parse.
+
+    An instant past the range (an embargo `until` of 9999-12-31T23:00-05:00,
+    which is in year 10000 in UTC) is written as the range's last instant:
+    a hold lasts as long as anything can read, and no client fails on it.
+    """
     if instant is None:
         return None
+    instant = min(max(instant, _FIRST_INSTANT), _LAST_INSTANT)
     seconds, nanos = divmod(instant, SECOND)  # floor: nanos count forward, also before 1970
     return Timestamp(seconds=seconds, nanos=nanos)
 

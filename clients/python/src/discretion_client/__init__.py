@@ -32,6 +32,7 @@ from ._errors import (
     ServerError,
     UnauthenticatedError,
     UnavailableError,
+    UnexpectedAnswerError,
 )
 from ._model import (
     Actor,
@@ -94,4 +95,5 @@ __all__ = [
     "ServerError",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnexpectedAnswerError",
 ]

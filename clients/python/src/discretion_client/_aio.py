@@ -42,17 +42,18 @@ class AsyncClient:
     async def check(self, request: CheckRequest, *, timeout: float | None = None) -> Decision:
         """Decide one request."""
         response = await self._call("Check", _convert.check_request(request), timeout)
-        return _convert.decision(response)
+        return _convert.decision(response, request)
 
     async def check_batch(
         self, requests: Iterable[CheckRequest], *, timeout: float | None = None
     ) -> list[Decision]:
         """Decide many independent requests in one call; see Client.check_batch."""
+        requests = list(requests)
         message = _convert.check_batch_request(requests)
         if not message.checks:
             return []
         response = await self._call("CheckBatch", message, timeout)
-        return _convert.decisions(response, len(message.checks))
+        return _convert.decisions(response, requests)
 
     async def is_allowed(self, request: CheckRequest, *, timeout: float | None = None) -> bool:
         """True only if the decision is "allow"; "allow_with_obligations" gives False (see Client.is_allowed)."""

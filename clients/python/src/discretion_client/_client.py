@@ -49,7 +49,7 @@ class Client:
     def check(self, request: CheckRequest, *, timeout: float | None = None) -> Decision:
         """Decide one request."""
         response = self._call("Check", _convert.check_request(request), timeout)
-        return _convert.decision(response)
+        return _convert.decision(response, request)
 
     def check_batch(self, requests: Iterable[CheckRequest], *, timeout: float | None = None) -> list[Decision]:
         """Decide many independent requests in one call; one Decision per request, in order.
@@ -58,11 +58,12 @@ class Client:
         `checks[i].field`) if any entry cannot be understood. An empty batch
         returns [] without a call.
         """
+        requests = list(requests)
         message = _convert.check_batch_request(requests)
         if not message.checks:
             return []
         response = self._call("CheckBatch", message, timeout)
-        return _convert.decisions(response, len(message.checks))
+        return _convert.decisions(response, requests)
 
     def is_allowed(self, request: CheckRequest, *, timeout: float | None = None) -> bool:
         """True only if the decision is "allow".

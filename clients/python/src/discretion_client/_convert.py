@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from . import _model as m
-from ._errors import ServerError
+from ._errors import UnexpectedAnswerError
 from ._gen.discretion.v1 import policy_pb2 as pb
 
 # --- enums -------------------------------------------------------------------
@@ -50,8 +50,9 @@ def _required_enum(enum: EnumTypeWrapper, number: int, what: str) -> Any:
     if name is not None:
         return name
     if number == 0:
-        raise ServerError(f"the response's {what} is unspecified, which this client does not know how to act on")
-    raise ServerError(
+        raise UnexpectedAnswerError(f"the response's {what} is unspecified, which this client does not know how "
+                                    "to act on")
+    raise UnexpectedAnswerError(
         f"the response's {what} is {number}, which this client does not know; "
         "upgrade discretion-client to match the server"
     )
@@ -198,9 +199,13 @@ def _fill_destination(message: pb.Destination, destination: m.Destination) -> No
         service.SetInParent()
         service.name = given.name
         service.organization = given.organization
-        service.new_controller = given.new_controller
-        service.may_train = given.may_train
-        service.retains = given.retains
+        # None is "not known": left unset on the wire, which every rule reads as the worse case.
+        if given.new_controller is not None:
+            service.new_controller = given.new_controller
+        if given.may_train is not None:
+            service.may_train = given.may_train
+        if given.retains is not None:
+            service.retains = given.retains
 
 
 def _fill_request(message: pb.CheckRequest, request: m.CheckRequest) -> None:
@@ -255,10 +260,11 @@ def check_batch_request(requests: Iterable[m.CheckRequest]) -> pb.CheckBatchRequ
 
 def _obligation(message: pb.Obligation) -> m.Obligation:
     return m.Obligation(
-        type=message.type,
+        type=cast(m.ObligationTypeName, message.type),
         item_ids=tuple(message.item_ids),
         person_ids=tuple(message.person_ids),
-        spans=tuple(m.Span(s.start, s.end, s.reveals, s.field, s.item_id) for s in message.spans),
+        spans=tuple(m.Span(s.start, s.end, s.reveals, cast(m.SpanFieldName, s.field), s.item_id)
+                    for s in message.spans),
         names=tuple(message.names),
         scope=message.scope,
         until=_datetime(message, "until"),
@@ -291,9 +297,9 @@ def _finding(message: pb.Finding) -> m.Finding:
     )
 
 
-def decision(message: pb.CheckResponse) -> m.Decision:
-    """The Decision a response carries; ServerError if it carries none this client knows."""
-    return m.Decision(
+def decision(message: pb.CheckResponse, request: m.CheckRequest) -> m.Decision:
+    """The Decision a response to `request` carries; UnexpectedAnswerError if it cannot be right."""
+    read = m.Decision(
         decision=_required_enum(pb.Decision, message.decision, "decision"),
         obligations=tuple(_obligation(o) for o in message.obligations),
         items=tuple(_item_result(i) for i in message.items),
@@ -302,13 +308,50 @@ def decision(message: pb.CheckResponse) -> m.Decision:
         policy_revision=message.policy_revision,
         explanation=tuple(message.explanation),
     )
+    _check_answer(read, [item.id for item in request.items])
+    return read
 
 
-def decisions(message: pb.CheckBatchResponse, expected: int) -> list[m.Decision]:
+def decisions(message: pb.CheckBatchResponse, requests: list[m.CheckRequest]) -> list[m.Decision]:
     """One Decision per request, in order; a short or long answer cannot be matched up, so it fails."""
-    if len(message.results) != expected:
-        raise ServerError(f"asked {expected} checks, got {len(message.results)} results")
-    return [decision(result) for result in message.results]
+    if len(message.results) != len(requests):
+        raise UnexpectedAnswerError(f"asked {len(requests)} checks, got {len(message.results)} results")
+    return [decision(result, request) for result, request in zip(message.results, requests)]
+
+
+_OBLIGATION_TYPES = frozenset(get_args(m.ObligationTypeName))
+_SPAN_FIELDS = frozenset(get_args(m.SpanFieldName))
+
+
+def _check_answer(answer: m.Decision, asked: list[str]) -> None:
+    """Refuse an answer no server of this contract gives: acting on it is acting on a guess."""
+
+    def wrong(why: str) -> UnexpectedAnswerError:
+        return UnexpectedAnswerError(f"the answer cannot be right: {why}; act as on a denial")
+
+    results = [result.item_id for result in answer.items]
+    if sorted(results) != sorted(asked):
+        raise wrong(f"asked about items {asked}, got results for {results}")
+    if answer.decision == "allow":
+        if answer.obligations:
+            raise wrong(f"`allow` with obligations ({', '.join(o.type for o in answer.obligations)})")
+        held = [r.item_id for r in answer.items if (r.decision, r.outcome) != ("allow", "kept")]
+        if held:
+            raise wrong(f"`allow` while items {held} are not allowed as they are")
+    known = set(asked)
+    for obligation in answer.obligations:
+        if obligation.type not in _OBLIGATION_TYPES:
+            raise wrong(f"obligation `{obligation.type}` is not one this client knows how to fulfil; "
+                        "upgrade discretion-client to match the server")
+        if not set(obligation.item_ids) <= known:
+            raise wrong(f"obligation `{obligation.type}` names items {list(obligation.item_ids)} not asked about")
+        for span in obligation.spans:
+            if span.end < span.start:
+                raise wrong(f"a span of `{obligation.type}` ends ({span.end}) before it starts ({span.start})")
+            if span.field not in _SPAN_FIELDS:
+                raise wrong(f"a span of `{obligation.type}` points into `{span.field}`, no field it may index")
+            if (span.field == "items.text") != bool(span.item_id) or (span.item_id and span.item_id not in known):
+                raise wrong(f"a span of `{obligation.type}` in `{span.field}` names item `{span.item_id}`")
 
 
 def _agreement(message: pb.AgreementInfo) -> m.AgreementInfo:

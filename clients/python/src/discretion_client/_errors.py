@@ -15,7 +15,12 @@ decision to act on and must not proceed:
     ├── PermissionDeniedError    PERMISSION_DENIED
     ├── UnauthenticatedError     UNAUTHENTICATED
     └── ServerError              any other status, or a response this client
-                                 cannot read (e.g. a decision it does not know)
+        │                        cannot read
+        └── UnexpectedAnswerError  an answer that cannot be right: a decision
+                                 or obligation type this client does not know,
+                                 an allow that carries obligations, item
+                                 results that do not match the items asked
+                                 about, a span that ends before it starts
 
 No grpc exception leaves a public method; the original stays reachable as
 `__cause__` for debugging. Arguments that cannot be sent at all (a naive
@@ -97,6 +102,18 @@ class UnauthenticatedError(DiscretionError):
 
 class ServerError(DiscretionError):
     """Any other failure status, or a response this client cannot read."""
+
+
+class UnexpectedAnswerError(ServerError):
+    """An answer that cannot be right, so it is no answer: act as on a denial, and tell someone.
+
+    Read as anything at all it could let content through (an "allow" that also
+    asks for a redaction, a result missing for one of the items), so the
+    client refuses it; a server and client of different releases is the
+    usual cause.
+    """
+
+    default_code = "UNEXPECTED_ANSWER"
 
 
 _BY_STATUS: dict[grpc.StatusCode, type[DiscretionError]] = {

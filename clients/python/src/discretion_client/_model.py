@@ -48,6 +48,25 @@ VisibilityName = Literal["visible", "hidden"]
 LegalBasisName = Literal["none", "valid_legal_process", "member_consent", "legal_requirement"]
 DecisionName = Literal["allow", "allow_with_obligations", "deny"]
 ItemOutcomeName = Literal["kept", "redacted", "excluded"]
+# Every obligation a server may ask for: one this client does not know is an
+# act it cannot perform, so the answer is refused (UnexpectedAnswerError).
+ObligationTypeName = Literal[
+    "redact_author_identity",
+    "redact_author_affiliation",
+    "redact_descriptor",
+    "use_agreed_descriptor",
+    "redact_identifying_content",
+    "redact_participant_identities",
+    "exclude_items",
+    "require_author_consent",
+    "hold_until",
+    "preserve_label",
+    "add_notice",
+    "add_attribution",
+    "notify_affected_members",
+]
+# The request fields a span may index.
+SpanFieldName = Literal["quoted_text", "items.text", "attribution.descriptor"]
 # A finding only explains a decision, so an effect this client does not know
 # reads as "unspecified" instead of failing the call (see _convert).
 EffectName = Literal["allow", "allow_with_obligations", "deny", "unspecified"]
@@ -83,6 +102,12 @@ def _check_time(obj: object, name: str) -> None:
     # A naive datetime means a different instant on every machine that reads it.
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{type(obj).__name__}.{name}: datetime must be timezone-aware")
+    try:
+        value.astimezone(_dt.timezone.utc)
+    except OverflowError:
+        # 9999-12-31T23:00-05:00 is in year 10000 in UTC, past what a protobuf Timestamp carries.
+        raise ValueError(f"{type(obj).__name__}.{name}: {value.isoformat()} falls outside the range a timestamp "
+                         "carries, 0001-01-01 to 9999-12-31 in UTC") from None
 
 
 def _check_uint32(obj: object, name: str) -> None:
@@ -428,7 +453,7 @@ class Span:
     start: int
     end: int
     reveals: str
-    field: str = ""
+    field: SpanFieldName
     item_id: str = ""
 
 
@@ -436,7 +461,7 @@ class Span:
 class Obligation:
     """Something the caller must do before proceeding; which fields matter depends on `type`."""
 
-    type: str
+    type: ObligationTypeName
     item_ids: tuple[str, ...]
     person_ids: tuple[str, ...]
     spans: tuple[Span, ...]
