@@ -42,7 +42,7 @@ def test_every_enum_field_of_the_request_is_reached():
     """Guards the property below: an enum field added to the proto is drawn too."""
     message = pb.CheckRequest(items=[pb.Item()])
     paths = {path for path, _, _ in enum_fields(message)}
-    assert paths == {"action", "actor.role", "group.privacy", "group.visibility", "items[0].kind",
+    assert paths == {"action", "actor.role", "actor.kind", "group.privacy", "group.visibility", "items[0].kind",
                      "destination.kind", "format", "derived", "purpose.legal_basis", "span_unit"}
 
 
@@ -194,3 +194,27 @@ def test_a_same_group_destination_may_name_members_and_its_own_group(drawn):
     for person in message.group.participants[:2]:
         message.destination.recipients.add(id=person.id)
     convert.request_from_proto(message)  # understood
+
+
+# ---- the actor ------------------------------------------------------------------
+
+
+@budget(400)
+@given(requests(AGREEMENTS), st.booleans())
+def test_a_service_acting_for_the_group_never_gets_more_than_a_person_would(drawn, installers_id):
+    """Whoever installed it, a service never speaks as an author and never sees who wrote what unless allowed."""
+    person = wire_request(drawn)
+    person.actor.role = pb.ROLE_MEMBER
+    service = pb.CheckRequest()
+    service.CopyFrom(person)
+    service.actor.kind, service.actor.installed_by = pb.ACTOR_KIND_SERVICE, "u9"
+    if installers_id:  # given the id of an author, it still does not release their items
+        service.actor.id = person.items[0].author.id or "u0"
+    person.actor.id = "u9"  # a member who wrote none of the items
+    by_person, by_service = decided(person), decided(service)
+    assert_not_looser(by_service, by_person, "service vs person")
+    consented = {c.by for i in service.items for c in i.consents if c.scope == "service_access"}
+    for item, result in zip(service.items, by_service.items):
+        if by_service.decision != "deny" and result.outcome != "excluded" and item.author.id not in consented:
+            owed = {(o.type, i) for o in by_service.obligations for i in o.item_ids}
+            assert ("redact_author_identity", item.id) in owed, by_service

@@ -130,9 +130,9 @@ def test_a_consent_no_rule_reads_is_noted_with_the_scope_the_rules_read(tmp_path
     assert notes == (
         "note: consent `share_outside` by `u-src` on item `i-1` is read by no rule that can decide it under "
         "tlp@1, data-rights@1, platform-baseline@1; expected one of `attribution`, `listing`, `new_terms`, "
-        "`share_beyond_label`\n"
+        "`service_access`, `share_beyond_label`\n"
         "note: consent `export` by `u-src` on item `i-1` is read by no rule of the loaded policy; "
-        "expected one of `attribution`, `listing`, `new_terms`, `share_beyond_label`\n")
+        "expected one of `attribution`, `listing`, `new_terms`, `service_access`, `share_beyond_label`\n")
     permitted = TLP_REQUEST.replace("[{by: u-src, scope: share_outside}, {by: u-src, scope: export}]",
                                     "[{by: u-src, scope: share_beyond_label}]")
     out = invoke("explain", _request_file(tmp_path, permitted), "--rules", RULES).out

@@ -134,6 +134,18 @@ def test_a_service_flag_left_unknown_is_sent_unset_and_read_as_yes(shared_server
     assert unknown.decision == "deny" and said_no.decision != "deny"
 
 
+def test_a_service_acting_for_the_group_gets_posts_without_who_wrote_them(shared_server):
+    bot = dc.Actor(id="app-digest", kind="service", installed_by="u-ana", member=True)
+    share = dc.CheckRequest(action="share", actor=bot, group=ROUNDTABLE, items=[REMARK],
+                            destination=dc.Destination(kind="same_group"))
+    with dc.Client(shared_server.target) as client:
+        decision = client.check(share)
+        assert [(o.type, o.person_ids) for o in decision.obligations] == [("redact_author_identity", ("u-chen",))]
+        with pytest.raises(dc.InvalidRequestError) as refused:
+            client.check(dataclasses.replace(share, actor=dataclasses.replace(bot, role="owner")))
+    assert [v.field for v in refused.value.field_violations] == ["actor.role"]
+
+
 def test_list_agreements(shared_server):
     with dc.Client(shared_server.target) as client:
         agreements = {a.id: a for a in client.list_agreements()}

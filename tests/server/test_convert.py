@@ -62,8 +62,8 @@ def full_request() -> pb.CheckRequest:
         action=pb.ACTION_QUOTE,
         requested_at=ts(1_700_000_000, 500_000_000),
         actor=pb.Actor(
-            id="ana", display_name="Ana", organization="acme", role=pb.ROLE_MODERATOR,
-            member=True, joined_at=ts(1_600_000_000),
+            id="ana", display_name="Ana", organization="acme", role=pb.ROLE_MEMBER,
+            member=True, joined_at=ts(1_600_000_000), kind=pb.ACTOR_KIND_SERVICE, installed_by="cy",
         ),
         group=pb.Group(
             id="g1",
@@ -131,8 +131,8 @@ def test_every_field_of_a_check_arrives_in_the_request():
     assert request == model.Request(
         action="quote",
         requested_at=ns(1_700_000_000, 500_000_000),
-        actor=model.Actor(id="ana", display_name="Ana", organization="acme", role="moderator",
-                          member=True, joined_at=ns(1_600_000_000)),
+        actor=model.Actor(id="ana", display_name="Ana", organization="acme", role="member",
+                          member=True, joined_at=ns(1_600_000_000), kind="service", installed_by="cy"),
         group=model.Group(
             id="g1",
             privacy="public",
@@ -252,6 +252,7 @@ ENUM_VOCABULARIES = [
     (pb.Format, "format", model.FORMATS, "text"),
     (pb.Derivation, "derived", model.DERIVATIONS, "verbatim"),
     (pb.Role, "actor.role", model.ROLES, "member"),
+    (pb.ActorKind, "actor.kind", model.ACTOR_KINDS, "person"),
     (pb.Privacy, "group.privacy", model.PRIVACIES, "private"),
     (pb.Visibility, "group.visibility", model.VISIBILITIES, "visible"),
     (pb.LegalBasis, "purpose.legal_basis", model.LEGAL_BASES, "none"),
@@ -280,6 +281,11 @@ def read_enum(fact: str, number: int) -> str:
     if fact == "actor.role":
         request.actor.role = number
         return convert.request_from_proto(request).actor.role
+    if fact == "actor.kind":
+        request.actor.kind = number
+        if number == pb.ACTOR_KIND_SERVICE:
+            request.actor.installed_by = "bo"
+        return convert.request_from_proto(request).actor.kind
     if fact == "group.privacy":
         request.group.privacy = number
         return convert.request_from_proto(request).group.privacy
@@ -658,3 +664,21 @@ def test_the_python_client_knows_every_obligation_the_engine_can_ask_for():
 
     assert set(typing.get_args(client_model.ObligationTypeName)) == set(OBLIGATION_TYPES)
     assert set(typing.get_args(client_model.SpanFieldName)) == set(model.SPAN_FIELDS)
+
+
+@pytest.mark.parametrize(("actor", "fields"), [
+    (pb.Actor(id="bot", kind=pb.ACTOR_KIND_SERVICE), ["actor.installed_by"]),
+    (pb.Actor(id="bot", kind=pb.ACTOR_KIND_SERVICE, installed_by=" "), ["actor.installed_by"]),
+    (pb.Actor(id="bot", kind=pb.ACTOR_KIND_SERVICE, installed_by="ana", role=pb.ROLE_OWNER), ["actor.role"]),
+    (pb.Actor(id="ana", installed_by="root"), ["actor.installed_by"]),
+    (pb.Actor(id="ana", kind=pb.ACTOR_KIND_PERSON, installed_by="root"), ["actor.installed_by"]),
+], ids=["service-without-installer", "blank-installer", "service-as-owner", "person-installed", "person-installed-2"])
+def test_an_actor_whose_kind_and_facts_disagree_is_refused_naming_the_field(actor, fields):
+    # A service acts for the person who installed it, in no role of its own: an owner's bot exports nothing alone.
+    assert fields_at_fault(minimal(actor=actor)) == fields
+
+
+def test_a_service_installed_by_a_member_is_understood():
+    actor = convert.request_from_proto(minimal(actor=pb.Actor(id="bot", kind=pb.ACTOR_KIND_SERVICE,
+                                                              installed_by="ana", role=pb.ROLE_MEMBER))).actor
+    assert (actor.kind, actor.installed_by, actor.role) == ("service", "ana", "member")

@@ -192,7 +192,8 @@ def full_request() -> dc.CheckRequest:
     return dc.CheckRequest(
         action="export",
         requested_at=T3,
-        actor=dc.Actor("a1", display_name="Actor", organization="acme", role="moderator", member=True, joined_at=T1),
+        actor=dc.Actor("a1", display_name="Actor", organization="acme", role="moderator", member=True, joined_at=T1,
+                       kind="service", installed_by="p1"),
         group=dc.Group(
             "g1",
             privacy="private",
@@ -246,7 +247,8 @@ def full_request_pb() -> pb.CheckRequest:
         action=pb.ACTION_EXPORT,
         requested_at=_ts(T3),
         actor=pb.Actor(
-            id="a1", display_name="Actor", organization="acme", role=pb.ROLE_MODERATOR, member=True, joined_at=_ts(T1)
+            id="a1", display_name="Actor", organization="acme", role=pb.ROLE_MODERATOR, member=True, joined_at=_ts(T1),
+            kind=pb.ACTOR_KIND_SERVICE, installed_by="p1",
         ),
         group=pb.Group(
             id="g1",
@@ -1069,6 +1071,7 @@ BAD_ENUMS: list[tuple[str, Callable[[], Any]]] = [
     ("Destination.kind", lambda: dc.Destination("AI_TOOL")),
     ("Destination.kind", lambda: dc.Destination("destination_kind_public")),
     ("Actor.role", lambda: dc.Actor("a1", role="king")),
+    ("Actor.kind", lambda: dc.Actor("a1", kind="robot")),
     ("Group.privacy", lambda: dc.Group("g1", privacy="secret")),
     ("Group.visibility", lambda: dc.Group("g1", visibility="invisible")),
     ("Item.kind", lambda: dc.Item("i1", kind="video")),

@@ -45,6 +45,10 @@ SOURCE_SETTERS = frozenset({"", "author"})
 FORMATS = ("text", "screenshot", "file", "recording")
 DERIVATIONS = ("verbatim", "paraphrase", "summary")
 ROLES = ("member", "moderator", "admin", "owner")
+# Who acts: a person, or a service acting for the group (a bot or an app an
+# admin installed), which reads the group's posts but not who wrote them
+# unless the author allows it (domain notes §4.1).
+ACTOR_KINDS = ("person", "service")
 PRIVACIES = ("public", "private")
 VISIBILITIES = ("visible", "hidden")
 SPAN_UNITS = ("code_point", "utf16", "utf8")
@@ -61,6 +65,7 @@ CONSENT_SCOPES: dict[str, str] = {
     "new_terms": "the author lets the group's newer, looser terms govern their older item",
     "export": "the item may go into an export of the group's content",
     "ai_processing": "the item may be given to an AI tool",
+    "service_access": "a service acting for the group may see that the item is theirs",
 }
 # Read by the engine itself for every item, whatever the rules say: a loosening
 # of the group's terms reaches an older item only with this consent (§6.2.3).
@@ -76,6 +81,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "format": FORMATS,
     "derived": DERIVATIONS,
     "actor.role": ROLES,
+    "actor.kind": ACTOR_KINDS,
     "group.privacy": PRIVACIES,
     "group.visibility": VISIBILITIES,
     "purpose.legal_basis": LEGAL_BASES,
@@ -104,6 +110,8 @@ class Actor:
     role: str = "member"
     member: bool = False
     joined_at: Instant | None = None
+    kind: str = "person"  # one of ACTOR_KINDS
+    installed_by: str = ""  # for a service: the person who installed it
 
 
 @dataclass(slots=True)

@@ -54,9 +54,10 @@ class ObligationType:
 
 
 def _exports_authorship(scope: Scope) -> bool:
-    # An export carries who said what; a share or quote carries what the
-    # request's attribution says it will.
-    return scope.action == "export"
+    # An export carries who said what, and so does what a service acting for
+    # the group is handed (the posts with their metadata); a person's share or
+    # quote carries what the request's attribution says it will.
+    return scope.action == "export" or scope.actor.kind == "service"
 
 
 def _for_item(evaluated: Scope, name: str, **fields) -> Obligation:
@@ -140,14 +141,14 @@ def _counts(scope: Scope, params: Params) -> int:
 
 def _redact_identifying_content(scope: Scope, params: Params):
     people = _people_in_scope(scope)
-    actor = scope.actor.id
+    actor = scope.acting_person
     if _minors_only(scope, params):
         # Not even a child may name a child, themselves included: it is not theirs to waive.
         people, actor = (p for p in people if p.is_minor), ""
     else:
         # A speaker who consented to attribution may be named.
         author = scope.item.author.id
-        if author and author != scope.actor.id and holds(scope, author, _NAMED):
+        if author and author != scope.acting_person and holds(scope, author, _NAMED):
             people = (p for p in people if p.id != author)
     people = tuple(people)
     counts = _counts(scope, params)
@@ -167,7 +168,8 @@ def _redact_participant_identities(scope: Scope, params: Params):
     if _minors_only(scope, params):
         hidden = [p for p in scope.item.listed_people if p.is_minor]
     else:
-        hidden = [p for p in scope.item.listed_people if p.id != scope.actor.id and not holds(scope, p.id, kind)]
+        hidden = [p for p in scope.item.listed_people
+                  if p.id != scope.acting_person and not holds(scope, p.id, kind)]
     if not hidden:
         return None
     return _for_item(scope, "redact_participant_identities",

@@ -15,7 +15,7 @@ class Scope:
     __slots__ = (
         "request", "action", "actor", "group", "item", "destination", "attribution", "format",
         "derived", "quoted_text", "purpose", "attributes", "requested_at", "label", "label_param", "vars",
-        "actor_is_author",
+        "acting_person", "actor_is_author",
     )
 
     def __init__(self, request: Request, item: Item, requested_at: Instant, label: dict[str, str],
@@ -39,4 +39,8 @@ class Scope:
         self.label_param: dict[str, dict] = label_param or {}
         # Elements bound by quantifiers (`some: {of: …, as: it}`).
         self.vars: dict[str, Any] = {}
-        self.actor_is_author: bool = bool(item.author.id) and item.author.id == request.actor.id
+        # The person acting, who may release their own words and give their
+        # own name; a service acting for the group is nobody's self, whatever
+        # id it was given.
+        self.acting_person: str = "" if request.actor.kind == "service" else request.actor.id
+        self.actor_is_author: bool = bool(item.author.id) and item.author.id == self.acting_person

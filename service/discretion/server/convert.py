@@ -109,6 +109,7 @@ _ITEM_KINDS = _Enum(pb.ItemKind.DESCRIPTOR, "message")
 _FORMATS = _Enum(pb.Format.DESCRIPTOR, "text")
 _DERIVATIONS = _Enum(pb.Derivation.DESCRIPTOR, "verbatim")
 _ROLES = _Enum(pb.Role.DESCRIPTOR, "member")
+_ACTOR_KINDS = _Enum(pb.ActorKind.DESCRIPTOR, "person")
 _PRIVACIES = _Enum(pb.Privacy.DESCRIPTOR, "private")
 _VISIBILITIES = _Enum(pb.Visibility.DESCRIPTOR, "visible")
 _LEGAL_BASES = _Enum(pb.LegalBasis.DESCRIPTOR, "none")
@@ -340,6 +341,18 @@ def _required(value: str, field: str, what: str, problems: list[FieldViolation])
 
 def _actor(actor: pb.Actor, problems: list[FieldViolation]) -> model.Actor:
     _required(actor.id, "actor.id", "the id of the person acting", problems)
+    kind = _ACTOR_KINDS.read(actor.kind, "actor.kind", problems)
+    if kind == "service":
+        # A service acts for the person who installed it and holds no role of its own.
+        _required(actor.installed_by, "actor.installed_by", "the id of the person who installed the service",
+                  problems)
+        if actor.role not in (pb.ROLE_UNSPECIFIED, pb.ROLE_MEMBER) and actor.role in _ROLES.words:
+            problems.append(FieldViolation("actor.role", f"{pb.Role.Name(actor.role)}, yet `actor.kind` "
+                                           "ACTOR_KIND_SERVICE: a service holds no role of its own; the person "
+                                           "who installed it acts in theirs"))
+    elif actor.installed_by:
+        problems.append(FieldViolation("actor.installed_by", "given, yet `actor.kind` is a person: only a "
+                                       "service is installed"))
     return model.Actor(
         actor.id,  # id
         actor.display_name,  # display_name
@@ -347,6 +360,8 @@ def _actor(actor: pb.Actor, problems: list[FieldViolation]) -> model.Actor:
         _ROLES.read(actor.role, "actor.role", problems),  # role
         actor.member,  # member
         _instant(actor, "joined_at", "actor", problems),  # joined_at
+        kind,  # kind
+        actor.installed_by,  # installed_by
     )
 
 

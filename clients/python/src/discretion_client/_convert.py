@@ -119,6 +119,8 @@ def _fill_actor(message: pb.Actor, actor: m.Actor) -> None:
     _set_enum(message, "role", pb.Role, actor.role)
     message.member = actor.member
     _set_time(message, "joined_at", actor.joined_at)
+    _set_enum(message, "kind", pb.ActorKind, actor.kind)
+    message.installed_by = actor.installed_by
 
 
 def _fill_adoption(message: pb.Adoption, adoption: m.Adoption) -> None:

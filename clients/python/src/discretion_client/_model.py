@@ -43,6 +43,8 @@ DerivationName = Literal["verbatim", "paraphrase", "summary"]
 # (JavaScript, Java, C#) or UTF-8 bytes (Go, Rust).
 SpanUnitName = Literal["code_point", "utf16", "utf8"]
 RoleName = Literal["member", "moderator", "admin", "owner"]
+# A person, or a service acting for the group (a bot or an app an admin installed).
+ActorKindName = Literal["person", "service"]
 PrivacyName = Literal["public", "private"]
 VisibilityName = Literal["visible", "hidden"]
 LegalBasisName = Literal["none", "valid_legal_process", "member_consent", "legal_requirement"]
@@ -197,7 +199,13 @@ class Person:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who wants to act. `member` says whether they belong to the group now."""
+    """Who wants to act. `member` says whether they belong to the group now.
+
+    A service acting for the group (`kind="service"`) names the person who
+    installed it (`installed_by`) and holds no role of its own; it gets the
+    posts without who wrote them unless the author consented
+    (`service_access`).
+    """
 
     id: str
     display_name: str = ""
@@ -205,10 +213,14 @@ class Actor:
     role: RoleName | None = None
     member: bool = False
     joined_at: _dt.datetime | None = None
+    kind: ActorKindName | None = None
+    installed_by: str = ""
 
     def __post_init__(self) -> None:
         _check_choice(self, "role", RoleName)
         _check_time(self, "joined_at")
+        _check_choice(self, "kind", ActorKindName)
+        _check_one(self, "installed_by", str, optional=False)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,12 @@ class LegalBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LEGAL_BASIS_MEMBER_CONSENT: _ClassVar[LegalBasis]
     LEGAL_BASIS_LEGAL_REQUIREMENT: _ClassVar[LegalBasis]
 
+class ActorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTOR_KIND_UNSPECIFIED: _ClassVar[ActorKind]
+    ACTOR_KIND_PERSON: _ClassVar[ActorKind]
+    ACTOR_KIND_SERVICE: _ClassVar[ActorKind]
+
 class SpanUnit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SPAN_UNIT_UNSPECIFIED: _ClassVar[SpanUnit]
@@ -165,6 +171,9 @@ LEGAL_BASIS_NONE: LegalBasis
 LEGAL_BASIS_VALID_LEGAL_PROCESS: LegalBasis
 LEGAL_BASIS_MEMBER_CONSENT: LegalBasis
 LEGAL_BASIS_LEGAL_REQUIREMENT: LegalBasis
+ACTOR_KIND_UNSPECIFIED: ActorKind
+ACTOR_KIND_PERSON: ActorKind
+ACTOR_KIND_SERVICE: ActorKind
 SPAN_UNIT_UNSPECIFIED: SpanUnit
 SPAN_UNIT_CODE_POINT: SpanUnit
 SPAN_UNIT_UTF16: SpanUnit
@@ -197,20 +206,24 @@ class Person(_message.Message):
     def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., organization: _Optional[str] = ..., handles: _Optional[_Iterable[str]] = ..., is_minor: _Optional[bool] = ..., aliases: _Optional[_Iterable[str]] = ..., organization_aliases: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Actor(_message.Message):
-    __slots__ = ("id", "display_name", "organization", "role", "member", "joined_at")
+    __slots__ = ("id", "display_name", "organization", "role", "member", "joined_at", "kind", "installed_by")
     ID_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     MEMBER_FIELD_NUMBER: _ClassVar[int]
     JOINED_AT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    INSTALLED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
     display_name: str
     organization: str
     role: Role
     member: bool
     joined_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., organization: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., member: _Optional[bool] = ..., joined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    kind: ActorKind
+    installed_by: str
+    def __init__(self, id: _Optional[str] = ..., display_name: _Optional[str] = ..., organization: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., member: _Optional[bool] = ..., joined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[ActorKind, str]] = ..., installed_by: _Optional[str] = ...) -> None: ...
 
 class Adoption(_message.Message):
     __slots__ = ("agreement", "version", "effective_from", "disclosed_at", "replaces", "segments", "default_labels", "label_floors")
