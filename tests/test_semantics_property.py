@@ -17,6 +17,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from discretion.engine import decide
+from discretion.engine.compiled import scheme_key
 from discretion.engine.model import (
     DESTINATION_KINDS, Actor, Adoption, Attribution, Consent, Destination, Group, Item, Label, Person, Recipient,
     Request, Service, Session,
@@ -96,15 +97,15 @@ def test_a_label_is_judged_by_the_agreement_that_defines_it_whatever_the_group_a
 
 
 @budget(200)
-@given(requests(AGREEMENTS), st.sampled_from(["chr", "TLP ", "custom", ""]))
-def test_a_label_no_agreement_defines_keeps_the_item_in_the_group(drawn, scheme):
+@given(requests(AGREEMENTS), st.sampled_from(["chr", "TLP ", "custom", "", "tl\u0440", "\u0442lp", "tlp2"]))
+def test_a_label_no_agreement_defines_denies_the_item_wherever_it_goes(drawn, scheme):
+    # Even inside the group: a look-alike `tlр` would otherwise carry TLP:RED past its recipients.
     request, adopted = drawn
-    assume(scheme.strip().lower() not in POLICY.label_schemes)
+    assume(scheme_key(scheme) not in POLICY.label_schemes)
     item = request.items[0]
     labelled = with_item(adopt(request, adopted), labels=item.labels + (Label(scheme, "anything"),))
     decision = decide(POLICY, labelled, now=NOW)
-    if request.destination.kind != "same_group":
-        assert rule_denied(decision, item.id) or decision.decision == "deny", decision.reason
+    assert rule_denied(decision, item.id) or decision.decision == "deny", decision.reason
 
 
 # ---- 4. the author's waiver covers only their own words -----------------------------------

@@ -7,6 +7,8 @@ that can apply to it, and only in the agreements the group adopted.
 
 from __future__ import annotations
 
+import unicodedata
+
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -93,6 +95,19 @@ class CompiledVersion:
     @property
     def key(self) -> str:
         return f"{self.agreement}@{self.version}"
+
+
+def scheme_key(name: str) -> str:
+    """A label scheme's name as it is looked up: compatibility forms folded, invisible characters and blanks gone, no case.
+
+    ` TLP`, `ｔｌｐ` and `t\u200blp` all name `tlp`: each is unambiguous. A
+    look-alike from another script (`tlр`, Cyrillic) stays itself and names
+    no scheme, which denies the item (decide._refuse_uninterpreted_labels).
+    """
+    if name.isascii():
+        return "".join(name.split()).lower()
+    folded = unicodedata.normalize("NFKC", name)
+    return "".join(c for c in folded if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc")).lower()
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Iterable
 
 from . import consent
-from .compiled import CompiledPolicy, CompiledRule, CompiledVersion
+from .compiled import CompiledPolicy, CompiledRule, CompiledVersion, scheme_key
 from .model import (
     ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Destination, Finding,
     Instant, Item, ItemResult, Obligation, Person, Request,
@@ -128,8 +128,7 @@ def _decide_item(policy: CompiledPolicy, terms: Terms, request: Request, item: I
                           f"{', '.join(governing.keys)} only what others are owed still applies")
         for labels, params in labellings:
             _evaluate(policy, governing, labels, params, request, item, requested_at, released, outcome, tracer)
-    if request.destination.kind != "same_group":
-        _refuse_uninterpreted_labels(schemes, item, outcome, tracer)
+    _refuse_uninterpreted_labels(schemes, item, outcome, tracer)
     _settle(item, outcome, schemes, tracer)
     _refuse_conflicts(item, outcome, tracer)
     return governed_by
@@ -261,7 +260,7 @@ def _labellings(governing: Governing, schemes, item: Item) -> list[tuple[dict[st
     source: dict[str, tuple[str, dict]] = {}
     readings: list[tuple[str, str, dict]] = []
     for label in item.labels:
-        name = label.scheme.strip().lower()
+        name = scheme_key(label.scheme)
         scheme = schemes.get(name)
         if scheme is None:
             continue  # no order to read it by: refused outside the group (_refuse_uninterpreted_labels)
@@ -374,16 +373,20 @@ def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, st
 
 
 def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer: list[str] | None) -> None:
-    """A label of a scheme no loaded agreement defines: what it allows cannot be known, so it stays in the group."""
+    """A label of a scheme no loaded agreement defines: what it allows cannot be known, even inside the group.
+
+    Inside the group too: a misspelt `tlp` (a look-alike letter) would
+    otherwise carry a TLP:RED item past the recipients its label allows.
+    """
     if not item.labels:
         return
-    unknown = sorted({label.scheme.strip().lower() for label in item.labels} - set(schemes))
+    unknown = sorted({scheme_key(label.scheme) for label in item.labels} - set(schemes))
     if not unknown:
         return
     names = ", ".join(f"`{name or '(blank)'}`" for name in unknown)
     _deny_item(item, outcome, tracer, "uninterpreted_label",
                f"item `{item.id}` carries a {names} label that no loaded agreement defines, "
-               "so what it allows cannot be known and it stays in the group",
+               "so what it allows cannot be known and it is not passed on",
                trace=f"label scheme {names} is defined by no agreement")
 
 

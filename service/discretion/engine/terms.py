@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from typing import Iterable, NamedTuple
 
-from .compiled import CompiledPolicy, CompiledVersion
+from .compiled import CompiledPolicy, CompiledVersion, scheme_key
 from .model import Adoption, Instant
 from .names import fold
 
@@ -186,7 +186,7 @@ def _refusal(policy: CompiledPolicy, adoptions: tuple[Adoption, ...]) -> Refusal
                            f"`{adoption.agreement}` has no version {adoption.version}")
         for kind in ("default_labels", "label_floors"):
             for scheme in getattr(adoption, kind):
-                if scheme.strip().lower() not in policy.label_schemes:
+                if scheme_key(scheme) not in policy.label_schemes:
                     return Refusal("unknown_label_scheme", f"group.adoptions[{index}].{kind}",
                                    f"the label scheme `{scheme}` is defined by no loaded agreement, so its labels cannot be read")
         if any(not segment_key(s) for s in adoption.segments):
@@ -283,7 +283,7 @@ class Terms:
         result: dict[str, str] = {}
         schemes = self._policy.label_schemes
         pairs = [p for v in versions for p in getattr(v, kind).items()]
-        pairs += [(name.strip().lower(), value) for a in adoptions for name, value in getattr(a, kind).items()]
+        pairs += [(scheme_key(name), value) for a in adoptions for name, value in getattr(a, kind).items()]
         for name, value in pairs:
             scheme = schemes.get(name)
             if scheme is None:

@@ -25,7 +25,7 @@ from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from ..engine import model
-from ..engine.compiled import AgreementInfo, VersionInfo
+from ..engine.compiled import AgreementInfo, VersionInfo, scheme_key
 from ..engine.instants import SECOND, to_iso
 from ..errors import Diagnostic, DiscretionError
 from ._gen.discretion.v1 import policy_pb2 as pb
@@ -419,7 +419,7 @@ def _label_map(labels, where: str, problems: list[FieldViolation]) -> dict[str, 
     read: dict[str, str] = {}
     given: dict[str, str] = {}
     for key, value in sorted(labels.items()):
-        scheme = key.strip().lower()
+        scheme = scheme_key(key)
         if not scheme:
             problems.append(FieldViolation(where, f"a blank label scheme `{key}`; name the scheme, e.g. `tlp`"))
         elif scheme in read:
@@ -476,7 +476,7 @@ def _labels(labels: Iterable[pb.Label], where: str, problems: list[FieldViolatio
 
 def _label(label: pb.Label, where: str, problems: list[FieldViolation]) -> model.Label:
     # Labels are matched trimmed and without case (` TLP ` `AMBER` is `tlp` `amber`).
-    scheme = label.scheme.strip().lower()
+    scheme = scheme_key(label.scheme)
     if not scheme:
         # A scheme-less `TLP:RED` has no agreement to read it by; guessing one is not ours to do.
         problems.append(FieldViolation(f"{where}.scheme", "required: the label's scheme, e.g. `tlp` "
