@@ -555,3 +555,18 @@ def test_a_requests_adoptions_never_loosen_the_groups_binding(drawn):
         kept = {i.item_id for i in stacked.items if i.outcome != "excluded"}
         owed = {(o.type, i) for o in alone.obligations for i in o.item_ids if i in kept and o.type != "exclude_items"}
         assert owed <= {(o.type, i) for o in stacked.obligations for i in o.item_ids}, stacked.reason
+
+
+# ---- a destination the public can reach is the public ------------------------------------
+
+
+@budget(400)
+@given(requests(AGREEMENTS), st.sampled_from([k for k in DESTINATION_KINDS if k != "public"]))
+def test_a_publicly_accessible_destination_is_never_looser_than_the_public(drawn, kind):
+    request, adopted = drawn
+    request = adopt(request, adopted)
+    reachable = dataclasses.replace(request, destination=dataclasses.replace(
+        request.destination, kind=kind, publicly_accessible=True))
+    public = dataclasses.replace(request, destination=dataclasses.replace(
+        request.destination, kind="public", publicly_accessible=True))
+    assert_not_looser(decide(POLICY, reachable, now=NOW), decide(POLICY, public, now=NOW), kind)

@@ -60,10 +60,14 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
     if isinstance(terms, Refusal):
         return _refuse(policy, request, *terms, tracer=tracer)
     request = _minors_everywhere(_undated_when_later(request, requested_at))
+    audiences = _audiences(request)
+    if len(audiences) > 1 and tracer is not None:
+        tracer.append(f"the `{request.destination.kind}` destination is publicly accessible: "
+                      "judged as `public` too, and the stricter holds")
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
     for item in request.items:
         outcome = _Outcome()
-        governed_by = _decide_item(policy, terms, request, item, requested_at, outcome, tracer)
+        governed_by = _decide_item(policy, terms, audiences, item, requested_at, outcome, tracer)
         if tracer is not None:
             tracer.append(f"item {item.id}: {'deny' if outcome.denied else 'allowed'}"
                           + (f", owes {', '.join(sorted({o.type for o in outcome.obligations}))}"
@@ -77,6 +81,20 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
         tracer.append(f"decision: {decision.decision}")
         return _with_explanation(decision, tracer)
     return decision
+
+
+def _audiences(request: Request) -> tuple[Request, ...]:
+    """The request as asked and, when the public can reach its destination, as a publication.
+
+    A destination anyone can read (a community portal, a shared drive, a
+    group that is public) is the public, whatever else it is: the item is
+    judged both ways and the stricter holds, so no kind lets the public in
+    by another name.
+    """
+    destination = request.destination
+    if destination.publicly_accessible and destination.kind != "public":
+        return request, replace(request, destination=replace(destination, kind="public"))
+    return (request,)
 
 
 def _undated_when_later(request: Request, requested_at: Instant) -> Request:
@@ -109,16 +127,18 @@ def _minors_everywhere(request: Request) -> Request:
     return replace(request, items=items, group=group)
 
 
-def _decide_item(policy: CompiledPolicy, terms: Terms, request: Request, item: Item, requested_at: Instant,
-                 outcome: _Outcome, tracer: list[str] | None) -> tuple[str, ...]:
-    """Evaluate one item under every set of terms and labelling that may apply; the stricter holds."""
-    sets = _governing_sets(terms, item, requested_at, request.destination)
+def _decide_item(policy: CompiledPolicy, terms: Terms, audiences: tuple[Request, ...], item: Item,
+                 requested_at: Instant, outcome: _Outcome, tracer: list[str] | None) -> tuple[str, ...]:
+    """Evaluate one item under every set of terms, labelling and audience that may apply; the stricter holds."""
+    request = audiences[0]
+    # A release by consent is read for the widest audience: one naming recipients never reaches the public.
+    sets = _governing_sets(terms, item, requested_at, audiences[-1].destination)
     governed_by = tuple(dict.fromkeys(key for governing, _ in sets for key in governing.keys))
     if tracer is not None:
         tracer.append(f"item {item.id}: governed by {', '.join(governed_by)}")
     schemes = policy.label_schemes
     readings = [(governing, released, _labellings(governing, schemes, item)) for governing, released in sets]
-    count = sum(len(labellings) for _, _, labellings in readings)
+    count = sum(len(labellings) for _, _, labellings in readings) * len(audiences)
     if count > MAX_READINGS:
         _refuse_too_many_readings(item, count, outcome, tracer)
         return governed_by
@@ -127,7 +147,8 @@ def _decide_item(policy: CompiledPolicy, terms: Terms, request: Request, item: I
             tracer.append(f"  item {item.id}: the author consented to the new terms: under "
                           f"{', '.join(governing.keys)} only what others are owed still applies")
         for labels, params in labellings:
-            _evaluate(policy, governing, labels, params, request, item, requested_at, released, outcome, tracer)
+            for asked in audiences:
+                _evaluate(policy, governing, labels, params, asked, item, requested_at, released, outcome, tracer)
     _refuse_uninterpreted_labels(schemes, item, outcome, tracer)
     _settle(item, outcome, schemes, tracer)
     _refuse_conflicts(item, outcome, tracer)
