@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from discretion.engine import decide
 from discretion.engine.compiled import scheme_key
-from discretion.engine.model import Request
+from discretion.engine.model import Request, Service
 from discretion.server import convert
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from strategies import NOW, POLICY, SCHEME_OWNER, budget, requests
@@ -30,7 +30,7 @@ def consistent(request: Request) -> Request:
     if destination.kind in ("same_group", "personal_archive"):
         destination = dataclasses.replace(destination, publicly_accessible=False)
     if destination.kind == "same_group":
-        destination = dataclasses.replace(destination, recipients=())
+        destination = dataclasses.replace(destination, recipients=(), service=Service())
     return dataclasses.replace(request, destination=destination)
 
 
@@ -179,7 +179,8 @@ def test_destination_facts_that_contradict_the_kind_are_refused_naming_them(draw
     if kind == "same_group":
         del destination.recipients[:]
     contradictions = {
-        "same_group": ["destination.publicly_accessible", "destination.group_id", "destination.recipients[0].id"],
+        "same_group": ["destination.publicly_accessible", "destination.group_id", "destination.recipients[0].id",
+                       "destination.service"],
         "personal_archive": ["destination.publicly_accessible"],
         "other_group": ["destination.group_id"],
     }[kind]
@@ -188,6 +189,10 @@ def test_destination_facts_that_contradict_the_kind_are_refused_naming_them(draw
         destination.publicly_accessible = True
     if "destination.group_id" in chosen:
         destination.group_id = "elsewhere" if kind == "same_group" else message.group.id
+    if "destination.service" in chosen:
+        destination.service.name = "summarizer"
+    elif kind == "same_group":
+        destination.ClearField("service")
     if "destination.recipients[0].id" in chosen:
         destination.recipients.add(id=data.draw(st.sampled_from(["outsider", "", "u1 "]), label="recipient"))
     with pytest.raises(convert.RequestInvalid) as raised:
@@ -201,6 +206,7 @@ def test_a_same_group_destination_may_name_members_and_its_own_group(drawn):
     message = wire_request(drawn)
     message.destination.kind = pb.DESTINATION_KIND_SAME_GROUP
     message.destination.group_id, message.destination.publicly_accessible = message.group.id, False
+    message.destination.ClearField("service")
     del message.destination.recipients[:]
     for person in message.group.participants[:2]:
         message.destination.recipients.add(id=person.id)

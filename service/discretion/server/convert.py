@@ -305,6 +305,10 @@ def _same_group(request: model.Request, problems: list[FieldViolation]) -> None:
     if destination.publicly_accessible:
         problems.append(FieldViolation("destination.publicly_accessible", f"true, yet {kind}: what the public can "
                                        "reach is outside the group; send DESTINATION_KIND_PUBLIC"))
+    if destination.service != _NO_SERVICE:
+        problems.append(FieldViolation("destination.service", f"given, yet {kind}: a service that receives the "
+                                       "items is DESTINATION_KIND_THIRD_PARTY_SERVICE or DESTINATION_KIND_AI_TOOL; "
+                                       "a service acting in the group is the actor (`actor.kind`)"))
     if destination.recipients:
         members = {p.id for p in group.participants if p.id}
         if request.actor.member and request.actor.id:
