@@ -107,3 +107,45 @@ def test_a_smaller_skew_refuses_sooner(holder):
             stub.Check(retracted_share(at(-60)), timeout=10)
         [(field, description)] = bad_request(raised.value)
         assert field == "requested_at" and "5 s it allows" in description
+
+
+def quote_under(adoptions: list[pb.Adoption], **item_fields) -> pb.CheckRequest:
+    """A member's public quote, naming nobody, of an item posted an hour ago."""
+    return check(action=pb.ACTION_QUOTE, destination=pb.Destination(kind=pb.DESTINATION_KIND_EXTERNAL_INDIVIDUAL),
+                 group=pb.Group(id="g1", adoptions=adoptions),
+                 items=[pb.Item(id="m1", author=pb.Person(id="bo"), posted_at=at(-HOUR), **item_fields)])
+
+
+ON_THE_RECORD = pb.Adoption(agreement="on-the-record", effective_from=at(-24 * HOUR))
+
+
+def held(response: pb.CheckResponse) -> bool:
+    """Not passed on as asked: denied, or only once the author agrees."""
+    return response.decision == pb.DECISION_DENY or any(o.type == "require_author_consent"
+                                                        for o in response.obligations)
+
+
+@pytest.mark.parametrize("case", ["retraction", "withdrawal", "tightening"])
+def test_an_end_stamped_within_the_skew_ahead_of_the_server_has_already_happened(holder, stub, case):
+    # The caller's clock may be a minute ahead: in its world the item is retracted, the consent withdrawn,
+    # the terms tightened. Read at the server's clock none of it would have happened yet.
+    if case == "retraction":
+        request = quote_under([ON_THE_RECORD], retracted_at=at(60))
+    elif case == "withdrawal":
+        ask_first = pb.Adoption(agreement="ask-before-quoting", effective_from=at(-24 * HOUR))
+        request = quote_under([ask_first], consents=[
+            pb.Consent(by="bo", scope="share_outside", granted_at=at(-2 * HOUR), withdrawn_at=at(60))])
+    else:
+        stays = pb.Adoption(agreement="stays-in-group", effective_from=at(60), replaces=["on-the-record"])
+        request = quote_under([ON_THE_RECORD, stays])
+    assert held(stub.Check(request, timeout=10))
+    with running(holder, max_clock_skew=None) as channel:  # as of the stated instants: not yet
+        assert not held(policy_stub(channel).Check(request, timeout=10))
+
+
+def test_a_grant_stamped_ahead_of_the_server_is_not_yet_granted(stub):
+    ask_first = pb.Adoption(agreement="ask-before-quoting", effective_from=at(-24 * HOUR))
+    request = quote_under([ask_first], consents=[pb.Consent(by="bo", scope="share_outside", granted_at=at(60))])
+    assert held(stub.Check(request, timeout=10))
+    request.items[0].consents[0].granted_at.CopyFrom(at(-60))
+    assert not held(stub.Check(request, timeout=10))

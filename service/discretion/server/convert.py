@@ -17,7 +17,7 @@ them in one round trip.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
 from google.protobuf import struct_pb2
@@ -268,7 +268,45 @@ def _request(message: pb.CheckRequest, clock: Clock | None, problems: list[Field
     request = _facts(message, clock, problems)
     if request.destination.kind in _CONSISTENCY:
         _CONSISTENCY[request.destination.kind](request, problems)
+    if clock is not None and clock.max_skew is not None:
+        request = _ends_ahead_as_past(request, clock.now, clock.now + clock.max_skew)
     return request
+
+
+def _ends_ahead_as_past(request: model.Request, now: model.Instant, limit: model.Instant) -> model.Request:
+    """An end stamped ahead of the server's clock, by no more than the skew, reads as already past.
+
+    The caller's clock may be that far ahead: in its world a retraction, a
+    withdrawn consent, new terms or a group's going public stamped a minute
+    from now have happened. Read at the server's clock they would not have,
+    and what they end would pass. Only ends move: a grant or a post stamped
+    ahead stays ahead (not yet granted; of unknown date), which is stricter.
+    """
+
+    def ahead(instant: model.Instant | None) -> bool:
+        return instant is not None and now < instant <= limit
+
+    items = request.items
+    if any(ahead(i.retracted_at) or any(ahead(c.withdrawn_at) for c in i.consents) for i in items):
+        items = tuple(replace(
+            item,
+            retracted_at=now if ahead(item.retracted_at) else item.retracted_at,
+            consents=tuple(replace(c, withdrawn_at=now) if ahead(c.withdrawn_at) else c for c in item.consents),
+        ) for item in items)
+    group = request.group
+    if ahead(group.converted_at) or any(ahead(a.effective_from) or ahead(a.disclosed_at) for a in group.adoptions):
+        group = replace(
+            group,
+            converted_at=now if ahead(group.converted_at) else group.converted_at,
+            adoptions=tuple(replace(
+                a,
+                effective_from=now if ahead(a.effective_from) else a.effective_from,
+                disclosed_at=now if ahead(a.disclosed_at) else a.disclosed_at,
+            ) for a in group.adoptions),
+        )
+    if items is request.items and group is request.group:
+        return request
+    return replace(request, items=items, group=group)
 
 
 def _facts(message: pb.CheckRequest, clock: Clock | None, problems: list[FieldViolation]) -> model.Request:
