@@ -235,3 +235,22 @@ def test_a_service_acting_for_the_group_never_gets_more_than_a_person_would(draw
         if by_service.decision != "deny" and result.outcome != "excluded" and item.author.id not in consented:
             owed = {(o.type, i) for o in by_service.obligations for i in o.item_ids}
             assert ("redact_author_identity", item.id) in owed, by_service
+
+
+# ---- the client reads every answer the engine gives ------------------------------
+
+
+@budget(400)
+@given(requests(AGREEMENTS), st.sampled_from(["share", "quote", "export"]))
+def test_the_python_client_accepts_every_answer_the_engine_gives(drawn, action):
+    """Guards the client's refusal of impossible answers: none of the engine's own is refused."""
+    from types import SimpleNamespace
+
+    from discretion_client import _convert as client_convert
+
+    message = wire_request(drawn)
+    message.action = getattr(pb, f"ACTION_{action.upper()}")
+    answer = convert.response_to_proto(decided(message), explain=False)
+    asked = SimpleNamespace(items=[SimpleNamespace(id=item.id) for item in message.items])
+    read = client_convert.decision(answer, asked)
+    assert read.decision == pb.Decision.Name(answer.decision).removeprefix("DECISION_").lower()

@@ -94,6 +94,8 @@ _OUTCOME = {pb.DECISION_ALLOW: pb.ITEM_OUTCOME_KEPT, pb.DECISION_ALLOW_WITH_OBLI
 def answer(check: Any, decision: int, **fields: Any) -> pb.CheckResponse:
     """A well-formed answer to `check`: `decision`, and a result of the same decision for each item."""
     items = [pb.ItemResult(item_id=i.id, outcome=_OUTCOME[decision], decision=decision) for i in check.items]
+    if decision == pb.DECISION_ALLOW_WITH_OBLIGATIONS and "obligations" not in fields:
+        fields["obligations"] = [pb.Obligation(type="redact_author_identity", item_ids=[i.id for i in check.items])]
     return pb.CheckResponse(decision=decision, items=items, **fields)
 
 
@@ -604,6 +606,23 @@ IMPOSSIBLE_ANSWERS = {
                                                             item_id="i9"))),
     "an-item-text-span-naming-no-item": _obliged(_redact(pb.Span(start=0, end=4, reveals="name",
                                                                  field="items.text"))),
+    "obligations-but-none-to-fulfil": pb.CheckResponse(decision=pb.DECISION_ALLOW_WITH_OBLIGATIONS, items=[_redacted()]),
+    "an-obligation-naming-no-item": _obliged(pb.Obligation(type="redact_author_identity")),
+    "a-hold-without-its-end": _obliged(pb.Obligation(type="hold_until", item_ids=["i1"])),
+    "a-label-to-preserve-without-a-label": _obliged(pb.Obligation(type="preserve_label", item_ids=["i1"])),
+    "a-redaction-of-no-text": _obliged(_redact()),
+    "an-excluded-item-no-obligation-names": pb.CheckResponse(
+        decision=pb.DECISION_ALLOW_WITH_OBLIGATIONS,
+        items=[pb.ItemResult(item_id="i1", outcome=pb.ITEM_OUTCOME_EXCLUDED, decision=pb.DECISION_DENY)],
+        obligations=[pb.Obligation(type="add_notice", item_ids=["i1"], notice="n")]),
+    "an-excluded-item-that-is-kept": pb.CheckResponse(
+        decision=pb.DECISION_ALLOW_WITH_OBLIGATIONS,
+        items=[pb.ItemResult(item_id="i1", outcome=pb.ITEM_OUTCOME_KEPT, decision=pb.DECISION_ALLOW)],
+        obligations=[pb.Obligation(type="exclude_items", item_ids=["i1"])]),
+    "a-redacted-item-that-is-allowed": pb.CheckResponse(
+        decision=pb.DECISION_ALLOW_WITH_OBLIGATIONS,
+        items=[pb.ItemResult(item_id="i1", outcome=pb.ITEM_OUTCOME_REDACTED, decision=pb.DECISION_ALLOW)],
+        obligations=[pb.Obligation(type="redact_author_identity", item_ids=["i1"])]),
 }
 
 
@@ -629,7 +648,7 @@ def test_a_well_formed_answer_with_every_part_is_accepted(server, connect) -> No
         _redact(pb.Span(start=0, end=0, reveals="name", field="quoted_text"),
                 pb.Span(start=0, end=4, reveals="name", field="items.text", item_id="i1"),
                 pb.Span(start=1, end=3, reveals="organization", field="attribution.descriptor")),
-        pb.Obligation(type="exclude_items", item_ids=["i1"]))
+        pb.Obligation(type="add_notice", item_ids=["i1"], notice="chatham_house_rule"))
     decision = connect(target).check(full_request())
     assert decision.decision == "allow_with_obligations" and len(decision.obligations) == 2
 

@@ -323,6 +323,19 @@ def decisions(message: pb.CheckBatchResponse, requests: list[m.CheckRequest]) ->
 
 _OBLIGATION_TYPES = frozenset(get_args(m.ObligationTypeName))
 _SPAN_FIELDS = frozenset(get_args(m.SpanFieldName))
+# How an item may come out: kept as it is, or kept once its obligations are
+# met (some of which redact), or left out.
+_ITEM_VERDICTS = frozenset({("kept", "allow"), ("kept", "allow_with_obligations"),
+                            ("redacted", "allow_with_obligations"), ("excluded", "deny")})
+# What an obligation cannot be fulfilled without.
+_REQUIRED_PARTS = {
+    "hold_until": ("until",),
+    "preserve_label": ("label",),
+    "add_notice": ("notice",),
+    "require_author_consent": ("scope",),
+    "redact_identifying_content": ("spans",),
+    "redact_participant_identities": ("person_ids",),
+}
 
 
 def _check_answer(answer: m.Decision, asked: list[str]) -> None:
@@ -332,21 +345,39 @@ def _check_answer(answer: m.Decision, asked: list[str]) -> None:
         return UnexpectedAnswerError(f"the answer cannot be right: {why}; act as on a denial")
 
     results = [result.item_id for result in answer.items]
-    if sorted(results) != sorted(asked):
+    if sorted(results) != sorted(asked) or len(set(results)) != len(results):
         raise wrong(f"asked about items {asked}, got results for {results}")
+    for result in answer.items:
+        if (result.outcome, result.decision) not in _ITEM_VERDICTS:
+            raise wrong(f"item `{result.item_id}` is {result.outcome} with decision `{result.decision}`")
+    if answer.decision == "deny":
+        return  # nothing is done with a denial's details
     if answer.decision == "allow":
         if answer.obligations:
             raise wrong(f"`allow` with obligations ({', '.join(o.type for o in answer.obligations)})")
         held = [r.item_id for r in answer.items if (r.decision, r.outcome) != ("allow", "kept")]
         if held:
             raise wrong(f"`allow` while items {held} are not allowed as they are")
+    elif not answer.obligations:
+        raise wrong("`allow_with_obligations` with no obligation to fulfil")
     known = set(asked)
+    named: set[str] = set()
+    left_out: set[str] = set()
     for obligation in answer.obligations:
         if obligation.type not in _OBLIGATION_TYPES:
             raise wrong(f"obligation `{obligation.type}` is not one this client knows how to fulfil; "
                         "upgrade discretion-client to match the server")
-        if not set(obligation.item_ids) <= known:
-            raise wrong(f"obligation `{obligation.type}` names items {list(obligation.item_ids)} not asked about")
+        if not obligation.item_ids or not set(obligation.item_ids) <= known:
+            raise wrong(f"obligation `{obligation.type}` names items {list(obligation.item_ids)}, not those asked about")
+        named.update(obligation.item_ids)
+        missing = [f for f in _REQUIRED_PARTS.get(obligation.type, ()) if not getattr(obligation, f)]
+        if missing:
+            raise wrong(f"obligation `{obligation.type}` without its {', '.join(missing)}")
+        if obligation.type == "exclude_items":
+            left_out.update(obligation.item_ids)
+            kept = [r.item_id for r in answer.items if r.item_id in obligation.item_ids and r.outcome != "excluded"]
+            if kept:
+                raise wrong(f"`exclude_items` names items {kept} whose results keep them")
         for span in obligation.spans:
             if span.end < span.start:
                 raise wrong(f"a span of `{obligation.type}` ends ({span.end}) before it starts ({span.start})")
@@ -354,6 +385,12 @@ def _check_answer(answer: m.Decision, asked: list[str]) -> None:
                 raise wrong(f"a span of `{obligation.type}` points into `{span.field}`, no field it may index")
             if (span.field == "items.text") != bool(span.item_id) or (span.item_id and span.item_id not in known):
                 raise wrong(f"a span of `{obligation.type}` in `{span.field}` names item `{span.item_id}`")
+    unnamed = [r.item_id for r in answer.items if r.decision == "allow_with_obligations" and r.item_id not in named]
+    if unnamed:
+        raise wrong(f"items {unnamed} owe something, yet no obligation names them")
+    unexcluded = [r.item_id for r in answer.items if r.outcome == "excluded" and r.item_id not in left_out]
+    if unexcluded:
+        raise wrong(f"items {unexcluded} are left out, yet no `exclude_items` says so")
 
 
 def _agreement(message: pb.AgreementInfo) -> m.AgreementInfo:

@@ -20,7 +20,8 @@ decision to act on and must not proceed:
                                  or obligation type this client does not know,
                                  an allow that carries obligations, item
                                  results that do not match the items asked
-                                 about, a span that ends before it starts
+                                 about, an obligation missing its parts, a
+                                 span that ends before it starts
 
 No grpc exception leaves a public method; the original stays reachable as
 `__cause__` for debugging. Arguments that cannot be sent at all (a naive
