@@ -224,7 +224,7 @@ def test_a_service_acting_for_the_group_never_gets_more_than_a_person_would(draw
     person.actor.role = pb.ROLE_MEMBER
     service = pb.CheckRequest()
     service.CopyFrom(person)
-    service.actor.kind, service.actor.installed_by = pb.ACTOR_KIND_SERVICE, "u9"
+    service.actor.kind, service.actor.installed_by, service.actor.organization = pb.ACTOR_KIND_SERVICE, "u9", ""
     if installers_id:  # given the id of an author, it still does not release their items
         service.actor.id = person.items[0].author.id or "u0"
     person.actor.id = "u9"  # a member who wrote none of the items
@@ -251,6 +251,6 @@ def test_the_python_client_accepts_every_answer_the_engine_gives(drawn, action):
     message = wire_request(drawn)
     message.action = getattr(pb, f"ACTION_{action.upper()}")
     answer = convert.response_to_proto(decided(message), explain=False)
-    asked = SimpleNamespace(items=[SimpleNamespace(id=item.id) for item in message.items])
+    asked = SimpleNamespace(action=action, items=[SimpleNamespace(id=item.id) for item in message.items])
     read = client_convert.decision(answer, asked)
     assert read.decision == pb.Decision.Name(answer.decision).removeprefix("DECISION_").lower()

@@ -149,3 +149,20 @@ def test_a_grant_stamped_ahead_of_the_server_is_not_yet_granted(stub):
     assert held(stub.Check(request, timeout=10))
     request.items[0].consents[0].granted_at.CopyFrom(at(-60))
     assert not held(stub.Check(request, timeout=10))
+
+
+@pytest.mark.parametrize("field", ["items[0].retracted_at", "items[0].consents[0].withdrawn_at"])
+def test_a_retraction_or_withdrawal_stamped_beyond_the_skew_ahead_is_refused_naming_it(holder, stub, field):
+    # Read as "not yet", what its author took back would pass; nobody schedules a retraction.
+    if field == "items[0].retracted_at":
+        request = quote_under([ON_THE_RECORD], retracted_at=at(301))
+    else:
+        ask_first = pb.Adoption(agreement="ask-before-quoting", effective_from=at(-24 * HOUR))
+        request = quote_under([ask_first], consents=[
+            pb.Consent(by="bo", scope="share_outside", granted_at=at(-2 * HOUR), withdrawn_at=at(3600))])
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.Check(request, timeout=10)
+    [(named, description)] = bad_request(raised.value)
+    assert named == field and "ahead of the server's clock" in description
+    with running(holder, max_clock_skew=None) as channel:  # what-if and replay: as stated
+        policy_stub(channel).Check(request, timeout=10)

@@ -641,6 +641,22 @@ def test_an_answer_that_cannot_be_right_is_an_error_never_an_allow(server, conne
         client.check_batch([full_request(), full_request()])
 
 
+@pytest.mark.parametrize("action", ["share", "quote", "export"])
+def test_only_an_export_may_leave_items_out(server, connect, action) -> None:
+    # A share or a quote is all or nothing: acting on a partial one sends what the group never agreed to.
+    fake, target = server
+    fake.reply = lambda method, request: pb.CheckResponse(
+        decision=pb.DECISION_ALLOW_WITH_OBLIGATIONS,
+        items=[_kept("a"), pb.ItemResult(item_id="b", outcome=pb.ITEM_OUTCOME_EXCLUDED, decision=pb.DECISION_DENY)],
+        obligations=[pb.Obligation(type="exclude_items", item_ids=["b"])])
+    request = dataclasses.replace(full_request(), action=action, items=[dc.Item("a"), dc.Item("b")])
+    if action == "export":
+        assert [r.outcome for r in connect(target).check(request).items] == ["kept", "excluded"]
+    else:
+        with pytest.raises(dc.UnexpectedAnswerError, match="leaves out items"):
+            connect(target).check(request)
+
+
 def test_a_well_formed_answer_with_every_part_is_accepted(server, connect) -> None:
     """Guards the test above: each impossible answer is one step from this one, which is read."""
     fake, target = server

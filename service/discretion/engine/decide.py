@@ -59,7 +59,7 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
     terms = terms_for(policy, policy.bindings.get(request.group.id, ()), request.group.adoptions)
     if isinstance(terms, Refusal):
         return _refuse(policy, request, *terms, tracer=tracer)
-    request = _minors_everywhere(_undated_when_later(request, requested_at))
+    request = _minors_everywhere(_undated_when_later(_service_as_itself(request), requested_at))
     audiences = _audiences(request)
     if len(audiences) > 1 and tracer is not None:
         tracer.append(f"the `{request.destination.kind}` destination is publicly accessible: "
@@ -95,6 +95,20 @@ def _audiences(request: Request) -> tuple[Request, ...]:
     if destination.publicly_accessible and destination.kind != "public":
         return request, replace(request, destination=replace(destination, kind="public"))
     return (request,)
+
+
+def _service_as_itself(request: Request) -> Request:
+    """A service acting for the group holds no role and no organization of its own (§4.1).
+
+    Whatever it was given: a bot claiming an owner's role would export what
+    the owner in person may not, and one claiming a peer's organization would
+    carry TLP:AMBER+STRICT to that peer. (The server refuses both, naming the
+    field; this holds for every other caller of the engine.)
+    """
+    actor = request.actor
+    if actor.kind != "service" or (actor.role == "member" and not actor.organization):
+        return request
+    return replace(request, actor=replace(actor, role="member", organization=""))
 
 
 def _undated_when_later(request: Request, requested_at: Instant) -> Request:

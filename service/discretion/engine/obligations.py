@@ -14,7 +14,7 @@ from typing import Callable
 
 from .consent import holds
 from .identify import FLAG, IGNORE, JUDGEMENTS, identifying_spans, in_unit, judgement
-from .model import Obligation, Span
+from .model import Obligation, Person, Span
 from .scope import Scope
 
 Params = dict[str, Callable[[Scope], object]]
@@ -109,11 +109,22 @@ def _people_in_scope(scope: Scope):
 
 # `people: minors` limits a redaction to the children among the people, whom
 # no consent recorded here releases (a child's consent needs a parent's, §4.5).
-PEOPLE = ("everyone", "minors")
+# `people: author` to the item's author, for who must not learn who wrote it
+# (a service acting for the group, §4.1): no consent to be named releases it.
+PEOPLE = ("everyone", "minors", "author")
+
+
+def _people_mode(scope: Scope, params: Params) -> str:
+    return str(params["people"](scope)) if "people" in params else "everyone"
 
 
 def _minors_only(scope: Scope, params: Params) -> bool:
-    return "people" in params and params["people"](scope) == "minors"
+    return _people_mode(scope, params) == "minors"
+
+
+def _is_actor(scope: Scope, person: Person) -> bool:
+    """Whether `person` is the one acting, who may give their own name; a blank id is nobody's."""
+    return bool(person.id) and person.id == scope.acting_person
 
 
 def _words(scope: Scope):
@@ -142,9 +153,12 @@ def _counts(scope: Scope, params: Params) -> int:
 def _redact_identifying_content(scope: Scope, params: Params):
     people = _people_in_scope(scope)
     actor = scope.acting_person
-    if _minors_only(scope, params):
+    mode = _people_mode(scope, params)
+    if mode == "minors":
         # Not even a child may name a child, themselves included: it is not theirs to waive.
         people, actor = (p for p in people if p.is_minor), ""
+    elif mode == "author":
+        people = (scope.item.author,)
     else:
         # A speaker who consented to attribution may be named.
         author = scope.item.author.id
@@ -168,8 +182,7 @@ def _redact_participant_identities(scope: Scope, params: Params):
     if _minors_only(scope, params):
         hidden = [p for p in scope.item.listed_people if p.is_minor]
     else:
-        hidden = [p for p in scope.item.listed_people
-                  if p.id != scope.acting_person and not holds(scope, p.id, kind)]
+        hidden = [p for p in scope.item.listed_people if not _is_actor(scope, p) and not holds(scope, p.id, kind)]
     if not hidden:
         return None
     return _for_item(scope, "redact_participant_identities",

@@ -269,8 +269,29 @@ def _request(message: pb.CheckRequest, clock: Clock | None, problems: list[Field
     if request.destination.kind in _CONSISTENCY:
         _CONSISTENCY[request.destination.kind](request, problems)
     if clock is not None and clock.max_skew is not None:
+        _no_events_ahead(request, clock.now + clock.max_skew, problems)
         request = _ends_ahead_as_past(request, clock.now, clock.now + clock.max_skew)
     return request
+
+
+def _no_events_ahead(request: model.Request, limit: model.Instant, problems: list[FieldViolation]) -> None:
+    """A retraction or a withdrawal is something that happened: one stamped beyond the skew ahead did not, yet.
+
+    Read as "not yet", it would let pass what its author took back; no
+    platform schedules a retraction, so the stamp is a wrong clock.
+    """
+    for index, item in enumerate(request.items):
+        if item.retracted_at is not None and item.retracted_at > limit:
+            problems.append(FieldViolation(f"items[{index}].retracted_at", _ahead(item.retracted_at, limit)))
+        for number, consent in enumerate(item.consents):
+            if consent.withdrawn_at is not None and consent.withdrawn_at > limit:
+                problems.append(FieldViolation(f"items[{index}].consents[{number}].withdrawn_at",
+                                               _ahead(consent.withdrawn_at, limit)))
+
+
+def _ahead(instant: model.Instant, limit: model.Instant) -> str:
+    return (f"{to_iso(instant)} is ahead of the server's clock by more than the skew it allows (past "
+            f"{to_iso(limit)}); a retraction or a withdrawal has happened by the time it is sent")
 
 
 def _ends_ahead_as_past(request: model.Request, now: model.Instant, limit: model.Instant) -> model.Request:
@@ -391,7 +412,11 @@ def _actor(actor: pb.Actor, problems: list[FieldViolation]) -> model.Actor:
         if actor.role not in (pb.ROLE_UNSPECIFIED, pb.ROLE_MEMBER) and actor.role in _ROLES.words:
             problems.append(FieldViolation("actor.role", f"{pb.Role.Name(actor.role)}, yet `actor.kind` "
                                            "ACTOR_KIND_SERVICE: a service holds no role of its own; the person "
-                                           "who installed it acts in theirs"))
+                                           "who installed it asks in theirs"))
+        if actor.organization:
+            problems.append(FieldViolation("actor.organization", "given, yet `actor.kind` ACTOR_KIND_SERVICE: a "
+                                           "service has no organization of its own (TLP's own-organization "
+                                           "audiences are its installer's to reach, asking in their own name)"))
     elif actor.installed_by:
         problems.append(FieldViolation("actor.installed_by", "given, yet `actor.kind` is a person: only a "
                                        "service is installed"))

@@ -310,7 +310,7 @@ def decision(message: pb.CheckResponse, request: m.CheckRequest) -> m.Decision:
         policy_revision=message.policy_revision,
         explanation=tuple(message.explanation),
     )
-    _check_answer(read, [item.id for item in request.items])
+    _check_answer(read, [item.id for item in request.items], request.action)
     return read
 
 
@@ -338,7 +338,7 @@ _REQUIRED_PARTS = {
 }
 
 
-def _check_answer(answer: m.Decision, asked: list[str]) -> None:
+def _check_answer(answer: m.Decision, asked: list[str], action: str) -> None:
     """Refuse an answer no server of this contract gives: acting on it is acting on a guess."""
 
     def wrong(why: str) -> UnexpectedAnswerError:
@@ -391,6 +391,9 @@ def _check_answer(answer: m.Decision, asked: list[str]) -> None:
     unexcluded = [r.item_id for r in answer.items if r.outcome == "excluded" and r.item_id not in left_out]
     if unexcluded:
         raise wrong(f"items {unexcluded} are left out, yet no `exclude_items` says so")
+    if left_out and action != "export":
+        # A share or a quote is all or nothing: an item that cannot go denies the whole.
+        raise wrong(f"a {action} that leaves out items {sorted(left_out)}")
 
 
 def _agreement(message: pb.AgreementInfo) -> m.AgreementInfo:
