@@ -11,7 +11,11 @@ that holds a timestamp.
 
 A request is either understood whole or refused whole: every violation found
 is collected and raised at once as `RequestInvalid`, so a caller fixes all of
-them in one round trip.
+them in one round trip. What is refused beyond form: an enum number the proto
+does not define, a blank or twice-given label scheme, a `requested_at` (or a
+retraction, a withdrawal) beyond the clock's skew, destination facts that
+contradict their kind, a service actor's role or organization. Each would
+otherwise be read as some value, and a rule testing it passed by.
 """
 
 from __future__ import annotations
