@@ -31,6 +31,14 @@ def consistent(request: Request) -> Request:
         destination = dataclasses.replace(destination, publicly_accessible=False)
     if destination.kind == "same_group":
         destination = dataclasses.replace(destination, recipients=(), service=Service())
+    party = {p for i in request.items for p in i.exchange_participants} | {p.id for p in request.group.participants}
+    agrees = {
+        "original_exchange_participant": lambda r: r.id in party,
+        "actor_org_internal": lambda r: r.organization == request.actor.organization,
+        "community_peer": lambda r: r.organization in request.group.community,
+    }.get(destination.kind)
+    if agrees is not None:
+        destination = dataclasses.replace(destination, recipients=tuple(filter(agrees, destination.recipients)))
     return dataclasses.replace(request, destination=destination)
 
 
@@ -170,7 +178,9 @@ def test_a_label_of_a_scheme_no_agreement_defines_never_loosens_a_decision(drawn
 
 
 @budget(300)
-@given(requests(AGREEMENTS), st.sampled_from(["same_group", "personal_archive", "other_group"]), st.data())
+@given(requests(AGREEMENTS), st.sampled_from(["same_group", "personal_archive", "other_group",
+                                               "original_exchange_participant", "actor_org_internal",
+                                               "community_peer"]), st.data())
 def test_destination_facts_that_contradict_the_kind_are_refused_naming_them(drawn, kind, data):
     message = wire_request(drawn)
     destination = message.destination
@@ -183,7 +193,15 @@ def test_destination_facts_that_contradict_the_kind_are_refused_naming_them(draw
                        "destination.service"],
         "personal_archive": ["destination.publicly_accessible"],
         "other_group": ["destination.group_id"],
+        "original_exchange_participant": ["destination.recipients[0].id"],
+        "actor_org_internal": ["destination.recipients[0].organization"],
+        "community_peer": ["destination.recipients[0].organization"],
     }[kind]
+    if kind in ("original_exchange_participant", "actor_org_internal", "community_peer"):
+        del destination.recipients[:]
+        message.actor.organization = message.actor.organization or "Northwind Bank"
+        if kind == "community_peer" and not message.group.community:
+            message.group.community.append("Contoso")
     chosen = data.draw(st.lists(st.sampled_from(contradictions), min_size=1, unique=True), label="contradictions")
     if "destination.publicly_accessible" in chosen:
         destination.publicly_accessible = True
@@ -195,6 +213,8 @@ def test_destination_facts_that_contradict_the_kind_are_refused_naming_them(draw
         destination.ClearField("service")
     if "destination.recipients[0].id" in chosen:
         destination.recipients.add(id=data.draw(st.sampled_from(["outsider", "", "u1 "]), label="recipient"))
+    if "destination.recipients[0].organization" in chosen:
+        destination.recipients.add(id="u1", organization="Daily Planet")
     with pytest.raises(convert.RequestInvalid) as raised:
         convert.request_from_proto(message)
     assert sorted(v.field for v in raised.value.violations) == sorted(chosen)

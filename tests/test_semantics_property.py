@@ -570,3 +570,27 @@ def test_a_publicly_accessible_destination_is_never_looser_than_the_public(drawn
     public = dataclasses.replace(request, destination=dataclasses.replace(
         request.destination, kind="public", publicly_accessible=True))
     assert_not_looser(decide(POLICY, reachable, now=NOW), decide(POLICY, public, now=NOW), kind)
+
+
+@budget(300)
+@given(requests(AGREEMENTS), st.sampled_from(["author", "listed"]), st.sampled_from(["share", "quote", "export"]))
+def test_a_child_one_item_names_is_protected_in_every_other_items_words(drawn, record, action):
+    """The roster may leave the child out: naming them as one item's author or on its list is enough."""
+    request, adopted = drawn
+    assume(request.destination.kind != "same_group")
+    child = dataclasses.replace(CHILD, id="u-child", organization="")
+    grown_ups = tuple(p for p in request.group.participants if not p.is_minor)
+    request = dataclasses.replace(adopt(request, adopted), action=action, quoted_text="",
+                                  group=dataclasses.replace(request.group, participants=grown_ups,
+                                                            adoptions=adopt(request, adopted).group.adoptions))
+    first = request.items[0]
+    first = (dataclasses.replace(first, author=child) if record == "author" else
+             dataclasses.replace(first, kind="attendee_list", listed_people=(child,)))
+    other = Item("other", author=PEOPLE[1], posted_at=POSTED, text="Kim Young was there")
+    request = dataclasses.replace(request, items=(first, other))
+    decision = decide(POLICY, request, now=NOW)
+    if decision.decision == "deny" or decision.items[1].outcome == "excluded":
+        return
+    spans = [s for o in decision.obligations if o.type == "redact_identifying_content" for s in o.spans
+             if s.item_id == "other"]
+    assert any(s.start == 0 and s.end >= len("Kim Young") for s in spans), decision.reason

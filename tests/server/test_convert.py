@@ -684,3 +684,9 @@ def test_a_service_installed_by_a_member_is_understood():
     actor = convert.request_from_proto(minimal(actor=pb.Actor(id="bot", kind=pb.ACTOR_KIND_SERVICE,
                                                               installed_by="ana", role=pb.ROLE_MEMBER))).actor
     assert (actor.kind, actor.installed_by, actor.role) == ("service", "ana", "member")
+
+
+@pytest.mark.parametrize("group_id", ["g1 ", " g1", "g1\t"])
+def test_a_group_id_with_blanks_around_it_is_refused(group_id):
+    # Read as another group, `g1 ` would escape the floor rules/bindings.yaml binds to `g1`.
+    assert fields_at_fault(minimal(group=pb.Group(id=group_id))) == ["group.id"]

@@ -664,9 +664,11 @@ def test_a_well_formed_answer_with_every_part_is_accepted(server, connect) -> No
         _redact(pb.Span(start=0, end=0, reveals="name", field="quoted_text"),
                 pb.Span(start=0, end=4, reveals="name", field="items.text", item_id="i1"),
                 pb.Span(start=1, end=3, reveals="organization", field="attribution.descriptor")),
-        pb.Obligation(type="add_notice", item_ids=["i1"], notice="chatham_house_rule"))
+        pb.Obligation(type="add_notice", item_ids=["i1"], notice="chatham_house_rule"),
+        # A listed person without an id is named by name only.
+        pb.Obligation(type="redact_participant_identities", item_ids=["i1"], names=["Nobody Id"]))
     decision = connect(target).check(full_request())
-    assert decision.decision == "allow_with_obligations" and len(decision.obligations) == 2
+    assert decision.decision == "allow_with_obligations" and len(decision.obligations) == 3
 
 
 def test_an_unknown_finding_effect_reads_as_unspecified(server, connect) -> None:

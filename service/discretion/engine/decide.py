@@ -127,9 +127,9 @@ def _minors_everywhere(request: Request) -> Request:
     person; when they disagree the stricter holds (§4.5).
     """
     minors = {p.id for p in request.group.participants if p.is_minor and p.id}
-    for item in request.items:
-        minors.update(p.id for p in (item.author, *item.listed_people) if p.is_minor and p.id)
-    if not minors:
+    children = [p for item in request.items for p in (item.author, *item.listed_people) if p.is_minor]
+    minors.update(p.id for p in children if p.id)
+    if not minors and not children:
         return request
 
     def person(p: Person) -> Person:
@@ -137,7 +137,17 @@ def _minors_everywhere(request: Request) -> Request:
 
     items = tuple(replace(i, author=person(i.author), listed_people=tuple(map(person, i.listed_people)))
                   for i in request.items)
-    group = replace(request.group, participants=tuple(map(person, request.group.participants)))
+    # The roster holds every child the request names, so that a child who
+    # wrote one item, or is on one item's list, is protected in every other
+    # item's words too (`platform-baseline`'s minors-not-named reads it).
+    rostered = {p.id for p in request.group.participants if p.id}
+    added = []
+    for child in children:
+        if (child.id and child.id in rostered) or child in added:
+            continue
+        added.append(child)
+        rostered.add(child.id)
+    group = replace(request.group, participants=(*map(person, request.group.participants), *added))
     return replace(request, items=items, group=group)
 
 

@@ -101,10 +101,16 @@ _NAMED = "attribution"
 
 
 def _people_in_scope(scope: Scope):
-    item = scope.item
-    yield item.author
+    """Everyone the request knows by name: the roster, and every item's author and listed people.
+
+    Every item's, not only this one's: a text shared or exported beside
+    another item may name that item's author, or a child on another's list.
+    """
+    yield scope.item.author
     yield from scope.group.participants
-    yield from item.listed_people
+    for item in scope.request.items:
+        yield item.author
+        yield from item.listed_people
 
 
 # `people: minors` limits a redaction to the children among the people, whom

@@ -398,7 +398,46 @@ def _personal_archive(request: model.Request, problems: list[FieldViolation]) ->
                                        "publication; send DESTINATION_KIND_PUBLIC"))
 
 
-_CONSISTENCY = {"same_group": _same_group, "other_group": _other_group, "personal_archive": _personal_archive}
+def _original_exchange(request: model.Request, problems: list[FieldViolation]) -> None:
+    party = {pid for item in request.items for pid in item.exchange_participants if pid}
+    party.update(p.id for p in request.group.participants if p.id)
+    for index, recipient in enumerate(request.destination.recipients):
+        if recipient.id not in party:
+            problems.append(FieldViolation(
+                f"destination.recipients[{index}].id",
+                f"`{recipient.id}` was party to no item's exchange (`items[].exchange_participants`) and is not "
+                "among `group.participants`, yet `destination.kind` DESTINATION_KIND_ORIGINAL_EXCHANGE_PARTICIPANT"))
+
+
+def _organization_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _actor_org_internal(request: model.Request, problems: list[FieldViolation]) -> None:
+    own = _organization_key(request.actor.organization)
+    for index, recipient in enumerate(request.destination.recipients):
+        theirs = _organization_key(recipient.organization)
+        if own and theirs and theirs != own:
+            problems.append(FieldViolation(
+                f"destination.recipients[{index}].organization",
+                f"`{recipient.organization}` is not the actor's organization `{request.actor.organization}`, yet "
+                "`destination.kind` DESTINATION_KIND_ACTOR_ORG_INTERNAL"))
+
+
+def _community_peer(request: model.Request, problems: list[FieldViolation]) -> None:
+    community = {_organization_key(o) for o in request.group.community if o.strip()}
+    for index, recipient in enumerate(request.destination.recipients):
+        theirs = _organization_key(recipient.organization)
+        if community and theirs and theirs not in community:
+            problems.append(FieldViolation(
+                f"destination.recipients[{index}].organization",
+                f"`{recipient.organization}` is not in `group.community`, yet `destination.kind` "
+                "DESTINATION_KIND_COMMUNITY_PEER"))
+
+
+_CONSISTENCY = {"same_group": _same_group, "other_group": _other_group, "personal_archive": _personal_archive,
+                "original_exchange_participant": _original_exchange, "actor_org_internal": _actor_org_internal,
+                "community_peer": _community_peer}
 
 
 def _required(value: str, field: str, what: str, problems: list[FieldViolation]) -> None:
@@ -450,6 +489,9 @@ def _person(person: pb.Person) -> model.Person:
 
 def _group(group: pb.Group, problems: list[FieldViolation]) -> model.Group:
     _required(group.id, "group.id", "the id of the group the items were posted in", problems)
+    if group.id != group.id.strip() and group.id.strip():
+        # `g1 ` is not the group `rules/bindings.yaml` binds as `g1`: read as another, it would escape that floor.
+        problems.append(FieldViolation("group.id", f"`{group.id}` has blanks around it; send the id as issued"))
     return model.Group(
         group.id,  # id
         _PRIVACIES.read(group.privacy, "group.privacy", problems),  # privacy

@@ -327,14 +327,15 @@ _SPAN_FIELDS = frozenset(get_args(m.SpanFieldName))
 # met (some of which redact), or left out.
 _ITEM_VERDICTS = frozenset({("kept", "allow"), ("kept", "allow_with_obligations"),
                             ("redacted", "allow_with_obligations"), ("excluded", "deny")})
-# What an obligation cannot be fulfilled without.
+# What an obligation cannot be fulfilled without: one of these, at least.
 _REQUIRED_PARTS = {
     "hold_until": ("until",),
     "preserve_label": ("label",),
     "add_notice": ("notice",),
     "require_author_consent": ("scope",),
     "redact_identifying_content": ("spans",),
-    "redact_participant_identities": ("person_ids",),
+    # A listed person without an id is named only by `names`.
+    "redact_participant_identities": ("person_ids", "names"),
 }
 
 
@@ -370,9 +371,9 @@ def _check_answer(answer: m.Decision, asked: list[str], action: str) -> None:
         if not obligation.item_ids or not set(obligation.item_ids) <= known:
             raise wrong(f"obligation `{obligation.type}` names items {list(obligation.item_ids)}, not those asked about")
         named.update(obligation.item_ids)
-        missing = [f for f in _REQUIRED_PARTS.get(obligation.type, ()) if not getattr(obligation, f)]
-        if missing:
-            raise wrong(f"obligation `{obligation.type}` without its {', '.join(missing)}")
+        parts = _REQUIRED_PARTS.get(obligation.type, ())
+        if parts and not any(getattr(obligation, part) for part in parts):
+            raise wrong(f"obligation `{obligation.type}` without its {' or '.join(parts)}")
         if obligation.type == "exclude_items":
             left_out.update(obligation.item_ids)
             kept = [r.item_id for r in answer.items if r.item_id in obligation.item_ids and r.outcome != "excluded"]
