@@ -56,18 +56,23 @@ class Authority:
     def pem(self) -> bytes:
         return self.path.read_bytes()
 
-    def issue(self, common_name: str, *, server: bool = False, dns: tuple[str, ...] = ()) -> Issued:
+    def issue(self, common_name: str, *, server: bool = False, dns: tuple[str, ...] = (), uris: tuple[str, ...] = (),
+              emails: tuple[str, ...] = (), file: str = "") -> Issued:
+        """A certificate for `common_name` ("": a subject without one) with these subject alternative names."""
         key = ec.generate_private_key(ec.SECP256R1())
         names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+        names += [x509.UniformResourceIdentifier(u) for u in uris] + [x509.RFC822Name(e) for e in emails]
         if server:
             names += [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-        builder = self._builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]),
-                                self.certificate.subject, key.public_key())
+        subject = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "No Common Name Ltd")]
+        builder = self._builder(x509.Name(subject), self.certificate.subject, key.public_key())
         builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         certificate = builder.sign(self.key, hashes.SHA256())
-        issued = Issued(self.folder / f"{_slug(common_name)}.pem", self.folder / f"{_slug(common_name)}.key")
+        stem = _slug(file or common_name)
+        issued = Issued(self.folder / f"{stem}.pem", self.folder / f"{stem}.key")
         issued.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         issued.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                  serialization.NoEncryption()))

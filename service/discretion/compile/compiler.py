@@ -15,9 +15,10 @@ from typing import Any, Callable, Iterator
 
 from ..engine.compiled import (
     AgreementInfo, CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, LabelScheme, VersionInfo,
+    consent_scopes_read,
 )
 from ..engine.instants import parse_iso
-from ..engine.model import ACTIONS, DESTINATION_KINDS, NEW_TERMS_CONSENT, Adoption
+from ..engine.model import ACTIONS, DESTINATION_KINDS, Adoption
 from ..engine.obligations import OBLIGATION_TYPES
 from ..engine.terms import adoption_problems
 from ..errors import Diagnostic, PolicyError, did_you_mean
@@ -81,7 +82,7 @@ class _Compiler:
             ))
         bindings = self.bindings([d for d in documents if d.kind == "bindings"], versions)
         return CompiledPolicy(revision, tuple(sorted(infos, key=lambda a: a.id)), versions,
-                              tuple(sorted(platform_wide)), bindings, schemes, _consent_scopes_read(versions))
+                              tuple(sorted(platform_wide)), bindings, schemes, consent_scopes_read(versions))
 
     # ---- label schemes ------------------------------------------------------
 
@@ -384,16 +385,6 @@ def _destinations(spec: list | dict | None) -> tuple[str, ...]:
     if isinstance(spec, dict):
         return tuple(k for k in DESTINATION_KINDS if k not in spec["except"])
     return tuple(spec)
-
-
-def _consent_scopes_read(versions: dict[str, dict[int, CompiledVersion]]) -> frozenset[str]:
-    """The scopes the compiled rules and their obligations read, and the one the engine reads itself."""
-    read = {NEW_TERMS_CONSENT}
-    for by_number in versions.values():
-        for version in by_number.values():
-            for rules in version.index.values():
-                read.update(*(rule.consent_scopes for rule in rules))
-    return frozenset(read)
 
 
 def _rule_paths(data: dict) -> list[tuple]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import unicodedata
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
-from .model import Adoption, Instant
+from .model import NEW_TERMS_CONSENT, Adoption, Instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +146,56 @@ class CompiledPolicy:
     # every consent scope a decision may read: the rules' and `new_terms`,
     # which the engine reads for every item
     consent_scopes_read: frozenset[str] = frozenset()
-    # resolved group histories by adoptions (engine/terms.py); the one
-    # mutable part, a cache that lives and dies with this policy
+    # resolved group histories by adoptions (engine/terms.py), and the
+    # policy as each caller may use it (`restricted`): the mutable parts,
+    # caches that live and die with this policy
     terms_cache: dict = field(default_factory=dict, compare=False, repr=False)
+    views: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def restricted(self, agreements: Iterable[str], owns_group: Callable[[str], bool]) -> "CompiledPolicy":
+        """The policy as one caller may use it, everything else as if it were not loaded.
+
+        A caller reaches the agreements it is given, the platform-wide ones
+        (in force for every group), those its own groups are bound to, and
+        those any of these read labels of (a rule reading `item.label.tlp`
+        means nothing without TLP's own terms). Outside that reach an
+        adoption is refused in the words an unknown agreement gets, a label
+        scheme is unknown (its labels deny the item), and ListAgreements
+        shows nothing: no answer tells a caller that another's agreement
+        exists, let alone what its reasons say.
+        """
+        bindings = {group: adoptions for group, adoptions in self.bindings.items() if owns_group(group)}
+        reach = {*agreements, *self.platform_wide, *(a.agreement for bound in bindings.values() for a in bound)}
+        reach &= set(self.versions)
+        pending = list(reach)
+        while pending:  # the agreements whose labels the reached ones read, and theirs in turn
+            for version in self.versions[pending.pop()].values():
+                for name in _schemes_read(version):
+                    scheme = self.label_schemes.get(name)
+                    if scheme is not None and scheme.agreement not in reach and scheme.agreement in self.versions:
+                        reach.add(scheme.agreement)
+                        pending.append(scheme.agreement)
+        versions = {agreement: v for agreement, v in self.versions.items() if agreement in reach}
+        return CompiledPolicy(
+            self.revision, tuple(a for a in self.agreements if a.id in reach), versions,
+            tuple(a for a in self.platform_wide if a in reach), bindings,
+            {name: s for name, s in self.label_schemes.items() if s.agreement in reach},
+            consent_scopes_read(versions),
+        )
+
+
+def _schemes_read(version: CompiledVersion) -> set[str]:
+    """The label schemes a version's rules, defaults, floors and freezes name."""
+    names = {name for rules in version.index.values() for rule in rules for name in rule.schemes}
+    names.update(version.default_labels, version.label_floors, version.frozen_schemes)
+    return names
+
+
+def consent_scopes_read(versions: Mapping[str, Mapping[int, CompiledVersion]]) -> frozenset[str]:
+    """The scopes the compiled rules and their obligations read, and the one the engine reads itself."""
+    read = {NEW_TERMS_CONSENT}
+    for by_number in versions.values():
+        for version in by_number.values():
+            for rules in version.index.values():
+                read.update(*(rule.consent_scopes for rule in rules))
+    return frozenset(read)

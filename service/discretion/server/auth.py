@@ -11,13 +11,23 @@ Each platform calling Discretion is a tenant, named in a YAML file
         tokens: [<sha256 hex>]   # `discretion hash-token` prints one
         certificates: [forum.example.org]
         groups: [g-forum-*]      # exact ids; a trailing `*` owns every id with that prefix
-        agreements: [chatham-house, data-rights]   # ListAgreements shows these; omitted: all
+        agreements: [chatham-house, tlp]   # what it may adopt and list; omitted: every agreement
 
 A caller proves who it is with `authorization: Bearer <token>` metadata (the
 token's SHA-256 compared in constant time with every stored one) or, on a
-mutual-TLS port, with its client certificate (a subject common name or a
-subject alternative name listed under `certificates`). A token, when sent,
-is the credential: a wrong one is refused even over a trusted certificate.
+mutual-TLS port, with its client certificate: its DNS subject alternative
+names, or its subject common name when it has no subject alternative name at
+all, matched without case against the names under `certificates`. A URI,
+e-mail or IP name is never read as a caller's name, and a certificate whose
+names match two callers (or that has two common names) names nobody: it is
+refused, and the log says why. A token, when sent, is the credential: a
+wrong one is refused even over a trusted certificate.
+
+A tenant decides under, and lists, only the agreements it is given, the
+platform-wide ones and those its own groups are bound to (with the
+agreements whose labels these read): any other is as if it were not loaded
+(`CompiledPolicy.restricted`), so an adoption of it is refused in the words
+an unknown agreement gets and no answer quotes its reasons.
 
 Refusals say as little as they can: a missing or wrong credential is
 UNAUTHENTICATED; a group the caller does not own is PERMISSION_DENIED with
@@ -44,6 +54,7 @@ from typing import Iterable
 import grpc
 import yaml
 
+from ..engine.compiled import CompiledPolicy
 from ..errors import DiscretionError
 
 __all__ = ["Caller", "Gate", "PermissionDenied", "Tenant", "Tenants", "TenantsFile", "TenantsInvalid",
@@ -53,7 +64,12 @@ log = logging.getLogger("discretion.server")
 
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _BEARER = "bearer "
-_CERTIFICATE_NAMES = ("x509_common_name", "x509_subject_alternative_name")
+# The auth context gRPC fills from a verified client certificate: every
+# subject alternative name, the DNS ones alone, the (first) common name and
+# the subject as RFC 2253 text.
+_ANY_SAN, _DNS_SAN, _COMMON_NAME, _SUBJECT = "x509_subject_alternative_name", "peer_dns", "x509_common_name", "x509_subject"
+_TOLD_KEPT = 1024  # ambiguous certificates logged; past this, no more lines
+_VIEWS_KEPT = 256  # tenants' views per policy; more tenants than this only rebuild theirs more often
 
 
 class TenantsInvalid(DiscretionError):
@@ -77,15 +93,27 @@ def hash_token(token: str) -> str:
 class Tenant:
     id: str
     token_hashes: tuple[str, ...] = ()
-    certificates: tuple[str, ...] = ()  # subject common names or subject alternative names
+    certificates: tuple[str, ...] = ()  # DNS names (`certificate_name`): DNS SANs, or the CN of a certificate without SANs
     groups: tuple[str, ...] = ()  # exact ids, or prefixes ending in `*`
     agreements: tuple[str, ...] | None = None  # None: every agreement
 
     def owns(self, group_id: str) -> bool:
         return any(group_id.startswith(g[:-1]) if g.endswith("*") else group_id == g for g in self.groups)
 
-    def may_list(self, agreement_id: str) -> bool:
-        return self.agreements is None or agreement_id in self.agreements
+    def view(self, policy: CompiledPolicy) -> CompiledPolicy:
+        """The policy as this tenant may use it: its agreements, the platform-wide ones and its groups' bindings.
+
+        Kept on the policy, one per tenant's terms, so a reload starts afresh.
+        """
+        if self.agreements is None:
+            return policy
+        key = (self.agreements, self.groups)
+        view = policy.views.get(key)
+        if view is None:
+            if len(policy.views) >= _VIEWS_KEPT:
+                policy.views.clear()
+            view = policy.views[key] = policy.restricted(self.agreements, self.owns)
+        return view
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +153,12 @@ def load_tenants(path: pathlib.Path | str) -> Tenants:
         seen = [value for t in everyone for value in getattr(t, kind)]
         if len(set(seen)) != len(seen):
             raise TenantsInvalid(f"`{path}`: a credential is given to two callers ({kind})")
+    open_ = [t.id for t in tenants if t.agreements is None]
+    if open_ and len(open_) < len(tenants):
+        # Legal, and sometimes meant; but a private agreement listed for one
+        # tenant is then adoptable by these, which is rarely what was meant.
+        log.warning("tenants %s have no `agreements:` list and may adopt every loaded agreement, "
+                    "including those listed for other tenants", ", ".join(f"`{i}`" for i in open_))
     return Tenants(tenants, admin)
 
 
@@ -175,11 +209,15 @@ def _tenant(entry: object, where: str, admin: bool = False) -> Tenant:
         if not _HEX_DIGEST.fullmatch(value):
             raise TenantsInvalid(f"{where}: tokens are stored as SHA-256 hex digests (`discretion hash-token`), "
                                  "never in clear")
+    certificates = tuple(certificate_name(name) for name in _strings(entry, "certificates", where))
+    if any("*" in name or not name for name in certificates):
+        raise TenantsInvalid(f"{where}: a certificate name is one DNS name, without wildcards: "
+                             "a wildcard names many callers")
     agreements = entry.get("agreements")
     return Tenant(
         id=entry["id"],
         token_hashes=hashes,
-        certificates=_strings(entry, "certificates", where),
+        certificates=certificates,
         groups=_strings(entry, "groups", where),
         agreements=None if agreements is None or agreements == "*" else _strings(entry, "agreements", where),
     )
@@ -200,19 +238,21 @@ class Gate:
 
     def __init__(self, tenants: TenantsFile | None):
         self._file = tenants
+        self._told: set[tuple[str, ...]] = set()  # certificates refused and logged already
 
     @property
     def _tenants(self) -> Tenants | None:
         # Read once per check: a reload swaps `current` whole, never half of it.
         return None if self._file is None else self._file.current
 
-    def evaluate(self, context: grpc.ServicerContext, group_ids: Iterable[str]) -> None:
-        """Pass if the caller is a tenant owning every group named (empty ids are left to validation)."""
+    def evaluate(self, context: grpc.ServicerContext, group_ids: Iterable[str]) -> Tenant | None:
+        """The tenant asking, if it owns every group named (empty ids are left to validation); None without tenants."""
         if self._tenants is None:
-            return
+            return None
         caller = self._caller(context)
         if caller.tenant is None or not all(caller.tenant.owns(g) for g in group_ids if g):
             raise PermissionDenied("not permitted for this group")
+        return caller.tenant
 
     def agreements(self, context: grpc.ServicerContext) -> Tenant | None:
         """The tenant whose agreements the caller may list; None when there are no tenants."""
@@ -235,12 +275,28 @@ class Gate:
         if token is not None:
             found = _by_token(everyone, hash_token(token))
         else:
-            found = _by_certificate(everyone, _certificate_names(context))
+            found = self._by_certificate(everyone, context)
         if found is None:
             raise Unauthenticated("missing or invalid credentials")
         if found is tenants.admin:
             return Caller(None, admin=True)
         return Caller(found, admin=False)
+
+    def _by_certificate(self, everyone: tuple[Tenant, ...], context: grpc.ServicerContext) -> Tenant | None:
+        names, ambiguous = _certificate_names(context)
+        if not ambiguous:
+            found = [t for t in everyone if any(name in t.certificates for name in names)]
+            if len(found) <= 1:
+                return found[0] if found else None
+            ambiguous = (f"the certificate naming {', '.join(f'`{n}`' for n in names)} names "
+                         f"{', '.join(f'`{t.id}`' for t in found)}")
+        # Which caller was meant cannot be known: none is. Logged once per
+        # certificate's names (a client retrying would repeat it every call).
+        key = names or (ambiguous,)
+        if key not in self._told and len(self._told) < _TOLD_KEPT:
+            self._told.add(key)
+            log.warning("a client certificate was refused: %s; a certificate must name one caller", ambiguous)
+        return None
 
 
 def _bearer(context: grpc.ServicerContext) -> str | None:
@@ -263,15 +319,40 @@ def _by_token(everyone: tuple[Tenant, ...], digest: str) -> Tenant | None:
     return found
 
 
-def _certificate_names(context: grpc.ServicerContext) -> set[str]:
-    # gRPC fills these only from a client certificate it verified against the
-    # client CA (`--tls-client-ca`); a plaintext or one-way TLS caller has none.
+def _certificate_names(context: grpc.ServicerContext) -> tuple[tuple[str, ...], str]:
+    """The names a client certificate gives its holder, and why it gives none when it is ambiguous.
+
+    gRPC fills the auth context only from a client certificate it verified
+    against the client CA (`--tls-client-ca`); a plaintext or one-way TLS
+    caller has none. As for a server's name (RFC 6125), the DNS subject
+    alternative names are the names, and the common name counts only when
+    the certificate has no subject alternative name at all.
+    """
     properties = context.auth_context() or {}
-    return {value.decode(errors="replace") for key in _CERTIFICATE_NAMES for value in properties.get(key, ())}
+    if properties.get(_ANY_SAN):
+        return tuple(sorted({certificate_name(v.decode(errors="replace")) for v in properties.get(_DNS_SAN, ())})), ""
+    subject = b"".join(properties.get(_SUBJECT, ())).decode(errors="replace")
+    if sum(part.lstrip().upper().startswith("CN=") for part in _attributes(subject)) > 1:
+        return (), f"the certificate `{subject}` has two common names and no subject alternative name"
+    names = {certificate_name(v.decode(errors="replace")) for v in properties.get(_COMMON_NAME, ())}
+    return tuple(sorted(names - {""})), ""
 
 
-def _by_certificate(everyone: tuple[Tenant, ...], names: set[str]) -> Tenant | None:
-    for tenant in everyone:
-        if names.intersection(tenant.certificates):
-            return tenant
-    return None
+def _attributes(subject: str) -> list[str]:
+    """The `type=value` parts of an RFC 2253 subject, split at the commas and pluses no backslash escapes."""
+    parts, start, escaped = [], 0, False
+    for index, char in enumerate(subject):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in ",+":
+            parts.append(subject[start:index])
+            start = index + 1
+    parts.append(subject[start:])
+    return parts
+
+
+def certificate_name(name: str) -> str:
+    """A DNS name as compared: without case, without the trailing dot of a fully qualified name."""
+    return name.strip().lower().removesuffix(".")

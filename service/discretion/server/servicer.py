@@ -26,7 +26,7 @@ from ..engine.compiled import CompiledPolicy
 from ..engine.instants import SECOND
 from . import convert, limits
 from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
-from .auth import Gate
+from .auth import Gate, Tenant
 from .decision_log import Entry
 from .metrics import Metrics
 from .status import DeadlinePassed, NoPolicyLoaded, translate_errors
@@ -65,12 +65,12 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     @translate_errors
     def Check(self, request: policy_pb2.CheckRequest, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
         started = time.perf_counter()
-        self._gate.evaluate(context, (request.group.id,))
+        tenant = self._gate.evaluate(context, (request.group.id,))
         limits.check_request(request, self._limits)
         now = time.time_ns()
         facts = convert.request_from_proto(request, convert.Clock(now, self._max_skew))
         _still_awaited(context)
-        decision = decide(self._policy(), facts, now=now, tracer=_tracer(request))
+        decision = decide(_as_seen_by(self._policy(), tenant), facts, now=now, tracer=_tracer(request))
         self._metrics.decided(facts, decision)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
             self._log.record((Entry(facts, decision, time.perf_counter() - started),), now)
@@ -84,11 +84,11 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     ) -> policy_pb2.CheckBatchResponse:
         started = time.perf_counter()
         # One foreign group refuses the whole batch, as one bad entry does.
-        self._gate.evaluate(context, (check.group.id for check in request.checks))
+        tenant = self._gate.evaluate(context, (check.group.id for check in request.checks))
         limits.check_batch(request, self._limits, self._max_batch)
         now = time.time_ns()
         batch = convert.requests_from_batch(request, self._max_batch, convert.Clock(now, self._max_skew))
-        policy = self._policy()
+        policy = _as_seen_by(self._policy(), tenant)
         response = policy_pb2.CheckBatchResponse()
         results = response.results
         logged = []
@@ -109,12 +109,8 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     def ListAgreements(
         self, request: policy_pb2.ListAgreementsRequest, context: grpc.ServicerContext
     ) -> policy_pb2.ListAgreementsResponse:
-        tenant = self._gate.agreements(context)
-        policy = self._policy()
-        agreements = policy.agreements
-        if tenant is not None:
-            agreements = tuple(a for a in agreements if tenant.may_list(a.id))
-        return convert.agreements_to_proto(agreements, policy.revision)
+        policy = _as_seen_by(self._policy(), self._gate.agreements(context))
+        return convert.agreements_to_proto(policy.agreements, policy.revision)
 
     @translate_errors
     def GetPolicyStatus(
@@ -122,6 +118,11 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
     ) -> policy_pb2.GetPolicyStatusResponse:
         self._gate.admin(context)
         return convert.policy_status_to_proto(self._holder.status())
+
+
+def _as_seen_by(policy: CompiledPolicy, tenant: Tenant | None) -> CompiledPolicy:
+    """What a tenant decides under and lists: only what it may use (`Tenant.view`); everything without tenants."""
+    return policy if tenant is None else tenant.view(policy)
 
 
 def _still_awaited(context: grpc.ServicerContext) -> None:

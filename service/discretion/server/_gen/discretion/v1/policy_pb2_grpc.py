@@ -110,8 +110,10 @@ class PolicyServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListAgreements(self, request, context):
-        """ListAgreements returns every loaded agreement, so a UI can show a group
-        what it agreed to.
+        """ListAgreements returns every agreement the caller may use, so a UI can
+        show a group what it agreed to: with tenants, the tenant's own, the
+        platform-wide ones and those its groups are bound to (README, Security);
+        an agreement it does not list is, for that caller, not loaded.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
