@@ -24,6 +24,7 @@ from test_semantics_property import AGREEMENTS, adopt, assert_not_looser
 
 REACHES = st.lists(st.sampled_from(ADOPTABLE), max_size=4, unique=True)
 NOBODY_OWNS = lambda group: False  # noqa: E731
+BOUND = next(iter(POLICY.bindings))  # a group rules/bindings.yaml binds
 
 
 def _view(reach):
@@ -37,13 +38,14 @@ def _within(view, request) -> bool:
 
 
 @budget(300)
-@given(requests(AGREEMENTS), REACHES, st.booleans())
-def test_a_view_never_answers_more_loosely_and_within_reach_answers_the_same(drawn, reach, covers):
+@given(requests(AGREEMENTS), REACHES, st.booleans(), st.booleans())
+def test_a_view_never_answers_more_loosely_and_within_reach_answers_the_same(drawn, reach, covers, bound):
     request, agreements = drawn
-    request = adopt(request, agreements)
+    # Half the time in the bound group, which the caller owns: its binding is the floor in the view too.
+    request = adopt(request, agreements, id=BOUND if bound else request.group.id)
     if covers:  # half the time the reach holds what the group adopted, and the label agreements besides
         reach = [*reach, *agreements, "tlp", "press"]
-    view = _view(reach)
+    view = POLICY.restricted(reach, lambda group: group == BOUND)
     whole, seen = decide(POLICY, request, now=NOW), decide(view, request, now=NOW)
     assert_not_looser(seen, whole, f"reach {reach}, adopted {agreements}")
     if _within(view, request):

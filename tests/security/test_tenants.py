@@ -120,6 +120,23 @@ def test_a_token_in_clear_in_the_tenants_file_is_refused_at_start(tmp_path):
     assert "never in clear" in result.stderr
 
 
+@pytest.mark.parametrize("tenants, says", [
+    # Every entry commented out leaves no value: not "every agreement".
+    ("  - id: forum\n    groups: [g-forum-*]\n    agreements:\n      # - chatham-house\n", "`agreements` has no value"),
+    ("  - id: forum\n    groups: [g-a-*]\n  - id: club\n    groups: [g-a-b*]\n", "both own `g-a-*`"),
+    ("  - id: forum\n    groups: [g-1]\n  - id: club\n    groups: [g-x, g-1]\n", "both own `g-1`"),
+    ("  - id: forum\n    groups: ['*']\n  - id: club\n    groups: [g-2]\n", "both own `*`"),
+])
+def test_a_tenants_file_that_leaves_an_agreement_list_empty_or_gives_a_group_twice_is_refused(tmp_path, tenants, says):
+    path = tmp_path / "tenants.yaml"
+    path.write_text("tenants:\n" + tenants)
+    result = subprocess.run([sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--tenants",
+                             str(path), "--address", "127.0.0.1:0", "--workers", "1", "--metrics-address", "off"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert says in result.stderr
+
+
 def test_a_rotated_token_takes_effect_without_a_restart_and_a_broken_file_keeps_the_last_good(start_server, tmp_path):
     path = tenants_file(tmp_path)
     server = start_server("--tenants", str(path))

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 import discretion_client as dc
+from discretion.server.auth import certificate_name
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server._gen.discretion.v1 import policy_pb2_grpc
 from ops.conftest import chatham_quote
@@ -141,6 +142,16 @@ CERTIFICATES = {
     "wildcard DNS SAN": (("x", ("*.example.org",), (), ()), "nobody"),
     "two tenants": (("x", ("forum.example.org", "newsroom.example.org"), (), ()), "nobody"),
     "a tenant and the admin": (("x", ("forum.example.org", "ops.example.org"), (), ()), "nobody"),
+    # gRPC's own summary of a certificate cuts names at a NUL byte: read from the certificate, they name nobody.
+    "DNS SAN with a NUL after a tenant's name": (("x", ("forum.example.org\x00.attacker.test",), (), ()), "nobody"),
+    "common name with a NUL after a tenant's name": (("forum.example.org\x00.attacker.test", (), (), ()), "nobody"),
+    "a NUL-cut tenant beside another name": (("x", ("newsroom.example.org\x00.x", "forum.example.org"), (), ()),
+                                            "forum"),
+    # Nothing is folded into a listed name.
+    "common name with a trailing blank": (("forum.example.org ", (), (), ()), "nobody"),
+    "common name with a no-break space": (("forum.example.org\u00a0", (), (), ()), "nobody"),
+    "DNS SAN with a leading tab": (("x", ("\tforum.example.org",), (), ()), "nobody"),
+    "common name with a look-alike": (("f\u043erum.example.org", (), (), ()), "nobody"),
 }
 
 
@@ -171,11 +182,19 @@ def test_a_certificate_with_two_common_names_and_no_san_names_nobody(mutual, aut
     issued.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                              serialization.NoEncryption()))
     assert named(mutual, authority, issued) == "nobody"
-    assert mutual.wait_for_log(r"has two common names and no subject alternative name")
+    assert mutual.wait_for_log(r"has 2 common names and no subject alternative name")
+
+
+def test_a_name_is_compared_as_an_ascii_host_name_and_never_folded_into_one():
+    assert certificate_name("FORUM.Example.org.") == "forum.example.org"
+    for name in ("\u212aey.example.org", "forum.example.org ", "*.example.org", "a..example.org", "-a.example.org",
+                 "forum.example.org\x00.x", "ｆorum.example.org", "a" * 64 + ".example.org", ""):
+        assert certificate_name(name) == "", name
 
 
 @pytest.mark.parametrize("names, says", [
-    (["*.example.org"], "without wildcards"),
+    (["*.example.org"], "no wildcard"),
+    (["Ops Team"], "is not one DNS host name"),
     (["forum.example.org", "FORUM.example.org."], "a credential is given to two callers"),
 ])
 def test_a_certificate_name_that_names_many_or_twice_is_refused_at_start(tmp_path, names, says):

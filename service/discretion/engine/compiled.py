@@ -163,6 +163,10 @@ class CompiledPolicy:
         scheme is unknown (its labels deny the item), and ListAgreements
         shows nothing: no answer tells a caller that another's agreement
         exists, let alone what its reasons say.
+
+        `owns_group` must hold for every group the caller may ask about: a
+        bound group it does not own has no binding in the view, so the caller
+        is refused such a group before deciding (the server's `auth.Gate`).
         """
         bindings = {group: adoptions for group, adoptions in self.bindings.items() if owns_group(group)}
         reach = {*agreements, *self.platform_wide, *(a.agreement for bound in bindings.values() for a in bound)}

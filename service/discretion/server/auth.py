@@ -10,7 +10,7 @@ Each platform calling Discretion is a tenant, named in a YAML file
       - id: forum
         tokens: [<sha256 hex>]   # `discretion hash-token` prints one
         certificates: [forum.example.org]
-        groups: [g-forum-*]      # exact ids; a trailing `*` owns every id with that prefix
+        groups: [g-forum-*]      # exact ids; a trailing `*` owns every id with that prefix; one tenant each
         agreements: [chatham-house, tlp]   # what it may adopt and list; omitted: every agreement
 
 A caller proves who it is with `authorization: Bearer <token>` metadata (the
@@ -53,6 +53,7 @@ from typing import Iterable
 
 import grpc
 import yaml
+from cryptography import x509
 
 from ..engine.compiled import CompiledPolicy
 from ..errors import DiscretionError
@@ -67,7 +68,13 @@ _BEARER = "bearer "
 # The auth context gRPC fills from a verified client certificate: every
 # subject alternative name, the DNS ones alone, the (first) common name and
 # the subject as RFC 2253 text.
-_ANY_SAN, _DNS_SAN, _COMMON_NAME, _SUBJECT = "x509_subject_alternative_name", "peer_dns", "x509_common_name", "x509_subject"
+_PEM = "x509_pem_cert"  # the client certificate gRPC verified, in the auth context
+_READ: dict[bytes, tuple[tuple[str, ...], str]] = {}  # certificates read, by their PEM
+_READ_KEPT = 1024
+# An ASCII host name: dot-separated labels of letters, digits and inner
+# hyphens, 63 at most each, 253 in all, an optional final dot.
+_HOST_NAME = re.compile(r"(?=.{1,253}\.?\Z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+                        r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?\Z", re.ASCII)
 _TOLD_KEPT = 1024  # ambiguous certificates logged; past this, no more lines
 _VIEWS_KEPT = 256  # tenants' views per policy; more tenants than this only rebuild theirs more often
 
@@ -147,6 +154,9 @@ def load_tenants(path: pathlib.Path | str) -> Tenants:
     ids = [t.id for t in tenants]
     if len(set(ids)) != len(ids):
         raise TenantsInvalid(f"`{path}`: tenant ids must be unique")
+    for one, other, group in _shared_groups(tenants):
+        raise TenantsInvalid(f"`{path}`: tenants `{one}` and `{other}` both own `{group}`; a group belongs to "
+                             "one tenant, which alone asks about it and uses its binding")
     admin = _tenant({"id": "admin", **(data.get("admin") or {})}, f"{path}: admin", admin=True)
     everyone = (*tenants, admin)
     for kind in ("token_hashes", "certificates"):
@@ -160,6 +170,21 @@ def load_tenants(path: pathlib.Path | str) -> Tenants:
         log.warning("tenants %s have no `agreements:` list and may adopt every loaded agreement, "
                     "including those listed for other tenants", ", ".join(f"`{i}`" for i in open_))
     return Tenants(tenants, admin)
+
+
+def _shared_groups(tenants: tuple[Tenant, ...]) -> list[tuple[str, str, str]]:
+    """(tenant, tenant, group pattern) for every group two tenants both own: `g-a-*` and `g-a-b*` or `g-a-1`."""
+    def overlap(a: str, b: str) -> bool:
+        if a.endswith("*") and b.endswith("*"):
+            return a[:-1].startswith(b[:-1]) or b[:-1].startswith(a[:-1])
+        if a.endswith("*"):
+            return b.startswith(a[:-1])
+        if b.endswith("*"):
+            return a.startswith(b[:-1])
+        return a == b
+
+    return [(one.id, other.id, mine) for i, one in enumerate(tenants) for other in tenants[i + 1:]
+            for mine in one.groups for theirs in other.groups if overlap(mine, theirs)]
 
 
 class TenantsFile:
@@ -209,11 +234,18 @@ def _tenant(entry: object, where: str, admin: bool = False) -> Tenant:
         if not _HEX_DIGEST.fullmatch(value):
             raise TenantsInvalid(f"{where}: tokens are stored as SHA-256 hex digests (`discretion hash-token`), "
                                  "never in clear")
-    certificates = tuple(certificate_name(name) for name in _strings(entry, "certificates", where))
-    if any("*" in name or not name for name in certificates):
-        raise TenantsInvalid(f"{where}: a certificate name is one DNS name, without wildcards: "
-                             "a wildcard names many callers")
+    given = _strings(entry, "certificates", where)
+    certificates = tuple(certificate_name(name) for name in given)
+    for name, read in zip(given, certificates):
+        if not read:
+            raise TenantsInvalid(f"{where}: the certificate name `{name}` is not one DNS host name (ASCII letters, "
+                                 "digits, hyphens and dots, no wildcard: a wildcard names many callers)")
     agreements = entry.get("agreements")
+    if "agreements" in entry and agreements is None:
+        # A key left without a value (every entry commented out) would read as
+        # "every agreement": the widest reading of what is plainly unfinished.
+        raise TenantsInvalid(f"{where}: `agreements` has no value; write the agreements, [] for none "
+                             "but the platform-wide ones and the tenant's bindings, or '*' for every one")
     return Tenant(
         id=entry["id"],
         token_hashes=hashes,
@@ -324,35 +356,47 @@ def _certificate_names(context: grpc.ServicerContext) -> tuple[tuple[str, ...], 
 
     gRPC fills the auth context only from a client certificate it verified
     against the client CA (`--tls-client-ca`); a plaintext or one-way TLS
-    caller has none. As for a server's name (RFC 6125), the DNS subject
-    alternative names are the names, and the common name counts only when
-    the certificate has no subject alternative name at all.
+    caller has none. The certificate itself is read, not gRPC's summary of
+    it: that summary cuts a name at a NUL byte (`b.example.org\\0.evil`
+    would read as `b.example.org`) and keeps only the first common name.
     """
-    properties = context.auth_context() or {}
-    if properties.get(_ANY_SAN):
-        return tuple(sorted({certificate_name(v.decode(errors="replace")) for v in properties.get(_DNS_SAN, ())})), ""
-    subject = b"".join(properties.get(_SUBJECT, ())).decode(errors="replace")
-    if sum(part.lstrip().upper().startswith("CN=") for part in _attributes(subject)) > 1:
-        return (), f"the certificate `{subject}` has two common names and no subject alternative name"
-    names = {certificate_name(v.decode(errors="replace")) for v in properties.get(_COMMON_NAME, ())}
+    pem = b"".join((context.auth_context() or {}).get(_PEM, ()))
+    if not pem:
+        return (), ""
+    read = _READ.get(pem)
+    if read is None:
+        if len(_READ) >= _READ_KEPT:
+            _READ.clear()
+        read = _READ[pem] = _names_in(pem)
+    return read
+
+
+def _names_in(pem: bytes) -> tuple[tuple[str, ...], str]:
+    """As RFC 6125 reads a server's name: the DNS subject alternative names, the common name only without any SAN.
+
+    A name that is not an ASCII host name names nobody; it is never folded
+    into one (a KELVIN SIGN is not a `k`, a trailing blank is not nothing).
+    """
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
+        try:
+            alternatives = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            alternatives = None
+        if alternatives is not None:
+            found = alternatives.get_values_for_type(x509.DNSName)
+        else:
+            found = [a.value for a in certificate.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)]
+            if len(found) > 1:
+                return (), f"the certificate `{certificate.subject.rfc4514_string()}` has {len(found)} common names and no subject alternative name"
+    except ValueError as error:  # gRPC verified it, so this is unexpected: nobody, and say why
+        return (), f"the certificate could not be read: {error}"
+    names = {certificate_name(n) for n in found if isinstance(n, str)}
     return tuple(sorted(names - {""})), ""
 
 
-def _attributes(subject: str) -> list[str]:
-    """The `type=value` parts of an RFC 2253 subject, split at the commas and pluses no backslash escapes."""
-    parts, start, escaped = [], 0, False
-    for index, char in enumerate(subject):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char in ",+":
-            parts.append(subject[start:index])
-            start = index + 1
-    parts.append(subject[start:])
-    return parts
-
-
 def certificate_name(name: str) -> str:
-    """A DNS name as compared: without case, without the trailing dot of a fully qualified name."""
-    return name.strip().lower().removesuffix(".")
+    """A DNS host name as compared (ASCII letters without case, no trailing dot); "" for anything else."""
+    if not _HOST_NAME.fullmatch(name):
+        return ""
+    return name.removesuffix(".").lower()
