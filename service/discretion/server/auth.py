@@ -388,8 +388,11 @@ def _names_in(pem: bytes) -> tuple[tuple[str, ...], str]:
         else:
             found = [a.value for a in certificate.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)]
             if len(found) > 1:
-                return (), f"the certificate `{certificate.subject.rfc4514_string()}` has {len(found)} common names and no subject alternative name"
-    except ValueError as error:  # gRPC verified it, so this is unexpected: nobody, and say why
+                return (), (f"the certificate `{certificate.subject.rfc4514_string()}` has {len(found)} common "
+                            "names and no subject alternative name")
+    # gRPC verified it, yet it does not read (a duplicate extension, a name of
+    # a type cryptography does not know): it names nobody, and says why.
+    except Exception as error:  # noqa: BLE001
         return (), f"the certificate could not be read: {error}"
     names = {certificate_name(n) for n in found if isinstance(n, str)}
     return tuple(sorted(names - {""})), ""
