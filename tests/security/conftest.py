@@ -103,7 +103,7 @@ def tenants_file(folder: pathlib.Path) -> pathlib.Path:
             {"id": "forum", "tokens": [sha256(FORUM_TOKEN)], "certificates": ["forum.example.org"],
              "groups": ["g-forum-*", "g-roundtable"], "agreements": ["chatham-house"]},
             {"id": "newsroom", "tokens": ["sha256:" + sha256(NEWSROOM_TOKEN)],
-             "certificates": ["newsroom.example.org"], "groups": ["g-news-*"]},
+             "certificates": ["newsroom.example.org"], "groups": ["g-news-*"], "agreements": "*"},
         ],
     }))
     return path

@@ -56,7 +56,7 @@ def server(tmp_path_factory):
          "agreements": ["chatham-house"]},
         {"id": "newsroom", "tokens": [sha256(NEWSROOM_TOKEN)], "groups": ["g-news-*"],
          "agreements": ["press", "newsroom-sources"]},
-        {"id": "open", "tokens": [sha256(OPEN_TOKEN)], "groups": ["g-open-*"]},
+        {"id": "open", "tokens": [sha256(OPEN_TOKEN)], "groups": ["g-open-*"], "agreements": "*"},
     ]}))
     running = RunningServer(rules, "--metrics-address", "off", "--workers", "1", "--tenants", str(tenants))
     yield running
@@ -128,7 +128,7 @@ def test_each_tenant_lists_its_agreements_the_platform_wide_ones_and_its_binding
     platform = {"data-rights", "platform-baseline"}
     assert listed["forum"] == {"chatham-house", "stays-in-group", *platform}  # stays-in-group binds g-forum-bound
     assert listed["newsroom"] == {"press", "newsroom-sources", *platform}
-    assert {"newsroom-sources", "chatham-house", "tlp"} <= listed["open"]  # no list: every agreement
+    assert {"newsroom-sources", "chatham-house", "tlp"} <= listed["open"]  # '*': every agreement
 
 
 def test_platform_wide_agreements_and_the_tenants_bindings_stay_usable(server):
@@ -146,5 +146,5 @@ def test_platform_wide_agreements_and_the_tenants_bindings_stay_usable(server):
         assert [f.reason_code for f in seen.findings] == ["unknown_agreement"]
 
 
-def test_a_tenant_without_a_list_is_warned_about_at_start(server):
-    assert server.wait_for_log(r"tenants `open` have no `agreements:` list and may adopt every loaded agreement")
+def test_a_tenant_open_to_every_agreement_beside_others_with_lists_is_warned_about_at_start(server):
+    assert server.wait_for_log(r"tenants `open` may adopt every loaded agreement \(`agreements: '\*'`\)")

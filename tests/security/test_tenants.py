@@ -122,12 +122,20 @@ def test_a_token_in_clear_in_the_tenants_file_is_refused_at_start(tmp_path):
 
 @pytest.mark.parametrize("tenants, says", [
     # Every entry commented out leaves no value: not "every agreement".
-    ("  - id: forum\n    groups: [g-forum-*]\n    agreements:\n      # - chatham-house\n", "`agreements` has no value"),
-    ("  - id: forum\n    groups: [g-a-*]\n  - id: club\n    groups: [g-a-b*]\n", "both own `g-a-*`"),
-    ("  - id: forum\n    groups: [g-1]\n  - id: club\n    groups: [g-x, g-1]\n", "both own `g-1`"),
-    ("  - id: forum\n    groups: ['*']\n  - id: club\n    groups: [g-2]\n", "both own `*`"),
+    # Every entry commented out leaves no value, and a file cut short mid-write may lose the line: never "every one".
+    ("  - id: forum\n    groups: [g-forum-*]\n    agreements:\n      # - chatham-house\n", "`agreements` is required"),
+    ("  - id: forum\n    groups: [g-forum-*]\n", "`agreements` is required"),
+    # PyYAML alone keeps the last of two keys: an appended line would widen the tenant.
+    ("  - id: forum\n    groups: [g-forum-*]\n    agreements: [chatham-house]\n    agreements: '*'\n",
+     "duplicate key `agreements`"),
+    ("  - id: forum\n    groups: [g-a-*]\n    agreements: []\n  - id: club\n    groups: [g-a-b*]\n    agreements: []\n",
+     "both own `g-a-*`"),
+    ("  - id: forum\n    groups: [g-1]\n    agreements: []\n  - id: club\n    groups: [g-x, g-1]\n    agreements: []\n",
+     "both own `g-1`"),
+    ("  - id: forum\n    groups: ['*']\n    agreements: []\n  - id: club\n    groups: [g-2]\n    agreements: []\n",
+     "both own `*`"),
 ])
-def test_a_tenants_file_that_leaves_an_agreement_list_empty_or_gives_a_group_twice_is_refused(tmp_path, tenants, says):
+def test_a_tenants_file_that_could_widen_a_tenant_by_accident_is_refused(tmp_path, tenants, says):
     path = tmp_path / "tenants.yaml"
     path.write_text("tenants:\n" + tenants)
     result = subprocess.run([sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--tenants",
@@ -192,3 +200,17 @@ def _workers(server: RunningServer) -> set[int]:
     with open(children) as listed:
         return {int(pid) for pid in listed.read().split()
                 if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()}
+
+
+def test_a_tenants_file_cut_short_mid_write_never_widens_a_tenant(start_server, tmp_path):
+    """The file is re-read every second: a copy cut just before a tenant's `agreements:` line must not open it up."""
+    path = tmp_path / "tenants.yaml"
+    whole = (f"tenants:\n  - id: forum\n    tokens: [{sha256(FORUM_TOKEN)}]\n    groups: [g-forum-*, g-roundtable]\n"
+             "    agreements: [chatham-house]\n")
+    path.write_text(whole)
+    server = start_server("--tenants", str(path))
+    with dc.Client(server.target, metadata=bearer(FORUM_TOKEN)) as forum:
+        before = [a.id for a in forum.list_agreements()]
+        path.write_text(whole[:whole.index("    agreements:")])
+        assert server.wait_for_log(r"tenants not reloaded, the last good ones stay in force: .*`agreements` is required")
+        assert [a.id for a in forum.list_agreements()] == before == ["chatham-house", "data-rights", "platform-baseline"]

@@ -200,8 +200,8 @@ def test_a_name_is_compared_as_an_ascii_host_name_and_never_folded_into_one():
 def test_a_certificate_name_that_names_many_or_twice_is_refused_at_start(tmp_path, names, says):
     path = tmp_path / "tenants.yaml"
     path.write_text(yaml.safe_dump({"tenants": [
-        {"id": "forum", "certificates": names[:1], "groups": ["g-forum-*"]},
-        {"id": "other", "certificates": names[1:], "groups": ["g-other-*"]}]}))
+        {"id": "forum", "certificates": names[:1], "groups": ["g-forum-*"], "agreements": []},
+        {"id": "other", "certificates": names[1:], "groups": ["g-other-*"], "agreements": []}]}))
     result = subprocess.run([sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--tenants",
                              str(path), "--address", "127.0.0.1:0", "--workers", "1", "--metrics-address", "off"],
                             capture_output=True, text=True, timeout=60)

@@ -11,7 +11,7 @@ Each platform calling Discretion is a tenant, named in a YAML file
         tokens: [<sha256 hex>]   # `discretion hash-token` prints one
         certificates: [forum.example.org]
         groups: [g-forum-*]      # exact ids; a trailing `*` owns every id with that prefix; one tenant each
-        agreements: [chatham-house, tlp]   # what it may adopt and list; omitted: every agreement
+        agreements: [chatham-house, tlp]   # required: what it may adopt and list; '*': every agreement
 
 A caller proves who it is with `authorization: Bearer <token>` metadata (the
 token's SHA-256 compared in constant time with every stored one) or, on a
@@ -48,15 +48,15 @@ import logging
 import os
 import pathlib
 import re
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
 
 import grpc
-import yaml
 from cryptography import x509
 
 from ..engine.compiled import CompiledPolicy
 from ..errors import DiscretionError
+from ..source import parse
 
 __all__ = ["Caller", "Gate", "PermissionDenied", "Tenant", "Tenants", "TenantsFile", "TenantsInvalid",
            "Unauthenticated", "hash_token", "load_tenants"]
@@ -102,7 +102,7 @@ class Tenant:
     token_hashes: tuple[str, ...] = ()
     certificates: tuple[str, ...] = ()  # DNS names (`certificate_name`): DNS SANs, or the CN of a certificate without SANs
     groups: tuple[str, ...] = ()  # exact ids, or prefixes ending in `*`
-    agreements: tuple[str, ...] | None = None  # None: every agreement
+    agreements: tuple[str, ...] | None = None  # None: every agreement (`'*'`)
 
     def owns(self, group_id: str) -> bool:
         return any(group_id.startswith(g[:-1]) if g.endswith("*") else group_id == g for g in self.groups)
@@ -127,6 +127,8 @@ class Tenant:
 class Tenants:
     tenants: tuple[Tenant, ...]
     admin: Tenant  # only its credentials are used
+    # certificate name -> its caller (a name is given to one caller at most)
+    by_certificate: Mapping[str, Tenant] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +142,15 @@ class Caller:
 
 def load_tenants(path: pathlib.Path | str) -> Tenants:
     try:
-        data = yaml.safe_load(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        text = pathlib.Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
         raise TenantsInvalid(f"cannot read the tenants file `{path}`: {error}") from error
+    # Read as strictly as a rule file: PyYAML alone keeps the last of two
+    # `agreements:` keys, so an appended `agreements: '*'` would widen a tenant.
+    source, problems = parse(text, str(path))
+    if problems:
+        raise TenantsInvalid(f"the tenants file does not read: {problems[0].render()}")
+    data = source.data
     if not isinstance(data, dict) or not isinstance(data.get("tenants"), list):
         raise TenantsInvalid(f"`{path}`: expected a mapping with a `tenants` list")
     unknown = set(data) - {"admin", "tenants"}
@@ -167,24 +175,26 @@ def load_tenants(path: pathlib.Path | str) -> Tenants:
     if open_ and len(open_) < len(tenants):
         # Legal, and sometimes meant; but a private agreement listed for one
         # tenant is then adoptable by these, which is rarely what was meant.
-        log.warning("tenants %s have no `agreements:` list and may adopt every loaded agreement, "
-                    "including those listed for other tenants", ", ".join(f"`{i}`" for i in open_))
-    return Tenants(tenants, admin)
+        log.warning("tenants %s may adopt every loaded agreement (`agreements: '*'`), including those "
+                    "listed for other tenants", ", ".join(f"`{i}`" for i in open_))
+    return Tenants(tenants, admin, {name: caller for caller in everyone for name in caller.certificates})
 
 
 def _shared_groups(tenants: tuple[Tenant, ...]) -> list[tuple[str, str, str]]:
-    """(tenant, tenant, group pattern) for every group two tenants both own: `g-a-*` and `g-a-b*` or `g-a-1`."""
-    def overlap(a: str, b: str) -> bool:
-        if a.endswith("*") and b.endswith("*"):
-            return a[:-1].startswith(b[:-1]) or b[:-1].startswith(a[:-1])
-        if a.endswith("*"):
-            return b.startswith(a[:-1])
-        if b.endswith("*"):
-            return a.startswith(b[:-1])
-        return a == b
+    """(tenant, tenant, pattern) for groups two tenants both own: `g-a-*` and `g-a-b*` or `g-a-1`.
 
-    return [(one.id, other.id, mine) for i, one in enumerate(tenants) for other in tenants[i + 1:]
-            for mine in one.groups for theirs in other.groups if overlap(mine, theirs)]
+    Sorted, every pattern a prefix pattern covers follows it directly, so one
+    pass finds them all without comparing every pair of tenants.
+    """
+    patterns = sorted((g.removesuffix("*"), g.endswith("*"), t.id) for t in tenants for g in t.groups)
+    shared = []
+    for index, (stem, prefix, owner) in enumerate(patterns):
+        for other, other_prefix, other_owner in patterns[index + 1:]:
+            if not other.startswith(stem) or (not prefix and other != stem):
+                break
+            if other_owner != owner and (prefix or other_prefix or other == stem):
+                shared.append((owner, other_owner, stem + "*" if prefix else stem))
+    return shared
 
 
 class TenantsFile:
@@ -241,11 +251,12 @@ def _tenant(entry: object, where: str, admin: bool = False) -> Tenant:
             raise TenantsInvalid(f"{where}: the certificate name `{name}` is not one DNS host name (ASCII letters, "
                                  "digits, hyphens and dots, no wildcard: a wildcard names many callers)")
     agreements = entry.get("agreements")
-    if "agreements" in entry and agreements is None:
-        # A key left without a value (every entry commented out) would read as
-        # "every agreement": the widest reading of what is plainly unfinished.
-        raise TenantsInvalid(f"{where}: `agreements` has no value; write the agreements, [] for none "
-                             "but the platform-wide ones and the tenant's bindings, or '*' for every one")
+    if not admin and agreements is None:
+        # Never read as "every agreement": a key missing or left without a
+        # value is as likely a file cut short mid-write (it is reloaded every
+        # second) or an entry commented out as a wish to open everything.
+        raise TenantsInvalid(f"{where}: `agreements` is required: the agreements the tenant may adopt, [] for "
+                             "none but the platform-wide ones and its bindings, or '*' for every one")
     return Tenant(
         id=entry["id"],
         token_hashes=hashes,
@@ -307,17 +318,17 @@ class Gate:
         if token is not None:
             found = _by_token(everyone, hash_token(token))
         else:
-            found = self._by_certificate(everyone, context)
+            found = self._by_certificate(tenants, context)
         if found is None:
             raise Unauthenticated("missing or invalid credentials")
         if found is tenants.admin:
             return Caller(None, admin=True)
         return Caller(found, admin=False)
 
-    def _by_certificate(self, everyone: tuple[Tenant, ...], context: grpc.ServicerContext) -> Tenant | None:
+    def _by_certificate(self, tenants: Tenants, context: grpc.ServicerContext) -> Tenant | None:
         names, ambiguous = _certificate_names(context)
         if not ambiguous:
-            found = [t for t in everyone if any(name in t.certificates for name in names)]
+            found = list(dict.fromkeys(tenants.by_certificate[n] for n in names if n in tenants.by_certificate))
             if len(found) <= 1:
                 return found[0] if found else None
             ambiguous = (f"the certificate naming {', '.join(f'`{n}`' for n in names)} names "
