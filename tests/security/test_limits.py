@@ -16,7 +16,7 @@ from discretion.store.files import compile_directory
 from server.support import RULES, StaticHolder, check, policy_stub, running
 
 SMALL = Limits(max_items=3, max_participants=4, max_listed_people=2, max_text=50, max_labels=2,
-               max_struct_depth=3)
+               max_struct_depth=3, max_adoptions=2, max_id=20, max_name=30, max_names_per_person=2)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,18 @@ OVER_THE_LIMIT = {
     "items[0].consents": (dict(items=items(1, consents=[pb.Consent(by="bo", scope="export")] * 3)),
                           "at most 2 consents (limit --max-labels), got 3"),
     "attributes": (dict(attributes=nested(5)), "at most 3 levels of nesting (limit --max-struct-depth), got 4"),
+    "group.adoptions": (dict(group=pb.Group(id="g1", adoptions=[pb.Adoption(agreement="chatham-house")] * 3)),
+                        "at most 2 adoptions (limit --max-adoptions), got 3"),
+    "group.participants[0].display_name": (
+        dict(group=pb.Group(id="g1", adoptions=[pb.Adoption(agreement="chatham-house")],
+                            participants=[pb.Person(id="p0", display_name="Li " * 11)])),
+        "at most 30 characters (limit --max-name), got 33"),
+    "items[0].id": (dict(items=[pb.Item(id="m" * 21, author=pb.Person(id="bo"))]),
+                    "at most 20 characters (limit --max-id), got 21"),
+    "items[0].author.handles": (dict(items=[pb.Item(id="m1", author=pb.Person(id="bo", handles=["@a", "@b", "@c"]))]),
+                                "at most 2 entries (limit --max-names-per-person), got 3"),
+    "items[0].author.display_name": (dict(items=[pb.Item(id="m1", author=pb.Person(id="bo", display_name="Bo\x00"))]),
+                                     "a control character (U+0000) has no place in a name"),
 }
 
 
@@ -97,6 +109,20 @@ def test_a_batch_names_the_entry_over_a_limit_and_its_own_size(stub):
     with pytest.raises(grpc.RpcError) as refused:
         stub.CheckBatch(pb.CheckBatchRequest(checks=[check()] * 3), timeout=10)
     assert violations(refused.value) == {"checks": "at most 2 checks per batch (limit --max-batch), got 3"}
+
+
+def test_a_name_of_half_a_million_characters_is_refused_and_the_server_serves_on(holder):
+    """Such a name once took the name matcher (a C extension) past its stack when freed: the worker died."""
+    with running(holder) as channel:
+        stub = policy_stub(channel)
+        roster = [pb.Person(id="p0", display_name="a" * 600_000), pb.Person(id="p1", organization="b\x00" * 1000)]
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Check(check(group=pb.Group(id="g1", adoptions=[pb.Adoption(agreement="chatham-house")],
+                                            participants=roster)), timeout=30)
+        assert violations(refused.value) == {
+            "group.participants[0].display_name": "at most 1,000 characters (limit --max-name), got 600,000",
+            "group.participants[1].organization": "at most 1,000 characters (limit --max-name), got 2,000"}
+        assert stub.Check(check(), timeout=10).decision != pb.DECISION_UNSPECIFIED
 
 
 def test_a_message_over_the_size_limit_is_refused_before_it_is_read(stub):

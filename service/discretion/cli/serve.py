@@ -123,8 +123,12 @@ _LIMITS = (
     ("max-participants", 10_000, "group participants, and destination recipients, in one check"),
     ("max-listed-people", 10_000, "people one item lists"),
     ("max-text", 100_000, "characters of quoted_text and of each item's text"),
-    ("max-labels", 100, "labels, and consents, on one item"),
+    ("max-labels", 100, "labels, and consents, on one item; an adoption's segments, replaces and labels"),
     ("max-struct-depth", 16, "nesting of `attributes`"),
+    ("max-adoptions", 100, "adoptions one group carries in one check"),
+    ("max-id", 256, "characters of an id, agreement, segment, label scheme or value, consent scope"),
+    ("max-name", 1000, "characters of a name, handle, organization, alias, descriptor or link"),
+    ("max-names-per-person", 32, "handles, aliases and organization aliases of one person"),
 )
 
 

@@ -9,14 +9,17 @@ The message as a whole is bounded earlier, by gRPC itself
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from google.protobuf import struct_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from ..engine.model import Request
 from ._gen.discretion.v1 import policy_pb2 as pb
 from .convert import FieldViolation, RequestInvalid
 
-__all__ = ["Limits", "check_batch", "check_request"]
+__all__ = ["Limits", "check_batch", "check_batch_strings", "check_request", "check_strings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +33,12 @@ class Limits:
     max_participants: int = 10_000  # group.participants, and recipients of the destination
     max_listed_people: int = 10_000  # items[i].listed_people, per item
     max_text: int = 100_000  # characters of quoted_text and of each items[i].text
-    max_labels: int = 100  # labels, and consents, per item
+    max_labels: int = 100  # labels, and consents, per item; and an adoption's segments, replaces, labels
     max_struct_depth: int = 16  # nesting of `attributes`
+    max_adoptions: int = 100  # group.adoptions
+    max_id: int = 256  # characters of an id or a vocabulary word (agreement, segment, label scheme and value)
+    max_name: int = 1000  # characters of a name, handle, organization, alias, descriptor or link
+    max_names_per_person: int = 32  # handles, aliases, organization aliases of one person
 
 
 def check_request(request: pb.CheckRequest, limits: Limits) -> None:
@@ -73,6 +80,8 @@ def _exceeded(request: pb.CheckRequest, limits: Limits, where: str) -> list[Fiel
             ("labels", len(item.labels), limits.max_labels, "labels", "max-labels"),
             ("consents", len(item.consents), limits.max_labels, "consents", "max-labels"),
         ))
+    _over(problems, where, None, (
+        ("group.adoptions", len(request.group.adoptions), limits.max_adoptions, "adoptions", "max-adoptions"),))
     if request.HasField("attributes"):
         depth = _depth(request.attributes, limits.max_struct_depth)
         _over(problems, where, None,
@@ -117,3 +126,194 @@ def _depth(struct: struct_pb2.Struct, limit: int) -> int:
             elif kind == "list_value":
                 pending.append((child.list_value, depth + 1))
     return deepest
+
+
+# ---- the strings --------------------------------------------------------------------------
+# Every string a check carries is bounded, by what it is. A name of half a
+# million characters is no one's name, and it once took a C extension (the
+# name matcher) past the end of its stack; a control character in a name or
+# an id is no one's either (format characters such as ZWJ are: scripts and
+# emoji need them). Texts are bounded above (`max_text`) and may hold lines.
+
+_IDS = frozenset({"id", "installed_by", "group_id", "agreement", "replaces", "segments", "segment", "scheme",
+                  "value", "set_by", "by", "scope", "recipients", "exchange_participants", "conversation",
+                  "channel"})
+_NAMES = frozenset({"display_name", "organization", "handles", "aliases", "organization_aliases", "community",
+                    "name", "descriptor", "link"})
+_TEXTS = frozenset({"text", "quoted_text"})
+# Repeated fields not counted above, and the limit each is counted against.
+_COUNTED = {"handles": "max_names_per_person", "aliases": "max_names_per_person",
+            "organization_aliases": "max_names_per_person", "community": "max_participants",
+            "exchange_participants": "max_participants", "recipients": "max_participants",
+            "replaces": "max_labels", "segments": "max_labels", "default_labels": "max_labels",
+            "label_floors": "max_labels", "params": "max_labels"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_STRING, _MESSAGE, _MAP = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE, "map"
+_plans: dict[str, tuple] = {}
+
+
+def _plan(descriptor: Descriptor) -> tuple:
+    """(field name, shape, repeated) for each string, map and message field a request's message holds, once per type.
+
+    The shape is `_STRING`, `_MAP`, or the message type's descriptor.
+    """
+    plan = _plans.get(descriptor.full_name)
+    if plan is None:
+        fields = []
+        for field in descriptor.fields:
+            if field.type == _STRING:
+                fields.append((field.name, _STRING, field.is_repeated))
+            elif field.type == _MESSAGE and field.message_type.GetOptions().map_entry:
+                fields.append((field.name, _MAP, True))
+            elif field.type == _MESSAGE and not field.message_type.full_name.startswith("google.protobuf."):
+                fields.append((field.name, field.message_type, field.is_repeated))
+        plan = _plans[descriptor.full_name] = tuple(fields)
+    return plan
+
+
+def check_strings(request: pb.CheckRequest, read: Request, limits: Limits) -> None:
+    """Raise RequestInvalid naming every string of `request` too long for what it is or holding a control character.
+
+    `read` is the request as converted: its strings are the wire's, and
+    reading them there costs a fraction of reading the wire message again.
+    """
+    problems: list[FieldViolation] = []
+    _strings_over(problems, request, read, limits, "")
+    if problems:
+        raise RequestInvalid(problems)
+
+
+def check_batch_strings(request: pb.CheckBatchRequest, batch: list[Request], limits: Limits) -> None:
+    """`check_strings` for each entry of a batch, naming `checks[i].field`."""
+    problems: list[FieldViolation] = []
+    for index, (check, read) in enumerate(zip(request.checks, batch, strict=True)):
+        _strings_over(problems, check, read, limits, f"checks[{index}].")
+    if problems:
+        raise RequestInvalid(problems)
+
+
+def _strings_over(problems: list[FieldViolation], request: pb.CheckRequest, read: Request, limits: Limits,
+                  where: str) -> None:
+    """Add a violation for each string too long for what it is, or holding a control character, and each list too long.
+
+    Every string is gathered by kind in one pass written out by hand over the
+    converted request (a walk of the wire message cost more than converting
+    it), then each kind is checked at once: its longest length, one search
+    for a control character. Only a request found at fault is walked again,
+    on the wire, to name the fields.
+    """
+    ids, names, counts, crowds = _gather(read)
+    if (max(counts, default=0) > min(limits.max_names_per_person, limits.max_labels)
+            or max(crowds, default=0) > limits.max_participants
+            or _unfit(ids, limits.max_id) or _unfit(names, limits.max_name)):
+        _name_the_fields(problems, request, limits, where)
+
+
+def _unfit(values: list[str], limit: int) -> bool:
+    return bool(values) and (max(map(len, values)) > limit or _CONTROL.search("".join(values)) is not None)
+
+
+def _people(people, ids: list[str], names: list[str], counts: list[int]) -> None:
+    ids.extend([p.id for p in people])
+    names.extend([p.display_name for p in people])
+    names.extend([p.organization for p in people])
+    for p in [p for p in people if p.handles or p.aliases or p.organization_aliases]:
+        counts.extend((len(p.handles), len(p.aliases), len(p.organization_aliases)))
+        names.extend(p.handles)
+        names.extend(p.aliases)
+        names.extend(p.organization_aliases)
+
+
+def _gather(r: Request) -> tuple[list[str], list[str], list[int], list[int]]:
+    """(ids, names, lengths of short lists, lengths of lists of people) of every string and list the request carries.
+
+    Kept in step with the proto by tests/server/test_limits.py, which puts
+    an oversized string and a control character into every string field the
+    proto defines.
+    """
+    actor, group, destination = r.actor, r.group, r.destination
+    ids = [actor.id, actor.installed_by, group.id, destination.channel, destination.group_id]
+    names = [actor.display_name, actor.organization, r.attribution.descriptor]
+    counts: list[int] = []
+    crowds = [len(group.community)]
+    _people(group.participants, ids, names, counts)
+    names.extend(group.community)
+    for a in group.adoptions:
+        ids.append(a.agreement)
+        if a.replaces or a.segments or a.default_labels or a.label_floors:
+            counts.extend((len(a.replaces), len(a.segments), len(a.default_labels), len(a.label_floors)))
+            ids.extend(a.replaces)
+            ids.extend(a.segments)
+            for entries in (a.default_labels, a.label_floors):
+                ids.extend(entries)
+                names.extend(entries.values())
+    authors = []
+    for item in r.items:
+        ids.append(item.id)
+        ids.append(item.conversation)
+        names.append(item.link)
+        authors.append(item.author)
+        if item.listed_people:
+            _people(item.listed_people, ids, names, counts)
+        for label in item.labels:
+            ids.extend((label.scheme, label.value, label.set_by))
+            if label.params:
+                counts.append(len(label.params))
+                ids.extend(label.params)
+                names.extend(label.params.values())
+        for consent in item.consents:
+            ids.extend((consent.by, consent.scope))
+            if consent.recipients:
+                crowds.append(len(consent.recipients))
+                ids.extend(consent.recipients)
+        ids.extend((item.session.id, item.session.segment))
+        if item.exchange_participants:
+            crowds.append(len(item.exchange_participants))
+            ids.extend(item.exchange_participants)
+    for recipient in destination.recipients:
+        ids.append(recipient.id)
+        names.append(recipient.organization)
+    names.extend((destination.service.name, destination.service.organization))
+    _people(authors, ids, names, counts)
+    return ids, names, counts, crowds
+
+
+def _name_the_fields(problems: list[FieldViolation], request: pb.CheckRequest, limits: Limits, where: str) -> None:
+    pending = [(request, where.removesuffix("."))]
+    while pending:
+        message, at = pending.pop()
+        for name, shape, repeated in _plan(message.DESCRIPTOR):
+            value = getattr(message, name)
+            field = f"{at}.{name}" if at else name
+            if repeated and name in _COUNTED:
+                limit = getattr(limits, _COUNTED[name])
+                if len(value) > limit:
+                    problems.append(_violation(field, limit, "entries", _COUNTED[name].replace("_", "-"), len(value)))
+                    continue
+            if shape not in (_STRING, _MAP):
+                if repeated:
+                    pending.extend((child, f"{field}[{index}]") for index, child in enumerate(value))
+                elif message.HasField(name):
+                    pending.append((value, field))
+            elif shape == _MAP:
+                for key, entry in value.items():
+                    _string(problems, f"{field}[{key[:40]!r}]", key, "id", limits)
+                    _string(problems, f"{field}[{key[:40]!r}]", entry, "name", limits)
+            elif name not in _TEXTS:
+                kind = "id" if name in _IDS else "name"
+                if repeated:
+                    for index, one in enumerate(value):
+                        _string(problems, f"{field}[{index}]", one, kind, limits)
+                elif value:
+                    if name == "scheme":  # blanks in a scheme fold away, as it is read (`compiled.scheme_key`)
+                        value = "".join(value.split())
+                    _string(problems, field, value, kind, limits)
+
+
+def _string(problems: list[FieldViolation], field: str, value: str, kind: str, limits: Limits) -> None:
+    limit = limits.max_id if kind == "id" else limits.max_name
+    if len(value) > limit:
+        problems.append(_violation(field, limit, "characters", f"max-{kind}", len(value)))
+    elif _CONTROL.search(value):
+        problems.append(FieldViolation(field, f"a control character (U+{ord(_CONTROL.search(value)[0]):04X}) "
+                                              f"has no place in {'an id' if kind == 'id' else 'a name'}"))

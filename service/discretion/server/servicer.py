@@ -69,6 +69,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         limits.check_request(request, self._limits)
         now = time.time_ns()
         facts = convert.request_from_proto(request, convert.Clock(now, self._max_skew))
+        limits.check_strings(request, facts, self._limits)
         _still_awaited(context)
         decision = decide(_as_seen_by(self._policy(), tenant), facts, now=now, tracer=_tracer(request))
         self._metrics.decided(facts, decision)
@@ -88,6 +89,7 @@ class PolicyServicer(policy_pb2_grpc.PolicyServiceServicer):
         limits.check_batch(request, self._limits, self._max_batch)
         now = time.time_ns()
         batch = convert.requests_from_batch(request, self._max_batch, convert.Clock(now, self._max_skew))
+        limits.check_batch_strings(request, batch, self._limits)
         policy = _as_seen_by(self._policy(), tenant)
         response = policy_pb2.CheckBatchResponse()
         results = response.results
