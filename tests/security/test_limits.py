@@ -125,6 +125,50 @@ def test_a_name_of_half_a_million_characters_is_refused_and_the_server_serves_on
         assert stub.Check(check(), timeout=10).decision != pb.DECISION_UNSPECIFIED
 
 
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field, written by hand: these bytes are what no protobuf library would write."""
+    tag, length, out = (number << 3) | 2, len(payload), bytearray()
+    for value in (tag, length):
+        while value >= 0x80:
+            out.append(value & 0x7F | 0x80)
+            value >>= 7
+        out.append(value)
+    return bytes(out) + payload
+
+
+def _deep_struct(depth: int) -> bytes:
+    """A Struct of `depth` levels: fields {"k": {struct_value: …}}."""
+    struct = b""
+    for _ in range(depth):
+        struct = _field(1, _field(1, b"k") + _field(2, _field(5, struct)))  # Struct.fields entry -> Value.struct_value
+    return struct
+
+
+MALFORMED = {
+    "a string that is not UTF-8": _field(10, b"\xff\xfe"),  # quoted_text
+    "a Struct nested 90 deep": _field(12, _deep_struct(90)),  # attributes
+    "a length past the end": b"\x52\x7f" + b"x",
+}
+
+
+def raw(channel, method: str, data: bytes, metadata=None):
+    response = {"Check": pb.CheckResponse, "CheckBatch": pb.CheckBatchResponse}[method]
+    return channel.unary_unary(f"/discretion.v1.PolicyService/{method}", request_serializer=None,
+                               response_deserializer=response.FromString)(data, timeout=10, metadata=metadata)
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_bytes_that_are_no_request_are_invalid_argument_not_internal(holder, case):
+    with running(holder) as channel:
+        for method, data in (("Check", MALFORMED[case]), ("CheckBatch", _field(1, MALFORMED[case]))):
+            with pytest.raises(grpc.RpcError) as refused:
+                raw(channel, method, data)
+            found = violations(refused.value)
+            assert list(found) == [""], found
+            assert found[""].startswith(f"the request is not a well-formed discretion.v1.{method}Request")
+        assert policy_stub(channel).Check(check(), timeout=10).decision != pb.DECISION_UNSPECIFIED
+
+
 def test_a_message_over_the_size_limit_is_refused_before_it_is_read(stub):
     # gRPC itself refuses it, with its own status, before any of our code runs.
     with pytest.raises(grpc.RpcError) as refused:
@@ -166,7 +210,7 @@ def test_a_call_whose_deadline_passed_is_not_decided(holder):
     for call, request in ((servicer.Check, check()), (servicer.CheckBatch, pb.CheckBatchRequest(checks=[check()]))):
         context = PassedDeadline()
         with pytest.raises(_Aborted):
-            call(request, context)
+            call(request.SerializeToString(), context)
         assert context.code == grpc.StatusCode.DEADLINE_EXCEEDED
     assert decided == []
 

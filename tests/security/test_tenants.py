@@ -76,6 +76,19 @@ def test_a_missing_or_wrong_credential_is_unauthenticated(server, metadata):
             assert refused.value.details == "missing or invalid credentials"
 
 
+def test_a_credential_is_checked_before_a_byte_of_the_request_is_read(server):
+    not_utf8 = b"\x52\x02\xff\xfe"  # quoted_text, two bytes that are not UTF-8
+    with grpc.insecure_channel(server.target) as channel:
+        call = channel.unary_unary("/discretion.v1.PolicyService/Check", request_serializer=None,
+                                   response_deserializer=pb.CheckResponse.FromString)
+        with pytest.raises(grpc.RpcError) as refused:
+            call(not_utf8, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.RpcError) as refused:
+            call(not_utf8, timeout=10, metadata=(("authorization", f"Bearer {FORUM_TOKEN}"),))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_agreements_are_listed_per_tenant(server):
     with dc.Client(server.target, metadata=bearer(FORUM_TOKEN)) as forum:
         # Its own, and those in force for every group (tests/security/test_tenant_agreements.py has the rest).

@@ -36,17 +36,15 @@ from grpc_reflection.v1alpha import reflection
 
 from ..errors import DiscretionError
 from ..store import PolicyHolder, PolicyStatus
-from ._gen.discretion.v1 import policy_pb2, policy_pb2_grpc
 from .auth import TenantsFile
 from .decision_log import DecisionLog, LogRelay
 from .limits import Limits
 from .metrics import Metrics, serve_metrics
-from .servicer import PolicyServicer
+from .servicer import SERVICE as POLICY_SERVICE, PolicyServicer, add_to_server
 from .tls import TlsFiles, TlsUnreadable, server_credentials
 
 __all__ = ["CannotListen", "Ready", "ServerSettings", "create_server", "serve"]
 
-POLICY_SERVICE = policy_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name
 # The names health answers for: "" is the server as a whole.
 HEALTH_NAMES = ("", POLICY_SERVICE)
 LIVENESS = "liveness"
@@ -119,8 +117,7 @@ def create_server(
         interceptors=[metrics.grpc],
         options=_options(settings),
     )
-    servicer = PolicyServicer(holder, settings, metrics=metrics, decision_log=decision_log)
-    policy_pb2_grpc.add_PolicyServiceServicer_to_server(servicer, server)
+    add_to_server(PolicyServicer(holder, settings, metrics=metrics, decision_log=decision_log), server)
     health_servicer = health_servicer or health.HealthServicer()
     set_health(health_servicer, serving=holder.current is not None)
     health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)

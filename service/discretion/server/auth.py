@@ -288,31 +288,15 @@ class Gate:
         # Read once per check: a reload swaps `current` whole, never half of it.
         return None if self._file is None else self._file.current
 
-    def evaluate(self, context: grpc.ServicerContext, group_ids: Iterable[str]) -> Tenant | None:
-        """The tenant asking, if it owns every group named (empty ids are left to validation); None without tenants."""
-        if self._tenants is None:
-            return None
-        caller = self._caller(context)
-        if caller.tenant is None or not all(caller.tenant.owns(g) for g in group_ids if g):
-            raise PermissionDenied("not permitted for this group")
-        return caller.tenant
+    def identify(self, context: grpc.ServicerContext) -> Caller | None:
+        """Who is calling, from the metadata and the certificate alone: checked before a byte of the request is read.
 
-    def agreements(self, context: grpc.ServicerContext) -> Tenant | None:
-        """The tenant whose agreements the caller may list; None when there are no tenants."""
-        if self._tenants is None:
-            return None
-        caller = self._caller(context)
-        if caller.tenant is None:
-            raise PermissionDenied("not permitted: a tenant credential lists agreements")
-        return caller.tenant
-
-    def admin(self, context: grpc.ServicerContext) -> None:
-        if self._tenants is not None and not self._caller(context).admin:
-            raise PermissionDenied("not permitted: needs the admin credential")
-
-    def _caller(self, context: grpc.ServicerContext) -> Caller:
+        None without a tenants file (every caller may ask everything);
+        raises Unauthenticated when the credential names nobody.
+        """
         tenants = self._tenants
-        assert tenants is not None
+        if tenants is None:
+            return None
         everyone = (*tenants.tenants, tenants.admin)
         token = _bearer(context)
         if token is not None:
@@ -324,6 +308,29 @@ class Gate:
         if found is tenants.admin:
             return Caller(None, admin=True)
         return Caller(found, admin=False)
+
+    @staticmethod
+    def evaluate(caller: Caller | None, group_ids: Iterable[str]) -> Tenant | None:
+        """The tenant asking, if it owns every group named (empty ids are left to validation); None without tenants."""
+        if caller is None:
+            return None
+        if caller.tenant is None or not all(caller.tenant.owns(g) for g in group_ids if g):
+            raise PermissionDenied("not permitted for this group")
+        return caller.tenant
+
+    @staticmethod
+    def agreements(caller: Caller | None) -> Tenant | None:
+        """The tenant whose agreements the caller may list; None when there are no tenants."""
+        if caller is None:
+            return None
+        if caller.tenant is None:
+            raise PermissionDenied("not permitted: a tenant credential lists agreements")
+        return caller.tenant
+
+    @staticmethod
+    def admin(caller: Caller | None) -> None:
+        if caller is not None and not caller.admin:
+            raise PermissionDenied("not permitted: needs the admin credential")
 
     def _by_certificate(self, tenants: Tenants, context: grpc.ServicerContext) -> Tenant | None:
         names, ambiguous = _certificate_names(context)
