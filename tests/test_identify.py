@@ -47,6 +47,14 @@ def test_people_may_come_as_a_generator():
     assert identifying_spans("as Chen said", people) == (Span(3, 7, "name"),)
 
 
+def test_people_excused_may_be_named_but_a_term_another_person_shares_still_counts():
+    chen, other = Person(id="li", display_name="Li Chen"), Person(id="wei", display_name="Wei Chen")
+    assert identifying_spans("as Chen said", [chen], excused=("li",)) == ()
+    assert identifying_spans("as Chen said", [chen, other], excused=("li",)) == (Span(3, 7, "name"),)
+    assert identifying_spans("as Chen said", [chen, other], excused=("li",), except_person="wei") == ()
+    assert identifying_spans("as Li Chen said", [chen, other], excused=("li",)) == (Span(6, 10, "name"),)
+
+
 # --- a large roster -------------------------------------------------------------------------------
 
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "do", "fe", "gu", "hi", "jo",
@@ -194,3 +202,21 @@ def test_the_quick_fold_of_ascii_text_is_the_full_fold(text):
     for start in range(len(full.folded) + 1):
         for end in range(start + 1, len(full.folded) + 1):
             assert quick.span(start, end) == full.span(start, end)
+
+
+def test_a_request_builds_one_matcher_whatever_its_items_authors():
+    """An export of 1,000 items by 1,000 authors once rebuilt the whole roster for every item."""
+    from discretion.engine import decide
+    from discretion.engine.model import Actor, Adoption, Destination, Group, Item, Request
+    from strategies import NOW, POLICY
+
+    roster = tuple(Person(id=f"p{i}", display_name=f"{_word(i)} {_word(i + 1000)}") for i in range(300))
+    items = tuple(Item(id=f"m{i}", author=Person(id=f"a{i}", display_name=f"{_word(i + 2000)} Okafor"),
+                       posted_at=NOW - 10**12, text=f"As {roster[i].display_name} said.") for i in range(3))
+    request = Request(action="export", actor=Actor(id="p1", member=True), items=items,
+                      group=Group(id="g", participants=roster, adoptions=(Adoption("chatham-house", effective_from=0),)),
+                      destination=Destination(kind="public"))
+    identify._CACHE.clear()
+    decision = decide(POLICY, request, now=NOW)
+    assert {o.type for o in decision.obligations} >= {"redact_identifying_content"}
+    assert len(identify._CACHE._entries) == 1

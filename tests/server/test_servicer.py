@@ -62,9 +62,9 @@ def test_a_batch_answers_each_check_in_order_as_if_sent_alone(stub):
 def test_a_batch_reads_the_policy_and_the_clock_once(monkeypatch, holder, stub):
     seen_now = []
 
-    def spy(policy, request, *, now, tracer=None):
+    def spy(policy, request, *, now, tracer=None, abandoned=None):
         seen_now.append(now)
-        return real_decide(policy, request, now=now, tracer=tracer)
+        return real_decide(policy, request, now=now, tracer=tracer, abandoned=abandoned)
 
     real_decide = servicer.decide
     monkeypatch.setattr(servicer, "decide", spy)

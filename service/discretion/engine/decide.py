@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Iterable
+from typing import Callable, Iterable
 
-from . import consent
+from . import consent, deadline
 from .compiled import CompiledPolicy, CompiledRule, CompiledVersion, scheme_key
 from .model import (
     ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Destination, Finding,
@@ -50,7 +50,16 @@ class _Outcome:
         self.demands: list[tuple[CompiledRule, str, str]] = []
 
 
-def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: list[str] | None = None) -> Decision:
+def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: list[str] | None = None,
+           abandoned: Callable[[], bool] | None = None) -> Decision:
+    """The decision on `request` at `now`; raises `deadline.Abandoned` once `abandoned()` says the caller left."""
+    if abandoned is None:
+        return _decide(policy, request, now, tracer)
+    with deadline.watching(abandoned):
+        return _decide(policy, request, now, tracer)
+
+
+def _decide(policy: CompiledPolicy, request: Request, now: Instant, tracer: list[str] | None) -> Decision:
     requested_at = request.requested_at if request.requested_at is not None else now
     refusal = _check_request(policy, request)
     if refusal is not None:
@@ -66,6 +75,7 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
                       "judged as `public` too, and the stricter holds")
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
     for item in request.items:
+        deadline.check()
         outcome = _Outcome()
         governed_by = _decide_item(policy, terms, audiences, item, requested_at, outcome, tracer)
         if tracer is not None:

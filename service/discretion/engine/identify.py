@@ -39,6 +39,7 @@ from typing import NamedTuple
 
 import ahocorasick
 
+from . import deadline
 from .model import Person, Span
 from .names import INVISIBLE, fold_char
 
@@ -528,7 +529,9 @@ def _unspaced_variants(folded: str) -> list[str]:
 def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
     """An automaton from each folded term to (length, variants), or None if nobody has a term."""
     readings: dict[str, list[tuple[int, int, str]]] = {}
-    for pid, *fields in rows:
+    for row, (pid, *fields) in enumerate(rows):
+        if not row % _CHECK_EVERY:
+            deadline.check()
         for term, rank, needs in _terms(*fields):
             folded = _fold_term(term)
             if folded:
@@ -542,6 +545,10 @@ def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
         automaton.add_word(folded, (len(folded), _variants(found)))
     automaton.make_automaton()
     return automaton
+
+
+# How often, in matches or people, a long search or build looks whether its caller still waits.
+_CHECK_EVERY = 4096
 
 
 def _size(automaton: ahocorasick.Automaton | None) -> int:
@@ -646,22 +653,24 @@ def _automata(people: tuple[Person, ...]) -> tuple[ahocorasick.Automaton, ...]:
 # --- matching -------------------------------------------------------------------------------------
 
 
-def _rank(variants: tuple[_Variant, ...], lower_case: bool, allowed: int, excused: tuple[str, ...]) -> int | None:
+def _rank(variants: tuple[_Variant, ...], lower_case: bool, allowed: int, excused: frozenset[str]) -> int | None:
     """What a match reveals, or None if no reading of it counts."""
     for rank, needs, owners in variants:
         if needs & _CASED:
             needs = (needs & ~_CASED) | (_LOWER if lower_case else 0)
         if needs & ~allowed:
             continue  # the agreement does not count this kind of term
-        if owners == excused:  # names only the person who may name themselves
+        if excused and excused.issuperset(owners):  # names only people who may be named
             continue
         return rank
     return None
 
 
-def _matches(automaton: ahocorasick.Automaton, text: _Folded, allowed: int, excused: tuple[str, ...]):
+def _matches(automaton: ahocorasick.Automaton, text: _Folded, allowed: int, excused: frozenset[str]):
     """(start, end, rank) in the original text of each whole-word match that counts."""
-    for last, (length, variants) in automaton.iter(text.folded):
+    for seen, (last, (length, variants)) in enumerate(automaton.iter(text.folded)):
+        if not seen % _CHECK_EVERY:
+            deadline.check()  # a crafted text can hold a hundred million matches
         start, end = last + 1 - length, last + 1
         if not (text.boundary(start) and text.boundary(end)):
             continue  # inside a longer word
@@ -673,11 +682,14 @@ def _matches(automaton: ahocorasick.Automaton, text: _Folded, allowed: int, excu
             yield span[0], span[1], rank
 
 
-def identifying_spans(text: str, people: Iterable[Person], *, except_person: str = "",
+def identifying_spans(text: str, people: Iterable[Person], *, except_person: str = "", excused: Iterable[str] = (),
                       counts: int = FLAG_ALL) -> tuple[Span, ...]:
-    """Spans of `text` naming any of `people` (but not `except_person`, who may name themselves).
+    """Spans of `text` naming any of `people` but those `excused` (by id), who may be named.
 
-    `counts` is the agreement's judgement (`judgement(...)`): which less certain terms count.
+    `except_person` is one more id excused: the one acting, who may name
+    themselves. A term several people share still counts if any of them is
+    not excused. `counts` is the agreement's judgement (`judgement(...)`):
+    which less certain terms count.
     """
     if not text:
         return ()
@@ -688,7 +700,7 @@ def identifying_spans(text: str, people: Iterable[Person], *, except_person: str
     if not automata:
         return ()
     folded = _fold_text(text)
-    excused = (except_person,) if except_person else ()
+    excused = frozenset(filter(None, (except_person, *excused)))
     found = [match for automaton in automata for match in _matches(automaton, folded, counts, excused)]
     return tuple(Span(start, end, _REVEALS[rank]) for start, end, rank in _merge(found))
 

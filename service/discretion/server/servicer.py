@@ -75,7 +75,8 @@ class PolicyServicer:
         facts = convert.request_from_proto(request, convert.Clock(now, self._max_skew))
         limits.check_strings(request, facts, self._limits)
         _still_awaited(context)
-        decision = decide(_as_seen_by(self._policy(), tenant), facts, now=now, tracer=_tracer(request))
+        decision = decide(_as_seen_by(self._policy(), tenant), facts, now=now, tracer=_tracer(request),
+                          abandoned=_abandoned(context))
         self._metrics.decided(facts, decision)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
             self._log.record((Entry(facts, decision, time.perf_counter() - started),), now)
@@ -98,13 +99,18 @@ class PolicyServicer:
         response = policy_pb2.CheckBatchResponse()
         results = response.results
         logged = []
+        abandoned = _abandoned(context)
+        decided = []
         for facts, check in zip(batch, request.checks, strict=True):
             _still_awaited(context)
-            decision = decide(policy, facts, now=now, tracer=_tracer(check))
-            self._metrics.decided(facts, decision)
+            decision = decide(policy, facts, now=now, tracer=_tracer(check), abandoned=abandoned)
+            decided.append((facts, decision))
             if self._log is not None:
                 logged.append(Entry(facts, decision, time.perf_counter() - started))
             convert.response_to_proto(decision, explain=check.explain, into=results.add())
+        # Counted only once the whole batch is decided: a batch abandoned half way answers nothing.
+        for facts, decision in decided:
+            self._metrics.decided(facts, decision)
         if self._log is not None:
             self._log.record(logged, now)
         self._metrics.batch_size.observe(len(batch))
@@ -160,6 +166,14 @@ def _read(message: type[Message], data: bytes) -> Message:
 def _as_seen_by(policy: CompiledPolicy, tenant: Tenant | None) -> CompiledPolicy:
     """What a tenant decides under and lists: only what it may use (`Tenant.view`); everything without tenants."""
     return policy if tenant is None else tenant.view(policy)
+
+
+def _abandoned(context: grpc.ServicerContext):
+    """Whether the caller stopped waiting, for `decide()` to look at as it goes (`engine.deadline`)."""
+    def abandoned() -> bool:
+        remaining = context.time_remaining()
+        return remaining is not None and remaining <= 0
+    return abandoned
 
 
 def _still_awaited(context: grpc.ServicerContext) -> None:

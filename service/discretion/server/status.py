@@ -24,6 +24,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from ..engine.deadline import Abandoned
 from ..errors import DiscretionError
 from .auth import PermissionDenied, Unauthenticated
 from .convert import RequestInvalid
@@ -73,7 +74,7 @@ def translate_errors(method: Method) -> Method:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
         except PermissionDenied as error:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, str(error))
-        except DeadlinePassed:
+        except (DeadlinePassed, Abandoned):
             context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline passed before the call was decided")
         except Exception:
             # A fault of ours: the caller learns only that it happened and the id

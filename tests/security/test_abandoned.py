@@ -1,0 +1,51 @@
+"""A request whose caller stopped waiting stops being worked on, over a real `discretion serve`.
+
+The request is within every limit and crafted to be slow: a thousand people
+named `a`, `aa`, … and a text of a hundred thousand `a`s hold about 10⁸
+candidate matches, which once took 14 seconds of a worker per text. With
+one worker and one thread, the next caller is served only if the first
+call's work stopped at its deadline; and nothing of it is decided or logged.
+"""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from discretion.server._gen.discretion.v1 import policy_pb2 as pb
+from discretion.server._gen.discretion.v1 import policy_pb2_grpc
+from integration.conftest import RULES, RunningServer
+from ops.conftest import log_lines
+from server.support import check
+
+
+def crafted() -> pb.CheckRequest:
+    people = [pb.Person(id=f"p{n}", display_name="a" * n) for n in range(1, 1001)]
+    items = [pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text="a" * 100_000) for i in range(4)]
+    return check(action=pb.ACTION_EXPORT, items=items, destination=pb.Destination(kind=pb.DESTINATION_KIND_PUBLIC),
+                 group=pb.Group(id="g1", participants=people, adoptions=[pb.Adoption(agreement="chatham-house")]))
+
+
+@pytest.fixture
+def server(tmp_path):
+    running = RunningServer(RULES, "--metrics-address", "off", "--workers", "1", "--threads", "1",
+                            "--decision-log", str(tmp_path / "decisions.jsonl"))
+    yield running, tmp_path / "decisions.jsonl"
+    running.stop()
+
+
+def test_work_for_a_caller_that_stopped_waiting_stops(server):
+    running, log = server
+    with grpc.insecure_channel(running.target) as channel:
+        stub = policy_pb2_grpc.PolicyServiceStub(channel)
+        for call, request in ((stub.Check, crafted()), (stub.CheckBatch, pb.CheckBatchRequest(checks=[crafted()]))):
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as abandoned:
+                call(request, timeout=1.0)
+            assert abandoned.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            # The one thread is free again soon after the deadline, not after the ~60 s the work would take.
+            assert stub.Check(check(), timeout=8.0).decision != pb.DECISION_UNSPECIFIED, time.monotonic() - started
+    time.sleep(0.5)
+    assert len(log_lines(log)) == 2  # the two ordinary checks; nothing of the abandoned ones
