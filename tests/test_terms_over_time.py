@@ -145,3 +145,18 @@ def test_an_agreed_descriptor_that_cannot_be_read_denies_and_does_not_crash():
     decision = ask(policy(custom), [Adoption("custom", effective_from=0)], posted="2026-03-01T00:00:00Z")
     assert decision.decision == "deny"
     assert decision.findings[0].reason_code == "rule_evaluation_failed"
+
+
+def test_segment_names_no_adoption_names_share_one_entry_of_the_terms_cache():
+    """A caller's segment names once grew a worker's memory without end (66 → 480 MiB over 100 calls)."""
+    from discretion.engine.model import Adoption
+    from discretion.engine.terms import terms_for
+    from strategies import POLICY
+
+    terms = terms_for(POLICY, (), (Adoption("chatham-house", effective_from=0, segments=("day-1",)),
+                                   Adoption("tlp", effective_from=0)))
+    named = terms.at(10**18, "day-1")
+    for n in range(1000):
+        assert terms.at(10**18, f"segment {n}") == terms.at(10**18, "")
+    assert terms.at(10**18, "DAY-1") == named != terms.at(10**18, "")
+    assert len(terms._cache) <= 2

@@ -1,6 +1,6 @@
 """A request whose caller stopped waiting stops being worked on, over a real `discretion serve`.
 
-The request is within every limit and crafted to be slow: a thousand people
+The request is within every limit and crafted to be slow: 999 people
 named `a`, `aa`, … and a text of a hundred thousand `a`s hold about 10⁸
 candidate matches, which once took 14 seconds of a worker per text. With
 one worker and one thread, the next caller is served only if the first
@@ -22,7 +22,7 @@ from server.support import check
 
 
 def crafted() -> pb.CheckRequest:
-    people = [pb.Person(id=f"p{n}", display_name="a" * n) for n in range(1, 1001)]
+    people = [pb.Person(id=f"p{n}", display_name="a" * n) for n in range(1, 1000)]  # 499,500 characters in all
     items = [pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text="a" * 100_000) for i in range(4)]
     return check(action=pb.ACTION_EXPORT, items=items, destination=pb.Destination(kind=pb.DESTINATION_KIND_PUBLIC),
                  group=pb.Group(id="g1", participants=people, adoptions=[pb.Adoption(agreement="chatham-house")]))

@@ -166,3 +166,17 @@ def test_a_list_longer_than_its_limit_is_refused_naming_it(path, flag):
             holder = holder[int(index.rstrip("]"))]
     getattr(holder, path.rsplit(".", 1)[-1]).extend(["x1", "x2"])
     assert refused(request) == {path: f"at most 2 entries (limit --{flag}), got 3"}
+
+
+def test_the_names_of_one_check_together_are_bounded():
+    """A message of names within every other limit once built a name matcher of 246 MiB."""
+    request = full()
+    request.group.participants.extend(pb.Person(id=f"p{i}", display_name="Ana Lopez", organization="Contoso")
+                                      for i in range(20))
+    small = limits.Limits(max_id=20, max_name=30, max_names_per_person=2, max_labels=2, max_names_total=300)
+    with pytest.raises(convert.RequestInvalid) as raised:
+        limits.check_strings(request, convert.request_from_proto(request), small)
+    [violation] = raised.value.violations
+    assert violation.field == "group.participants"
+    assert violation.description.startswith("at most 300 characters of names, handles and organizations in one "
+                                            "check (limit --max-names-total), got ")

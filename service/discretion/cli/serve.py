@@ -70,6 +70,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(env DISCRETION_METRICS_ADDRESS; default: 127.0.0.1:9464)",
     )
     parser.add_argument(
+        "--matcher-cache-bytes", default=env("DISCRETION_MATCHER_CACHE_BYTES", str(64 * 2**20)), type=_positive_int,
+        metavar="N", help="memory the name matchers of recent rosters may hold, per worker, estimated in bytes; "
+        "the roster in use is kept whatever its size (env DISCRETION_MATCHER_CACHE_BYTES; default: 64 MiB)")
+    parser.add_argument(
         "--decision-log",
         default=env("DISCRETION_DECISION_LOG", "off"),
         metavar="FILE",
@@ -129,6 +133,7 @@ _LIMITS = (
     ("max-id", 256, "characters of an id, agreement, segment, label scheme or value, consent scope"),
     ("max-name", 1000, "characters of a name, handle, organization, alias, descriptor or link"),
     ("max-names-per-person", 32, "handles, aliases and organization aliases of one person"),
+    ("max-names-total", 500_000, "characters of all names, handles and organizations in one check together"),
 )
 
 
@@ -166,6 +171,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                          for flag, _, _ in _LIMITS if flag != "max-message-bytes"}),
         tenants=tenants,
         max_clock_skew=args.max_clock_skew,
+        matcher_cache_bytes=args.matcher_cache_bytes,
         metrics_address=_unless_off(args.metrics_address),
         decision_log=_unless_off(args.decision_log),
         health_address=_unless_off(args.health_address),

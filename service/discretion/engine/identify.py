@@ -255,9 +255,17 @@ def _map_text(text: str) -> _Folded:
     return _Folded(text, "".join(out), frozenset(invisible) if invisible else _NO_INVISIBLE, starts, stops)
 
 
-@lru_cache(maxsize=65536)
 def _fold_term(term: str) -> str:
-    """A term folded exactly as the text is, so the automaton's keys meet the text's characters."""
+    """A term folded exactly as the text is, so the automaton's keys meet the text's characters.
+
+    Kept for short terms only (names' words are): the cache is bounded by
+    count, so a count of long terms would be a lot of memory.
+    """
+    return _fold_short_term(term) if len(term) <= 64 else _fold_text(term).folded.strip()
+
+
+@lru_cache(maxsize=65536)
+def _fold_short_term(term: str) -> str:
     return _fold_text(term).folded.strip()
 
 
@@ -552,7 +560,14 @@ _CHECK_EVERY = 4096
 
 
 def _size(automaton: ahocorasick.Automaton | None) -> int:
-    return len(automaton) if automaton is not None else 0
+    """Bytes an automaton holds, estimated: its trie as it reports it, and each word's value (a Python tuple)."""
+    if automaton is None:
+        return 0
+    stats = automaton.get_stats()
+    return stats["total_size"] + stats["words_count"] * _BYTES_PER_VALUE
+
+
+_BYTES_PER_VALUE = 256  # a word's (length, variants) tuple and the strings it holds, measured roughly
 
 
 # --- the cache ------------------------------------------------------------------------------------
@@ -565,8 +580,9 @@ class _MatcherCache:
     the item lists, so it changes from item to item while the group, the bulk of it,
     stays. On a miss, a recently built large roster found as a run inside the new one
     is reused and only the people around it get an automaton of their own; the pair
-    is cached under the new roster. Bounded by entries and by total terms (memory),
-    counting a shared automaton in every entry that holds it, which errs small.
+    is cached under the new roster. Bounded by entries and by estimated bytes
+    (`_size`), counting a shared automaton in every entry that holds it, which
+    errs small; the roster stored last stays whatever its size.
     Building happens outside the lock: two threads missing together both build,
     and the second store wins, which is harmless.
     """
@@ -575,9 +591,9 @@ class _MatcherCache:
     REUSE_CANDIDATES = 4
     REUSE_GROWTH = 1.125  # the people around a reused roster: at most an eighth of it
 
-    def __init__(self, max_entries: int = 64, max_terms: int = 200_000) -> None:
+    def __init__(self, max_entries: int = 64, max_bytes: int = 64 * 2**20) -> None:
         self._max_entries = max_entries
-        self._max_terms = max_terms
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[_Roster, tuple[ahocorasick.Automaton, ...]] = OrderedDict()
         self._terms = 0
         self._lock = threading.Lock()
@@ -633,12 +649,17 @@ class _MatcherCache:
             self._entries[roster] = automata
             self._terms += sum(map(_size, automata))
             while len(self._entries) > 1 and (
-                    len(self._entries) > self._max_entries or self._terms > self._max_terms):
+                    len(self._entries) > self._max_entries or self._terms > self.max_bytes):
                 _, evicted = self._entries.popitem(last=False)
                 self._terms -= sum(map(_size, evicted))
 
 
 _CACHE = _MatcherCache()
+
+
+def set_cache_budget(max_bytes: int) -> None:
+    """The bytes recent rosters' matchers may hold in this process (`discretion serve --matcher-cache-bytes`)."""
+    _CACHE.max_bytes = max_bytes
 
 
 def _automata(people: tuple[Person, ...]) -> tuple[ahocorasick.Automaton, ...]:

@@ -206,7 +206,7 @@ class _Adopted(NamedTuple):
 class Terms:
     """The agreement history of one group, resolved against one policy."""
 
-    __slots__ = ("_policy", "_pools", "_cache", "_changes", "segments")
+    __slots__ = ("_policy", "_pools", "_cache", "_changes", "segments", "_named")
 
     def __init__(self, policy: CompiledPolicy, bound: tuple[Adoption, ...], requested: tuple[Adoption, ...] = ()):
         self._policy = policy
@@ -233,6 +233,7 @@ class Terms:
         self._cache: dict[tuple[int, str], Governing] = {}
         # Every segment an adoption names, normalized.
         self.segments: tuple[str, ...] = tuple(sorted({s for pool in self._pools for a in pool for s in a.segments}))
+        self._named = frozenset(self.segments)
 
     def _version(self, adoption: Adoption, instant: Moment) -> CompiledVersion:
         versions = self._policy.versions[adoption.agreement]
@@ -246,6 +247,10 @@ class Terms:
     def at(self, instant: Moment, segment: str = "") -> Governing:
         """The terms governing at `instant` an item from meeting `segment` ("": from none an adoption names)."""
         segment = segment_key(segment)
+        if segment not in self._named:
+            # A segment no adoption names has the terms of none: one entry for
+            # all of them, or a caller's segment names would grow this without end.
+            segment = ""
         key = (bisect.bisect_right(self._changes, instant), segment)
         cached = self._cache.get(key)
         if cached is not None:

@@ -40,6 +40,7 @@ from .auth import TenantsFile
 from .decision_log import DecisionLog, LogRelay
 from .limits import Limits
 from .metrics import Metrics, serve_metrics
+from ..engine import identify
 from .servicer import SERVICE as POLICY_SERVICE, PolicyServicer, add_to_server
 from .tls import TlsFiles, TlsUnreadable, server_credentials
 
@@ -74,6 +75,7 @@ class ServerSettings:
     # and replay deployments).
     max_clock_skew: float | None = 300.0
     tenants: TenantsFile | None = None  # None: one platform, every caller may ask everything
+    matcher_cache_bytes: int = 64 * 2**20  # recent rosters' name matchers, per process (engine.identify)
     # gRPC shares a port between processes by default; a second server started
     # by mistake would then take half the traffic unnoticed. Opt in to run
     # several processes on one port deliberately.
@@ -112,6 +114,7 @@ def create_server(
     Without `metrics`, the server counts into a private registry nobody reads.
     """
     metrics = metrics or Metrics()
+    identify.set_cache_budget(settings.matcher_cache_bytes)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="discretion-rpc"),
         interceptors=[metrics.grpc],

@@ -39,6 +39,9 @@ class Limits:
     max_id: int = 256  # characters of an id or a vocabulary word (agreement, segment, label scheme and value)
     max_name: int = 1000  # characters of a name, handle, organization, alias, descriptor or link
     max_names_per_person: int = 32  # handles, aliases, organization aliases of one person
+    # characters of every name in one check together: what the name matcher
+    # is built from (a 4 MB message of names once built a 246 MiB matcher)
+    max_names_total: int = 500_000
 
 
 def check_request(request: pb.CheckRequest, limits: Limits) -> None:
@@ -206,7 +209,15 @@ def _strings_over(problems: list[FieldViolation], request: pb.CheckRequest, read
     if (max(counts, default=0) > min(limits.max_names_per_person, limits.max_labels)
             or max(crowds, default=0) > limits.max_participants
             or _unfit(ids, limits.max_id) or _unfit(names, limits.max_name)):
+        before = len(problems)
         _name_the_fields(problems, request, limits, where)
+        if len(problems) > before:
+            return
+    total = sum(map(len, names))
+    if total > limits.max_names_total:
+        problems.append(_violation(f"{where}group.participants", limits.max_names_total,
+                                   "characters of names, handles and organizations in one check",
+                                   "max-names-total", total))
 
 
 def _unfit(values: list[str], limit: int) -> bool:
