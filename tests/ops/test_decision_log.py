@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -20,7 +21,7 @@ import discretion_client as dc
 from .conftest import CHEN, ROUNDTABLE, RULES, UTC, chatham_quote, eventually, log_lines
 
 FIELDS = {"decision_id", "time", "policy_revision", "group_id", "action", "destination_kind", "decision",
-          "agreements", "rules", "obligations", "items", "latency_us"}
+          "agreements", "rules", "reason_codes", "obligations", "items", "latency_us"}
 
 # Text and names a group protects, each distinctive enough that finding it
 # anywhere in the log can only mean it leaked.
@@ -66,6 +67,7 @@ def test_a_chatham_house_quote_is_logged_without_its_content(start_ops, tmp_path
     assert first["items"] == 2
     assert set(first["obligations"]) == {o.type for o in decision.obligations}
     assert "chatham-house@1/speaker-not-named" in first["rules"]
+    assert set(first["reason_codes"]) == {f.reason_code for f in decision.findings}
     assert "chatham-house@1" in first["agreements"]
     assert first["latency_us"] >= 0
     assert dt.datetime.fromisoformat(first["time"].replace("Z", "+00:00")).tzinfo is not None
@@ -248,3 +250,43 @@ def test_sighup_reopens_the_log_file_after_logrotate_moved_it(start_ops, tmp_pat
     assert server.stop() == 0, server.log()
     assert len(log_lines(rotated)) == 1
     assert len(log_lines(log)) == 2
+
+
+def test_a_refusal_of_the_engines_own_is_logged_with_its_reason_code(start_ops, tmp_path):
+    """Such a line once said `"rules":["@0/"]`: now no rule, and the code that says what was refused."""
+    log = tmp_path / "decisions.jsonl"
+    server = start_ops(RULES, "--decision-log", str(log))
+    unknown = dataclasses.replace(ROUNDTABLE, adoptions=[dc.Adoption("no-such-agreement", 1)])
+    with dc.Client(server.target) as client:
+        assert client.check(chatham_quote(group=unknown)).decision == "deny"
+    eventually(lambda: len(log_lines(log)) == 1)
+    [line] = log_lines(log)
+    assert (line["rules"], line["reason_codes"]) == ([], ["unknown_agreement"])
+
+
+def test_ids_are_logged_as_hmacs_with_the_operators_key(start_ops, tmp_path):
+    """Group ids may embed people's names: with a key, lines still correlate but name no group."""
+    import hashlib
+    import hmac
+
+    log, key = tmp_path / "decisions.jsonl", tmp_path / "log.key"
+    key.write_bytes(b"k3y-0f-at-least-sixteen-bytes\n")
+    server = start_ops(RULES, "--decision-log", str(log), "--decision-log-hash-ids", str(key))
+    with dc.Client(server.target) as client:
+        client.check(chatham_quote())
+        client.check(chatham_quote())
+    eventually(lambda: len(log_lines(log)) == 2)
+    first, second = log_lines(log)
+    expected = hmac.new(b"k3y-0f-at-least-sixteen-bytes", b"g-roundtable", hashlib.sha256).hexdigest()
+    assert first["group_id"] == second["group_id"] == expected
+    assert "g-roundtable" not in log.read_text()
+
+
+def test_a_short_id_key_is_refused_at_start(tmp_path):
+    key = tmp_path / "log.key"
+    key.write_bytes(b"short\n")
+    result = subprocess.run([sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--address",
+                             "127.0.0.1:0", "--workers", "1", "--metrics-address", "off", "--decision-log", "-",
+                             "--decision-log-hash-ids", str(key)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "at least 16 bytes" in result.stderr

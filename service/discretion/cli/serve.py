@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 from typing import TextIO
 
 _OFF = ("", "off", "none")
@@ -69,6 +70,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="where to serve Prometheus metrics at /metrics; `off` serves none "
         "(env DISCRETION_METRICS_ADDRESS; default: 127.0.0.1:9464)",
     )
+    parser.add_argument(
+        "--decision-log-hash-ids", default=env("DISCRETION_DECISION_LOG_HASH_IDS"), metavar="KEYFILE",
+        help="log ids (the group's) as HMAC-SHA256 hex with the key in KEYFILE (at least 16 bytes), so lines "
+        "still correlate but name no group; a new key starts new ids (env DISCRETION_DECISION_LOG_HASH_IDS)")
     parser.add_argument(
         "--matcher-cache-bytes", default=env("DISCRETION_MATCHER_CACHE_BYTES", str(64 * 2**20)), type=_positive_int,
         metavar="N", help="memory the name matchers of recent rosters may hold, per worker, estimated in bytes; "
@@ -161,6 +166,18 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     except TenantsInvalid as error:
         print(f"discretion serve: {error}", file=stderr)
         return 2
+    id_key = None
+    if args.decision_log_hash_ids:
+        try:
+            id_key = pathlib.Path(args.decision_log_hash_ids).read_bytes().strip()
+        except OSError as error:
+            print(f"discretion serve: cannot read the --decision-log-hash-ids key: {error}", file=stderr)
+            return 2
+        if len(id_key) < 16:
+            # A short key is guessable, and with it every group id in the log.
+            print("discretion serve: the --decision-log-hash-ids key must hold at least 16 bytes "
+                  "(e.g. `head -c 32 /dev/urandom | base64 > KEYFILE`)", file=stderr)
+            return 2
     settings = ServerSettings(
         rules_dir=args.rules,
         address=args.address,
@@ -174,6 +191,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         matcher_cache_bytes=args.matcher_cache_bytes,
         metrics_address=_unless_off(args.metrics_address),
         decision_log=_unless_off(args.decision_log),
+        decision_log_id_key=id_key,
         health_address=_unless_off(args.health_address),
         tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None,
     )

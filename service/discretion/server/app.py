@@ -82,6 +82,7 @@ class ServerSettings:
     reuse_port: bool = False
     metrics_address: str | None = None  # host:port of the /metrics page; None serves none
     decision_log: str | None = None  # "-" for standard output, or a file to append to; None logs no decisions
+    decision_log_id_key: bytes | None = None  # given: ids are logged as HMAC-SHA256 with it (decision_log.hashed_id)
     tls: TlsFiles | None = None  # None: plaintext
     health_address: str | None = None  # a plaintext port answering health only (for probes when `tls` is set)
 
@@ -313,7 +314,7 @@ def _open_decision_log(settings: ServerSettings, pipe: int | None, metrics: Metr
         cleanup.callback(relay.close, _RELAY_TIMEOUT)
         on_hangup.append(relay.reopen)  # after logrotate moved the file
         pipe = relay.pipe()
-    decision_log = DecisionLog(pipe, on_drop=metrics.decision_log_dropped.inc)
+    decision_log = DecisionLog(pipe, on_drop=metrics.decision_log_dropped.inc, id_key=settings.decision_log_id_key)
     cleanup.callback(decision_log.close)
     return decision_log
 

@@ -4,8 +4,9 @@ What a line holds is chosen so the log can be kept and shipped like any other
 operational log without leaking what the group protects: ids, codes and
 counts, never text. A line has the decision id, the time, the policy
 revision, the group id, the action, the destination kind, the decision, the
-agreements and rules that decided, the obligation types, the number of items
-and the latency. It never has the quoted text, an item's text, a person's
+agreements and rules that decided and the findings' reason codes (a refusal
+of the engine's own has a code and no rule), the obligation types, the
+number of items and the latency. It never has the quoted text, an item's text, a person's
 name, handle or organization, a finding's message, or the reason (which may
 quote the request).
 
@@ -28,6 +29,8 @@ Two halves, joined by a pipe:
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -39,7 +42,7 @@ from typing import Callable, Iterable, NamedTuple
 from ..engine import model
 from ..engine.instants import to_iso
 
-__all__ = ["DecisionLog", "Entry", "LogRelay", "log_record", "open_pipe"]
+__all__ = ["DecisionLog", "Entry", "LogRelay", "hashed_id", "log_record", "open_pipe"]
 
 log = logging.getLogger("discretion.server")
 
@@ -60,9 +63,20 @@ class Entry(NamedTuple):
     latency: float  # seconds from the call's arrival to this decision
 
 
-def log_record(request: model.Request, decision: model.Decision, decided_at: model.Instant, latency: float) -> dict:
+def log_record(request: model.Request, decision: model.Decision, decided_at: model.Instant, latency: float,
+               id_key: bytes | None = None) -> dict:
     """The line logged for one decision, as plain data. Adding a field here is a privacy review."""
-    return _record(request, decision, _time_text(decided_at), latency)
+    return _record(request, decision, _time_text(decided_at), latency, id_key)
+
+
+def hashed_id(key: bytes, value: str) -> str:
+    """An id as logged under `--decision-log-hash-ids`: HMAC-SHA256 with the key, in hex.
+
+    The same id always logs the same, so lines still correlate; without the
+    key nobody can tell which group it was, or try likely ids to find out (a
+    platform's group ids may embed people's names). A new key starts new ids.
+    """
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def _time_text(decided_at: model.Instant) -> str:
@@ -70,12 +84,18 @@ def _time_text(decided_at: model.Instant) -> str:
     return to_iso(decided_at, digits=6)
 
 
-def _record(request: model.Request, decision: model.Decision, time_text: str, latency: float) -> dict:
+def _record(request: model.Request, decision: model.Decision, time_text: str, latency: float,
+            id_key: bytes | None = None) -> dict:
     rules: list[str] = []
+    codes: list[str] = []
     for finding in decision.findings:
-        rule = f"{finding.agreement}@{finding.version}/{finding.rule}"
-        if rule not in rules:
+        # A refusal of the engine's own (an unknown agreement, a label no
+        # agreement defines) has no rule: its reason code says what it was.
+        rule = f"{finding.agreement}@{finding.version}/{finding.rule}" if finding.rule else ""
+        if rule and rule not in rules:
             rules.append(rule)
+        if finding.reason_code not in codes:
+            codes.append(finding.reason_code)
     agreements: list[str] = []
     for item in decision.items:
         for governing in item.governed_by:
@@ -91,22 +111,23 @@ def _record(request: model.Request, decision: model.Decision, time_text: str, la
         "decision_id": os.urandom(16).hex(),
         "time": time_text,
         "policy_revision": decision.policy_revision,
-        "group_id": request.group.id,
+        "group_id": request.group.id if id_key is None else hashed_id(id_key, request.group.id),
         "action": request.action,
         "destination_kind": request.destination.kind,
         "decision": decision.decision,
         "agreements": agreements,
         "rules": rules,
+        "reason_codes": codes,
         "obligations": obligations,
         "items": len(request.items),
         "latency_us": round(latency * 1e6),
     }
 
 
-def _lines(entries: Iterable[Entry], decided_at: model.Instant) -> list[bytes]:
+def _lines(entries: Iterable[Entry], decided_at: model.Instant, id_key: bytes | None = None) -> list[bytes]:
     time_text = _time_text(decided_at)  # one call, one instant
-    return [(json.dumps(_record(e.request, e.decision, time_text, e.latency), separators=(",", ":")) + "\n").encode()
-            for e in entries]
+    return [(json.dumps(_record(e.request, e.decision, time_text, e.latency, id_key), separators=(",", ":"))
+             + "\n").encode() for e in entries]
 
 
 def _open_target(path: str) -> int:
@@ -129,9 +150,10 @@ def open_pipe() -> tuple[int, int]:
 class DecisionLog:
     """The deciding side: writes a call's lines into the pipe `fd` (which it owns and closes)."""
 
-    def __init__(self, fd: int, *, on_drop: Callable[[int], None] | None = None):
+    def __init__(self, fd: int, *, on_drop: Callable[[int], None] | None = None, id_key: bytes | None = None):
         os.set_blocking(fd, False)
         self._fd = fd
+        self._id_key = id_key  # given: ids are logged as HMAC-SHA256 with it (`hashed_id`)
         self._on_drop = on_drop
         # One call's chunks go in together, never between another thread's.
         self._lock = threading.Lock()
@@ -145,7 +167,7 @@ class DecisionLog:
 
     def record(self, entries: Iterable[Entry], decided_at: model.Instant) -> None:
         """Write these decisions' lines now; drop (and count) what a full pipe cannot take. Never blocks."""
-        chunks = _chunks(_lines(entries, decided_at))
+        chunks = _chunks(_lines(entries, decided_at, self._id_key))
         with self._lock:
             if self._closed or (self._carry and not self._write_carry()):
                 self._dropped(chunks)
