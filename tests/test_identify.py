@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from strategies import budget
 
 from discretion.engine import identify
-from discretion.engine.identify import identifying_spans, judgement
+from discretion.engine.identify import identifying_spans, in_unit, judgement
 from discretion.engine.model import Person, Span
 
 CASES = yaml.safe_load((pathlib.Path(__file__).parent / "cases" / "identify.yaml").read_text(encoding="utf-8"))
@@ -220,3 +220,29 @@ def test_a_request_builds_one_matcher_whatever_its_items_authors():
     decision = decide(POLICY, request, now=NOW)
     assert {o.type for o in decision.obligations} >= {"redact_identifying_content"}
     assert len(identify._CACHE._entries) == 1
+
+
+def test_a_text_with_too_many_candidate_matches_counts_as_naming_throughout():
+    """999 names of one repeated letter in a text of that letter: 10^8 candidates once cost minutes and gigabytes."""
+    people = [Person(id=f"p{n}", display_name="山" * n) for n in range(1, 301)]
+    text = "山" * 30_000
+    assert identifying_spans(text, people) == (Span(0, len(text), "name"),)
+
+
+def test_names_that_fold_into_more_than_a_matcher_may_hold_are_refused_not_built():
+    """U+FDFA folds to 15 letters: names within --max-names-total could build a matcher of gigabytes."""
+    people = [Person(id=f"p{i}", display_name=f"{chr(0x4E00 + i)}{chr(0x5E00 + i)}" + "\ufdfa" * 998)
+              for i in range(500)]
+    identify._CACHE.clear()
+    with pytest.raises(identify.RosterTooLarge):
+        identifying_spans("a text", people)
+
+
+def test_spans_in_utf16_and_utf8_are_counted_in_one_pass_over_the_text():
+    people = [Person(id="x", handles=("x",))]
+    text = "😀 " + "x " * 20_000 + "😀"
+    spans = identifying_spans(text, people)
+    assert len(spans) == 20_000
+    utf16, utf8 = in_unit(text, spans, "utf16"), in_unit(text, spans, "utf8")
+    assert (utf16[0].start, utf16[-1].end) == (3, 3 + 2 * 19_999 + 1)
+    assert (utf8[0].start, utf8[-1].end) == (5, 5 + 2 * 19_999 + 1)

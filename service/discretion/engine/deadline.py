@@ -17,8 +17,13 @@ __all__ = ["Abandoned", "check", "watching"]
 _ABANDONED: ContextVar[Callable[[], bool] | None] = ContextVar("abandoned", default=None)
 
 
-class Abandoned(Exception):
-    """The caller stopped waiting for this decision: nothing of it is answered or logged."""
+class Abandoned(BaseException):
+    """The caller stopped waiting for this decision: nothing of it is answered or logged.
+
+    A BaseException, like GeneratorExit: it is no failure of a rule, so the
+    engine's fail-closed handlers (`except Exception`: deny the item) let it
+    through and the whole decision stops.
+    """
 
 
 @contextmanager

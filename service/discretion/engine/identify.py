@@ -537,14 +537,19 @@ def _unspaced_variants(folded: str) -> list[str]:
 def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
     """An automaton from each folded term to (length, variants), or None if nobody has a term."""
     readings: dict[str, list[tuple[int, int, str]]] = {}
+    size = 0
     for row, (pid, *fields) in enumerate(rows):
         if not row % _CHECK_EVERY:
             deadline.check()
         for term, rank, needs in _terms(*fields):
             folded = _fold_term(term)
             if folded:
-                readings.setdefault(folded, []).append((rank, needs, pid))
-                for variant in _unspaced_variants(folded):
+                variants = [folded, *_unspaced_variants(folded)]
+                size += sum(map(len, variants))
+                if size > _MAX_BUILD_CHARS:
+                    raise RosterTooLarge(f"the names of this request fold into more than {_MAX_BUILD_CHARS:,} "
+                                         "characters of terms, more than one search may hold")
+                for variant in variants:
                     readings.setdefault(variant, []).append((rank, needs, pid))
     if not readings:
         return None
@@ -557,6 +562,16 @@ def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
 
 # How often, in matches or people, a long search or build looks whether its caller still waits.
 _CHECK_EVERY = 4096
+# Candidate matches in one text past which the whole text counts as naming (a multiple of _CHECK_EVERY).
+_MAX_CANDIDATES = 64 * _CHECK_EVERY
+# Characters of folded terms one matcher may be built from. The names of a
+# check are bounded before folding (`--max-names-total`); folding and the
+# spacing variants of unspaced scripts can multiply them, by 15 for U+FDFA.
+_MAX_BUILD_CHARS = 2_000_000
+
+
+class RosterTooLarge(Exception):
+    """The names of one request fold into more than one matcher may hold: the item is denied (fail closed)."""
 
 
 def _size(automaton: ahocorasick.Automaton | None) -> int:
@@ -688,10 +703,19 @@ def _rank(variants: tuple[_Variant, ...], lower_case: bool, allowed: int, excuse
 
 
 def _matches(automaton: ahocorasick.Automaton, text: _Folded, allowed: int, excused: frozenset[str]):
-    """(start, end, rank) in the original text of each whole-word match that counts."""
+    """(start, end, rank) in the original text of each whole-word match that counts.
+
+    Past `_MAX_CANDIDATES` candidate matches in one text the whole text is
+    one match: a text that many names (or pieces of names) are found in is
+    read as naming people throughout, the restrictive reading, and no
+    crafted text of `a`s holds a worker for minutes or gigabytes.
+    """
     for seen, (last, (length, variants)) in enumerate(automaton.iter(text.folded)):
         if not seen % _CHECK_EVERY:
             deadline.check()  # a crafted text can hold a hundred million matches
+            if seen >= _MAX_CANDIDATES:
+                yield 0, len(text.text), 0
+                return
         start, end = last + 1 - length, last + 1
         if not (text.boundary(start) and text.boundary(end)):
             continue  # inside a longer word
@@ -754,12 +778,16 @@ def in_unit(text: str, spans: tuple[Span, ...], unit: str) -> tuple[Span, ...]:
     """Spans of `text` counted in `unit`: code points (as found), UTF-16 code units or UTF-8 bytes."""
     if unit == "code_point" or not spans or text.isascii():
         return spans
-    if unit == "utf16":
-        if max(text) <= "\uffff":
-            return spans
-        def offset(i: int) -> int:
-            return i + sum(1 for c in text[:i] if c > "\uffff")
-    else:
-        def offset(i: int) -> int:
-            return len(text[:i].encode("utf-8", "surrogatepass"))
-    return tuple(Span(offset(s.start), offset(s.end), s.reveals, s.field, s.item_id) for s in spans)
+    if unit == "utf16" and max(text) <= "\uffff":
+        return spans
+    # One pass over the text for all the spans' ends (counting each prefix
+    # anew was quadratic: 100,000 one-letter matches took minutes).
+    width = (lambda c: 2 if c > "\uffff" else 1) if unit == "utf16" else (
+        lambda c: len(c.encode("utf-8", "surrogatepass")))
+    ends = sorted({i for s in spans for i in (s.start, s.end)})
+    offsets, at, counted = {}, 0, 0
+    for i in ends:
+        counted += sum(map(width, text[at:i]))
+        at = i
+        offsets[i] = counted
+    return tuple(Span(offsets[s.start], offsets[s.end], s.reveals, s.field, s.item_id) for s in spans)

@@ -77,6 +77,7 @@ class PolicyServicer:
         _still_awaited(context)
         decision = decide(_as_seen_by(self._policy(), tenant), facts, now=now, tracer=_tracer(request),
                           abandoned=_abandoned(context))
+        _still_awaited(context)  # the last stretch of deciding is not watched: nothing late is counted or logged
         self._metrics.decided(facts, decision)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
             self._log.record((Entry(facts, decision, time.perf_counter() - started),), now)
@@ -108,7 +109,8 @@ class PolicyServicer:
             if self._log is not None:
                 logged.append(Entry(facts, decision, time.perf_counter() - started))
             convert.response_to_proto(decision, explain=check.explain, into=results.add())
-        # Counted only once the whole batch is decided: a batch abandoned half way answers nothing.
+        # Counted only once the whole batch is decided in time: a batch abandoned half way answers nothing.
+        _still_awaited(context)
         for facts, decision in decided:
             self._metrics.decided(facts, decision)
         if self._log is not None:
