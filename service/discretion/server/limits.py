@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from google.protobuf import struct_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
+from ..engine.compiled import scheme_key
 from ..engine.model import Request
 from ._gen.discretion.v1 import policy_pb2 as pb
 from .convert import FieldViolation, RequestInvalid
@@ -150,7 +151,7 @@ _COUNTED = {"handles": "max_names_per_person", "aliases": "max_names_per_person"
             "exchange_participants": "max_participants", "recipients": "max_participants",
             "replaces": "max_labels", "segments": "max_labels", "default_labels": "max_labels",
             "label_floors": "max_labels", "params": "max_labels"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: U+0085 is a line break to Python
 _STRING, _MESSAGE, _MAP = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE, "map"
 _plans: dict[str, tuple] = {}
 
@@ -316,8 +317,8 @@ def _name_the_fields(problems: list[FieldViolation], request: pb.CheckRequest, l
                     for index, one in enumerate(value):
                         _string(problems, f"{field}[{index}]", one, kind, limits)
                 elif value:
-                    if name == "scheme":  # blanks in a scheme fold away, as it is read (`compiled.scheme_key`)
-                        value = "".join(value.split())
+                    if name == "scheme":  # blanks and invisibles in a scheme fold away, as it is read
+                        value = scheme_key(value)
                     _string(problems, field, value, kind, limits)
 
 
