@@ -229,6 +229,20 @@ def test_a_text_with_too_many_candidate_matches_counts_as_naming_throughout():
     assert identifying_spans(text, people) == (Span(0, len(text), "name"),)
 
 
+def test_a_long_word_holds_no_match_of_a_shorter_term_and_many_words_count_as_naming_throughout():
+    """Matches are whole words: 999 names of repeated `a`s once made 10^8 matches inside one word of `a`s.
+
+    Names of repeated words still match each other everywhere in a text of
+    that word: past two matches a character the whole text is one match.
+    """
+    letters = [Person(id=f"p{n}", display_name="a" * n) for n in range(1, 1000)]
+    assert identifying_spans("a" * 100_000, letters) == ()
+    assert identifying_spans("a" * 100_000 + " " + "a" * 7, letters) == (Span(100_001, 100_008, "name"),)
+    words = [Person(id=f"p{n}", display_name=" ".join("a" * n)) for n in range(1, 500)]
+    text = " ".join("a" * 50_000)
+    assert identifying_spans(text, words) == (Span(0, len(text), "name"),)
+
+
 def test_names_that_fold_into_more_than_a_matcher_may_hold_are_refused_not_built():
     """U+FDFA folds to 15 letters: names within --max-names-total could build a matcher of gigabytes."""
     people = [Person(id=f"p{i}", display_name=f"{chr(0x4E00 + i)}{chr(0x5E00 + i)}" + "\ufdfa" * 998)

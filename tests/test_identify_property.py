@@ -13,6 +13,7 @@ export send (`items.text`, `quoted_text`, `attribution.descriptor`).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from hypothesis import given
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from strategies import NOW, POLICY, POSTED, budget
 
 from discretion.engine import decide
+from discretion.engine import identify
 from discretion.engine.identify import identifying_spans
 from discretion.engine.model import Actor, Adoption, Attribution, Destination, Group, Item, Person, Request
 
@@ -224,3 +226,64 @@ def test_a_name_in_any_field_that_leaves_is_never_allowed_unredacted(case, field
         return  # refused for another reason: nothing leaves
     spans = [s for o in decision.obligations if o.type == "redact_identifying_content" for s in o.spans]
     assert _covers(spans, start, end, field, "m-1" if field == "items.text" else ""), (term, text, spans)
+
+
+# --- against a reference: every whole-word occurrence, and nothing else ---------------------------
+
+# A small alphabet, so terms of repeated letters and words overlap everywhere; `山` is a
+# word of its own (an unspaced script), `-` and the blank end words, U+200B may.
+_LETTERS = ["a", "b", "山", "-", " ", "\u200b"]
+
+
+def _reference(text: str, names: list[str]) -> set[tuple[int, int]]:
+    """Each occurrence of a term of a name that starts and ends at a word edge, by brute force.
+
+    The terms are the matcher's own (a name, its words, its pieces, the
+    spacings of an unspaced one): what is checked is the search. U+200B is
+    read two ways, as `identifying_spans` reads it: as nothing (what a reader
+    sees: "Ch<ZWSP>en" is "Chen") and as a word break ("Li<ZWSP>Chen" holds
+    "Li" and "Chen"). The alphabet folds to itself.
+    """
+    terms = set()
+    for name in names:
+        for term, _, _ in identify._terms(name, "", (), (), ()):
+            folded = identify._fold_term(term)
+            terms |= {folded, *identify._unspaced_variants(folded)}
+    at = [i for i, c in enumerate(text) if c != "\u200b"]  # the visible characters' places
+    seen = "".join(text[i] for i in at)
+    breaks = {n for n in range(1, len(at)) if at[n] != at[n - 1] + 1}  # a U+200B between them
+    found = set()
+    for invisible_breaks in (False, True):
+        def edge(n: int) -> bool:
+            if n in (0, len(seen)) or (invisible_breaks and n in breaks):
+                return True
+            before, after = seen[n - 1], seen[n]
+            return not (before.isalnum() and after.isalnum()) or "山" in (before, after)
+        for start in range(len(seen)):
+            for end in range(start + 1, len(seen) + 1):
+                if seen[start:end] in terms and edge(start) and edge(end):
+                    found.add((at[start], at[end - 1] + 1))
+    return found
+
+
+def _merged(spans: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+@budget(400)
+@given(st.lists(st.text(st.sampled_from(["a", "b", "山", "-", " "]), min_size=1, max_size=7).map(str.strip),
+                min_size=1, max_size=4),
+       st.text(st.sampled_from(_LETTERS), max_size=40))
+def test_matches_are_every_whole_word_occurrence_and_nothing_else(names, text):
+    """Word-aligned and complete: what the marked search finds is what a brute-force search of whole words finds."""
+    names = [" ".join(n.split()) for n in names if any(c.isalnum() for c in n)]
+    text = re.sub("[ \u200b]* [ \u200b]*", " ", text)  # one blank a run: the reference reads places as they are
+    people = [Person(id=f"p{i}", display_name=name) for i, name in enumerate(names)]
+    found = [(s.start, s.end) for s in identifying_spans(text, people)]
+    assert found == _merged(_reference(text, names)), (names, text)

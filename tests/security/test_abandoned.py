@@ -1,12 +1,13 @@
 """A request whose caller stopped waiting stops being worked on, over a real `discretion serve`.
 
-The request is within every limit and crafted to be slow: 999 people
-named `a`, `aa`, … and texts of a hundred thousand `a`s hold about 10⁸
-candidate matches each, which once took 14 seconds of a worker per text;
-each text now stops at `identify._MAX_CANDIDATES` and counts as naming
-throughout, so 30 of them (3.5 MB in all) are needed for a slow call. With
-one worker and one thread, the next caller is served only if the first
-call's work stopped at its deadline; and nothing of it is decided or logged.
+The request is within every limit and crafted to be slow: 499 people
+named `a`, `a a`, … and texts of fifty thousand words `a` hold about 10⁷
+whole-word matches each, which once took seconds of a worker per text; each
+text now stops at `identify._MAX_MATCHES_PER_CHAR` matches per character and
+counts as naming throughout, so 30 of them (3 MB in all) are needed for a
+slow call. With one worker and one thread, the next caller is served only if
+the first call's work stopped at its deadline; and nothing of it is decided
+or logged.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from server.support import check
 
 
 def crafted() -> pb.CheckRequest:
-    people = [pb.Person(id=f"p{n}", display_name="a" * n) for n in range(1, 1000)]  # 499,500 characters in all
-    items = [pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text="a" * 100_000) for i in range(30)]
+    people = [pb.Person(id=f"p{n}", display_name=" ".join("a" * n)) for n in range(1, 500)]  # 249,001 characters
+    items = [pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text=" ".join("a" * 50_000)) for i in range(30)]
     return check(action=pb.ACTION_EXPORT, items=items, destination=pb.Destination(kind=pb.DESTINATION_KIND_PUBLIC),
                  group=pb.Group(id="g1", participants=people, adoptions=[pb.Adoption(agreement="chatham-house")]))
 

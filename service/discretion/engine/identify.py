@@ -16,7 +16,10 @@ Terms per person: the display name; each part of a multi-part name; each alias;
 each handle with and without its "@"; the organization, its short forms (without
 a legal or generic suffix: "Northwind" for "Northwind Bank") and its aliases.
 A term matches whole words only, except in scripts written without spaces
-between words (Chinese, Japanese, Thai, …), where it matches anywhere. Some
+between words (Chinese, Japanese, Thai, …), where it matches anywhere. Terms
+and text are marked at every place a word may begin or end (`_marked`), so the
+automaton finds whole words and nothing inside them, and a search costs time
+linear in the text whatever the roster (`_matches`). Some
 terms name a person less surely than others; whether they count is the
 agreement's judgement (`Judgement`), and the safe default counts them all.
 `except_person` (who may name themselves) is skipped.
@@ -146,18 +149,37 @@ class _Folded:
             return None  # half of an "ss" from "ß" is not a word of its own
         return starts[start], self._stops[end - 1]
 
-    def boundary(self, at: int) -> bool:
-        """Whether a word may begin or end at folded position `at`."""
-        folded = self.folded
-        if at == 0 or at == len(folded):
-            return True
-        before, after = folded[at - 1], folded[at]
-        return (not _is_word_char(before) or not _is_word_char(after) or at in self.invisible
-                or _unspaced(before) or _unspaced(after))
+    def readings(self) -> list[str]:
+        """The folded text with a word mark at every place a word may begin or end, once per reading.
+
+        An invisible character inside a word ("Li<ZWSP>Chen") reads two ways:
+        as nothing, which is what a reader sees ("LiChen"), and as the end of
+        a word, which finds a name it was put there to hide ("Li", "Chen").
+        """
+        if not self.invisible:
+            return [_marked(self.folded)]
+        pieces, at = [], 0
+        for cut in sorted(self.invisible):
+            pieces.append(self.folded[at:cut])
+            at = cut
+        pieces.append(self.folded[at:])
+        split = "".join(_marked(piece)[:-1] for piece in pieces) + _MARK
+        return [_marked(self.folded), split]
 
 
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum()  # an underscore joins words in file names and tags: "Sam_Okafor_notes"
+# A word mark: where a word may begin or end. Keys and texts are marked alike,
+# so a key (marked at both ends) is found only from a word's start to a word's
+# end, and a text's work grows with its words' matches, never with the
+# substrings of one long word. U+FFFF folds to nothing, so no folded text holds it.
+_MARK = "\uffff"
+_SPACED_WORD_CHAR = "[^\\W_" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _UNSPACED_RANGES) + "]"
+# Between two letters or digits of a spaced script no word begins: a mark goes everywhere else.
+# (An underscore joins no words: "Sam_Okafor_notes". A character of an unspaced script is a word of its own.)
+_MARK_PLACES = re.compile(f"(?<!{_SPACED_WORD_CHAR})|(?!{_SPACED_WORD_CHAR})")
+
+
+def _marked(folded: str) -> str:
+    return _MARK_PLACES.sub(_MARK, folded)
 
 
 # Printable ASCII that folds to one character of its own kind ("A" → "a", "0" → "o") is
@@ -555,15 +577,16 @@ def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
         return None
     automaton = ahocorasick.Automaton()
     for folded, found in readings.items():
-        automaton.add_word(folded, (len(folded), _variants(found)))
+        automaton.add_word(_marked(folded), (len(folded), _variants(found)))
     automaton.make_automaton()
     return automaton
 
 
 # How often, in matches or people, a long search or build looks whether its caller still waits.
 _CHECK_EVERY = 4096
-# Candidate matches in one text past which the whole text counts as naming (a multiple of _CHECK_EVERY).
-_MAX_CANDIDATES = 64 * _CHECK_EVERY
+# Matches of one reading of a text, per folded character, past which the whole
+# text counts as naming (beyond what a quote naming someone in every word has).
+_MAX_MATCHES_PER_CHAR = 2
 # Characters of folded terms one matcher may be built from. The names of a
 # check are bounded before folding (`--max-names-total`); folding and the
 # spacing variants of unspaced scripts can multiply them, by 15 for U+FDFA.
@@ -702,24 +725,26 @@ def _rank(variants: tuple[_Variant, ...], lower_case: bool, allowed: int, excuse
     return None
 
 
-def _matches(automaton: ahocorasick.Automaton, text: _Folded, allowed: int, excused: frozenset[str]):
-    """(start, end, rank) in the original text of each whole-word match that counts.
+def _matches(automaton: ahocorasick.Automaton, text: _Folded, reading: str, allowed: int, excused: frozenset[str]):
+    """(start, end, rank) in the original text of each match in one reading of it that counts.
 
-    Past `_MAX_CANDIDATES` candidate matches in one text the whole text is
-    one match: a text that many names (or pieces of names) are found in is
-    read as naming people throughout, the restrictive reading, and no
-    crafted text of `a`s holds a worker for minutes or gigabytes.
+    Keys and reading are word-marked, so every match is a whole word or words
+    and the work is linear in the text: past `_MAX_MATCHES_PER_CHAR` matches
+    per character (names of repeated words in a text of that word) the whole
+    text is one match, the restrictive reading.
     """
-    for seen, (last, (length, variants)) in enumerate(automaton.iter(text.folded)):
+    most = _MAX_MATCHES_PER_CHAR * len(text.folded) + _CHECK_EVERY
+    marks, counted = 0, 0  # marks in reading[:counted]; matches come in order of their ends
+    for seen, (last, (length, variants)) in enumerate(automaton.iter(reading)):
         if not seen % _CHECK_EVERY:
-            deadline.check()  # a crafted text can hold a hundred million matches
-            if seen >= _MAX_CANDIDATES:
+            deadline.check()
+            if seen >= most:
                 yield 0, len(text.text), 0
                 return
-        start, end = last + 1 - length, last + 1
-        if not (text.boundary(start) and text.boundary(end)):
-            continue  # inside a longer word
-        span = text.span(start, end)
+        marks += reading.count(_MARK, counted, last)
+        counted = last
+        end = last - marks  # `last` is the key's closing mark: the folded word ends just before it
+        span = text.span(end - length, end)
         if span is None:
             continue
         rank = _rank(variants, text.text[span[0]].islower(), allowed, excused)
@@ -746,7 +771,8 @@ def identifying_spans(text: str, people: Iterable[Person], *, except_person: str
         return ()
     folded = _fold_text(text)
     excused = frozenset(filter(None, (except_person, *excused)))
-    found = [match for automaton in automata for match in _matches(automaton, folded, counts, excused)]
+    found = [match for reading in folded.readings() for automaton in automata
+             for match in _matches(automaton, folded, reading, counts, excused)]
     return tuple(Span(start, end, _REVEALS[rank]) for start, end, rank in _merge(found))
 
 
