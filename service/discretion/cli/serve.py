@@ -75,9 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="log ids (the group's) as HMAC-SHA256 hex with the key in KEYFILE (at least 16 bytes), so lines "
         "still correlate but name no group; a new key starts new ids (env DISCRETION_DECISION_LOG_HASH_IDS)")
     parser.add_argument(
-        "--matcher-cache-bytes", default=env("DISCRETION_MATCHER_CACHE_BYTES", str(64 * 2**20)), type=_positive_int,
+        "--matcher-cache-bytes", default=env("DISCRETION_MATCHER_CACHE_BYTES", str(32 * 2**20)), type=_positive_int,
         metavar="N", help="memory the name matchers of recent rosters may hold, per worker, estimated in bytes; "
-        "the roster in use is kept whatever its size (env DISCRETION_MATCHER_CACHE_BYTES; default: 64 MiB)")
+        "the roster in use is kept whatever its size (env DISCRETION_MATCHER_CACHE_BYTES; default: 32 MiB)")
     parser.add_argument(
         "--decision-log",
         default=env("DISCRETION_DECISION_LOG", "off"),

@@ -27,7 +27,7 @@ from ..engine.instants import NoTimeZone, parse_iso
 from ..engine.model import AUTHORED_KINDS, CONSENT_SCOPES, Instant
 from ..errors import Diagnostic, did_you_mean
 from ..source import Source
-from .facts import BOOL, FactType, UnknownFact, resolve
+from .facts import BOOL, ROOTS, FactType, UnknownFact, resolve
 
 Predicate = Callable[[Any], bool]
 
@@ -48,6 +48,11 @@ class Context:
     variables: dict[str, FactType] = field(default_factory=dict)
     # The consent scopes the rule names, shared with the contexts nested in it.
     consent_scopes: set[str] = field(default_factory=set)
+    # What the condition being compiled reads: the first word of each fact path
+    # (`group`, `item`, a quantifier's variable), and `item` for each keyword that
+    # reads the item's consents or author. Says which parts are the same for
+    # every item of a request (`_quantifier`).
+    reads: set[str] = field(default_factory=set)
 
     def report(self, error: Invalid) -> None:
         self.problems.append(self.source.diagnostic(error.path, error.code, error.message,
@@ -70,6 +75,8 @@ def compile_conjuncts(condition: dict, path: tuple, ctx: Context) -> list[tuple[
     parts: list[tuple[str, Predicate]] = []
     for key, value in condition.items():
         builder = KEYWORDS.get(key)
+        if builder is not None and key not in _LOGIC:
+            ctx.reads.add("item")  # consents, authors: the item's
         try:
             predicate = builder(value, path + (key,), ctx) if builder else _fact_test(key, value, path + (key,), ctx)
         except Invalid as error:
@@ -131,8 +138,9 @@ def _quantifier(combine: Callable[[Any], bool], negate: bool):
             raise Invalid(path + ("of",), "not_a_list", f"`{value['of']}` is {fact_type.describe()}, not a list",
                           "`some`, `every` and `none` range over lists such as `item.labels`")
         name = value.get("as", "it")
-        inner_ctx = replace(ctx, variables={**ctx.variables, name: fact_type.element})
+        inner_ctx = replace(ctx, variables={**ctx.variables, name: fact_type.element}, reads=set())
         where = compile_condition(value["where"], path + ("where",), inner_ctx)
+        ctx.reads |= inner_ctx.reads
 
         def test(scope) -> bool:
             bound = scope.vars
@@ -143,7 +151,22 @@ def _quantifier(combine: Callable[[Any], bool], negate: bool):
                 bound[name] = outer
             return not result if negate else result
 
-        return test
+        if value["of"].split(".", 1)[0] not in _PER_REQUEST or (inner_ctx.reads - {name}) - _PER_REQUEST:
+            return test
+        # Over the request's facts alone (`some: {of: group.participants, …}`):
+        # the same answer for every item, so asked once per request, not once
+        # per item of a 1,000-item export over a roster of 10,000.
+        last: list[tuple[Any, bool]] = [(None, False)]
+
+        def per_request(scope) -> bool:
+            request, result = last[0]  # one read: another thread may replace it
+            if request is scope.request:
+                return result
+            result = test(scope)
+            last[0] = (scope.request, result)
+            return result
+
+        return per_request
 
     return build
 
@@ -186,6 +209,10 @@ def _actor_is_author(value: bool, path: tuple, ctx: Context) -> Predicate:
     return lambda scope: scope.actor_is_author is value
 
 
+_LOGIC = frozenset({"all", "any", "not", "some", "every", "none"})  # keywords that read nothing themselves
+# Facts that are the same for every item of a request, by the first word of their path.
+_PER_REQUEST = frozenset(ROOTS) - {"item"}
+
 KEYWORDS: dict[str, Callable[[Any, tuple, Context], Predicate]] = {
     "all": _all,
     "any": _any,
@@ -204,6 +231,7 @@ KEYWORDS: dict[str, Callable[[Any, tuple, Context], Predicate]] = {
 
 
 def _resolve(fact: str, path: tuple, ctx: Context):
+    ctx.reads.add(fact.split(".", 1)[0])
     try:
         return resolve(fact, ctx.variables)
     except UnknownFact as error:

@@ -100,7 +100,7 @@ def _use_agreed_descriptor(scope: Scope, params: Params):
 _NAMED = "attribution"
 
 
-def _people_in_scope(scope: Scope):
+def _people_in_scope(scope: Scope) -> tuple[Person, ...]:
     """Everyone the request knows by name: the roster, and every item's author and listed people.
 
     Every item's, not only this one's: a text shared or exported beside
@@ -109,12 +109,21 @@ def _people_in_scope(scope: Scope):
     roster's matcher is built once per request and not once per item (an
     export of 1,000 items by 1,000 authors rebuilt a 10,000-person roster
     for each); who may be named is said by `excused`, never by leaving
-    people out.
+    people out. The same tuple object, too: the matcher is found by it
+    without joining the whole roster again for each item (`identify`).
     """
-    yield from scope.group.participants
-    for item in scope.request.items:
-        yield item.author
-        yield from item.listed_people
+    global _LAST_PEOPLE
+    request = scope.request
+    last = _LAST_PEOPLE  # (request, its people), read once: another thread may replace it
+    if last[0] is request:
+        return last[1]
+    people = (*request.group.participants,
+              *(person for item in request.items for person in (item.author, *item.listed_people)))
+    _LAST_PEOPLE = (request, people)
+    return people
+
+
+_LAST_PEOPLE: tuple[object, tuple[Person, ...]] = (None, ())
 
 
 # `people: minors` limits a redaction to the children among the people, whom

@@ -75,7 +75,7 @@ class ServerSettings:
     # and replay deployments).
     max_clock_skew: float | None = 300.0
     tenants: TenantsFile | None = None  # None: one platform, every caller may ask everything
-    matcher_cache_bytes: int = 64 * 2**20  # recent rosters' name matchers, per process (engine.identify)
+    matcher_cache_bytes: int = 32 * 2**20  # recent rosters' name matchers, per process (engine.identify)
     # gRPC shares a port between processes by default; a second server started
     # by mistake would then take half the traffic unnoticed. Opt in to run
     # several processes on one port deliberately.
