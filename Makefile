@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 ADDR   ?= 127.0.0.1:50051
 RULES  ?= rules
 
-.PHONY: setup run test lint proto promtool chromium clean bench fuzz chaos
+.PHONY: setup run test lint proto promtool chromium clean bench fuzz chaos hostile
 
 setup: $(STAMP)
 
@@ -85,3 +85,10 @@ proto: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Each known attack on a running server (`discretion serve --workers 2` on
+# loopback, normal traffic beside it): how each was answered, worker restarts,
+# peak memory per worker. Exits 1 on a crash, a restart, a late answer or a
+# worker over 256 MiB. `make test` runs its short pass.
+hostile: $(STAMP)
+	$(BIN)/python benchmarks/hostile.py
