@@ -146,14 +146,19 @@ def attacks(short: bool) -> list[Attack]:
     export = [pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text="a" * 100_000) for i in range(4)]
     words = [pb.Person(id=f"w{n}", display_name=" ".join("a" * n)) for n in range(1, 500)]
     word_export = [pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text=" ".join("a" * 50_000)) for i in range(4)]
+    small = [pb.Item(id=f"m{i}", author=pb.Person(id="bo"), posted_at=Timestamp(seconds=MARCH_2026))
+             for i in range(1000)]
     many = [pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text=" ".join("a" * 50_000))
             for i in range(8 if short else 30)]
-    out.append(Attack("2-crafted-text", "names a, aa, … or a, a a, … and exports of texts of that letter", [
-        call("2", 0, request("hostile-2-0", action=pb.ACTION_EXPORT, people=letters, items=export), slow or 5),
-        call("2", 1, request("hostile-2-1", action=pb.ACTION_EXPORT, people=words, items=word_export), slow or 5),
+    out.append(Attack("2-crafted-text", "names a, aa, … or a, a a, …; exports and a quote of texts of them", [
+        call("2", 0, request("hostile-2-0", action=pb.ACTION_EXPORT, people=letters, items=export), slow or 10),
+        call("2", 1, request("hostile-2-1", action=pb.ACTION_EXPORT, people=words, items=word_export), slow or 10),
         # 30 such texts are more than a 1 s deadline allows: the work must stop, unlogged.
         call("2", 2, request("hostile-2-2", action=pb.ACTION_EXPORT, people=words, items=many), 1.0,
              expect="either"),
+        # One such quote beside 1,000 items was searched once per item.
+        call("2", 3, request("hostile-2-3", action=pb.ACTION_QUOTE, people=words, items=small,
+                             quoted_text=" ".join("a" * 50_000)), slow or 10),
     ]))
 
     # 3. A legitimate export at the documented limits once rebuilt the roster's matcher per item: 333 s.
@@ -387,7 +392,7 @@ def run(short: bool, tree: pathlib.Path, only: str = "", extra: list[str] | None
         windows = []
         with grpc.insecure_channel(server.target, options=[("grpc.max_send_message_length", 64 << 20),
                                                            ("grpc.max_receive_message_length", 64 << 20)]) as channel:
-            for attack in [a for a in attacks(short) if a.key.startswith(only)]:
+            for attack in [a for a in attacks(short) if a.key.startswith(tuple(only.split(",")))]:
                 began = time.time()
                 results = []
                 for call in attack.calls:
@@ -488,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="the short pass `make test` runs")
     parser.add_argument("--json", metavar="FILE", help="write the report as JSON too")
     parser.add_argument("--server-tree", metavar="DIR", default=str(ROOT), help="serve from this checkout")
-    parser.add_argument("--only", metavar="PREFIX", default="", help="only the attacks whose key starts so (`4b`)")
+    parser.add_argument("--only", metavar="PREFIX", default="", help="only the attacks whose key starts so (`4b`, `1b,2`)")
     parser.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
                         help="one more argument for `discretion serve` (repeat for several)")
     args = parser.parse_args(argv)

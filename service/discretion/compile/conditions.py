@@ -23,6 +23,7 @@ from typing import Any, Callable
 import re2
 
 from ..engine import consent
+from ..engine.scope import once_per_request
 from ..engine.instants import NoTimeZone, parse_iso
 from ..engine.model import AUTHORED_KINDS, CONSENT_SCOPES, Instant
 from ..errors import Diagnostic, did_you_mean
@@ -151,20 +152,16 @@ def _quantifier(combine: Callable[[Any], bool], negate: bool):
                 bound[name] = outer
             return not result if negate else result
 
-        if value["of"].split(".", 1)[0] not in _PER_REQUEST or (inner_ctx.reads - {name}) - _PER_REQUEST:
+        # What it reads, by first word; a word bound by an enclosing quantifier
+        # (`as: actor` may shadow the fact `actor`) is that quantifier's element.
+        reads = (inner_ctx.reads - {name}) | {value["of"].split(".", 1)[0]}
+        if reads - _PER_REQUEST or reads & set(ctx.variables):
             return test
         # Over the request's facts alone (`some: {of: group.participants, …}`):
         # the same answer for every item, so asked once per request, not once
         # per item of a 1,000-item export over a roster of 10,000.
-        last: list[tuple[Any, bool]] = [(None, False)]
-
         def per_request(scope) -> bool:
-            request, result = last[0]  # one read: another thread may replace it
-            if request is scope.request:
-                return result
-            result = test(scope)
-            last[0] = (scope.request, result)
-            return result
+            return once_per_request(scope, test, lambda: test(scope))
 
         return per_request
 

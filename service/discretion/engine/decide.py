@@ -74,10 +74,11 @@ def _decide(policy: CompiledPolicy, request: Request, now: Instant, tracer: list
         tracer.append(f"the `{request.destination.kind}` destination is publicly accessible: "
                       "judged as `public` too, and the stricter holds")
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
+    memo: dict = {}  # what every item of this decision shares (scope.once_per_request)
     for item in request.items:
         deadline.check()
         outcome = _Outcome()
-        governed_by = _decide_item(policy, terms, audiences, item, requested_at, outcome, tracer)
+        governed_by = _decide_item(policy, terms, audiences, item, requested_at, outcome, tracer, memo)
         if tracer is not None:
             tracer.append(f"item {item.id}: {'deny' if outcome.denied else 'allowed'}"
                           + (f", owes {', '.join(sorted({o.type for o in outcome.obligations}))}"
@@ -162,7 +163,7 @@ def _minors_everywhere(request: Request) -> Request:
 
 
 def _decide_item(policy: CompiledPolicy, terms: Terms, audiences: tuple[Request, ...], item: Item,
-                 requested_at: Instant, outcome: _Outcome, tracer: list[str] | None) -> tuple[str, ...]:
+                 requested_at: Instant, outcome: _Outcome, tracer: list[str] | None, memo: dict) -> tuple[str, ...]:
     """Evaluate one item under every set of terms, labelling and audience that may apply; the stricter holds."""
     request = audiences[0]
     # A release by consent is read for the widest audience: one naming recipients never reaches the public.
@@ -182,7 +183,8 @@ def _decide_item(policy: CompiledPolicy, terms: Terms, audiences: tuple[Request,
                           f"{', '.join(governing.keys)} only what others are owed still applies")
         for labels, params in labellings:
             for asked in audiences:
-                _evaluate(policy, governing, labels, params, asked, item, requested_at, released, outcome, tracer)
+                _evaluate(policy, governing, labels, params, asked, item, requested_at, released, outcome, tracer,
+                          memo)
     _refuse_uninterpreted_labels(schemes, item, outcome, tracer)
     _settle(item, outcome, schemes, tracer)
     _refuse_conflicts(item, outcome, tracer)
@@ -384,8 +386,8 @@ def _interpreters(policy: CompiledPolicy, governing: Governing, labels: dict[str
 
 def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, str], label_params: dict[str, dict],
               request: Request, item: Item, requested_at: Instant, released: bool,
-              outcome: _Outcome, tracer: list[str] | None) -> None:
-    scope = Scope(request, item, requested_at, labels, label_params)
+              outcome: _Outcome, tracer: list[str] | None, memo: dict) -> None:
+    scope = Scope(request, item, requested_at, labels, label_params, memo)
     key = (request.action, request.destination.kind)
     # The author may release their own item (§7.2), if its words are theirs alone.
     waiver = released or (scope.actor_is_author and item.kind in AUTHORED_KINDS)

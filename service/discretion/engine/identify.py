@@ -32,6 +32,7 @@ automaton serves every agreement.
 
 from __future__ import annotations
 
+import ctypes
 import re
 import threading
 import unicodedata
@@ -560,10 +561,12 @@ def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
     """An automaton from each folded term to (length, variants), or None if nobody has a term."""
     readings: dict[str, list[tuple[int, int, str]]] = {}
     size = 0
-    for row, (pid, *fields) in enumerate(rows):
-        if not row % _CHECK_EVERY:
-            deadline.check()
+    terms = 0
+    for pid, *fields in rows:
         for term, rank, needs in _terms(*fields):
+            terms += 1
+            if not terms % _CHECK_EVERY:
+                deadline.check()  # by terms, not people: 500 people of 500 words each are 250,000 terms
             folded = _fold_term(term)
             if folded:
                 variants = [folded, *_unspaced_variants(folded)]
@@ -620,7 +623,8 @@ class _MatcherCache:
     is reused and only the people around it get an automaton of their own; the pair
     is cached under the new roster. Bounded by entries and by estimated bytes
     (`_size`), counting a shared automaton in every entry that holds it, which
-    errs small; the roster stored last stays whatever its size.
+    errs small; the roster stored last stays whatever its size. What eviction
+    frees is given back to the system (`_give_back`).
     Building happens outside the lock: two threads missing together both build,
     and the second store wins, which is harmless.
     """
@@ -648,8 +652,6 @@ class _MatcherCache:
         return built
 
     def clear(self) -> None:
-        global _LAST
-        _LAST = (None, ())
         with self._lock:
             self._entries.clear()
             self._terms = 0
@@ -688,10 +690,27 @@ class _MatcherCache:
                 self._terms -= sum(map(_size, self._entries.pop(roster)))
             self._entries[roster] = automata
             self._terms += sum(map(_size, automata))
+            evicted = 0
             while len(self._entries) > 1 and (
                     len(self._entries) > self._max_entries or self._terms > self.max_bytes):
-                _, evicted = self._entries.popitem(last=False)
-                self._terms -= sum(map(_size, evicted))
+                freed = sum(map(_size, self._entries.popitem(last=False)[1]))
+                self._terms -= freed
+                evicted += freed
+        if evicted >= _GIVE_BACK_AT:
+            _give_back()
+
+
+# Freed matchers leave their pages in the C allocator's heap, where the next
+# large build finds them fragmented: give them back to the system once this
+# much is freed. (glibc only; elsewhere nothing is done.)
+_GIVE_BACK_AT = 8 * 2**20
+
+
+def _give_back() -> None:
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):
+        pass
 
 
 _CACHE = _MatcherCache()
@@ -703,21 +722,6 @@ def set_cache_budget(max_bytes: int) -> None:
 
 
 def _automata(people: tuple[Person, ...]) -> tuple[ahocorasick.Automaton, ...]:
-    global _LAST
-    last = _LAST  # read once: another thread may replace it
-    if last[0] is people:  # the same tuple again: another item of the same request
-        return last[1]
-    found = _automata_of(people)
-    _LAST = (people, found)
-    return found
-
-
-# The people last searched for, and their automata: one request's items share one tuple
-# of people (obligations._people_in_scope), and keying 10,000 people costs milliseconds.
-_LAST: tuple[object, tuple[ahocorasick.Automaton, ...]] = (None, ())
-
-
-def _automata_of(people: tuple[Person, ...]) -> tuple[ahocorasick.Automaton, ...]:
     roster = _Roster.of(people)
     if roster is None:  # a field holds a separator: correct but uncached
         whole = _build((p.id, p.display_name, p.organization, list(p.handles), list(p.aliases),
@@ -769,28 +773,44 @@ def _matches(automaton: ahocorasick.Automaton, text: _Folded, reading: str, allo
             yield span[0], span[1], rank
 
 
+class Matcher:
+    """The search for the names of one set of people, built (or found in the cache) once, for many texts.
+
+    A check builds one for its roster and reuses it for every item
+    (`obligations`): finding it again meant keying 10,000 people per item.
+    """
+
+    __slots__ = ("_automata",)
+
+    def __init__(self, people: Iterable[Person]):
+        people = tuple(people)
+        self._automata = _automata(people) if people else ()
+
+    def spans(self, text: str, *, excused: Iterable[str] = (), counts: int = FLAG_ALL) -> tuple[Span, ...]:
+        """Spans of `text` naming any of the people but those `excused` (by id), who may be named.
+
+        A term several people share still counts if any of them is not
+        excused. `counts` is the agreement's judgement (`judgement(...)`):
+        which less certain terms count.
+        """
+        if not text or not self._automata:
+            return ()
+        folded = _fold_text(text)
+        excused = frozenset(filter(None, excused))
+        found = [match for reading in folded.readings() for automaton in self._automata
+                 for match in _matches(automaton, folded, reading, counts, excused)]
+        return tuple(Span(start, end, _REVEALS[rank]) for start, end, rank in _merge(found))
+
+
 def identifying_spans(text: str, people: Iterable[Person], *, except_person: str = "", excused: Iterable[str] = (),
                       counts: int = FLAG_ALL) -> tuple[Span, ...]:
-    """Spans of `text` naming any of `people` but those `excused` (by id), who may be named.
+    """Spans of `text` naming any of `people` but those `excused` (by id): `Matcher(people).spans(...)`.
 
-    `except_person` is one more id excused: the one acting, who may name
-    themselves. A term several people share still counts if any of them is
-    not excused. `counts` is the agreement's judgement (`judgement(...)`):
-    which less certain terms count.
+    `except_person` is one more id excused: the one acting, who may name themselves.
     """
     if not text:
         return ()
-    people = tuple(people)
-    if not people:
-        return ()
-    automata = _automata(people)
-    if not automata:
-        return ()
-    folded = _fold_text(text)
-    excused = frozenset(filter(None, (except_person, *excused)))
-    found = [match for reading in folded.readings() for automaton in automata
-             for match in _matches(automaton, folded, reading, counts, excused)]
-    return tuple(Span(start, end, _REVEALS[rank]) for start, end, rank in _merge(found))
+    return Matcher(people).spans(text, excused=(except_person, *excused), counts=counts)
 
 
 def _merge(matches: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .consent import holds
-from .identify import FLAG, IGNORE, JUDGEMENTS, identifying_spans, in_unit, judgement
+from .identify import FLAG, IGNORE, JUDGEMENTS, Matcher, in_unit, judgement
 from .model import Obligation, Person, Span
-from .scope import Scope
+from .scope import Scope, once_per_request
 
 Params = dict[str, Callable[[Scope], object]]
 
@@ -109,21 +109,12 @@ def _people_in_scope(scope: Scope) -> tuple[Person, ...]:
     roster's matcher is built once per request and not once per item (an
     export of 1,000 items by 1,000 authors rebuilt a 10,000-person roster
     for each); who may be named is said by `excused`, never by leaving
-    people out. The same tuple object, too: the matcher is found by it
-    without joining the whole roster again for each item (`identify`).
+    people out.
     """
-    global _LAST_PEOPLE
     request = scope.request
-    last = _LAST_PEOPLE  # (request, its people), read once: another thread may replace it
-    if last[0] is request:
-        return last[1]
-    people = (*request.group.participants,
-              *(person for item in request.items for person in (item.author, *item.listed_people)))
-    _LAST_PEOPLE = (request, people)
-    return people
-
-
-_LAST_PEOPLE: tuple[object, tuple[Person, ...]] = (None, ())
+    return once_per_request(scope, "everyone", lambda: (
+        *request.group.participants,
+        *(person for item in request.items for person in (item.author, *item.listed_people))))
 
 
 # `people: minors` limits a redaction to the children among the people, whom
@@ -176,21 +167,26 @@ def _redact_identifying_content(scope: Scope, params: Params):
     excused = (actor,) if actor else ()
     if mode == "minors":
         # Not even a child may name a child, themselves included: it is not theirs to waive.
-        people, excused = (p for p in people if p.is_minor), ()
+        matcher = once_per_request(scope, "minors", lambda: Matcher(p for p in people if p.is_minor))
+        excused = ()
     elif mode == "author":
-        people = (scope.item.author,)
+        matcher = Matcher((scope.item.author,))
     else:
+        matcher = once_per_request(scope, "everyone's matcher", lambda: Matcher(people))
         # A speaker who consented to attribution may be named.
         author = scope.item.author.id
         if author and author != scope.acting_person and holds(scope, author, _NAMED):
             excused = (*excused, author)
-    people = tuple(people)
     counts = _counts(scope, params)
     unit = scope.request.span_unit
     spans: list[Span] = []
     for field, item_id, text in _words(scope):
         # The actor may name themselves, and a consenting author be named.
-        found = identifying_spans(text, people, excused=excused, counts=counts)
+        if field == "items.text" or mode == "author":
+            found = matcher.spans(text, excused=excused, counts=counts)
+        else:  # the request's own text (a quote, a descriptor) and people: the same for every item, searched once
+            found = once_per_request(scope, (field, mode, excused, counts),
+                                     lambda: matcher.spans(text, excused=excused, counts=counts))
         if found:
             placed = tuple(Span(s.start, s.end, s.reveals, field, item_id) for s in found)
             spans.extend(in_unit(text, placed, unit))
