@@ -159,6 +159,9 @@ def attacks(short: bool) -> list[Attack]:
         # One such quote beside 1,000 items was searched once per item.
         call("2", 3, request("hostile-2-3", action=pb.ACTION_QUOTE, people=words, items=small,
                              quoted_text=" ".join("a" * 50_000)), slow or 10),
+        # An invisible character between every two letters: searched without word marks, still capped.
+        call("2", 4, request("hostile-2-4", action=pb.ACTION_EXPORT, people=letters, items=[
+            pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text="a\u200b" * 50_000) for i in range(4)]), slow or 10),
     ]))
 
     # 3. A legitimate export at the documented limits once rebuilt the roster's matcher per item: 333 s.

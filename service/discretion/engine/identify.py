@@ -19,7 +19,9 @@ A term matches whole words only, except in scripts written without spaces
 between words (Chinese, Japanese, Thai, …), where it matches anywhere. Terms
 and text are marked at every place a word may begin or end (`_marked`), so the
 automaton finds whole words and nothing inside them, and a search costs time
-linear in the text whatever the roster (`_matches`). Some
+linear in the text whatever the roster (`_matches`). A text with an invisible
+character inside a word is searched without marks, each invisible character
+read as a word's end or as nothing (`_unmarked_matches`), linear by a cap. Some
 terms name a person less surely than others; whether they count is the
 agreement's judgement (`Judgement`), and the safe default counts them all.
 `except_person` (who may name themselves) is skipped.
@@ -150,22 +152,24 @@ class _Folded:
             return None  # half of an "ss" from "ß" is not a word of its own
         return starts[start], self._stops[end - 1]
 
-    def readings(self) -> list[str]:
-        """The folded text with a word mark at every place a word may begin or end, once per reading.
+    def invisible_inside_words(self) -> bool:
+        """Whether an invisible character sits between two letters of a word ("Ch<ZWSP>en", "Oka<SHY>for").
 
-        An invisible character inside a word ("Li<ZWSP>Chen") reads two ways:
-        as nothing, which is what a reader sees ("LiChen"), and as the end of
-        a word, which finds a name it was put there to hide ("Li", "Chen").
+        There it may be read as nothing or as a word's end, each place its own
+        way ("As<U+2800>Oka<SHY>for"), which marks cannot say: such a text is
+        searched by `_unmarked_matches`.
         """
-        if not self.invisible:
-            return [_marked(self.folded)]
-        pieces, at = [], 0
-        for cut in sorted(self.invisible):
-            pieces.append(self.folded[at:cut])
-            at = cut
-        pieces.append(self.folded[at:])
-        split = "".join(_marked(piece)[:-1] for piece in pieces) + _MARK
-        return [_marked(self.folded), split]
+        folded = self.folded
+        return any(0 < at < len(folded) and not self.boundary(at, invisible=False) for at in self.invisible)
+
+    def boundary(self, at: int, invisible: bool = True) -> bool:
+        """Whether a word may begin or end at folded position `at` (at an invisible character too, unless told not)."""
+        folded = self.folded
+        if at == 0 or at == len(folded):
+            return True
+        before, after = folded[at - 1], folded[at]
+        return (not before.isalnum() or not after.isalnum() or (invisible and at in self.invisible)
+                or _unspaced(before) or _unspaced(after))
 
 
 # A word mark: where a word may begin or end. Keys and texts are marked alike,
@@ -557,8 +561,8 @@ def _unspaced_variants(folded: str) -> list[str]:
     return [v for v in variants if v != folded]
 
 
-def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
-    """An automaton from each folded term to (length, variants), or None if nobody has a term."""
+def _build(rows: Iterable[_Row], marked: bool = True) -> ahocorasick.Automaton | None:
+    """An automaton from each folded term (word-marked, or as it is) to (length, variants), or None if nobody has a term."""
     readings: dict[str, list[tuple[int, int, str]]] = {}
     size = 0
     terms = 0
@@ -580,7 +584,7 @@ def _build(rows: Iterable[_Row]) -> ahocorasick.Automaton | None:
         return None
     automaton = ahocorasick.Automaton()
     for folded, found in readings.items():
-        automaton.add_word(_marked(folded), (len(folded), _variants(found)))
+        automaton.add_word(_marked(folded) if marked else folded, (len(folded), _variants(found)))
     automaton.make_automaton()
     return automaton
 
@@ -633,7 +637,8 @@ class _MatcherCache:
     REUSE_CANDIDATES = 4
     REUSE_GROWTH = 1.125  # the people around a reused roster: at most an eighth of it
 
-    def __init__(self, max_entries: int = 64, max_bytes: int = 32 * 2**20) -> None:
+    def __init__(self, max_entries: int = 64, max_bytes: int = 32 * 2**20, marked: bool = True) -> None:
+        self.marked = marked  # word-marked keys (`_matches`), or keys as they are (`_unmarked_matches`)
         self._max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries: OrderedDict[_Roster, tuple[ahocorasick.Automaton, ...]] = OrderedDict()
@@ -670,16 +675,15 @@ class _MatcherCache:
                     break
         return found
 
-    @staticmethod
-    def _compose(roster: _Roster, candidates: list[tuple[_Roster, ahocorasick.Automaton]],
+    def _compose(self, roster: _Roster, candidates: list[tuple[_Roster, ahocorasick.Automaton]],
                  ) -> tuple[_Roster | None, tuple[ahocorasick.Automaton, ...]]:
         """The automata for `roster`, and the cached roster they reuse, if any."""
         for key, automaton in candidates:
             around = roster.around(key)
             if around is not None:
-                rest = _build(around.rows())
+                rest = _build(around.rows(), self.marked)
                 return key, ((automaton,) if rest is None else (automaton, rest))
-        whole = _build(roster.rows())
+        whole = _build(roster.rows(), self.marked)
         return None, (() if whole is None else (whole,))
 
     def _store(self, roster: _Roster, automata: tuple[ahocorasick.Automaton, ...], reused: _Roster | None) -> None:
@@ -714,20 +718,29 @@ def _give_back() -> None:
 
 
 _CACHE = _MatcherCache()
+# Unmarked matchers are built only for texts with invisible characters inside words: few, so a few kept.
+_UNMARKED_CACHE = _MatcherCache(max_entries=8, marked=False)
 
 
 def set_cache_budget(max_bytes: int) -> None:
-    """The bytes recent rosters' matchers may hold in this process (`discretion serve --matcher-cache-bytes`)."""
-    _CACHE.max_bytes = max_bytes
+    """The bytes recent rosters' matchers may hold in this process (`discretion serve --matcher-cache-bytes`).
+
+    Four fifths for word-marked matchers, one fifth for the unmarked ones.
+    """
+    _CACHE.max_bytes = max_bytes * 4 // 5
+    _UNMARKED_CACHE.max_bytes = max_bytes // 5
 
 
-def _automata(people: tuple[Person, ...]) -> tuple[ahocorasick.Automaton, ...]:
+set_cache_budget(32 * 2**20)
+
+
+def _automata(people: tuple[Person, ...], cache: _MatcherCache = _CACHE) -> tuple[ahocorasick.Automaton, ...]:
     roster = _Roster.of(people)
     if roster is None:  # a field holds a separator: correct but uncached
-        whole = _build((p.id, p.display_name, p.organization, list(p.handles), list(p.aliases),
-                        list(p.organization_aliases)) for p in people)
+        whole = _build(((p.id, p.display_name, p.organization, list(p.handles), list(p.aliases),
+                         list(p.organization_aliases)) for p in people), cache.marked)
         return () if whole is None else (whole,)
-    return _CACHE.automata(roster)
+    return cache.automata(roster)
 
 
 # --- matching -------------------------------------------------------------------------------------
@@ -747,7 +760,7 @@ def _rank(variants: tuple[_Variant, ...], lower_case: bool, allowed: int, excuse
 
 
 def _matches(automaton: ahocorasick.Automaton, text: _Folded, reading: str, allowed: int, excused: frozenset[str]):
-    """(start, end, rank) in the original text of each match in one reading of it that counts.
+    """(start, end, rank) in the original text of each match that counts; `reading` is the text word-marked.
 
     Keys and reading are word-marked, so every match is a whole word or words
     and the work is linear in the text: past `_MAX_MATCHES_PER_CHAR` matches
@@ -773,6 +786,33 @@ def _matches(automaton: ahocorasick.Automaton, text: _Folded, reading: str, allo
             yield span[0], span[1], rank
 
 
+def _unmarked_matches(automaton: ahocorasick.Automaton, text: _Folded, allowed: int, excused: frozenset[str]):
+    """(start, end, rank) of each match that counts, in a text with invisible characters inside words.
+
+    Every occurrence of a term is a candidate, and one counts if it begins
+    and ends where a word may: at an invisible character too, each one read
+    as a word's end or as nothing, whichever finds a name. Linear all the
+    same: past `_MAX_MATCHES_PER_CHAR` candidates per character the whole
+    text is one match, the restrictive reading.
+    """
+    most = _MAX_MATCHES_PER_CHAR * len(text.folded) + _CHECK_EVERY
+    for seen, (last, (length, variants)) in enumerate(automaton.iter(text.folded)):
+        if not seen % _CHECK_EVERY:
+            deadline.check()
+            if seen >= most:
+                yield 0, len(text.text), 0
+                return
+        start, end = last + 1 - length, last + 1
+        if not (text.boundary(start) and text.boundary(end)):
+            continue  # inside a longer word
+        span = text.span(start, end)
+        if span is None:
+            continue
+        rank = _rank(variants, text.text[span[0]].islower(), allowed, excused)
+        if rank is not None:
+            yield span[0], span[1], rank
+
+
 class Matcher:
     """The search for the names of one set of people, built (or found in the cache) once, for many texts.
 
@@ -780,11 +820,12 @@ class Matcher:
     (`obligations`): finding it again meant keying 10,000 people per item.
     """
 
-    __slots__ = ("_automata",)
+    __slots__ = ("_people", "_automata", "_unmarked")
 
     def __init__(self, people: Iterable[Person]):
-        people = tuple(people)
-        self._automata = _automata(people) if people else ()
+        self._people = tuple(people)
+        self._automata = _automata(self._people) if self._people else ()
+        self._unmarked: tuple[ahocorasick.Automaton, ...] | None = None  # built when first needed
 
     def spans(self, text: str, *, excused: Iterable[str] = (), counts: int = FLAG_ALL) -> tuple[Span, ...]:
         """Spans of `text` naming any of the people but those `excused` (by id), who may be named.
@@ -797,8 +838,15 @@ class Matcher:
             return ()
         folded = _fold_text(text)
         excused = frozenset(filter(None, excused))
-        found = [match for reading in folded.readings() for automaton in self._automata
-                 for match in _matches(automaton, folded, reading, counts, excused)]
+        if folded.invisible and folded.invisible_inside_words():
+            if self._unmarked is None:
+                self._unmarked = _automata(self._people, _UNMARKED_CACHE)
+            found = [match for automaton in self._unmarked
+                     for match in _unmarked_matches(automaton, folded, counts, excused)]
+        else:
+            reading = _marked(folded.folded)
+            found = [match for automaton in self._automata
+                     for match in _matches(automaton, folded, reading, counts, excused)]
         return tuple(Span(start, end, _REVEALS[rank]) for start, end, rank in _merge(found))
 
 
