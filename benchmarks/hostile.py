@@ -61,7 +61,7 @@ _KEY = b"hostile-run-key-0123456789abcdef"  # the run's own HMAC key for logged 
 # --- requests ---------------------------------------------------------------------------------------
 
 def request(group_id: str, *, action=pb.ACTION_SHARE, people=(), items=None, destination=pb.DESTINATION_KIND_PUBLIC,
-            adoptions=None, quoted_text="") -> pb.CheckRequest:
+            adoptions=None, quoted_text="", publicly_accessible=False) -> pb.CheckRequest:
     """An ordinary check in group `group_id`, with the parts an attack changes."""
     if items is None:
         items = [pb.Item(id="m1", author=pb.Person(id="bo"), posted_at=Timestamp(seconds=MARCH_2026), text="hello")]
@@ -69,7 +69,7 @@ def request(group_id: str, *, action=pb.ACTION_SHARE, people=(), items=None, des
         action=action, actor=pb.Actor(id="ana", member=True), items=items, quoted_text=quoted_text,
         group=pb.Group(id=group_id, participants=list(people),
                        adoptions=adoptions if adoptions is not None else [pb.Adoption(agreement="chatham-house")]),
-        destination=pb.Destination(kind=destination))
+        destination=pb.Destination(kind=destination, publicly_accessible=publicly_accessible))
 
 
 def _nested_struct(depth: int) -> bytes:
@@ -162,6 +162,33 @@ def attacks(short: bool) -> list[Attack]:
         # An invisible character between every two letters: searched without word marks, still capped.
         call("2", 4, request("hostile-2-4", action=pb.ACTION_EXPORT, people=letters, items=[
             pb.Item(id=f"m{i}", author=pb.Person(id="bo"), text="a\u200b" * 50_000) for i in range(4)]), slow or 10),
+    ]))
+
+    # 2b. What a second probe found: work per item or per reading that is the same each time.
+    one = [pb.Person(id="p1", display_name="A")]
+    cjk = random.Random(5)
+    ideographs = [chr(0x4E00 + cjk.randrange(0x5000)) for _ in range(3000)]
+
+    def cjk_name() -> str:
+        return "".join(cjk.choice(ideographs) for _ in range(12))
+
+    too_large = [pb.Person(id=f"c{i}", display_name=cjk_name(), aliases=[cjk_name() for _ in range(10)])
+                 for i in range(2000)]
+    large = too_large[:1150]
+    labels = [pb.Label(scheme="tlp", value="clear", params={"n": str(i)}) for i in range(31)]
+    out.append(Attack("2b-per-item-work", "a quote of one name's word beside 1,000 items; an item read 62 ways; "
+                      "a roster too large to search; a large Chinese roster and a text with an invisible", [
+        call("2b", 0, request("hostile-2b-0", action=pb.ACTION_QUOTE, people=one, items=small,
+                              quoted_text=" ".join("a" * 50_000)), slow or 10),
+        call("2b", 1, request("hostile-2b-1", people=one, destination=pb.DESTINATION_KIND_COMMUNITY_PEER,
+                              publicly_accessible=True, items=[
+            pb.Item(id="m1", author=pb.Person(id="bo"), posted_at=Timestamp(seconds=MARCH_2026),
+                    text=" ".join("a" * 50_000), labels=labels)]), slow or 10),
+        call("2b", 2, request("hostile-2b-2", action=pb.ACTION_EXPORT, people=too_large, items=[
+            pb.Item(id=f"m{i}", author=pb.Person(id="bo"), posted_at=Timestamp(seconds=MARCH_2026), text="hello")
+            for i in range(1000)]), slow or 10),
+        call("2b", 3, request("hostile-2b-3", action=pb.ACTION_QUOTE, people=large,
+                              quoted_text="rates wi\u200bll rise"), slow or 30),
     ]))
 
     # 3. A legitimate export at the documented limits once rebuilt the roster's matcher per item: 333 s.

@@ -160,3 +160,48 @@ def test_items_without_an_id_are_each_searched_for_names():
     spans = [(s.start, s.end) for o in decide(SHIPPED, request, now=LATER).obligations
              if o.type == "redact_identifying_content" for s in o.spans]
     assert spans == [(0, 10)]
+
+
+def test_a_keyword_reading_the_item_is_asked_for_each_item_whatever_the_variable_is_named():
+    """`as: item` names the element `item`; `author_consented` still reads the item being decided."""
+    policy = compile_documents([("leave.yaml", b"""
+agreement: leave
+title: Leave
+summary: made for the purpose
+versions:
+  - version: 1
+    rules:
+      - {id: may-leave, effect: allow, reason: {code: may_leave, message: may leave}}
+      - id: only-with-consent
+        when: {not: {some: {of: group.participants, as: item, where: {author_consented: share_outside}}}}
+        effect: deny
+        reason: {code: needs_consent, message: the author must consent}
+""")])
+    consented = Item(id="m1", author=Person(id="u1"), posted_at=NOW - 10,
+                     consents=(Consent(by="u1", scope="share_outside"),))
+    not_asked = Item(id="m2", author=Person(id="u2"), posted_at=NOW - 10)
+    for items, expected in (((consented, not_asked), ["allow", "deny"]), ((not_asked, consented), ["deny", "allow"])):
+        request = Request(action="export", actor=Actor(id="me", member=True),
+                          group=Group(id="g", participants=(Person(id="ann"),), adoptions=(Adoption("leave"),)),
+                          items=items, destination=Destination(kind="public"))
+        assert [item.decision for item in decide(policy, request, now=NOW).items] == expected
+
+
+def test_a_roster_too_large_to_search_is_built_once_per_request_and_every_item_denied(monkeypatch):
+    """Names folding past what one matcher may hold deny each item; building them again per item cost a second each."""
+    from discretion.engine import identify
+    people = tuple(Person(id=f"p{i}", display_name=f"{chr(0x4E00 + i)}{chr(0x5E00 + i)}" + "\ufdfa" * 998)
+                   for i in range(500))
+    builds = []
+    real_build = identify._build
+    monkeypatch.setattr(identify, "_build", lambda *args: builds.append(1) or real_build(*args))
+    identify._CACHE.clear()
+    request = Request(action="export", actor=Actor(id="me", member=True),
+                      group=Group(id="g", participants=people, adoptions=(Adoption("chatham-house"),)),
+                      items=tuple(Item(id=f"m{i}", author=Person(id="bo"), posted_at=LATER - 100, text="hello")
+                                  for i in range(5)),
+                      destination=Destination(kind="public"))
+    decision = decide(SHIPPED, request, now=LATER)
+    assert [item.decision for item in decision.items] == ["deny"] * 5
+    assert {f.reason_code for f in decision.findings if f.effect == "deny"} == {"rule_evaluation_failed"}
+    assert len(builds) == 1

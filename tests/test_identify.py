@@ -260,3 +260,12 @@ def test_spans_in_utf16_and_utf8_are_counted_in_one_pass_over_the_text():
     utf16, utf8 = in_unit(text, spans, "utf16"), in_unit(text, spans, "utf8")
     assert (utf16[0].start, utf16[-1].end) == (3, 3 + 2 * 19_999 + 1)
     assert (utf8[0].start, utf8[-1].end) == (5, 5 + 2 * 19_999 + 1)
+
+
+def test_keys_of_unspaced_scripts_carry_no_marks_between_their_characters():
+    """A Chinese roster's keys are as long as its names: each character is a word's edge anyway."""
+    assert identify._marked_key("山田") == "山田"
+    assert identify._marked_key("li 山") == "\uffffli\uffff \uffff山"
+    assert identify._marked("会见山田a") == "\uffff会见山田\uffffa\uffff"
+    people = [Person(id="y", display_name="山田"), Person(id="l", display_name="Li 山")]
+    assert [(s.start, s.end) for s in identifying_spans("会见山田a Li 山田", people)] == [(2, 4), (6, 11)]

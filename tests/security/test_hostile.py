@@ -25,8 +25,8 @@ def test_the_short_hostile_pass_leaves_every_worker_up_and_every_outcome_as_it_m
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(report_path.read_text())
     attacks = {attack["key"]: attack for attack in report["attacks"]}
-    assert list(attacks) == ["1-long-names", "1b-longest-names", "2-crafted-text", "4a-segments", "4b-rosters",
-                             "5-malformed", "6-adoptions"]
+    assert list(attacks) == ["1-long-names", "1b-longest-names", "2-crafted-text", "2b-per-item-work", "4a-segments",
+                             "4b-rosters", "5-malformed", "6-adoptions"]
     outcomes = {key: [call["outcome"] for call in attack["calls"]] for key, attack in attacks.items()}
     fields = {key: [call["field"] for call in attack["calls"]] for key, attack in attacks.items()}
     decided = {"allow", "deny", "allow_with_obligations"}
@@ -39,6 +39,9 @@ def test_the_short_hostile_pass_leaves_every_worker_up_and_every_outcome_as_it_m
     assert outcomes["2-crafted-text"][:2] == ["allow_with_obligations"] * 2
     assert outcomes["2-crafted-text"][2] in ("DEADLINE_EXCEEDED", "allow_with_obligations")
     assert outcomes["2-crafted-text"][3:] == ["allow_with_obligations"] * 2
+    # A quote naming someone in every word; an item read many ways; a roster too large to search
+    # (each item denied, fail closed); a large Chinese roster, a text with an invisible inside a word.
+    assert outcomes["2b-per-item-work"] == ["allow_with_obligations", "allow_with_obligations", "deny", "allow"]
     assert set(outcomes["4a-segments"]) <= decided and set(outcomes["4b-rosters"]) <= decided
     assert outcomes["5-malformed"] == ["INVALID_ARGUMENT"] * 2
     assert outcomes["6-adoptions"][0] == "INVALID_ARGUMENT" and fields["6-adoptions"][0] == "group.adoptions"

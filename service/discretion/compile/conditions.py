@@ -50,8 +50,8 @@ class Context:
     # The consent scopes the rule names, shared with the contexts nested in it.
     consent_scopes: set[str] = field(default_factory=set)
     # What the condition being compiled reads: the first word of each fact path
-    # (`group`, `item`, a quantifier's variable), and `item` for each keyword that
-    # reads the item's consents or author. Says which parts are the same for
+    # (`group`, `item`, a quantifier's variable), and `_THE_ITEM` for each keyword
+    # that reads the item's consents or author. Says which parts are the same for
     # every item of a request (`_quantifier`).
     reads: set[str] = field(default_factory=set)
 
@@ -77,7 +77,7 @@ def compile_conjuncts(condition: dict, path: tuple, ctx: Context) -> list[tuple[
     for key, value in condition.items():
         builder = KEYWORDS.get(key)
         if builder is not None and key not in _LOGIC:
-            ctx.reads.add("item")  # consents, authors: the item's
+            ctx.reads.add(_THE_ITEM)  # consents, authors: the item's
         try:
             predicate = builder(value, path + (key,), ctx) if builder else _fact_test(key, value, path + (key,), ctx)
         except Invalid as error:
@@ -207,6 +207,8 @@ def _actor_is_author(value: bool, path: tuple, ctx: Context) -> Predicate:
 
 
 _LOGIC = frozenset({"all", "any", "not", "some", "every", "none"})  # keywords that read nothing themselves
+# What a keyword that reads the item records: no variable can be named so (`as: item` could).
+_THE_ITEM = "item()"
 # Facts that are the same for every item of a request, by the first word of their path.
 _PER_REQUEST = frozenset(ROOTS) - {"item"}
 

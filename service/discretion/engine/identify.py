@@ -177,14 +177,29 @@ class _Folded:
 # end, and a text's work grows with its words' matches, never with the
 # substrings of one long word. U+FFFF folds to nothing, so no folded text holds it.
 _MARK = "\uffff"
-_SPACED_WORD_CHAR = "[^\\W_" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _UNSPACED_RANGES) + "]"
-# Between two letters or digits of a spaced script no word begins: a mark goes everywhere else.
-# (An underscore joins no words: "Sam_Okafor_notes". A character of an unspaced script is a word of its own.)
-_MARK_PLACES = re.compile(f"(?<!{_SPACED_WORD_CHAR})|(?!{_SPACED_WORD_CHAR})")
+_UNSPACED_RANGES_CLASS = "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _UNSPACED_RANGES)
+_W = "[^\\W_" + _UNSPACED_RANGES_CLASS + "]"  # a letter or digit of a spaced script
+_U = "[" + _UNSPACED_RANGES_CLASS + "]"  # a character of an unspaced script: a word of its own
+# Between two letters or digits of a spaced script no word begins: a mark goes
+# everywhere else but between two characters of an unspaced script, where a word
+# always may begin and a key starts unmarked instead (`_marked_key`): a Chinese
+# roster's keys are not twice as long for it. (An underscore joins no words:
+# "Sam_Okafor_notes".)
+_MARK_PLACES = re.compile(f"(?<!{_W})(?<!{_U})|(?!{_W})(?!{_U})|(?<!{_W})(?!{_U})|(?<!{_U})(?!{_W})")
 
 
 def _marked(folded: str) -> str:
     return _MARK_PLACES.sub(_MARK, folded)
+
+
+def _marked_key(folded: str) -> str:
+    """A term as a key: marked as text is, without a mark at an end that is a character of an unspaced script."""
+    key = _marked(folded)
+    if _unspaced(folded[0]):
+        key = key[1:]
+    if _unspaced(folded[-1]):
+        key = key[:-1]
+    return key
 
 
 # Printable ASCII that folds to one character of its own kind ("A" → "a", "0" → "o") is
@@ -584,7 +599,7 @@ def _build(rows: Iterable[_Row], marked: bool = True) -> ahocorasick.Automaton |
         return None
     automaton = ahocorasick.Automaton()
     for folded, found in readings.items():
-        automaton.add_word(_marked(folded) if marked else folded, (len(folded), _variants(found)))
+        automaton.add_word(_marked_key(folded) if marked else folded, (len(folded), _variants(found)))
     automaton.make_automaton()
     return automaton
 
@@ -639,6 +654,9 @@ class _MatcherCache:
 
     def __init__(self, max_entries: int = 64, max_bytes: int = 32 * 2**20, marked: bool = True) -> None:
         self.marked = marked  # word-marked keys (`_matches`), or keys as they are (`_unmarked_matches`)
+        # The roster stored last stays whatever its size in the main cache (a group's
+        # next check is likely its own); unmarked matchers are rarely asked again.
+        self._keep = 1 if marked else 0
         self._max_entries = max_entries
         self.max_bytes = max_bytes
         self._entries: OrderedDict[_Roster, tuple[ahocorasick.Automaton, ...]] = OrderedDict()
@@ -695,7 +713,7 @@ class _MatcherCache:
             self._entries[roster] = automata
             self._terms += sum(map(_size, automata))
             evicted = 0
-            while len(self._entries) > 1 and (
+            while len(self._entries) > self._keep and (
                     len(self._entries) > self._max_entries or self._terms > self.max_bytes):
                 freed = sum(map(_size, self._entries.popitem(last=False)[1]))
                 self._terms -= freed
@@ -775,9 +793,9 @@ def _matches(automaton: ahocorasick.Automaton, text: _Folded, reading: str, allo
             if seen >= most:
                 yield 0, len(text.text), 0
                 return
-        marks += reading.count(_MARK, counted, last)
-        counted = last
-        end = last - marks  # `last` is the key's closing mark: the folded word ends just before it
+        marks += reading.count(_MARK, counted, last + 1)
+        counted = last + 1
+        end = last + 1 - marks  # past the key's last character (a mark, or an unspaced script's letter)
         span = text.span(end - length, end)
         if span is None:
             continue
@@ -820,12 +838,29 @@ class Matcher:
     (`obligations`): finding it again meant keying 10,000 people per item.
     """
 
-    __slots__ = ("_people", "_automata", "_unmarked")
+    __slots__ = ("_people", "_built", "_too_large")
 
     def __init__(self, people: Iterable[Person]):
         self._people = tuple(people)
-        self._automata = _automata(self._people) if self._people else ()
-        self._unmarked: tuple[ahocorasick.Automaton, ...] | None = None  # built when first needed
+        # Each kind of matcher is built (or found) when a text first needs it: most
+        # requests need only the marked one, a text with invisibles inside words the other.
+        self._built: dict[bool, tuple[ahocorasick.Automaton, ...]] = {}
+        # Remembered, not raised again by building again: each item of a request
+        # would spend a second building what cannot be built.
+        self._too_large: RosterTooLarge | None = None
+
+    def _automata(self, marked: bool) -> tuple[ahocorasick.Automaton, ...]:
+        if self._too_large is not None:
+            raise self._too_large
+        found = self._built.get(marked)
+        if found is None:
+            try:
+                found = _automata(self._people, _CACHE if marked else _UNMARKED_CACHE) if self._people else ()
+            except RosterTooLarge as error:
+                self._too_large = error
+                raise
+            self._built[marked] = found
+        return found
 
     def spans(self, text: str, *, excused: Iterable[str] = (), counts: int = FLAG_ALL) -> tuple[Span, ...]:
         """Spans of `text` naming any of the people but those `excused` (by id), who may be named.
@@ -834,18 +869,18 @@ class Matcher:
         excused. `counts` is the agreement's judgement (`judgement(...)`):
         which less certain terms count.
         """
-        if not text or not self._automata:
+        if self._too_large is not None:
+            raise self._too_large
+        if not text or not self._people:
             return ()
         folded = _fold_text(text)
         excused = frozenset(filter(None, excused))
         if folded.invisible and folded.invisible_inside_words():
-            if self._unmarked is None:
-                self._unmarked = _automata(self._people, _UNMARKED_CACHE)
-            found = [match for automaton in self._unmarked
+            found = [match for automaton in self._automata(marked=False)
                      for match in _unmarked_matches(automaton, folded, counts, excused)]
         else:
             reading = _marked(folded.folded)
-            found = [match for automaton in self._automata
+            found = [match for automaton in self._automata(marked=True)
                      for match in _matches(automaton, folded, reading, counts, excused)]
         return tuple(Span(start, end, _REVEALS[rank]) for start, end, rank in _merge(found))
 

@@ -182,15 +182,35 @@ def _redact_identifying_content(scope: Scope, params: Params):
     spans: list[Span] = []
     for field, item_id, text in _words(scope):
         # The actor may name themselves, and a consenting author be named.
-        if field == "items.text" or mode == "author":
-            found = matcher.spans(text, excused=excused, counts=counts)
-        else:  # the request's own text (a quote, a descriptor) and people: the same for every item, searched once
-            found = once_per_request(scope, (field, mode, excused, counts),
-                                     lambda: matcher.spans(text, excused=excused, counts=counts))
-        if found:
-            placed = tuple(Span(s.start, s.end, s.reveals, field, item_id) for s in found)
-            spans.extend(in_unit(text, placed, unit))
+        if mode == "author":
+            spans.extend(_placed(matcher, text, field, item_id, excused, counts, unit))
+        else:
+            # Once per decision for each text, not for each item (a quote) nor each reading of an
+            # item's labels and audiences (its own text): the same spans, one tuple, held once.
+            whose = id(scope.item) if field == "items.text" else None  # the request holds the item: ids stay unique
+            spans.extend(once_per_request(scope, (field, whose, mode, excused, counts), lambda: _placed(
+                matcher, text, field, item_id, excused, counts, unit)))
     return _for_item(scope, "redact_identifying_content", spans=tuple(spans)) if spans else None
+
+
+def _placed(matcher: Matcher, text: str, field: str, item_id: str, excused: tuple[str, ...], counts: int,
+            unit: str) -> tuple[Span, ...]:
+    """The spans of `text` naming someone, in the field they were found in and the caller's unit.
+
+    Past `_MOST_SPANS` (and one for every 50 characters) the whole text is
+    one span, the restrictive reading: a text naming people that often is
+    not made safe by cutting it into thousands of pieces, and a quote of
+    `a a a …` beside a thousand items once held a gigabyte of them.
+    """
+    found = matcher.spans(text, excused=excused, counts=counts)
+    if not found:
+        return ()
+    if len(found) > _MOST_SPANS + len(text) // 50:
+        found = (Span(0, len(text), found[0].reveals),)
+    return in_unit(text, tuple(Span(s.start, s.end, s.reveals, field, item_id) for s in found), unit)
+
+
+_MOST_SPANS = 256
 
 
 def _redact_participant_identities(scope: Scope, params: Params):
