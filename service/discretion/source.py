@@ -59,12 +59,26 @@ class Source:
         return Diagnostic(code, message, self.file, line, column, rule, help, severity)
 
 
+# How deep a rule file may nest (the shipped agreements: 13 levels). Everything
+# that reads a file — the schema check, the compiler, lint, explain — recurses
+# over it, so a file nested hundreds deep once stopped reloads for good.
+MAX_DEPTH = 48
+
+
 def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
     source = Source(file=file, lines=text.splitlines())
     problems: list[Diagnostic] = []
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+    except RecursionError:
+        # Nested past what the YAML reader's recursion can hold (thousands of
+        # levels): where it was reading when it gave up is where to look.
+        mark = loader.get_mark()
+        problems.append(Diagnostic("too_deep", f"nested deeper than the {MAX_DEPTH} levels a rule file may be",
+                                   file, mark.line + 1, mark.column + 1,
+                                   help="flatten the condition (`all:` and `any:` take lists)"))
+        return source, problems
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -99,6 +113,11 @@ def _build(node, path: Path, source: Source, loader, problems: list[Diagnostic],
         return None
     source.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     anchors.add(id(node))
+    if len(path) >= MAX_DEPTH and isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        problems.append(source.diagnostic(
+            path, "too_deep", f"nested {len(path) + 1} levels deep, more than the {MAX_DEPTH} a rule file may be",
+            help="the shipped agreements nest 13 levels at most: flatten the condition (`all:` and `any:` take lists)"))
+        return None
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         for key_node, value_node in node.value:

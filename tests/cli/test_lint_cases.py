@@ -104,6 +104,11 @@ def test_the_scan_finds_the_codes_it_should():
     assert "x" not in codes  # a reason code in a test file is not a diagnostic
 
 
+# Codes no file can cause, each with where it is tested instead.
+_NOT_FROM_FILES = {"load_failed": "a fault of the loader itself: tests/test_holder.py"}
+
+
 def test_every_diagnostic_code_has_a_data_driven_case():
-    missing = {code: where for code, where in emitted_codes().items() if code not in codes_with_cases()}
+    missing = {code: where for code, where in emitted_codes().items()
+               if code not in codes_with_cases() and code not in _NOT_FROM_FILES}
     assert not missing, f"diagnostic codes without a case in tests/cases/: {missing}"

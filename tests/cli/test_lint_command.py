@@ -73,3 +73,19 @@ def test_a_condition_that_never_holds_is_an_error_the_server_refuses_too(rules_c
 def test_the_installed_command_checks_the_shipped_rules():
     result = installed("lint", RULES)
     assert result.code == 0 and result.out == "ok: no problems found\n", result.out + result.err
+
+
+def test_files_nested_hundreds_or_thousands_deep_are_diagnosed_at_their_place_not_crashed_on(tmp_path):
+    """A 3 KB file nested 400 deep once crashed lint with a traceback (RecursionError)."""
+    for depth, code, column in ((400, "too_deep", 15 + 6 * 43), (5000, "yaml_syntax", None)):
+        folder = tmp_path / str(depth)
+        folder.mkdir()
+        (folder / "deep.yaml").write_text(
+            "agreement: deep\ntitle: Deep\nsummary: nested\nversions:\n  - version: 1\n    rules:\n"
+            "      - id: deep\n        effect: deny\n        reason: {code: deep, message: deep}\n"
+            "        when: " + "{not: " * depth + "{action: share}" + "}" * depth + "\n")
+        result = installed("lint", folder, "--format", "json")
+        assert result.code == 3 and "Traceback" not in result.err, result.err
+        (found,) = json.loads(result.out)["diagnostics"]
+        assert found["code"] == code and found["file"].endswith("deep.yaml") and found["line"] == 10
+        assert column is None or found["column"] == column

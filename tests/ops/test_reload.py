@@ -178,3 +178,27 @@ def test_a_storm_of_signals_never_wedges_the_server(start_ops):
             assert client.check(chatham_quote()).decision == "allow_with_obligations"
         server.signal(signal.SIGTERM)
         assert server.process.wait(30) == 0, server.log()
+
+
+def _nested(depth: int) -> str:
+    """An agreement whose one rule's condition is `not` inside `not`, `depth` times: a few kilobytes."""
+    return ("agreement: deep\ntitle: Deep\nsummary: nested\nversions:\n  - version: 1\n    rules:\n"
+            "      - id: deep\n        effect: deny\n        reason: {code: deep, message: deep}\n"
+            "        when: " + "{not: " * depth + "{action: share}" + "}" * depth + "\n")
+
+
+def test_a_file_nested_hundreds_deep_is_refused_with_its_place_and_later_changes_still_load(start_ops, rules_copy):
+    """A 400-deep file once killed the rules watcher: every later edit was silently never loaded."""
+    server = start_ops(rules_copy, workers=1)
+    good = server.status().policy_revision
+    deep = rules_copy / "deep.yaml"
+    deep.write_text(_nested(400))
+    assert server.wait_for_log(NOT_LOADED), server.log()
+    (diagnostic,) = server.status().last_error
+    assert diagnostic.code == "too_deep" and diagnostic.file.endswith("deep.yaml")
+    assert (diagnostic.line, diagnostic.column) == (10, 15 + 6 * 43)  # the `{` 48 keys down (`when` is the 5th)
+    assert server.status().policy_revision == good
+    assert "Traceback" not in server.log()
+    # The watcher is alive: the next change is tried, and this one loads.
+    deep.write_text(_nested(8))
+    eventually(lambda: server.status().policy_revision != good and not server.status().last_error)

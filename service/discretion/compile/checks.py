@@ -37,8 +37,12 @@ from .facts import UnknownFact, resolve
 _QUANTIFIERS = ("some", "every", "none")
 
 
-def check_policy(documents: list[Document], policy: CompiledPolicy) -> list[Diagnostic]:
-    """Diagnostics for every rule the schema accepts; only rules that compiled can shadow or be shadowed."""
+def check_policy(documents: list[Document], policy: CompiledPolicy, shadows: bool = True) -> list[Diagnostic]:
+    """Diagnostics for every rule the schema accepts; only rules that compiled can shadow or be shadowed.
+
+    `shadows=False` leaves out the shadowed-rule warnings, whose check is
+    quadratic in a version's rules: the server, which reports no warnings.
+    """
     compiled = {(a, n, r.id) for a, versions in policy.versions.items() for n, v in versions.items()
                 for rules in v.index.values() for r in rules}
     found: list[Diagnostic] = []
@@ -63,11 +67,12 @@ def check_policy(documents: list[Document], policy: CompiledPolicy) -> list[Diag
                 key = (agreement, version.get("version"), rule.get("id"))
                 rules.append((("versions", index, "rules", j), rule, key in compiled))
                 compiled.discard(key)  # a duplicate id further down is not this rule
-            found += _check_version(document.source, rules, policy.label_schemes)
+            found += _check_version(document.source, rules, policy.label_schemes, shadows)
     return found
 
 
-def _check_version(source: Source, rules: list[tuple[tuple, dict, bool]], schemes) -> list[Diagnostic]:
+def _check_version(source: Source, rules: list[tuple[tuple, dict, bool]], schemes, shadows: bool = True,
+                   ) -> list[Diagnostic]:
     found = []
     for path, rule, _ in rules:
         report = _Reporter(source, rule["id"], found)
@@ -76,7 +81,7 @@ def _check_version(source: Source, rules: list[tuple[tuple, dict, bool]], scheme
             scope = {"action": _values(rule.get("actions"), ACTIONS),
                      "destination.kind": _destinations(rule.get("destinations"))}
             _check_conjunction(_conjuncts(rule["when"], path + ("when",)), scope, report, {})
-    compiled = [(path, rule) for path, rule, ok in rules if ok]
+    compiled = [(path, rule) for path, rule, ok in rules if ok] if shadows else []
     for later, (path, rule) in enumerate(compiled):
         for earlier_path, earlier in compiled[:later]:
             if _shadows(earlier, rule):

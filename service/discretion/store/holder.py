@@ -70,6 +70,15 @@ class PolicyHolder:
                     "\n".join(d.render() for d in error.errors),
                 )
                 ok = False
+            except Exception as error:  # noqa: BLE001 - whatever a file does, the last good rules keep serving
+                # A fault of the loader's own, not a diagnostic it could give: said
+                # as such, and the watcher lives on to try the next change.
+                said = f"the rules could not be loaded: {type(error).__name__}: {error}"
+                failure = Diagnostic("load_failed", said[:500], str(self.rules_dir))
+                self._status = PolicyStatus(self._status.revision, self._status.loaded_at, (failure,), now)
+                log.exception("rules in %s not loaded, still serving revision %s: the loader failed",
+                              self.rules_dir, self._status.revision or "(none)")
+                ok = False
             else:
                 self._current = policy  # the one reference swap readers see
                 self._status = PolicyStatus(policy.revision, now, (), now)
