@@ -33,24 +33,22 @@ import multiprocessing
 import os
 import pathlib
 import random
-import re
 import shutil
-import signal
 import string
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import grpc
-from google.protobuf import struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 
+import servers  # benchmarks/servers.py: start a server, wait for its line, stop it
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-READY = re.compile(r"discretion: serving on (\S+):(\d+)")
+READY = r"discretion: serving on (\S+)"
 PEAK_MIB = 256
 ATTACK_BUDGET = 120  # seconds an attack's calls may take in all; past it the rest are not sent
 CHECK = "/discretion.v1.PolicyService/Check"
@@ -262,23 +260,14 @@ class Server:
             key.write_bytes(_KEY)
             args += ["--decision-log-hash-ids", str(key)]
         args += extra
-        self.process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env)
-        self.lines: list[str] = []
-        ready, port = threading.Event(), []
-
-        def read() -> None:
-            for line in self.process.stderr:
-                self.lines.append(line)
-                found = READY.search(line)
-                if found and not ready.is_set():
-                    port.append(int(found.group(2)))
-                    ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(60):
-            self.process.kill()
-            raise SystemExit("hostile: the server did not start:\n" + "".join(self.lines))
-        self.target = f"127.0.0.1:{port[0]}"
+        self._server = servers.Server("Discretion", servers.start_process(args, folder / "server.log", env), "",
+                                      folder / "server.log")
+        self.process = self._server.process
+        try:
+            self.target = self._server.wait_for_line(READY).group(1)
+        except RuntimeError as error:
+            self._server.stop()
+            raise SystemExit(f"hostile: the server did not start: {error}") from None
         time.sleep(1.0)  # both workers up
         self.seen: dict[int, int] = {}  # worker pid -> peak VmHWM in KiB
 
@@ -309,14 +298,11 @@ class Server:
             return []
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
+    def output(self) -> str:
+        return self._server.log.read_text(errors="replace")
+
     def stop(self) -> int | None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                return None
+        self._server.stop()  # SIGTERM, then SIGKILL after 20 s
         return self.process.returncode
 
 
@@ -453,7 +439,7 @@ def run(short: bool, tree: pathlib.Path, only: str = "", extra: list[str] | None
         stop.set()
         seen = queue.get(timeout=30)
         normal.join(10)
-        restarts = "".join(server.lines).count("restarted as pid")
+        restarts = server.output().count("restarted as pid")
         report["restarts"] = restarts
         report["workers_before"] = sorted(first_workers)
         report["baseline_p99_ms"] = _ms(p99([s for t, s, ok in seen if t < baseline_end]))
