@@ -12,6 +12,7 @@ aliases are refused (an alias bomb could exhaust the server's memory).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,14 +76,15 @@ def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
         # Nested past what the YAML reader's recursion can hold (thousands of
         # levels): where it was reading when it gave up is where to look.
         mark = loader.get_mark()
-        problems.append(Diagnostic("too_deep", f"nested deeper than the {MAX_DEPTH} levels a rule file may be",
-                                   file, mark.line + 1, mark.column + 1,
-                                   help="flatten the condition (`all:` and `any:` take lists)"))
+        problems.append(_too_deep(file, mark.line + 1, mark.column + 1))
         return source, problems
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = (error.problem or str(error)).strip()
+        if "nesting depth" in message:  # libyaml's own limit (a thousand levels): the same problem as ours
+            problems.append(_too_deep(file, line, column))
+            return source, problems
         problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {message}", file, line, column,
                                    help="check the indentation and quoting on this line"))
         return source, problems
@@ -103,6 +105,11 @@ def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
         problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {(error.problem or str(error)).strip()}",
                                    file, line, column, help="rule files use plain YAML: no tags such as `!name`"))
     return source, problems
+
+
+def _too_deep(file: str, line: int, column: int) -> Diagnostic:
+    return Diagnostic("too_deep", f"nested deeper than the {MAX_DEPTH} levels a rule file may be", file, line, column,
+                      help="flatten the condition (`all:` and `any:` take lists)")
 
 
 def _build(node, path: Path, source: Source, loader, problems: list[Diagnostic], anchors: set) -> Any:
@@ -141,7 +148,21 @@ def _build(node, path: Path, source: Source, loader, problems: list[Diagnostic],
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, path + (i,), source, loader, problems, anchors) for i, item in enumerate(node.value)]
-    return _scalar(node, loader)
+    value = _scalar(node, loader)
+    if isinstance(value, str) and (hidden := _HIDDEN.search(value)):
+        problems.append(source.diagnostic(
+            path, "control_character", f"the text holds the invisible control character U+{ord(hidden[0]):04X}",
+            help="rule files are read on terminals and in browsers, where such a character can rewrite what "
+                 "is shown: remove it"))
+    return value
+
+
+# Control characters (but tab and line feed) and the bidirectional embeddings,
+# overrides and isolates: written in a title, a rule message or a reason code,
+# they reach terminals, web pages and the platform's users, where ESC [ …
+# rewrites a line and U+202E reverses it ("deny" shown as "allow"). No rule
+# needs one; the letter-direction marks U+200E, U+200F and U+061C stay allowed.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 _STR_TAG = "tag:yaml.org,2002:str"

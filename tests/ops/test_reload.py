@@ -202,3 +202,28 @@ def test_a_file_nested_hundreds_deep_is_refused_with_its_place_and_later_changes
     # The watcher is alive: the next change is tried, and this one loads.
     deep.write_text(_nested(8))
     eventually(lambda: server.status().policy_revision != good and not server.status().last_error)
+
+
+def test_hostile_rule_files_are_refused_at_their_place_and_the_watcher_loads_the_next_change(start_ops, rules_copy):
+    """Patterns near RE2's limit once put a worker at 472 MiB; an escape sequence in a title reached terminals."""
+    server = start_ops(rules_copy, workers=1)
+    good = server.status().policy_revision
+    hostile = rules_copy / "hostile.yaml"
+    rules = "".join(f'      - {{id: r{i}, when: {{quoted_text: {{matches: "(?:\\\\pL|\\\\pN){{{60 + i}}}z"}}}}, '
+                    "effect: deny, reason: {code: c, message: m}}\n" for i in range(200))
+    hostile.write_text("agreement: hostile\ntitle: H\nsummary: s\nversions:\n  - version: 1\n    rules:\n" + rules)
+    assert server.wait_for_log(NOT_LOADED), server.log()
+    errors = server.status().last_error
+    assert len(errors) == 200 and {e.code for e in errors} == {"pattern_too_large", "pattern_budget"}
+    assert (errors[0].file.endswith("hostile.yaml"), errors[0].line, errors[0].rule) == (True, 7, "r0")
+    assert server.status().policy_revision == good
+
+    hostile.write_text('agreement: hostile\ntitle: "H \\e[2K\\rallowed"\nsummary: s\nversions: [{version: 1, rules: []}]\n')
+    assert server.wait_for_count(NOT_LOADED, 2), server.log()
+    (error,) = server.status().last_error
+    assert (error.code, error.line, error.column) == ("control_character", 2, 8)
+    assert "\x1b" not in server.log()  # the log says where, never the character itself
+
+    hostile.write_text("agreement: hostile\ntitle: H\nsummary: s\nversions: [{version: 1, rules: []}]\n")
+    assert server.wait_for_count(r"rules loaded from \S+, revision", 2), server.log()
+    assert server.status().policy_revision not in ("", good) and not server.status().last_error

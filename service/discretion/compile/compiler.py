@@ -25,8 +25,14 @@ from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..policy.load import Document, load_documents
 from ..source import Source
 from .checks import check_policy
-from .conditions import Context, Invalid, compile_conjuncts, consent_scope, parse_instant
+from .conditions import Context, Invalid, Patterns, compile_conjuncts, consent_scope, parse_instant
 from .facts import UnknownFact, resolve
+
+
+# Rules of one agreement version. Loading is linear in rules (about 0.2 ms
+# each), so this bounds the time a reload can take and the memory a version
+# can hold, far above what any real agreement needs.
+MAX_RULES = 10_000
 
 
 def compile_documents(files: list[tuple[str, bytes]], revision: str = "") -> CompiledPolicy:
@@ -52,6 +58,7 @@ def compile_with_diagnostics(
 class _Compiler:
     def __init__(self, problems: list[Diagnostic]):
         self.problems = problems
+        self.patterns = Patterns()
 
     def run(self, documents: list[Document], revision: str) -> CompiledPolicy:
         # An agreement whose own fields failed the schema is not compiled at
@@ -199,6 +206,14 @@ class _Compiler:
 
     def rules(self, agreement: str, version: int, rules: list[dict], path: tuple, document: Document) -> list[CompiledRule]:
         source = document.source
+        if len(rules) > MAX_RULES:
+            # Refused before any is compiled: the number is what is wrong.
+            self.problems.append(source.diagnostic(
+                path + (MAX_RULES,), "too_many_rules",
+                f"version {version} has {len(rules)} rules, more than the {MAX_RULES} a version may have",
+                help="the shipped agreements have at most a few dozen: "
+                     "a condition with `any:` or `in:` says in one rule what many rules say one by one"))
+            return []
         compiled, ids = [], set()
         for index, rule in enumerate(rules):
             where = path + (index,)
@@ -231,7 +246,7 @@ class _Compiler:
             self.problems.append(source.diagnostic(path + ("effect",), "missing_obligations",
                                                    f"`{effect}` needs `obligations`", rule=rule_id,
                                                    help="list what must be done, or make the effect `allow`"))
-        ctx = Context(source, rule_id, self.problems)
+        ctx = Context(source, rule_id, self.problems, patterns=self.patterns)
         conjuncts = tuple(compile_conjuncts(rule["when"], path + ("when",), ctx)) if "when" in rule else ()
         condition = _conjunction([p for _, p in conjuncts])
         compiled_obligations = tuple(
@@ -390,8 +405,11 @@ def _destinations(spec: list | dict | None) -> tuple[str, ...]:
 
 
 def _rule_paths(data: dict) -> list[tuple]:
-    return [("versions", i, "rules", j) for i, v in enumerate(data.get("versions") or [])
-            if isinstance(v, dict) for j in range(len(v.get("rules") or []))]
+    # Read before the schema's problems are known to be only inside rules: any
+    # shape may stand where a list should (`versions: 3`, `rules: true`).
+    versions = data.get("versions")
+    return [("versions", i, "rules", j) for i, v in enumerate(versions if isinstance(versions, list) else [])
+            if isinstance(v, dict) and isinstance(v.get("rules"), list) for j in range(len(v["rules"]))]
 
 
 def _always(scope) -> bool:
