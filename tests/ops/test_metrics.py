@@ -23,7 +23,7 @@ EXPECTED_FAMILIES = {
     "discretion_decisions", "discretion_check_duration_seconds", "discretion_check_batch_size",
     "discretion_obligations", "discretion_rule_evaluation_errors", "discretion_policy_reloads",
     "discretion_policy_last_reload_success_timestamp_seconds", "discretion_policy_last_reload_successful",
-    "discretion_policy_info",
+    "discretion_policy_reload_duration_seconds", "discretion_policy_info",
     "discretion_decision_log_dropped", "discretion_worker_restarts", "grpc_server_started", "grpc_server_handled",
 }
 
@@ -87,6 +87,10 @@ def test_the_policy_in_force_is_visible(traffic_server):
     assert s("discretion_policy_reloads_total", result="failure") == 0
     assert s("discretion_policy_last_reload_success_timestamp_seconds") > 1.7e9
     assert s("discretion_policy_last_reload_successful") == 1
+    # Each worker's first load, timed: the shipped rules take well under the 30 s bucket.
+    assert s("discretion_policy_reload_duration_seconds_count") == 2
+    assert s("discretion_policy_reload_duration_seconds_bucket", le="30.0") == 2
+    assert 0 < s("discretion_policy_reload_duration_seconds_sum") < 60
 
 
 def test_no_label_carries_a_group_person_or_item_id(traffic_server):

@@ -401,20 +401,21 @@ class Patterns:
 
     RE2 is linear in the text, but the factor is the pattern's program: when a
     pattern's automaton outgrows its memory RE2 simulates the program instead,
-    at about 8 ns per instruction per character, and every pattern may keep up
-    to its memory budget in automaton states for the life of the worker. So the
-    policy as a whole (not each file: a policy may have any number of files) is
-    held to a number of distinct patterns and of program instructions, which
-    bounds both the memory patterns can take and the time they can add to a
-    check, whatever the rule files say: measured, at most about 0.2 s per
-    pattern per 100,000 characters of text, for the worst patterns, and 1 ms
-    for ordinary ones. Realistic patterns take 10–100 instructions (a list of
-    four keywords with word boundaries takes 48).
+    at about 1 ms per instruction per 100,000 characters of text, and every
+    pattern may keep up to its memory in automaton states for the life of the
+    worker. So the policy as a whole (not each file: a policy may have any
+    number of files) is held to a number of distinct patterns and of program
+    instructions: together at most 16 MiB of a worker's memory and, measured
+    with the worst patterns found, about half a second per 100,000 characters
+    of crafted text (1 ms for ordinary patterns and text). Realistic patterns
+    take 15–60 instructions: an e-mail address 22, four keywords with word
+    boundaries 48. Unicode classes cost most: `\\p{Han}{2,4}` takes 326, more
+    than a pattern may, while `\\p{Han}+` fits.
     """
 
-    MAX_PATTERN = 500  # program instructions of one pattern
-    MAX_TOTAL = 2_000  # program instructions of all distinct patterns of the policy
-    MAX_COUNT = 32  # distinct patterns of the policy
+    MAX_PATTERN = 250  # program instructions of one pattern
+    MAX_TOTAL = 500  # program instructions of all distinct patterns of the policy
+    MAX_COUNT = 16  # distinct patterns of the policy
     MAX_MEMORY = 1 << 20  # RE2's memory for each pattern: program and automaton states
 
     def __init__(self) -> None:

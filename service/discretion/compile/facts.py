@@ -63,6 +63,7 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls, vars(model))
 
 
+@functools.cache  # over the model's types and its fact paths only: a finite set
 def type_of(hint: Any, path: str = "") -> FactType:
     vocabulary = VOCABULARIES.get(path, ())
     if hint is Instant:
@@ -87,8 +88,9 @@ def type_of(hint: Any, path: str = "") -> FactType:
     return ANY
 
 
-def fields_of(record: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(record)]
+@functools.cache
+def fields_of(record: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(record))
 
 
 def resolve(path: str, variables: dict[str, FactType]) -> tuple[Callable[[Any], Any], FactType]:

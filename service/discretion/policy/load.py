@@ -103,6 +103,11 @@ def load_document(name: str, content: bytes) -> tuple[Document | None, list[Diag
     if kind is None:
         return None, [source.diagnostic((), "unknown_document", "the file is neither an agreement, bindings nor a suite",
                                         help="start with `agreement: <id>`, `bindings:` or `suite: <name>`")]
+    if source.hidden and kind != "suite":  # a suite's fixtures may hold any text a request may
+        return None, [source.diagnostic(
+            path, "control_character", "the text holds an invisible control character",
+            help="rule files are read on terminals and in browsers, where such a character can rewrite what "
+                 "is shown: remove it") for path in source.hidden]
     errors = [] if _quick_check(kind)(data) else list(_validator(kind).iter_errors(data))
     problems = [_with_rule(source, error.absolute_path, _diagnose(source, error)) for error in errors]
     broken = tuple(tuple(error.absolute_path) for error in errors)

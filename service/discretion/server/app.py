@@ -230,7 +230,7 @@ def _run(
     def on_reload(ok: bool, status: PolicyStatus) -> None:
         # A failed reload after a good one keeps the last good rules serving.
         set_health(health_servicer, serving=bool(status.revision))
-        metrics.reloaded(ok, status.revision, status.loaded_at)
+        metrics.reloaded(ok, status.revision, status.loaded_at, status.took)
 
     holder = PolicyHolder(settings.rules_dir, on_reload=on_reload)
     if settings.tenants is not None:

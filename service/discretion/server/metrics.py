@@ -39,6 +39,8 @@ CHECK_DURATION_BUCKETS = (
     1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 500e-3, 1.0,
 )
 BATCH_SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+# The shipped rules load in about 0.1 s, 10,000 rules in about 1 s.
+RELOAD_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 
 RULE_ERROR = "rule_evaluation_failed"  # the reason code of a rule the engine could not evaluate
 
@@ -94,6 +96,10 @@ class Metrics:
             "discretion_policy_last_reload_successful",
             "1 if the last attempt to load the rules succeeded, 0 if it was refused (the last good rules serve).",
             registry=r, multiprocess_mode="livemin")
+        self.reload_duration = prom.Histogram(
+            "discretion_policy_reload_duration_seconds",
+            "Seconds each attempt to load the rules took, succeeded or not (each worker loads its own).",
+            buckets=RELOAD_BUCKETS, registry=r)
         self.policy_info = prom.Gauge(
             "discretion_policy_info", "1 for the revision of the rules in force.", ["revision"],
             registry=r, multiprocess_mode="livemax")
@@ -116,8 +122,10 @@ class Metrics:
             if finding.reason_code == RULE_ERROR:
                 self.rule_errors.inc()
 
-    def reloaded(self, ok: bool, revision: str, loaded_at: float | None) -> None:
+    def reloaded(self, ok: bool, revision: str, loaded_at: float | None, took: float | None = None) -> None:
         self.last_reload_successful.set(1 if ok else 0)
+        if took is not None:
+            self.reload_duration.observe(took)
         self.reloads("success" if ok else "failure").inc()
         if not ok or not revision:
             return

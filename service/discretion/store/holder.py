@@ -27,6 +27,7 @@ class PolicyStatus:
     loaded_at: float | None  # the wall clock's seconds (`time.time()`), as metrics want them
     last_error: tuple[Diagnostic, ...]  # empty when the last attempt succeeded
     last_attempt_at: float | None
+    took: float | None = None  # seconds the last attempt took, succeeded or not
 
 
 class PolicyHolder:
@@ -57,16 +58,19 @@ class PolicyHolder:
         """Compile the rules directory; swap it in only if it compiled. True on success."""
         with self._lock:
             now = self._clock()
+            started = time.perf_counter()
             try:
                 policy = compile_directory(self.rules_dir)
             except PolicyError as error:
+                took = time.perf_counter() - started
                 self._status = PolicyStatus(
-                    self._status.revision, self._status.loaded_at, error.diagnostics, now
+                    self._status.revision, self._status.loaded_at, error.diagnostics, now, took
                 )
                 log.error(
-                    "rules in %s not loaded, still serving revision %s:\n%s",
+                    "rules in %s not loaded, still serving revision %s (the attempt took %.2f s):\n%s",
                     self.rules_dir,
                     self._status.revision or "(none)",
+                    took,
                     "\n".join(d.render() for d in error.errors),
                 )
                 ok = False
@@ -75,14 +79,16 @@ class PolicyHolder:
                 # as such, and the watcher lives on to try the next change.
                 said = f"the rules could not be loaded: {type(error).__name__}: {error}"
                 failure = Diagnostic("load_failed", said[:500], str(self.rules_dir))
-                self._status = PolicyStatus(self._status.revision, self._status.loaded_at, (failure,), now)
+                self._status = PolicyStatus(self._status.revision, self._status.loaded_at, (failure,), now,
+                                            time.perf_counter() - started)
                 log.exception("rules in %s not loaded, still serving revision %s: the loader failed",
                               self.rules_dir, self._status.revision or "(none)")
                 ok = False
             else:
                 self._current = policy  # the one reference swap readers see
-                self._status = PolicyStatus(policy.revision, now, (), now)
-                log.info("rules loaded from %s, revision %s", self.rules_dir, policy.revision)
+                took = time.perf_counter() - started
+                self._status = PolicyStatus(policy.revision, now, (), now, took)
+                log.info("rules loaded from %s, revision %s (%.2f s)", self.rules_dir, policy.revision, took)
                 ok = True
         if self._on_reload:
             self._on_reload(ok, self._status)
