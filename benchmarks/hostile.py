@@ -8,10 +8,17 @@ that took, the worker restarts seen, normal traffic's p99 during the attack
 beside its p99 before any attack (reported, not gated: too noisy on two
 cores), and each worker's peak resident memory so far (VmHWM).
 
+Then the rule-file attacks: each file is written into the served rules
+folder while the traffic runs. Per file it prints how each worker took it
+(loaded or refused, and the codes refused with), how long each reload took,
+normal traffic's p99 meanwhile, and whether the watcher still loaded the
+next change (the file removed again).
+
 It exits 1 on a worker crash or restart, on a call answered after its
 deadline or a decision logged for a call whose caller had stopped waiting,
-on a within-limits call of the issue's own shapes not answered, or on a
-worker whose peak memory passed the bound (256 MiB).
+on a within-limits call of the issue's own shapes not answered, on a worker
+whose peak memory passed the bound (256 MiB), on a rule file loaded that must
+be refused or the reverse, or on a watcher that did not load the next change.
 
     python benchmarks/hostile.py [--short] [--json FILE] [--server-tree DIR]
 
@@ -241,12 +248,119 @@ def _word(rng: random.Random) -> str:
     return "".join(rng.choice("bcdfghklmnprstvz") + rng.choice("aeiou") for _ in range(rng.randint(2, 4))).title()
 
 
+# --- rule files --------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class RuleFile:
+    key: str
+    what: str
+    name: str  # written into the served rules folder, removed after
+    content: str
+    expect: str  # "loaded" or "refused"
+    codes: frozenset = frozenset()  # what a refusal must name, in GetPolicyStatus
+    calls: list[Call] = dataclasses.field(default_factory=list)  # sent while the file is in force
+
+
+def _agreement(name: str, rules: list[str]) -> str:
+    return (f"agreement: {name}\ntitle: {name}\nsummary: s\nversions:\n  - version: 1\n    rules:\n"
+            + "".join(f"      - {{id: r{i}, when: {condition}, effect: deny, reason: {{code: c, message: m}}}}\n"
+                      for i, condition in enumerate(rules)))
+
+
+def rule_file_attacks(short: bool) -> list[RuleFile]:
+    """The rule files of the hostile-rule-files issue, in its order; `short` makes the large one smaller."""
+    nested = ("agreement: deep\ntitle: Deep\nsummary: s\nversions:\n  - version: 1\n    rules:\n"
+              "      - id: deep\n        effect: deny\n        reason: {code: deep, message: deep}\n"
+              "        when: " + "{not: " * 400 + "{action: share}" + "}" * 400 + "\n")
+    many = 2_000 if short else 10_000
+    near_re2 = [f'{{quoted_text: {{matches: "(?:\\\\pL|\\\\pN){{{60 + i}}}z"}}}}' for i in range(200)]
+    # The costliest patterns the budget lets in: automata too large for their memory, simulated.
+    costly = [f'{{quoted_text: {{matches: "(?:a|b)*a(?:a|b){{{n}}}"}}}}' for n in (243, 242)]
+    crafted = "".join(random.Random(11).choices("ab", k=100_000))
+    quote = request("hostile-R4-0", action=pb.ACTION_QUOTE, quoted_text=crafted,
+                    adoptions=[pb.Adoption(agreement="costly")]).SerializeToString()
+    return [
+        RuleFile("R1-nested", "a 3 KB file nested 400 deep", "deep.yaml", nested, "refused",
+                 frozenset({"too_deep"})),
+        RuleFile("R2-many-rules", f"{many:,} rules in one version", "many.yaml",
+                 _agreement("many", [f"{{actor.id: a{i}}}" for i in range(many)]), "loaded"),
+        RuleFile("R3-near-re2", "200 patterns just under RE2's old memory limit", "near.yaml",
+                 _agreement("near", near_re2), "refused", frozenset({"pattern_too_large", "pattern_budget"})),
+        RuleFile("R4-costly-patterns", "the costliest patterns the budget allows, and a crafted 100k quote",
+                 "costly.yaml", _agreement("costly", costly), "loaded",
+                 calls=[Call("hostile-R4-0", quote, 30 if short else 10, True)]),
+        RuleFile("R5-escape", "an escape sequence and a reversal in a title; a javascript: source", "escape.yaml",
+                 'agreement: escape\ntitle: "Deny \\e[2K\\rallowed \\u202e"\nsummary: s\n'
+                 'source: "javascript:alert(1)"\nversions: [{version: 1, rules: []}]\n', "refused",
+                 frozenset({"control_character"})),
+    ]
+
+
+LOADED = "rules loaded from"
+REFUSED = "not loaded, still serving revision"
+_TOOK = r"\((?:the attempt took )?(\d+\.\d+) s\)"
+
+
+def send_rule_file(server: Server, channel: grpc.Channel, attack: RuleFile, workers: int) -> dict:
+    """Write the file, wait for every worker to take it, send its calls, remove it, wait for the next load."""
+    import re
+
+    def counts() -> tuple[int, int]:
+        text = server.output()
+        return text.count(LOADED), text.count(REFUSED)
+
+    def settle(loaded: int, refused: int, budget: float = 120.0) -> tuple[int, int, float]:
+        started = time.monotonic()
+        while time.monotonic() - started < budget:
+            now = counts()
+            if now[0] + now[1] >= loaded + refused + workers:
+                return now[0] - loaded, now[1] - refused, time.monotonic() - started
+            server.sample()
+            time.sleep(0.02)
+        now = counts()
+        return now[0] - loaded, now[1] - refused, time.monotonic() - started
+
+    before = counts()
+    seen_to = len(server.output())
+    path = server.rules / attack.name
+    path.write_text(attack.content)
+    loaded, refused, waited = settle(*before)
+    took = [float(t) for t in re.findall(_TOOK, server.output()[seen_to:])]
+    outcome = "loaded" if loaded >= workers else "refused" if refused >= workers else f"{loaded} loaded, {refused} refused"
+    codes: list[str] = []
+    if refused:
+        from discretion.server._gen.discretion.v1 import policy_pb2_grpc
+        status = policy_pb2_grpc.PolicyServiceStub(channel).GetPolicyStatus(pb.GetPolicyStatusRequest(), timeout=10)
+        codes = sorted({d.code for d in status.last_error})
+    results = [send(channel, call) for call in attack.calls]
+    server.sample()
+    path.unlink()
+    after = counts()
+    again, _, _ = settle(*after)
+    return {"key": attack.key, "what": attack.what, "outcome": outcome, "expect": attack.expect, "codes": codes,
+            "reload_s": took, "waited_s": round(waited, 2), "watcher_alive": again >= workers, "calls": results}
+
+
+def rule_file_problems(result: dict, attack: RuleFile, server: Server) -> list[str]:
+    found = []
+    if result["outcome"] != attack.expect:
+        found.append(f"{attack.key}: {result['outcome']}, must be {attack.expect}")
+    if attack.expect == "refused" and not set(result["codes"]) <= attack.codes | {"load_failed"}:
+        found.append(f"{attack.key}: refused with {result['codes']}, must be {sorted(attack.codes)}")
+    if "load_failed" in result["codes"]:
+        found.append(f"{attack.key}: the loader failed (load_failed), not a diagnostic")
+    if not result["watcher_alive"]:
+        found.append(f"{attack.key}: the next change was not loaded by every worker")
+    found += problems_of(result["calls"], server)
+    return found
+
+
 # --- the server --------------------------------------------------------------------------------------
 
 class Server:
     def __init__(self, folder: pathlib.Path, tree: pathlib.Path, extra: list[str]):
         self.log = folder / "decisions.jsonl"
-        rules = folder / "rules"
+        rules = self.rules = folder / "rules"
         shutil.copytree(ROOT / "rules", rules)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(tree / "service")}
         shown = subprocess.run([sys.executable, "-m", "discretion", "serve", "--help"], env=env,
@@ -399,7 +513,7 @@ def run(short: bool, tree: pathlib.Path, only: str = "", extra: list[str] | None
     stop, queue = context.Event(), context.Queue()
     normal = context.Process(target=traffic, args=(server.target, stop, queue))
     normal.start()
-    report = {"server_tree": str(tree), "short": short, "attacks": [], "problems": []}
+    report = {"server_tree": str(tree), "short": short, "attacks": [], "rule_files": [], "problems": []}
     try:
         time.sleep(2.0 if short else 5.0)  # traffic with no attack: the baseline
         baseline_end = time.time()
@@ -436,6 +550,19 @@ def run(short: bool, tree: pathlib.Path, only: str = "", extra: list[str] | None
                 report["problems"] += [f"{attack.key}: {p}" for p in problems]
                 if not alive:
                     break
+            report["rule_files"] = []
+            for attack in [a for a in rule_file_attacks(short) if a.key.startswith(tuple(only.split(",")))]:
+                if server.process.poll() is not None:
+                    break
+                began = time.time()
+                result = send_rule_file(server, channel, attack, workers=2)
+                windows.append((attack.key, began, began + result["waited_s"]))
+                result["problems"] = rule_file_problems(result, attack, server)
+                if server.process.poll() is not None:
+                    result["problems"].append("the server exited")
+                result["peak_mib"] = {str(p): kib // 1024 for p, kib in server.seen.items()}
+                report["rule_files"].append(result)
+                report["problems"] += result["problems"]
         stop.set()
         seen = queue.get(timeout=30)
         normal.join(10)
@@ -444,7 +571,7 @@ def run(short: bool, tree: pathlib.Path, only: str = "", extra: list[str] | None
         report["workers_before"] = sorted(first_workers)
         report["baseline_p99_ms"] = _ms(p99([s for t, s, ok in seen if t < baseline_end]))
         report["normal_failed"] = sum(1 for _, _, ok in seen if not ok)
-        for entry, (_, began, ended) in zip(report["attacks"], windows):
+        for entry, (_, began, ended) in zip(report["attacks"] + report["rule_files"], windows):
             entry["normal_p99_ms"] = _ms(p99([s for t, s, ok in seen if began <= t <= ended]))
             entry["normal_calls"] = sum(1 for t, _, _ in seen if began <= t <= ended)
         peaks = {pid: kib // 1024 for pid, kib in server.seen.items()}
@@ -494,6 +621,15 @@ def table(report: dict) -> str:
         rows.append(f"| {attack['key']} | {len(attack['calls'])} | {answered} | {fields} | "
                     f"{slowest['seconds']:.2f} ({slowest['deadline']:g}) | "
                     f"{attack.get('normal_p99_ms')} ({attack.get('normal_calls')}) | {peaks} |")
+    if report.get("rule_files"):
+        rows += ["", "| rule file | each worker | refused with | reload s per worker | normal p99 ms (calls) "
+                 "| its calls answered as (s) | next change loaded |", "|---|---|---|---|---:|---|---|"]
+        for entry in report["rule_files"]:
+            calls = ", ".join(f"{c['outcome']} ({c['seconds']:.2f})" for c in entry["calls"])
+            rows.append(f"| {entry['key']} | {entry['outcome']} | {', '.join(entry['codes'])} | "
+                        f"{', '.join(f'{t:.2f}' for t in entry['reload_s'])} | "
+                        f"{entry.get('normal_p99_ms')} ({entry.get('normal_calls')}) | {calls} | "
+                        f"{'yes' if entry['watcher_alive'] else 'NO'} |")
     rows.append("")
     rows.append(f"worker restarts: {report.get('restarts')}; normal calls failed: {report.get('normal_failed')}; "
                 f"decision-log lines: {report.get('log_lines')} (group ids as given: {report.get('log_raw_ids')}, "

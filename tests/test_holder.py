@@ -30,3 +30,37 @@ def test_a_fault_of_the_loader_itself_keeps_the_last_good_rules_and_says_so(tmp_
     monkeypatch.setattr(holder_module, "compile_directory", real)
     assert holder.reload() and not holder.status().last_error
     assert reloads == [True, False, True]
+
+
+def test_reloads_give_the_interpreter_back_as_they_found_it_whatever_happens(tmp_path):
+    """While a reload compiles, collection waits and the switch interval is short: both restored after,
+    by the last of several reloads running at once, and after a load that fails."""
+    import gc
+    import sys
+    import threading
+
+    good, broken = tmp_path / "good", tmp_path / "broken"
+    shutil.copytree(RULES, good)
+    broken.mkdir()
+    (broken / "bad.yaml").write_text("agreement: [unclosed\n")
+    interval = sys.getswitchinterval()
+    seen = []
+    holders = [PolicyHolder(good), PolicyHolder(broken), PolicyHolder(good)]
+    real = holder_module.compile_directory
+
+    def watched(directory):
+        seen.append((gc.isenabled(), sys.getswitchinterval()))
+        return real(directory)
+
+    holder_module.compile_directory = watched
+    try:
+        threads = [threading.Thread(target=h.reload) for h in holders]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        holder_module.compile_directory = real
+    assert seen == [(False, min(interval, 0.0005))] * 3
+    assert gc.isenabled() and sys.getswitchinterval() == interval
+    assert [h.current is not None for h in holders] == [True, False, True]

@@ -1,4 +1,5 @@
-"""The short pass of `make hostile`: every attack of the never-down issue, against a real `discretion serve --workers 2`.
+"""The short pass of `make hostile`: every attack of the never-down and hostile-rule-file issues, against a real
+`discretion serve --workers 2`.
 
 `benchmarks/hostile.py --short` runs as a subprocess while its own normal
 traffic runs; this asserts what it reports: outcomes and counts, never
@@ -46,6 +47,19 @@ def test_the_short_hostile_pass_leaves_every_worker_up_and_every_outcome_as_it_m
     assert outcomes["5-malformed"] == ["INVALID_ARGUMENT"] * 2
     assert outcomes["6-adoptions"][0] == "INVALID_ARGUMENT" and fields["6-adoptions"][0] == "group.adoptions"
     assert outcomes["6-adoptions"][1] in decided
+
+    # Hostile rule files: each taken by both workers as it must be, and the next change loaded after it.
+    files = {entry["key"]: entry for entry in report["rule_files"]}
+    assert list(files) == ["R1-nested", "R2-many-rules", "R3-near-re2", "R4-costly-patterns", "R5-escape"]
+    assert {key: entry["outcome"] for key, entry in files.items()} == {
+        "R1-nested": "refused", "R2-many-rules": "loaded", "R3-near-re2": "refused",
+        "R4-costly-patterns": "loaded", "R5-escape": "refused"}
+    assert files["R1-nested"]["codes"] == ["too_deep"]
+    assert files["R3-near-re2"]["codes"] == ["pattern_budget", "pattern_too_large"]
+    assert files["R5-escape"]["codes"] == ["control_character"]
+    assert all(entry["watcher_alive"] and len(entry["reload_s"]) == 2 for entry in files.values())
+    # The crafted quote under the costliest patterns: decided (a deny rule matches it).
+    assert [call["outcome"] for call in files["R4-costly-patterns"]["calls"]] == ["deny"]
 
     assert report["problems"] == []
     assert report["restarts"] == 0 and report["normal_failed"] == 0 and report["server_exit"] == 0

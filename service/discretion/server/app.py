@@ -80,6 +80,8 @@ class ServerSettings:
     # by mistake would then take half the traffic unnoticed. Opt in to run
     # several processes on one port deliberately.
     reuse_port: bool = False
+    # a file the workers of one server lock to reload one at a time (set by the supervisor)
+    reload_turns: str | None = None
     metrics_address: str | None = None  # host:port of the /metrics page; None serves none
     decision_log: str | None = None  # "-" for standard output, or a file to append to; None logs no decisions
     decision_log_id_key: bytes | None = None  # given: ids are logged as HMAC-SHA256 with it (decision_log.hashed_id)
@@ -232,7 +234,7 @@ def _run(
         set_health(health_servicer, serving=bool(status.revision))
         metrics.reloaded(ok, status.revision, status.loaded_at, status.took)
 
-    holder = PolicyHolder(settings.rules_dir, on_reload=on_reload)
+    holder = PolicyHolder(settings.rules_dir, on_reload=on_reload, turns=settings.reload_turns)
     if settings.tenants is not None:
         # A worker restarted later gets the tenants its supervisor last read:
         # the file may have changed since, and nobody is served before this.

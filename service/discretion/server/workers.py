@@ -191,7 +191,9 @@ class _Supervisor:
     def _reserve_ports(self, reserved: list[socket.socket]) -> ServerSettings:
         """Bind the ports the workers will share; the settings each worker gets."""
         address, port = _reserve(self.settings.address, reserved)
-        changes: dict[str, object] = {"address": f"{address}:{port}", "reuse_port": True, "metrics_address": None}
+        # The metrics folder is this run's own: the workers' lock for taking turns to reload lives there too.
+        changes: dict[str, object] = {"address": f"{address}:{port}", "reuse_port": True, "metrics_address": None,
+                                      "reload_turns": os.path.join(self.metrics_dir, "reload.lock")}
         if self.settings.health_address:
             health, health_port = _reserve(self.settings.health_address, reserved)
             changes["health_address"] = f"{health}:{health_port}"
