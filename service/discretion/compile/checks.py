@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
@@ -82,16 +83,13 @@ def _check_version(source: Source, rules: list[tuple[tuple, dict, bool]], scheme
                      "destination.kind": _destinations(rule.get("destinations"))}
             _check_conjunction(_conjuncts(rule["when"], path + ("when",)), scope, report, {})
     compiled = [(path, rule) for path, rule, ok in rules if ok] if shadows else []
-    for later, (path, rule) in enumerate(compiled):
-        for earlier_path, earlier in compiled[:later]:
-            if _shadows(earlier, rule):
-                line = source.position(earlier_path)[0]
-                found.append(source.diagnostic(
-                    path + ("id",), "shadowed_rule",
-                    f"rule `{rule['id']}` never changes a decision: `{earlier['id']}` (line {line}) applies "
-                    "whenever it does, with the same effect", rule=rule["id"], severity="warning",
-                    help=f"remove `{rule['id']}`, or give it a condition or an obligation `{earlier['id']}` lacks"))
-                break
+    for (path, rule), (earlier_path, earlier) in shadowed(compiled):
+        line = source.position(earlier_path)[0]
+        found.append(source.diagnostic(
+            path + ("id",), "shadowed_rule",
+            f"rule `{rule['id']}` never changes a decision: `{earlier['id']}` (line {line}) applies "
+            "whenever it does, with the same effect", rule=rule["id"], severity="warning",
+            help=f"remove `{rule['id']}`, or give it a condition or an obligation `{earlier['id']}` lacks"))
     return found
 
 
@@ -347,6 +345,46 @@ def _report_never(path: tuple, key: str, value: Any, before: list[str], scope: d
 
 
 # ---- shadowed rules ---------------------------------------------------------------
+
+
+def shadowed(rules: list[tuple[tuple, dict]]) -> Iterator[tuple[tuple[tuple, dict], tuple[tuple, dict]]]:
+    """Each rule an earlier one shadows (`_shadows`), with the first such earlier rule, in file order.
+
+    Comparing every pair took minutes for a few thousand rules. An earlier rule
+    can only shadow a later one if each of its conjuncts is implied by one of
+    the later's with the same key: in particular the one on its first key
+    (its pivot), whose value equals a value of the later rule's, or accepts
+    every literal the later one chooses among. So each rule is filed under its
+    effect, pivot key, and that conjunct's value and literals; a later rule is
+    compared only with the rules filed under its own keys, values and one of
+    its literals, and with those that have no condition.
+    """
+    filed: dict[tuple, list[int]] = defaultdict(list)
+    for index, (path, rule) in enumerate(rules):
+        effect = rule["effect"]
+        entries = [(key, value) for _, key, value in _conjuncts(rule.get("when"), ())]
+        candidates: set[int] = set(filed[(effect,)])
+        for key, value in entries:
+            candidates.update(filed[(effect, key, "=", _canonical(value))])
+            chosen = _choice(value)
+            if chosen:  # an earlier rule must accept each of these literals: look one up
+                candidates.update(filed[(effect, key, "in", min(chosen, key=repr))])
+            elif chosen is not None:  # `in: []` holds for nothing: any choice on the key accepts it
+                candidates.update(filed[(effect, key, "*")])
+        for earlier in sorted(candidates):
+            if _shadows(rules[earlier][1], rule):
+                yield (path, rule), rules[earlier]
+                break
+        if not entries:
+            filed[(effect,)].append(index)
+            continue
+        pivot = min(key for key, _ in entries)
+        value = next(value for key, value in entries if key == pivot)
+        filed[(effect, pivot, "=", _canonical(value))].append(index)
+        for literal in _choice(value) or ():
+            filed[(effect, pivot, "in", literal)].append(index)
+        if _choice(value) is not None:
+            filed[(effect, pivot, "*")].append(index)
 
 
 def _shadows(earlier: dict, later: dict) -> bool:
