@@ -81,7 +81,7 @@ class Note:
     rule: str
     effect: str
     obligations: tuple[str, ...]  # obligation types the rule declares
-    when: str  # its condition, as written
+    when: tuple[str, ...]  # its condition's entries, as written
     message: str  # its reason, for a person
 
 
@@ -371,5 +371,5 @@ def _note(number: int, rule: CompiledRule, scope: Scope) -> Note:
         message = rule.message(scope)
     except Exception:  # noqa: BLE001 — a message that reads a fact the example lacks: say nothing
         message = ""
-    when = " and ".join(f"`{text}`" for text, _ in rule.conjuncts)
+    when = tuple(text for text, _ in rule.conjuncts)
     return Note(number, rule.agreement, rule.id, rule.effect, tuple(o.type for o in rule.obligations), when, message)

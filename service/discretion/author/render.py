@@ -3,12 +3,18 @@
 Cells read as plain words ("allow", "deny", "allow if you: drop the author's
 name; …"); the obligation types and destination kinds stay visible for
 authors. The page works offline and prints well.
+
+Titles, summaries, sources, messages and conditions are the rule files'
+authors' text: each reaches the page only through author/escape.py. The
+words shared by both formats are built as pieces, `Code` for what is shown as
+code, and each format escapes every piece its own way.
 """
 
 from __future__ import annotations
 
-import html
-
+from .escape import (
+    Code, html_link, html_parts, html_text, markdown_link, markdown_parts, markdown_text,
+)
 from .matrix import SCENARIO, Cell, Matrix, Note, Outcome, Section
 
 DESTINATIONS = {
@@ -69,19 +75,36 @@ def outcome_words(outcome: Outcome) -> str:
     return outcome.decision
 
 
-def note_words(note: Note, platform_wide: tuple[str, ...] = ()) -> str:
+def note_words(note: Note, platform_wide: tuple[str, ...] = ()) -> list[str]:
     """The rule's reason first, for members; then which rule, when, and what it does, for authors."""
     effect = EFFECTS.get(note.effect, note.effect).format(_join([obligation_words(t) for t in note.obligations]))
-    when = note.when
-    if len(when) > _LONGEST_CONDITION:
-        when = when[:_LONGEST_CONDITION].rstrip() + "…"
-        when += "`" if when.count("`") % 2 else ""
     every = ", for every group" if note.agreement in platform_wide else ""
-    rule = f"`{note.rule}` (`{note.agreement}`{every}) {effect}"
-    detail = f"when {when}, {rule}" if when else rule
+    rule = [Code(note.rule), " (", Code(note.agreement), f"{every}) {effect}"]
+    detail = ["when ", *_condition(note.when), ", ", *rule] if note.when else rule
     if not note.message:
-        return detail[0].upper() + detail[1:] + "."
-    return f"{note.message[0].upper()}{note.message[1:]}: {detail}."
+        return [*(["When "] + detail[1:] if note.when else detail), "."]
+    return [f"{note.message[0].upper()}{note.message[1:]}: ", *detail, "."]
+
+
+def _condition(conjuncts: tuple[str, ...]) -> list[str]:
+    """The entries as code joined by "and", cut with "…" where the printed text passes _LONGEST_CONDITION.
+
+    The backticks around each entry count, as they did when this was one string.
+    """
+    parts: list[str] = [Code(conjuncts[0])] if conjuncts else []
+    for text in conjuncts[1:]:
+        parts += [" and ", Code(text)]
+    if sum(len(p) + 2 * isinstance(p, Code) for p in parts) <= _LONGEST_CONDITION:
+        return parts
+    cut, room = [], _LONGEST_CONDITION
+    for part in parts:
+        code = isinstance(part, Code)
+        if len(part) + 2 * code > room:
+            kept = part[:max(room - code, 0)].rstrip() + "…"
+            return cut + [Code(kept) if code else kept]
+        cut.append(part)
+        room -= len(part) + 2 * code
+    return cut
 
 
 def _join(words: list[str]) -> str:
@@ -96,48 +119,55 @@ def _superscript(numbers: tuple[int, ...]) -> str:
     return " ".join(str(n).translate(_SUPERSCRIPTS) for n in numbers)
 
 
-def _intro(matrix: Matrix) -> str:
-    also = " and ".join(f"`{k}`" for k in matrix.also_in_force)
-    platform = f", with the platform-wide {also} in force as for every group" if also else ""
-    return (f"What a member may do with a message someone else posted, in a group that adopted "
-            f"`{matrix.key}`{platform}. Each answer is decided for an example: {SCENARIO}. A number marks "
-            "a rule that reads other facts and would change that answer; see the notes.")
+def _intro(matrix: Matrix) -> list[str]:
+    platform: list[str] = []
+    for i, key in enumerate(matrix.also_in_force):
+        platform += [", with the platform-wide " if i == 0 else " and ", Code(key)]
+    if platform:
+        platform.append(" in force as for every group")
+    return ["What a member may do with a message someone else posted, in a group that adopted ", Code(matrix.key),
+            *platform, f". Each answer is decided for an example: {SCENARIO}. A number marks a rule that reads "
+            "other facts and would change that answer; see the notes."]
 
 
-def _section_heading(matrix: Matrix, section: Section) -> str:
+def _section_heading(matrix: Matrix, section: Section) -> list[str]:
     if section.label is None:
-        floors = ", ".join(f"`{s}: {v}`" for s, v in matrix.floors)
-        return "Items without a label" + (f" (read as {floors})" if floors else "")
-    return f"Items labelled `{section.label[0]}: {section.label[1]}`"
+        floors: list[str] = []
+        for i, (scheme, value) in enumerate(matrix.floors):
+            floors += [" (read as " if i == 0 else ", ", Code(f"{scheme}: {value}")]
+        return ["Items without a label", *floors, *([")"] if floors else [])]
+    return ["Items labelled ", Code(f"{section.label[0]}: {section.label[1]}")]
 
 
 # ---- Markdown ---------------------------------------------------------------------
 
 
 def to_markdown(matrix: Matrix) -> str:
-    lines = [f"# {matrix.title} (`{matrix.key}`)", "", matrix.summary, ""]
+    lines = ["# " + markdown_parts(matrix.title, " (", Code(matrix.key), ")"), "", markdown_text(matrix.summary), ""]
     if matrix.source:
-        lines += [f"Source: {matrix.source}", ""]
-    lines += [_intro(matrix), ""]
+        lines += [f"Source: {markdown_link(matrix.source)}", ""]
+    lines += [markdown_parts(*_intro(matrix)), ""]
     many = len(matrix.sections) > 1
     for section in matrix.sections:
         if many:
-            lines += [f"## {_section_heading(matrix, section)}", ""]
-        lines += ["| to | " + " | ".join(matrix.actions) + " |", "|---" * (len(matrix.actions) + 1) + "|"]
+            lines += ["## " + markdown_parts(*_section_heading(matrix, section)), ""]
+        lines += ["| to | " + " | ".join(map(markdown_text, matrix.actions)) + " |",
+                  "|---" * (len(matrix.actions) + 1) + "|"]
         for kind in matrix.destinations:
             cells = [_markdown_cell(section.cell(action, kind)) for action in matrix.actions]
-            lines.append(f"| {destination_words(kind)} (`{kind}`) | " + " | ".join(cells) + " |")
+            row = markdown_parts(destination_words(kind), " (", Code(kind), ")", in_table=True)
+            lines.append(f"| {row} | " + " | ".join(cells) + " |")
         lines.append("")
     if matrix.notes:
         lines += ["## Notes" if many else "Notes:", ""]
-        lines += [f"{note.number}. {note_words(note, _platform(matrix))}" for note in matrix.notes]
+        lines += [f"{note.number}. {markdown_parts(*note_words(note, _platform(matrix)))}" for note in matrix.notes]
         lines.append("")
     return "\n".join(lines)
 
 
 def _markdown_cell(cell: Cell) -> str:
     verdict, _, steps = outcome_words(cell.outcome).partition(" ")
-    return f"**{verdict}** {steps} {_superscript(cell.notes)}".replace("  ", " ").strip()
+    return f"**{markdown_text(verdict)}** {markdown_text(steps)} {_superscript(cell.notes)}".replace("  ", " ").strip()
 
 
 # ---- HTML ---------------------------------------------------------------------------
@@ -185,7 +215,7 @@ footer { margin-top: 28px; color: var(--muted); font-size: 12.5px; }
 
 
 def to_html(matrix: Matrix) -> str:
-    e = html.escape
+    e = html_text
     parts = [
         "<!doctype html>",
         '<html lang="en">',
@@ -200,15 +230,15 @@ def to_html(matrix: Matrix) -> str:
         f'<p class="summary">{e(matrix.summary)}</p>',
     ]
     if matrix.source:
-        parts.append(f'<p class="source">Source: <a href="{e(matrix.source)}">{e(matrix.source)}</a></p>')
-    parts.append(f'<p class="intro">{_code(_intro(matrix))}</p>')
+        parts.append(f'<p class="source">Source: {html_link(matrix.source)}</p>')
+    parts.append(f'<p class="intro">{html_parts(*_intro(matrix))}</p>')
     parts.append('<ul class="legend"><li><span class="verdict allow">allow</span> may go as asked</li>'
                  '<li><span class="verdict oblige">allow if</span> may go once the listed steps are done</li>'
                  '<li><span class="verdict deny">deny</span> may not go</li></ul>')
     many = len(matrix.sections) > 1
     for section in matrix.sections:
         if many:
-            parts.append(f"<h2>{_code(_section_heading(matrix, section))}</h2>")
+            parts.append(f"<h2>{html_parts(*_section_heading(matrix, section))}</h2>")
         parts.append("<table>")
         parts.append("<thead><tr><th>to</th>" + "".join(f"<th>{e(a)}</th>" for a in matrix.actions) + "</tr></thead>")
         parts.append("<tbody>")
@@ -220,7 +250,7 @@ def to_html(matrix: Matrix) -> str:
     if matrix.notes:
         parts.append("<h2>Notes</h2>")
         parts.append('<ol class="notes">' + "".join(
-            f'<li id="note-{n.number}" class="note">{_code(note_words(n, _platform(matrix)))}</li>'
+            f'<li id="note-{n.number}" class="note">{html_parts(*note_words(n, _platform(matrix)))}</li>'
             for n in matrix.notes) + "</ol>")
     parts.append("<footer>Computed by deciding every cell with the compiled rules; "
                  "regenerate it with <code>discretion matrix " + e(matrix.key) + " --format html</code>.</footer>")
@@ -229,7 +259,7 @@ def to_html(matrix: Matrix) -> str:
 
 
 def _html_cell(cell: Cell) -> str:
-    e = html.escape
+    e = html_text
     marks = "".join(f'<sup><a href="#note-{n}">{n}</a></sup>' for n in cell.notes)
     outcome = cell.outcome
     if outcome.decision == "deny":
@@ -238,9 +268,3 @@ def _html_cell(cell: Cell) -> str:
         return f'<td class="allow"><span class="verdict">allow</span>{marks}</td>'
     steps = "".join(f'<li title="{e(t)}">{e(obligation_words(t, p))}</li>' for t, p in outcome.obligations)
     return f'<td class="oblige"><span class="verdict">allow if</span>{marks}<ul>{steps}</ul></td>'
-
-
-def _code(text: str) -> str:
-    """Escape, and turn `backticked` spans into <code>."""
-    pieces = html.escape(text).split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))

@@ -1,10 +1,17 @@
-"""What the subcommands share: exit codes, loading rules with their diagnostics, rendering a diagnostic."""
+"""What the subcommands share: exit codes, loading rules with their diagnostics, rendering a diagnostic.
+
+Everything a subcommand writes to the terminal that a rule file, a suite, a
+request or the command line supplied goes through author/escape.py's
+`terminal`, so no such text can move the cursor, overwrite or reorder a line.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 from typing import TextIO
 
+from ..author.escape import terminal
 from ..author.workspace import RuleSet, load_rules
 from ..errors import Diagnostic
 
@@ -23,22 +30,28 @@ def load_or_report(root: str | pathlib.Path, stderr: TextIO) -> RuleSet | None:
     for diagnostic in sorted(rules.errors, key=Diagnostic.sort_key):
         stderr.write(render_with_source(diagnostic) + "\n")
     count = len(rules.errors)
-    stderr.write(f"{count} error{'s' if count != 1 else ''} in `{root}`: run `discretion lint {root}`\n")
+    stderr.write(terminal(f"{count} error{'s' if count != 1 else ''} in `{root}`: run `discretion lint {root}`") + "\n")
     return None
 
 
 def render_with_source(diagnostic: Diagnostic) -> str:
-    """The diagnostic, then the offending line with a caret under the column, then the help."""
-    head = diagnostic.render().split("\n  help: ")[0]
-    lines = [head]
+    """The diagnostic, then the offending line with a caret under the column, then the help.
+
+    Each line is escaped on its own (a message quotes the author's values, the
+    source line is theirs), and the caret counts the escaped characters before
+    the column, so it stays under the place it points at.
+    """
+    lines = [terminal(dataclasses.replace(diagnostic, help="").render())]
     source_line = _line(diagnostic.file, diagnostic.line)
     if source_line is not None:
         number = str(diagnostic.line)
+        column = max(diagnostic.column - 1, 0)
+        indent = len(terminal(source_line[:column])) + max(column - len(source_line), 0)
         lines.append(f"{' ' * len(number)} |")
-        lines.append(f"{number} | {source_line}")
-        lines.append(f"{' ' * len(number)} | {' ' * max(diagnostic.column - 1, 0)}^")
+        lines.append(f"{number} | {terminal(source_line)}")
+        lines.append(f"{' ' * len(number)} | {' ' * indent}^")
     if diagnostic.help:
-        lines.append(f"  = help: {diagnostic.help}")
+        lines.append(f"  = help: {terminal(diagnostic.help)}")
     return "\n".join(lines)
 
 

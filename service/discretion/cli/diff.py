@@ -4,6 +4,8 @@ Every matrix cell whose outcome changes, every rule added, removed or changed,
 and with `--replay FILE` every recorded request whose decision would change.
 Exit 0 when nothing changed, 1 when something did (so CI can gate on it), 2 on
 a usage error or an unreadable replay file, 3 when either side has rule errors.
+Names, case names and the fields of replayed decision-log lines are other
+people's text, so every line is escaped for the terminal (author/escape.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pathlib
 import time
 from typing import TextIO
 
+from ..author.escape import terminal, terminal_lines
 from ..author.impact import Impact, compare
 from ..author.matrix import Outcome
 from ..author.replay import ReplayResult, case_names, replay
@@ -40,12 +43,12 @@ def register(subparsers) -> None:
 def run(args, stdout: TextIO, stderr: TextIO) -> int:
     missing = [p for p in [*args.replay] if not pathlib.Path(p).is_file()]
     if missing:
-        stderr.write(f"error: `{missing[0]}` is not a file\n")
+        stderr.write(terminal(f"error: `{missing[0]}` is not a file") + "\n")
         return EXIT_USAGE
     try:
         now = parse_instant(args.now, "--now") if args.now else time.time_ns()
     except RequestDataError as error:
-        stderr.write(f"error: {error}\n")
+        stderr.write(terminal(f"error: {error}") + "\n")
         return EXIT_USAGE
     old, new = load_or_report(args.old, stderr), load_or_report(args.new, stderr)
     if old is None or new is None:
@@ -55,7 +58,7 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
     stdout.write(render(impact, replays, args.old, args.new))
     problems = [p for r in replays for p in r.problems]
     for problem in problems:
-        stderr.write(f"error: {problem}\n")
+        stderr.write(terminal(f"error: {problem}") + "\n")
     if problems:
         return EXIT_USAGE
     changed = impact.changed or any(r.changed_anything for r in replays)
@@ -83,7 +86,7 @@ def render(impact: Impact, replays: list[ReplayResult], old: str, new: str) -> s
         replayed = sum(len(r.replayed) for r in replays)
         also = f" and the {replayed} replayed request{'s' if replayed != 1 else ''}" if replays else ""
         lines.append(f"no change: `{old}` and `{new}` decide every matrix cell{also} alike")
-    return "\n".join(lines) + "\n"
+    return terminal_lines(lines)
 
 
 def _change(before: tuple[str, list[str]], after: tuple[str, list[str]]) -> str:

@@ -4,6 +4,8 @@ The same trace the API returns for `explain: true`, grouped per item: the
 agreement versions that govern it, the rules that decided, the rules whose
 condition did not hold (and which entry failed), then the decision with its
 obligations, and a note for each consent that no rule deciding its item reads.
+Ids, messages and conditions are the request's and the rules' authors' text,
+so every line is escaped for the terminal (author/escape.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import time
 from typing import TextIO
 
+from ..author.escape import terminal, terminal_lines
 from ..author.explain import Explanation, RequestFileError, explain, read_request
 from ..engine.instants import to_iso
 from ..engine.model import Obligation
@@ -38,12 +41,12 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
     try:
         text = sys.stdin.read() if args.request == "-" else pathlib.Path(args.request).read_text(encoding="utf-8")
     except OSError as error:
-        stderr.write(f"error: cannot read `{args.request}`: {error.strerror}\n")
+        stderr.write(terminal(f"error: cannot read `{args.request}`: {error.strerror}") + "\n")
         return EXIT_USAGE
     try:
         now = parse_instant(args.now, "--now") if args.now else time.time_ns()
     except RequestDataError as error:
-        stderr.write(f"error: {error}\n")
+        stderr.write(terminal(f"error: {error}") + "\n")
         return EXIT_USAGE
     try:
         request = read_request(text, "<stdin>" if args.request == "-" else args.request, args.case)
@@ -81,7 +84,7 @@ def render(explanation: Explanation) -> str:
     lines.append(f"  reason: {decision.reason}")
     if explanation.notes:
         lines += [""] + [f"note: {note}" for note in explanation.notes]
-    return "\n".join(lines) + "\n"
+    return terminal_lines(lines)
 
 
 def _table(title: str, rows: list[tuple[str, str]], width: int) -> list[str]:

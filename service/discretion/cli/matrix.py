@@ -8,6 +8,7 @@ from __future__ import annotations
 import pathlib
 from typing import TextIO
 
+from ..author.escape import terminal
 from ..author.matrix import UnknownAgreement, build_matrix, select
 from ..author.render import to_html, to_markdown
 from ..errors import did_you_mean
@@ -34,13 +35,13 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         version = select(rules.policy, args.agreement)
     except UnknownAgreement as error:
         hint = did_you_mean(args.agreement, error.choices)
-        stderr.write(f"error: {error}" + (f"\n  help: {hint}" if hint else "") + "\n")
+        stderr.write(terminal(f"error: {error}") + (f"\n  help: {terminal(hint)}" if hint else "") + "\n")
         return EXIT_USAGE
     matrix = build_matrix(rules.policy, rules.documents, version)
     text = to_html(matrix) if args.format == "html" else to_markdown(matrix)
     if args.output:
         pathlib.Path(args.output).write_text(text, encoding="utf-8")
-        stderr.write(f"wrote {args.output}\n")
+        stderr.write(terminal(f"wrote {args.output}") + "\n")
     else:
         stdout.write(text)
     return 0

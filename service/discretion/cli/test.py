@@ -1,7 +1,9 @@
 """`discretion test PATH…`: run the suites beside the agreements; `--coverage` shows what no case exercised.
 
 Exit 0 when every case passes, 4 when one fails (or coverage is below
-`--min-coverage`), 3 when a rule or suite file has errors.
+`--min-coverage`), 3 when a rule or suite file has errors. Paths, case
+names, expected and decided values and conditions are the suites' and rules'
+authors' text, so every line is escaped for the terminal (author/escape.py).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import pathlib
 from typing import TextIO
 
 from ..author.coverage import AgreementCoverage
+from ..author.escape import terminal, terminal_lines
 from ..author.testing import TestRun, run_tests
 from ..errors import Diagnostic
 from ..policy.suites import CaseResult
@@ -34,7 +37,7 @@ def register(subparsers) -> None:
 def run(args, stdout: TextIO, stderr: TextIO) -> int:
     missing = [p for p in args.paths if not pathlib.Path(p).exists()]
     if missing:
-        stderr.write(f"error: `{missing[0]}` does not exist\n")
+        stderr.write(terminal(f"error: `{missing[0]}` does not exist") + "\n")
         return EXIT_USAGE
     coverage = args.coverage or args.min_coverage is not None
     runs = [run_tests(p, coverage=coverage) for p in args.paths]
@@ -46,7 +49,7 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         _write_suites(test_run, args.verbose, stdout)
     failed = [c for c in results if not c.passed]
     for case in failed:
-        stdout.write(_failure(case))
+        stdout.write(terminal_lines(_failure(case)))
     if failed:
         stdout.write("\n")
     below = False
@@ -76,19 +79,20 @@ def _percent(text: str) -> float:
 
 def _write_suites(test_run: TestRun, verbose: bool, stdout: TextIO) -> None:
     width = max((len(str(s.path)) for s in test_run.suites), default=0)
+    lines = []
     for suite in test_run.suites:
         if suite.document is None:
-            stdout.write(f"{str(suite.path):<{width}}  not run: the file has errors\n")
+            lines.append(f"{str(suite.path):<{width}}  not run: the file has errors")
             continue
         failed = len(suite.failed)
         counts = f"{len(suite.results) - failed} passed" + (f", {failed} failed" if failed else "")
-        stdout.write(f"{str(suite.path):<{width}}  {counts}\n")
+        lines.append(f"{str(suite.path):<{width}}  {counts}")
         if verbose:
-            for case in suite.results:
-                stdout.write(f"  {'ok  ' if case.passed else 'FAIL'} {case.name}\n")
+            lines += [f"  {'ok  ' if case.passed else 'FAIL'} {case.name}" for case in suite.results]
+    stdout.write(terminal_lines(lines))
 
 
-def _failure(case: CaseResult) -> str:
+def _failure(case: CaseResult) -> list[str]:
     lines = ["", f"FAIL {case.file}:{case.line}: {case.name}"]
     for mismatch in case.mismatches:
         lines.append(f"  - {mismatch.field}: {mismatch.expected}")
@@ -99,14 +103,14 @@ def _failure(case: CaseResult) -> str:
                    else f"{f.effect} [{f.reason_code}]" for f in case.decision.findings]
         if decided:
             lines.append("  decided by: " + "; ".join(dict.fromkeys(decided)))
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _write_coverage(test_run: TestRun, minimum: float | None, stdout: TextIO) -> bool:
     """Write the coverage table and what was not exercised; True when below `minimum`."""
     report = test_run.coverage.report(test_run.agreements)
     cases = len(test_run.results)
-    stdout.write(f"\ncoverage of {test_run.path} by {cases} case{'s' if cases != 1 else ''}:\n")
+    stdout.write(terminal_lines(["", f"coverage of {test_run.path} by {cases} case{'s' if cases != 1 else ''}:"]))
     rows = [(f"{a.agreement}@{a.version}", _ratio(a.exercised, len(a.rules)), _ratio(*a.outcomes)) for a in report]
     rules_total = (sum(a.exercised for a in report), sum(len(a.rules) for a in report))
     outcomes_total = (sum(a.outcomes[0] for a in report), sum(a.outcomes[1] for a in report))
@@ -118,8 +122,7 @@ def _write_coverage(test_run: TestRun, minimum: float | None, stdout: TextIO) ->
         stdout.write(f"  {name:<{widths[0]}}  {rules:<{widths[1]}}  {outcomes}\n".rstrip() + "\n")
     gaps = _gaps(report)
     if gaps:
-        stdout.write("not exercised:\n")
-        stdout.writelines(f"  {gap}\n" for gap in gaps)
+        stdout.write(terminal_lines(["not exercised:", *(f"  {gap}" for gap in gaps)]))
     percent = _percent_of(*rules_total)
     if minimum is not None and percent < minimum:
         stdout.write(f"rule coverage {percent:g}% is below the minimum {minimum:g}%\n")
