@@ -90,8 +90,15 @@ def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
             problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {message}", file, line, column,
                                        help="check the indentation and quoting on this line"))
         return source, problems
+    except yaml.reader.ReaderError as error:  # a character YAML allows nowhere, at a place in the text
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        character = ord(error.character) if isinstance(error.character, str) else error.character
+        problems.append(Diagnostic("yaml_syntax", f"invalid yaml: the character U+{character:04X} is not allowed "
+                                   "in a YAML file", file, line, column, help="remove it"))
+        return source, problems
     except yaml.YAMLError as error:
-        problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {error}", file, 1, 1))
+        problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {str(error).splitlines()[0]}", file, 1, 1))
         return source, problems
     finally:
         loader.dispose()

@@ -20,7 +20,7 @@ import subprocess
 import pytest
 from markdown_it import MarkdownIt
 
-from discretion.author.escape import html_link, markdown_link, markdown_text, web_address
+from discretion.escape import html_link, markdown_link, markdown_text, web_address
 from discretion.cli.common import EXIT_RULE_ERRORS, render_with_source
 from discretion.errors import Diagnostic
 
@@ -290,12 +290,16 @@ def test_lint_shows_a_files_raw_control_characters_escaped(tmp_path):
     assert "\\x1b[2K" in result.out and "\x1b" not in result.out and "\r" not in result.out
 
 
-def test_lint_quotes_an_authors_value_escaped(rules_copy):
+def test_lint_refuses_an_authors_control_characters_at_their_place_showing_none(rules_copy):
     edit(rules_copy / "chatham-house.yaml", "when: {item.kind: [attendee_list, member_list]}",
          f'when: {{"item.knd {HOSTILE}": [attendee_list, member_list]}}')
     result = run("lint", rules_copy)
     assert result.code == EXIT_RULE_ERRORS
-    assert_escaped(result.out)
+    assert "chatham-house.yaml:" in result.out and "[control_character]" in result.out
+    for raw in RAW:
+        assert raw not in result.out + result.err
+    # The quoted source line shows them escaped, with the caret under the place.
+    assert "\\u202eallowed" in result.out
 
 
 def test_the_caret_stays_under_its_column_after_escapes(tmp_path):
@@ -335,3 +339,15 @@ def test_only_an_absolute_web_address_is_a_link(url, linked):
     assert _rendered_markdown(markdown_link(url)).links == ([url] if linked else [])
     if not linked:
         assert "<" not in html_link(url)  # no tag at all: the address is text
+
+
+def test_a_long_line_is_shown_around_its_column_not_whole(tmp_path):
+    """A flow-style file can be one line of a megabyte: its diagnostics once printed the whole line each."""
+    rules = tmp_path / "r.yaml"
+    line = "when: {" + ", ".join(f"item.kind{i}: x" for i in range(3000)) + ", item.knd: y}"
+    rules.write_text(line + "\n")
+    column = line.index("item.knd:") + 1
+    shown = render_with_source(Diagnostic("unknown_fact", "unknown fact `item.knd`", str(rules), 1, column)).split("\n")
+    assert len(line) > 40_000 and all(len(row) < 200 for row in shown)
+    assert shown[2].startswith("1 | …") and shown[2].endswith("y}")  # cut before, not after: the line ends there
+    assert shown[2][shown[3].index("^"):].startswith("item.knd: y}")

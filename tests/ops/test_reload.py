@@ -224,6 +224,15 @@ def test_hostile_rule_files_are_refused_at_their_place_and_the_watcher_loads_the
     assert (error.code, error.line, error.column) == ("control_character", 2, 8)
     assert "\x1b" not in server.log()  # the log says where, never the character itself
 
+    # A file's name is the rule author's text too: shown escaped in the log.
+    hostile.unlink()
+    named = rules_copy / "evil\x1b[2K\rrules loaded.yaml"
+    named.write_text("agreement: [unclosed\n")
+    assert server.wait_for_count(NOT_LOADED, 3), server.log()
+    assert "\x1b" not in server.log() and "\r" not in server.log() and "evil\\x1b[2K\\rrules loaded.yaml" in server.log()
+    named.unlink()
+    assert server.wait_for_count(r"rules loaded from \S+, revision", 2), server.log()  # the first rules again
+
     hostile.write_text("agreement: hostile\ntitle: H\nsummary: s\nversions: [{version: 1, rules: []}]\n")
-    assert server.wait_for_count(r"rules loaded from \S+, revision", 2), server.log()
+    assert server.wait_for_count(r"rules loaded from \S+, revision", 3), server.log()
     assert server.status().policy_revision not in ("", good) and not server.status().last_error

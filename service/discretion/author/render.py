@@ -5,14 +5,14 @@ name; …"); the obligation types and destination kinds stay visible for
 authors. The page works offline and prints well.
 
 Titles, summaries, sources, messages and conditions are the rule files'
-authors' text: each reaches the page only through author/escape.py. The
+authors' text: each reaches the page only through discretion/escape.py. The
 words shared by both formats are built as pieces, `Code` for what is shown as
 code, and each format escapes every piece its own way.
 """
 
 from __future__ import annotations
 
-from .escape import (
+from ..escape import (
     Code, html_link, html_parts, html_text, markdown_link, markdown_parts, markdown_text,
 )
 from .matrix import SCENARIO, Cell, Matrix, Note, Outcome, Section

@@ -1,7 +1,7 @@
 """What the subcommands share: exit codes, loading rules with their diagnostics, rendering a diagnostic.
 
 Everything a subcommand writes to the terminal that a rule file, a suite, a
-request or the command line supplied goes through author/escape.py's
+request or the command line supplied goes through discretion/escape.py's
 `terminal`, so no such text can move the cursor, overwrite or reorder a line.
 """
 
@@ -11,7 +11,7 @@ import dataclasses
 import pathlib
 from typing import TextIO
 
-from ..author.escape import terminal
+from ..escape import terminal
 from ..author.workspace import RuleSet, load_rules
 from ..errors import Diagnostic
 
@@ -46,6 +46,13 @@ def render_with_source(diagnostic: Diagnostic) -> str:
     if source_line is not None:
         number = str(diagnostic.line)
         column = max(diagnostic.column - 1, 0)
+        if len(source_line) > _SNIPPET:
+            # A line of a flow-style or generated file can be a megabyte: show the
+            # stretch around the column, marked as cut on each side it was.
+            start = max(0, min(column - _SNIPPET // 2, len(source_line) - _SNIPPET))
+            cut = source_line[start:start + _SNIPPET]
+            source_line = ("…" if start else "") + cut + ("…" if start + _SNIPPET < len(source_line) else "")
+            column = column - start + (1 if start else 0)
         indent = len(terminal(source_line[:column])) + max(column - len(source_line), 0)
         lines.append(f"{' ' * len(number)} |")
         lines.append(f"{number} | {terminal(source_line)}")
@@ -53,6 +60,9 @@ def render_with_source(diagnostic: Diagnostic) -> str:
     if diagnostic.help:
         lines.append(f"  = help: {terminal(diagnostic.help)}")
     return "\n".join(lines)
+
+
+_SNIPPET = 120  # characters of a long source line shown around the column
 
 
 def _line(file: str, line: int) -> str | None:

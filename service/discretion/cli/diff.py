@@ -5,7 +5,7 @@ and with `--replay FILE` every recorded request whose decision would change.
 Exit 0 when nothing changed, 1 when something did (so CI can gate on it), 2 on
 a usage error or an unreadable replay file, 3 when either side has rule errors.
 Names, case names and the fields of replayed decision-log lines are other
-people's text, so every line is escaped for the terminal (author/escape.py).
+people's text, so every line is escaped for the terminal (discretion/escape.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pathlib
 import time
 from typing import TextIO
 
-from ..author.escape import terminal, terminal_lines
+from ..escape import terminal, terminal_lines
 from ..author.impact import Impact, compare
 from ..author.matrix import Outcome
 from ..author.replay import ReplayResult, case_names, replay

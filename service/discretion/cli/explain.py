@@ -5,7 +5,7 @@ agreement versions that govern it, the rules that decided, the rules whose
 condition did not hold (and which entry failed), then the decision with its
 obligations, and a note for each consent that no rule deciding its item reads.
 Ids, messages and conditions are the request's and the rules' authors' text,
-so every line is escaped for the terminal (author/escape.py).
+so every line is escaped for the terminal (discretion/escape.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 import time
 from typing import TextIO
 
-from ..author.escape import terminal, terminal_lines
+from ..escape import terminal, terminal_lines
 from ..author.explain import Explanation, RequestFileError, explain, read_request
 from ..engine.instants import to_iso
 from ..engine.model import Obligation

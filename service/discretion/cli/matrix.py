@@ -8,7 +8,7 @@ from __future__ import annotations
 import pathlib
 from typing import TextIO
 
-from ..author.escape import terminal
+from ..escape import terminal
 from ..author.matrix import UnknownAgreement, build_matrix, select
 from ..author.render import to_html, to_markdown
 from ..errors import did_you_mean

@@ -3,7 +3,7 @@
 Exit 0 when every case passes, 4 when one fails (or coverage is below
 `--min-coverage`), 3 when a rule or suite file has errors. Paths, case
 names, expected and decided values and conditions are the suites' and rules'
-authors' text, so every line is escaped for the terminal (author/escape.py).
+authors' text, so every line is escaped for the terminal (discretion/escape.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pathlib
 from typing import TextIO
 
 from ..author.coverage import AgreementCoverage
-from ..author.escape import terminal, terminal_lines
+from ..escape import terminal, terminal_lines
 from ..author.testing import TestRun, run_tests
 from ..errors import Diagnostic
 from ..policy.suites import CaseResult

@@ -8,6 +8,7 @@ leaves the last good policy serving and is recorded in `status()`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import gc
 import logging
@@ -21,6 +22,7 @@ from typing import Callable, Iterator
 from .files import compile_directory, find_rule_files
 from ..engine.compiled import CompiledPolicy
 from ..errors import Diagnostic, PolicyError
+from ..escape import terminal
 
 log = logging.getLogger("discretion.store")
 
@@ -77,10 +79,10 @@ class PolicyHolder:
                 )
                 log.error(
                     "rules in %s not loaded, still serving revision %s (the attempt took %.2f s):\n%s",
-                    self.rules_dir,
+                    terminal(str(self.rules_dir)),
                     self._status.revision or "(none)",
                     took,
-                    "\n".join(d.render() for d in error.errors),
+                    "\n".join(_logged(d) for d in error.errors),
                 )
                 ok = False
             except Exception as error:  # noqa: BLE001 - whatever a file does, the last good rules keep serving
@@ -91,7 +93,7 @@ class PolicyHolder:
                 self._status = PolicyStatus(self._status.revision, self._status.loaded_at, (failure,), now,
                                             time.perf_counter() - started)
                 log.exception("rules in %s not loaded, still serving revision %s: the loader failed",
-                              self.rules_dir, self._status.revision or "(none)")
+                              terminal(str(self.rules_dir)), self._status.revision or "(none)")
                 ok = False
             else:
                 self._current = policy  # the one reference swap readers see
@@ -100,7 +102,8 @@ class PolicyHolder:
                 gc.freeze()
                 took = time.perf_counter() - started
                 self._status = PolicyStatus(policy.revision, now, (), now, took)
-                log.info("rules loaded from %s, revision %s (%.2f s)", self.rules_dir, policy.revision, took)
+                log.info("rules loaded from %s, revision %s (%.2f s)", terminal(str(self.rules_dir)), policy.revision,
+                         took)
                 ok = True
         if self._on_reload:
             self._on_reload(ok, self._status)
@@ -176,6 +179,13 @@ class PolicyHolder:
                 now = latest
             seen = now
             self.reload()
+
+
+def _logged(diagnostic: Diagnostic) -> str:
+    """A diagnostic for the log: its text escaped, so a file's name or an author's value
+    can neither forge log lines nor rewrite the operator's terminal; the help on a line of its own."""
+    head = terminal(dataclasses.replace(diagnostic, help="").render())
+    return f"{head}\n  help: {terminal(diagnostic.help)}" if diagnostic.help else head
 
 
 class _BesideRequests:
