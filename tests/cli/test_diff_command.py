@@ -99,7 +99,7 @@ def test_an_unreadable_replay_line_is_an_error(tmp_path):
     replay.write_text(json.dumps(TLP_SHARE) + "\n{not json\n" + json.dumps({"action": "share"}) + "\n")
     result = invoke("diff", RULES, RULES, "--replay", replay)
     assert result.code == 2
-    assert f"error: {replay}:2: not JSON (" in result.err
+    assert f"error: {replay}:2:2: invalid json: " in result.err
     assert f"error: {replay}:3: not a request: actor: is required" in result.err
 
 

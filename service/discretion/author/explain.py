@@ -22,7 +22,7 @@ from ..engine.compiled import CompiledPolicy
 from ..engine.model import NEW_TERMS_CONSENT, Decision, Instant, Request
 from ..errors import Diagnostic, did_you_mean
 from ..policy.requests import RequestDataError, request_from_data
-from ..source import parse
+from ..source import decode, parse
 
 _RULE_LINE = re.compile(r"^(?P<where>[^\s:]+@\d+/[^\s:]+): (?P<what>.*)$")
 _NOT_APPLICABLE = "not applicable, "
@@ -107,6 +107,14 @@ class RequestFileError(ValueError):
     def __init__(self, diagnostics: list[Diagnostic]):
         super().__init__("; ".join(d.message for d in diagnostics))
         self.diagnostics = diagnostics
+
+
+def read_request_file(content: bytes, file: str, case: str | None = None) -> Request:
+    """`read_request` of a file's bytes, which must be UTF-8."""
+    text, problems = decode(content, file)
+    if text is None:
+        raise RequestFileError(problems)
+    return read_request(text, file, case)
 
 
 def read_request(text: str, file: str, case: str | None = None) -> Request:

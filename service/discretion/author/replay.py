@@ -28,7 +28,8 @@ from typing import Any
 from ..engine import decide
 from ..engine.model import Decision, Instant, Request
 from ..policy.requests import RequestDataError, request_from_data
-from ..source import parse
+from ..errors import Diagnostic
+from ..source import decode, parse, parse_json
 from .instrument import key_of, written_rules
 from .workspace import RuleSet
 
@@ -102,14 +103,21 @@ def replay(path: pathlib.Path, old: RuleSet, new: RuleSet, *, now: Instant) -> R
 
 
 def read_entries(path: pathlib.Path) -> list[_Entry]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return [_Entry(str(path), problem=f"cannot read the file ({error})")]
+    text, problems = _read(path)
+    if text is None:
+        return [_Entry(f"{p.file}:{p.line}:{p.column}", problem=p.message) for p in problems]
     if path.suffix in JSON_SUFFIXES:
-        return [_json_line(f"{path}:{number}", line) for number, line in enumerate(text.splitlines(), 1)
+        return [_json_line(str(path), number, line) for number, line in enumerate(text.splitlines(), 1)
                 if line.strip()]
     return _yaml_entries(str(path), text)
+
+
+def _read(path: pathlib.Path) -> tuple[str | None, list[Diagnostic]]:
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        return None, [Diagnostic("no_rules", f"cannot read the file ({error.strerror})", str(path), 1, 1)]
+    return decode(content, str(path))
 
 
 def is_log_record(data: dict) -> bool:
@@ -117,11 +125,11 @@ def is_log_record(data: dict) -> bool:
     return "decision" in data and not {"actor", "items"} <= data.keys() and "request" not in data
 
 
-def _json_line(where: str, line: str) -> _Entry:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as error:
-        return _Entry(where, problem=f"not JSON ({error.msg})")
+def _json_line(file: str, number: int, line: str) -> _Entry:
+    where = f"{file}:{number}"
+    data, problems = parse_json(line, file, number)
+    if problems:
+        return _Entry(f"{where}:{problems[0].column}", problem=problems[0].message)
     if not isinstance(data, dict):
         return _Entry(where, problem="a line holds one JSON object")
     if is_log_record(data):
@@ -140,7 +148,7 @@ def _request_entry(where: str, body: Any, fixtures: Any, at: tuple = ()) -> _Ent
 def _yaml_entries(file: str, text: str) -> list[_Entry]:
     source, problems = parse(text, file)
     if problems:
-        return [_Entry(f"{p.file}:{p.line}", problem=p.message) for p in problems]
+        return [_Entry(f"{p.file}:{p.line}:{p.column}", problem=p.message) for p in problems]
     data = source.data
 
     def where(path: tuple, name: str = "") -> str:
@@ -174,9 +182,10 @@ def _split(element: Any) -> tuple[Any, Any]:
 
 def case_names(path: pathlib.Path) -> dict[str, str]:
     """For a suite: each case's `file:line` → its name, to label what changed."""
-    if path.suffix in JSON_SUFFIXES:
+    text = None if path.suffix in JSON_SUFFIXES else _read(path)[0]
+    if text is None:
         return {}
-    source, problems = parse(path.read_text(encoding="utf-8"), str(path))
+    source, problems = parse(text, str(path))
     cases = source.data.get("cases") if not problems and isinstance(source.data, dict) else None
     if not isinstance(cases, list):
         return {}

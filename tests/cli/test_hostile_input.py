@@ -1,0 +1,156 @@
+"""Hostile request files and replay files: every author tool answers with a diagnostic and its exit code.
+
+Each command runs installed, as a separate process, as an author or a CI job
+runs it: what is asserted is what they see — the exit code (2 for a file that
+cannot be read as a request, never 1, which `diff` keeps for "changed"), a
+diagnostic naming the file, line and column with its code, and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .conftest import RULES, Result, installed
+
+REQUEST = """action: share
+requested_at: 2026-03-02T09:00:00Z
+actor: {id: u-ana, member: true}
+group: {id: g-1, adoptions: [{agreement: chatham-house, version: 1}]}
+destination: {kind: public}
+items: [{id: m-1, author: {id: u-chen}, posted_at: 2026-03-01T10:00:00Z}]
+"""
+REQUEST_DATA = {"action": "share", "requested_at": "2026-03-02T09:00:00Z", "actor": {"id": "u-ana", "member": True},
+                "group": {"id": "g-1", "adoptions": [{"agreement": "chatham-house", "version": 1}]},
+                "destination": {"kind": "public"},
+                "items": [{"id": "m-1", "author": {"id": "u-chen"}, "posted_at": "2026-03-01T10:00:00Z"}]}
+
+
+def _refused(result: Result, code: str) -> list[tuple[int, int]]:
+    """Assert a refusal without a traceback; the (line, column) of each `code` diagnostic in stderr."""
+    assert result.code == 2, (result.code, result.out, result.err)
+    assert "Traceback" not in result.err and "Error:" not in result.err, result.err
+    return [(int(line), int(column)) for line, column in re.findall(rf":(\d+):(\d+): .*\[{code}\]$", result.err, re.M)]
+
+
+def _explain(tmp_path, text: str | bytes, name: str = "request.yaml") -> Result:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return installed("explain", path, "--rules", RULES)
+
+
+def _replay(tmp_path, text: str | bytes, name: str = "requests.jsonl") -> Result:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return installed("diff", RULES, RULES, "--replay", path)
+
+
+def test_the_request_as_written_is_explained(tmp_path):
+    """The baseline every hostile variant below changes one thing of."""
+    assert _explain(tmp_path, REQUEST).code == 0
+    assert _replay(tmp_path, json.dumps(REQUEST_DATA) + "\n").code == 0
+
+
+# ---- numbers that are not finite ------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", ".NaN"])
+def test_a_time_that_is_not_finite_is_refused_where_it_is(tmp_path, value):
+    text = REQUEST.replace("posted_at: 2026-03-01T10:00:00Z", f"posted_at: {value}")
+    result = _explain(tmp_path, text)
+    assert _refused(result, "not_finite") == [(6, text.splitlines()[5].index(value) + 1)]
+    assert f"`{value}` is not a finite number" in result.err
+
+
+def test_a_number_that_is_not_finite_is_refused_anywhere_in_a_request(tmp_path):
+    result = _explain(tmp_path, REQUEST + "attributes: {risk: [1, .nan]}\n")
+    assert _refused(result, "not_finite") == [(7, len("attributes: {risk: [1, ") + 1)]
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "1e400"])
+def test_a_replayed_json_line_with_a_number_that_is_not_finite_is_refused(tmp_path, value):
+    line = json.dumps(REQUEST_DATA).replace('"2026-03-01T10:00:00Z"', value)
+    result = _replay(tmp_path, json.dumps(REQUEST_DATA) + "\n" + line + "\n")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"requests.jsonl:2:{line.index(value) + 1}: `" in result.err and "is not a finite number" in result.err
+
+
+# ---- cycles and depth -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cycle", ["items: &a [*a]", "items: [{id: m-1, labels: &l [{scheme: tlp, params: *l}]}]",
+                                   "group: &g {id: g-1, adoptions: *g}"])
+def test_an_alias_cycle_is_refused_where_the_alias_is(tmp_path, cycle):
+    field = cycle.split(":", 1)[0]
+    text = "\n".join(cycle if line.startswith(field + ":") else line for line in REQUEST.splitlines()) + "\n"
+    result = _explain(tmp_path, text)
+    assert len(_refused(result, "yaml_alias")) == 1
+
+
+def test_a_replayed_alias_cycle_is_a_refusal_not_a_change(tmp_path):
+    result = _replay(tmp_path, REQUEST.replace("items: [{id: m-1", "items: &a [*a, {id: m-1"), "requests.yaml")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "requests.yaml:6:8: yaml aliases are not allowed" in result.err
+
+
+@pytest.mark.parametrize("name", ["request.yaml", "request.json"])
+def test_a_request_nested_a_thousand_deep_is_too_deep(tmp_path, name):
+    deep = "[" * 1000 + "]" * 1000
+    text = (REQUEST + f"attributes: {{x: {deep}}}\n") if name.endswith(".yaml") else json.dumps(
+        {**REQUEST_DATA, "attributes": {"x": "DEEP"}}).replace('"DEEP"', deep)
+    result = _explain(tmp_path, text, name)
+    [(line, _column)] = _refused(result, "too_deep")
+    assert line == (7 if name.endswith(".yaml") else 1)
+
+
+def test_a_request_nested_past_the_bound_is_refused_at_the_level_past_it(tmp_path):
+    result = _explain(tmp_path, REQUEST + "attributes: {x: " + "[" * 60 + "]" * 60 + "}\n")
+    assert _refused(result, "too_deep") == [(7, 17 + 46)]  # `attributes` and `x` are the first two levels
+    assert "nested 49 levels deep, more than the 48 a file may be" in result.err
+
+
+@pytest.mark.parametrize("shape", ["[", '{"a": '])
+def test_a_replayed_json_line_nested_a_thousand_deep_is_a_refusal_not_a_change(tmp_path, shape):
+    closing = "]" if shape == "[" else "}"
+    line = json.dumps({**REQUEST_DATA, "attributes": {"x": "DEEP"}}).replace(
+        '"DEEP"', shape * 1000 + ("1" if shape != "[" else "") + closing * 1000)
+    result = _replay(tmp_path, json.dumps(REQUEST_DATA) + "\n" + line + "\n")
+    assert result.code == 2, (result.code, result.err)
+    assert "Traceback" not in result.err
+    # The 49th level opens at the 47th bracket after those of the line and of `attributes`.
+    assert f"requests.jsonl:2:{line.index(shape * 1000) + len(shape) * 46 + 1}: nested deeper than the 48 levels a " \
+           "file may be" in result.err
+
+
+def test_a_decision_log_line_nested_deep_is_a_refusal_not_a_change(tmp_path):
+    line = '{"decision": "allow", "action": "share", "destination_kind": "public", "agreements": ' + \
+        "[" * 900 + "]" * 900 + "}"
+    result = _replay(tmp_path, line + "\n", "decisions.jsonl")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert "decisions.jsonl:1:" in result.err and "levels deep, more than the 48 a file may be" in result.err
+
+
+# ---- bytes that are not text ----------------------------------------------------------
+
+
+def test_a_request_file_that_is_not_utf8_is_refused_where_the_bad_byte_is(tmp_path):
+    result = _explain(tmp_path, REQUEST.encode().replace(b"u-ana", b"u-an\xe1"))
+    assert _refused(result, "encoding") == [(3, 17)]
+
+
+@pytest.mark.parametrize("name", ["requests.yaml", "requests.jsonl"])
+def test_a_replay_file_that_is_not_utf8_is_a_refusal_not_a_change(tmp_path, name):
+    result = _replay(tmp_path, b"\xff\xfe" + REQUEST.encode("utf-16-le"), name)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert f"{name}:1:1: the file is not utf-8" in result.err
+
+
+def test_a_number_too_long_to_read_is_refused(tmp_path):
+    text = REQUEST.replace("version: 1", "version: " + "9" * 5000)
+    result = _explain(tmp_path, text)
+    assert _refused(result, "yaml_syntax") == [(4, text.splitlines()[3].index("999") + 1)]
+    line = json.dumps(REQUEST_DATA).replace('"version": 1', '"version": ' + "9" * 5000)
+    replayed = _replay(tmp_path, line + "\n")
+    assert replayed.code == 2 and "a number too long to read" in replayed.err
