@@ -151,6 +151,13 @@ def _build(node, path: Path, source: Source, loader, problems: list[Diagnostic],
         line, column = source.position(path)
         problems.append(_too_deep(source.file, line, column, len(path) + 1))
         return None
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
+        # A scalar's tag goes through the constructor, which refuses the
+        # unknown ones; a mapping or a list is built here, so its tag is
+        # checked here (`!!python/object {…}` must not pass as a mapping).
+        problems.append(source.diagnostic(path, "yaml_syntax", f"invalid yaml: the tag `{node.tag}` is not read",
+                                          help="plain YAML only: no tags such as `!name` or `!!set`"))
+        return None
     if isinstance(node, yaml.MappingNode):
         result: dict = {}
         for key_node, value_node in node.value:
@@ -191,6 +198,7 @@ def _build(node, path: Path, source: Source, loader, problems: list[Diagnostic],
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def _scalar(node, loader) -> Any:

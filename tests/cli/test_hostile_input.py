@@ -154,3 +154,53 @@ def test_a_number_too_long_to_read_is_refused(tmp_path):
     line = json.dumps(REQUEST_DATA).replace('"version": 1', '"version": ' + "9" * 5000)
     replayed = _replay(tmp_path, line + "\n")
     assert replayed.code == 2 and "a number too long to read" in replayed.err
+
+
+# ---- values the wire's types cannot carry ---------------------------------------------
+
+ODD_VALUES = [
+    # (what the request's lines become, the line at fault, the code, what the message says)
+    ({"items": "items: [{id: [m-1, m-2]}]"}, 6, "bad_request", "expected text, not a list at `items[0].id`"),
+    ({"items": "items: [{id: ~}]"}, 6, "bad_request", "expected text, not null at `items[0].id`"),
+    ({"group": "group: {id: g-1, adoptions: [{agreement: chatham-house, version: 4294967296}]}"}, 4, "bad_request",
+     "expected a whole number from 0 to 4294967295, not `4294967296`"),
+    ({"group": "group: {id: g-1, adoptions: [{agreement: chatham-house, version: -1}]}"}, 4, "bad_request",
+     "expected a whole number from 0 to 4294967295, not `-1`"),
+    ({"requested_at": "requested_at: 9999-12-31T23:00:00-05:00"}, 2, "bad_request",
+     "is outside the times a request can carry (0001-01-01 to 9999-12-31 UTC) at `requested_at`"),
+    ({"items": "items: [{id: m-1, posted_at: 100000000000000000000}]"}, 6, "bad_request",
+     "is outside the times a request can carry"),
+    ({"items": "items: [{id: m-1, posted_at: yes}]"}, 6, "bad_request",
+     "expected a time (ISO 8601 text with a zone, or POSIX seconds), not `true`"),
+    ({"items": "items: [{id: m-1, kind: memo}]"}, 6, "bad_request", "`memo` is not one of `message`, "),
+    ({"destination": "destination: {kind: ai_tool, service: {may_train: maybe}}"}, 5, "bad_request",
+     "expected true or false, not `maybe` at `destination.service.may_train`"),
+    ({"items": "items: [{id: m-1}]\nattributes: {x: !!binary aGVsbG8=}"}, 7, "bad_request",
+     "not a value of type `bytes` at `attributes.x`"),
+    ({"items": "items: [!!python/object:os.system {id: m-1}]"}, 6, "yaml_syntax",
+     "the tag `tag:yaml.org,2002:python/object:os.system` is not read"),
+    ({"action": "base: [quoting]\nfixtures: {requests: {quoting: {action: quote}}}"}, 1, "bad_request",
+     "expected the name of a requests fixture, not a list at `base`"),
+    ({"action": "action: share\nfixtures: [ana]"}, 2, "bad_request", "expected a mapping of kinds"),
+    ({"actor": "actor: ana\nfixtures: {people: [ana]}"}, 4, "bad_request",
+     "`fixtures.people` is not a mapping of names to fixtures"),
+]
+
+
+@pytest.mark.parametrize(("lines", "line", "code", "message"), ODD_VALUES, ids=[m for *_, m in ODD_VALUES])
+def test_a_value_the_wire_cannot_carry_is_refused_at_its_line(tmp_path, lines, line, code, message):
+    text = "\n".join(lines.get(field.split(":")[0], field) for field in REQUEST.splitlines()) + "\n"
+    result = _explain(tmp_path, text)
+    [(found, _)] = _refused(result, code)
+    assert found == line and message in result.err, result.err
+
+
+@pytest.mark.parametrize("now", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
+def test_a_now_outside_what_a_time_can_be_is_a_usage_error(tmp_path, now):
+    path = tmp_path / "request.yaml"
+    path.write_text(REQUEST.replace("requested_at: 2026-03-02T09:00:00Z\n", ""))
+    for argv in (("explain", path, "--rules", RULES, "--now", now), ("diff", RULES, RULES, "--now", now)):
+        result = installed(*argv)
+        assert result.code == 2 and "Traceback" not in result.err
+        assert result.err == f"error: --now: `{now}` is outside the times a request can carry (0001-01-01 to " \
+                             "9999-12-31 UTC)\n"

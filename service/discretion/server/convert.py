@@ -30,7 +30,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ..engine import model
 from ..engine.compiled import AgreementInfo, VersionInfo, scheme_key
-from ..engine.instants import SECOND, to_iso
+from ..engine.instants import FIRST_INSTANT, LAST_INSTANT, SECOND, to_iso
 from ..errors import Diagnostic, DiscretionError
 from ._gen.discretion.v1 import policy_pb2 as pb
 
@@ -128,11 +128,10 @@ _OUTCOMES = _numbers_by_word(pb.ItemOutcome.DESCRIPTOR)
 
 # ---- timestamps -------------------------------------------------------------
 
-# The range google.protobuf.Timestamp defines: 0001-01-01T00:00:00Z to
-# 9999-12-31T23:59:59.999999999Z.
-_MIN_SECONDS = -62_135_596_800
-_MAX_SECONDS = 253_402_300_799
-_MAX_NANOS = 999_999_999
+# The range google.protobuf.Timestamp defines (engine/instants.py).
+_MIN_SECONDS = FIRST_INSTANT // SECOND
+_MAX_SECONDS = LAST_INSTANT // SECOND
+_MAX_NANOS = SECOND - 1
 
 
 def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation]) -> model.Instant | None:
@@ -153,10 +152,6 @@ def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation])
     return None
 
 
-_FIRST_INSTANT = _MIN_SECONDS * SECOND
-_LAST_INSTANT = _MAX_SECONDS * SECOND + _MAX_NANOS
-
-
 def _timestamp(instant: model.Instant | None) -> Timestamp | None:
     """The instant as a Timestamp, always one a reader can parse.
 
@@ -166,7 +161,7 @@ def _timestamp(instant: model.Instant | None) -> Timestamp | None:
     """
     if instant is None:
         return None
-    instant = min(max(instant, _FIRST_INSTANT), _LAST_INSTANT)
+    instant = min(max(instant, FIRST_INSTANT), LAST_INSTANT)
     seconds, nanos = divmod(instant, SECOND)  # floor: nanos count forward, also before 1970
     return Timestamp(seconds=seconds, nanos=nanos)
 
