@@ -106,7 +106,9 @@ def test_the_scan_finds_the_codes_it_should():
 
 # Codes no file can cause, each with where it is tested instead.
 _NOT_FROM_FILES = {"load_failed": "a fault of the loader itself: tests/test_holder.py",
-                   "json_syntax": "JSON lines, which only `diff --replay` reads: tests/cli/test_hostile_input.py"}
+                   "json_syntax": "JSON lines, which only `diff --replay` reads: tests/cli/test_hostile_input.py",
+                   "invalid_request": "a request a server refuses, in a file `explain` reads (lint takes it in a "
+                                      "suite, to test the engine): tests/cli/test_hostile_input.py"}
 
 
 def test_every_diagnostic_code_has_a_data_driven_case():

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..engine import decide
 from ..engine.model import Decision, Instant, Request
-from ..policy.requests import RequestDataError, request_from_data
+from ..policy.requests import RequestDataError, RequestRefused, request_from_data
 from ..errors import Diagnostic
 from ..source import decode, parse, parse_json
 from .instrument import key_of, written_rules
@@ -140,7 +140,9 @@ def _json_line(file: str, number: int, line: str) -> _Entry:
 
 def _request_entry(where: str, body: Any, fixtures: Any, at: tuple = ()) -> _Entry:
     try:
-        return _Entry(where, request_from_data(body, fixtures if isinstance(fixtures, dict) else {}, at=at))
+        return _Entry(where, request_from_data(body, fixtures, at=at))
+    except RequestRefused as error:
+        return _Entry(where, problem=f"a server refuses this request (INVALID_ARGUMENT): {error}")
     except RequestDataError as error:
         return _Entry(where, problem=f"not a request: {error}")
 
