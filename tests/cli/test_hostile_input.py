@@ -9,11 +9,13 @@ diagnostic naming the file, line and column with its code, and no traceback.
 from __future__ import annotations
 
 import json
+import pathlib
 import re
+import subprocess
 
 import pytest
 
-from .conftest import RULES, Result, installed
+from .conftest import DISCRETION, RULES, Result, installed
 
 REQUEST = """action: share
 requested_at: 2026-03-02T09:00:00Z
@@ -204,3 +206,24 @@ def test_a_now_outside_what_a_time_can_be_is_a_usage_error(tmp_path, now):
         assert result.code == 2 and "Traceback" not in result.err
         assert result.err == f"error: --now: `{now}` is outside the times a request can carry (0001-01-01 to " \
                              "9999-12-31 UTC)\n"
+
+
+# ---- what the tools cannot write --------------------------------------------------------
+
+
+def test_an_output_file_that_cannot_be_written_is_a_usage_error(tmp_path):
+    result = installed("matrix", "chatham-house", "--rules", RULES, "--output", tmp_path / "missing" / "page.html")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err == f"error: cannot write `{tmp_path / 'missing' / 'page.html'}`: No such file or directory\n"
+
+
+@pytest.mark.skipif(not pathlib.Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_failure_of_the_tool_itself_is_70_and_a_message_never_1_and_a_traceback():
+    """A full disk under standard output: nothing in the files is wrong, and `diff` must not read "changed"."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(DISCRETION), "matrix", "chatham-house", "--rules", str(RULES)], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 70 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: `discretion matrix` failed: OSError: [Errno 28] No space left on device\n"
+                                  "  help: unless that is about this system (a full disk, a closed output), it is a "
+                                  "fault of discretion")
