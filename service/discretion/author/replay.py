@@ -9,19 +9,34 @@ A replay file holds requests in the request-data format of policy/requests.py:
 
 Lines of the server's decision log may be mixed in.
 They deliberately carry no content — no people, no items, no text — so they
-cannot be decided again. What they do carry (the action, the destination kind,
-the agreement versions that governed and the rules that decided) is enough to
-say whether the change can affect them: a decision depends only on the
-request's facts and on the rules indexed for its action and destination kind
-in the versions that governed it (with the label schemes and the platform-wide
-versions). When none of those changed, the decision is unchanged; otherwise
-the line is reported as one that may change.
+cannot be decided again. What they do carry (the group, the action, the
+destination kind, the agreement versions that governed and the rules that
+decided) is enough to say whether the change can affect them. A decision
+depends only on the request's facts and on:
+
+- the rules indexed for its action and destination kind in the versions that
+  governed it, and for its action toward `public` (a destination the public
+  can reach is judged as public too, and the line does not say whether it
+  could), with those versions' default labels, floors and freezes;
+- which versions of those agreements exist and when each was published: an
+  adoption of version 0 follows the latest published, so a version added (or
+  published earlier) governs what the line's version governed;
+- the group's binding (rules/bindings.yaml), the floor of its terms: a line of
+  a group whose binding changed may change whatever governed it; a line whose
+  group is logged as a hash (`--decision-log-hash-ids`) may be of any group;
+- the rules that read a label scheme, in every version of the agreement that
+  defines it: an item carries its label's terms into any group;
+- the label schemes and the platform-wide versions.
+
+When none of those changed, the decision is unchanged; otherwise the line is
+reported as one that may change.
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,6 +213,10 @@ def case_names(path: pathlib.Path) -> dict[str, str]:
 # ---- decision-log lines ------------------------------------------------------------------
 
 
+# A group id as `--decision-log-hash-ids` logs it: HMAC-SHA256 in hex.
+_HASHED_ID = re.compile(r"[0-9a-f]{64}")
+
+
 class _Slices:
     """What a logged decision depended on, as comparable text, in one rule set."""
 
@@ -213,18 +232,49 @@ class _Slices:
         # What a request refused before any rule is read depends on: the agreements and bindings known.
         self.catalog = json.dumps([sorted(f"{a}@{n}" for a, numbered in self.policy.versions.items()
                                           for n in numbered), repr(sorted(self.policy.bindings.items()))])
+        # Per agreement, its versions and when each was published: what "version 0" resolves to.
+        self.published = {agreement: [[n, v.published_at] for n, v in sorted(numbered.items())]
+                          for agreement, numbered in self.policy.versions.items()}
+        self.bindings = {group: repr(adoptions) for group, adoptions in self.policy.bindings.items()}
+        # The agreements that define label schemes: their rules judge labelled items in any group.
+        self.interpreting = sorted({s.agreement for s in self.policy.label_schemes.values()})
 
     def of(self, governing: list[str], action: str, kind: str) -> str:
+        keys = [(action, kind)] + ([(action, "public")] if kind != "public" else [])
         parts = []
         for key in governing:
             agreement, _, number = key.rpartition("@")
-            version = self.policy.versions.get(agreement, {}).get(int(number)) if number.isdigit() else None
+            # A number of a few ASCII digits: `int()` of 5,000 digits raises, and `١` is a digit to `isdigit()`.
+            found = number.isascii() and number.isdigit() and len(number) < 10
+            version = self.policy.versions.get(agreement, {}).get(int(number)) if found else None
             if version is None:
                 parts.append([key, None])
                 continue
-            rules = [self.written.get(key_of(r)) for r in version.index.get((action, kind), ())]
-            parts.append([key, rules, dict(version.default_labels), version.authors_may_restrict_later])
+            parts.append([key, self._rules(version, keys), dict(version.default_labels), dict(version.label_floors),
+                          version.authors_may_restrict_later, sorted(version.frozen_schemes),
+                          self.published[agreement]])
+        for agreement in self.interpreting:
+            for version in self.policy.versions[agreement].values():
+                parts.append([version.key, version.published_at,
+                              self._rules(version, keys, reading_labels=True)])
         return json.dumps(parts, sort_keys=True, default=str) + self.shared
+
+    def _rules(self, version, keys: list[tuple[str, str]], reading_labels: bool = False) -> list:
+        return [[key, [self.written.get(key_of(r)) for r in version.index.get(key, ())
+                       if r.schemes or not reading_labels]] for key in keys]
+
+
+def _binding_changed(group: object, old: _Slices, new: _Slices) -> str:
+    """Why a change of the bindings may reach a line of `group`; "" when it cannot."""
+    if old.bindings == new.bindings:
+        return ""
+    if not isinstance(group, str):
+        return "the bindings changed, and the line does not name its group"
+    if old.bindings.get(group) != new.bindings.get(group):
+        return "its group's binding changed"
+    if _HASHED_ID.fullmatch(group) and group not in old.bindings and group not in new.bindings:
+        return "the bindings changed, and the line names its group by a hash"
+    return ""
 
 
 def _compare_record(where: str, record: dict, old: _Slices, new: _Slices) -> LoggedDecision:
@@ -234,6 +284,9 @@ def _compare_record(where: str, record: dict, old: _Slices, new: _Slices) -> Log
         return LoggedDecision(where, record, False, "refused before any rule, and the agreements known did not change")
     if not isinstance(action, str) or not isinstance(kind, str) or not isinstance(governing, list) or not governing:
         return LoggedDecision(where, record, None, "the line does not say which agreement versions governed it")
+    bound = _binding_changed(record.get("group_id"), old, new)
+    if bound:
+        return LoggedDecision(where, record, True, bound)
     keys = [str(k) for k in governing]
     if old.of(keys, action, kind) == new.of(keys, action, kind):
         return LoggedDecision(where, record, False, "the rules that could apply to it did not change")
