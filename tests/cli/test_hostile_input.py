@@ -227,3 +227,10 @@ def test_a_failure_of_the_tool_itself_is_70_and_a_message_never_1_and_a_tracebac
     assert done.stderr.startswith("error: `discretion matrix` failed: OSError: [Errno 28] No space left on device\n"
                                   "  help: unless that is about this system (a full disk, a closed output), it is a "
                                   "fault of discretion")
+
+
+@pytest.mark.parametrize("version", ["9" * 5000, "١"])
+def test_a_matrix_version_that_is_no_number_of_a_few_digits_is_unknown(version):
+    result = installed("matrix", f"chatham-house@{version}", "--rules", RULES)
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.startswith(f"error: `chatham-house` has no version `{version}`\n")
