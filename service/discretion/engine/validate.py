@@ -7,8 +7,9 @@ server answers INVALID_ARGUMENT, naming the same fields with the same words.
 What only one of them can get wrong stays with it: an enum number the proto
 does not define or a malformed Timestamp with the conversion, a list where
 text is expected with the file reader, a `requested_at` beyond the skew with
-the server's clock. The size limits and string checks of server/limits.py are
-the server's too: they bound what a deployment accepts.
+the server's clock. The size limits of server/limits.py stay the server's,
+set per deployment (`--max-items`, …), and so do its string checks (lengths,
+control characters), which walk the wire message to name the field.
 
 Each check appends a FieldViolation and goes on, so a caller learns of every
 field at fault at once. The server calls the checks of a part of the request

@@ -283,7 +283,6 @@ def _plain_value(raw: Any, path: str, at: tuple) -> Any:
     return raw
 
 
-@functools.cache
 def _required_text(cls: type) -> tuple[str, ...]:
     hints = _hints(cls)
     return tuple(f.name for f in dataclasses.fields(cls)
