@@ -5,11 +5,17 @@ objects feed the CLI, the server's logs and status RPC, and the tests.
 Messages follow the style guide: lowercase, user values in backticks, the fix
 in `help`, a stable `code` tests can match.
 
+A request that cannot be decided is the caller's problem, not the author's:
+its violations name fields of the request (`items[0].id`), as the server's
+INVALID_ARGUMENT does, and the author tools name the same ones.
+
 The error tree:
 
     DiscretionError            base of everything this package raises
-    └── PolicyError            rule files that cannot be compiled; carries
-                               every Diagnostic found, sorted
+    ├── PolicyError            rule files that cannot be compiled; carries
+    │                          every Diagnostic found, sorted
+    └── RequestInvalid         a request that cannot be understood; carries
+                               a FieldViolation for every field at fault
 """
 
 from __future__ import annotations
@@ -69,6 +75,22 @@ class PolicyError(DiscretionError):
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity == "error")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str  # a path into the request, e.g. `items[0].id` or `checks[3].actor.id`
+    description: str
+
+
+class RequestInvalid(DiscretionError):
+    """The request cannot be understood; `violations` names every field at fault."""
+
+    def __init__(self, violations: Iterable[FieldViolation]):
+        self.violations: tuple[FieldViolation, ...] = tuple(violations)
+        count = len(self.violations)
+        fields = ", ".join(f"`{v.field}`" for v in self.violations)
+        super().__init__(f"{count} invalid field{'s' if count != 1 else ''}: {fields}")
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:

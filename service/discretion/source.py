@@ -6,12 +6,21 @@ diagnostic still points at the exact place in the file.
 
 Stricter than PyYAML's defaults, because a policy must mean what it says:
 duplicate keys are an error (PyYAML keeps the last one silently), timestamps
-stay strings (the compiler parses them and reports bad ones), and anchors and
-aliases are refused (an alias bomb could exhaust the server's memory).
+stay strings (the compiler parses them and reports bad ones), anchors and
+aliases are refused (an alias bomb could exhaust the server's memory, and an
+alias inside its own anchor, `&a [*a]`, is a cycle every reader would recurse
+into), and so are numbers that are not finite (`.nan` compares false with
+everything, so a condition or a time holding one would silently never hold).
+
+Every file Discretion reads goes through here: rule files, suites, the tenants
+file, and the requests and JSON lines the author tools read (`parse_json`),
+so each is bounded the same way.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,10 +71,32 @@ class Source:
         return Diagnostic(code, message, self.file, line, column, rule, help, severity)
 
 
-# How deep a rule file may nest (the shipped agreements: 13 levels). Everything
-# that reads a file — the schema check, the compiler, lint, explain — recurses
-# over it, so a file nested hundreds deep once stopped reloads for good.
+# How deep a file may nest (the shipped agreements: 13 levels; a request about
+# 6). Everything that reads a file — the schema check, the compiler, lint,
+# explain, a replay — recurses over it, so a file nested hundreds deep once
+# stopped reloads for good, and a request file as deep crashed the author tools.
 MAX_DEPTH = 48
+_TOO_DEEP_HELP = ("the shipped agreements nest 13 levels at most, a request fewer: flatten the condition "
+                  "(`all:` and `any:` take lists)")
+# libyaml refuses on its own to nest past 1,000 levels, with this problem text.
+_LIBYAML_TOO_DEEP = "exceeded maximum nesting depth"
+
+
+def decode(content: bytes, file: str) -> tuple[str | None, list[Diagnostic]]:
+    """The text of a file's bytes, or None and an `encoding` diagnostic: every file Discretion reads is UTF-8."""
+    try:
+        return content.decode("utf-8"), []
+    except UnicodeDecodeError as error:
+        line = content.count(b"\n", 0, error.start) + 1
+        column = error.start - (content.rfind(b"\n", 0, error.start) + 1) + 1
+        return None, [Diagnostic("encoding", f"the file is not utf-8 ({error.reason})", file, line, column,
+                                 help="save the file as UTF-8")]
+
+
+def _too_deep(file: str, line: int, column: int, depth: int | None = None) -> Diagnostic:
+    message = (f"nested {depth} levels deep, more than the {MAX_DEPTH} a file may be" if depth
+               else f"nested deeper than the {MAX_DEPTH} levels a file may be")
+    return Diagnostic("too_deep", message, file, line, column, help=_TOO_DEEP_HELP)
 
 
 def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
@@ -78,11 +109,11 @@ def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = (error.problem or str(error)).strip()
-        if "nesting depth" in message:  # libyaml's own limit (a thousand levels): the same problem as ours
-            if any(p.code == "too_deep" for p in problems):
-                return source, problems  # reached while reading past what was reported at 48 levels
-            problems.append(Diagnostic("too_deep", f"nested deeper than the {MAX_DEPTH} levels a rule file may be",
-                                       file, line, column, help=_FLATTEN))
+        if message == _LIBYAML_TOO_DEEP:
+            # The same bound, met by the C reader first: the same diagnostic as ours (unless ours was
+            # given already, 48 levels up, and the reader met its own while reading past).
+            if not any(p.code == "too_deep" for p in problems):
+                problems.append(_too_deep(file, line, column))
         elif isinstance(error, yaml.constructor.ConstructorError):  # e.g. an unknown tag such as `!python/object`
             problems.append(Diagnostic("yaml_syntax", f"invalid yaml: {message}", file, line, column,
                                        help="rule files use plain YAML: no tags such as `!name`"))
@@ -110,10 +141,11 @@ def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
     return source, problems
 
 
-_FLATTEN = "flatten the condition (`all:` and `any:` take lists)"
 _EMPTY = object()
 _STR_TAG = "tag:yaml.org,2002:str"
 _SKIP = object()  # a value not kept: after a refused key, or a collection too deep
+# A collection's tag when it has none (None, or `!`), or the plain ones written out.
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 class _Composer:
@@ -190,10 +222,17 @@ class _Composer:
             else:  # a mapping or a sequence starts
                 positions[child] = (mark.line + 1, mark.column + 1)
                 if len(child) >= MAX_DEPTH:
+                    self.problems.append(_too_deep(self.source.file, mark.line + 1, mark.column + 1,
+                                                   len(child) + 1))
+                    self.skip(event)
+                    value = None
+                elif event.tag not in _COLLECTION_TAGS:
+                    # A scalar's tag goes through the constructor, which refuses the
+                    # unknown ones; a mapping or a list is built here, so its tag is
+                    # checked here (`!!python/object {…}` must not pass as a mapping).
                     self.problems.append(self.source.diagnostic(
-                        child, "too_deep",
-                        f"nested {len(child) + 1} levels deep, more than the {MAX_DEPTH} a rule file may be",
-                        help=f"the shipped agreements nest 13 levels at most: {_FLATTEN}"))
+                        child, "yaml_syntax", f"invalid yaml: the tag `{event.tag}` is not read",
+                        help="plain YAML only: no tags such as `!name` or `!!set`"))
                     self.skip(event)
                     value = None
                 else:
@@ -240,7 +279,24 @@ class _Composer:
                 self.source.hidden.append(path)
             return value
         node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style)
-        return self.loader.construct_object(node)
+        try:
+            constructed = self.loader.construct_object(node)
+        except ValueError:
+            # A number Python will not read (an integer of more than 4,300
+            # digits; `!!int x`): the file is at fault, not the reader.
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            self.problems.append(Diagnostic(
+                "yaml_syntax", f"invalid yaml: `{shown}` is not a number that can be read", self.source.file,
+                event.start_mark.line + 1, event.start_mark.column + 1,
+                help="write a shorter number, or quote it as text"))
+            return None
+        if isinstance(constructed, float) and not math.isfinite(constructed):
+            self.problems.append(Diagnostic(
+                "not_finite", f"`{value}` is not a finite number", self.source.file,
+                event.start_mark.line + 1, event.start_mark.column + 1,
+                help="write a number, or a time as ISO 8601 text with a zone"))
+            return None
+        return constructed
 
     def skip(self, event) -> None:
         """Read past the rest of the collection `event` starts, if it starts one."""
@@ -263,3 +319,90 @@ class _Composer:
 # Recorded here (`Source.hidden`); the loader refuses them in agreements and
 # bindings, while request files may carry any text a request may.
 _HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+# ---- JSON ---------------------------------------------------------------------------------
+# JSON lines (a replay file, the server's decision log) are read with the json
+# module, which is much faster than YAML on large logs, under the same bounds:
+# the depth a YAML file may nest, and finite numbers only. Python's json takes
+# `NaN`, `Infinity` and `1e400` (which it reads as infinity), and recurses once
+# per level, so a line nested a thousand deep raises RecursionError.
+
+# The tokens of a line that can hold a problem; strings are matched whole so
+# that what they contain is skipped.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|-?Infinity|NaN|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?')
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> float:
+    raise _NotFinite(name)
+
+
+def parse_json(text: str, file: str, line: int = 1) -> tuple[Any, list[Diagnostic]]:
+    """One JSON document (a line of a JSON-lines file) as plain data, or None and what is wrong with it."""
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except _NotFinite as error:
+        return None, [_json_not_finite(str(error), file, line, text)]
+    except RecursionError:
+        return None, [_too_deep(file, line, _json_column(text, deep=True))]
+    except json.JSONDecodeError as error:
+        return None, [Diagnostic("json_syntax", f"invalid json: {error.msg}", file, line, error.colno,
+                                 help="each line holds one JSON object")]
+    except ValueError:  # an integer of more than 4,300 digits, which Python refuses to read
+        return None, [Diagnostic("json_syntax", "invalid json: a number too long to read (more than 4,300 digits)",
+                                 file, line, 1, help="each line holds one JSON object")]
+    problem = _json_problem(data)
+    if problem is None:
+        return data, []
+    kind, depth = problem
+    if kind == "deep":
+        return None, [_too_deep(file, line, _json_column(text, deep=True), depth)]
+    return None, [_json_not_finite(kind, file, line, text)]
+
+
+def _json_problem(data: Any) -> tuple[str, int] | None:
+    """("deep", depth) for a container nested past MAX_DEPTH, (text, 0) for a number that is not finite; or None.
+
+    Iterative: a structure the json module could build is walked without the
+    interpreter's stack, however deep.
+    """
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        elif not isinstance(value, list):
+            if isinstance(value, float) and not math.isfinite(value):
+                return repr(value), 0
+            continue
+        if depth > MAX_DEPTH:
+            return "deep", depth
+        pending.extend((child, depth + 1) for child in value)
+    return None
+
+
+def _json_not_finite(text: str, file: str, line: int, source: str) -> Diagnostic:
+    return Diagnostic("not_finite", f"`{text}` is not a finite number", file, line, _json_column(source, deep=False),
+                      help="write a number, or a time as ISO 8601 text with a zone")
+
+
+def _json_column(text: str, *, deep: bool) -> int:
+    """The column of the first container nested past MAX_DEPTH (`deep`), or of the first number that is not finite."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token[0] == '"':
+            continue
+        if token in ("[", "{"):
+            depth += 1
+            if deep and depth > MAX_DEPTH:
+                return match.start() + 1
+        elif token in ("]", "}"):
+            depth -= 1
+        elif not deep and not token.lstrip("-").isdigit() and not math.isfinite(float(token)):
+            return match.start() + 1
+    return 1

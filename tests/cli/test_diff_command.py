@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from discretion.author.explain import read_request
 from discretion.engine import decide
@@ -99,7 +100,7 @@ def test_an_unreadable_replay_line_is_an_error(tmp_path):
     replay.write_text(json.dumps(TLP_SHARE) + "\n{not json\n" + json.dumps({"action": "share"}) + "\n")
     result = invoke("diff", RULES, RULES, "--replay", replay)
     assert result.code == 2
-    assert f"error: {replay}:2: not JSON (" in result.err
+    assert f"error: {replay}:2:2: invalid json: " in result.err
     assert f"error: {replay}:3: not a request: actor: is required" in result.err
 
 
@@ -125,3 +126,93 @@ def test_a_logged_refusal_changes_only_when_the_agreements_known_change(tmp_path
     (rules_copy / "no-ai.test.yaml").unlink()
     result = invoke("diff", RULES, rules_copy, "--replay", replay)
     assert result.code == 1 and "1 do not say which rules governed" in result.out
+
+
+# ---- decision-log lines: what else a logged decision depended on ------------------------
+
+SHARE_PUBLIC = {"action": "share", "requested_at": "2026-03-02T09:00:00Z", "actor": {"id": "u-ana", "member": True},
+                "items": [{"id": "m-1", "author": {"id": "u-chen"}, "posted_at": "2026-03-01T10:00:00Z"}],
+                "destination": {"kind": "public"}}
+QUIET = ("agreement: quiet\ntitle: Quiet\nsummary: what may leave\nversions:\n"
+         "  - version: 1\n    rules:\n"
+         "      - {id: may-share, actions: [share], effect: allow, reason: {code: may_share, message: may}}\n")
+QUIETER = QUIET + ("  - version: 2\n    published_at: 2026-01-01T00:00:00Z\n    rules:\n"
+                   "      - {id: nothing-leaves, effect: deny, reason: {code: nothing_leaves, message: refused}}\n")
+
+
+def _rules_with(tmp_path, name: str, **files: str):
+    folder = tmp_path / name
+    shutil.copytree(RULES, folder)
+    for file, text in files.items():
+        (folder / file).write_text(text)
+    return folder
+
+
+def _logged(data: dict, rules=RULES, id_key: bytes | None = None) -> str:
+    """The decision-log line a server with `rules` writes for the request `data`."""
+    request = read_request(json.dumps(data), "r.json")
+    decision = decide(compile_directory(rules), request, now=0)
+    return json.dumps(log_record(request, decision, 1_800_000_000 * SECOND, 0.001, id_key))
+
+
+def _replay_both(tmp_path, old, new, requests: list[dict], lines: list[str]):
+    """diff OLD NEW over `requests` decided again and `lines` of the decision log; (its output, the file)."""
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text("".join(json.dumps(r) + "\n" for r in requests) + "".join(line + "\n" for line in lines))
+    result = invoke("diff", old, new, "--replay", replay)
+    assert result.code == 1, result.err
+    return result.out, replay
+
+
+def test_a_logged_decision_of_a_version_0_adopter_may_change_when_a_version_is_added(tmp_path):
+    old, new = _rules_with(tmp_path, "old", **{"quiet.yaml": QUIET}), _rules_with(tmp_path, "new", **{"quiet.yaml": QUIETER})
+    latest = {**SHARE_PUBLIC, "group": {"id": "g-q", "adoptions": [{"agreement": "quiet", "version": 0}]}}
+    other = {**SHARE_PUBLIC, "group": {"id": "g-c", "adoptions": [{"agreement": "chatham-house", "version": 1}]}}
+    assert '"agreements": ["quiet@1", ' in _logged(latest, old)  # the line says which version, not "the latest"
+    out, replay = _replay_both(tmp_path, old, new, [latest], [_logged(latest, old), _logged(other, old)])
+    # Decided again, the request is denied under quiet@2: the logged line of the same decision may change.
+    assert f"  {replay}:1:\n    allow → deny [nothing_leaves]\n" in out
+    assert "  2 decision-log lines carry no request facts to decide again; 1 of them were decided under rules " \
+           "this change touches\n" in out
+    assert f"  {replay}:2: may change (share → public, was allow)\n" in out and f"{replay}:3: may change" not in out
+
+
+def test_a_logged_decision_of_a_group_whose_binding_changed_may_change(tmp_path):
+    bindings = (RULES / "bindings.yaml").read_text()
+    assert bindings.endswith("        effective_from: 2026-01-01T00:00:00Z\n")
+    new = _rules_with(tmp_path, "new", **{"bindings.yaml": bindings + "      - {agreement: no-ai, version: 1}\n"})
+    to_ai = {**SHARE_PUBLIC, "destination": {"kind": "ai_tool", "service": {"name": "bot", "may_train": True}}}
+    bound = {**to_ai, "group": {"id": "g-bound-example"}}
+    unbound = {**to_ai, "group": {"id": "g-c", "adoptions": [{"agreement": "chatham-house", "version": 1}]}}
+    lines = [_logged(bound), _logged(unbound), _logged(unbound, id_key=b"k" * 32)]
+    assert all('"agreements": ["chatham-house@1", ' in line for line in lines)
+    out, replay = _replay_both(tmp_path, RULES, new, [bound, unbound], lines)
+    assert f"  {replay}:1:\n    allow → deny [ai_forbidden]\n" in out and f"  {replay}:2:\n" not in out
+    assert "  3 decision-log lines carry no request facts to decide again; 2 of them were decided under rules " \
+           "this change touches\n" in out
+    # The bound group's line, and the one whose group is a hash (it may be the bound group): not the other.
+    assert f"  {replay}:3: may change (share → ai_tool, was allow)\n" in out and f"  {replay}:5: may change (" in out
+    assert f"  {replay}:4: may change" not in out
+
+
+def test_a_logged_decision_may_change_by_the_rules_it_read_as_public_or_for_a_label(tmp_path):
+    chatham = (RULES / "chatham-house.yaml").read_text().replace(
+        "    rules:\n", "    rules:\n      - {id: not-public, destinations: [public], effect: deny, "
+                       "reason: {code: not_public, message: refused}}\n", 1)
+    tlp = (RULES / "tlp.yaml").read_text().replace(
+        "      - id: clear\n", "      - {id: clear-stays, destinations: [community_peer], when: {item.label.tlp: clear}, "
+                              "effect: deny, reason: {code: clear_stays, message: refused}}\n      - id: clear\n", 1)
+    new = _rules_with(tmp_path, "new", **{"chatham-house.yaml": chatham, "tlp.yaml": tlp})
+    group = {"id": "g-c", "adoptions": [{"agreement": "chatham-house", "version": 1}]}
+    peer = {**SHARE_PUBLIC, "group": group, "destination": {"kind": "community_peer", "publicly_accessible": True}}
+    labelled = {**SHARE_PUBLIC, "group": {"id": "g-o", "adoptions": [{"agreement": "open-with-opt-out", "version": 1}]},
+                "destination": {"kind": "community_peer"},
+                "items": [{"id": "m-1", "author": {"id": "u-chen"}, "posted_at": "2026-03-01T10:00:00Z",
+                           "labels": [{"scheme": "tlp", "value": "clear"}]}]}
+    lines = [_logged(peer), _logged(labelled)]
+    assert '"agreements": ["open-with-opt-out@1", ' in lines[1] and "tlp@" not in lines[1].split('"rules"')[0]
+    out, replay = _replay_both(tmp_path, RULES, new, [peer, labelled], lines)
+    # Both decided again come out denied; neither line's own kind or agreements show why, and both may change.
+    assert f"  {replay}:1:\n    " in out and "[not_public]" in out and "[clear_stays]" in out
+    assert "  2 decision-log lines carry no request facts to decide again; 2 of them were decided under rules " \
+           "this change touches\n" in out

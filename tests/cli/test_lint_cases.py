@@ -108,6 +108,9 @@ def test_the_scan_finds_the_codes_it_should():
 _NOT_FROM_FILES = {
     "load_failed": "a fault of the loader itself: tests/test_holder.py",
     "too_many_rules": "10,001 rules are too long to write as a case: tests/test_rule_file_bounds.py",
+    "json_syntax": "JSON lines, which only `diff --replay` reads: tests/cli/test_hostile_input.py",
+    "invalid_request": "a request a server refuses, in a file `explain` reads (lint takes it in a "
+                       "suite, to test the engine): tests/cli/test_hostile_input.py",
 }
 
 

@@ -21,8 +21,8 @@ from ..engine import decide
 from ..engine.compiled import CompiledPolicy
 from ..engine.model import NEW_TERMS_CONSENT, Decision, Instant, Request
 from ..errors import Diagnostic, did_you_mean
-from ..policy.requests import RequestDataError, request_from_data
-from ..source import parse
+from ..policy.requests import RequestDataError, request_diagnostics, request_from_data
+from ..source import decode, parse
 
 _RULE_LINE = re.compile(r"^(?P<where>[^\s:]+@\d+/[^\s:]+): (?P<what>.*)$")
 _NOT_APPLICABLE = "not applicable, "
@@ -109,6 +109,14 @@ class RequestFileError(ValueError):
         self.diagnostics = diagnostics
 
 
+def read_request_file(content: bytes, file: str, case: str | None = None) -> Request:
+    """`read_request` of a file's bytes, which must be UTF-8."""
+    text, problems = decode(content, file)
+    if text is None:
+        raise RequestFileError(problems)
+    return read_request(text, file, case)
+
+
 def read_request(text: str, file: str, case: str | None = None) -> Request:
     """The request written in a YAML file: bare, under `request:` with `fixtures:`, or a suite's case."""
     source, problems = parse(text, file)
@@ -118,7 +126,7 @@ def read_request(text: str, file: str, case: str | None = None) -> Request:
     if not isinstance(data, dict):
         raise RequestFileError([source.diagnostic((), "bad_request", "a request file holds a mapping",
                                                   help="write the request's fields, or `request:` and `fixtures:`")])
-    fixtures = data.get("fixtures") or {}
+    fixtures = data.get("fixtures")
     if "cases" in data:
         index = _case_index(data["cases"], case, source)
         at = ("cases", index, "request")
@@ -132,10 +140,7 @@ def read_request(text: str, file: str, case: str | None = None) -> Request:
     try:
         return request_from_data(body, fixtures, at=at)
     except RequestDataError as error:
-        message = f"{error.detail} at `{error.path}`" if error.path else error.detail
-        raise RequestFileError([source.diagnostic(error.location, "bad_request", message,
-                                                  help="a request has the fields of the wire contract, "
-                                                       "in lowercase words")]) from None
+        raise RequestFileError(request_diagnostics(error, source)) from None
 
 
 def _case_index(cases, wanted: str | None, source) -> int:

@@ -9,26 +9,42 @@ A replay file holds requests in the request-data format of policy/requests.py:
 
 Lines of the server's decision log may be mixed in.
 They deliberately carry no content — no people, no items, no text — so they
-cannot be decided again. What they do carry (the action, the destination kind,
-the agreement versions that governed and the rules that decided) is enough to
-say whether the change can affect them: a decision depends only on the
-request's facts and on the rules indexed for its action and destination kind
-in the versions that governed it (with the label schemes and the platform-wide
-versions). When none of those changed, the decision is unchanged; otherwise
-the line is reported as one that may change.
+cannot be decided again. What they do carry (the group, the action, the
+destination kind, the agreement versions that governed and the rules that
+decided) is enough to say whether the change can affect them. A decision
+depends only on the request's facts and on:
+
+- the rules indexed for its action and destination kind in the versions that
+  governed it, and for its action toward `public` (a destination the public
+  can reach is judged as public too, and the line does not say whether it
+  could), with those versions' default labels, floors and freezes;
+- which versions of those agreements exist and when each was published: an
+  adoption of version 0 follows the latest published, so a version added (or
+  published earlier) governs what the line's version governed;
+- the group's binding (rules/bindings.yaml), the floor of its terms: a line of
+  a group whose binding changed may change whatever governed it; a line whose
+  group is logged as a hash (`--decision-log-hash-ids`) may be of any group;
+- the rules that read a label scheme, in every version of the agreement that
+  defines it: an item carries its label's terms into any group;
+- the label schemes and the platform-wide versions.
+
+When none of those changed, the decision is unchanged; otherwise the line is
+reported as one that may change.
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine import decide
 from ..engine.model import Decision, Instant, Request
-from ..policy.requests import RequestDataError, request_from_data
-from ..source import parse
+from ..policy.requests import RequestDataError, RequestRefused, request_from_data
+from ..errors import Diagnostic
+from ..source import decode, parse, parse_json
 from .instrument import key_of, written_rules
 from .workspace import RuleSet
 
@@ -102,14 +118,21 @@ def replay(path: pathlib.Path, old: RuleSet, new: RuleSet, *, now: Instant) -> R
 
 
 def read_entries(path: pathlib.Path) -> list[_Entry]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return [_Entry(str(path), problem=f"cannot read the file ({error})")]
+    text, problems = _read(path)
+    if text is None:
+        return [_Entry(f"{p.file}:{p.line}:{p.column}", problem=p.message) for p in problems]
     if path.suffix in JSON_SUFFIXES:
-        return [_json_line(f"{path}:{number}", line) for number, line in enumerate(text.splitlines(), 1)
+        return [_json_line(str(path), number, line) for number, line in enumerate(text.splitlines(), 1)
                 if line.strip()]
     return _yaml_entries(str(path), text)
+
+
+def _read(path: pathlib.Path) -> tuple[str | None, list[Diagnostic]]:
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        return None, [Diagnostic("no_rules", f"cannot read the file ({error.strerror})", str(path), 1, 1)]
+    return decode(content, str(path))
 
 
 def is_log_record(data: dict) -> bool:
@@ -117,11 +140,11 @@ def is_log_record(data: dict) -> bool:
     return "decision" in data and not {"actor", "items"} <= data.keys() and "request" not in data
 
 
-def _json_line(where: str, line: str) -> _Entry:
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as error:
-        return _Entry(where, problem=f"not JSON ({error.msg})")
+def _json_line(file: str, number: int, line: str) -> _Entry:
+    where = f"{file}:{number}"
+    data, problems = parse_json(line, file, number)
+    if problems:
+        return _Entry(f"{where}:{problems[0].column}", problem=problems[0].message)
     if not isinstance(data, dict):
         return _Entry(where, problem="a line holds one JSON object")
     if is_log_record(data):
@@ -132,7 +155,9 @@ def _json_line(where: str, line: str) -> _Entry:
 
 def _request_entry(where: str, body: Any, fixtures: Any, at: tuple = ()) -> _Entry:
     try:
-        return _Entry(where, request_from_data(body, fixtures if isinstance(fixtures, dict) else {}, at=at))
+        return _Entry(where, request_from_data(body, fixtures, at=at))
+    except RequestRefused as error:
+        return _Entry(where, problem=f"a server refuses this request (INVALID_ARGUMENT): {error}")
     except RequestDataError as error:
         return _Entry(where, problem=f"not a request: {error}")
 
@@ -140,7 +165,7 @@ def _request_entry(where: str, body: Any, fixtures: Any, at: tuple = ()) -> _Ent
 def _yaml_entries(file: str, text: str) -> list[_Entry]:
     source, problems = parse(text, file)
     if problems:
-        return [_Entry(f"{p.file}:{p.line}", problem=p.message) for p in problems]
+        return [_Entry(f"{p.file}:{p.line}:{p.column}", problem=p.message) for p in problems]
     data = source.data
 
     def where(path: tuple, name: str = "") -> str:
@@ -174,9 +199,10 @@ def _split(element: Any) -> tuple[Any, Any]:
 
 def case_names(path: pathlib.Path) -> dict[str, str]:
     """For a suite: each case's `file:line` → its name, to label what changed."""
-    if path.suffix in JSON_SUFFIXES:
+    text = None if path.suffix in JSON_SUFFIXES else _read(path)[0]
+    if text is None:
         return {}
-    source, problems = parse(path.read_text(encoding="utf-8"), str(path))
+    source, problems = parse(text, str(path))
     cases = source.data.get("cases") if not problems and isinstance(source.data, dict) else None
     if not isinstance(cases, list):
         return {}
@@ -185,6 +211,10 @@ def case_names(path: pathlib.Path) -> dict[str, str]:
 
 
 # ---- decision-log lines ------------------------------------------------------------------
+
+
+# A group id as `--decision-log-hash-ids` logs it: HMAC-SHA256 in hex.
+_HASHED_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class _Slices:
@@ -202,18 +232,49 @@ class _Slices:
         # What a request refused before any rule is read depends on: the agreements and bindings known.
         self.catalog = json.dumps([sorted(f"{a}@{n}" for a, numbered in self.policy.versions.items()
                                           for n in numbered), repr(sorted(self.policy.bindings.items()))])
+        # Per agreement, its versions and when each was published: what "version 0" resolves to.
+        self.published = {agreement: [[n, v.published_at] for n, v in sorted(numbered.items())]
+                          for agreement, numbered in self.policy.versions.items()}
+        self.bindings = {group: repr(adoptions) for group, adoptions in self.policy.bindings.items()}
+        # The agreements that define label schemes: their rules judge labelled items in any group.
+        self.interpreting = sorted({s.agreement for s in self.policy.label_schemes.values()})
 
     def of(self, governing: list[str], action: str, kind: str) -> str:
+        keys = [(action, kind)] + ([(action, "public")] if kind != "public" else [])
         parts = []
         for key in governing:
             agreement, _, number = key.rpartition("@")
-            version = self.policy.versions.get(agreement, {}).get(int(number)) if number.isdigit() else None
+            # A number of a few ASCII digits: `int()` of 5,000 digits raises, and `١` is a digit to `isdigit()`.
+            found = number.isascii() and number.isdigit() and len(number) < 10
+            version = self.policy.versions.get(agreement, {}).get(int(number)) if found else None
             if version is None:
                 parts.append([key, None])
                 continue
-            rules = [self.written.get(key_of(r)) for r in version.index.get((action, kind), ())]
-            parts.append([key, rules, dict(version.default_labels), version.authors_may_restrict_later])
+            parts.append([key, self._rules(version, keys), dict(version.default_labels), dict(version.label_floors),
+                          version.authors_may_restrict_later, sorted(version.frozen_schemes),
+                          self.published[agreement]])
+        for agreement in self.interpreting:
+            for version in self.policy.versions[agreement].values():
+                parts.append([version.key, version.published_at,
+                              self._rules(version, keys, reading_labels=True)])
         return json.dumps(parts, sort_keys=True, default=str) + self.shared
+
+    def _rules(self, version, keys: list[tuple[str, str]], reading_labels: bool = False) -> list:
+        return [[key, [self.written.get(key_of(r)) for r in version.index.get(key, ())
+                       if r.schemes or not reading_labels]] for key in keys]
+
+
+def _binding_changed(group: object, old: _Slices, new: _Slices) -> str:
+    """Why a change of the bindings may reach a line of `group`; "" when it cannot."""
+    if old.bindings == new.bindings:
+        return ""
+    if not isinstance(group, str):
+        return "the bindings changed, and the line does not name its group"
+    if old.bindings.get(group) != new.bindings.get(group):
+        return "its group's binding changed"
+    if _HASHED_ID.fullmatch(group) and group not in old.bindings and group not in new.bindings:
+        return "the bindings changed, and the line names its group by a hash"
+    return ""
 
 
 def _compare_record(where: str, record: dict, old: _Slices, new: _Slices) -> LoggedDecision:
@@ -223,6 +284,9 @@ def _compare_record(where: str, record: dict, old: _Slices, new: _Slices) -> Log
         return LoggedDecision(where, record, False, "refused before any rule, and the agreements known did not change")
     if not isinstance(action, str) or not isinstance(kind, str) or not isinstance(governing, list) or not governing:
         return LoggedDecision(where, record, None, "the line does not say which agreement versions governed it")
+    bound = _binding_changed(record.get("group_id"), old, new)
+    if bound:
+        return LoggedDecision(where, record, True, bound)
     keys = [str(k) for k in governing]
     if old.of(keys, action, kind) == new.of(keys, action, kind):
         return LoggedDecision(where, record, False, "the rules that could apply to it did not change")

@@ -4,8 +4,9 @@
 is the installed console script. Each subcommand module has `register(subparsers)`
 which sets `func(args, stdout, stderr) -> int` on its parser.
 
-Exit codes: 0 success, 1 a change found (diff), 2 usage error, 3 rule errors,
-4 failing tests.
+Exit codes: 0 success, 1 a change found (diff), 2 usage error (a file that
+cannot be read as what the command takes included), 3 rule errors, 4 failing
+tests, 70 a fault of the tool itself.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ import sys
 from typing import Sequence, TextIO
 
 from . import diff, explain, hash_token, lint, matrix, serve, test
+from .common import EXIT_INTERNAL
 
 COMMANDS = (serve, lint, test, explain, matrix, diff, hash_token)
+# The author tools answer any file with a diagnostic and one of their exit
+# codes. Should one of them still fail, the author sees what failed and 70,
+# not a traceback and Python's 1, which `diff` means as "changed". `serve`
+# keeps its own handling: it says why it cannot start and exits 2.
+_AUTHOR_TOOLS = {"lint", "test", "explain", "matrix", "diff"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +53,16 @@ def run(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr:
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    return args.func(args, stdout, stderr)
+    if args.command not in _AUTHOR_TOOLS:
+        return args.func(args, stdout, stderr)
+    try:
+        return args.func(args, stdout, stderr)
+    except Exception as error:  # noqa: BLE001 — see _AUTHOR_TOOLS
+        detail = str(error) if len(str(error)) <= 300 else str(error)[:300] + "…"
+        stderr.write(f"error: `discretion {args.command}` failed: {type(error).__name__}: {detail}\n"
+                     "  help: unless that is about this system (a full disk, a closed output), it is a fault of "
+                     "discretion: please report it with the command and the files it read\n")
+        return EXIT_INTERNAL
 
 
 def main() -> None:

@@ -20,6 +20,9 @@ EXIT_CHANGED = 1  # diff: something would change
 EXIT_USAGE = 2
 EXIT_RULE_ERRORS = 3
 EXIT_TESTS_FAILED = 4
+# A fault of the tool itself (a bug), never 1: Python's exit code for an
+# uncaught exception is `diff`'s "changed", which CI would read as an answer.
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE
 
 
 def load_or_report(root: str | pathlib.Path, stderr: TextIO) -> RuleSet | None:

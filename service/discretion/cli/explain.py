@@ -16,7 +16,7 @@ import time
 from typing import TextIO
 
 from ..escape import terminal, terminal_lines
-from ..author.explain import Explanation, RequestFileError, explain, read_request
+from ..author.explain import Explanation, RequestFileError, explain, read_request_file
 from ..engine.instants import to_iso
 from ..engine.model import Obligation
 from ..policy.requests import RequestDataError, parse_instant
@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 
 def run(args, stdout: TextIO, stderr: TextIO) -> int:
     try:
-        text = sys.stdin.read() if args.request == "-" else pathlib.Path(args.request).read_text(encoding="utf-8")
+        content = sys.stdin.buffer.read() if args.request == "-" else pathlib.Path(args.request).read_bytes()
     except OSError as error:
         stderr.write(terminal(f"error: cannot read `{args.request}`: {error.strerror}") + "\n")
         return EXIT_USAGE
@@ -49,7 +49,7 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(terminal(f"error: {error}") + "\n")
         return EXIT_USAGE
     try:
-        request = read_request(text, "<stdin>" if args.request == "-" else args.request, args.case)
+        request = read_request_file(content, "<stdin>" if args.request == "-" else args.request, args.case)
     except RequestFileError as error:
         for diagnostic in error.diagnostics:
             stderr.write(render_with_source(diagnostic) + "\n")

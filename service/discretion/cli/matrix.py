@@ -40,7 +40,11 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
     matrix = build_matrix(rules.policy, rules.documents, version)
     text = to_html(matrix) if args.format == "html" else to_markdown(matrix)
     if args.output:
-        pathlib.Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            pathlib.Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as error:
+            stderr.write(terminal(f"error: cannot write `{args.output}`: {error.strerror}") + "\n")
+            return EXIT_USAGE
         stderr.write(terminal(f"wrote {args.output}") + "\n")
     else:
         stdout.write(text)

@@ -13,9 +13,14 @@ import re
 
 from .model import Instant
 
-__all__ = ["SECOND", "NoTimeZone", "parse_iso", "to_iso"]
+__all__ = ["FIRST_INSTANT", "LAST_INSTANT", "SECOND", "NoTimeZone", "parse_iso", "to_iso"]
 
 SECOND = 1_000_000_000  # nanoseconds
+# The range google.protobuf.Timestamp defines, 0001-01-01T00:00:00Z to
+# 9999-12-31T23:59:59.999999999Z: what a request can carry, and what to_iso
+# can write (datetime ends in year 9999).
+FIRST_INSTANT = Instant(-62_135_596_800 * SECOND)
+LAST_INSTANT = Instant(253_402_300_799 * SECOND + 999_999_999)
 _DIGITS = 9  # a nanosecond is the ninth fractional digit
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _NAIVE_EPOCH = _EPOCH.replace(tzinfo=None)

@@ -17,7 +17,7 @@ import jsonschema
 import jsonschema_rs
 
 from ..errors import Diagnostic, did_you_mean
-from ..source import Source, parse
+from ..source import Source, decode, parse
 
 SCHEMA_PATH = pathlib.Path(__file__).with_name("schema.json")
 KINDS = ("agreement", "bindings", "suite")
@@ -88,10 +88,9 @@ def load_document(name: str, content: bytes) -> tuple[Document | None, list[Diag
     if len(content) > MAX_FILE_BYTES:
         return None, [Diagnostic("file_too_large", f"the file is {len(content)} bytes, more than {MAX_FILE_BYTES}",
                                  name, 1, 1, help="split it into one agreement per file")]
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as error:
-        return None, [Diagnostic("encoding", f"the file is not utf-8 ({error.reason})", name, 1, 1)]
+    text, problems = decode(content, name)
+    if text is None:
+        return None, problems
     source, problems = parse(text, name)
     if problems:
         return None, problems

@@ -12,10 +12,11 @@ that holds a timestamp.
 A request is either understood whole or refused whole: every violation found
 is collected and raised at once as `RequestInvalid`, so a caller fixes all of
 them in one round trip. What is refused beyond form: an enum number the proto
-does not define, a blank or twice-given label scheme, a `requested_at` (or a
-retraction, a withdrawal) beyond the clock's skew, destination facts that
-contradict their kind, a service actor's role or organization. Each would
-otherwise be read as some value, and a rule testing it passed by.
+does not define, a `requested_at` (or a retraction, a withdrawal) beyond the
+clock's skew — and, by the checks the author tools share (engine/validate.py),
+a blank or twice-given label scheme, destination facts that contradict their
+kind, a service actor's role or organization. Each would otherwise be read as
+some value, and a rule testing it passed by.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from ..engine import model
 from ..engine.compiled import AgreementInfo, VersionInfo, scheme_key
-from ..engine.instants import SECOND, to_iso
-from ..errors import Diagnostic, DiscretionError
+from ..engine.instants import FIRST_INSTANT, LAST_INSTANT, SECOND, to_iso
+from ..engine.validate import check_actor, check_destination, check_group, check_items, label_map, label_word
+from ..errors import Diagnostic, FieldViolation, RequestInvalid
 from ._gen.discretion.v1 import policy_pb2 as pb
 
 if TYPE_CHECKING:  # the converter does not load the store
@@ -49,23 +51,9 @@ __all__ = [
 ]
 
 
-# ---- what can be wrong with a request ---------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class FieldViolation:
-    field: str  # a path into the request, e.g. `items[0].id` or `checks[3].actor.id`
-    description: str
-
-
-class RequestInvalid(DiscretionError):
-    """The request cannot be understood; `violations` names every field at fault."""
-
-    def __init__(self, violations: Iterable[FieldViolation]):
-        self.violations: tuple[FieldViolation, ...] = tuple(violations)
-        count = len(self.violations)
-        fields = ", ".join(f"`{v.field}`" for v in self.violations)
-        super().__init__(f"{count} invalid field{'s' if count != 1 else ''}: {fields}")
+# What can be wrong with a request, FieldViolation and RequestInvalid, is the
+# core's (errors.py): the author tools name the same fields. Kept importable
+# from here, where the server's modules and tests have always found them.
 
 
 # ---- enums ------------------------------------------------------------------
@@ -128,11 +116,10 @@ _OUTCOMES = _numbers_by_word(pb.ItemOutcome.DESCRIPTOR)
 
 # ---- timestamps -------------------------------------------------------------
 
-# The range google.protobuf.Timestamp defines: 0001-01-01T00:00:00Z to
-# 9999-12-31T23:59:59.999999999Z.
-_MIN_SECONDS = -62_135_596_800
-_MAX_SECONDS = 253_402_300_799
-_MAX_NANOS = 999_999_999
+# The range google.protobuf.Timestamp defines (engine/instants.py).
+_MIN_SECONDS = FIRST_INSTANT // SECOND
+_MAX_SECONDS = LAST_INSTANT // SECOND
+_MAX_NANOS = SECOND - 1
 
 
 def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation]) -> model.Instant | None:
@@ -153,10 +140,6 @@ def _instant(parent: Any, name: str, where: str, problems: list[FieldViolation])
     return None
 
 
-_FIRST_INSTANT = _MIN_SECONDS * SECOND
-_LAST_INSTANT = _MAX_SECONDS * SECOND + _MAX_NANOS
-
-
 def _timestamp(instant: model.Instant | None) -> Timestamp | None:
     """The instant as a Timestamp, always one a reader can parse.
 
@@ -166,7 +149,7 @@ def _timestamp(instant: model.Instant | None) -> Timestamp | None:
     """
     if instant is None:
         return None
-    instant = min(max(instant, _FIRST_INSTANT), _LAST_INSTANT)
+    instant = min(max(instant, FIRST_INSTANT), LAST_INSTANT)
     seconds, nanos = divmod(instant, SECOND)  # floor: nanos count forward, also before 1970
     return Timestamp(seconds=seconds, nanos=nanos)
 
@@ -270,8 +253,7 @@ _NO_SERVICE = model.Service()
 
 def _request(message: pb.CheckRequest, clock: Clock | None, problems: list[FieldViolation]) -> model.Request:
     request = _facts(message, clock, problems)
-    if request.destination.kind in _CONSISTENCY:
-        _CONSISTENCY[request.destination.kind](request, problems)
+    check_destination(request, problems)
     if clock is not None and clock.max_skew is not None:
         _no_events_ahead(request, clock.now + clock.max_skew, problems)
         request = _ends_ahead_as_past(request, clock.now, clock.now + clock.max_skew)
@@ -352,127 +334,19 @@ def _facts(message: pb.CheckRequest, clock: Clock | None, problems: list[FieldVi
     )
 
 
-# ---- destination facts that contradict each other -----------------------------
-# A destination's kind decides which rules apply; its other facts are what the
-# platform knows about it. When they disagree, the kind is what is doubtful
-# (a share outside the group called `same_group`), and reading either one
-# would be guessing: the request is refused, naming the fields that disagree.
-
-
-def _same_group(request: model.Request, problems: list[FieldViolation]) -> None:
-    destination, group = request.destination, request.group
-    kind = "`destination.kind` DESTINATION_KIND_SAME_GROUP"
-    if destination.group_id and destination.group_id != group.id:
-        problems.append(FieldViolation("destination.group_id", f"`{destination.group_id}` is not `group.id` "
-                                       f"`{group.id}`, yet {kind}; another group is DESTINATION_KIND_OTHER_GROUP"))
-    if destination.publicly_accessible:
-        problems.append(FieldViolation("destination.publicly_accessible", f"true, yet {kind}: what the public can "
-                                       "reach is outside the group; send DESTINATION_KIND_PUBLIC"))
-    if destination.service != _NO_SERVICE:
-        problems.append(FieldViolation("destination.service", f"given, yet {kind}: a service that receives the "
-                                       "items is DESTINATION_KIND_THIRD_PARTY_SERVICE or DESTINATION_KIND_AI_TOOL; "
-                                       "a service acting in the group is the actor (`actor.kind`)"))
-    if destination.recipients:
-        members = {p.id for p in group.participants if p.id}
-        if request.actor.member and request.actor.id:
-            members.add(request.actor.id)
-        for index, recipient in enumerate(destination.recipients):
-            if recipient.id not in members:
-                problems.append(FieldViolation(
-                    f"destination.recipients[{index}].id",
-                    f"`{recipient.id}` is not among `group.participants`, yet {kind}; a recipient outside the "
-                    "group makes it another destination (list the group's participants, or name the kind)"))
-
-
-def _other_group(request: model.Request, problems: list[FieldViolation]) -> None:
-    if request.destination.group_id and request.destination.group_id == request.group.id:
-        problems.append(FieldViolation("destination.group_id", f"`{request.group.id}` is `group.id`, yet "
-                                       "`destination.kind` DESTINATION_KIND_OTHER_GROUP; the group the items were "
-                                       "posted in is DESTINATION_KIND_SAME_GROUP"))
-
-
-def _personal_archive(request: model.Request, problems: list[FieldViolation]) -> None:
-    if request.destination.publicly_accessible:
-        problems.append(FieldViolation("destination.publicly_accessible", "true, yet `destination.kind` "
-                                       "DESTINATION_KIND_PERSONAL_ARCHIVE: an archive the public can reach is a "
-                                       "publication; send DESTINATION_KIND_PUBLIC"))
-
-
-def _original_exchange(request: model.Request, problems: list[FieldViolation]) -> None:
-    party = {pid for item in request.items for pid in item.exchange_participants if pid}
-    party.update(p.id for p in request.group.participants if p.id)
-    for index, recipient in enumerate(request.destination.recipients):
-        if recipient.id not in party:
-            problems.append(FieldViolation(
-                f"destination.recipients[{index}].id",
-                f"`{recipient.id}` was party to no item's exchange (`items[].exchange_participants`) and is not "
-                "among `group.participants`, yet `destination.kind` DESTINATION_KIND_ORIGINAL_EXCHANGE_PARTICIPANT"))
-
-
-def _organization_key(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def _actor_org_internal(request: model.Request, problems: list[FieldViolation]) -> None:
-    own = _organization_key(request.actor.organization)
-    for index, recipient in enumerate(request.destination.recipients):
-        theirs = _organization_key(recipient.organization)
-        if own and theirs and theirs != own:
-            problems.append(FieldViolation(
-                f"destination.recipients[{index}].organization",
-                f"`{recipient.organization}` is not the actor's organization `{request.actor.organization}`, yet "
-                "`destination.kind` DESTINATION_KIND_ACTOR_ORG_INTERNAL"))
-
-
-def _community_peer(request: model.Request, problems: list[FieldViolation]) -> None:
-    community = {_organization_key(o) for o in request.group.community if o.strip()}
-    for index, recipient in enumerate(request.destination.recipients):
-        theirs = _organization_key(recipient.organization)
-        if community and theirs and theirs not in community:
-            problems.append(FieldViolation(
-                f"destination.recipients[{index}].organization",
-                f"`{recipient.organization}` is not in `group.community`, yet `destination.kind` "
-                "DESTINATION_KIND_COMMUNITY_PEER"))
-
-
-_CONSISTENCY = {"same_group": _same_group, "other_group": _other_group, "personal_archive": _personal_archive,
-                "original_exchange_participant": _original_exchange, "actor_org_internal": _actor_org_internal,
-                "community_peer": _community_peer}
-
-
-def _required(value: str, field: str, what: str, problems: list[FieldViolation]) -> None:
-    if not value.strip():
-        problems.append(FieldViolation(field, f"required: {what}"))
-
-
 def _actor(actor: pb.Actor, problems: list[FieldViolation]) -> model.Actor:
-    _required(actor.id, "actor.id", "the id of the person acting", problems)
-    kind = _ACTOR_KINDS.read(actor.kind, "actor.kind", problems)
-    if kind == "service":
-        # A service acts for the person who installed it and holds no role of its own.
-        _required(actor.installed_by, "actor.installed_by", "the id of the person who installed the service",
-                  problems)
-        if actor.role not in (pb.ROLE_UNSPECIFIED, pb.ROLE_MEMBER) and actor.role in _ROLES.words:
-            problems.append(FieldViolation("actor.role", f"{pb.Role.Name(actor.role)}, yet `actor.kind` "
-                                           "ACTOR_KIND_SERVICE: a service holds no role of its own; the person "
-                                           "who installed it asks in theirs"))
-        if actor.organization:
-            problems.append(FieldViolation("actor.organization", "given, yet `actor.kind` ACTOR_KIND_SERVICE: a "
-                                           "service has no organization of its own (TLP's own-organization "
-                                           "audiences are its installer's to reach, asking in their own name)"))
-    elif actor.installed_by:
-        problems.append(FieldViolation("actor.installed_by", "given, yet `actor.kind` is a person: only a "
-                                       "service is installed"))
-    return model.Actor(
+    read = model.Actor(
         actor.id,  # id
         actor.display_name,  # display_name
         actor.organization,  # organization
         _ROLES.read(actor.role, "actor.role", problems),  # role
         actor.member,  # member
         _instant(actor, "joined_at", "actor", problems),  # joined_at
-        kind,  # kind
+        _ACTOR_KINDS.read(actor.kind, "actor.kind", problems),  # kind
         actor.installed_by,  # installed_by
     )
+    check_actor(read, problems)
+    return read
 
 
 def _person(person: pb.Person) -> model.Person:
@@ -488,11 +362,7 @@ def _person(person: pb.Person) -> model.Person:
 
 
 def _group(group: pb.Group, problems: list[FieldViolation]) -> model.Group:
-    _required(group.id, "group.id", "the id of the group the items were posted in", problems)
-    if group.id != group.id.strip() and group.id.strip():
-        # `g1 ` is not the group `rules/bindings.yaml` binds as `g1`: read as another, it would escape that floor.
-        problems.append(FieldViolation("group.id", f"`{group.id}` has blanks around it; send the id as issued"))
-    return model.Group(
+    read = model.Group(
         group.id,  # id
         _PRIVACIES.read(group.privacy, "group.privacy", problems),  # privacy
         _VISIBILITIES.read(group.visibility, "group.visibility", problems),  # visibility
@@ -501,6 +371,8 @@ def _group(group: pb.Group, problems: list[FieldViolation]) -> model.Group:
         _strings(group.community),  # community
         _instant(group, "converted_at", "group", problems),  # converted_at
     )
+    check_group(read, problems)
+    return read
 
 
 def _adoptions(adoptions: Iterable[pb.Adoption], problems: list[FieldViolation]) -> tuple[model.Adoption, ...]:
@@ -508,7 +380,6 @@ def _adoptions(adoptions: Iterable[pb.Adoption], problems: list[FieldViolation])
 
 
 def _adoption(adoption: pb.Adoption, where: str, problems: list[FieldViolation]) -> model.Adoption:
-    _required(adoption.agreement, f"{where}.agreement", "an agreement id loaded from the rules", problems)
     return model.Adoption(
         adoption.agreement,  # agreement
         adoption.version,  # version
@@ -516,51 +387,17 @@ def _adoption(adoption: pb.Adoption, where: str, problems: list[FieldViolation])
         _instant(adoption, "disclosed_at", where, problems),  # disclosed_at
         _strings(adoption.replaces),  # replaces
         _strings(adoption.segments),  # segments
-        _label_map(adoption.default_labels, f"{where}.default_labels", problems)
+        label_map(adoption.default_labels.items(), f"{where}.default_labels", problems)
         if adoption.default_labels else {},  # default_labels
-        _label_map(adoption.label_floors, f"{where}.label_floors", problems)
+        label_map(adoption.label_floors.items(), f"{where}.label_floors", problems)
         if adoption.label_floors else {},  # label_floors
     )
 
 
-def _label_map(labels, where: str, problems: list[FieldViolation]) -> dict[str, str]:
-    """`scheme -> value` as labels are read: trimmed, without case; a blank or twice-given scheme is refused.
-
-    `TLP` and `tlp ` are one scheme: kept both, which value governs would
-    depend on the order of a map, which the wire does not keep.
-    """
-    read: dict[str, str] = {}
-    given: dict[str, str] = {}
-    for key, value in sorted(labels.items()):
-        scheme = scheme_key(key)
-        if not scheme:
-            problems.append(FieldViolation(where, f"a blank label scheme `{key}`; name the scheme, e.g. `tlp`"))
-        elif scheme in read:
-            problems.append(FieldViolation(where, f"`{given[scheme]}` and `{key}` are the same label scheme "
-                                                  f"`{scheme}`; give it once"))
-        else:
-            read[scheme], given[scheme] = value.strip().lower(), key
-    return read
-
-
 def _items(items: Iterable[pb.Item], problems: list[FieldViolation]) -> tuple[model.Item, ...]:
-    if not items:
-        problems.append(FieldViolation("items", "required: at least one item"))
-    first_index: dict[str, int] = {}  # item id -> where it first appeared
-    converted = []
-    for index, item in enumerate(items):
-        where = f"items[{index}]"
-        if not item.id.strip():
-            problems.append(FieldViolation(f"{where}.id", "required: the id of the item"))
-        elif item.id in first_index:
-            # Each item is judged once; a repeated id would make the per-item
-            # results ambiguous to the caller.
-            first = first_index[item.id]
-            problems.append(FieldViolation(f"{where}.id", f"duplicate item id `{item.id}`, first at `items[{first}]`"))
-        else:
-            first_index[item.id] = index
-        converted.append(_item(item, where, problems))
-    return tuple(converted)
+    read = tuple([_item(item, f"items[{index}]", problems) for index, item in enumerate(items)])
+    check_items(read, problems)
+    return read
 
 
 def _item(item: pb.Item, where: str, problems: list[FieldViolation]) -> model.Item:
@@ -588,16 +425,12 @@ def _labels(labels: Iterable[pb.Label], where: str, problems: list[FieldViolatio
 
 
 def _label(label: pb.Label, where: str, problems: list[FieldViolation]) -> model.Label:
-    # Labels are matched trimmed and without case (` TLP ` `AMBER` is `tlp` `amber`).
-    scheme = scheme_key(label.scheme)
-    if not scheme:
-        # A scheme-less `TLP:RED` has no agreement to read it by; guessing one is not ours to do.
-        problems.append(FieldViolation(f"{where}.scheme", "required: the label's scheme, e.g. `tlp` "
-                                                          "(`TLP:RED` is scheme `tlp`, value `red`)"))
+    # Labels are matched trimmed and without case (` TLP ` `AMBER` is `tlp` `amber`); a blank
+    # scheme is refused by check_items.
     return model.Label(
-        scheme,  # scheme
-        label.value.strip().lower(),  # value
-        label.set_by.strip().lower(),  # set_by
+        scheme_key(label.scheme),  # scheme
+        label_word(label.value),  # value
+        label_word(label.set_by),  # set_by
         _instant(label, "set_at", where, problems),  # set_at
         dict(label.params) if label.params else {},  # params
     )
