@@ -280,6 +280,9 @@ def rule_file_attacks(short: bool) -> list[RuleFile]:
     quote = request("hostile-R4-0", action=pb.ACTION_QUOTE, quoted_text=crafted,
                     adoptions=[pb.Adoption(agreement="costly")]).SerializeToString()
     return [
+        # The yardstick for the others' p99: a reload like any edit's, with this harness polling as for all.
+        RuleFile("R0-ordinary", "an ordinary edit: one more agreement of one rule", "ordinary.yaml",
+                 _agreement("ordinary", ["{actor.id: someone}"]), "loaded"),
         RuleFile("R1-nested", "a 3 KB file nested 400 deep", "deep.yaml", nested, "refused",
                  frozenset({"too_deep"})),
         RuleFile("R2-many-rules", f"{many:,} rules in one version", "many.yaml",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from discretion.store import holder as holder_module
 from discretion.store.holder import PolicyHolder
 from server.support import RULES
@@ -61,6 +63,44 @@ def test_reloads_give_the_interpreter_back_as_they_found_it_whatever_happens(tmp
             thread.join(60)
     finally:
         holder_module.compile_directory = real
-    assert seen == [(False, min(interval, 0.0005))] * 3
+    assert len(seen) == 3 and all(not collecting and short == pytest.approx(min(interval, 0.0001), rel=0.05)
+                                  for collecting, short in seen)
     assert gc.isenabled() and sys.getswitchinterval() == interval
     assert [h.current is not None for h in holders] == [True, False, True]
+
+
+def test_a_reload_gives_way_while_calls_are_answered_and_never_more_than_four_times_its_work(tmp_path):
+    import threading
+    import time
+
+    holder = PolicyHolder(tmp_path)
+    alone = holder._giving_way()
+    started = time.perf_counter()
+    alone()  # no call in progress: nothing to give way to
+    assert time.perf_counter() - started < 0.05
+
+    in_call, done = threading.Event(), threading.Event()
+
+    def call() -> None:
+        with holder.answering():
+            in_call.set()
+            done.wait(30)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    in_call.wait(30)
+    try:
+        pacer = holder._giving_way()
+        worked = time.perf_counter()
+        while time.perf_counter() - worked < 0.01:  # a step of work
+            pass
+        before = time.perf_counter()
+        pacer()
+        gave = time.perf_counter() - before
+        assert gave >= 4 * 0.01  # it slept while the call was answered, up to four times its work
+        again = time.perf_counter()
+        pacer()  # no work since: no more to give
+        assert time.perf_counter() - again < gave
+    finally:
+        done.set()
+        caller.join(30)

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from .errors import Diagnostic
+from .pace import pace
 
 Path = tuple  # of str | int
 
@@ -183,8 +184,12 @@ class _Composer:
         # Each open collection: (the container, its path, the key whose value comes next or None
         # when a key comes next (mappings), a mapping or not).
         stack: list[list] = [[root, (), None, False]]
+        steps = 0
         while True:
             event = next_event()
+            steps += 1
+            if not steps & 511:
+                pace()
             kind = type(event)
             top = stack[-1]
             container, path, key, is_mapping = top

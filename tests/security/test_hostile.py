@@ -50,9 +50,10 @@ def test_the_short_hostile_pass_leaves_every_worker_up_and_every_outcome_as_it_m
 
     # Hostile rule files: each taken by both workers as it must be, and the next change loaded after it.
     files = {entry["key"]: entry for entry in report["rule_files"]}
-    assert list(files) == ["R1-nested", "R2-many-rules", "R3-near-re2", "R4-costly-patterns", "R5-escape"]
+    assert list(files) == ["R0-ordinary", "R1-nested", "R2-many-rules", "R3-near-re2", "R4-costly-patterns",
+                           "R5-escape"]
     assert {key: entry["outcome"] for key, entry in files.items()} == {
-        "R1-nested": "refused", "R2-many-rules": "loaded", "R3-near-re2": "refused",
+        "R0-ordinary": "loaded", "R1-nested": "refused", "R2-many-rules": "loaded", "R3-near-re2": "refused",
         "R4-costly-patterns": "loaded", "R5-escape": "refused"}
     assert files["R1-nested"]["codes"] == ["too_deep"]
     assert files["R3-near-re2"]["codes"] == ["pattern_budget", "pattern_too_large"]

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 from ..engine.compiled import CompiledPolicy, LabelScheme
 from ..engine.model import ACTIONS, DESTINATION_KINDS
 from ..errors import Diagnostic, did_you_mean
+from ..pace import pace
 from ..policy.load import Document
 from ..source import Source
 from .conditions import KEYWORDS, Invalid, describe, parse_instant
@@ -76,6 +77,7 @@ def _check_version(source: Source, rules: list[tuple[tuple, dict, bool]], scheme
                    ) -> list[Diagnostic]:
     found = []
     for path, rule, _ in rules:
+        pace()
         report = _Reporter(source, rule["id"], found)
         _check_labels(rule, path, schemes, report)
         if "when" in rule:

@@ -24,6 +24,7 @@ from ..engine.terms import adoption_problems
 from ..errors import Diagnostic, PolicyError, did_you_mean
 from ..policy.load import Document, load_documents
 from ..source import Source
+from ..pace import pace
 from .checks import check_policy
 from .conditions import Context, Invalid, Patterns, compile_conjuncts, consent_scope, parse_instant
 from .facts import UnknownFact, resolve
@@ -231,6 +232,7 @@ class _Compiler:
         return compiled
 
     def rule(self, agreement: str, version: int, rule: dict, path: tuple, source: Source) -> CompiledRule | None:
+        pace()
         rule_id, effect = rule["id"], rule["effect"]
         before = len(self.problems)
         obligations = rule.get("obligations") or []

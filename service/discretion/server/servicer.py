@@ -66,6 +66,10 @@ class PolicyServicer:
 
     @translate_errors
     def Check(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
+        with self._holder.answering():  # a reload meanwhile gives way to this call
+            return self._check(data, context)
+
+    def _check(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
         started = time.perf_counter()
         caller = self._gate.identify(context)
         request = _read(policy_pb2.CheckRequest, data)
@@ -87,6 +91,10 @@ class PolicyServicer:
 
     @translate_errors
     def CheckBatch(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckBatchResponse:
+        with self._holder.answering():
+            return self._check_batch(data, context)
+
+    def _check_batch(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckBatchResponse:
         started = time.perf_counter()
         caller = self._gate.identify(context)
         request = _read(policy_pb2.CheckBatchRequest, data)
