@@ -213,3 +213,35 @@ def test_lint_of_ten_thousand_distinct_rules_compares_few_pairs(monkeypatch):
     found = [(rule["id"], earlier["id"]) for (_, rule), (_, earlier) in checks.shadowed(numbered)]
     assert found == [("narrower", "r9")]
     assert len(compared) < 10
+
+
+def test_a_pattern_searches_each_text_once_per_request_however_many_rules_and_items_ask(monkeypatch):
+    """A pattern is budgeted once, so it must cost once: one pattern in 100 rules once searched a quote 100 times."""
+    from discretion.author.explain import read_request
+    from discretion.compile import conditions
+    from discretion.engine import decide
+
+    searched: list[str] = []
+
+    class Counting:
+        def __init__(self, pattern):
+            self.pattern = pattern
+
+        def search(self, text):
+            searched.append(text)
+            return self.pattern.search(text)
+
+    real = conditions.Patterns.compile
+    monkeypatch.setattr(conditions.Patterns, "compile", lambda self, operand, path: Counting(real(self, operand, path)))
+    pattern = '{quoted_text: {matches: "(?:a|b)*a(?:a|b){40}"}}'
+    policy = compile_documents([("big.yaml", rules_file([pattern] * 100).replace(b"agreement: big", b"agreement: costly"))])
+    quote = "ab" * 5_000
+    items = "".join(f"    - {{id: m{i}, author: {{id: bo}}, posted_at: 2026-03-01T10:00:00Z, text: t}}\n" for i in range(20))
+    request = read_request(
+        "request:\n  action: quote\n  requested_at: 2026-03-02T09:00:00Z\n  actor: {id: ana, member: true}\n"
+        f"  quoted_text: {quote}\n"
+        "  group: {id: g, adoptions: [{agreement: costly, version: 1}]}\n  items:\n" + items +
+        "  destination: {kind: public}\n", "r.yaml")
+    decision = decide(policy, request, now=0)
+    assert decision.decision == "deny"
+    assert searched == [quote]  # 100 rules, 20 items: one search

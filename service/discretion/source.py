@@ -6,11 +6,13 @@ diagnostic still points at the exact place in the file.
 
 Stricter than PyYAML's defaults, because a policy must mean what it says:
 duplicate keys are an error (PyYAML keeps the last one silently), timestamps
-stay strings (the compiler parses them and reports bad ones), anchors and
-aliases are refused (an alias bomb could exhaust the server's memory, and an
-alias inside its own anchor, `&a [*a]`, is a cycle every reader would recurse
-into), and so are numbers that are not finite (`.nan` compares false with
-everything, so a condition or a time holding one would silently never hold).
+stay strings (the compiler parses them and reports bad ones), aliases are
+refused (an alias bomb could exhaust the server's memory, and an alias inside
+its own anchor, `&a [*a]`, is a cycle every reader would recurse into; an
+anchor alone names nothing anyone reads), so are tags but those of text,
+numbers, yes/no and null, and so are numbers that are not finite (`.nan`
+compares false with everything, so a condition or a time holding one would
+silently never hold) or too long to write back as text.
 
 Every file Discretion reads goes through here: rule files, suites, the tenants
 file, and the requests and JSON lines the author tools read (`parse_json`),
@@ -145,6 +147,10 @@ def parse(text: str, file: str) -> tuple[Source, list[Diagnostic]]:
 _EMPTY = object()
 _STR_TAG = "tag:yaml.org,2002:str"
 _SKIP = object()  # a value not kept: after a refused key, or a collection too deep
+# The scalars a rule file may hold (implicit or written out): text, numbers, yes/no, null.
+_SCALAR_TAGS = frozenset("tag:yaml.org,2002:" + kind for kind in ("str", "int", "float", "bool", "null"))
+_UNREADABLE = object()
+_MAX_INT_BITS = 14_000  # about the 4,300 decimal digits Python will turn into text
 # A collection's tag when it has none (None, or `!`), or the plain ones written out.
 _COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
@@ -283,22 +289,30 @@ class _Composer:
             if _HIDDEN.search(value):
                 self.source.hidden.append(path)
             return value
+        line, column = event.start_mark.line + 1, event.start_mark.column + 1
+        if tag not in _SCALAR_TAGS:
+            # `!!set`, `!!binary`, `!!timestamp`, `!!map x`: values a rule file has
+            # no use for, which the readers after this one were never written for.
+            self.problems.append(Diagnostic("yaml_syntax", f"invalid yaml: the tag `{tag}` is not read",
+                                            self.source.file, line, column,
+                                            help="plain YAML only: no tags such as `!name` or `!!set`"))
+            return None
         node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style)
         try:
             constructed = self.loader.construct_object(node)
-        except ValueError:
-            # A number Python will not read (an integer of more than 4,300
-            # digits; `!!int x`): the file is at fault, not the reader.
+        except Exception:  # noqa: BLE001 - whatever the constructor makes of a file's text is the file's fault
+            constructed = _UNREADABLE
+        if constructed is _UNREADABLE or (type(constructed) is int and constructed.bit_length() > _MAX_INT_BITS):
+            # `!!bool x`, `!!int x`, or an integer too long to be written back as
+            # text (Python refuses past 4,300 digits, which `0x…` escapes on reading).
             shown = value if len(value) <= 40 else value[:40] + "…"
             self.problems.append(Diagnostic(
-                "yaml_syntax", f"invalid yaml: `{shown}` is not a number that can be read", self.source.file,
-                event.start_mark.line + 1, event.start_mark.column + 1,
-                help="write a shorter number, or quote it as text"))
+                "yaml_syntax", f"invalid yaml: `{shown}` is not a value that can be read", self.source.file,
+                line, column, help="write a shorter number, or quote it as text"))
             return None
         if isinstance(constructed, float) and not math.isfinite(constructed):
             self.problems.append(Diagnostic(
-                "not_finite", f"`{value}` is not a finite number", self.source.file,
-                event.start_mark.line + 1, event.start_mark.column + 1,
+                "not_finite", f"`{value}` is not a finite number", self.source.file, line, column,
                 help="write a number, or a time as ISO 8601 text with a zone"))
             return None
         return constructed
@@ -319,11 +333,16 @@ class _Composer:
 # Control characters (but tab and line feed) and the bidirectional embeddings,
 # overrides and isolates: written in a title, a rule message or a reason code,
 # they reach terminals, web pages and the platform's users, where ESC [ …
-# rewrites a line and U+202E reverses it ("deny" shown as "allow"). No rule
-# needs one; the letter-direction marks U+200E, U+200F and U+061C stay allowed.
-# Recorded here (`Source.hidden`); the loader refuses them in agreements and
-# bindings, while request files may carry any text a request may.
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# rewrites a line and U+202E reverses it ("deny" shown as "allow"). With them,
+# the characters that show nothing and that no policy text needs: the line and
+# paragraph separators (a new line to some readers, none to others), the
+# zero-width space, word joiner and invisible operators, the byte-order mark
+# inside text, and the tag characters (text no reader shows). The
+# letter-direction marks U+200E, U+200F, U+061C and the joiners U+200C, U+200D
+# (Persian, Indic scripts, emoji) stay allowed. Recorded here
+# (`Source.hidden`); the loader refuses them in agreements and bindings, while
+# request files may carry any text a request may.
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
 
 
 # ---- JSON ---------------------------------------------------------------------------------

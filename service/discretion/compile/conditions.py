@@ -391,7 +391,12 @@ def _matches(getter, fact, fact_type, operand, path, ctx):
 
     def test(scope) -> bool:
         value = getter(scope)
-        return isinstance(value, str) and search(value) is not None
+        if not isinstance(value, str):
+            return False
+        # Once per pattern and text in a request, however many rules and readings ask:
+        # a pattern is budgeted once, so it must cost once (the same 100,000-character
+        # quote searched by one pattern in 100 rules once took 19 s).
+        return once_per_request(scope, ("matches", operand, value), lambda: search(value) is not None)
 
     return test
 
@@ -407,7 +412,8 @@ class Patterns:
     number of files) is held to a number of distinct patterns and of program
     instructions: together at most 16 MiB of a worker's memory and, measured
     with the worst patterns found, about half a second per 100,000 characters
-    of crafted text (1 ms for ordinary patterns and text). Realistic patterns
+    of crafted text (1 ms for ordinary patterns and text). Each distinct pattern
+    searches each text once per request, however many rules and items ask. Realistic patterns
     take 15–60 instructions: an e-mail address 22, four keywords with word
     boundaries 48. Unicode classes cost most: `\\p{Han}{2,4}` takes 326, more
     than a pattern may, while `\\p{Han}+` fits.
