@@ -161,3 +161,14 @@ def test_before_the_rules_first_load_every_call_is_unavailable(method):
         error = call(policy_stub(channel), method)
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert error.details() == "no rules loaded yet"
+
+
+def test_a_number_that_is_not_finite_in_attributes_is_refused_naming_it(policy):
+    """NaN compares false with everything: a deny on `attributes.x: {ge: 5}` would never apply to it."""
+    request = check()
+    request.attributes.update({"x": float("nan"), "nested": {"list": [1, float("inf")]}, "fine": 3})
+    with running(StaticHolder(policy)) as channel:
+        with pytest.raises(grpc.RpcError) as raised:
+            policy_stub(channel).Check(request, timeout=10)
+    fields = [field for field, _ in bad_request(raised.value)]
+    assert sorted(fields) == ["attributes.nested.list[1]", "attributes.x"]

@@ -201,7 +201,8 @@ def _diagnose(source: Source, error: jsonschema.ValidationError) -> Diagnostic:
         return source.diagnostic(path, "wrong_type", f"{where} must be {' or '.join(kinds)}, not `{error.instance!r}`")
     if validator == "pattern":
         hint = error.schema.get("description", f"match `{value}`")
-        return source.diagnostic(path, "bad_format", f"`{error.instance}` is not a valid {path[-1] if path else 'value'}",
+        named = next((step for step in reversed(path) if isinstance(step, str)), "value")  # not a list's index
+        return source.diagnostic(path, "bad_format", f"`{error.instance}` is not a valid {named}",
                                  help=f"use {hint}")
     if validator in ("minItems", "minProperties", "minLength"):
         return source.diagnostic(path, "empty", f"{where} must not be empty")

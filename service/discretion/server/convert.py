@@ -329,7 +329,7 @@ def _facts(message: pb.CheckRequest, clock: Clock | None, problems: list[FieldVi
         _DERIVATIONS.read(message.derived, "derived", problems),  # derived
         message.quoted_text,  # quoted_text
         _purpose(message.purpose, problems) if message.HasField("purpose") else _NO_PURPOSE,  # purpose
-        _struct(message.attributes) if message.HasField("attributes") else {},  # attributes
+        _struct(message.attributes, "attributes", problems) if message.HasField("attributes") else {},  # attributes
         _SPAN_UNITS.read(message.span_unit, "span_unit", problems),  # span_unit
     )
 
@@ -490,25 +490,30 @@ def _purpose(purpose: pb.Purpose, problems: list[FieldViolation]) -> model.Purpo
     )
 
 
-def _struct(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return {key: _plain(value) for key, value in struct.fields.items()}
+def _struct(struct: struct_pb2.Struct, field: str, problems: list[FieldViolation]) -> dict[str, Any]:
+    return {key: _plain(value, f"{field}.{key}", problems) for key, value in struct.fields.items()}
 
 
-def _plain(value: struct_pb2.Value) -> Any:
+def _plain(value: struct_pb2.Value, field: str, problems: list[FieldViolation]) -> Any:
     """A Struct value as the plain Python value a YAML rule would have written."""
     kind = value.WhichOneof("kind")
     if kind == "string_value":
         return value.string_value
     if kind == "number_value":
         number = value.number_value
+        if not math.isfinite(number):
+            # NaN compares false with everything: `attributes.x: {ge: 5}` would never
+            # hold, and a deny on it would never apply. JSON cannot say it; binary can.
+            problems.append(FieldViolation(field, f"{number} is not a finite number"))
+            return None
         # JSON has one number type; 3 should compare and print as the 3 a rule wrote.
         return int(number) if number.is_integer() and abs(number) < 2**53 else number
     if kind == "bool_value":
         return value.bool_value
     if kind == "struct_value":
-        return _struct(value.struct_value)
+        return _struct(value.struct_value, field, problems)
     if kind == "list_value":
-        return [_plain(v) for v in value.list_value.values]
+        return [_plain(v, f"{field}[{i}]", problems) for i, v in enumerate(value.list_value.values)]
     return None  # null_value, or a Value with nothing set
 
 
