@@ -147,6 +147,9 @@ def test_a_token_in_clear_in_the_tenants_file_is_refused_at_start(tmp_path):
      "both own `g-1`"),
     ("  - id: forum\n    groups: ['*']\n    agreements: []\n  - id: club\n    groups: [g-2]\n    agreements: []\n",
      "both own `*`"),
+    # An id that rewrites the operator's terminal line when logged.
+    ('  - id: "forum\\e[2K\\rclub"\n    groups: [g-1]\n    agreements: []\n',
+     ":2:9: the text holds a control or invisible character"),
 ])
 def test_a_tenants_file_that_could_widen_a_tenant_by_accident_is_refused(tmp_path, tenants, says):
     path = tmp_path / "tenants.yaml"

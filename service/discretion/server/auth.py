@@ -150,6 +150,11 @@ def load_tenants(path: pathlib.Path | str) -> Tenants:
     source, problems = parse(text, str(path))
     if problems:
         raise TenantsInvalid(f"the tenants file does not read: {problems[0].render()}")
+    if source.hidden:
+        # Ids, groups and agreements named here reach the log and the operator's
+        # terminal: the same characters a rule file may not hold are refused.
+        line, column = source.position(source.hidden[0])
+        raise TenantsInvalid(f"`{path}`:{line}:{column}: the text holds a control or invisible character")
     data = source.data
     if not isinstance(data, dict) or not isinstance(data.get("tenants"), list):
         raise TenantsInvalid(f"`{path}`: expected a mapping with a `tenants` list")
