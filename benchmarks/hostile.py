@@ -40,6 +40,7 @@ import multiprocessing
 import os
 import pathlib
 import random
+import re
 import shutil
 import string
 import subprocess
@@ -51,6 +52,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
+from discretion.server._gen.discretion.v1 import policy_pb2_grpc
 
 import servers  # benchmarks/servers.py: start a server, wait for its line, stop it
 
@@ -306,8 +308,6 @@ _TOOK = r"\((?:the attempt took )?(\d+\.\d+) s\)"
 
 def send_rule_file(server: Server, channel: grpc.Channel, attack: RuleFile, workers: int) -> dict:
     """Write the file, wait for every worker to take it, send its calls, remove it, wait for the next load."""
-    import re
-
     def counts() -> tuple[int, int]:
         text = server.output()
         return text.count(LOADED), text.count(REFUSED)
@@ -332,7 +332,6 @@ def send_rule_file(server: Server, channel: grpc.Channel, attack: RuleFile, work
     outcome = "loaded" if loaded >= workers else "refused" if refused >= workers else f"{loaded} loaded, {refused} refused"
     codes: list[str] = []
     if refused:
-        from discretion.server._gen.discretion.v1 import policy_pb2_grpc
         status = policy_pb2_grpc.PolicyServiceStub(channel).GetPolicyStatus(pb.GetPolicyStatusRequest(), timeout=10)
         codes = sorted({d.code for d in status.last_error})
     results = [send(channel, call) for call in attack.calls]

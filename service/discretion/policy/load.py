@@ -122,9 +122,10 @@ def load_document(name: str, content: bytes) -> tuple[Document | None, list[Diag
             path, "control_character", "the text holds a control or invisible character",
             help="rule files are read on terminals and in browsers, where such a character can rewrite what "
                  "is shown: remove it") for path in source.hidden]
-    errors = [] if _quick_check(kind)(data) else list(_validator(kind).iter_errors(data))
+    valid = _quick_check(kind)(data)
+    errors = [] if valid else list(_validator(kind).iter_errors(data))
     problems = [_with_rule(source, error.absolute_path, _diagnose(source, error)) for error in errors]
-    if not errors and not _quick_check(kind)(data):
+    if not valid and not errors:
         # The two validators disagree: the stricter answer holds, never a file loaded half-checked.
         return None, [source.diagnostic((), "schema", "the file does not match the rule files' schema",
                                         help="check each value against the schema (editors with the "
