@@ -163,3 +163,17 @@ def test_a_suite_may_still_test_that_the_engine_denies_what_the_server_refuses_f
     refused = installed("explain", RULES / "tlp.test.yaml", "--case", "GREEN never outside the community",
                         "--rules", RULES)
     assert refused.code == 2 and "is not in `group.community`" in refused.err and "[invalid_request]" in refused.err
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_a_request_built_in_process_refuses_a_number_that_is_not_finite_as_the_server_does(number):
+    """No file can say it (the readers refuse `.nan`), but a Python caller of request_from_data can:
+    a NaN made `attributes.risk: {ge: 5}` deny rules never apply."""
+    from discretion.policy.requests import RequestDataError, request_from_data
+
+    data = {"action": "share", "actor": {"id": "ana", "member": True}, "group": {"id": "g"},
+            "items": [{"id": "m-1"}], "destination": {"kind": "public"},
+            "attributes": {"risk": number, "nested": [1, {"ok": 2}]}}
+    with pytest.raises(RequestDataError) as refused:
+        request_from_data(data)
+    assert refused.value.path == "attributes.risk"

@@ -280,6 +280,9 @@ def _plain_value(raw: Any, path: str, at: tuple) -> Any:
         elif value is not None and not isinstance(value, (str, int, float, bool)):
             raise RequestDataError(where, f"expected text, a number, true, false, a list or a mapping, not "
                                           f"{_shown(value)}", at)
+        elif isinstance(value, float) and not math.isfinite(value):
+            # As the server refuses it: NaN compares false with everything, so a deny on it never applies.
+            raise RequestDataError(where, f"{value} is not a finite number", at)
     return raw
 
 
