@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 ADDR   ?= 127.0.0.1:50051
 RULES  ?= rules
 
-.PHONY: setup run test lint proto promtool chromium clean bench fuzz chaos hostile
+.PHONY: setup run test lint proto golden promtool chromium clean bench fuzz chaos hostile
 
 setup: $(STAMP)
 
@@ -82,6 +82,11 @@ chaos: $(STAMP)
 # Regenerate the committed stubs after editing proto/ (a test fails if they are stale).
 proto: $(STAMP)
 	$(BIN)/python proto/generate.py
+
+# Rewrite the golden files of the compiled form (tests/golden/ir) after changing
+# the compiler or rules/; review their diff (a test fails while they are stale).
+golden: $(STAMP)
+	$(BIN)/python tests/golden/generate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

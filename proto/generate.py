@@ -1,8 +1,10 @@
-"""Generate the Python stubs from proto/ into the two packages that use them.
+"""Generate the Python stubs from proto/ into the packages that use them.
 
-The server and the client each keep a private copy of the generated code, so
-neither distribution depends on the other. `--check` regenerates into a
-temporary folder and fails if a committed copy differs (the stale-stub test).
+The wire contract (discretion/v1): the server and the client each keep a
+private copy of the generated code, so neither distribution depends on the
+other. The compiled form (discretion/ir/v1): the service's `discretion.ir`,
+which the compiler writes and the evaluator reads. `--check` regenerates into
+a temporary folder and fails if a committed copy differs (the stale-stub test).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import grpc_tools
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROTO_ROOT = ROOT / "proto"
-TARGETS = [
-    ROOT / "service" / "discretion" / "server" / "_gen",
-    ROOT / "clients" / "python" / "src" / "discretion_client" / "_gen",
+# (the proto folder, with gRPC services?, where each copy goes)
+SETS = [
+    ("discretion/v1", True, [ROOT / "service" / "discretion" / "server" / "_gen",
+                             ROOT / "clients" / "python" / "src" / "discretion_client" / "_gen"]),
+    ("discretion/ir/v1", False, [ROOT / "service" / "discretion" / "ir" / "_gen"]),
 ]
 # The generated gRPC module imports its messages absolutely
 # (`from discretion.v1 import policy_pb2`); inside a private package that must
@@ -30,17 +34,17 @@ TARGETS = [
 _ABSOLUTE_IMPORT = re.compile(r"^from discretion\.v1 import (\w+)", re.MULTILINE)
 
 
-def generate(out: pathlib.Path) -> None:
+def generate(out: pathlib.Path, folder: str, services: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     include = pathlib.Path(grpc_tools.__file__).parent / "_proto"
-    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.rglob("*.proto"))
+    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in (PROTO_ROOT / folder).glob("*.proto"))
     args = [
         "protoc",
         f"-I{PROTO_ROOT}",
         f"-I{include}",
         f"--python_out={out}",
         f"--pyi_out={out}",
-        f"--grpc_python_out={out}",
+        *([f"--grpc_python_out={out}"] if services else []),
         *protos,
     ]
     if protoc.main(args) != 0:
@@ -64,20 +68,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if committed stubs are stale")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = pathlib.Path(tmp) / "_gen"
-        generate(fresh)
-        stale = []
-        for target in TARGETS:
-            if args.check:
-                stale += _same_tree(fresh, target) if target.exists() else [str(target)]
-            else:
-                shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(fresh, target, ignore=shutil.ignore_patterns("__pycache__"))
+    stale = []
+    for folder, services, targets in SETS:
+        stale += _write(folder, services, targets, args.check)
     if stale:
         print("stale generated stubs (run `make proto`):", *stale, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def _write(folder: str, services: bool, targets: list[pathlib.Path], check: bool) -> list[str]:
+    """The stale copies of one set when checking; otherwise writes them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = pathlib.Path(tmp) / "_gen"
+        generate(fresh, folder, services)
+        stale = []
+        for target in targets:
+            if check:
+                stale += _same_tree(fresh, target) if target.exists() else [str(target)]
+            else:
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(fresh, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return stale
 
 
 if __name__ == "__main__":

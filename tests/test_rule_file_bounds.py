@@ -218,8 +218,7 @@ def test_lint_of_ten_thousand_distinct_rules_compares_few_pairs(monkeypatch):
 def test_a_pattern_searches_each_text_once_per_request_however_many_rules_and_items_ask(monkeypatch):
     """A pattern is budgeted once, so it must cost once: one pattern in 100 rules once searched a quote 100 times."""
     from discretion.author.explain import read_request
-    from discretion.compile import conditions
-    from discretion.engine import decide
+    from discretion.engine import build, decide
 
     searched: list[str] = []
 
@@ -231,8 +230,8 @@ def test_a_pattern_searches_each_text_once_per_request_however_many_rules_and_it
             searched.append(text)
             return self.pattern.search(text)
 
-    real = conditions.Patterns.compile
-    monkeypatch.setattr(conditions.Patterns, "compile", lambda self, operand, path: Counting(real(self, operand, path)))
+    real = build.compile_pattern
+    monkeypatch.setattr(build, "compile_pattern", lambda text: Counting(real(text)))
     pattern = '{quoted_text: {matches: "(?:a|b)*a(?:a|b){40}"}}'
     policy = compile_documents([("big.yaml", rules_file([pattern] * 100).replace(b"agreement: big", b"agreement: costly"))])
     quote = "ab" * 5_000

@@ -66,8 +66,9 @@ def test_lint_case(tmp_path, case):
 # ---- every code has a case --------------------------------------------------------------
 
 # Where the code is among a call's positional arguments: Diagnostic(code, …),
-# source.diagnostic(path, code, …), Invalid(path, code, …), report(path, code, …).
-_CODE_ARGUMENT = {"Diagnostic": 0, "diagnostic": 1, "Invalid": 1, "report": 1}
+# source.diagnostic(path, code, …), Invalid(path, code, …), report(path, code, …),
+# diagnose(source, path, code, …).
+_CODE_ARGUMENT = {"Diagnostic": 0, "diagnostic": 1, "Invalid": 1, "report": 1, "diagnose": 2}
 
 
 def emitted_codes() -> dict[str, str]:

@@ -15,8 +15,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..compile.conditions import Context, compile_conjuncts, describe
+from ..compile.conditions import Context, lower_entries
+from ..engine.build import predicate_of
 from ..engine.compiled import CompiledPolicy, CompiledRule
+from ..policy import model
 from ..policy.load import Document
 from .instrument import RuleKey, WrittenRule, key_of, rules_of, with_rules, written_rules
 
@@ -120,24 +122,23 @@ def _recording(rule: CompiledRule, conditions: dict[RuleKey, Predicate], uses: d
 
 def _instrumented(condition: dict, where: WrittenRule, use: RuleUse) -> Predicate:
     ctx = Context(where.document.source, where.key[2], [])
-    return _build(condition, where.path + ("when",), ctx, use)
+    return _build(model.read_condition(condition, where.path + ("when",)), ctx, use)
 
 
-def _build(condition: dict, path: tuple, ctx: Context, use: RuleUse) -> Predicate:
+def _build(condition: model.Condition, ctx: Context, use: RuleUse) -> Predicate:
     """The condition as the engine compiles it, each entry wrapped to count its outcomes."""
     parts: list[Predicate] = []
-    for key, value in condition.items():
-        here = path + (key,)
-        if key in ("all", "any"):
-            subs = [_build(c, here + (i,), ctx, use) for i, c in enumerate(value)]
-            predicate = _every(subs) if key == "all" else _either(subs)
-        elif key == "not":
-            inner = _build(value, here, ctx, use)
-            predicate = _negation(inner)
+    for written in condition.entries:
+        if isinstance(written, (model.AllOf, model.AnyOf)):
+            subs = [_build(c, ctx, use) for c in written.conditions]
+            predicate = _every(subs) if isinstance(written, model.AllOf) else _either(subs)
+        elif isinstance(written, model.Not):
+            predicate = _negation(_build(written.condition, ctx, use))
         else:
-            (_, predicate), = compile_conjuncts({key: value}, path, ctx)
-        line, column = ctx.source.position(here + ("<key>",))
-        entry = Entry(describe(key, value), ctx.source.file, line, column)
+            (lowered,) = lower_entries(model.Condition((written,), condition.path), ctx)
+            predicate = predicate_of(lowered.expr)
+        line, column = ctx.source.position(written.path + ("<key>",))
+        entry = Entry(written.text, ctx.source.file, line, column)
         use.entries.append(entry)
         parts.append(_counted(predicate, entry))
     return _every(parts)

@@ -25,28 +25,30 @@ import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, TYPE_CHECKING
 
-from ..engine.compiled import CompiledPolicy, LabelScheme
+from .. import ir
 from ..engine.model import ACTIONS, DESTINATION_KINDS
 from ..errors import Diagnostic, did_you_mean
 from ..pace import pace
 from ..policy.load import Document
-from ..source import Source
 from .conditions import KEYWORDS, Invalid, describe, parse_instant
-from .facts import UnknownFact, resolve
+from ..engine.facts import UnknownFact, resolve
+
+if TYPE_CHECKING:  # the side table of positions; only policy/ reads rule files
+    from ..source import Source
 
 _QUANTIFIERS = ("some", "every", "none")
 
 
-def check_policy(documents: list[Document], policy: CompiledPolicy, shadows: bool = True) -> list[Diagnostic]:
+def check_policy(documents: list[Document], policy: ir.Policy, shadows: bool = True) -> list[Diagnostic]:
     """Diagnostics for every rule the schema accepts; only rules that compiled can shadow or be shadowed.
 
     `shadows=False` leaves out the shadowed-rule warnings, whose check is
     quadratic in a version's rules: the server, which reports no warnings.
     """
-    compiled = {(a, n, r.id) for a, versions in policy.versions.items() for n, v in versions.items()
-                for rules in v.index.values() for r in rules}
+    compiled = {(a.id, v.number, r.id) for a in policy.agreements for v in a.versions for r in v.rules}
+    schemes = {scheme.name: scheme for scheme in policy.label_schemes}
     found: list[Diagnostic] = []
     seen: set[str] = set()
     for document in documents:
@@ -69,7 +71,7 @@ def check_policy(documents: list[Document], policy: CompiledPolicy, shadows: boo
                 key = (agreement, version.get("version"), rule.get("id"))
                 rules.append((("versions", index, "rules", j), rule, key in compiled))
                 compiled.discard(key)  # a duplicate id further down is not this rule
-            found += _check_version(document.source, rules, policy.label_schemes, shadows)
+            found += _check_version(document.source, rules, schemes, shadows)
     return found
 
 
@@ -118,7 +120,7 @@ def _destinations(spec: list | dict | None) -> frozenset:
 # ---- labels -----------------------------------------------------------------
 
 
-def _check_labels(rule: dict, path: tuple, schemes: dict[str, LabelScheme], report: _Reporter) -> None:
+def _check_labels(rule: dict, path: tuple, schemes: dict[str, ir.LabelScheme], report: _Reporter) -> None:
     for where, fact, test in _fact_references(rule, path):
         parts = fact.split(".")
         if parts[:2] not in (["item", "label"], ["item", "label_param"]) or len(parts) < 3:

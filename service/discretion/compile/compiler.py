@@ -1,33 +1,36 @@
-"""The compiler: named passes over the checked documents, each collecting diagnostics.
+"""The compiler: named passes over the authored model, each collecting diagnostics.
 
-    read files → parse + schema (policy.load) → agreements → label schemes →
-    rules (conditions, obligations, messages) → index → bindings
+    read files → parse + schema (policy.load) → model (policy.model) →
+    agreements → label schemes → rules (conditions, obligations, messages) →
+    bindings → the compiled form (discretion.ir) → the evaluator (engine.build)
 
-Nothing is compiled if anything is wrong: a policy is served whole or not at all.
+Nothing is served if anything is wrong: a policy is served whole or not at all.
+The author tools still get the compiled form of the rules that compiled, with
+every diagnostic, so one bad rule does not hide the problems of the others.
 """
 
 from __future__ import annotations
 
 import re
 import string
-from collections import defaultdict
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator, TYPE_CHECKING
 
-from ..engine.compiled import (
-    AgreementInfo, CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, LabelScheme, VersionInfo,
-    consent_scopes_read,
-)
-from ..engine.instants import parse_iso
+from .. import ir
+from ..engine.build import build_policy
+from ..engine.compiled import CompiledPolicy
+from ..engine.facts import UnknownFact, resolve
 from ..engine.model import ACTIONS, DESTINATION_KINDS, Adoption
 from ..engine.obligations import OBLIGATION_TYPES
 from ..engine.terms import adoption_problems
 from ..errors import Diagnostic, PolicyError, did_you_mean
+from ..policy import model
 from ..policy.load import Document, load_documents
-from ..source import Source
 from ..pace import pace
 from .checks import check_policy
-from .conditions import Context, Invalid, Patterns, compile_conjuncts, consent_scope, parse_instant
-from .facts import UnknownFact, resolve
+from .conditions import Context, Invalid, Patterns, consent_scope, lower_entries, parse_instant
+
+if TYPE_CHECKING:  # the side table of positions; only policy/ reads rule files
+    from ..source import Source
 
 
 # Rules of one agreement version. Loading is linear in rules (about 0.2 ms
@@ -50,10 +53,19 @@ def compile_with_diagnostics(
     files: list[tuple[str, bytes]], revision: str = "", warnings: bool = True
 ) -> tuple[CompiledPolicy, list[Document], list[Diagnostic]]:
     """The policy of the rules that compiled, the documents, and every diagnostic (warnings too, unless told not)."""
+    compiled, documents, problems = lower_documents(files, revision, warnings)
+    return build_policy(compiled), documents, problems
+
+
+def lower_documents(
+    files: list[tuple[str, bytes]], revision: str = "", warnings: bool = True
+) -> tuple[ir.Policy, list[Document], list[Diagnostic]]:
+    """The compiled form of the rules that compiled, the documents, and every diagnostic."""
     documents, problems = load_documents(files)
+    authored = model.read_policy(documents)
     compiler = _Compiler(problems)
-    policy = compiler.run(documents, revision)
-    return policy, documents, compiler.problems + check_policy(documents, policy, shadows=warnings)
+    compiled = compiler.run(authored, revision)
+    return compiled, documents, compiler.problems + check_policy(documents, compiled, shadows=warnings)
 
 
 class _Compiler:
@@ -61,219 +73,189 @@ class _Compiler:
         self.problems = problems
         self.patterns = Patterns()
 
-    def run(self, documents: list[Document], revision: str) -> CompiledPolicy:
-        # An agreement whose own fields failed the schema is not compiled at
-        # all (its problems are reported); one with a broken rule is compiled
+    def diagnose(self, source: Source, path: tuple, code: str, message: str, **more) -> None:
+        self.problems.append(source.diagnostic(path, code, message, **more))
+
+    def run(self, authored: model.Policy, revision: str) -> ir.Policy:
+        # An agreement whose own fields failed the schema is not in the model
+        # (its problems are reported); one with a broken rule is compiled
         # without that rule, so its other rules are still checked.
-        agreements = [d for d in documents if d.kind == "agreement" and not d.broken_outside(_rule_paths(d.data))]
-        schemes = self.label_schemes(agreements)
-        infos: list[AgreementInfo] = []
-        versions: dict[str, dict[int, CompiledVersion]] = {}
-        platform_wide: list[str] = []
+        schemes = self.label_schemes(authored.agreements)
+        agreements: dict[str, ir.Agreement] = {}
         seen: dict[str, Source] = {}
-        for document in agreements:
-            data, source = document.data, document.source
-            agreement_id = data["agreement"]
-            if agreement_id in seen:
-                self.problems.append(source.diagnostic(("agreement",), "duplicate_agreement",
-                                                       f"agreement `{agreement_id}` is defined twice",
-                                                       help=f"the other one is in {seen[agreement_id].file}"))
+        for agreement in authored.agreements:
+            if agreement.id in seen:
+                self.diagnose(agreement.source, ("agreement",), "duplicate_agreement",
+                            f"agreement `{agreement.id}` is defined twice", help=f"the other one is in {seen[agreement.id].file}")
                 continue
-            seen[agreement_id] = source
-            compiled = self.agreement(document, schemes)
-            versions[agreement_id] = compiled
-            if data.get("platform_wide"):
-                platform_wide.append(agreement_id)
-            infos.append(AgreementInfo(
-                id=agreement_id, version=max(compiled) if compiled else 0, title=data["title"].strip(),
-                summary=" ".join(data["summary"].split()), source=data.get("source", ""),
-                platform_wide=bool(data.get("platform_wide")),
-                versions=tuple(VersionInfo(v.version, v.effective_from, v.disclosed_at) for v in compiled.values()),
-            ))
-        bindings = self.bindings([d for d in documents if d.kind == "bindings"], versions)
-        return CompiledPolicy(revision, tuple(sorted(infos, key=lambda a: a.id)), versions,
-                              tuple(sorted(platform_wide)), bindings, schemes, consent_scopes_read(versions))
+            seen[agreement.id] = agreement.source
+            agreements[agreement.id] = self.agreement(agreement, schemes)
+        bindings = self.bindings(authored.bindings, agreements)
+        return ir.Policy(ir_version=ir.IR_VERSION, revision=revision,
+                         agreements=[agreements[a] for a in sorted(agreements)],
+                         label_schemes=[schemes[name] for name in sorted(schemes)], bindings=bindings)
 
     # ---- label schemes ------------------------------------------------------
 
-    def label_schemes(self, agreements: list[Document]) -> dict[str, LabelScheme]:
-        schemes: dict[str, LabelScheme] = {}
-        for document in agreements:
-            for name, spec in (document.data.get("labels") or {}).items():
-                path = ("labels", name)
-                if name in schemes:
-                    self.problems.append(document.source.diagnostic(path + ("<key>",), "duplicate_label_scheme",
-                                                                    f"label scheme `{name}` is defined twice",
-                                                                    help="define each scheme in one agreement"))
+    def label_schemes(self, agreements: tuple[model.Agreement, ...]) -> dict[str, ir.LabelScheme]:
+        schemes: dict[str, ir.LabelScheme] = {}
+        for agreement in agreements:
+            for spec in agreement.labels:
+                if spec.name in schemes:
+                    self.diagnose(agreement.source, spec.path + ("<key>",), "duplicate_label_scheme",
+                                f"label scheme `{spec.name}` is defined twice", help="define each scheme in one agreement")
                     continue
-                order = tuple(v.lower() for v in spec["order"])
-                aliases = {k.lower(): v.lower() for k, v in (spec.get("aliases") or {}).items()}
+                order = [v.lower() for v in spec.order]
+                aliases = {k.lower(): v.lower() for k, v in spec.aliases}
                 for alias, target in aliases.items():
                     if target not in order:
-                        self.problems.append(document.source.diagnostic(
-                            path + ("aliases", alias), "unknown_label", f"alias `{alias}` names `{target}`, which is not in the order",
-                            help=did_you_mean(target, list(order))))
-                schemes[name] = LabelScheme(name, order, aliases, document.data["agreement"],
-                                            frozenset(spec.get("relabel_by") or ()))
+                        self.diagnose(agreement.source, spec.path + ("aliases", alias), "unknown_label",
+                                    f"alias `{alias}` names `{target}`, which is not in the order",
+                                    help=did_you_mean(target, order))
+                schemes[spec.name] = ir.LabelScheme(name=spec.name, order=order, aliases=aliases,
+                                                    agreement=agreement.id, relabel_by=sorted(set(spec.relabel_by)))
         return schemes
 
     # ---- agreements ---------------------------------------------------------
 
-    def agreement(self, document: Document, schemes: dict[str, LabelScheme]) -> dict[int, CompiledVersion]:
-        data, source = document.data, document.source
-        agreement_id = data["agreement"]
-        platform_wide = bool(data.get("platform_wide"))
-        compiled: dict[int, CompiledVersion] = {}
-        for index, version in enumerate(data["versions"]):
-            path = ("versions", index)
-            number = version["version"]
-            if number in compiled:
-                self.problems.append(source.diagnostic(path + ("version",), "duplicate_version",
-                                                       f"version {number} of `{agreement_id}` is defined twice"))
+    def agreement(self, agreement: model.Agreement, schemes: dict[str, ir.LabelScheme]) -> ir.Agreement:
+        source = agreement.source
+        compiled: dict[int, ir.Version] = {}
+        for version in agreement.versions:
+            path = version.path
+            if version.number in compiled:
+                self.diagnose(source, path + ("version",), "duplicate_version",
+                            f"version {version.number} of `{agreement.id}` is defined twice")
                 continue
             effective_from = disclosed_at = None
             for key in ("effective_from", "disclosed_at"):
-                if key in version and not platform_wide:
-                    self.problems.append(source.diagnostic(
-                        path + (key, "<key>"), "dates_on_adopted_agreement",
-                        f"`{key}` is set on an agreement that groups adopt",
-                        help="a group's adoption says when its terms apply; only `platform_wide` agreements date their versions"))
+                if getattr(version, key) is not None and not agreement.platform_wide:
+                    self.diagnose(source, path + (key, "<key>"), "dates_on_adopted_agreement",
+                                f"`{key}` is set on an agreement that groups adopt",
+                                help="a group's adoption says when its terms apply; only `platform_wide` agreements "
+                                     "date their versions")
             try:
-                if "effective_from" in version:
-                    effective_from = parse_instant(version["effective_from"], path + ("effective_from",))
-                if "disclosed_at" in version:
-                    disclosed_at = parse_instant(version["disclosed_at"], path + ("disclosed_at",))
+                if version.effective_from is not None:
+                    effective_from = parse_instant(version.effective_from, path + ("effective_from",))
+                if version.disclosed_at is not None:
+                    disclosed_at = parse_instant(version.disclosed_at, path + ("disclosed_at",))
             except Invalid as error:
-                self.problems.append(source.diagnostic(error.path, error.code, error.message, help=error.help))
-            published_at = self.published_at(version, index, path, source, platform_wide)
-            defaults = self.label_values(version.get("default_labels") or {}, path + ("default_labels",), source, schemes)
-            floors = self.label_values(version.get("label_floors") or {}, path + ("label_floors",), source, schemes)
-            rules = self.rules(agreement_id, number, version["rules"], path + ("rules",), document)
-            may_restrict_later = version.get("authors_may_restrict_later", True)
-            compiled[number] = CompiledVersion(
-                agreement=agreement_id, version=number, effective_from=effective_from,
+                self.diagnose(source, error.path, error.code, error.message, help=error.help)
+            published_at = self.published_at(version, source, agreement.platform_wide)
+            defaults = self.label_values(version.default_labels, path + ("default_labels",), source, schemes)
+            floors = self.label_values(version.label_floors, path + ("label_floors",), source, schemes)
+            rules = self.rules(version, source)
+            may_restrict_later = version.authors_may_restrict_later
+            compiled[version.number] = ir.Version(
+                number=version.number, effective_from=effective_from,
                 disclosed_at=disclosed_at if disclosed_at is not None else effective_from,
-                index=_index(rules), label_schemes=schemes, default_labels=defaults,
-                authors_may_restrict_later=may_restrict_later, label_floors=floors, published_at=published_at,
-                frozen_schemes=frozenset() if may_restrict_later else frozenset(data.get("labels") or ()),
-            )
-        return dict(sorted(compiled.items()))
+                published_at=published_at, default_labels=defaults, label_floors=floors,
+                authors_may_restrict_later=may_restrict_later,
+                frozen_schemes=[] if may_restrict_later else [s.name for s in agreement.labels], rules=rules)
+        return ir.Agreement(id=agreement.id, title=agreement.title.strip(), summary=" ".join(agreement.summary.split()),
+                            source=agreement.source_url, platform_wide=agreement.platform_wide,
+                            versions=[compiled[n] for n in sorted(compiled)])
 
-    def published_at(self, version: dict, index: int, path: tuple, source: Source, platform_wide: bool):
+    def published_at(self, version: model.Version, source: Source, platform_wide: bool):
         """When a version of an adopted agreement was published; required after the first.
 
         An adoption of "the latest version" must not move items said under
         one version to a looser one loaded later: the date says from when the
         version may govern.
         """
-        if "published_at" not in version:
-            if index > 0 and not platform_wide:
-                self.problems.append(source.diagnostic(
-                    path + ("version",), "undated_version",
-                    f"version {version['version']} does not say when it was published",
-                    help="add `published_at`: an adoption of the latest version follows it only from then on"))
+        path = version.path
+        if version.published_at is None:
+            if version.index > 0 and not platform_wide:
+                self.diagnose(source, path + ("version",), "undated_version",
+                            f"version {version.number} does not say when it was published",
+                            help="add `published_at`: an adoption of the latest version follows it only from then on")
             return None
         if platform_wide:
-            self.problems.append(source.diagnostic(
-                path + ("published_at", "<key>"), "published_at_on_platform_agreement",
-                "`published_at` is set on a platform-wide agreement",
-                help="platform-wide agreements date their versions with `effective_from` and `disclosed_at`"))
+            self.diagnose(source, path + ("published_at", "<key>"), "published_at_on_platform_agreement",
+                        "`published_at` is set on a platform-wide agreement",
+                        help="platform-wide agreements date their versions with `effective_from` and `disclosed_at`")
             return None
         try:
-            return parse_instant(version["published_at"], path + ("published_at",))
+            return parse_instant(version.published_at, path + ("published_at",))
         except Invalid as error:
-            self.problems.append(source.diagnostic(error.path, error.code, error.message, help=error.help))
+            self.diagnose(source, error.path, error.code, error.message, help=error.help)
             return None
 
-    def label_values(self, values: dict, path: tuple, source: Source, schemes: dict) -> dict[str, str]:
+    def label_values(self, values: tuple[tuple[str, Any], ...], path: tuple, source: Source,
+                     schemes: dict[str, ir.LabelScheme]) -> dict[str, str]:
         """Checked `scheme: value` pairs (default labels, label floors), canonical and lower case."""
         result = {}
-        for scheme, value in values.items():
+        for scheme, value in values:
             where = path + (scheme,)
             if scheme not in schemes:
-                self.problems.append(source.diagnostic(where + ("<key>",), "unknown_label_scheme",
-                                                       f"unknown label scheme `{scheme}`",
-                                                       help=did_you_mean(scheme, sorted(schemes))))
+                self.diagnose(source, where + ("<key>",), "unknown_label_scheme", f"unknown label scheme `{scheme}`",
+                            help=did_you_mean(scheme, sorted(schemes)))
                 continue
             canonical = schemes[scheme].aliases.get(value.lower(), value.lower())
             if canonical not in schemes[scheme].order:
-                self.problems.append(source.diagnostic(where, "unknown_label", f"`{value}` is not a `{scheme}` label",
-                                                       help=did_you_mean(value, list(schemes[scheme].order))))
+                self.diagnose(source, where, "unknown_label", f"`{value}` is not a `{scheme}` label",
+                            help=did_you_mean(value, list(schemes[scheme].order)))
                 continue
             result[scheme] = canonical
         return result
 
     # ---- rules --------------------------------------------------------------
 
-    def rules(self, agreement: str, version: int, rules: list[dict], path: tuple, document: Document) -> list[CompiledRule]:
-        source = document.source
-        if len(rules) > MAX_RULES:
+    def rules(self, version: model.Version, source: Source) -> list[ir.Rule]:
+        path = version.path + ("rules",)
+        if version.rule_count > MAX_RULES:
             # Refused before any is compiled: the number is what is wrong.
-            self.problems.append(source.diagnostic(
-                path + (MAX_RULES,), "too_many_rules",
-                f"version {version} has {len(rules)} rules, more than the {MAX_RULES} a version may have",
-                help="the shipped agreements have at most a few dozen: "
-                     "a condition with `any:` or `in:` says in one rule what many rules say one by one"))
+            self.diagnose(source, path + (MAX_RULES,), "too_many_rules",
+                        f"version {version.number} has {version.rule_count} rules, more than the {MAX_RULES} a "
+                        "version may have",
+                        help="the shipped agreements have at most a few dozen: "
+                             "a condition with `any:` or `in:` says in one rule what many rules say one by one")
             return []
         compiled, ids = [], set()
-        for index, rule in enumerate(rules):
-            where = path + (index,)
-            if document.is_broken(where):
-                continue  # reported by the schema pass
-            rule_id = rule["id"]
-            if rule_id in ids:
-                self.problems.append(source.diagnostic(where + ("id",), "duplicate_rule",
-                                                       f"rule id `{rule_id}` is used twice in this version", rule=rule_id))
+        for rule in version.rules:
+            if rule.id in ids:
+                self.diagnose(source, rule.path + ("id",), "duplicate_rule",
+                            f"rule id `{rule.id}` is used twice in this version", rule=rule.id)
                 continue
-            ids.add(rule_id)
-            result = self.rule(agreement, version, rule, where, source)
+            ids.add(rule.id)
+            result = self.rule(rule, source)
             if result is not None:
                 compiled.append(result)
         return compiled
 
-    def rule(self, agreement: str, version: int, rule: dict, path: tuple, source: Source) -> CompiledRule | None:
+    def rule(self, rule: model.Rule, source: Source) -> ir.Rule | None:
         pace()
-        rule_id, effect = rule["id"], rule["effect"]
+        path, effect = rule.path, rule.effect
         before = len(self.problems)
-        obligations = rule.get("obligations") or []
+        obligations = rule.obligations
         if effect in ("deny", "deny_unless_allowed") and obligations:
-            self.problems.append(source.diagnostic(path + ("obligations", "<key>"), "obligations_on_deny",
-                                                   "a deny cannot carry obligations", rule=rule_id,
-                                                   help="remove `obligations`, or make the effect `allow_with_obligations`"))
+            self.diagnose(source, path + ("obligations", "<key>"), "obligations_on_deny",
+                        "a deny cannot carry obligations", rule=rule.id,
+                        help="remove `obligations`, or make the effect `allow_with_obligations`")
         if effect == "allow" and obligations:
-            self.problems.append(source.diagnostic(path + ("effect",), "obligations_on_allow",
-                                                   "an `allow` with obligations must say so", rule=rule_id,
-                                                   help="set `effect: allow_with_obligations`"))
+            self.diagnose(source, path + ("effect",), "obligations_on_allow", "an `allow` with obligations must say so",
+                        rule=rule.id, help="set `effect: allow_with_obligations`")
         if effect in ("allow_with_obligations", "require") and not obligations:
-            self.problems.append(source.diagnostic(path + ("effect",), "missing_obligations",
-                                                   f"`{effect}` needs `obligations`", rule=rule_id,
-                                                   help="list what must be done, or make the effect `allow`"))
-        ctx = Context(source, rule_id, self.problems, patterns=self.patterns)
-        conjuncts = tuple(compile_conjuncts(rule["when"], path + ("when",), ctx)) if "when" in rule else ()
-        condition = _conjunction([p for _, p in conjuncts])
-        compiled_obligations = tuple(
-            o for i, spec in enumerate(obligations)
-            if (o := self.obligation(spec, path + ("obligations", i), ctx)) is not None
-        )
-        message = self.message(rule["reason"]["message"], path + ("reason", "message"), ctx)
+            self.diagnose(source, path + ("effect",), "missing_obligations", f"`{effect}` needs `obligations`",
+                        rule=rule.id, help="list what must be done, or make the effect `allow`")
+        ctx = Context(source, rule.id, self.problems, patterns=self.patterns)
+        when = lower_entries(rule.when, ctx) if rule.when is not None else []
+        compiled_obligations = [o for spec in obligations if (o := self.obligation(spec, ctx)) is not None]
+        message = self.message(rule.message, path + ("reason", "message"), ctx)
         if len(self.problems) > before:
             return None
-        return CompiledRule(
-            agreement=agreement, version=version, id=rule_id, effect=effect,
-            waivable_by_author=rule.get("author_may_waive", True), condition=condition, conjuncts=conjuncts,
-            obligations=compiled_obligations, reason_code=rule["reason"]["code"], message=message,
-            actions=tuple(rule.get("actions") or ACTIONS), destinations=_destinations(rule.get("destinations")),
-            schemes=frozenset(_schemes_read(rule)),
-            consent_scopes=frozenset(ctx.consent_scopes),
-        )
+        return ir.Rule(
+            id=rule.id, effect=ir.enum_value("Effect", effect), waivable_by_author=rule.author_may_waive,
+            actions=rule.actions or ACTIONS, destinations=_destinations(rule), when=when,
+            obligations=compiled_obligations, reason_code=rule.reason_code, message=message,
+            schemes_read=sorted(set(_schemes_read(rule))), consent_scopes_read=sorted(ctx.consent_scopes))
 
-    def obligation(self, spec: Any, path: tuple, ctx: Context) -> CompiledObligation | None:
-        if isinstance(spec, str):
-            name, raw = spec, {}
-        else:
-            (name, raw), = spec.items()
+    def obligation(self, spec: model.Obligation, ctx: Context) -> ir.Obligation | None:
+        name, raw, path = spec.type, spec.parameters, spec.path
         kind = OBLIGATION_TYPES[name]
         declared = dict(kind.params)
+        if raw is None:
+            raw = {}
         # A scalar or a `{fact: …}` sets the main parameter: `add_notice: chatham_house_rule`.
         if not isinstance(raw, dict) or set(raw) == {"fact"}:
             if not kind.params:
@@ -282,7 +264,7 @@ class _Compiler:
             raw = {kind.params[0][0]: raw}
         raw = {**dict(kind.defaults), **raw}
         ctx.consent_scopes.update(kind.consent_scopes)
-        params: dict[str, Callable] = {}
+        params: dict[str, ir.Parameter] = {}
         for key, value in raw.items():
             where = path + (name, key)
             if key not in declared:
@@ -301,176 +283,126 @@ class _Compiler:
         for key in kind.required:
             if key not in raw:
                 ctx.report(Invalid(path, "missing_parameter", f"`{name}` needs `{key}`", f"write `{name}: {{{key}: …}}`"))
-        return CompiledObligation(name, kind.build, params)
+        return ir.Obligation(type=name, parameters=params)
 
-    def message(self, template: str, path: tuple, ctx: Context) -> Callable:
-        pieces: list[Any] = []
+    def message(self, template: str, path: tuple, ctx: Context) -> list[ir.MessagePiece]:
+        pieces: list[ir.MessagePiece] = []
         try:
             parsed = list(string.Formatter().parse(template))
         except ValueError as error:
             ctx.report(Invalid(path, "bad_message", f"the message cannot be filled in: {error}",
                                "write `{{` and `}}` for literal braces"))
-            return lambda scope: template
+            return [ir.MessagePiece(text=template)]
         for literal, field, _spec, _conv in parsed:
             if literal:
-                pieces.append(literal)
+                pieces.append(ir.MessagePiece(text=literal))
             if field is None:
                 continue
             try:
-                getter, _ = resolve(field, {})
+                resolve(field, {})
             except UnknownFact as error:
                 ctx.report(Invalid(path, "unknown_fact", f"{error} in the message", error.help))
                 continue
-            pieces.append(getter)
-        if all(isinstance(p, str) for p in pieces):
-            text = "".join(pieces)
-            return lambda scope: text
-        return lambda scope: "".join(p if isinstance(p, str) else str(p(scope)) for p in pieces)
+            pieces.append(ir.MessagePiece(fact=ir.Fact(path=field)))
+        return pieces
 
     # ---- bindings -----------------------------------------------------------
 
-    def bindings(self, documents: list[Document], versions: dict) -> dict[str, tuple[Adoption, ...]]:
-        result: dict[str, tuple[Adoption, ...]] = {}
-        for document in documents:
-            source = document.source
-            if document.broken:
-                continue  # reported by the schema pass
-            for index, binding in enumerate(document.data["bindings"]):
-                path = ("bindings", index)
-                group = binding["group"]
-                if group in result:
-                    self.problems.append(source.diagnostic(path + ("group",), "duplicate_binding",
-                                                           f"group `{group}` is bound twice"))
+    def bindings(self, files: tuple[model.Bindings, ...], agreements: dict[str, ir.Agreement]) -> list[ir.Binding]:
+        result: dict[str, ir.Binding] = {}
+        for bindings in files:
+            source = bindings.source
+            for binding in bindings.bindings:
+                if binding.group in result:
+                    self.diagnose(source, binding.path + ("group",), "duplicate_binding",
+                                f"group `{binding.group}` is bound twice")
                     continue
-                adoptions = []
-                for j, adoption in enumerate(binding["adoptions"]):
-                    parsed = self.adoption(adoption, path + ("adoptions", j), source, versions)
-                    if parsed:
-                        adoptions.append(parsed)
-                for problem in adoption_problems(adoptions):
-                    self.problems.append(source.diagnostic(
-                        path + ("adoptions", problem.index, "replaces"), problem.code, problem.message))
-                result[group] = tuple(adoptions)
-        return result
+                adoptions = [parsed for adoption in binding.adoptions
+                             if (parsed := self.adoption(adoption, source, agreements)) is not None]
+                for problem in adoption_problems([_as_engine_adoption(a) for a in adoptions]):
+                    self.diagnose(source, binding.path + ("adoptions", problem.index, "replaces"), problem.code,
+                                problem.message)
+                result[binding.group] = ir.Binding(group=binding.group, adoptions=adoptions)
+        return list(result.values())
 
-    def adoption(self, data: dict, path: tuple, source: Source, versions: dict) -> Adoption | None:
-        agreement = data["agreement"]
-        if agreement not in versions:
-            self.problems.append(source.diagnostic(path + ("agreement",), "unknown_agreement",
-                                                   f"unknown agreement `{agreement}`",
-                                                   help=did_you_mean(agreement, sorted(versions))))
+    def adoption(self, adoption: model.Adoption, source: Source,
+                 agreements: dict[str, ir.Agreement]) -> ir.Adoption | None:
+        path, agreement = adoption.path, adoption.agreement
+        if agreement not in agreements:
+            self.diagnose(source, path + ("agreement",), "unknown_agreement", f"unknown agreement `{agreement}`",
+                        help=did_you_mean(agreement, sorted(agreements)))
             return None
-        version = data.get("version", 0)
-        if version and version not in versions[agreement]:
-            self.problems.append(source.diagnostic(path + ("version",), "unknown_version",
-                                                   f"`{agreement}` has no version {version}",
-                                                   help="versions: " + ", ".join(map(str, versions[agreement]))))
+        numbers = [v.number for v in agreements[agreement].versions]
+        if adoption.version and adoption.version not in numbers:
+            self.diagnose(source, path + ("version",), "unknown_version", f"`{agreement}` has no version {adoption.version}",
+                        help="versions: " + ", ".join(map(str, numbers)))
             return None
         try:
-            effective = parse_instant(data["effective_from"], path + ("effective_from",)) if "effective_from" in data else None
-            disclosed = parse_instant(data["disclosed_at"], path + ("disclosed_at",)) if "disclosed_at" in data else None
+            effective = (parse_instant(adoption.effective_from, path + ("effective_from",))
+                         if adoption.effective_from is not None else None)
+            disclosed = (parse_instant(adoption.disclosed_at, path + ("disclosed_at",))
+                         if adoption.disclosed_at is not None else None)
         except Invalid as error:
-            self.problems.append(source.diagnostic(error.path, error.code, error.message, help=error.help))
+            self.diagnose(source, error.path, error.code, error.message, help=error.help)
             return None
-        for j, replaced in enumerate(data.get("replaces") or []):
-            if replaced not in versions:
-                self.problems.append(source.diagnostic(path + ("replaces", j), "unknown_agreement",
-                                                       f"unknown agreement `{replaced}`",
-                                                       help=did_you_mean(replaced, sorted(versions))))
-        return Adoption(agreement, version, effective, disclosed, tuple(data.get("replaces") or ()),
-                        tuple(data.get("segments") or ()), dict(data.get("default_labels") or {}),
-                        dict(data.get("label_floors") or {}))
+        for j, replaced in enumerate(adoption.replaces):
+            if replaced not in agreements:
+                self.diagnose(source, path + ("replaces", j), "unknown_agreement", f"unknown agreement `{replaced}`",
+                            help=did_you_mean(replaced, sorted(agreements)))
+        return ir.Adoption(agreement=agreement, version=adoption.version, effective_from=effective,
+                           disclosed_at=disclosed, replaces=adoption.replaces, segments=adoption.segments,
+                           default_labels=dict(adoption.default_labels), label_floors=dict(adoption.label_floors))
+
+
+def _as_engine_adoption(a: ir.Adoption) -> Adoption:
+    return Adoption(a.agreement, a.version, a.effective_from if a.HasField("effective_from") else None,
+                    a.disclosed_at if a.HasField("disclosed_at") else None, tuple(a.replaces))
 
 
 _LABEL_FACT = re.compile(r"item\.label(?:_param)?\.([A-Za-z0-9_+-]+)")
 
 
-def _schemes_read(node: Any) -> Iterator[str]:
-    """The label schemes a rule names anywhere: in a condition's keys, operands or its message."""
+def _schemes_read(rule: model.Rule) -> Iterator[str]:
+    """The label schemes a rule names anywhere: in a condition's facts and operands, its obligations, its message."""
+    texts: list[Any] = [rule.message, *(o.parameters for o in rule.obligations)]
+    if rule.when is not None:
+        for entry in model.walk(rule.when):
+            texts.append(entry.text)
+    yield from _names(texts)
+
+
+def _names(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():
-            yield from _schemes_read(key)
-            yield from _schemes_read(value)
-    elif isinstance(node, list):
+            yield from _names(key)
+            yield from _names(value)
+    elif isinstance(node, (list, tuple)):
         for value in node:
-            yield from _schemes_read(value)
+            yield from _names(value)
     elif isinstance(node, str):
         yield from (match.group(1).lower() for match in _LABEL_FACT.finditer(node))
 
 
-def _destinations(spec: list | dict | None) -> tuple[str, ...]:
-    if spec is None:
-        return DESTINATION_KINDS
-    if isinstance(spec, dict):
-        return tuple(k for k in DESTINATION_KINDS if k not in spec["except"])
-    return tuple(spec)
+def _destinations(rule: model.Rule) -> tuple[str, ...]:
+    if rule.destinations is not None:
+        return rule.destinations
+    return tuple(k for k in DESTINATION_KINDS if k not in rule.destinations_except)
 
 
-def _rule_paths(data: dict) -> list[tuple]:
-    # Read before the schema's problems are known to be only inside rules: any
-    # shape may stand where a list should (`versions: 3`, `rules: true`).
-    versions = data.get("versions")
-    return [("versions", i, "rules", j) for i, v in enumerate(versions if isinstance(versions, list) else [])
-            if isinstance(v, dict) and isinstance(v.get("rules"), list) for j in range(len(v["rules"]))]
-
-
-def _always(scope) -> bool:
-    return True
-
-
-def _conjunction(parts: list[Callable]) -> Callable:
-    if not parts:
-        return _always
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 2:
-        first, second = parts
-        return lambda scope: first(scope) and second(scope)
-    return lambda scope: all(p(scope) for p in parts)
-
-
-def _parameter(value: Any, kind: str, path: tuple, ctx: Context) -> Callable:
+def _parameter(value: Any, kind: str, path: tuple, ctx: Context) -> ir.Parameter:
     if kind == "consent_scope":
         # Named, never read from a fact: the compiler must know every scope a rule reads.
-        scope = consent_scope(value, path, ctx)
-        return lambda _: scope
+        return ir.Parameter(text=consent_scope(value, path, ctx))
     if isinstance(value, dict) and set(value) == {"fact"}:
         try:
-            getter, fact_type = resolve(value["fact"], {})
+            _, fact_type = resolve(value["fact"], {})
         except UnknownFact as error:
             raise Invalid(path + ("fact",), "unknown_fact", str(error), error.help) from None
         if kind == "instant" and fact_type.kind not in ("instant", "text", "any"):
             raise Invalid(path, "wrong_type", f"`{value['fact']}` is {fact_type.describe()}, not a time")
-        if kind == "instant" and fact_type.kind != "instant":
-            return _instant_from_text(getter)
-        return getter
+        return ir.Parameter(fact=ir.Fact(path=value["fact"]))
     if kind == "instant":
-        instant = parse_instant(value, path)
-        return lambda scope: instant
+        return ir.Parameter(instant=parse_instant(value, path))
     if not isinstance(value, str):
         raise Invalid(path, "wrong_type", f"`{value}` must be text")
-    return lambda scope: value
-
-
-def _instant_from_text(getter: Callable) -> Callable:
-    # Label parameters arrive as text (`until: 2026-03-01T00:00:00Z`). Parsing
-    # here is the one place the request path reads a time from text; a bad
-    # value raises and the rule fails closed.
-    def read(scope):
-        text = getter(scope)
-        if not text:
-            return None
-        return parse_iso(str(text))
-
-    return read
-
-
-def _index(rules: list[CompiledRule]) -> dict[tuple[str, str], tuple[CompiledRule, ...]]:
-    index: dict[tuple[str, str], list[CompiledRule]] = defaultdict(list)
-    for rule in rules:
-        for action in rule.actions:
-            for destination in rule.destinations:
-                index[(action, destination)].append(rule)
-    # "Otherwise deny" rules are looked at after every other rule of the
-    # version, once it is known whether the version allowed the item.
-    return {key: tuple(sorted(value, key=lambda r: r.effect == "deny_unless_allowed")) for key, value in index.items()}
+    return ir.Parameter(text=value)

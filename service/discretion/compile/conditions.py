@@ -1,8 +1,9 @@
-"""Conditions → closures. One small builder per keyword, registered in one table.
+"""Conditions → the compiled form's expressions. One small lowering per keyword and operator, in two tables.
 
-A condition is a mapping whose entries must all hold. Each entry is either a
-keyword (`all`, `any`, `not`, `some`, `every`, `none`, `author_consented`,
-`author_withdrew`, `actor_is_author`) or a fact path with a test:
+A condition (policy.model) is a mapping whose entries must all hold. Each
+entry is either a keyword (`all`, `any`, `not`, `some`, `every`, `none`,
+`author_consented`, `author_withdrew`, `consented`, `actor_is_author`) or a
+fact path with a test:
 
     destination.kind: public                  # equals
     destination.kind: [public, ai_tool]       # one of
@@ -11,26 +12,34 @@ keyword (`all`, `any`, `not`, `some`, `every`, `none`, `author_consented`,
 
 Everything is checked here, once: unknown facts, values outside a fact's
 vocabulary, consent scopes outside theirs, tests that do not fit the fact's
-type, unparseable times.
+type, unparseable times, patterns over budget. What comes out (`ir.Expr`) is
+typed data an evaluator runs without checking anything again
+(engine/build.py is the reference one).
 """
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, TYPE_CHECKING
 
 import re2
 
-from ..engine import consent
-from ..engine.scope import once_per_request
+from .. import ir
+from ..engine.build import compile_pattern
+from ..engine.facts import BOOL, FactType, UnknownFact, resolve
 from ..engine.instants import NoTimeZone, parse_iso
-from ..engine.model import AUTHORED_KINDS, CONSENT_SCOPES, Instant
+from ..engine.model import CONSENT_SCOPES, Instant
 from ..errors import Diagnostic, did_you_mean
-from ..source import Source
-from .facts import BOOL, ROOTS, FactType, UnknownFact, resolve
+from ..policy import model
+from ..policy.model import KEYWORDS, describe, flow
 
-Predicate = Callable[[Any], bool]
+if TYPE_CHECKING:  # the side table of positions; only policy/ reads rule files
+    from ..source import Source
+
+__all__ = ["KEYWORDS", "Context", "Invalid", "Patterns", "consent_scope", "describe", "lower_condition",
+           "lower_entries", "parse_instant"]
+
+_INT64 = 1 << 63
 
 
 class Invalid(Exception):
@@ -49,11 +58,6 @@ class Context:
     variables: dict[str, FactType] = field(default_factory=dict)
     # The consent scopes the rule names, shared with the contexts nested in it.
     consent_scopes: set[str] = field(default_factory=set)
-    # What the condition being compiled reads: the first word of each fact path
-    # (`group`, `item`, a quantifier's variable), and `_THE_ITEM` for each keyword
-    # that reads the item's consents or author. Says which parts are the same for
-    # every item of a request (`_quantifier`).
-    reads: set[str] = field(default_factory=set)
     # The policy's patterns: one budget for every rule file of a load.
     patterns: "Patterns" = field(default_factory=lambda: Patterns())
 
@@ -62,46 +66,24 @@ class Context:
                                                     help=error.help, rule=self.rule))
 
 
-def compile_condition(condition: dict, path: tuple, ctx: Context) -> Predicate:
-    parts = [predicate for _, predicate in compile_conjuncts(condition, path, ctx)]
-    if len(parts) == 1:
-        return parts[0]
-    return lambda scope: all(p(scope) for p in parts)
+def lower_entries(condition: model.Condition, ctx: Context) -> list[ir.Entry]:
+    """Each entry of a condition, checked, as the compiled form's entry (its text and expression).
 
-
-def compile_conjuncts(condition: dict, path: tuple, ctx: Context) -> list[tuple[str, Predicate]]:
-    """Each entry of a condition as (its text, its predicate).
-
-    The rule's condition is their conjunction; `explain` names the first entry
-    that did not hold, by evaluating these same predicates.
+    A rule's condition is their conjunction; an entry with a problem is
+    reported and left out (and the rule with it).
     """
-    parts: list[tuple[str, Predicate]] = []
-    for key, value in condition.items():
-        builder = KEYWORDS.get(key)
-        if builder is not None and key not in _LOGIC:
-            ctx.reads.add(_THE_ITEM)  # consents, authors: the item's
+    entries = []
+    for entry in condition.entries:
         try:
-            predicate = builder(value, path + (key,), ctx) if builder else _fact_test(key, value, path + (key,), ctx)
+            entries.append(ir.Entry(text=entry.text, expr=_LOWER[type(entry)](entry, ctx)))
         except Invalid as error:
             ctx.report(error)
-            continue
-        parts.append((describe(key, value), predicate))
-    return parts
+    return entries
 
 
-def describe(key: str, value: Any) -> str:
-    """`key: value` in compact YAML flow style, for explanations."""
-    return f"{key}: {_flow(value)}"
-
-
-def _flow(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    if value is True or value is False:
-        return str(value).lower()
-    return "null" if value is None else str(value)
+def lower_condition(condition: model.Condition, ctx: Context) -> ir.Expr:
+    exprs = [entry.expr for entry in lower_entries(condition, ctx)]
+    return exprs[0] if len(exprs) == 1 else ir.Expr(all=ir.Exprs(exprs=exprs))
 
 
 def parse_instant(text: Any, path: tuple) -> Instant:
@@ -119,160 +101,89 @@ def parse_instant(text: Any, path: tuple) -> Instant:
 # ---- keywords ---------------------------------------------------------------
 
 
-def _all(value: list, path: tuple, ctx: Context) -> Predicate:
-    parts = [compile_condition(c, path + (i,), ctx) for i, c in enumerate(value)]
-    return lambda scope: all(p(scope) for p in parts)
+def _junction(entry: model.AllOf | model.AnyOf, ctx: Context) -> ir.Expr:
+    exprs = ir.Exprs(exprs=[lower_condition(c, ctx) for c in entry.conditions])
+    return ir.Expr(all=exprs) if isinstance(entry, model.AllOf) else ir.Expr(any=exprs)
 
 
-def _any(value: list, path: tuple, ctx: Context) -> Predicate:
-    parts = [compile_condition(c, path + (i,), ctx) for i, c in enumerate(value)]
-    return lambda scope: any(p(scope) for p in parts)
+def _not(entry: model.Not, ctx: Context) -> ir.Expr:
+    return ir.Expr(**{"not": lower_condition(entry.condition, ctx)})  # `not` is a Python keyword
 
 
-def _not(value: dict, path: tuple, ctx: Context) -> Predicate:
-    inner = compile_condition(value, path, ctx)
-    return lambda scope: not inner(scope)
-
-
-def _quantifier(combine: Callable[[Any], bool], negate: bool):
-    def build(value: dict, path: tuple, ctx: Context) -> Predicate:
-        getter, fact_type = _resolve(value["of"], path + ("of",), ctx)
-        if fact_type.kind != "list":
-            raise Invalid(path + ("of",), "not_a_list", f"`{value['of']}` is {fact_type.describe()}, not a list",
-                          "`some`, `every` and `none` range over lists such as `item.labels`")
-        name = value.get("as", "it")
-        inner_ctx = replace(ctx, variables={**ctx.variables, name: fact_type.element}, reads=set())
-        where = compile_condition(value["where"], path + ("where",), inner_ctx)
-        ctx.reads |= inner_ctx.reads
-
-        def test(scope) -> bool:
-            bound = scope.vars
-            outer = bound.get(name)
-            try:
-                result = combine(_bind(scope, name, element, where) for element in getter(scope))
-            finally:
-                bound[name] = outer
-            return not result if negate else result
-
-        # What it reads, by first word; a word bound by an enclosing quantifier
-        # (`as: actor` may shadow the fact `actor`) is that quantifier's element.
-        reads = (inner_ctx.reads - {name}) | {value["of"].split(".", 1)[0]}
-        if reads - _PER_REQUEST or reads & set(ctx.variables):
-            return test
-        # Over the request's facts alone (`some: {of: group.participants, …}`):
-        # the same answer for every item, so asked once per request, not once
-        # per item of a 1,000-item export over a roster of 10,000.
-        def per_request(scope) -> bool:
-            return once_per_request(scope, test, lambda: test(scope))
-
-        return per_request
-
-    return build
-
-
-def _bind(scope, name: str, element: Any, where: Predicate) -> bool:
-    scope.vars[name] = element
-    return where(scope)
+def _quantified(entry: model.Quantified, ctx: Context) -> ir.Expr:
+    of_path = entry.path + ("of",)
+    fact_type = _resolve(entry.of, of_path, ctx)
+    if fact_type.kind != "list":
+        raise Invalid(of_path, "not_a_list", f"`{entry.of}` is {fact_type.describe()}, not a list",
+                      "`some`, `every` and `none` range over lists such as `item.labels`")
+    inner = replace(ctx, variables={**ctx.variables, entry.name: fact_type.element})
+    where = lower_condition(entry.where, inner)
+    return ir.Expr(quantified=ir.Quantified(
+        quantifier=ir.enum_value("Quantifier", entry.quantifier), of=ir.Fact(path=entry.of), where=where,
+        **{"as": entry.name}))
 
 
 def consent_scope(value: Any, path: tuple, ctx: Context) -> str:
     """A consent scope the rule names, checked against the vocabulary and noted as read."""
     if not isinstance(value, str) or value not in CONSENT_SCOPES:
-        raise Invalid(path, "unknown_consent_scope", f"`{_flow(value)}` is not a consent scope",
-                      did_you_mean(_flow(value), list(CONSENT_SCOPES)))
+        raise Invalid(path, "unknown_consent_scope", f"`{flow(value)}` is not a consent scope",
+                      did_you_mean(flow(value), list(CONSENT_SCOPES)))
     ctx.consent_scopes.add(value)
     return value
 
 
-def _author_consented(value: str, path: tuple, ctx: Context) -> Predicate:
-    kind = consent_scope(value, path, ctx)
-    # Who posted a transcript, a list, a file or an image cannot consent for
-    # the other people in it: only a message's words are its author's alone.
-    return lambda scope: scope.item.kind in AUTHORED_KINDS and consent.holds(scope, scope.item.author.id, kind)
+def _author_consent(entry: model.AuthorConsent, ctx: Context) -> ir.Expr:
+    scope = consent_scope(entry.scope, entry.path, ctx)
+    test = "author_withdrew" if entry.withdrew else "author_consented"
+    return ir.Expr(consent=ir.Consent(test=ir.enum_value("ConsentTest", test), scope=scope))
 
 
-def _author_withdrew(value: str, path: tuple, ctx: Context) -> Predicate:
-    kind = consent_scope(value, path, ctx)
-    return lambda scope: consent.withdrawn(scope, scope.item.author.id, kind)
-
-
-def _consented(value: dict, path: tuple, ctx: Context) -> Predicate:
-    getter, fact_type = _resolve(value["by"], path + ("by",), ctx)
+def _consented(entry: model.Consented, ctx: Context) -> ir.Expr:
+    by_path = entry.path + ("by",)
+    fact_type = _resolve(entry.by, by_path, ctx)
     if fact_type.kind != "text":
-        raise Invalid(path + ("by",), "wrong_type", f"`{value['by']}` is {fact_type.describe()}, not a person id")
-    kind = consent_scope(value["scope"], path + ("scope",), ctx)
-    return lambda scope: consent.holds(scope, getter(scope), kind)
+        raise Invalid(by_path, "wrong_type", f"`{entry.by}` is {fact_type.describe()}, not a person id")
+    scope = consent_scope(entry.scope, entry.path + ("scope",), ctx)
+    return ir.Expr(consent=ir.Consent(test=ir.enum_value("ConsentTest", "consented"), scope=scope,
+                                      by=ir.Fact(path=entry.by)))
 
 
-def _actor_is_author(value: bool, path: tuple, ctx: Context) -> Predicate:
-    return lambda scope: scope.actor_is_author is value
-
-
-_LOGIC = frozenset({"all", "any", "not", "some", "every", "none"})  # keywords that read nothing themselves
-# What a keyword that reads the item records: no variable can be named so (`as: item` could).
-_THE_ITEM = "item()"
-# Facts that are the same for every item of a request, by the first word of their path.
-_PER_REQUEST = frozenset(ROOTS) - {"item"}
-
-KEYWORDS: dict[str, Callable[[Any, tuple, Context], Predicate]] = {
-    "all": _all,
-    "any": _any,
-    "not": _not,
-    "some": _quantifier(any, False),
-    "every": _quantifier(all, False),
-    "none": _quantifier(any, True),
-    "author_consented": _author_consented,
-    "author_withdrew": _author_withdrew,
-    "consented": _consented,
-    "actor_is_author": _actor_is_author,
-}
+def _actor_is_author(entry: model.ActorIsAuthor, ctx: Context) -> ir.Expr:
+    if not isinstance(entry.value, bool):
+        raise Invalid(entry.path, "wrong_type", "`actor_is_author` is `true` or `false`")
+    return ir.Expr(actor_is_author=entry.value)
 
 
 # ---- fact tests -------------------------------------------------------------
 
 
-def _resolve(fact: str, path: tuple, ctx: Context):
-    ctx.reads.add(fact.split(".", 1)[0])
+def _resolve(fact: str, path: tuple, ctx: Context | None = None) -> FactType:
     try:
-        return resolve(fact, ctx.variables)
+        return resolve(fact, ctx.variables if ctx else {})[1]
     except UnknownFact as error:
         raise Invalid(path, "unknown_fact", str(error), error.help) from None
 
 
-def _fact_test(fact: str, test: Any, path: tuple, ctx: Context) -> Predicate:
-    getter, fact_type = _resolve(fact, path + ("<key>",), ctx)
-    if isinstance(test, dict):
-        ops = test
-    elif isinstance(test, list):
-        ops = {"in": test}
-    else:
-        ops = {"eq": test}
-    parts = []
-    for op, operand in ops.items():
-        if op == "fact":
-            op, operand = "eq", {"fact": operand}
-        builder = OPERATORS[op]
+def _fact_test(entry: model.FactTest, ctx: Context) -> ir.Expr:
+    fact_type = _resolve(entry.fact, entry.path + ("<key>",), ctx)
+    exprs = []
+    for test in entry.tests:
         try:
-            parts.append(builder(getter, fact, fact_type, operand, path + ((op,) if isinstance(test, dict) else ()), ctx))
+            exprs.append(OPERATORS[test.op](entry.fact, fact_type, test.operand, test.path, ctx))
         except Invalid as error:
             ctx.report(error)
-    if len(parts) == 1:
-        return parts[0]
-    return lambda scope: all(p(scope) for p in parts)
+    return exprs[0] if len(exprs) == 1 else ir.Expr(all=ir.Exprs(exprs=exprs))
 
 
-def _operand(fact: str, fact_type: FactType, operand: Any, path: tuple, ctx: Context):
-    """(getter_or_None, literal): a `{fact: path}` becomes a getter, a literal is checked and converted."""
-    if isinstance(operand, dict):
-        other, other_type = _resolve(operand["fact"], path + ("fact",), ctx)
-        return other, other_type
-    return None, _literal(fact, fact_type, operand, path)
+def _fact(path: str) -> ir.Fact:
+    return ir.Fact(path=path)
 
 
-def _literal(fact: str, fact_type: FactType, value: Any, path: tuple):
+def _literal(fact: str, fact_type: FactType, value: Any, path: tuple) -> ir.Value:
+    """A literal checked against the type of the fact it is compared with, as the compiled form's value."""
     kind = fact_type.kind
     if kind == "instant":
-        return None if value is None else parse_instant(value, path)
+        return ir.Value(null=True) if value is None else ir.Value(instant=parse_instant(value, path))
     if kind == "bool" and not isinstance(value, bool):
         raise Invalid(path, "wrong_type", f"`{fact}` is true or false, not `{value}`", "write `true` or `false`")
     if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
@@ -286,119 +197,99 @@ def _literal(fact: str, fact_type: FactType, value: Any, path: tuple):
     if kind in ("list", "record"):
         raise Invalid(path, "wrong_type", f"`{fact}` is {fact_type.describe()} and cannot be compared with a value",
                       "use `some`, `every` or `none` for lists" if kind == "list" else "compare one of its fields")
-    return value
+    return _value(value, path)
 
 
-def _known(value: Any) -> bool:
-    """A blank text or a missing value is unknown, and an unknown equals nothing, not even another unknown."""
-    return value is not None and value != ""
+def _value(value: Any, path: tuple) -> ir.Value:
+    if value is None:
+        return ir.Value(null=True)
+    if isinstance(value, bool):
+        return ir.Value(boolean=value)
+    if isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise Invalid(path, "wrong_type", f"`{value}` is outside the numbers a fact can hold",
+                          "facts are 64-bit integers")
+        return ir.Value(integer=value)
+    if isinstance(value, float):
+        return ir.Value(number=value)
+    if isinstance(value, str):
+        return ir.Value(text=value)
+    if isinstance(value, list):
+        return ir.Value(list=ir.Values(values=[_value(v, path + (i,)) for i, v in enumerate(value)]))
+    raise Invalid(path, "wrong_type", f"`{flow(value)}` cannot be compared with a fact", "compare with a plain value")
 
 
-def _same(a: Any, b: Any) -> bool:
-    # Two recipients without an organization are not "of the same
-    # organization"; an empty id is no participant (TLP:AMBER+STRICT, RED).
-    return a == b and _known(a)
+def _other(operand: model.FactRef, ctx: Context) -> FactType:
+    return _resolve(operand.fact, operand.path, ctx)
 
 
-def _equality(negate: bool):
-    def build(getter, fact, fact_type, operand, path, ctx):
-        other, value = _operand(fact, fact_type, operand, path, ctx)
-        if other is not None:
-            if negate:
-                return lambda scope: not _same(getter(scope), other(scope))
-            return lambda scope: _same(getter(scope), other(scope))
-        if negate:
-            return lambda scope: getter(scope) != value
-        return lambda scope: getter(scope) == value
-
-    return build
+def _compare(op: str, fact: str, **operand) -> ir.Expr:
+    return ir.Expr(compare=ir.Compare(op=ir.enum_value("Operator", op), fact=_fact(fact), **operand))
 
 
-def _membership(negate: bool):
-    def build(getter, fact, fact_type, operand, path, ctx):
-        if isinstance(operand, dict):
-            other, other_type = _resolve(operand["fact"], path + ("fact",), ctx)
-            if other_type.kind != "list":
-                raise Invalid(path, "not_a_list", f"`{operand['fact']}` is not a list")
-            test = lambda scope: _known(value := getter(scope)) and value in other(scope)  # noqa: E731
-        else:
-            if not isinstance(operand, list):
-                raise Invalid(path, "wrong_type", "`in` takes a list of values", "write `[a, b]`")
-            for i, v in enumerate(operand):
-                if isinstance(v, (list, dict)):
-                    raise Invalid(path + (i,), "wrong_type", "`in` takes a list of plain values, not of lists or mappings")
-            values = frozenset(_literal(fact, fact_type, v, path + (i,)) for i, v in enumerate(operand))
-            test = lambda scope: getter(scope) in values  # noqa: E731
-        return (lambda scope: not test(scope)) if negate else test
+def _equality(op: str):
+    def lower(fact, fact_type, operand, path, ctx):
+        if isinstance(operand, model.FactRef):
+            _other(operand, ctx)
+            return _compare(op, fact, other=_fact(operand.fact))
+        return _compare(op, fact, value=_literal(fact, fact_type, operand, path))
 
-    return build
+    return lower
 
 
-def _contains(getter, fact, fact_type, operand, path, ctx):
+def _membership(op: str):
+    def lower(fact, fact_type, operand, path, ctx):
+        if isinstance(operand, model.FactRef):
+            if _other(operand, ctx).kind != "list":
+                raise Invalid(path, "not_a_list", f"`{operand.fact}` is not a list")
+            return _compare(op, fact, other=_fact(operand.fact))
+        if not isinstance(operand, list):
+            raise Invalid(path, "wrong_type", "`in` takes a list of values", "write `[a, b]`")
+        for i, v in enumerate(operand):
+            if isinstance(v, (list, dict)):
+                raise Invalid(path + (i,), "wrong_type", "`in` takes a list of plain values, not of lists or mappings")
+        values = [_literal(fact, fact_type, v, path + (i,)) for i, v in enumerate(operand)]
+        return _compare(op, fact, values=ir.Values(values=values))
+
+    return lower
+
+
+def _contains(fact, fact_type, operand, path, ctx):
     if fact_type.kind != "list":
         raise Invalid(path, "wrong_type", f"`contains` needs a list, and `{fact}` is {fact_type.describe()}")
-    other, value = _operand(fact, fact_type.element or BOOL, operand, path, ctx)
-    if other is not None:
-        return lambda scope: _known(element := other(scope)) and element in getter(scope)
-    return lambda scope: value in getter(scope)
+    if isinstance(operand, model.FactRef):
+        _other(operand, ctx)
+        return _compare("contains", fact, other=_fact(operand.fact))
+    return _compare("contains", fact, value=_literal(fact, fact_type.element or BOOL, operand, path))
 
 
-def _ordering(compare: Callable[[Any, Any], bool]):
-    def build(getter, fact, fact_type, operand, path, ctx):
+def _ordering(op: str):
+    def lower(fact, fact_type, operand, path, ctx):
         if fact_type.kind not in ("int", "instant", "any"):
             raise Invalid(path, "wrong_type", f"`{fact}` is {fact_type.describe()} and cannot be ordered",
                           "order times and numbers only")
-        other, value = _operand(fact, fact_type, operand, path, ctx)
+        if isinstance(operand, model.FactRef):
+            _other(operand, ctx)
+            return _compare(op, fact, other=_fact(operand.fact))
+        return _compare(op, fact, value=_literal(fact, fact_type, operand, path))
 
-        # A time that was not given orders with nothing: the test is false.
-        if other is not None:
-            def test(scope):
-                a, b = getter(scope), other(scope)
-                return a is not None and b is not None and compare(a, b)
-        else:
-            def test(scope):
-                a = getter(scope)
-                return a is not None and compare(a, value)
-        return test
-
-    return build
+    return lower
 
 
-def _exists(getter, fact, fact_type, operand, path, ctx):
+def _exists(fact, fact_type, operand, path, ctx):
     if not isinstance(operand, bool):
         raise Invalid(path, "wrong_type", "`exists` is `true` or `false`")
-    if fact_type.kind == "map" or fact_type.kind == "any":
-        def present(scope):
-            try:
-                value = getter(scope)
-            except (KeyError, TypeError):
-                return False
-            return value not in (None, "")
-    else:
-        def present(scope):
-            value = getter(scope)
-            return value is not None and value != "" and value != ()
-    return present if operand else (lambda scope: not present(scope))
+    return ir.Expr(exists=ir.Exists(fact=_fact(fact), present=operand))
 
 
-def _matches(getter, fact, fact_type, operand, path, ctx):
+def _matches(fact, fact_type, operand, path, ctx):
     """`matches: <pattern>` — RE2 syntax, linear in the text: no pattern can hang the server."""
     if fact_type.kind not in ("text", "any"):
         raise Invalid(path, "wrong_type", f"`matches` needs text, and `{fact}` is {fact_type.describe()}")
     if not isinstance(operand, str):
         raise Invalid(path, "wrong_type", "`matches` takes a pattern", "write `matches: \"^a.*z$\"`")
-    search = ctx.patterns.compile(operand, path).search
-
-    def test(scope) -> bool:
-        value = getter(scope)
-        if not isinstance(value, str):
-            return False
-        # Once per pattern and text in a request, however many rules and readings ask:
-        # a pattern is budgeted once, so it must cost once (the same 100,000-character
-        # quote searched by one pattern in 100 rules once took 19 s).
-        return once_per_request(scope, ("matches", operand, value), lambda: search(value) is not None)
-
-    return test
+    ctx.patterns.compile(operand, path)
+    return ir.Expr(matches=ir.Matches(fact=_fact(fact), pattern=operand))
 
 
 class Patterns:
@@ -422,7 +313,6 @@ class Patterns:
     MAX_PATTERN = 250  # program instructions of one pattern
     MAX_TOTAL = 500  # program instructions of all distinct patterns of the policy
     MAX_COUNT = 16  # distinct patterns of the policy
-    MAX_MEMORY = 1 << 20  # RE2's memory for each pattern: program and automaton states
 
     def __init__(self) -> None:
         self._compiled: dict[str, Any] = {}
@@ -444,11 +334,8 @@ class Patterns:
                           "instructions all rule files together may have",
                           "the same pattern in many rules counts once: reuse patterns, or shorten them")
         self._tried += 1
-        options = re2.Options()
-        options.max_mem = self.MAX_MEMORY
-        options.log_errors = False  # the diagnostic says it; RE2's own log line would go to the server's stderr
         try:
-            pattern = re2.compile(operand, options)
+            pattern = compile_pattern(operand)
         except re2.error as error:
             if "too large" not in str(error):
                 raise Invalid(path, "bad_pattern", f"`{_shown(operand)}` is not a valid pattern: {error}",
@@ -478,16 +365,27 @@ def _shown(pattern: str) -> str:
     return pattern if len(pattern) <= 80 else pattern[:77] + "..."
 
 
-OPERATORS = {
-    "eq": _equality(False),
-    "ne": _equality(True),
-    "in": _membership(False),
-    "not_in": _membership(True),
+OPERATORS: dict[str, Callable[..., ir.Expr]] = {
+    "eq": _equality("eq"),
+    "ne": _equality("ne"),
+    "in": _membership("in"),
+    "not_in": _membership("not_in"),
     "contains": _contains,
-    "lt": _ordering(operator.lt),
-    "le": _ordering(operator.le),
-    "gt": _ordering(operator.gt),
-    "ge": _ordering(operator.ge),
+    "lt": _ordering("lt"),
+    "le": _ordering("le"),
+    "gt": _ordering("gt"),
+    "ge": _ordering("ge"),
     "exists": _exists,
     "matches": _matches,
+}
+
+_LOWER: dict[type, Callable[[Any, Context], ir.Expr]] = {
+    model.AllOf: _junction,
+    model.AnyOf: _junction,
+    model.Not: _not,
+    model.Quantified: _quantified,
+    model.AuthorConsent: _author_consent,
+    model.Consented: _consented,
+    model.ActorIsAuthor: _actor_is_author,
+    model.FactTest: _fact_test,
 }

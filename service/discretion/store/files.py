@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import pathlib
 
-from ..compile import compile_documents
+from .. import ir
+from ..compile import lower_documents
+from ..engine.build import build_policy
 from ..engine.compiled import CompiledPolicy
 from ..errors import Diagnostic, PolicyError
 
@@ -72,6 +74,11 @@ def _outside(path: pathlib.Path) -> Diagnostic:
 
 def compile_directory(root: pathlib.Path | str) -> CompiledPolicy:
     """Compile every rule file under `root`; raises PolicyError with all diagnostics."""
+    return build_policy(lower_directory(root))
+
+
+def lower_directory(root: pathlib.Path | str) -> ir.Policy:
+    """The compiled form of every rule file under `root`; raises PolicyError with all diagnostics."""
     root = pathlib.Path(root)
     files = read_rule_files(root)
     if not files:
@@ -81,4 +88,7 @@ def compile_directory(root: pathlib.Path | str) -> CompiledPolicy:
     # the same files at different places agree on it.
     base = root if root.is_dir() else root.parent
     named = [(pathlib.Path(name).relative_to(base).as_posix(), content) for name, content in files]
-    return compile_documents(files, revision_of(named))
+    compiled, _, problems = lower_documents(files, revision_of(named), warnings=False)
+    if any(p.severity == "error" for p in problems):
+        raise PolicyError(problems)
+    return compiled

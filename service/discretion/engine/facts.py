@@ -15,8 +15,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..engine import model
-from ..engine.model import VOCABULARIES, Instant
+from . import model
+from .model import VOCABULARIES, Instant
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,22 @@ def fields_of(record: type) -> tuple[str, ...]:
 
 
 def resolve(path: str, variables: dict[str, FactType]) -> tuple[Callable[[Any], Any], FactType]:
-    """A getter over the scope for `path`, and the type of what it returns."""
+    """A getter over the scope for `path`, and the type of what it returns.
+
+    Getters are pure, so one is shared by every rule that names the same
+    path with the same variables: the compiler checks a path, the
+    evaluator's loader builds it, and a policy of 10,000 rules names a few
+    dozen paths.
+    """
+    return _resolve(path, tuple(variables.items()))
+
+
+@functools.lru_cache(maxsize=4096)  # rule files name the paths: bounded, not keyed by anything a request sends
+def _resolve(path: str, variables: tuple[tuple[str, FactType], ...]) -> tuple[Callable[[Any], Any], FactType]:
+    return _uncached(path, dict(variables))
+
+
+def _uncached(path: str, variables: dict[str, FactType]) -> tuple[Callable[[Any], Any], FactType]:
     parts = path.split(".")
     head, rest = parts[0], parts[1:]
     if head in variables:

@@ -1,0 +1,78 @@
+"""The golden files of the compiled form: the shipped rules, lowered, in protobuf text format.
+
+One file per agreement (`<id>.txtpb`: a Policy holding that agreement and the
+label schemes it defines) and `policy.txtpb` for the rest (the version of the
+representation, the revision, the bindings). Read together they are the whole
+compiled policy. A change to the compiler or to `rules/` shows here as a diff
+to review; `make golden` rewrites them and `--check` (a test) fails when they
+are stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+from discretion import ir
+from discretion.store.files import lower_directory
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+RULES = ROOT / "rules"
+GOLDEN = ROOT / "tests" / "golden" / "ir"
+
+
+def split(policy: ir.Policy) -> dict[str, str]:
+    """File name -> text of each golden file of `policy`."""
+    files = {}
+    for agreement in policy.agreements:
+        part = ir.Policy(ir_version=policy.ir_version, agreements=[agreement],
+                         label_schemes=[s for s in policy.label_schemes if s.agreement == agreement.id])
+        files[f"{agreement.id}.txtpb"] = ir.to_text(part)
+    files["policy.txtpb"] = ir.to_text(ir.Policy(ir_version=policy.ir_version, revision=policy.revision,
+                                                 bindings=policy.bindings))
+    return files
+
+
+def join(texts: list[str]) -> ir.Policy:
+    """The whole policy again from its golden files."""
+    from google.protobuf import text_format
+
+    whole = ir.Policy()
+    for text in texts:
+        part = text_format.Parse(text, ir.Policy())
+        whole.agreements.extend(part.agreements)
+        whole.label_schemes.extend(part.label_schemes)
+        whole.bindings.extend(part.bindings)
+        if part.revision:
+            whole.revision = part.revision
+        whole.ir_version = part.ir_version
+    whole.agreements.sort(key=lambda a: a.id)
+    whole.label_schemes.sort(key=lambda s: s.name)
+    return whole
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if the committed golden files are stale")
+    args = parser.parse_args(argv)
+    expected = split(lower_directory(RULES))
+    present = {p.name for p in GOLDEN.glob("*.txtpb")}
+    if args.check:
+        stale = sorted(name for name, text in expected.items()
+                       if name not in present or (GOLDEN / name).read_text() != text)
+        stale += sorted(present - set(expected))
+        if stale:
+            print("stale golden files (run `make golden` and review the diff):", *stale, sep="\n  ", file=sys.stderr)
+            return 1
+        return 0
+    GOLDEN.mkdir(parents=True, exist_ok=True)
+    for name in present - set(expected):
+        (GOLDEN / name).unlink()
+    for name, text in expected.items():
+        (GOLDEN / name).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
