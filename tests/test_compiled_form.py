@@ -63,8 +63,31 @@ def test_a_broken_expression_is_refused_not_skipped():
     """An expression with nothing set must not read as "always": the policy is refused."""
     text = (GOLDEN / "ir" / "tlp.txtpb").read_text()
     policy = text_format.Parse(text, ir.Policy())
-    rule = next(r for a in policy.agreements for v in a.versions for r in v.rules if r.when)
-    rule.when[0].expr.Clear()
+    rule = next(r for a in policy.agreements for v in a.versions for r in v.rules if r.when.entries)
+    rule.when.entries[0].expr.Clear()
+    with pytest.raises(ValueError):
+        build_policy(policy)
+
+
+@pytest.mark.parametrize("breaking", [
+    lambda rule: setattr(rule, "effect", 0),
+    lambda rule: rule.ClearField("actions"),
+    lambda rule: rule.destinations.append("nowhere"),
+    lambda rule: rule.obligations.add(type="not_an_obligation"),
+    lambda rule: rule.when.entries.add(text="any: []", expr=ir.Expr(any=ir.Conditions())),
+    lambda rule: rule.when.entries.add(text="not: {}", expr=ir.Expr(**{"not": ir.Condition()})),
+    lambda rule: rule.when.entries.add(text="x", expr=ir.Expr(compare=ir.Compare(fact=ir.Fact(path="action")))),
+    lambda rule: rule.when.entries.add(text="x", expr=ir.Expr(compare=ir.Compare(
+        op=ir.enum_value("Operator", "eq"), fact=ir.Fact(path="no.such.fact"), value=ir.Value(text="x")))),
+    lambda rule: rule.when.entries.add(text="x", expr=ir.Expr(quantified=ir.Quantified(
+        of=ir.Fact(path="item.labels"), where=ir.Condition(entries=[ir.Entry(expr=ir.Expr(actor_is_author=True))])))),
+], ids=["unspecified effect", "no action", "unknown destination", "unknown obligation", "empty any", "empty not",
+        "unspecified operator", "unknown fact", "unspecified quantifier"])
+def test_what_a_compiler_never_writes_is_refused_not_read_as_a_rule_that_never_applies(breaking):
+    policy = lower_directory(ROOT / "rules")
+    rule = next(r for a in policy.agreements if a.id == "tlp" for v in a.versions for r in v.rules
+                if r.effect == ir.enum_value("Effect", "deny_unless_allowed"))
+    breaking(rule)
     with pytest.raises(ValueError):
         build_policy(policy)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from discretion.author.coverage import Coverage
 from discretion.author.testing import run_tests
 from discretion.author.workspace import find_suites, load_rules, load_suite
-from discretion.engine import decide
-from discretion.policy.suites import DEFAULT_NOW, case_request
+from discretion.policy.suites import run_suite
 
 from .conftest import RULES, installed, invoke
 
@@ -62,14 +63,17 @@ def test_every_shipped_rule_is_exercised_by_the_shipped_suites():
 
 
 def test_coverage_does_not_change_a_single_decision():
+    """Coverage reads traced decisions: each the same as the one decided untraced."""
     rules = load_rules(RULES)
-    recorded = Coverage(rules.policy, rules.documents).policy
+    recorder = Coverage(rules.policy, rules.documents)
     for path in find_suites(RULES):
         document, _ = load_suite(path)
-        for index, _case in enumerate(document.data["cases"]):
-            request = case_request(document, index)
-            assert decide(recorded, request, now=DEFAULT_NOW) == decide(rules.policy, request, now=DEFAULT_NOW), (
-                path.name, index)
+        traced = run_suite(document, rules.policy, traced=recorder.record)
+        plain = run_suite(document, rules.policy)
+        assert [dataclasses.replace(r.decision, explanation=(), trace=()) if r.decision else None for r in traced] == [
+            r.decision for r in plain], path.name
+        assert all(r.decision is None or r.decision.trace for r in traced)
+    assert sum(use.applied for use in recorder.uses.values()) > 100
 
 
 def test_passing_suites_with_coverage_name_what_no_case_exercised(tmp_path):

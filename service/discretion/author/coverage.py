@@ -7,22 +7,20 @@ held and did not hold; the report names the outcomes no case produced. Entries
 are evaluated as the engine does, left to right and stopping at the first that
 decides, so an entry behind one that never held is never evaluated: that is
 reported too.
+
+Coverage is a filter over the trace of each case's decision (engine/trace.py):
+the engine records what it evaluated; this module counts it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
-from ..compile.conditions import Context, lower_entries
-from ..engine.build import predicate_of
-from ..engine.compiled import CompiledPolicy, CompiledRule
+from ..engine import trace
+from ..engine.compiled import CompiledPolicy
 from ..policy import model
 from ..policy.load import Document
-from .instrument import RuleKey, WrittenRule, key_of, rules_of, with_rules, written_rules
-
-Predicate = Callable[[Any], bool]
+from .instrument import RuleKey, rules_of, written_rules
 
 
 @dataclass
@@ -70,16 +68,15 @@ class AgreementCoverage:
 
 
 class Coverage:
-    """Records, while cases run against `policy` (the instrumented copy), what the rules did."""
+    """Counts, from the traces of the cases' decisions (`record`), what the rules of `policy` did."""
 
     def __init__(self, policy: CompiledPolicy, documents: list[Document]):
         self.uses: dict[RuleKey, RuleUse] = {}
+        self._entries: dict[tuple[RuleKey, tuple[int, ...]], Entry] = {}
         written = {}
         for rule in written_rules(documents):
             written.setdefault(rule.key, rule)
-        compiled = rules_of(policy)
-        conditions: dict[RuleKey, Predicate] = {}
-        for key, rule in compiled.items():
+        for key in rules_of(policy):
             where = written.get(key)
             if where is None:
                 continue  # defined by no document we were given: not counted
@@ -87,9 +84,32 @@ class Coverage:
             use = RuleUse(key, where.file, line, column)
             self.uses[key] = use
             when = where.data.get("when")
-            conditions[key] = _instrumented(when, where, use) if isinstance(when, dict) else rule.condition
-        self.policy = with_rules(policy, lambda rule: _recording(rule, conditions, self.uses))
+            if isinstance(when, dict):
+                source = where.document.source
+                for place, entry in _entries(model.read_condition(when, where.path + ("when",))):
+                    line, column = source.position(entry.path + ("<key>",))
+                    counted = Entry(entry.text, source.file, line, column)
+                    use.entries.append(counted)
+                    self._entries[(key, place)] = counted
         self._order = [k for k in (w.key for w in written.values()) if k in self.uses]
+
+    def record(self, events) -> None:
+        """Count what one decision's trace says the rules did."""
+        for event in events:
+            if isinstance(event, trace.EntryOutcome):
+                entry = self._entries.get((_key(event.rule), event.place))
+                if entry is not None:
+                    if event.held:
+                        entry.held += 1
+                    else:
+                        entry.failed += 1
+            elif isinstance(event, (trace.Fired, trace.FailedClosed)):
+                use = self.uses.get(_key(event.rule))
+                if use is not None:
+                    if isinstance(event, trace.Fired):
+                        use.applied += 1
+                    else:
+                        use.errors += 1
 
     def report(self, agreements: set[str] | None = None) -> list[AgreementCoverage]:
         """Per agreement version, in file order; only `agreements` when given."""
@@ -100,69 +120,17 @@ class Coverage:
         return [AgreementCoverage(a, v, tuple(uses)) for (a, v), uses in sorted(grouped.items())]
 
 
-def _recording(rule: CompiledRule, conditions: dict[RuleKey, Predicate], uses: dict[RuleKey, RuleUse]) -> CompiledRule:
-    key = key_of(rule)
-    use = uses.get(key)
-    if use is None:
-        return rule
-    condition = conditions[key]
-
-    def recorded(scope) -> bool:
-        try:
-            result = condition(scope)
-        except Exception:
-            use.errors += 1
-            raise
-        if result:
-            use.applied += 1
-        return result
-
-    return dataclasses.replace(rule, condition=recorded)
+def _key(rule: trace.RuleRef) -> RuleKey:
+    return (rule.agreement, rule.version, rule.id)
 
 
-def _instrumented(condition: dict, where: WrittenRule, use: RuleUse) -> Predicate:
-    ctx = Context(where.document.source, where.key[2], [])
-    return _build(model.read_condition(condition, where.path + ("when",)), ctx, use)
-
-
-def _build(condition: model.Condition, ctx: Context, use: RuleUse) -> Predicate:
-    """The condition as the engine compiles it, each entry wrapped to count its outcomes."""
-    parts: list[Predicate] = []
-    for written in condition.entries:
-        if isinstance(written, (model.AllOf, model.AnyOf)):
-            subs = [_build(c, ctx, use) for c in written.conditions]
-            predicate = _every(subs) if isinstance(written, model.AllOf) else _either(subs)
-        elif isinstance(written, model.Not):
-            predicate = _negation(_build(written.condition, ctx, use))
-        else:
-            (lowered,) = lower_entries(model.Condition((written,), condition.path), ctx)
-            predicate = predicate_of(lowered.expr)
-        line, column = ctx.source.position(written.path + ("<key>",))
-        entry = Entry(written.text, ctx.source.file, line, column)
-        use.entries.append(entry)
-        parts.append(_counted(predicate, entry))
-    return _every(parts)
-
-
-def _every(parts: list[Predicate]) -> Predicate:
-    return lambda scope: all(p(scope) for p in parts)
-
-
-def _either(parts: list[Predicate]) -> Predicate:
-    return lambda scope: any(p(scope) for p in parts)
-
-
-def _negation(inner: Predicate) -> Predicate:
-    return lambda scope: not inner(scope)
-
-
-def _counted(predicate: Predicate, entry: Entry) -> Predicate:
-    def test(scope) -> bool:
-        result = predicate(scope)
-        if result:
-            entry.held += 1
-        else:
-            entry.failed += 1
-        return result
-
-    return test
+def _entries(condition: model.Condition, at: tuple[int, ...] = ()):
+    """(place, entry) of every entry the engine traces, nested ones before the entry holding them."""
+    for index, entry in enumerate(condition.entries):
+        place = at + (index,)
+        if isinstance(entry, (model.AllOf, model.AnyOf)):
+            for j, nested in enumerate(entry.conditions):
+                yield from _entries(nested, place + (j,))
+        elif isinstance(entry, model.Not):
+            yield from _entries(entry.condition, place + (0,))
+        yield place, entry

@@ -1,9 +1,10 @@
 """`explain`: one request decided with a tracer, its trace grouped per item for a person to read.
 
-The trace is the one the API returns for `explain: true` (decide(..., tracer=[])):
-this module only sorts its lines — per item, the governing versions, the rules
-that decided, the rules whose condition did not hold and the item's outcome —
-it never evaluates anything itself. A line it does not recognise is kept as is.
+The trace is the one behind the API's explanation for `explain: true`
+(decide(..., tracer=[]), engine/trace.py): this module only sorts its events —
+per item, the governing versions, the rules that decided, the rules whose
+condition did not hold and the item's outcome — it never evaluates anything
+itself.
 Beside the trace, it notes each consent that no rule deciding its item reads:
 such a consent changes nothing, and is most often recorded under another name
 than the one the rules read.
@@ -14,19 +15,14 @@ A request is read from YAML: the request's fields, or `request:` with
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from ..engine import decide
+from ..engine import decide, trace
 from ..engine.compiled import CompiledPolicy
 from ..engine.model import NEW_TERMS_CONSENT, Decision, Instant, Request
 from ..errors import Diagnostic, did_you_mean
 from ..policy.requests import RequestDataError, request_diagnostics, request_from_data
 from ..source import decode, parse
-
-_RULE_LINE = re.compile(r"^(?P<where>[^\s:]+@\d+/[^\s:]+): (?P<what>.*)$")
-_NOT_APPLICABLE = "not applicable, "
-
 
 @dataclass
 class ItemTrace:
@@ -51,30 +47,29 @@ class Explanation:
 def explain(policy: CompiledPolicy, request: Request, *, now: Instant) -> Explanation:
     decision = decide(policy, request, now=now, tracer=[])
     items = {item.id: ItemTrace(item.id) for item in request.items}
-    prefixes = sorted(((f"item {i}: ", i) for i in items), key=lambda p: -len(p[0]))
     other: list[str] = []
-    for line in decision.explanation:
-        nested = line.startswith("  ")
-        text = line.strip()
-        owner = next((i for prefix, i in prefixes if text.startswith(prefix)), None)
+    for event in decision.trace:
+        text = trace.explanation_lines([event])
+        owner = items.get(getattr(event, "item", None))
         if owner is None:
-            if not text.startswith("decision: "):
-                other.append(text)
-            continue
-        trace, rest = items[owner], text[len(f"item {owner}: "):]
-        if not nested and rest.startswith("governed by "):
-            trace.governed_by = rest.removeprefix("governed by ")
-        elif not nested:
-            trace.outcome = rest
-        elif rule := _RULE_LINE.match(rest):
-            where, what = rule.group("where"), rule.group("what")
-            if what.startswith(_NOT_APPLICABLE):
-                trace.not_applicable.append((where, what.removeprefix(_NOT_APPLICABLE)))
-            else:
-                trace.decided.append((where, what))
-        else:
-            trace.other.append(rest)
+            if text and not isinstance(event, trace.Decided):
+                other.append(text[0].strip())
+        elif isinstance(event, trace.Governed):
+            owner.governed_by = ", ".join(event.versions)
+        elif isinstance(event, trace.ItemDecided):
+            owner.outcome = _after_item(text[0], event.item)
+        elif isinstance(event, trace.NotApplicable):
+            owner.not_applicable.append((event.rule.key, f"`{event.text}` does not hold"))
+        elif isinstance(event, (trace.Fired, trace.FailedClosed)):
+            owner.decided.append((event.rule.key, _after_item(text[0], event.item).removeprefix(f"{event.rule.key}: ")))
+        elif text:
+            owner.other.append(_after_item(text[0], event.item))
     return Explanation(request, decision, now, list(items.values()), other, unread_consents(policy, request, decision))
+
+
+def _after_item(line: str, item: str) -> str:
+    """An explanation line without its `item <id>: ` prefix: the grouping says which item."""
+    return line.strip().removeprefix(f"item {item}: ")
 
 
 def unread_consents(policy: CompiledPolicy, request: Request, decision: Decision) -> list[str]:

@@ -60,14 +60,13 @@ def run_tests(path: pathlib.Path | str, *, coverage: bool = False) -> TestRun:
     if not rules.ok:
         return TestRun(path, rules, [], None, covered)
     recorder = Coverage(rules.policy, rules.documents) if coverage else None
-    policy = recorder.policy if recorder else rules.policy
     runs = []
     for suite in suites:
         document, problems = load_suite(suite)
         run = SuiteRun(suite, document, problems)
         if document is not None:
             run.diagnostics += check_suite(document)
-            run.results = run_suite(document, policy)
+            run.results = run_suite(document, rules.policy, traced=recorder.record if recorder else None)
         runs.append(run)
     return TestRun(path, rules, runs, recorder, covered)
 

@@ -27,7 +27,7 @@ from ..policy import model
 from ..policy.load import Document, load_documents
 from ..pace import pace
 from .checks import check_policy
-from .conditions import Context, Invalid, Patterns, consent_scope, lower_entries, parse_instant
+from .conditions import Context, Invalid, Patterns, consent_scope, lower_condition, parse_instant
 
 if TYPE_CHECKING:  # the side table of positions; only policy/ reads rule files
     from ..source import Source
@@ -239,7 +239,7 @@ class _Compiler:
             self.diagnose(source, path + ("effect",), "missing_obligations", f"`{effect}` needs `obligations`",
                         rule=rule.id, help="list what must be done, or make the effect `allow`")
         ctx = Context(source, rule.id, self.problems, patterns=self.patterns)
-        when = lower_entries(rule.when, ctx) if rule.when is not None else []
+        when = lower_condition(rule.when, ctx) if rule.when is not None else None
         compiled_obligations = [o for spec in obligations if (o := self.obligation(spec, ctx)) is not None]
         message = self.message(rule.message, path + ("reason", "message"), ctx)
         if len(self.problems) > before:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the side table of positions; only policy/ reads rule files
     from ..source import Source
 
 __all__ = ["KEYWORDS", "Context", "Invalid", "Patterns", "consent_scope", "describe", "lower_condition",
-           "lower_entries", "parse_instant"]
+           "parse_instant"]
 
 _INT64 = 1 << 63
 
@@ -66,11 +66,12 @@ class Context:
                                                     help=error.help, rule=self.rule))
 
 
-def lower_entries(condition: model.Condition, ctx: Context) -> list[ir.Entry]:
-    """Each entry of a condition, checked, as the compiled form's entry (its text and expression).
+def lower_condition(condition: model.Condition, ctx: Context) -> ir.Condition:
+    """A condition, checked, as the compiled form's: each entry with its text and expression.
 
-    A rule's condition is their conjunction; an entry with a problem is
-    reported and left out (and the rule with it).
+    An entry with a problem is reported and left out (and the rule with it,
+    by the compiler): the entries keep the authored order and nesting, so an
+    entry's place leads back to where it was written.
     """
     entries = []
     for entry in condition.entries:
@@ -78,12 +79,7 @@ def lower_entries(condition: model.Condition, ctx: Context) -> list[ir.Entry]:
             entries.append(ir.Entry(text=entry.text, expr=_LOWER[type(entry)](entry, ctx)))
         except Invalid as error:
             ctx.report(error)
-    return entries
-
-
-def lower_condition(condition: model.Condition, ctx: Context) -> ir.Expr:
-    exprs = [entry.expr for entry in lower_entries(condition, ctx)]
-    return exprs[0] if len(exprs) == 1 else ir.Expr(all=ir.Exprs(exprs=exprs))
+    return ir.Condition(entries=entries)
 
 
 def parse_instant(text: Any, path: tuple) -> Instant:
@@ -102,8 +98,8 @@ def parse_instant(text: Any, path: tuple) -> Instant:
 
 
 def _junction(entry: model.AllOf | model.AnyOf, ctx: Context) -> ir.Expr:
-    exprs = ir.Exprs(exprs=[lower_condition(c, ctx) for c in entry.conditions])
-    return ir.Expr(all=exprs) if isinstance(entry, model.AllOf) else ir.Expr(any=exprs)
+    conditions = ir.Conditions(conditions=[lower_condition(c, ctx) for c in entry.conditions])
+    return ir.Expr(all=conditions) if isinstance(entry, model.AllOf) else ir.Expr(any=conditions)
 
 
 def _not(entry: model.Not, ctx: Context) -> ir.Expr:
@@ -172,7 +168,7 @@ def _fact_test(entry: model.FactTest, ctx: Context) -> ir.Expr:
             exprs.append(OPERATORS[test.op](entry.fact, fact_type, test.operand, test.path, ctx))
         except Invalid as error:
             ctx.report(error)
-    return exprs[0] if len(exprs) == 1 else ir.Expr(all=ir.Exprs(exprs=exprs))
+    return exprs[0] if len(exprs) == 1 else ir.Expr(tests=ir.Exprs(exprs=exprs))
 
 
 def _fact(path: str) -> ir.Fact:

@@ -60,6 +60,50 @@ def predicate_of(expr: ir.Expr) -> Predicate:
     return _Builder().expr(expr, {}, set())
 
 
+def traced_condition(rule: CompiledRule) -> Predicate:
+    """The rule's condition, recording each entry it evaluates, at any depth of `all`, `any` and `not`.
+
+    The same predicates as the rule's own, evaluated in the same order and
+    stopping where they stop, so what is recorded is what the engine did:
+    `(place, held)` pairs appended to `scope.outcomes`, where a place is the
+    entry's path of indexes (ir.Entry). Built on first use: only explanations
+    and coverage ask for it.
+    """
+    traced = rule.cache.get("traced")
+    if traced is None:
+        if rule.compiled is None:
+            raise ValueError(f"rule `{rule.id}` has no compiled form to trace")
+        traced = rule.cache["traced"] = _Builder(traced=True).condition(rule.compiled.when, {}, set(), ())
+    return traced
+
+
+def entry_texts(rule: ir.Rule) -> dict[tuple[int, ...], str]:
+    """Each traced entry's text as written, by place."""
+    texts: dict[tuple[int, ...], str] = {}
+
+    def walk(condition: ir.Condition, at: tuple[int, ...]) -> None:
+        for i, entry in enumerate(condition.entries):
+            texts[at + (i,)] = entry.text
+            kind = entry.expr.WhichOneof("kind")
+            if kind in ("all", "any"):
+                for j, nested in enumerate(getattr(entry.expr, kind).conditions):
+                    walk(nested, at + (i, j))
+            elif kind == "not":
+                walk(getattr(entry.expr, "not"), at + (i, 0))
+
+    walk(rule.when, ())
+    return texts
+
+
+def _recorded(predicate: Predicate, place: tuple[int, ...]) -> Predicate:
+    def record(scope) -> bool:
+        held = predicate(scope)
+        scope.outcomes.append((place, held))
+        return held
+
+    return record
+
+
 def _instant(message: Any, name: str) -> Instant | None:
     return Instant(getattr(message, name)) if message.HasField(name) else None
 
@@ -78,8 +122,10 @@ def compile_pattern(text: str):
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, traced: bool = False) -> None:
         self.patterns: dict[str, Any] = {}  # each distinct pattern compiled once
+        # Whether the entries' outcomes are recorded (`traced_condition`).
+        self.traced = traced
 
     def version(self, agreement: ir.Agreement, v: ir.Version, schemes: dict[str, LabelScheme]) -> CompiledVersion:
         rules = [self.rule(agreement.id, v.number, r) for r in v.rules]
@@ -96,14 +142,14 @@ class _Builder:
             raise ValueError(f"rule `{r.id}` applies to actions {list(r.actions)}")
         if not r.destinations or not set(r.destinations) <= set(DESTINATION_KINDS):
             raise ValueError(f"rule `{r.id}` applies to destination kinds {list(r.destinations)}")
-        conjuncts = tuple((entry.text, self.expr(entry.expr, {}, set())) for entry in r.when)
+        conjuncts = tuple((entry.text, self.expr(entry.expr, {}, set(), None)) for entry in r.when.entries)
         return CompiledRule(
             agreement=agreement, version=version, id=r.id, effect=ir.enum_name("Effect", r.effect),
             waivable_by_author=r.waivable_by_author, condition=_conjunction([p for _, p in conjuncts]),
             conjuncts=conjuncts, obligations=tuple(self.obligation(o) for o in r.obligations),
             reason_code=r.reason_code, message=_message(r.message), actions=tuple(r.actions),
             destinations=tuple(r.destinations), schemes=frozenset(r.schemes_read),
-            consent_scopes=frozenset(r.consent_scopes_read))
+            consent_scopes=frozenset(r.consent_scopes_read), compiled=r)
 
     def obligation(self, o: ir.Obligation) -> CompiledObligation:
         kind = OBLIGATION_TYPES.get(o.type)
@@ -115,24 +161,47 @@ class _Builder:
         params = {name: _parameter(p, declared[name]) for name, p in sorted(o.parameters.items())}
         return CompiledObligation(o.type, kind.build, params)
 
-    # ---- expressions ----------------------------------------------------------
+    # ---- conditions and expressions -------------------------------------------
 
-    def expr(self, e: ir.Expr, variables: dict[str, FactType], reads: set[str]) -> Predicate:
-        """The predicate of `e`; adds to `reads` what it reads (see `_quantified`)."""
+    def condition(self, c: ir.Condition, variables: dict[str, FactType], reads: set[str],
+                  at: tuple[int, ...] | None) -> Predicate:
+        """Every entry holds. `at`: the condition's place when its entries' outcomes are traced."""
+        parts = []
+        for index, entry in enumerate(c.entries):
+            place = None if at is None else at + (index,)
+            predicate = self.expr(entry.expr, variables, reads, place)
+            parts.append(predicate if place is None or not self.traced else _recorded(predicate, place))
+        return _conjunction(parts)
+
+    def expr(self, e: ir.Expr, variables: dict[str, FactType], reads: set[str],
+             at: tuple[int, ...] | None = None) -> Predicate:
+        """The predicate of `e`; adds to `reads` what it reads (see `quantified`).
+
+        `at` is the place of the entry `e` belongs to, when outcomes are traced:
+        the entries of its nested conditions are traced too.
+        """
         kind = e.WhichOneof("kind")
         if kind == "all" or kind == "any":
-            parts = [self.expr(x, variables, reads) for x in getattr(e, kind).exprs]
-            if len(parts) == 1:
-                return parts[0]
+            nested = getattr(e, kind).conditions
+            # Only a rule's own condition may be empty (no `when`: always); an
+            # empty one nested would hold or fail by accident of the format.
+            if not nested or not all(c.entries for c in nested):
+                raise ValueError(f"`{kind}` of an empty condition")
+            parts = [self.condition(c, variables, reads, None if at is None else at + (j,))
+                     for j, c in enumerate(nested)]
             if kind == "any":
-                return lambda scope: any(p(scope) for p in parts)
-            if len(parts) == 2:
-                first, second = parts
-                return lambda scope: first(scope) and second(scope)
-            return lambda scope: all(p(scope) for p in parts)
+                return parts[0] if len(parts) == 1 else (lambda scope: any(p(scope) for p in parts))
+            return _conjunction(parts)
         if kind == "not":
-            inner = self.expr(getattr(e, "not"), variables, reads)  # `not` and `as` are Python keywords
+            # `not` and `as` are Python keywords: read with getattr
+            if not getattr(e, "not").entries:
+                raise ValueError("`not` of an empty condition")
+            inner = self.condition(getattr(e, "not"), variables, reads, None if at is None else at + (0,))
             return lambda scope: not inner(scope)
+        if kind == "tests":
+            if not e.tests.exprs:
+                raise ValueError("tests of a fact with no test")
+            return _conjunction([self.expr(x, variables, reads) for x in e.tests.exprs])
         if kind == "quantified":
             return self.quantified(e.quantified, variables, reads)
         if kind == "compare":
@@ -153,7 +222,9 @@ class _Builder:
         getter, fact_type = _fact(q.of, variables, reads)
         name = getattr(q, "as")
         inner_reads: set[str] = set()
-        where = self.expr(q.where, {**variables, name: fact_type.element}, inner_reads)
+        if not q.where.entries:
+            raise ValueError(f"a quantifier over `{q.of.path}` with no condition")
+        where = self.condition(q.where, {**variables, name: fact_type.element}, inner_reads, None)
         reads |= inner_reads
         quantifier = ir.enum_name("Quantifier", q.quantifier)  # refuses one of no known kind
         combine = all if quantifier == "every" else any

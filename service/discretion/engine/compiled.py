@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .model import NEW_TERMS_CONSENT, Adoption, Instant
 
@@ -66,6 +66,10 @@ class CompiledRule:
     schemes: frozenset[str] = frozenset()
     # The consent scopes its condition and obligations read.
     consent_scopes: frozenset[str] = frozenset()
+    # The rule as compiled (discretion.ir.Rule): what tracing builds from.
+    compiled: Any = field(default=None, compare=False, repr=False)
+    # What is built from it on first use (engine.build.traced_condition).
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 # Compared by identity: a version is one object for the life of a policy.

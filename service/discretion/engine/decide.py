@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Callable, Iterable
 
 from . import consent, deadline
+from .build import entry_texts, traced_condition
 from .compiled import CompiledPolicy, CompiledRule, CompiledVersion, scheme_key
 from .model import (
     ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT, SOURCE_SETTERS, Decision, Destination, Finding,
@@ -24,6 +25,12 @@ from .identify import merge_spans
 from .obligations import CONFLICTS, OBLIGATION_TYPES, UnreadableFact
 from .scope import Scope
 from .terms import Governing, Refusal, Terms, segment_key, terms_for
+from .trace import (
+    Decided, EntryOutcome, Event, FailedClosed, Fired, Governed, ItemDecided, ItemDenied, JudgedAsPublic, LabelCarried,
+    NotApplicable, Reading, Refused, Released, RuleRef, explanation_lines,
+)
+
+Tracer = list[Event]
 
 _ACTIONS = frozenset(ACTIONS)
 _KINDS = frozenset(DESTINATION_KINDS)
@@ -50,7 +57,7 @@ class _Outcome:
         self.demands: list[tuple[CompiledRule, str, str]] = []
 
 
-def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: list[str] | None = None,
+def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: Tracer | None = None,
            abandoned: Callable[[], bool] | None = None) -> Decision:
     """The decision on `request` at `now`; raises `deadline.Abandoned` once `abandoned()` says the caller left."""
     if abandoned is None:
@@ -59,7 +66,7 @@ def decide(policy: CompiledPolicy, request: Request, *, now: Instant, tracer: li
         return _decide(policy, request, now, tracer)
 
 
-def _decide(policy: CompiledPolicy, request: Request, now: Instant, tracer: list[str] | None) -> Decision:
+def _decide(policy: CompiledPolicy, request: Request, now: Instant, tracer: Tracer | None) -> Decision:
     requested_at = request.requested_at if request.requested_at is not None else now
     refusal = _check_request(policy, request)
     if refusal is not None:
@@ -71,8 +78,7 @@ def _decide(policy: CompiledPolicy, request: Request, now: Instant, tracer: list
     request = _minors_everywhere(_undated_when_later(_service_as_itself(request), requested_at))
     audiences = _audiences(request)
     if len(audiences) > 1 and tracer is not None:
-        tracer.append(f"the `{request.destination.kind}` destination is publicly accessible: "
-                      "judged as `public` too, and the stricter holds")
+        tracer.append(JudgedAsPublic(request.destination.kind))
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
     memo: dict = {}  # what every item of this decision shares (scope.once_per_request)
     for item in request.items:
@@ -80,16 +86,15 @@ def _decide(policy: CompiledPolicy, request: Request, now: Instant, tracer: list
         outcome = _Outcome()
         governed_by = _decide_item(policy, terms, audiences, item, requested_at, outcome, tracer, memo)
         if tracer is not None:
-            tracer.append(f"item {item.id}: {'deny' if outcome.denied else 'allowed'}"
-                          + (f", owes {', '.join(sorted({o.type for o in outcome.obligations}))}"
-                             if outcome.obligations and not outcome.denied else ""))
+            owes = () if outcome.denied else tuple(sorted({o.type for o in outcome.obligations}))
+            tracer.append(ItemDecided(item.id, outcome.denied, owes))
         results.append((item, outcome, governed_by))
     if request.action == "export":
         decision = _combine_export(policy, results)
     else:
         decision = _combine_atomic(policy, results)
     if tracer is not None:
-        tracer.append(f"decision: {decision.decision}")
+        tracer.append(Decided(decision.decision))
         return _with_explanation(decision, tracer)
     return decision
 
@@ -163,14 +168,14 @@ def _minors_everywhere(request: Request) -> Request:
 
 
 def _decide_item(policy: CompiledPolicy, terms: Terms, audiences: tuple[Request, ...], item: Item,
-                 requested_at: Instant, outcome: _Outcome, tracer: list[str] | None, memo: dict) -> tuple[str, ...]:
+                 requested_at: Instant, outcome: _Outcome, tracer: Tracer | None, memo: dict) -> tuple[str, ...]:
     """Evaluate one item under every set of terms, labelling and audience that may apply; the stricter holds."""
     request = audiences[0]
     # A release by consent is read for the widest audience: one naming recipients never reaches the public.
     sets = _governing_sets(terms, item, requested_at, audiences[-1].destination)
     governed_by = tuple(dict.fromkeys(key for governing, _ in sets for key in governing.keys))
     if tracer is not None:
-        tracer.append(f"item {item.id}: governed by {', '.join(governed_by)}")
+        tracer.append(Governed(item.id, governed_by))
     schemes = policy.label_schemes
     readings = [(governing, released, _labellings(governing, schemes, item)) for governing, released in sets]
     count = sum(len(labellings) for _, _, labellings in readings) * len(audiences)
@@ -179,8 +184,7 @@ def _decide_item(policy: CompiledPolicy, terms: Terms, audiences: tuple[Request,
         return governed_by
     for governing, released, labellings in readings:
         if released and tracer is not None:
-            tracer.append(f"  item {item.id}: the author consented to the new terms: under "
-                          f"{', '.join(governing.keys)} only what others are owed still applies")
+            tracer.append(Released(item.id, tuple(governing.keys)))
         for labels, params in labellings:
             for asked in audiences:
                 _evaluate(policy, governing, labels, params, asked, item, requested_at, released, outcome, tracer,
@@ -196,23 +200,23 @@ def _decide_item(policy: CompiledPolicy, terms: Terms, audiences: tuple[Request,
 MAX_READINGS = 64
 
 
-def _refuse_too_many_readings(item: Item, count: int, outcome: _Outcome, tracer: list[str] | None) -> None:
+def _refuse_too_many_readings(item: Item, count: int, outcome: _Outcome, tracer: Tracer | None) -> None:
     _deny_item(item, outcome, tracer, "too_many_readings",
                f"item `{item.id}` could be read {count} ways (sets of terms times readings of its labels), more "
                f"than the {MAX_READINGS} that are judged; it stays in the group")
 
 
-def _deny_item(item: Item, outcome: _Outcome, tracer: list[str] | None, code: str, message: str,
+def _deny_item(item: Item, outcome: _Outcome, tracer: Tracer | None, code: str, message: str,
                rule: CompiledRule | None = None, trace: str = "") -> None:
-    """Deny the item with a finding the engine itself (or `rule`) reports."""
+    """Deny the item with a finding the engine itself (or `rule`) reports; `trace` says it shorter."""
     outcome.denied = True
     where = (rule.agreement, rule.version, rule.id) if rule is not None else ("", 0, "")
     outcome.findings.append(Finding(*where, item.id, DENY, code, message))
     if tracer is not None:
-        tracer.append(f"  item {item.id}: {trace or message} → deny")
+        tracer.append(ItemDenied(item.id, code, trace or message, _ref(rule) if rule is not None else None))
 
 
-def _settle(item: Item, outcome: _Outcome, schemes, tracer: list[str] | None) -> None:
+def _settle(item: Item, outcome: _Outcome, schemes, tracer: Tracer | None) -> None:
     """Labels to state that several readings owe: the strictest of each scheme.
 
     A caller stating TLP:AMBER where TLP:RED also applies would invite passing
@@ -248,13 +252,13 @@ def _check_request(policy: CompiledPolicy, request: Request) -> tuple[str, str, 
 
 
 def _refuse(policy: CompiledPolicy, request: Request, code: str, field: str, message: str,
-            *, tracer: list[str] | None) -> Decision:
+            *, tracer: Tracer | None) -> Decision:
     reason = f"denied: {message} (field `{field}`)"
     finding = Finding("", 0, "", "", DENY, code, reason)
     items = tuple(ItemResult(item.id, "excluded", DENY, ()) for item in request.items)
     decision = Decision(DENY, (), items, (finding,), reason, policy.revision)
     if tracer is not None:
-        tracer.append(reason)
+        tracer.append(Refused(code, field, message))
         return _with_explanation(decision, tracer)
     return decision
 
@@ -386,8 +390,10 @@ def _interpreters(policy: CompiledPolicy, governing: Governing, labels: dict[str
 
 def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, str], label_params: dict[str, dict],
               request: Request, item: Item, requested_at: Instant, released: bool,
-              outcome: _Outcome, tracer: list[str] | None, memo: dict) -> None:
+              outcome: _Outcome, tracer: Tracer | None, memo: dict) -> None:
     scope = Scope(request, item, requested_at, labels, label_params, memo)
+    if tracer is not None:
+        tracer.append(Reading(item.id, tuple(sorted(labels.items())), request.destination.kind))
     key = (request.action, request.destination.kind)
     # The author may release their own item (§7.2), if its words are theirs alone.
     waiver = released or (scope.actor_is_author and item.kind in AUTHORED_KINDS)
@@ -398,8 +404,7 @@ def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, st
     for version, carried in versions:
         permitted_here = False
         if carried is not None and tracer is not None:
-            tracer.append(f"  item {item.id}: {version.key} judges its {', '.join(sorted(carried))} label "
-                          "(not adopted: its rules may restrict, never permit)")
+            tracer.append(LabelCarried(item.id, version.key, tuple(sorted(carried))))
         for rule in version.index.get(key, ()):  # fallback rules come last
             if carried is not None and not (rule.schemes & carried):
                 continue
@@ -408,14 +413,11 @@ def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, st
             if permitted_here and rule.effect == FALLBACK:
                 continue  # this agreement allowed the item: its "otherwise deny" does not apply
             try:
-                holds = rule.condition(scope)
+                holds = rule.condition(scope) if tracer is None else _traced(rule, scope, tracer)
             except Exception as error:  # noqa: BLE001 — any failure of a rule must deny, never skip
                 _fail_closed(rule, scope, outcome, error, tracer)
                 continue
             if not holds:
-                if tracer is not None:
-                    tracer.append(f"  item {item.id}: {_where(rule)}: not applicable, "
-                                  f"`{_failed_conjunct(rule, scope)}` does not hold")
                 continue
             effect = _fire(rule, scope, outcome, tracer)
             if effect == ALLOW or effect == OBLIGE:
@@ -429,7 +431,7 @@ def _evaluate(policy: CompiledPolicy, governing: Governing, labels: dict[str, st
                    "says otherwise", trace="no rule permits it (members only)")
 
 
-def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer: list[str] | None) -> None:
+def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer: Tracer | None) -> None:
     """A label of a scheme no loaded agreement defines: what it allows cannot be known, even inside the group.
 
     Inside the group too: a misspelt `tlp` (a look-alike letter) would
@@ -447,7 +449,7 @@ def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer:
                trace=f"label scheme {names} is defined by no agreement")
 
 
-def _refuse_conflicts(item: Item, outcome: _Outcome, tracer: list[str] | None) -> None:
+def _refuse_conflicts(item: Item, outcome: _Outcome, tracer: Tracer | None) -> None:
     """Obligations no request can meet together deny the item, naming the rules that demand them (§7.4)."""
     if not outcome.demands:
         return
@@ -471,16 +473,16 @@ def _refuse_conflicts(item: Item, outcome: _Outcome, tracer: list[str] | None) -
             return
 
 
-def _refuse_conflict(item: Item, outcome: _Outcome, tracer: list[str] | None, rule: CompiledRule, what: str) -> None:
+def _refuse_conflict(item: Item, outcome: _Outcome, tracer: Tracer | None, rule: CompiledRule, what: str) -> None:
     _deny_item(item, outcome, tracer, "conflicting_obligations", f"{what}; no request can meet both, so it is refused",
                rule)
 
 
 def _where(rule: CompiledRule) -> str:
-    return f"{rule.agreement}@{rule.version}/{rule.id}"
+    return _ref(rule).key
 
 
-def _fire(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str] | None) -> str:
+def _fire(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: Tracer | None) -> str:
     """Record what a rule whose condition holds does. Any error denies the item (fail closed)."""
     effect = DENY if rule.effect == FALLBACK else rule.effect
     try:
@@ -503,10 +505,7 @@ def _fire(rule: CompiledRule, scope: Scope, outcome: _Outcome, tracer: list[str]
         outcome.findings.append(Finding(rule.agreement, rule.version, rule.id, scope.item.id, reported,
                                         rule.reason_code, message))
     if tracer is not None:
-        owed = f" owes {', '.join(o.type for o in obligations)}" if obligations else ""
-        if effect == REQUIRE and not obligations:
-            owed = " (nothing owed: the request does not do what it guards against)"
-        tracer.append(f"  item {scope.item.id}: {_where(rule)}: {effect} [{rule.reason_code}]{owed}")
+        tracer.append(Fired(scope.item.id, _ref(rule), effect, rule.reason_code, tuple(o.type for o in obligations)))
     return effect
 
 
@@ -516,13 +515,39 @@ def _demanded_value(obligation, scope: Scope) -> str:
     return ""
 
 
-def _failed_conjunct(rule: CompiledRule, scope: Scope) -> str:
-    """The first entry of the rule's condition that does not hold: the same predicates, one by one."""
-    return next((text for text, predicate in rule.conjuncts if not predicate(scope)), "when")
+def _ref(rule: CompiledRule) -> RuleRef:
+    return RuleRef(rule.agreement, rule.version, rule.id)
+
+
+def _traced(rule: CompiledRule, scope: Scope, tracer: Tracer) -> bool:
+    """The rule's condition, each entry's outcome traced; the first top-level entry that fails names why it did not hold.
+
+    A rule a tool swapped in (author.instrument) has no compiled form: its
+    condition is asked as it is, and it traces no entries.
+    """
+    item, ref = scope.item.id, _ref(rule)
+    if rule.compiled is None:
+        holds = rule.condition(scope)
+        if not holds:
+            tracer.append(NotApplicable(item, ref, (), "when"))
+        return holds
+    texts = rule.cache.get("texts")
+    if texts is None:
+        texts = rule.cache["texts"] = entry_texts(rule.compiled)
+    scope.outcomes = []
+    try:
+        holds = traced_condition(rule)(scope)
+    finally:
+        outcomes, scope.outcomes = scope.outcomes, None
+        tracer.extend(EntryOutcome(item, ref, place, texts[place], held) for place, held in outcomes)
+    if not holds:
+        failed = next((place for place, held in outcomes if len(place) == 1 and not held), ())
+        tracer.append(NotApplicable(item, ref, failed, texts.get(failed, "when")))
+    return holds
 
 
 def _fail_closed(rule: CompiledRule, scope: Scope, outcome: _Outcome, error: Exception,
-                 tracer: list[str] | None) -> str:
+                 tracer: Tracer | None) -> str:
     if isinstance(error, KeyError):
         detail = f"the fact `{error.args[0]}` is missing from the request"
     elif isinstance(error, UnreadableFact):
@@ -534,7 +559,7 @@ def _fail_closed(rule: CompiledRule, scope: Scope, outcome: _Outcome, error: Exc
         rule.agreement, rule.version, rule.id, scope.item.id, DENY, "rule_evaluation_failed",
         f"rule `{rule.id}` could not be evaluated ({detail}), so the item is denied"))
     if tracer is not None:
-        tracer.append(f"  item {scope.item.id}: {_where(rule)}: error ({detail}) → deny")
+        tracer.append(FailedClosed(scope.item.id, _ref(rule), detail))
     return DENY
 
 
@@ -624,6 +649,6 @@ def _reason(verdict: str, findings: tuple[Finding, ...]) -> str:
     return "allowed: " + (messages[0] if messages else "the author may share their own words")
 
 
-def _with_explanation(decision: Decision, tracer: list[str]) -> Decision:
+def _with_explanation(decision: Decision, tracer: Tracer) -> Decision:
     return Decision(decision.decision, decision.obligations, decision.items, decision.findings, decision.reason,
-                    decision.policy_revision, tuple(tracer))
+                    decision.policy_revision, explanation_lines(tracer), tuple(tracer))

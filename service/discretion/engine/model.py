@@ -321,7 +321,10 @@ class Decision:
     findings: tuple[Finding, ...]
     reason: str
     policy_revision: str
+    # With a tracer: what the engine did (engine.trace events), and the lines
+    # of it a person reads (the API's explanation).
     explanation: tuple[str, ...] = ()
+    trace: tuple[Any, ...] = ()
 
     @property
     def allowed(self) -> bool:

@@ -15,7 +15,7 @@ class Scope:
     __slots__ = (
         "request", "action", "actor", "group", "item", "destination", "attribution", "format",
         "derived", "quoted_text", "purpose", "attributes", "requested_at", "label", "label_param", "vars",
-        "acting_person", "actor_is_author", "memo",
+        "acting_person", "actor_is_author", "memo", "outcomes",
     )
 
     def __init__(self, request: Request, item: Item, requested_at: Instant, label: dict[str, str],
@@ -47,6 +47,9 @@ class Scope:
         # What is the same for every item of one decision (`once_per_request`):
         # one dict per call of decide(), shared by its items' scopes.
         self.memo: dict = {} if memo is None else memo
+        # (entry place, held) of a traced condition's entries (engine.build.traced_condition),
+        # a list while a decision is traced.
+        self.outcomes: list | None = None
 
 
 T = TypeVar("T")

@@ -12,7 +12,7 @@ diagnostics with their place, like any rule file's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
@@ -71,7 +71,9 @@ def case_request(document: Document, index: int) -> Request:
                              checked=False)
 
 
-def run_suite(document: Document, policy: CompiledPolicy, *, now: Instant = DEFAULT_NOW) -> list[CaseResult]:
+def run_suite(document: Document, policy: CompiledPolicy, *, now: Instant = DEFAULT_NOW,
+              traced: Callable[[tuple], None] | None = None) -> list[CaseResult]:
+    """Each case's result; `traced`, when given, is handed the trace of each case's decision (coverage)."""
     data, source = document.data, document.source
     results = []
     for index, case in enumerate(data["cases"]):
@@ -88,7 +90,9 @@ def run_suite(document: Document, policy: CompiledPolicy, *, now: Instant = DEFA
             mismatch = Mismatch("request", "a request that can be built", f"`{error}`")
             results.append(CaseResult(data["suite"], case["name"], source.file, line, (mismatch,), None))
             continue
-        decision = decide(policy, request, now=now)
+        decision = decide(policy, request, now=now, tracer=None if traced is None else [])
+        if traced is not None:
+            traced(decision.trace)
         mismatches = tuple(compare(case["expect"], decision))
         results.append(CaseResult(data["suite"], case["name"], source.file, line, mismatches, decision, request))
     return results

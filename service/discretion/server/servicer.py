@@ -193,6 +193,6 @@ def _still_awaited(context: grpc.ServicerContext) -> None:
         raise DeadlinePassed()
 
 
-def _tracer(check: policy_pb2.CheckRequest) -> list[str] | None:
+def _tracer(check: policy_pb2.CheckRequest) -> list | None:
     """A trace to record only when the caller asked to `explain`: tracing costs on the hot path."""
     return [] if check.explain else None

@@ -151,13 +151,19 @@ class Rule(_message.Message):
     waivable_by_author: bool
     actions: _containers.RepeatedScalarFieldContainer[str]
     destinations: _containers.RepeatedScalarFieldContainer[str]
-    when: _containers.RepeatedCompositeFieldContainer[Entry]
+    when: Condition
     obligations: _containers.RepeatedCompositeFieldContainer[Obligation]
     reason_code: str
     message: _containers.RepeatedCompositeFieldContainer[MessagePiece]
     schemes_read: _containers.RepeatedScalarFieldContainer[str]
     consent_scopes_read: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., effect: _Optional[_Union[Effect, str]] = ..., waivable_by_author: _Optional[bool] = ..., actions: _Optional[_Iterable[str]] = ..., destinations: _Optional[_Iterable[str]] = ..., when: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ..., obligations: _Optional[_Iterable[_Union[Obligation, _Mapping]]] = ..., reason_code: _Optional[str] = ..., message: _Optional[_Iterable[_Union[MessagePiece, _Mapping]]] = ..., schemes_read: _Optional[_Iterable[str]] = ..., consent_scopes_read: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., effect: _Optional[_Union[Effect, str]] = ..., waivable_by_author: _Optional[bool] = ..., actions: _Optional[_Iterable[str]] = ..., destinations: _Optional[_Iterable[str]] = ..., when: _Optional[_Union[Condition, _Mapping]] = ..., obligations: _Optional[_Iterable[_Union[Obligation, _Mapping]]] = ..., reason_code: _Optional[str] = ..., message: _Optional[_Iterable[_Union[MessagePiece, _Mapping]]] = ..., schemes_read: _Optional[_Iterable[str]] = ..., consent_scopes_read: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Condition(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[Entry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ...) -> None: ...
 
 class Entry(_message.Message):
     __slots__ = ("text", "expr")
@@ -166,6 +172,12 @@ class Entry(_message.Message):
     text: str
     expr: Expr
     def __init__(self, text: _Optional[str] = ..., expr: _Optional[_Union[Expr, _Mapping]] = ...) -> None: ...
+
+class Conditions(_message.Message):
+    __slots__ = ("conditions",)
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    conditions: _containers.RepeatedCompositeFieldContainer[Condition]
+    def __init__(self, conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ...) -> None: ...
 
 class Fact(_message.Message):
     __slots__ = ("path",)
@@ -235,8 +247,8 @@ class Quantified(_message.Message):
     WHERE_FIELD_NUMBER: _ClassVar[int]
     quantifier: Quantifier
     of: Fact
-    where: Expr
-    def __init__(self, quantifier: _Optional[_Union[Quantifier, str]] = ..., of: _Optional[_Union[Fact, _Mapping]] = ..., where: _Optional[_Union[Expr, _Mapping]] = ..., **kwargs) -> None: ...
+    where: Condition
+    def __init__(self, quantifier: _Optional[_Union[Quantifier, str]] = ..., of: _Optional[_Union[Fact, _Mapping]] = ..., where: _Optional[_Union[Condition, _Mapping]] = ..., **kwargs) -> None: ...
 
 class Consent(_message.Message):
     __slots__ = ("test", "scope", "by")
@@ -249,7 +261,7 @@ class Consent(_message.Message):
     def __init__(self, test: _Optional[_Union[ConsentTest, str]] = ..., scope: _Optional[str] = ..., by: _Optional[_Union[Fact, _Mapping]] = ...) -> None: ...
 
 class Expr(_message.Message):
-    __slots__ = ("all", "any", "quantified", "compare", "exists", "matches", "consent", "actor_is_author")
+    __slots__ = ("all", "any", "quantified", "compare", "exists", "matches", "consent", "actor_is_author", "tests")
     ALL_FIELD_NUMBER: _ClassVar[int]
     ANY_FIELD_NUMBER: _ClassVar[int]
     NOT_FIELD_NUMBER: _ClassVar[int]
@@ -259,15 +271,17 @@ class Expr(_message.Message):
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     CONSENT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_IS_AUTHOR_FIELD_NUMBER: _ClassVar[int]
-    all: Exprs
-    any: Exprs
+    TESTS_FIELD_NUMBER: _ClassVar[int]
+    all: Conditions
+    any: Conditions
     quantified: Quantified
     compare: Compare
     exists: Exists
     matches: Matches
     consent: Consent
     actor_is_author: bool
-    def __init__(self, all: _Optional[_Union[Exprs, _Mapping]] = ..., any: _Optional[_Union[Exprs, _Mapping]] = ..., quantified: _Optional[_Union[Quantified, _Mapping]] = ..., compare: _Optional[_Union[Compare, _Mapping]] = ..., exists: _Optional[_Union[Exists, _Mapping]] = ..., matches: _Optional[_Union[Matches, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., actor_is_author: _Optional[bool] = ..., **kwargs) -> None: ...
+    tests: Exprs
+    def __init__(self, all: _Optional[_Union[Conditions, _Mapping]] = ..., any: _Optional[_Union[Conditions, _Mapping]] = ..., quantified: _Optional[_Union[Quantified, _Mapping]] = ..., compare: _Optional[_Union[Compare, _Mapping]] = ..., exists: _Optional[_Union[Exists, _Mapping]] = ..., matches: _Optional[_Union[Matches, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., actor_is_author: _Optional[bool] = ..., tests: _Optional[_Union[Exprs, _Mapping]] = ..., **kwargs) -> None: ...
 
 class Exprs(_message.Message):
     __slots__ = ("exprs",)
