@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.compiled import CompiledPolicy
+from ..engine.model import rule_key
 from .instrument import RuleKey, written_rules
 from .matrix import Matrix, Outcome, build_matrix
 from .replay import ReplayResult
@@ -96,7 +97,7 @@ def _rule_changes(old: RuleSet, new: RuleSet) -> list[Change]:
     before, after = _written(old), _written(new)
     changes = []
     for key in sorted(before.keys() | after.keys(), key=_order(before, after)):
-        what = f"{key[0]}@{key[1]}/{key[2]}"
+        what = rule_key(*key)
         if key not in after:
             changes.append(Change("rule", what, "removed", before[key][1]))
         elif key not in before:

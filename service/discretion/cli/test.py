@@ -99,7 +99,7 @@ def _failure(case: CaseResult) -> list[str]:
         lines.append(f"  + {mismatch.field}: {mismatch.got}")
     if case.decision is not None:
         lines.append(f"  reason: {case.decision.reason}")
-        decided = [f"{f.agreement}@{f.version}/{f.rule} {f.effect} [{f.reason_code}]" if f.rule
+        decided = [f"{f.rule_key} {f.effect} [{f.reason_code}]" if f.rule
                    else f"{f.effect} [{f.reason_code}]" for f in case.decision.findings]
         if decided:
             lines.append("  decided by: " + "; ".join(dict.fromkeys(decided)))

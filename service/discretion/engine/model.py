@@ -304,6 +304,16 @@ class Finding:
     reason_code: str
     message: str
 
+    @property
+    def rule_key(self) -> str:
+        """`agreement@version/rule`, or empty for a refusal of the engine's own (no rule decided it)."""
+        return rule_key(self.agreement, self.version, self.rule) if self.rule else ""
+
+
+def rule_key(agreement: str, version: int, rule: str) -> str:
+    """How a rule is named wherever a person or a log reads it: `agreement@version/rule`."""
+    return f"{agreement}@{version}/{rule}"
+
 
 @dataclass(slots=True)
 class ItemResult:

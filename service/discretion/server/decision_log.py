@@ -91,7 +91,7 @@ def _record(request: model.Request, decision: model.Decision, time_text: str, la
     for finding in decision.findings:
         # A refusal of the engine's own (an unknown agreement, a label no
         # agreement defines) has no rule: its reason code says what it was.
-        rule = f"{finding.agreement}@{finding.version}/{finding.rule}" if finding.rule else ""
+        rule = finding.rule_key
         if rule and rule not in rules:
             rules.append(rule)
         if finding.reason_code not in codes:
