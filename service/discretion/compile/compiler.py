@@ -107,11 +107,12 @@ class _Compiler:
                     continue
                 order = [v.lower() for v in spec.order]
                 aliases = {k.lower(): v.lower() for k, v in spec.aliases}
-                for alias, target in aliases.items():
+                for alias, target in list(aliases.items()):
                     if target not in order:
                         self.diagnose(agreement.source, spec.path + ("aliases", alias), "unknown_label",
                                     f"alias `{alias}` names `{target}`, which is not in the order",
                                     help=did_you_mean(target, order))
+                        del aliases[alias]  # reported; the compiled form holds only what an evaluator can read
                 schemes[spec.name] = ir.LabelScheme(name=spec.name, order=order, aliases=aliases,
                                                     agreement=agreement.id, relabel_by=sorted(set(spec.relabel_by)))
         return schemes
@@ -146,10 +147,11 @@ class _Compiler:
             floors = self.label_values(version.label_floors, path + ("label_floors",), source, schemes)
             rules = self.rules(version, source)
             may_restrict_later = version.authors_may_restrict_later
+            disclosed_at = disclosed_at if disclosed_at is not None else effective_from
             compiled[version.number] = ir.Version(
-                number=version.number, effective_from=effective_from,
-                disclosed_at=disclosed_at if disclosed_at is not None else effective_from,
-                published_at=published_at, default_labels=defaults, label_floors=floors,
+                number=version.number, effective_from=_instant(effective_from),
+                disclosed_at=_instant(disclosed_at), published_at=_instant(published_at),
+                default_labels=defaults, label_floors=floors,
                 authors_may_restrict_later=may_restrict_later,
                 frozen_schemes=[] if may_restrict_later else [s.name for s in agreement.labels], rules=rules)
         return ir.Agreement(id=agreement.id, title=agreement.title.strip(), summary=" ".join(agreement.summary.split()),
@@ -219,7 +221,9 @@ class _Compiler:
                 continue
             ids.add(rule.id)
             result = self.rule(rule, source)
-            if result is not None:
+            # A rule for no destination kind (`except:` every one) applies to nothing: indexed nowhere, it is
+            # left out of the compiled form, whose rules each apply somewhere.
+            if result is not None and result.destinations:
                 compiled.append(result)
         return compiled
 
@@ -254,7 +258,7 @@ class _Compiler:
         name, raw, path = spec.type, spec.parameters, spec.path
         kind = OBLIGATION_TYPES[name]
         declared = dict(kind.params)
-        if raw is None:
+        if not spec.given:
             raw = {}
         # A scalar or a `{fact: …}` sets the main parameter: `add_notice: chatham_house_rule`.
         if not isinstance(raw, dict) or set(raw) == {"fact"}:
@@ -345,18 +349,25 @@ class _Compiler:
         except Invalid as error:
             self.diagnose(source, error.path, error.code, error.message, help=error.help)
             return None
+        replaces = []
         for j, replaced in enumerate(adoption.replaces):
-            if replaced not in agreements:
+            if replaced in agreements:
+                replaces.append(replaced)
+            else:
                 self.diagnose(source, path + ("replaces", j), "unknown_agreement", f"unknown agreement `{replaced}`",
-                            help=did_you_mean(replaced, sorted(agreements)))
-        return ir.Adoption(agreement=agreement, version=adoption.version, effective_from=effective,
-                           disclosed_at=disclosed, replaces=adoption.replaces, segments=adoption.segments,
+                              help=did_you_mean(replaced, sorted(agreements)))
+        return ir.Adoption(agreement=agreement, version=adoption.version, effective_from=_instant(effective),
+                           disclosed_at=_instant(disclosed), replaces=replaces, segments=adoption.segments,
                            default_labels=dict(adoption.default_labels), label_floors=dict(adoption.label_floors))
 
 
 def _as_engine_adoption(a: ir.Adoption) -> Adoption:
-    return Adoption(a.agreement, a.version, a.effective_from if a.HasField("effective_from") else None,
-                    a.disclosed_at if a.HasField("disclosed_at") else None, tuple(a.replaces))
+    return Adoption(a.agreement, a.version, ir.nanoseconds(a.effective_from) if a.HasField("effective_from") else None,
+                    ir.nanoseconds(a.disclosed_at) if a.HasField("disclosed_at") else None, tuple(a.replaces))
+
+
+def _instant(nanoseconds: int | None) -> ir.Instant | None:
+    return None if nanoseconds is None else ir.instant(nanoseconds)
 
 
 _LABEL_FACT = re.compile(r"item\.label(?:_param)?\.([A-Za-z0-9_+-]+)")
@@ -364,7 +375,8 @@ _LABEL_FACT = re.compile(r"item\.label(?:_param)?\.([A-Za-z0-9_+-]+)")
 
 def _schemes_read(rule: model.Rule) -> Iterator[str]:
     """The label schemes a rule names anywhere: in a condition's facts and operands, its obligations, its message."""
-    texts: list[Any] = [rule.message, *(o.parameters for o in rule.obligations)]
+    # The description too: a rule that names a scheme anywhere is carried by its labels (the stricter reading).
+    texts: list[Any] = [rule.description, rule.message, *(o.parameters for o in rule.obligations)]
     if rule.when is not None:
         for entry in model.walk(rule.when):
             texts.append(entry.text)
@@ -402,7 +414,7 @@ def _parameter(value: Any, kind: str, path: tuple, ctx: Context) -> ir.Parameter
             raise Invalid(path, "wrong_type", f"`{value['fact']}` is {fact_type.describe()}, not a time")
         return ir.Parameter(fact=ir.Fact(path=value["fact"]))
     if kind == "instant":
-        return ir.Parameter(instant=parse_instant(value, path))
+        return ir.Parameter(instant=ir.instant(parse_instant(value, path)))
     if not isinstance(value, str):
         raise Invalid(path, "wrong_type", f"`{value}` must be text")
     return ir.Parameter(text=value)

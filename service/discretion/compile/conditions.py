@@ -73,13 +73,16 @@ def lower_condition(condition: model.Condition, ctx: Context) -> ir.Condition:
     by the compiler): the entries keep the authored order and nesting, so an
     entry's place leads back to where it was written.
     """
-    entries = []
+    lowered = ir.Condition()
     for entry in condition.entries:
         try:
-            entries.append(ir.Entry(text=entry.text, expr=_LOWER[type(entry)](entry, ctx)))
+            expr = _LOWER[type(entry)](entry, ctx)
         except Invalid as error:
             ctx.report(error)
-    return ir.Condition(entries=entries)
+            continue
+        expr.text = entry.text
+        lowered.entries.append(expr)
+    return lowered
 
 
 def parse_instant(text: Any, path: tuple) -> Instant:
@@ -179,7 +182,7 @@ def _literal(fact: str, fact_type: FactType, value: Any, path: tuple) -> ir.Valu
     """A literal checked against the type of the fact it is compared with, as the compiled form's value."""
     kind = fact_type.kind
     if kind == "instant":
-        return ir.Value(null=True) if value is None else ir.Value(instant=parse_instant(value, path))
+        return ir.Value(null=True) if value is None else ir.Value(instant=ir.instant(parse_instant(value, path)))
     if kind == "bool" and not isinstance(value, bool):
         raise Invalid(path, "wrong_type", f"`{fact}` is true or false, not `{value}`", "write `true` or `false`")
     if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):

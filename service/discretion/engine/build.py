@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import operator
 from collections import defaultdict
-from typing import Any, Callable
+import re
+from typing import Any, Callable, Mapping
 
 import re2
 
@@ -22,9 +23,9 @@ from .compiled import (
     AgreementInfo, CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, LabelScheme, VersionInfo,
     consent_scopes_read,
 )
-from .facts import ROOTS, FactType, UnknownFact, resolve
+from .facts import BOOL, ROOTS, FactType, UnknownFact, resolve
 from .instants import parse_iso
-from .model import ACTIONS, AUTHORED_KINDS, DESTINATION_KINDS, Adoption, Instant
+from .model import ACTIONS, AUTHORED_KINDS, CONSENT_SCOPES, DESTINATION_KINDS, Adoption, Instant
 from .obligations import OBLIGATION_TYPES
 from .scope import once_per_request
 
@@ -38,21 +39,59 @@ def build_policy(policy: ir.Policy) -> CompiledPolicy:
     """The evaluator of `policy`."""
     ir.check_version(policy)
     builder = _Builder()
-    schemes = {s.name: LabelScheme(s.name, tuple(s.order), dict(s.aliases), s.agreement, frozenset(s.relabel_by))
-               for s in policy.label_schemes}
+    schemes = _label_schemes(policy)
     versions: dict[str, dict[int, CompiledVersion]] = {}
     infos = []
     for agreement in policy.agreements:
-        by_number = {v.number: builder.version(agreement, v, schemes) for v in agreement.versions}
+        if agreement.id in versions:
+            raise ValueError(f"agreement `{agreement.id}` twice")
+        by_number: dict[int, CompiledVersion] = {}
+        for v in agreement.versions:
+            if v.number in by_number:
+                raise ValueError(f"version {v.number} of `{agreement.id}` twice")
+            by_number[v.number] = builder.version(agreement, v, schemes)
         versions[agreement.id] = by_number
         infos.append(AgreementInfo(
             id=agreement.id, version=max(by_number, default=0), title=agreement.title, summary=agreement.summary,
             source=agreement.source, platform_wide=agreement.platform_wide,
             versions=tuple(VersionInfo(v.version, v.effective_from, v.disclosed_at) for v in by_number.values())))
-    bindings = {b.group: tuple(_adoption(a) for a in b.adoptions) for b in policy.bindings}
+    bindings = _bindings(policy, versions)
     return CompiledPolicy(policy.revision, tuple(infos), versions,
                           tuple(a.id for a in policy.agreements if a.platform_wide), bindings, schemes,
                           consent_scopes_read(versions))
+
+
+def _label_schemes(policy: ir.Policy) -> dict[str, LabelScheme]:
+    defined = {a.id for a in policy.agreements}
+    schemes: dict[str, LabelScheme] = {}
+    for s in policy.label_schemes:
+        if s.name in schemes or not s.order or s.agreement not in defined:
+            raise ValueError(f"label scheme `{s.name}`: defined twice, with no values or by no agreement")
+        if not set(s.aliases.values()) <= set(s.order):
+            raise ValueError(f"label scheme `{s.name}` has an alias for no value of it")
+        schemes[s.name] = LabelScheme(s.name, tuple(s.order), dict(s.aliases), s.agreement, frozenset(s.relabel_by))
+    return schemes
+
+
+def _labels(values: Mapping[str, str], schemes: dict[str, LabelScheme]) -> dict[str, str]:
+    """Default labels or label floors: each a canonical value of a defined scheme."""
+    for scheme, value in values.items():
+        if scheme not in schemes or value not in schemes[scheme].order:
+            raise ValueError(f"label `{scheme}: {value}` of no defined scheme or value")
+    return dict(values)
+
+
+def _bindings(policy: ir.Policy, versions: dict[str, dict[int, CompiledVersion]]) -> dict[str, tuple[Adoption, ...]]:
+    bindings: dict[str, tuple[Adoption, ...]] = {}
+    for b in policy.bindings:
+        if b.group in bindings:
+            raise ValueError(f"group `{b.group}` bound twice")
+        for a in b.adoptions:
+            known = versions.get(a.agreement)
+            if known is None or (a.version and a.version not in known) or not set(a.replaces) <= set(versions):
+                raise ValueError(f"group `{b.group}` adopts `{a.agreement}` version {a.version}, which is not loaded")
+        bindings[b.group] = tuple(_adoption(a) for a in b.adoptions)
+    return bindings
 
 
 def predicate_of(expr: ir.Expr) -> Predicate:
@@ -66,7 +105,7 @@ def traced_condition(rule: CompiledRule) -> Predicate:
     The same predicates as the rule's own, evaluated in the same order and
     stopping where they stop, so what is recorded is what the engine did:
     `(place, held)` pairs appended to `scope.outcomes`, where a place is the
-    entry's path of indexes (ir.Entry). Built on first use: only explanations
+    entry's path of indexes (ir.Condition). Built on first use: only explanations
     and coverage ask for it.
     """
     traced = rule.cache.get("traced")
@@ -84,12 +123,12 @@ def entry_texts(rule: ir.Rule) -> dict[tuple[int, ...], str]:
     def walk(condition: ir.Condition, at: tuple[int, ...]) -> None:
         for i, entry in enumerate(condition.entries):
             texts[at + (i,)] = entry.text
-            kind = entry.expr.WhichOneof("kind")
+            kind = entry.WhichOneof("kind")
             if kind in ("all", "any"):
-                for j, nested in enumerate(getattr(entry.expr, kind).conditions):
+                for j, nested in enumerate(getattr(entry, kind).conditions):
                     walk(nested, at + (i, j))
             elif kind == "not":
-                walk(getattr(entry.expr, "not"), at + (i, 0))
+                walk(getattr(entry, "not"), at + (i, 0))
 
     walk(rule.when, ())
     return texts
@@ -105,7 +144,7 @@ def _recorded(predicate: Predicate, place: tuple[int, ...]) -> Predicate:
 
 
 def _instant(message: Any, name: str) -> Instant | None:
-    return Instant(getattr(message, name)) if message.HasField(name) else None
+    return Instant(ir.nanoseconds(getattr(message, name))) if message.HasField(name) else None
 
 
 def _adoption(a: ir.Adoption) -> Adoption:
@@ -122,7 +161,11 @@ def compile_pattern(text: str):
 
 
 class _Builder:
+    paths_read: set[str]  # of the rule being built: fact paths
+    scopes_read: set[str]  # and consent scopes
+
     def __init__(self, traced: bool = False) -> None:
+        self.paths_read, self.scopes_read = set(), set()
         self.patterns: dict[str, Any] = {}  # each distinct pattern compiled once
         # Whether the entries' outcomes are recorded (`traced_condition`).
         self.traced = traced
@@ -132,8 +175,8 @@ class _Builder:
         return CompiledVersion(
             agreement=agreement.id, version=v.number, effective_from=_instant(v, "effective_from"),
             disclosed_at=_instant(v, "disclosed_at"), index=_index(rules), label_schemes=schemes,
-            default_labels=dict(v.default_labels), authors_may_restrict_later=v.authors_may_restrict_later,
-            label_floors=dict(v.label_floors), published_at=_instant(v, "published_at"),
+            default_labels=_labels(v.default_labels, schemes), authors_may_restrict_later=v.authors_may_restrict_later,
+            label_floors=_labels(v.label_floors, schemes), published_at=_instant(v, "published_at"),
             frozen_schemes=frozenset(v.frozen_schemes))
 
     def rule(self, agreement: str, version: int, r: ir.Rule) -> CompiledRule:
@@ -142,14 +185,21 @@ class _Builder:
             raise ValueError(f"rule `{r.id}` applies to actions {list(r.actions)}")
         if not r.destinations or not set(r.destinations) <= set(DESTINATION_KINDS):
             raise ValueError(f"rule `{r.id}` applies to destination kinds {list(r.destinations)}")
-        conjuncts = tuple((entry.text, self.expr(entry.expr, {}, set(), None)) for entry in r.when.entries)
+        self.paths_read, self.scopes_read = set(), set()
+        conjuncts = tuple((entry.text, self.expr(entry, {}, set(), None)) for entry in r.when.entries)
+        obligations = tuple(self.obligation(o) for o in r.obligations)
+        message = self.message(r.message)
+        # What the rule reads is worked out here as well as read from the compiled
+        # form: a label carries the rules that read it, and a field left empty
+        # must not let an item's label out from under them.
+        schemes = set(r.schemes_read) | {m.group(1).lower() for path in self.paths_read
+                                         if (m := _LABEL_FACT.fullmatch(path))}
         return CompiledRule(
             agreement=agreement, version=version, id=r.id, effect=ir.enum_name("Effect", r.effect),
             waivable_by_author=r.waivable_by_author, condition=_conjunction([p for _, p in conjuncts]),
-            conjuncts=conjuncts, obligations=tuple(self.obligation(o) for o in r.obligations),
-            reason_code=r.reason_code, message=_message(r.message), actions=tuple(r.actions),
-            destinations=tuple(r.destinations), schemes=frozenset(r.schemes_read),
-            consent_scopes=frozenset(r.consent_scopes_read), compiled=r)
+            conjuncts=conjuncts, obligations=obligations, reason_code=r.reason_code, message=message,
+            actions=tuple(r.actions), destinations=tuple(r.destinations), schemes=frozenset(schemes),
+            consent_scopes=frozenset(r.consent_scopes_read) | self.scopes_read, compiled=r)
 
     def obligation(self, o: ir.Obligation) -> CompiledObligation:
         kind = OBLIGATION_TYPES.get(o.type)
@@ -158,8 +208,54 @@ class _Builder:
         declared = dict(kind.params)
         if not set(o.parameters) <= set(declared):
             raise ValueError(f"`{o.type}` has parameters {sorted(o.parameters)}, not {sorted(declared)}")
-        params = {name: _parameter(p, declared[name]) for name, p in sorted(o.parameters.items())}
+        missing = set(kind.required) - set(o.parameters)
+        if missing:
+            raise ValueError(f"`{o.type}` without {sorted(missing)}")
+        choices = dict(kind.choices)
+        params = {}
+        for name, p in sorted(o.parameters.items()):
+            if name in choices and (p.WhichOneof("kind") != "text" or p.text not in choices[name]):
+                raise ValueError(f"`{o.type}` has `{name}` outside {list(choices[name])}")
+            params[name] = self.parameter(p, declared[name])
+        self.scopes_read.update(kind.consent_scopes)
         return CompiledObligation(o.type, kind.build, params)
+
+    def parameter(self, p: ir.Parameter, kind: str) -> Callable:
+        which = p.WhichOneof("kind")
+        if which == "fact":
+            if kind == "consent_scope":
+                raise ValueError("a consent scope read from a fact")  # the compiler must know every scope read
+            getter, fact_type = self.fact(p.fact, {}, set())
+            if kind == "instant" and fact_type.kind not in ("instant", "text", "any"):
+                raise ValueError(f"`{p.fact.path}` is not a time")
+            return _instant_from_text(getter) if kind == "instant" and fact_type.kind != "instant" else getter
+        if which == "instant" and kind == "instant":
+            value: Any = ir.nanoseconds(p.instant)
+        elif which == "text" and kind != "instant":
+            value = p.text
+            if kind == "consent_scope":
+                _scope(value)
+                self.scopes_read.add(value)
+        else:
+            raise ValueError(f"a parameter of kind `{kind}` given as {which}")
+        return lambda _scope: value
+
+    def message(self, pieces) -> Callable:
+        parts: list[Any] = []
+        for p in pieces:
+            which = p.WhichOneof("kind")
+            if which is None:
+                raise ValueError("a message piece with nothing in it")
+            parts.append(p.text if which == "text" else self.fact(p.fact, {}, set())[0])
+        if all(isinstance(p, str) for p in parts):
+            text = "".join(parts)
+            return lambda scope: text
+        return lambda scope: "".join(p if isinstance(p, str) else str(p(scope)) for p in parts)
+
+    def fact(self, fact: ir.Fact, variables: dict[str, FactType], reads: set[str]):
+        """The getter and type of a fact the rule reads, noted as read."""
+        self.paths_read.add(fact.path)
+        return _fact(fact, variables, reads)
 
     # ---- conditions and expressions -------------------------------------------
 
@@ -169,7 +265,7 @@ class _Builder:
         parts = []
         for index, entry in enumerate(c.entries):
             place = None if at is None else at + (index,)
-            predicate = self.expr(entry.expr, variables, reads, place)
+            predicate = self.expr(entry, variables, reads, place)
             parts.append(predicate if place is None or not self.traced else _recorded(predicate, place))
         return _conjunction(parts)
 
@@ -207,11 +303,11 @@ class _Builder:
         if kind == "compare":
             return self.compare(e.compare, variables, reads)
         if kind == "exists":
-            return _exists(*_fact(e.exists.fact, variables, reads), e.exists.present)
+            return _exists(*self.fact(e.exists.fact, variables, reads), e.exists.present)
         if kind == "matches":
             return self.matches(e.matches, variables, reads)
         if kind == "consent":
-            return _consent(e.consent, variables, reads)
+            return _consent(self, e.consent, variables, reads)
         if kind == "actor_is_author":
             reads.add(_THE_ITEM)
             value = e.actor_is_author
@@ -219,7 +315,9 @@ class _Builder:
         raise ValueError(f"an expression of no known kind: {kind}")
 
     def quantified(self, q: ir.Quantified, variables: dict[str, FactType], reads: set[str]) -> Predicate:
-        getter, fact_type = _fact(q.of, variables, reads)
+        getter, fact_type = self.fact(q.of, variables, reads)
+        if fact_type.kind != "list":
+            raise ValueError(f"a quantifier over `{q.of.path}`, which is not a list")
         name = getattr(q, "as")
         inner_reads: set[str] = set()
         if not q.where.entries:
@@ -254,30 +352,43 @@ class _Builder:
         return per_request
 
     def compare(self, c: ir.Compare, variables: dict[str, FactType], reads: set[str]) -> Predicate:
-        getter, _ = _fact(c.fact, variables, reads)
+        getter, fact_type = self.fact(c.fact, variables, reads)
         which = c.WhichOneof("operand")
         op = c.op
-        ir.enum_name("Operator", op)  # refuses one of no known kind
+        name = ir.enum_name("Operator", op)  # refuses one of no known kind
+        if name == "contains" and fact_type.kind != "list":
+            raise ValueError(f"`contains` on `{c.fact.path}`, which is not a list")
+        if name in ("lt", "le", "gt", "ge") and fact_type.kind not in ("int", "instant", "any"):
+            raise ValueError(f"`{name}` on `{c.fact.path}`, which is not ordered")
         if which == "other":
-            other, _ = _fact(c.other, variables, reads)
+            other, other_type = self.fact(c.other, variables, reads)
+            if name in ("in", "not_in") and other_type.kind != "list":
+                raise ValueError(f"`{name}` a fact that is not a list: `{c.other.path}`")
             return _COMPARE_FACTS[op](getter, other)
+        # A literal of another type than its fact's would make a test that never holds.
+        checked = (fact_type.element or BOOL) if name == "contains" else fact_type
         if which == "values":
-            values = frozenset(_value(v) for v in c.values.values)
+            values = frozenset(_typed(v, checked, c.fact.path) for v in c.values.values)
             if op == _IN:
                 return lambda scope: getter(scope) in values
             if op == _NOT_IN:
                 return lambda scope: getter(scope) not in values
             raise ValueError(f"a list of values for {ir.enum_name('Operator', op)}")
         if which is None or op not in _COMPARE_VALUE:
-            raise ValueError(f"{ir.enum_name('Operator', op)} without an operand it takes")
-        return _COMPARE_VALUE[op](getter, _value(c.value))
+            raise ValueError(f"{name} without an operand it takes")
+        return _COMPARE_VALUE[op](getter, _typed(c.value, checked, c.fact.path))
 
     def matches(self, m: ir.Matches, variables: dict[str, FactType], reads: set[str]) -> Predicate:
-        getter, _ = _fact(m.fact, variables, reads)
+        getter, fact_type = self.fact(m.fact, variables, reads)
+        if fact_type.kind not in ("text", "any"):
+            raise ValueError(f"`matches` on `{m.fact.path}`, which is not text")
         text = m.pattern
         pattern = self.patterns.get(text)
         if pattern is None:
-            pattern = self.patterns[text] = compile_pattern(text)
+            try:
+                pattern = self.patterns[text] = compile_pattern(text)
+            except re2.error as error:
+                raise ValueError(f"the pattern `{text}`: {error}") from None
         search = pattern.search
 
         def test(scope) -> bool:
@@ -295,6 +406,7 @@ class _Builder:
 _IN, _NOT_IN = ir.enum_value("Operator", "in"), ir.enum_value("Operator", "not_in")
 _AUTHOR_CONSENTED, _AUTHOR_WITHDREW, _CONSENTED = (
     ir.enum_value("ConsentTest", t) for t in ("author_consented", "author_withdrew", "consented"))
+_LABEL_FACT = re.compile(r"item\.label(?:_param)?\.([A-Za-z0-9_+-]+)(?:\..*)?")
 # What a test that reads the item's consents or author records: no variable can be named so (`as: item` could).
 _THE_ITEM = "item()"
 # Facts that are the same for every item of a request, by the first word of their path.
@@ -322,7 +434,23 @@ def _value(v: ir.Value) -> Any:
         return [_value(x) for x in v.list.values]
     if kind is None:
         raise ValueError("a value with nothing in it")
+    if kind == "instant":
+        return ir.nanoseconds(v.instant)
     return getattr(v, kind)
+
+
+def _typed(v: ir.Value, fact_type: FactType | None, fact: str) -> Any:
+    """A literal, refused unless it is of its fact's type and in its fact's vocabulary (the compiler's checks)."""
+    kind = v.WhichOneof("kind")
+    expected = fact_type.kind if fact_type is not None else "any"
+    fits = {"text": kind == "text", "bool": kind == "boolean", "int": kind == "integer",
+            "instant": kind in ("instant", "null")}.get(expected, expected in ("any", "map"))
+    if not fits:
+        raise ValueError(f"`{fact}` is compared with a {kind} literal")
+    value = _value(v)
+    if expected == "text" and fact_type.vocabulary and value not in fact_type.vocabulary:
+        raise ValueError(f"`{value}` is no value of `{fact}`")
+    return value
 
 
 def _known(value: Any) -> bool:
@@ -394,9 +522,16 @@ def _exists(getter: Callable, fact_type: FactType, present_wanted: bool) -> Pred
     return present if present_wanted else (lambda scope: not present(scope))
 
 
-def _consent(c: ir.Consent, variables: dict[str, FactType], reads: set[str]) -> Predicate:
+def _scope(name: str) -> str:
+    if name not in CONSENT_SCOPES:
+        raise ValueError(f"`{name}` is not a consent scope")
+    return name
+
+
+def _consent(builder: "_Builder", c: ir.Consent, variables: dict[str, FactType], reads: set[str]) -> Predicate:
     reads.add(_THE_ITEM)
-    kind = c.scope
+    kind = _scope(c.scope)
+    builder.scopes_read.add(kind)
     if c.test == _AUTHOR_CONSENTED:
         # Who posted a transcript, a list, a file or an image cannot consent for
         # the other people in it: only a message's words are its author's alone.
@@ -404,7 +539,9 @@ def _consent(c: ir.Consent, variables: dict[str, FactType], reads: set[str]) -> 
     if c.test == _AUTHOR_WITHDREW:
         return lambda scope: consent.withdrawn(scope, scope.item.author.id, kind)
     if c.test == _CONSENTED:
-        getter, _ = _fact(c.by, variables, reads)
+        getter, by_type = builder.fact(c.by, variables, reads)
+        if by_type.kind != "text":
+            raise ValueError(f"`consented` by `{c.by.path}`, which is no person id")
         return lambda scope: consent.holds(scope, getter(scope), kind)
     raise ValueError(f"a consent test of no known kind: {c.test}")
 
@@ -422,25 +559,6 @@ def _conjunction(parts: list[Callable]) -> Callable:
         first, second = parts
         return lambda scope: first(scope) and second(scope)
     return lambda scope: all(p(scope) for p in parts)
-
-
-def _message(pieces) -> Callable:
-    parts: list[Any] = [p.text if p.WhichOneof("kind") == "text" else resolve(p.fact.path, {})[0] for p in pieces]
-    if all(isinstance(p, str) for p in parts):
-        text = "".join(parts)
-        return lambda scope: text
-    return lambda scope: "".join(p if isinstance(p, str) else str(p(scope)) for p in parts)
-
-
-def _parameter(p: ir.Parameter, kind: str) -> Callable:
-    which = p.WhichOneof("kind")
-    if which == "fact":
-        getter, fact_type = resolve(p.fact.path, {})
-        if kind == "instant" and fact_type.kind != "instant":
-            return _instant_from_text(getter)
-        return getter
-    value = p.instant if which == "instant" else p.text
-    return lambda _scope: value
 
 
 def _instant_from_text(getter: Callable) -> Callable:

@@ -8,13 +8,15 @@ explanation the API returns (`explanation_lines`), `discretion explain`
 
 An entry of a rule's condition is named by its place: its index in the rule's
 condition and, for an entry nested in `all`, `any` or `not`, the index of the
-nested condition and of the entry in it (ir.Entry). The same place leads to
+nested condition and of the entry in it (ir.Condition). The same place leads to
 the authored entry, and so to its file, line and column.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .model import rule_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +27,7 @@ class RuleRef:
 
     @property
     def key(self) -> str:
-        return f"{self.agreement}@{self.version}/{self.id}"
+        return rule_key(self.agreement, self.version, self.id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,13 @@ from google.protobuf import text_format
 
 from ._gen.discretion.ir.v1 import policy_pb2 as messages
 from ._gen.discretion.ir.v1.policy_pb2 import (
-    Adoption, Agreement, Binding, Compare, Condition, Conditions, Consent, Entry, Exists, Expr, Exprs, Fact, LabelScheme,
-    Matches, MessagePiece, Obligation, Parameter, Policy, Quantified, Rule, Value, Values, Version,
+    Adoption, Agreement, Binding, Compare, Condition, Conditions, Consent, Exists, Expr, Exprs, Fact, Instant,
+    LabelScheme, Matches, MessagePiece, Obligation, Parameter, Policy, Quantified, Rule, Value, Values, Version,
 )
 
 __all__ = [
-    "IR_VERSION", "Adoption", "Agreement", "Binding", "Compare", "Condition", "Conditions", "Consent", "Entry", "Exists",
-    "Expr", "Exprs", "Fact",
+    "IR_VERSION", "Adoption", "Agreement", "Binding", "Compare", "Condition", "Conditions", "Consent", "Exists",
+    "Expr", "Exprs", "Fact", "Instant", "instant", "nanoseconds",
     "LabelScheme", "Matches", "MessagePiece", "Obligation", "Parameter", "Policy", "Quantified", "Rule", "Value",
     "Values", "Version", "UnsupportedVersion", "check_version", "enum_name", "enum_value", "messages", "to_text",
 ]
@@ -34,6 +34,22 @@ class UnsupportedVersion(ValueError):
 def check_version(policy: Policy) -> None:
     if policy.ir_version != IR_VERSION:
         raise UnsupportedVersion(f"compiled policy version {policy.ir_version}; this evaluator reads {IR_VERSION}")
+
+
+_NANOS = 1_000_000_000
+
+
+def instant(nanoseconds_since_epoch: int) -> Instant:
+    """The compiled form of an instant the engine holds as nanoseconds since the epoch."""
+    seconds, nanos = divmod(nanoseconds_since_epoch, _NANOS)
+    return Instant(seconds=seconds, nanos=nanos)
+
+
+def nanoseconds(value: Instant) -> int:
+    """The engine's instant (nanoseconds since the epoch) of a compiled one; ValueError outside a second's nanoseconds."""
+    if not 0 <= value.nanos < _NANOS:
+        raise ValueError(f"an instant with {value.nanos} nanoseconds")
+    return value.seconds * _NANOS + value.nanos
 
 
 def to_text(policy: Policy) -> str:

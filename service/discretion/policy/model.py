@@ -186,9 +186,10 @@ def flow(value: Any) -> str:
 @dataclass(frozen=True, slots=True)
 class Obligation:
     type: str
-    # What follows the type: None for `- type`, else a scalar, `{fact: …}`,
-    # or a mapping of parameters, as written.
+    # What follows the type, as written: a scalar (null too), `{fact: …}`,
+    # or a mapping of parameters. Nothing when `given` is false (`- type`).
     parameters: Any
+    given: bool
     path: tuple
 
 
@@ -204,6 +205,7 @@ class Rule:
     obligations: tuple[Obligation, ...]
     reason_code: str
     message: str  # a template: `{fact.path}` is filled in
+    description: str  # for people; a label scheme it names is read as one the rule reads
     path: tuple
 
 
@@ -329,15 +331,15 @@ def _rule(data: dict, path: tuple) -> Rule:
         destinations_except=excepted, author_may_waive=data.get("author_may_waive", True),
         when=read_condition(data["when"], path + ("when",)) if "when" in data else None,
         obligations=obligations, reason_code=data["reason"]["code"], message=data["reason"]["message"],
-        path=path,
+        description=data.get("description", ""), path=path,
     )
 
 
 def _obligation(spec: Any, path: tuple) -> Obligation:
     if isinstance(spec, str):
-        return Obligation(spec, None, path)
+        return Obligation(spec, None, False, path)
     (name, parameters), = spec.items()
-    return Obligation(name, parameters, path)
+    return Obligation(name, parameters, True, path)
 
 
 def read_bindings(document: Document) -> Bindings:

@@ -123,15 +123,15 @@ class Version(_message.Message):
     FROZEN_SCHEMES_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
     number: int
-    effective_from: int
-    disclosed_at: int
-    published_at: int
+    effective_from: Instant
+    disclosed_at: Instant
+    published_at: Instant
     default_labels: _containers.ScalarMap[str, str]
     label_floors: _containers.ScalarMap[str, str]
     authors_may_restrict_later: bool
     frozen_schemes: _containers.RepeatedScalarFieldContainer[str]
     rules: _containers.RepeatedCompositeFieldContainer[Rule]
-    def __init__(self, number: _Optional[int] = ..., effective_from: _Optional[int] = ..., disclosed_at: _Optional[int] = ..., published_at: _Optional[int] = ..., default_labels: _Optional[_Mapping[str, str]] = ..., label_floors: _Optional[_Mapping[str, str]] = ..., authors_may_restrict_later: _Optional[bool] = ..., frozen_schemes: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
+    def __init__(self, number: _Optional[int] = ..., effective_from: _Optional[_Union[Instant, _Mapping]] = ..., disclosed_at: _Optional[_Union[Instant, _Mapping]] = ..., published_at: _Optional[_Union[Instant, _Mapping]] = ..., default_labels: _Optional[_Mapping[str, str]] = ..., label_floors: _Optional[_Mapping[str, str]] = ..., authors_may_restrict_later: _Optional[bool] = ..., frozen_schemes: _Optional[_Iterable[str]] = ..., rules: _Optional[_Iterable[_Union[Rule, _Mapping]]] = ...) -> None: ...
 
 class Rule(_message.Message):
     __slots__ = ("id", "effect", "waivable_by_author", "actions", "destinations", "when", "obligations", "reason_code", "message", "schemes_read", "consent_scopes_read")
@@ -162,22 +162,22 @@ class Rule(_message.Message):
 class Condition(_message.Message):
     __slots__ = ("entries",)
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
-    entries: _containers.RepeatedCompositeFieldContainer[Entry]
-    def __init__(self, entries: _Optional[_Iterable[_Union[Entry, _Mapping]]] = ...) -> None: ...
-
-class Entry(_message.Message):
-    __slots__ = ("text", "expr")
-    TEXT_FIELD_NUMBER: _ClassVar[int]
-    EXPR_FIELD_NUMBER: _ClassVar[int]
-    text: str
-    expr: Expr
-    def __init__(self, text: _Optional[str] = ..., expr: _Optional[_Union[Expr, _Mapping]] = ...) -> None: ...
+    entries: _containers.RepeatedCompositeFieldContainer[Expr]
+    def __init__(self, entries: _Optional[_Iterable[_Union[Expr, _Mapping]]] = ...) -> None: ...
 
 class Conditions(_message.Message):
     __slots__ = ("conditions",)
     CONDITIONS_FIELD_NUMBER: _ClassVar[int]
     conditions: _containers.RepeatedCompositeFieldContainer[Condition]
     def __init__(self, conditions: _Optional[_Iterable[_Union[Condition, _Mapping]]] = ...) -> None: ...
+
+class Instant(_message.Message):
+    __slots__ = ("seconds", "nanos")
+    SECONDS_FIELD_NUMBER: _ClassVar[int]
+    NANOS_FIELD_NUMBER: _ClassVar[int]
+    seconds: int
+    nanos: int
+    def __init__(self, seconds: _Optional[int] = ..., nanos: _Optional[int] = ...) -> None: ...
 
 class Fact(_message.Message):
     __slots__ = ("path",)
@@ -198,10 +198,10 @@ class Value(_message.Message):
     integer: int
     boolean: bool
     number: float
-    instant: int
+    instant: Instant
     null: bool
     list: Values
-    def __init__(self, text: _Optional[str] = ..., integer: _Optional[int] = ..., boolean: _Optional[bool] = ..., number: _Optional[float] = ..., instant: _Optional[int] = ..., null: _Optional[bool] = ..., list: _Optional[_Union[Values, _Mapping]] = ...) -> None: ...
+    def __init__(self, text: _Optional[str] = ..., integer: _Optional[int] = ..., boolean: _Optional[bool] = ..., number: _Optional[float] = ..., instant: _Optional[_Union[Instant, _Mapping]] = ..., null: _Optional[bool] = ..., list: _Optional[_Union[Values, _Mapping]] = ...) -> None: ...
 
 class Values(_message.Message):
     __slots__ = ("values",)
@@ -261,7 +261,8 @@ class Consent(_message.Message):
     def __init__(self, test: _Optional[_Union[ConsentTest, str]] = ..., scope: _Optional[str] = ..., by: _Optional[_Union[Fact, _Mapping]] = ...) -> None: ...
 
 class Expr(_message.Message):
-    __slots__ = ("all", "any", "quantified", "compare", "exists", "matches", "consent", "actor_is_author", "tests")
+    __slots__ = ("text", "all", "any", "quantified", "compare", "exists", "matches", "consent", "actor_is_author", "tests")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
     ALL_FIELD_NUMBER: _ClassVar[int]
     ANY_FIELD_NUMBER: _ClassVar[int]
     NOT_FIELD_NUMBER: _ClassVar[int]
@@ -272,6 +273,7 @@ class Expr(_message.Message):
     CONSENT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_IS_AUTHOR_FIELD_NUMBER: _ClassVar[int]
     TESTS_FIELD_NUMBER: _ClassVar[int]
+    text: str
     all: Conditions
     any: Conditions
     quantified: Quantified
@@ -281,7 +283,7 @@ class Expr(_message.Message):
     consent: Consent
     actor_is_author: bool
     tests: Exprs
-    def __init__(self, all: _Optional[_Union[Conditions, _Mapping]] = ..., any: _Optional[_Union[Conditions, _Mapping]] = ..., quantified: _Optional[_Union[Quantified, _Mapping]] = ..., compare: _Optional[_Union[Compare, _Mapping]] = ..., exists: _Optional[_Union[Exists, _Mapping]] = ..., matches: _Optional[_Union[Matches, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., actor_is_author: _Optional[bool] = ..., tests: _Optional[_Union[Exprs, _Mapping]] = ..., **kwargs) -> None: ...
+    def __init__(self, text: _Optional[str] = ..., all: _Optional[_Union[Conditions, _Mapping]] = ..., any: _Optional[_Union[Conditions, _Mapping]] = ..., quantified: _Optional[_Union[Quantified, _Mapping]] = ..., compare: _Optional[_Union[Compare, _Mapping]] = ..., exists: _Optional[_Union[Exists, _Mapping]] = ..., matches: _Optional[_Union[Matches, _Mapping]] = ..., consent: _Optional[_Union[Consent, _Mapping]] = ..., actor_is_author: _Optional[bool] = ..., tests: _Optional[_Union[Exprs, _Mapping]] = ..., **kwargs) -> None: ...
 
 class Exprs(_message.Message):
     __slots__ = ("exprs",)
@@ -310,9 +312,9 @@ class Parameter(_message.Message):
     INSTANT_FIELD_NUMBER: _ClassVar[int]
     FACT_FIELD_NUMBER: _ClassVar[int]
     text: str
-    instant: int
+    instant: Instant
     fact: Fact
-    def __init__(self, text: _Optional[str] = ..., instant: _Optional[int] = ..., fact: _Optional[_Union[Fact, _Mapping]] = ...) -> None: ...
+    def __init__(self, text: _Optional[str] = ..., instant: _Optional[_Union[Instant, _Mapping]] = ..., fact: _Optional[_Union[Fact, _Mapping]] = ...) -> None: ...
 
 class MessagePiece(_message.Message):
     __slots__ = ("text", "fact")
@@ -377,10 +379,10 @@ class Adoption(_message.Message):
     LABEL_FLOORS_FIELD_NUMBER: _ClassVar[int]
     agreement: str
     version: int
-    effective_from: int
-    disclosed_at: int
+    effective_from: Instant
+    disclosed_at: Instant
     replaces: _containers.RepeatedScalarFieldContainer[str]
     segments: _containers.RepeatedScalarFieldContainer[str]
     default_labels: _containers.ScalarMap[str, str]
     label_floors: _containers.ScalarMap[str, str]
-    def __init__(self, agreement: _Optional[str] = ..., version: _Optional[int] = ..., effective_from: _Optional[int] = ..., disclosed_at: _Optional[int] = ..., replaces: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., default_labels: _Optional[_Mapping[str, str]] = ..., label_floors: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, agreement: _Optional[str] = ..., version: _Optional[int] = ..., effective_from: _Optional[_Union[Instant, _Mapping]] = ..., disclosed_at: _Optional[_Union[Instant, _Mapping]] = ..., replaces: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., default_labels: _Optional[_Mapping[str, str]] = ..., label_floors: _Optional[_Mapping[str, str]] = ...) -> None: ...
