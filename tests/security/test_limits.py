@@ -11,7 +11,7 @@ from grpc_status import rpc_status
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server.limits import Limits
 from discretion.server.servicer import PolicyServicer
-from discretion.server.app import ServerSettings
+from discretion.server.config import ServerSettings
 from discretion.store.files import compile_directory
 from server.support import RULES, StaticHolder, check, policy_stub, running
 

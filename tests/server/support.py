@@ -13,7 +13,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from discretion.engine.compiled import CompiledPolicy
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server._gen.discretion.v1 import policy_pb2_grpc
-from discretion.server.app import ServerSettings, create_server
+from discretion.server.app import create_server
+from discretion.server.config import ServerSettings
 
 RULES = pathlib.Path(__file__).resolve().parents[2] / "rules"
 MARCH_2026 = 1_772_323_200  # after the platform baseline took effect

@@ -19,7 +19,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from discretion.server import servicer
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
-from discretion.server.app import ServerSettings, create_server, serve
+from discretion.server.app import create_server, serve
+from discretion.server.config import ServerSettings
 from discretion.store.files import compile_directory
 
 from .support import RULES, Lines, StaticHolder, check, policy_stub, running

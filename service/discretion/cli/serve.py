@@ -144,7 +144,8 @@ _LIMITS = (
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     # Imported here so that `discretion lint` does not load grpc.
-    from ..server.app import ServerSettings, serve
+    from ..server.app import serve
+    from ..server.config import ServerSettings
     from ..server.auth import TenantsFile, TenantsInvalid
     from ..server.limits import Limits
     from ..server.tls import TlsFiles

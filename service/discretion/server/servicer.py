@@ -35,7 +35,7 @@ from .status import DeadlinePassed, NoPolicyLoaded, translate_errors
 
 if TYPE_CHECKING:
     from ..store import PolicyHolder
-    from .app import ServerSettings
+    from .config import ServerSettings
     from .decision_log import DecisionLog
 
 __all__ = ["PolicyServicer", "add_to_server"]

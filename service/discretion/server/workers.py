@@ -46,7 +46,8 @@ from typing import TextIO
 from prometheus_client import multiprocess
 from prometheus_client.core import CounterMetricFamily
 
-from .app import Ready, ServerSettings, serve
+from .app import serve
+from .config import Ready, ServerSettings
 from .decision_log import LogRelay
 from .metrics import multiprocess_registry, serve_metrics
 

@@ -1,0 +1,60 @@
+"""What a server is told to do: one frozen value, read by every part of the process.
+
+`discretion serve`'s options (cli/serve.py) and the tests build a
+`ServerSettings`; `create_server()` and `serve()` (app.py), the worker
+supervisor (workers.py) and the servicer read it. It imports nothing that
+runs a server, so each of them can depend on it without depending on another.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+
+from .auth import TenantsFile
+from .limits import Limits
+from .tls import TlsFiles
+
+__all__ = ["Ready", "ServerSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    rules_dir: pathlib.Path | str = "rules"
+    address: str = "127.0.0.1:50051"  # host:port; port 0 picks a free one
+    max_batch: int = 100  # checks per CheckBatch call
+    # Threads answering calls. A decision holds the GIL from start to end, so
+    # a second thread only overlaps gRPC's own work (which releases it); more
+    # contend for the lock: the benchmark's floor served 18 % more calls at
+    # batch 1 and 46 % more at batch 20 with 2 threads per process than with 8.
+    threads: int = 2
+    grace: float = 10.0  # seconds in-flight calls get to finish on stop
+    watch_interval: float = 1.0  # seconds between looks at the rules directory
+    max_message_bytes: int = 4 * 1024 * 1024  # a larger message is refused by gRPC before it is read
+    limits: Limits = Limits()  # what one request may carry, checked before it is converted
+    # Seconds a request's `requested_at` may stray from the server's clock,
+    # which is what decides; None honours `requested_at` as given (what-if
+    # and replay deployments).
+    max_clock_skew: float | None = 300.0
+    tenants: TenantsFile | None = None  # None: one platform, every caller may ask everything
+    matcher_cache_bytes: int = 32 * 2**20  # recent rosters' name matchers, per process (engine.identify)
+    # gRPC shares a port between processes by default; a second server started
+    # by mistake would then take half the traffic unnoticed. Opt in to run
+    # several processes on one port deliberately.
+    reuse_port: bool = False
+    # a file the workers of one server lock to reload one at a time (set by the supervisor)
+    reload_turns: str | None = None
+    metrics_address: str | None = None  # host:port of the /metrics page; None serves none
+    decision_log: str | None = None  # "-" for standard output, or a file to append to; None logs no decisions
+    decision_log_id_key: bytes | None = None  # given: ids are logged as HMAC-SHA256 with it (decision_log.hashed_id)
+    tls: TlsFiles | None = None  # None: plaintext
+    health_address: str | None = None  # a plaintext port answering health only (for probes when `tls` is set)
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """What a started server bound; 0 for what it does not serve."""
+
+    port: int
+    metrics_port: int = 0
+    health_port: int = 0
