@@ -5,12 +5,11 @@ from __future__ import annotations
 import pathlib
 from dataclasses import dataclass
 
-from ..compile import compile_with_diagnostics
+from ..engine.build import build_policy
 from ..engine.compiled import CompiledPolicy
-from ..errors import Diagnostic, PolicyError
+from ..errors import Diagnostic
 from ..policy.load import Document, load_document
-from ..store import read_rule_files, revision_of
-from ..store.files import TEST_SUFFIXES
+from ..store.files import TEST_SUFFIXES, load_directory
 
 
 @dataclass
@@ -34,17 +33,8 @@ class RuleSet:
 def load_rules(root: pathlib.Path | str) -> RuleSet:
     """Read and compile every rule file under `root` (a folder or one file), keeping all diagnostics."""
     root = pathlib.Path(root)
-    try:
-        files = read_rule_files(root)
-    except PolicyError as error:
-        return RuleSet(root, None, [], list(error.diagnostics))
-    if not files:
-        return RuleSet(root, None, [], [Diagnostic("no_rules", f"no rule files in `{root}`", str(root),
-                                                   help="agreements are `*.yaml` files, one agreement per file")])
-    base = root if root.is_dir() else root.parent
-    named = [(pathlib.Path(name).relative_to(base).as_posix(), content) for name, content in files]
-    policy, documents, diagnostics = compile_with_diagnostics(files, revision_of(named))
-    return RuleSet(root, policy, documents, diagnostics)
+    compiled, documents, diagnostics = load_directory(root)
+    return RuleSet(root, None if compiled is None else build_policy(compiled), documents, diagnostics)
 
 
 def is_suite(path: pathlib.Path) -> bool:

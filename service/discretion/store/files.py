@@ -10,6 +10,7 @@ from ..compile import lower_documents
 from ..engine.build import build_policy
 from ..engine.compiled import CompiledPolicy
 from ..errors import Diagnostic, PolicyError
+from ..policy.load import Document
 
 RULE_SUFFIXES = (".yaml", ".yml")
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
@@ -79,16 +80,30 @@ def compile_directory(root: pathlib.Path | str) -> CompiledPolicy:
 
 def lower_directory(root: pathlib.Path | str) -> ir.Policy:
     """The compiled form of every rule file under `root`; raises PolicyError with all diagnostics."""
+    compiled, _, problems = load_directory(root, warnings=False)
+    if compiled is None or any(p.severity == "error" for p in problems):
+        raise PolicyError(problems)
+    return compiled
+
+
+def load_directory(root: pathlib.Path | str, warnings: bool = True
+                   ) -> tuple[ir.Policy | None, list[Document], list[Diagnostic]]:
+    """Every rule file under `root` (a folder or one file) read and compiled, every diagnostic kept.
+
+    The one way a rules folder is loaded: the server raises on what this
+    reports (`lower_directory`), the author tools show it. The compiled form
+    holds the rules that compiled; None when no file could be read.
+    """
     root = pathlib.Path(root)
-    files = read_rule_files(root)
+    try:
+        files = read_rule_files(root)
+    except PolicyError as error:
+        return None, [], list(error.diagnostics)
     if not files:
-        raise PolicyError([Diagnostic("no_rules", f"no rule files in `{root}`", str(root),
-                                      help="agreements are `*.yaml` files, one agreement per file")])
+        return None, [], [Diagnostic("no_rules", f"no rule files in `{root}`", str(root),
+                                     help="agreements are `*.yaml` files, one agreement per file")]
     # The revision hashes names relative to the root, so replicas that mount
     # the same files at different places agree on it.
     base = root if root.is_dir() else root.parent
     named = [(pathlib.Path(name).relative_to(base).as_posix(), content) for name, content in files]
-    compiled, _, problems = lower_documents(files, revision_of(named), warnings=False)
-    if any(p.severity == "error" for p in problems):
-        raise PolicyError(problems)
-    return compiled
+    return lower_documents(files, revision_of(named), warnings=warnings)
