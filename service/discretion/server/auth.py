@@ -45,7 +45,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import pathlib
 import re
 from dataclasses import dataclass, field
@@ -57,6 +56,7 @@ from cryptography import x509
 from ..engine.compiled import CompiledPolicy
 from ..errors import DiscretionError
 from ..source import parse
+from ..store.watch import Watched
 
 __all__ = ["Caller", "Gate", "PermissionDenied", "Tenant", "Tenants", "TenantsFile", "TenantsInvalid",
            "Unauthenticated", "hash_token", "load_tenants"]
@@ -207,16 +207,14 @@ class TenantsFile:
 
     def __init__(self, path: pathlib.Path | str):
         self.path = pathlib.Path(path)
-        self._stamp = _stamp(self.path)
+        self._file = Watched([self.path])
         self.current = load_tenants(self.path)  # raises TenantsInvalid: a server does not start on a bad file
 
     def refresh(self) -> bool:
         """Read the file again if it changed since last time; whether new tenants are in force."""
-        stamp = _stamp(self.path)
-        if stamp == self._stamp:
+        # A change is remembered even if the file fails: one error per change, not one per look.
+        if not self._file.changed():
             return False
-        # Remembered even if the file fails: one error per change, not one per look.
-        self._stamp = stamp
         try:
             self.current = load_tenants(self.path)
         except Exception as error:  # noqa: BLE001 - whatever a half-written file does, the last good tenants stay
@@ -224,16 +222,6 @@ class TenantsFile:
             return False
         log.info("tenants reloaded from %s: %d tenants", self.path, len(self.current.tenants))
         return True
-
-
-def _stamp(path: pathlib.Path) -> tuple[int, ...] | None:
-    # A Kubernetes Secret or ConfigMap is swapped by renaming a symlinked
-    # folder: the file's own inode and times change then, so stat follows it.
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns
 
 
 def _tenant(entry: object, where: str, admin: bool = False) -> Tenant:

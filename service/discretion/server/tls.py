@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import grpc
 
 from ..errors import DiscretionError
+from ..store.watch import Watched, all_present
 
 __all__ = ["TlsFiles", "TlsUnreadable", "server_credentials"]
 
@@ -35,19 +36,9 @@ class TlsFiles:
 class _Certificates:
     def __init__(self, files: TlsFiles):
         self._files = files
-        self._paths = [pathlib.Path(p) for p in (files.certificate, files.private_key, files.client_ca) if p]
-        self._marks = self._stat()
+        paths = [pathlib.Path(p) for p in (files.certificate, files.private_key, files.client_ca) if p]
+        self._watched = Watched(paths)
         self.initial = self._configuration()
-
-    def _stat(self) -> tuple:
-        marks = []
-        for path in self._paths:
-            try:
-                stat = path.stat()  # follows the `..data` symlinks of a mounted Secret
-            except OSError:
-                return ()
-            marks.append((stat.st_ino, stat.st_mtime_ns, stat.st_size))
-        return tuple(marks)
 
     def _configuration(self) -> grpc.ServerCertificateConfiguration:
         files = self._files
@@ -61,15 +52,16 @@ class _Certificates:
 
     def fetch(self) -> grpc.ServerCertificateConfiguration | None:
         """A new configuration when the files changed since the last look, else None (keep the current one)."""
-        marks = self._stat()
-        if not marks or marks == self._marks:
+        now = self._watched.look()
+        # A file missing is one caught mid-swap: look again next time.
+        if not all_present(now) or now == self._watched.seen:
             return None
         try:
             configuration = self._configuration()
         except TlsUnreadable as error:  # caught mid-rewrite: keep serving the old one, look again next time
             log.warning("%s; keeping the current certificate", error)
             return None
-        self._marks = marks
+        self._watched.seen = now
         log.info("TLS certificate files changed: new connections use them")
         return configuration
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from .files import compile_directory, find_rule_files
+from .watch import Watched
 from ..engine.compiled import CompiledPolicy
 from ..errors import Diagnostic, PolicyError
 from ..escape import terminal
@@ -190,32 +191,14 @@ class PolicyHolder:
             self._watcher.join(timeout=5)
             self._watcher = None
 
-    def _fingerprint(self) -> tuple:
-        marks = []
-        try:
-            for path in find_rule_files(self.rules_dir):
-                try:
-                    stat = path.stat()
-                except OSError:
-                    continue
-                marks.append((str(path), str(path.resolve()), stat.st_mtime_ns, stat.st_size))
-        except OSError:
-            pass
-        return tuple(marks)
-
     def _watch(self, interval: float, settle: float) -> None:
-        seen = self._fingerprint()
+        files = Watched(lambda: find_rule_files(self.rules_dir))
         while not self._stop.wait(interval):
-            now = self._fingerprint()
-            if now == seen:
+            if not files.changed():
                 continue
             # Debounce: wait until the files stop changing before compiling.
-            while not self._stop.wait(settle):
-                latest = self._fingerprint()
-                if latest == now:
-                    break
-                now = latest
-            seen = now
+            while not self._stop.wait(settle) and files.changed():
+                pass
             self.reload()
 
 
