@@ -69,8 +69,6 @@ class Metrics:
     """
 
     def __init__(self, registry: CollectorRegistry | None = None):
-        if _multiprocess():
-            _fix_process_identity()
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.decisions = _Bound(prom.Counter(
@@ -142,20 +140,6 @@ class Metrics:
 
 def _multiprocess() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
-
-
-def _fix_process_identity() -> None:
-    """Let metric values know their process once, instead of asking on every increment.
-
-    In multiprocess mode each value checks getpid() under a lock on every
-    change, in case the process forked. Workers are started fresh (spawned),
-    never forked after their metrics exist, so the pid is fixed: this takes
-    an increment from 0.86 µs to 0.53 µs, paid several times per decision.
-    """
-    from prometheus_client import values
-
-    pid = os.getpid()
-    values.ValueClass = values.MultiProcessValue(process_identifier=lambda: pid)
 
 
 # ---- gRPC server metrics ------------------------------------------------------------
