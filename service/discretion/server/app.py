@@ -40,6 +40,7 @@ from ..engine import identify
 from .auth import TenantsFile
 from .config import Ready, ServerSettings
 from .servicer import SERVICE as POLICY_SERVICE, PolicyServicer, add_to_server
+from .shell import Signals, announce, counting_signals, logging_to
 from .tls import TlsUnreadable, server_credentials
 
 __all__ = ["CannotListen", "create_server", "serve"]
@@ -129,10 +130,6 @@ def _bind(server: grpc.Server, address: str, credentials: grpc.ServerCredentials
     return port
 
 
-def _host(address: str) -> str:
-    return address.rsplit(":", 1)[0]
-
-
 # ---- the process --------------------------------------------------------------
 
 
@@ -158,16 +155,8 @@ def serve(
     end of a pipe its supervisor relays.
     """
     stderr = stderr or sys.stderr
-    logger = logging.getLogger("discretion")
-    level = logger.level
-    handler = _log_to(stderr, logger)
-    try:
-        with contextlib.ExitStack() as cleanup:
-            return _run(settings, stderr, stop or threading.Event(), cleanup, on_ready, stop_signals,
-                        decision_log_pipe)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    with logging_to(stderr), contextlib.ExitStack() as cleanup:
+        return _run(settings, stderr, stop or threading.Event(), cleanup, on_ready, stop_signals, decision_log_pipe)
 
 
 def _run(
@@ -208,39 +197,29 @@ def _run(
     except (CannotListen, TlsUnreadable, OSError) as error:
         print(f"discretion: {error}", file=stderr, flush=True)
         return 2
-    signals, restore_signals = _handle_signals(stop_signals)
-    try:
-        server.start()
-        if not holder.reload():
-            log.error("no rules loaded: answering UNAVAILABLE until the rules in %s compile", settings.rules_dir)
-        holder.start_watching(settings.watch_interval)
-        ready = Ready(port, metrics_port, health_port)
-        if on_ready:
-            on_ready(ready)
-        else:
-            _announce(settings, ready, stderr)
-        counted = _serve_until_stopped(stop, signals, holder, settings.tenants, settings.watch_interval, on_hangup)
-        log.info("stopping: letting calls in flight finish (up to %ss)", settings.grace)
-        health_servicer.enter_graceful_shutdown()  # load balancers stop sending first
-        _drain(server, settings.grace, signals, counted)
-    finally:
-        holder.stop_watching()
-        server.stop(0)  # a no-op after the graceful stop; frees the port if we got here by an error
-        restore_signals()
+    with counting_signals(stop_signals) as signals:  # the previous handlers are back before the log is flushed
+        try:
+            server.start()
+            if not holder.reload():
+                log.error("no rules loaded: answering UNAVAILABLE until the rules in %s compile", settings.rules_dir)
+            holder.start_watching(settings.watch_interval)
+            ready = Ready(port, metrics_port, health_port)
+            if on_ready:
+                on_ready(ready)
+            else:
+                announce(settings, ready, stderr)
+            counted = _serve_until_stopped(stop, signals, holder, settings.tenants, settings.watch_interval,
+                                           on_hangup)
+            log.info("stopping: letting calls in flight finish (up to %ss)", settings.grace)
+            health_servicer.enter_graceful_shutdown()  # load balancers stop sending first
+            _drain(server, settings.grace, signals, counted)
+        finally:
+            holder.stop_watching()
+            server.stop(0)  # a no-op after the graceful stop; frees the port if we got here by an error
     cleanup.close()  # the decision log's pipe is closed and its relay copies the rest before this returns
     if on_ready is None:  # a worker's supervisor says it once for all
         print("discretion: stopped", file=stderr, flush=True)
     return 0
-
-
-def _announce(settings: ServerSettings, ready: Ready, stderr: TextIO) -> None:
-    if ready.metrics_port:
-        print(f"discretion: metrics on {_host(settings.metrics_address or '')}:{ready.metrics_port}",
-              file=stderr, flush=True)
-    if ready.health_port:
-        print(f"discretion: health on {_host(settings.health_address or '')}:{ready.health_port}",
-              file=stderr, flush=True)
-    print(f"discretion: serving on {_host(settings.address)}:{ready.port}", file=stderr, flush=True)
 
 
 def _start_metrics(settings: ServerSettings, metrics: Metrics, cleanup: contextlib.ExitStack) -> int:
@@ -277,21 +256,7 @@ def _open_decision_log(settings: ServerSettings, pipe: int | None, metrics: Metr
     return decision_log
 
 
-class _Signals:
-    """What signals asked for, counted.
-
-    Python runs a handler on the main thread between two bytecodes, possibly
-    while that thread holds a lock (waiting on a threading.Event does): a
-    handler that took the same lock, as `Event.set()` does, would wait for
-    itself for ever. So handlers only count, and the main thread acts.
-    """
-
-    def __init__(self) -> None:
-        self.stops = 0
-        self.hangups = 0
-
-
-def _serve_until_stopped(stop: threading.Event, signals: _Signals, holder: PolicyHolder,
+def _serve_until_stopped(stop: threading.Event, signals: Signals, holder: PolicyHolder,
                          tenants: TenantsFile | None, watch_interval: float,
                          on_hangup: list[Callable[[], None]]) -> int:
     """Wait for a stop (the event or a signal), reloading the rules on each SIGHUP meanwhile
@@ -323,7 +288,7 @@ def _serve_until_stopped(stop: threading.Event, signals: _Signals, holder: Polic
             tenants.refresh()  # a stat, and a small file read only when it changed
 
 
-def _drain(server: grpc.Server, grace: float, signals: _Signals, counted: int) -> None:
+def _drain(server: grpc.Server, grace: float, signals: Signals, counted: int) -> None:
     """Stop taking calls and give those in flight `grace` seconds; a stop signal past the
     `counted` ones cuts it short."""
     stopped = server.stop(grace)
@@ -332,39 +297,3 @@ def _drain(server: grpc.Server, grace: float, signals: _Signals, counted: int) -
         if signals.stops > asked:
             server.stop(0)
             asked = signals.stops
-
-
-def _handle_signals(stop_signals: tuple[int, ...]) -> tuple[_Signals, Callable[[], None]]:
-    """Count `stop_signals` (stop gracefully; a second one stops at once) and SIGHUP (reload the rules).
-
-    Returns the counts and a function restoring the previous handlers. Signals
-    reach only the main thread, so a server embedded in another thread is
-    stopped with `stop`.
-    """
-    signals = _Signals()
-    if threading.current_thread() is not threading.main_thread():
-        return signals, lambda: None
-
-    def on_stop(signum: int, frame: object) -> None:
-        signals.stops += 1
-
-    def on_hangup(signum: int, frame: object) -> None:
-        signals.hangups += 1
-
-    handlers = {**{signum: on_stop for signum in stop_signals}, signal.SIGHUP: on_hangup}
-    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
-
-    def restore() -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-    return signals, restore
-
-
-def _log_to(stream: TextIO, logger: logging.Logger) -> logging.Handler:
-    """Route the package's logs (reloads, diagnostics, internal errors) to `stream`."""
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("discretion: %(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    return handler

@@ -48,6 +48,7 @@ from prometheus_client.core import CounterMetricFamily
 
 from .app import serve
 from .config import Ready, ServerSettings
+from .shell import Signals, announce, counting_signals, logging_to
 from .decision_log import LogRelay
 from .metrics import multiprocess_registry, serve_metrics
 
@@ -80,16 +81,11 @@ def available_cpus() -> int:
 def supervise(settings: ServerSettings, workers: int, *, stderr: TextIO | None = None) -> int:
     """Run `workers` worker processes until SIGTERM or SIGINT; 0 after all stopped gracefully."""
     stderr = stderr or sys.stderr
-    handler = logging.StreamHandler(stderr)
-    handler.setFormatter(logging.Formatter("discretion: %(message)s"))
-    logger = logging.getLogger("discretion")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
     metrics_dir, owned = _metrics_dir()
     try:
-        return _Supervisor(settings, workers, stderr, metrics_dir).run()
+        with logging_to(stderr):
+            return _Supervisor(settings, workers, stderr, metrics_dir).run()
     finally:
-        logger.removeHandler(handler)
         if owned:
             shutil.rmtree(metrics_dir, ignore_errors=True)
             os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -140,19 +136,20 @@ class _Supervisor:
         self.metrics_dir = metrics_dir
         self.workers = [_Worker(slot) for slot in range(workers)]
         self.context = multiprocessing.get_context("spawn")
-        # Counted by the signal handlers, acted on by the main thread: a
-        # handler takes no lock (see app._Signals).
-        self.stop_requests = 0
-        self.hangups = 0
+        # Counted by the signal handlers, acted on by the main thread (shell.Signals).
+        self.signals = Signals()
         self.restarts = _Restarts()
         self.relay: LogRelay | None = None  # copies the workers' decision-log lines, when there is a log
 
     # ---- lifecycle ----------------------------------------------------------------
 
     def run(self) -> int:
+        with counting_signals((signal.SIGTERM, signal.SIGINT)) as self.signals:
+            return self._run()
+
+    def _run(self) -> int:
         reserved: list[socket.socket] = []
         httpd = None
-        restore = self._handle_signals()
         try:
             try:
                 worker_settings = self._reserve_ports(reserved)
@@ -175,12 +172,12 @@ class _Supervisor:
             ready = self._wait_until_ready()
             if ready is None:
                 self._stop_all()
-                return 0 if self.stop_requests else 2
-            self._announce(ready, metrics_port)
+                return 0 if self.signals.stops else 2
+            announce(self.settings, dataclasses.replace(ready, metrics_port=metrics_port), self.stderr,
+                     workers=len(self.workers))
             self._keep_running()
             return self._stop_all()
         finally:
-            restore()
             if httpd is not None:
                 httpd.shutdown()
                 httpd.server_close()
@@ -199,19 +196,6 @@ class _Supervisor:
             health, health_port = _reserve(self.settings.health_address, reserved)
             changes["health_address"] = f"{health}:{health_port}"
         return dataclasses.replace(self.settings, **changes)
-
-    def _announce(self, ready: Ready, metrics_port: int) -> None:
-        def host(address: str | None) -> str:
-            return (address or "").rsplit(":", 1)[0]
-
-        if metrics_port:
-            print(f"discretion: metrics on {host(self.settings.metrics_address)}:{metrics_port}",
-                  file=self.stderr, flush=True)
-        if ready.health_port:
-            print(f"discretion: health on {host(self.settings.health_address)}:{ready.health_port}",
-                  file=self.stderr, flush=True)
-        print(f"discretion: serving on {host(self.settings.address)}:{ready.port} "
-              f"({len(self.workers)} workers)", file=self.stderr, flush=True)
 
     # ---- workers ------------------------------------------------------------------
 
@@ -234,7 +218,7 @@ class _Supervisor:
         ready: Ready | None = None
         deadline = time.monotonic() + _START_TIMEOUT
         waiting = {w.pipe: w for w in self.workers}
-        while waiting and not self.stop_requests:
+        while waiting and not self.signals.stops:
             if time.monotonic() > deadline:
                 log.error("workers did not start within %ss", _START_TIMEOUT)
                 return None
@@ -245,15 +229,15 @@ class _Supervisor:
                     waiting[pipe].process.join()
                     return None
                 waiting.pop(pipe).ready = True
-        return None if self.stop_requests else ready
+        return None if self.signals.stops else ready
 
     def _keep_running(self) -> None:
         forwarded = 0
         looked = time.monotonic()
         tenants = self.settings.tenants
-        while not self.stop_requests:
-            if self.hangups > forwarded:
-                forwarded = self.hangups
+        while not self.signals.stops:
+            if self.signals.hangups > forwarded:
+                forwarded = self.signals.hangups
                 self._forward(signal.SIGHUP)
                 if self.relay is not None:
                     self.relay.reopen()  # after logrotate moved the file
@@ -264,11 +248,11 @@ class _Supervisor:
                 tenants.refresh()
             sentinels = {w.process.sentinel: w for w in self.workers if w.process is not None}
             for sentinel in wait(list(sentinels), timeout=_POLL_SECONDS):
-                if not self.stop_requests:
+                if not self.signals.stops:
                     self._died(sentinels[sentinel])
             now = time.monotonic()
             for worker in self.workers:
-                if worker.process is None and worker.restart_at <= now and not self.stop_requests:
+                if worker.process is None and worker.restart_at <= now and not self.signals.stops:
                     self._start(worker)
                     self.restarts.count += 1
                     log.info("worker %d restarted as pid %d", worker.slot, worker.process.pid)
@@ -300,18 +284,18 @@ class _Supervisor:
                 worker.process.join()
                 log.info("worker %d (pid %d) was still starting: stopped it", worker.slot, worker.process.pid)
         live = [w for w in self.workers if w.process is not None and w.ready and w.process.is_alive()]
-        if self.stop_requests:
+        if self.signals.stops:
             log.info("stopping: %d workers finish their calls in flight", len(live))
         for worker in live:
             _signal(worker.process, signal.SIGTERM)
-        asked = min(self.stop_requests, 1)  # a second request may already be in
+        asked = min(self.signals.stops, 1)  # a second request may already be in
         deadline = time.monotonic() + self.settings.grace + 15  # drain, then flush the decision log
         clean = True
         for worker in live:
             while worker.process.is_alive() and time.monotonic() < deadline:
                 worker.process.join(_POLL_SECONDS)  # short waits, to see a second stop signal
-                if self.stop_requests > asked:  # asked again: the workers stop at once too
-                    asked = self.stop_requests
+                if self.signals.stops > asked:  # asked again: the workers stop at once too
+                    asked = self.signals.stops
                     self._forward(signal.SIGTERM)
             if worker.process.is_alive():
                 log.error("worker %d (pid %d) did not stop in time: killing it", worker.slot, worker.process.pid)
@@ -327,27 +311,6 @@ class _Supervisor:
         if live:
             print("discretion: stopped", file=self.stderr, flush=True)
         return 0 if clean else 1
-
-    # ---- signals ------------------------------------------------------------------
-
-    def _handle_signals(self):
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-
-        def on_stop(signum: int, frame: object) -> None:
-            self.stop_requests += 1
-
-        def on_hangup(signum: int, frame: object) -> None:
-            self.hangups += 1
-
-        handlers = {signal.SIGTERM: on_stop, signal.SIGINT: on_stop, signal.SIGHUP: on_hangup}
-        previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
-
-        def restore() -> None:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-        return restore
 
     def _forward(self, signum: int) -> None:
         for worker in self.workers:
