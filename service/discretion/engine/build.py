@@ -103,7 +103,7 @@ class _Builder:
             conjuncts=conjuncts, obligations=tuple(self.obligation(o) for o in r.obligations),
             reason_code=r.reason_code, message=_message(r.message), actions=tuple(r.actions),
             destinations=tuple(r.destinations), schemes=frozenset(r.schemes_read),
-            consent_scopes=frozenset(r.consent_scopes_read))
+            consent_scopes=frozenset(r.consent_scopes_read), compiled=r)
 
     def obligation(self, o: ir.Obligation) -> CompiledObligation:
         kind = OBLIGATION_TYPES.get(o.type)

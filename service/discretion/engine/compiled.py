@@ -10,9 +10,12 @@ from __future__ import annotations
 import unicodedata
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, TYPE_CHECKING
 
 from .model import NEW_TERMS_CONSENT, Adoption, Instant
+
+if TYPE_CHECKING:  # the compiled form this was built from
+    from .. import ir
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,9 @@ class CompiledRule:
     schemes: frozenset[str] = frozenset()
     # The consent scopes its condition and obligations read.
     consent_scopes: frozenset[str] = frozenset()
+    # The compiled form this rule was built from, for tools that read its
+    # condition as data (the matrix); not part of what the rule is.
+    compiled: "ir.Rule | None" = field(default=None, compare=False, repr=False)
 
 
 # Compared by identity: a version is one object for the life of a policy.
