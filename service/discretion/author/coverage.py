@@ -86,8 +86,8 @@ class Coverage:
             line, column = where.place(("id",))
             use = RuleUse(key, where.file, line, column)
             self.uses[key] = use
-            when = where.data.get("when")
-            conditions[key] = _instrumented(when, where, use) if isinstance(when, dict) else rule.condition
+            when = where.rule.when
+            conditions[key] = _instrumented(when, where, use) if when is not None else rule.condition
         self.policy = with_rules(policy, lambda rule: _recording(rule, conditions, self.uses))
         self._order = [k for k in (w.key for w in written.values()) if k in self.uses]
 
@@ -120,9 +120,8 @@ def _recording(rule: CompiledRule, conditions: dict[RuleKey, Predicate], uses: d
     return dataclasses.replace(rule, condition=recorded)
 
 
-def _instrumented(condition: dict, where: WrittenRule, use: RuleUse) -> Predicate:
-    ctx = Context(where.document.source, where.key[2], [])
-    return _build(model.read_condition(condition, where.path + ("when",)), ctx, use)
+def _instrumented(condition: model.Condition, where: WrittenRule, use: RuleUse) -> Predicate:
+    return _build(condition, Context(where.source, where.key[2], []), use)
 
 
 def _build(condition: model.Condition, ctx: Context, use: RuleUse) -> Predicate:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.compiled import CompiledPolicy
+from ..policy import model
 from .instrument import RuleKey, written_rules
 from .matrix import Matrix, Outcome, build_matrix
 from .replay import ReplayResult
@@ -106,12 +107,13 @@ def _rule_changes(old: RuleSet, new: RuleSet) -> list[Change]:
     return changes
 
 
-def _written(rules: RuleSet) -> dict[RuleKey, tuple[dict, str]]:
-    found: dict[RuleKey, tuple[dict, str]] = {}
+def _written(rules: RuleSet) -> dict[RuleKey, tuple[Any, str]]:
+    """Each rule as written, wherever it stands in its file, and where."""
+    found: dict[RuleKey, tuple[Any, str]] = {}
     for rule in written_rules(rules.documents):
         if rule.key not in found:
             line, column = rule.place(("id",))
-            found[rule.key] = (rule.data, f"{rule.file}:{line}:{column}")
+            found[rule.key] = (model.without_paths(rule.rule), f"{rule.file}:{line}:{column}")
     return found
 
 

@@ -22,8 +22,9 @@ cell it could change.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterator
 
 from .. import ir
 from ..engine import decide
@@ -36,6 +37,7 @@ from ..engine.model import (
 )
 from ..engine.obligations import OBLIGATION_TYPES
 from ..engine.scope import Scope
+from ..policy import model
 from ..policy.load import Document
 from .instrument import RuleKey, key_of, with_rules, written_rules
 
@@ -131,11 +133,13 @@ def select(policy: CompiledPolicy, name: str) -> CompiledVersion:
 def build_matrix(policy: CompiledPolicy, documents: list[Document], version: CompiledVersion) -> Matrix:
     """Decide every cell of `version`'s matrix; `documents` give the rules as written."""
     at = _instant(policy)
-    written = {w.key: w.data for w in written_rules(documents)}
-    data = [written.get(key_of(r), {}) for r in _rules_of(version)]
-    label_params = _label_params(data, at)
+    written: dict[RuleKey, model.Rule] = {}
+    for w in written_rules(documents):
+        written.setdefault(w.key, w.rule)
+    rules = [written[key_of(r)] for r in _rules_of(version) if key_of(r) in written]
+    label_params = _label_params(rules, at)
     labels: list[tuple[str, str] | None] = [None]
-    for scheme in _schemes_read(data, policy):
+    for scheme in _schemes_read(rules, policy):
         labels += [(scheme, value) for value in policy.label_schemes[scheme].order]
     platform = [policy.versions[a][_platform_version(policy, a, at)] for a in policy.platform_wide
                 if a != version.agreement]
@@ -254,24 +258,30 @@ def _rules_of(version: CompiledVersion) -> list[CompiledRule]:
     return list(seen.values())
 
 
-def _facts_named(node: Any) -> Iterable[str]:
-    """Every fact path a piece of rule data names: condition keys and `{fact: …}` operands."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(key, str) and "." in key:
-                yield key
+def _condition_facts(rule: model.Rule) -> Iterator[str]:
+    """Every fact path a rule's condition tests or compares with, in written order."""
+    for entry in model.walk(rule.when) if rule.when is not None else ():
+        if isinstance(entry, model.FactTest):
+            yield entry.fact
+            yield from (test.operand.fact for test in entry.tests if isinstance(test.operand, model.FactRef))
+
+
+def _facts_read(parameters: Any) -> Iterator[str]:
+    """The `{fact: …}` an obligation's parameters read, as written."""
+    if isinstance(parameters, dict):
+        for key, value in parameters.items():
             if key == "fact" and isinstance(value, str):
                 yield value
-            yield from _facts_named(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _facts_named(value)
+            yield from _facts_read(value)
+    elif isinstance(parameters, list):
+        for value in parameters:
+            yield from _facts_read(value)
 
 
-def _schemes_read(data: list[dict], policy: CompiledPolicy) -> list[str]:
+def _schemes_read(rules: list[model.Rule], policy: CompiledPolicy) -> list[str]:
     schemes: list[str] = []
-    for rule in data:
-        for fact in _facts_named(rule.get("when")):
+    for rule in rules:
+        for fact in _condition_facts(rule):
             parts = fact.split(".")
             if parts[:2] == ["item", "label"] and len(parts) == 3 and parts[2] in policy.label_schemes:
                 if parts[2] not in schemes:
@@ -279,19 +289,18 @@ def _schemes_read(data: list[dict], policy: CompiledPolicy) -> list[str]:
     return schemes
 
 
-def _label_params(data: list[dict], at: Instant) -> dict[str, dict[str, str]]:
+def _label_params(rules: list[model.Rule], at: Instant) -> dict[str, dict[str, str]]:
     """A value for each label parameter the rules read: a time a week ahead where an obligation wants a time."""
     found: dict[str, dict[str, str]] = {}
-    for rule in data:
-        for fact in _facts_named([rule.get("when"), rule.get("obligations")]):
+    for rule in rules:
+        read = [_facts_read(obligation.parameters) for obligation in rule.obligations]
+        for fact in itertools.chain(_condition_facts(rule), *read):
             parts = fact.split(".")
             if parts[:2] == ["item", "label_param"] and len(parts) == 4:
                 found.setdefault(parts[2], {})[parts[3]] = "as agreed"
-        for spec in rule.get("obligations") or ():
-            if not isinstance(spec, dict):
-                continue
-            (name, raw), = spec.items()
-            declared = OBLIGATION_TYPES[name].params if name in OBLIGATION_TYPES else ()
+        for obligation in rule.obligations:
+            declared = OBLIGATION_TYPES[obligation.type].params if obligation.type in OBLIGATION_TYPES else ()
+            raw = obligation.parameters
             if not isinstance(raw, dict) or set(raw) == {"fact"}:
                 raw = {declared[0][0]: raw} if declared else {}
             kinds = dict(declared)

@@ -165,6 +165,16 @@ def _inner(entry: Entry) -> tuple[Condition, ...]:
     return ()
 
 
+def without_paths(value: Any) -> Any:
+    """A model object as plain data without its places in the file: equal when two say the same wherever they stand."""
+    if hasattr(value, "__dataclass_fields__"):
+        return (type(value).__name__, *((name, without_paths(getattr(value, name)))
+                                        for name in value.__dataclass_fields__ if name != "path"))
+    if isinstance(value, tuple):
+        return tuple(without_paths(v) for v in value)
+    return value
+
+
 def describe(key: str, value: Any) -> str:
     """`key: value` in compact YAML flow style, for explanations."""
     return f"{key}: {flow(value)}"
@@ -205,6 +215,7 @@ class Rule:
     reason_code: str
     message: str  # a template: `{fact.path}` is filled in
     path: tuple
+    description: str = ""  # for people; no decision reads it
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +341,7 @@ def read_rule(data: dict, path: tuple) -> Rule:
         destinations_except=excepted, author_may_waive=data.get("author_may_waive", True),
         when=read_condition(data["when"], path + ("when",)) if "when" in data else None,
         obligations=obligations, reason_code=data["reason"]["code"], message=data["reason"]["message"],
-        path=path,
+        path=path, description=data.get("description", ""),
     )
 
 
