@@ -122,9 +122,6 @@ def _order(before: dict, after: dict):
     return lambda key: positions[key]
 
 
-_SETTINGS_SKIPPED = {"title", "summary", "source", "description", "versions"}
-
-
 def _setting_changes(old: RuleSet, new: RuleSet) -> list[Change]:
     """Agreement fields that change decisions without being rules: label schemes, defaults, dates."""
     before, after = _settings(old), _settings(new)
@@ -137,18 +134,20 @@ def _setting_changes(old: RuleSet, new: RuleSet) -> list[Change]:
 
 
 def _settings(rules: RuleSet) -> dict[str, dict[str, Any]]:
+    """Per agreement, what it says beyond its rules and its words for people; a default is as if unsaid."""
     found: dict[str, dict[str, Any]] = {}
-    for document in rules.documents:
-        data = document.data
-        if document.kind != "agreement" or data.get("agreement") in found:
-            continue
-        settings = {k: v for k, v in data.items() if k not in _SETTINGS_SKIPPED and k != "agreement"}
-        for version in data.get("versions") or []:
-            if isinstance(version, dict):
-                for name, value in version.items():
-                    if name not in ("rules", "version", "description"):
-                        settings[f"{name}@{version.get('version')}"] = value
-        found[data["agreement"]] = settings
+    for agreement in model.read_policy(rules.documents).agreements:
+        if agreement.id in found:
+            continue  # the compiler uses the first agreement of an id
+        said = {"platform_wide": agreement.platform_wide or None,
+                "labels": {scheme.name: model.without_paths(scheme) for scheme in agreement.labels} or None}
+        for version in agreement.versions:
+            n = version.number
+            said |= {f"effective_from@{n}": version.effective_from, f"disclosed_at@{n}": version.disclosed_at,
+                     f"published_at@{n}": version.published_at, f"default_labels@{n}": dict(version.default_labels) or None,
+                     f"label_floors@{n}": dict(version.label_floors) or None,
+                     f"authors_may_restrict_later@{n}": None if version.authors_may_restrict_later else False}
+        found[agreement.id] = {name: value for name, value in said.items() if value is not None}
     if rules.policy is not None:
         found["bindings"] = {group: repr(adoptions) for group, adoptions in rules.policy.bindings.items()}
     return found
