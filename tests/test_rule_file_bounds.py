@@ -186,17 +186,24 @@ _RULES = st.builds(
     st.booleans(), st.sampled_from([None, "redact_identifying_content"]))
 
 
+def _rule(data: dict, index: int):
+    """The model of a rule the strategies wrote, as the shadow check reads it."""
+    from discretion.policy.model import read_rule
+
+    return read_rule({"reason": {"code": "r", "message": "r"}, **data}, ("versions", 0, "rules", index))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_RULES, max_size=12))
 def test_the_indexed_shadow_check_finds_what_comparing_every_pair_finds(rules):
     from discretion.compile.checks import _shadows, shadowed
 
-    numbered = [((i,), dict(rule, id=f"r{i}")) for i, rule in enumerate(rules)]
+    numbered = [_rule(dict(rule, id=f"r{i}"), i) for i, rule in enumerate(rules)]
     every_pair = []
-    for later, (path, rule) in enumerate(numbered):
-        earlier = next((numbered[e] for e in range(later) if _shadows(numbered[e][1], rule)), None)
+    for later, rule in enumerate(numbered):
+        earlier = next((numbered[e] for e in range(later) if _shadows(numbered[e], rule)), None)
         if earlier is not None:
-            every_pair.append(((path, rule), earlier))
+            every_pair.append((rule, earlier))
     assert list(shadowed(numbered)) == every_pair
 
 
@@ -207,10 +214,10 @@ def test_lint_of_ten_thousand_distinct_rules_compares_few_pairs(monkeypatch):
     compared = []
     real = checks._shadows
     monkeypatch.setattr(checks, "_shadows", lambda earlier, later: compared.append(1) or real(earlier, later))
-    numbered = [((i,), {"id": f"r{i}", "effect": "deny", "when": {"actor.id": f"a{i}"}}) for i in range(10_000)]
-    numbered.append(((10_000,), {"id": "again", "effect": "deny", "when": {"actor.id": ["a7", "a8"]}}))
-    numbered.append(((10_001,), {"id": "narrower", "effect": "deny", "when": {"actor.id": "a9", "item.kind": "x"}}))
-    found = [(rule["id"], earlier["id"]) for (_, rule), (_, earlier) in checks.shadowed(numbered)]
+    numbered = [_rule({"id": f"r{i}", "effect": "deny", "when": {"actor.id": f"a{i}"}}, i) for i in range(10_000)]
+    numbered.append(_rule({"id": "again", "effect": "deny", "when": {"actor.id": ["a7", "a8"]}}, 10_000))
+    numbered.append(_rule({"id": "narrower", "effect": "deny", "when": {"actor.id": "a9", "item.kind": "x"}}, 10_001))
+    found = [(rule.id, earlier.id) for rule, earlier in checks.shadowed(numbered)]
     assert found == [("narrower", "r9")]
     assert len(compared) < 10
 

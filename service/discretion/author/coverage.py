@@ -83,12 +83,11 @@ class Coverage:
             line, column = where.place(("id",))
             use = RuleUse(key, where.file, line, column)
             self.uses[key] = use
-            when = where.data.get("when")
-            if isinstance(when, dict):
-                source = where.document.source
-                for place, entry in _entries(model.read_condition(when, where.path + ("when",))):
-                    line, column = source.position(entry.path + ("<key>",))
-                    counted = Entry(entry.text, source.file, line, column)
+            when = where.rule.when
+            if when is not None:
+                for place, entry in _entries(when):
+                    line, column = where.source.position(entry.path + ("<key>",))
+                    counted = Entry(entry.text, where.source.file, line, column)
                     use.entries.append(counted)
                     self._entries[(key, place)] = counted
         self._order = [k for k in (w.key for w in written.values()) if k in self.uses]

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..engine.compiled import CompiledPolicy
 from ..engine.model import rule_key
+from ..policy import model
 from .instrument import RuleKey, written_rules
 from .matrix import Matrix, Outcome, build_matrix
 from .replay import ReplayResult
@@ -107,21 +108,19 @@ def _rule_changes(old: RuleSet, new: RuleSet) -> list[Change]:
     return changes
 
 
-def _written(rules: RuleSet) -> dict[RuleKey, tuple[dict, str]]:
-    found: dict[RuleKey, tuple[dict, str]] = {}
+def _written(rules: RuleSet) -> dict[RuleKey, tuple[Any, str]]:
+    """Each rule as written, wherever it stands in its file, and where."""
+    found: dict[RuleKey, tuple[Any, str]] = {}
     for rule in written_rules(rules.documents):
         if rule.key not in found:
             line, column = rule.place(("id",))
-            found[rule.key] = (rule.data, f"{rule.file}:{line}:{column}")
+            found[rule.key] = (model.without_paths(rule.rule), f"{rule.file}:{line}:{column}")
     return found
 
 
 def _order(before: dict, after: dict):
     positions = {key: i for i, key in enumerate(list(before) + [k for k in after if k not in before])}
     return lambda key: positions[key]
-
-
-_SETTINGS_SKIPPED = {"title", "summary", "source", "description", "versions"}
 
 
 def _setting_changes(old: RuleSet, new: RuleSet) -> list[Change]:
@@ -136,18 +135,20 @@ def _setting_changes(old: RuleSet, new: RuleSet) -> list[Change]:
 
 
 def _settings(rules: RuleSet) -> dict[str, dict[str, Any]]:
+    """Per agreement, what it says beyond its rules and its words for people; a default is as if unsaid."""
     found: dict[str, dict[str, Any]] = {}
-    for document in rules.documents:
-        data = document.data
-        if document.kind != "agreement" or data.get("agreement") in found:
-            continue
-        settings = {k: v for k, v in data.items() if k not in _SETTINGS_SKIPPED and k != "agreement"}
-        for version in data.get("versions") or []:
-            if isinstance(version, dict):
-                for name, value in version.items():
-                    if name not in ("rules", "version", "description"):
-                        settings[f"{name}@{version.get('version')}"] = value
-        found[data["agreement"]] = settings
+    for agreement in model.read_policy(rules.documents).agreements:
+        if agreement.id in found:
+            continue  # the compiler uses the first agreement of an id
+        said = {"platform_wide": agreement.platform_wide or None,
+                "labels": {scheme.name: model.without_paths(scheme) for scheme in agreement.labels} or None}
+        for version in agreement.versions:
+            n = version.number
+            said |= {f"effective_from@{n}": version.effective_from, f"disclosed_at@{n}": version.disclosed_at,
+                     f"published_at@{n}": version.published_at, f"default_labels@{n}": dict(version.default_labels) or None,
+                     f"label_floors@{n}": dict(version.label_floors) or None,
+                     f"authors_may_restrict_later@{n}": None if version.authors_may_restrict_later else False}
+        found[agreement.id] = {name: value for name, value in said.items() if value is not None}
     if rules.policy is not None:
         found["bindings"] = {group: repr(adoptions) for group, adoptions in rules.policy.bindings.items()}
     return found

@@ -3,17 +3,21 @@
 `decide()` stays as it is, with no hook on its hot path: the tools hand it a
 policy whose rules record what they did (coverage) or hold a fixed value
 (the matrix asks "what if this rule applied?"). Where each rule was written is
-found from the documents, so reports point at the file, line and column.
+found from the rule model, so reports point at the file, line and column.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TYPE_CHECKING
 
 from ..engine.compiled import CompiledPolicy, CompiledRule
+from ..policy import model
 from ..policy.load import Document
+
+if TYPE_CHECKING:  # the side table of positions; only policy/ reads rule files
+    from ..source import Source
 
 RuleKey = tuple[str, int, str]  # (agreement, version, rule id)
 
@@ -57,34 +61,32 @@ def rules_of(policy: CompiledPolicy) -> dict[RuleKey, CompiledRule]:
 
 @dataclass(frozen=True)
 class WrittenRule:
-    """Where a compiled rule was written."""
+    """A rule as written, and where."""
 
     key: RuleKey
-    document: Document
-    path: tuple  # ("versions", i, "rules", j)
-    data: dict
+    rule: model.Rule
+    source: Source  # its agreement's file and positions
     position: int  # order within its version
 
     @property
+    def path(self) -> tuple:
+        return self.rule.path  # ("versions", i, "rules", j)
+
+    @property
     def file(self) -> str:
-        return self.document.source.file
+        return self.source.file
 
     def place(self, sub: tuple = ()) -> tuple[int, int]:
-        return self.document.source.position(self.path + sub)
+        return self.source.position(self.path + sub)
 
 
 def written_rules(documents: list[Document]) -> Iterator[WrittenRule]:
-    """Each rule of each agreement as written, in file order (the first file of an agreement id)."""
+    """Each rule the schema accepted, in file order, of the first agreement of each id (the one compiled)."""
     seen: set[str] = set()
-    for document in documents:
-        agreement = document.data.get("agreement") if document.kind == "agreement" else None
-        if not isinstance(agreement, str) or agreement in seen:
+    for agreement in model.read_policy(documents).agreements:
+        if agreement.id in seen:
             continue
-        seen.add(agreement)
-        for i, version in enumerate(document.data.get("versions") or []):
-            if not isinstance(version, dict):
-                continue
-            for j, rule in enumerate(version.get("rules") or []):
-                if isinstance(rule, dict) and isinstance(rule.get("id"), str):
-                    yield WrittenRule((agreement, version.get("version"), rule["id"]), document,
-                                      ("versions", i, "rules", j), rule, j)
+        seen.add(agreement.id)
+        for version in agreement.versions:
+            for rule in version.rules:
+                yield WrittenRule((agreement.id, version.number, rule.id), rule, agreement.source, rule.path[-1])

@@ -22,10 +22,13 @@ cell it could change.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterator
 
+from .. import ir
 from ..engine import decide
+from ..engine.build import predicate_of
 from ..engine.compiled import CompiledPolicy, CompiledRule, CompiledVersion
 from ..engine.instants import SECOND, to_iso
 from ..engine.model import (
@@ -34,6 +37,7 @@ from ..engine.model import (
 )
 from ..engine.obligations import OBLIGATION_TYPES
 from ..engine.scope import Scope
+from ..policy import model
 from ..policy.load import Document
 from .instrument import RuleKey, key_of, with_rules, written_rules
 
@@ -129,15 +133,17 @@ def select(policy: CompiledPolicy, name: str) -> CompiledVersion:
 def build_matrix(policy: CompiledPolicy, documents: list[Document], version: CompiledVersion) -> Matrix:
     """Decide every cell of `version`'s matrix; `documents` give the rules as written."""
     at = _instant(policy)
-    written = {w.key: w.data for w in written_rules(documents)}
-    data = [written.get(key_of(r), {}) for r in _rules_of(version)]
-    label_params = _label_params(data, at)
+    written: dict[RuleKey, model.Rule] = {}
+    for w in written_rules(documents):
+        written.setdefault(w.key, w.rule)
+    rules = [written[key_of(r)] for r in _rules_of(version) if key_of(r) in written]
+    label_params = _label_params(rules, at)
     labels: list[tuple[str, str] | None] = [None]
-    for scheme in _schemes_read(data, policy):
+    for scheme in _schemes_read(rules, policy):
         labels += [(scheme, value) for value in policy.label_schemes[scheme].order]
     platform = [policy.versions[a][_platform_version(policy, a, at)] for a in policy.platform_wide
                 if a != version.agreement]
-    cells = _Cells(policy, version, platform, written)
+    cells = _Cells(policy, version, platform)
     sections = [(label, [(action, kind, *cells.decide(_request(version, action, kind, label, at, label_params),
                                                       _known(policy, version, action, kind, label)))
                          for kind in DESTINATION_KINDS for action in ACTIONS])
@@ -159,19 +165,19 @@ def build_matrix(policy: CompiledPolicy, documents: list[Document], version: Com
 class _Cells:
     """Decides one cell's example, and finds the rules that would change it."""
 
-    def __init__(self, policy: CompiledPolicy, version: CompiledVersion, platform: list[CompiledVersion],
-                 written: dict[RuleKey, dict]):
-        self.policy, self.version, self.platform, self.written = policy, version, platform, written
+    def __init__(self, policy: CompiledPolicy, version: CompiledVersion, platform: list[CompiledVersion]):
+        self.policy, self.version, self.platform = policy, version, platform
         self.forced: dict[tuple[RuleKey, bool], CompiledPolicy] = {}
+        self.statuses: dict[RuleKey, Status] = {}
 
     def decide(self, request: Request, known: dict[str, Any]) -> tuple[Outcome, set[RuleKey]]:
         at = request.requested_at
         outcome = _outcome(decide(self.policy, request, now=at))
         marks = set()
         key = (request.action, request.destination.kind)
+        scope, facts = _known_scope(request, known), set(known)
         for rule in [r for v in (self.version, *self.platform) for r in v.index.get(key, ())]:
-            when = self.written.get(key_of(rule), {}).get("when")
-            if not when or _status(list(when.items()), known) is not None:
+            if rule.compiled is None or not rule.compiled.when.entries or self._status(rule, facts)(scope) is not None:
                 continue  # the cell's own facts settle it: the example shows what it does
             # A platform-wide rule is noted only where it shapes the example's answer:
             # the members-only and retraction rules would otherwise mark every cell.
@@ -180,6 +186,11 @@ class _Cells:
                    for value in ((True, False) if own else (False,))):
                 marks.add(key_of(rule))
         return outcome, marks
+
+    def _status(self, rule: CompiledRule, known: set[str]) -> Status:
+        if key_of(rule) not in self.statuses:
+            self.statuses[key_of(rule)] = _condition(rule.compiled.when, known)
+        return self.statuses[key_of(rule)]
 
     def _forced(self, rule: RuleKey, value: bool) -> CompiledPolicy:
         if (rule, value) not in self.forced:
@@ -247,24 +258,30 @@ def _rules_of(version: CompiledVersion) -> list[CompiledRule]:
     return list(seen.values())
 
 
-def _facts_named(node: Any) -> Iterable[str]:
-    """Every fact path a piece of rule data names: condition keys and `{fact: …}` operands."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(key, str) and "." in key:
-                yield key
+def _condition_facts(rule: model.Rule) -> Iterator[str]:
+    """Every fact path a rule's condition tests or compares with, in written order."""
+    for entry in model.walk(rule.when) if rule.when is not None else ():
+        if isinstance(entry, model.FactTest):
+            yield entry.fact
+            yield from (test.operand.fact for test in entry.tests if isinstance(test.operand, model.FactRef))
+
+
+def _facts_read(parameters: Any) -> Iterator[str]:
+    """The `{fact: …}` an obligation's parameters read, as written."""
+    if isinstance(parameters, dict):
+        for key, value in parameters.items():
             if key == "fact" and isinstance(value, str):
                 yield value
-            yield from _facts_named(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _facts_named(value)
+            yield from _facts_read(value)
+    elif isinstance(parameters, list):
+        for value in parameters:
+            yield from _facts_read(value)
 
 
-def _schemes_read(data: list[dict], policy: CompiledPolicy) -> list[str]:
+def _schemes_read(rules: list[model.Rule], policy: CompiledPolicy) -> list[str]:
     schemes: list[str] = []
-    for rule in data:
-        for fact in _facts_named(rule.get("when")):
+    for rule in rules:
+        for fact in _condition_facts(rule):
             parts = fact.split(".")
             if parts[:2] == ["item", "label"] and len(parts) == 3 and parts[2] in policy.label_schemes:
                 if parts[2] not in schemes:
@@ -272,19 +289,18 @@ def _schemes_read(data: list[dict], policy: CompiledPolicy) -> list[str]:
     return schemes
 
 
-def _label_params(data: list[dict], at: Instant) -> dict[str, dict[str, str]]:
+def _label_params(rules: list[model.Rule], at: Instant) -> dict[str, dict[str, str]]:
     """A value for each label parameter the rules read: a time a week ahead where an obligation wants a time."""
     found: dict[str, dict[str, str]] = {}
-    for rule in data:
-        for fact in _facts_named([rule.get("when"), rule.get("obligations")]):
+    for rule in rules:
+        read = [_facts_read(obligation.parameters) for obligation in rule.obligations]
+        for fact in itertools.chain(_condition_facts(rule), *read):
             parts = fact.split(".")
             if parts[:2] == ["item", "label_param"] and len(parts) == 4:
                 found.setdefault(parts[2], {})[parts[3]] = "as agreed"
-        for spec in rule.get("obligations") or ():
-            if not isinstance(spec, dict):
-                continue
-            (name, raw), = spec.items()
-            declared = OBLIGATION_TYPES[name].params if name in OBLIGATION_TYPES else ()
+        for obligation in rule.obligations:
+            declared = OBLIGATION_TYPES[obligation.type].params if obligation.type in OBLIGATION_TYPES else ()
+            raw = obligation.parameters
             if not isinstance(raw, dict) or set(raw) == {"fact"}:
                 raw = {declared[0][0]: raw} if declared else {}
             kinds = dict(declared)
@@ -312,57 +328,81 @@ def _known(policy: CompiledPolicy, version: CompiledVersion, action: str, kind: 
     return known
 
 
-def _status(entries: list[tuple[str, Any]], known: dict[str, Any]) -> bool | None:
-    """Whether the entries all hold, knowing only `known`: True, False, or None for "it depends"."""
-    result: bool | None = True
-    for key, value in entries:
-        status = _entry_status(key, value, known)
-        if status is False:
-            return False
-        if status is None:
-            result = None
-    return result
+# Whether a rule's condition holds in a cell, knowing only the cell's facts: True,
+# False, or None for "it depends" on facts the example only pretends to know.
+Status = Callable[[Scope], "bool | None"]
 
 
-def _entry_status(key: str, value: Any, known: dict[str, Any]) -> bool | None:
-    if key == "all" and isinstance(value, list):
-        return _status([e for part in value if isinstance(part, dict) for e in part.items()], known)
-    if key == "any" and isinstance(value, list):
-        statuses = [_status(list(part.items()), known) if isinstance(part, dict) else None for part in value]
-        return True if True in statuses else False if all(s is False for s in statuses) else None
-    if key == "not" and isinstance(value, dict):
-        inner = _status(list(value.items()), known)
-        return None if inner is None else not inner
-    if key not in known:
-        return None
-    return _test(known[key], value)
+def _known_scope(request: Request, known: dict[str, Any]) -> Scope:
+    """The example as a rule's condition sees it, its effective labels those the cell fixes."""
+    labels = {fact.removeprefix("item.label."): value for fact, value in known.items() if fact.startswith("item.label.")}
+    return Scope(request, request.items[0], request.requested_at, labels)
 
 
-def _test(fact: Any, test: Any) -> bool | None:
-    ops = test if isinstance(test, dict) else {"in": test} if isinstance(test, list) else {"eq": test}
-    result: bool | None = True
-    for op, operand in ops.items():
-        if isinstance(operand, dict) or op not in ("eq", "ne", "in", "not_in", "exists"):
-            result = None  # compares with another fact, or orders: not settled by the cell
-            continue
-        if op == "exists":
-            holds = fact not in (None, "") if operand else fact in (None, "")
-        elif op in ("eq", "ne"):
-            holds = (fact == operand) == (op == "eq")
-        elif isinstance(operand, list):
-            holds = (fact in operand) == (op == "in")
-        else:
-            return None
-        if not holds:
-            return False
-    return result
+def _condition(condition: ir.Condition, known: set[str]) -> Status:
+    return _all([_three_valued(entry, known) for entry in condition.entries])
+
+
+def _three_valued(expr: ir.Expr, known: set[str]) -> Status:
+    """The compiled expression in Kleene's logic: a test reading only `known` facts is decided as the engine
+    decides it; any other test is unknown, and so is what it alone settles."""
+    kind = expr.WhichOneof("kind")
+    if kind in ("all", "any"):
+        parts = [_condition(c, known) for c in getattr(expr, kind).conditions]
+        return _all(parts) if kind == "all" else _any(parts)
+    if kind == "tests":
+        return _all([_three_valued(e, known) for e in expr.tests.exprs])
+    if kind == "not":
+        inner = _condition(getattr(expr, "not"), known)  # `not` is a Python keyword
+        return lambda scope: None if (held := inner(scope)) is None else not held
+    if kind in ("compare", "exists", "matches") and _facts_of(expr) <= known:
+        return predicate_of(expr)
+    return lambda scope: None  # consents, quantifiers, the author, facts the example makes up
+
+
+def _facts_of(expr: ir.Expr) -> set[str]:
+    test = getattr(expr, expr.WhichOneof("kind"))
+    facts = {test.fact.path}
+    if isinstance(test, ir.Compare) and test.WhichOneof("operand") == "other":
+        facts.add(test.other.path)
+    return facts
+
+
+def _all(parts: list[Status]) -> Status:
+    def status(scope: Scope) -> bool | None:
+        result: bool | None = True
+        for part in parts:
+            held = part(scope)
+            if held is False:
+                return False
+            if held is None:
+                result = None
+        return result
+
+    return status
+
+
+def _any(parts: list[Status]) -> Status:
+    def status(scope: Scope) -> bool | None:
+        result: bool | None = False
+        for part in parts:
+            held = part(scope)
+            if held is True:
+                return True
+            if held is None:
+                result = None
+        return result
+
+    return status
 
 
 def _forcing(target: RuleKey, value: bool):
     def swap(rule: CompiledRule) -> CompiledRule:
         if key_of(rule) != target:
             return rule
-        return dataclasses.replace(rule, condition=(lambda scope: True) if value else (lambda scope: False))
+        # Without its compiled form: a traced decision asks the forced condition, not the rule's own.
+        return dataclasses.replace(rule, condition=(lambda scope: True) if value else (lambda scope: False),
+                                   compiled=None, cache={})
 
     return swap
 

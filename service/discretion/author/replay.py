@@ -42,6 +42,7 @@ from typing import Any
 
 from ..engine import decide
 from ..engine.model import Decision, Instant, Request
+from ..policy import model
 from ..policy.requests import RequestDataError, RequestRefused, request_from_data
 from ..errors import Diagnostic
 from ..source import decode, parse, parse_json
@@ -224,7 +225,7 @@ class _Slices:
         self.policy = rules.policy
         self.written = {}
         for rule in written_rules(rules.documents):
-            self.written.setdefault(rule.key, rule.data)
+            self.written.setdefault(rule.key, model.without_paths(rule.rule))
         schemes = {n: (s.order, dict(s.aliases)) for n, s in self.policy.label_schemes.items()}
         platform = {a: [(v.version, v.effective_from, v.disclosed_at) for v in self.policy.versions[a].values()]
                     for a in self.policy.platform_wide}

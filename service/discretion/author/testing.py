@@ -11,6 +11,7 @@ import pathlib
 from dataclasses import dataclass, field
 
 from ..errors import Diagnostic
+from ..policy import model
 from ..policy.load import Document
 from ..policy.suites import CaseResult, check_suite, run_suite
 from ..store.files import TEST_SUFFIXES
@@ -79,5 +80,5 @@ def _agreements_of(rules: RuleSet, path: pathlib.Path) -> set[str]:
     """The agreements written in the rule file `path` names (itself, or the one beside its suite)."""
     stem = path.name.removesuffix(".test.yaml").removesuffix(".test.yml").rsplit(".", 1)[0]
     wanted = {path.with_name(stem + suffix).resolve() for suffix in (".yaml", ".yml")}
-    return {d.data["agreement"] for d in rules.documents
-            if d.kind == "agreement" and pathlib.Path(d.source.file).resolve() in wanted}
+    return {a.id for a in model.read_policy(rules.documents).agreements
+            if pathlib.Path(a.source.file).resolve() in wanted}

@@ -25,23 +25,21 @@ import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Iterator, TYPE_CHECKING
+from typing import Any, Iterator, NamedTuple, Sequence, TYPE_CHECKING
 
 from .. import ir
 from ..engine.model import ACTIONS, DESTINATION_KINDS
 from ..errors import Diagnostic, did_you_mean
 from ..pace import pace
-from ..policy.load import Document
-from .conditions import KEYWORDS, Invalid, describe, parse_instant
+from ..policy import model
+from .conditions import Invalid, parse_instant
 from ..engine.facts import UnknownFact, resolve
 
 if TYPE_CHECKING:  # the side table of positions; only policy/ reads rule files
     from ..source import Source
 
-_QUANTIFIERS = ("some", "every", "none")
 
-
-def check_policy(documents: list[Document], policy: ir.Policy, shadows: bool = True) -> list[Diagnostic]:
+def check_policy(authored: model.Policy, policy: ir.Policy, shadows: bool = True) -> list[Diagnostic]:
     """Diagnostics for every rule the schema accepts; only rules that compiled can shadow or be shadowed.
 
     `shadows=False` leaves out the shadowed-rule warnings, whose check is
@@ -51,49 +49,38 @@ def check_policy(documents: list[Document], policy: ir.Policy, shadows: bool = T
     schemes = {scheme.name: scheme for scheme in policy.label_schemes}
     found: list[Diagnostic] = []
     seen: set[str] = set()
-    for document in documents:
-        if document.kind != "agreement":
+    for agreement in authored.agreements:
+        if agreement.id in seen:  # the compiler skipped every later agreement of the same id
             continue
-        versions = document.data.get("versions")
-        versions = [(i, v) for i, v in enumerate(versions) if isinstance(v, dict)] if isinstance(versions, list) else []
-        rule_paths = [("versions", i, "rules", j) for i, v in versions
-                      for j in range(len(v["rules"]) if isinstance(v.get("rules"), list) else 0)]
-        agreement = document.data.get("agreement")
-        # The compiler skipped a document broken outside its rules, and every later one of the same id.
-        if document.broken_outside(rule_paths) or agreement in seen:
-            continue
-        seen.add(agreement)
-        for index, version in versions:
+        seen.add(agreement.id)
+        for version in agreement.versions:
             rules = []
-            for j, rule in enumerate(version.get("rules") if isinstance(version.get("rules"), list) else []):
-                if not isinstance(rule, dict) or document.is_broken(("versions", index, "rules", j)):
-                    continue
-                key = (agreement, version.get("version"), rule.get("id"))
-                rules.append((("versions", index, "rules", j), rule, key in compiled))
+            for rule in version.rules:
+                key = (agreement.id, version.number, rule.id)
+                rules.append((rule, key in compiled))
                 compiled.discard(key)  # a duplicate id further down is not this rule
-            found += _check_version(document.source, rules, schemes, shadows)
+            found += _check_version(agreement.source, rules, schemes, shadows)
     return found
 
 
-def _check_version(source: Source, rules: list[tuple[tuple, dict, bool]], schemes, shadows: bool = True,
+def _check_version(source: Source, rules: list[tuple[model.Rule, bool]], schemes, shadows: bool = True,
                    ) -> list[Diagnostic]:
     found = []
-    for path, rule, _ in rules:
+    for rule, _ in rules:
         pace()
-        report = _Reporter(source, rule["id"], found)
-        _check_labels(rule, path, schemes, report)
-        if "when" in rule:
-            scope = {"action": _values(rule.get("actions"), ACTIONS),
-                     "destination.kind": _destinations(rule.get("destinations"))}
-            _check_conjunction(_conjuncts(rule["when"], path + ("when",)), scope, report, {})
-    compiled = [(path, rule) for path, rule, ok in rules if ok] if shadows else []
-    for (path, rule), (earlier_path, earlier) in shadowed(compiled):
-        line = source.position(earlier_path)[0]
+        report = _Reporter(source, rule.id, found)
+        _check_labels(rule, schemes, report)
+        if rule.when is not None:
+            scope = {"action": _values(rule.actions, ACTIONS), "destination.kind": _destinations(rule)}
+            _check_conjunction(_conjuncts(rule.when), scope, report, {})
+    compiled = [rule for rule, ok in rules if ok] if shadows else []
+    for rule, earlier in shadowed(compiled):
+        line = source.position(earlier.path)[0]
         found.append(source.diagnostic(
-            path + ("id",), "shadowed_rule",
-            f"rule `{rule['id']}` never changes a decision: `{earlier['id']}` (line {line}) applies "
-            "whenever it does, with the same effect", rule=rule["id"], severity="warning",
-            help=f"remove `{rule['id']}`, or give it a condition or an obligation `{earlier['id']}` lacks"))
+            rule.path + ("id",), "shadowed_rule",
+            f"rule `{rule.id}` never changes a decision: `{earlier.id}` (line {line}) applies "
+            "whenever it does, with the same effect", rule=rule.id, severity="warning",
+            help=f"remove `{rule.id}`, or give it a condition or an obligation `{earlier.id}` lacks"))
     return found
 
 
@@ -107,21 +94,21 @@ class _Reporter:
         self.found.append(self.source.diagnostic(path, code, message, help=help, rule=self.rule))
 
 
-def _values(spec: list | None, every: tuple[str, ...]) -> frozenset:
+def _values(spec: tuple[str, ...] | None, every: tuple[str, ...]) -> frozenset:
     return frozenset(spec) if spec else frozenset(every)
 
 
-def _destinations(spec: list | dict | None) -> frozenset:
-    if isinstance(spec, dict):
-        return frozenset(DESTINATION_KINDS) - set(spec.get("except") or ())
-    return _values(spec, DESTINATION_KINDS)
+def _destinations(rule: model.Rule) -> frozenset:
+    if rule.destinations is None:
+        return frozenset(DESTINATION_KINDS) - set(rule.destinations_except)
+    return _values(rule.destinations, DESTINATION_KINDS)
 
 
 # ---- labels -----------------------------------------------------------------
 
 
-def _check_labels(rule: dict, path: tuple, schemes: dict[str, ir.LabelScheme], report: _Reporter) -> None:
-    for where, fact, test in _fact_references(rule, path):
+def _check_labels(rule: model.Rule, schemes: dict[str, ir.LabelScheme], report: _Reporter) -> None:
+    for where, fact, test in _fact_references(rule):
         parts = fact.split(".")
         if parts[:2] not in (["item", "label"], ["item", "label_param"]) or len(parts) < 3:
             continue
@@ -133,14 +120,14 @@ def _check_labels(rule: dict, path: tuple, schemes: dict[str, ir.LabelScheme], r
                    "define it under `labels:` in an agreement, and lint the folder that holds both")
             continue
         if parts[1] == "label" and test is not None:
-            for value_path, value in _literals(test, where[:-1]):
+            for value_path, value in _literals(test):
                 _check_label_value(scheme, value, value_path, report)
     # An obligation to state a label of a scheme nobody defines is never owed:
     # the item would leave without its marking.
-    for index, obligation in enumerate(rule.get("obligations") or ()):
-        if not isinstance(obligation, dict) or "preserve_label" not in obligation:
+    for obligation in rule.obligations:
+        if obligation.type != "preserve_label":
             continue
-        spec, where = obligation["preserve_label"], path + ("obligations", index, "preserve_label")
+        spec, where = obligation.parameters, obligation.path + ("preserve_label",)
         if isinstance(spec, dict):
             spec, where = spec.get("scheme"), where + ("scheme",)
         if isinstance(spec, str) and spec not in schemes:
@@ -150,7 +137,7 @@ def _check_labels(rule: dict, path: tuple, schemes: dict[str, ir.LabelScheme], r
                    "define it under `labels:` in an agreement, and lint the folder that holds both")
 
 
-def _check_label_value(scheme: LabelScheme, value: Any, path: tuple, report: _Reporter) -> None:
+def _check_label_value(scheme: ir.LabelScheme, value: Any, path: tuple, report: _Reporter) -> None:
     if not isinstance(value, str) or value == "" or value in scheme.order:
         return
     lowered = value.strip().lower()
@@ -165,35 +152,65 @@ def _check_label_value(scheme: LabelScheme, value: Any, path: tuple, report: _Re
                did_you_mean(value, list(scheme.order)))
 
 
-def _fact_references(node: Any, path: tuple) -> Iterator[tuple[tuple, str, Any]]:
-    """(path of the name, fact path, its test or None) for every fact a rule names."""
+def _fact_references(rule: model.Rule) -> Iterator[tuple[tuple, str, model.FactTest | None]]:
+    """(path of the name, fact path, the entry that tests it or None) for every fact a rule names.
+
+    Those are the facts a condition tests, the lists it ranges over, and the
+    facts its tests and its obligations' parameters read (`{fact: …}`); a
+    consent's `by` is a person, never a label.
+    """
+    if rule.when is not None:
+        for entry in model.walk(rule.when):
+            if isinstance(entry, model.Quantified):
+                yield entry.path + ("of",), entry.of, None
+            elif isinstance(entry, model.FactTest):
+                yield entry.path + ("<key>",), entry.fact, entry
+                yield from _operands(entry)
+    for obligation in rule.obligations:
+        yield from _fact_parameters(obligation.parameters, obligation.path + (obligation.type,))
+
+
+def _operands(entry: model.FactTest) -> Iterator[tuple[tuple, str, None]]:
+    for test in entry.tests:
+        if not isinstance(test.operand, model.FactRef):
+            continue
+        if test.path[-1:] == ("fact",):  # `fact: {fact: other}`, alone: where its name is written
+            if len(entry.tests) == 1:
+                yield test.path, test.operand.fact, None
+        else:
+            yield test.operand.path, test.operand.fact, None
+
+
+def _fact_parameters(node: Any, path: tuple) -> Iterator[tuple[tuple, str, None]]:
+    """The `{fact: …}` an obligation's parameters read, as written."""
     if isinstance(node, dict):
         if set(node) == {"fact"} and isinstance(node["fact"], str):
             yield path + ("fact",), node["fact"], None
             return
         for key, value in node.items():
-            child = path + (key,)
-            if isinstance(key, str) and "." in key and key not in KEYWORDS:
-                yield child + ("<key>",), key, value
-            if key == "of" and isinstance(value, str):
-                yield child, value, None
-            yield from _fact_references(value, child)
+            yield from _fact_parameters(value, path + (key,))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from _fact_references(value, path + (index,))
+            yield from _fact_parameters(value, path + (index,))
 
 
-def _literals(test: Any, path: tuple) -> Iterator[tuple[tuple, Any]]:
-    """The literal values a fact test compares with, each with its path."""
-    if isinstance(test, dict):
-        for op, operand in test.items():
+def _literals(entry: model.FactTest) -> Iterator[tuple[tuple, Any]]:
+    """The literal values a fact test compares with for (in)equality, each with its path."""
+    for test in entry.tests:
+        if test.op in ("eq", "ne", "in", "not_in") and not isinstance(test.operand, model.FactRef):
+            yield from _written_literals(test.operand, test.path)
+
+
+def _written_literals(operand: Any, path: tuple) -> Iterator[tuple[tuple, Any]]:
+    if isinstance(operand, dict):  # not a literal the schema lets through; read it as the tests it spells
+        for op, inner in operand.items():
             if op in ("eq", "ne", "in", "not_in"):
-                yield from _literals(operand, path + (op,))
-    elif isinstance(test, list):
-        for index, value in enumerate(test):
+                yield from _written_literals(inner, path + (op,))
+    elif isinstance(operand, list):
+        for index, value in enumerate(operand):
             yield path + (index,), value
     else:
-        yield path, test
+        yield path, operand
 
 
 # ---- conditions that can never hold ----------------------------------------------
@@ -225,45 +242,42 @@ class _Constraint:
         return (value > lo or (lo_in and value == lo)) and (value < hi or (hi_in and value == hi))
 
 
-def _conjuncts(condition: Any, path: tuple) -> list[tuple[tuple, str, Any]]:
-    """The entries that must all hold, `all` flattened in: (path, key, value)."""
-    if not isinstance(condition, dict):
-        return []
-    entries = []
-    for key, value in condition.items():
-        if key == "all" and isinstance(value, list):
-            for index, part in enumerate(value):
-                entries += _conjuncts(part, path + ("all", index))
+def _conjuncts(condition: model.Condition | None) -> list[model.Entry]:
+    """The entries that must all hold, `all` flattened in."""
+    entries: list[model.Entry] = []
+    for entry in condition.entries if condition is not None else ():
+        if isinstance(entry, model.AllOf):
+            for part in entry.conditions:
+                entries += _conjuncts(part)
         else:
-            entries.append((path + (key,), key, value))
+            entries.append(entry)
     return entries
 
 
-def _check_conjunction(entries: list[tuple[tuple, str, Any]], scope: dict[str, frozenset], report: _Reporter,
+def _check_conjunction(entries: list[model.Entry], scope: dict[str, frozenset], report: _Reporter,
                        variables: dict) -> None:
     constraints: dict[str, _Constraint] = {}
     for fact, values in scope.items():
         constraints[fact] = _Constraint(allowed=values)
-    for path, key, value in entries:
-        if key == "any" and isinstance(value, list):
-            for index, alternative in enumerate(value):
-                _check_conjunction(_conjuncts(alternative, path + (index,)), scope, report, variables)
+    for entry in entries:
+        if isinstance(entry, model.AnyOf):
+            for alternative in entry.conditions:
+                _check_conjunction(_conjuncts(alternative), scope, report, variables)
             continue
-        if key in _QUANTIFIERS and isinstance(value, dict) and isinstance(value.get("of"), str):
-            inner = _element_type(value["of"], variables)
+        if isinstance(entry, model.Quantified):
+            inner = _element_type(entry.of, variables)
             if inner is not None:
-                bound = {**variables, value.get("as", "it"): inner}
-                _check_conjunction(_conjuncts(value.get("where"), path + ("where",)), {}, report, bound)
+                _check_conjunction(_conjuncts(entry.where), {}, report, {**variables, entry.name: inner})
             continue
-        if key in KEYWORDS or not isinstance(key, str):
+        if not isinstance(entry, model.FactTest):
             continue
-        constraint = constraints.setdefault(key, _Constraint())
+        constraint = constraints.setdefault(entry.fact, _Constraint())
         before = list(constraint.said)
-        if not _narrow(constraint, key, value, variables):
+        if not _narrow(constraint, entry, variables):
             continue
-        constraint.said.append(describe(key, value))
+        constraint.said.append(entry.text)
         if constraint.empty():
-            _report_never(path, key, value, before, scope, report)
+            _report_never(entry, before, scope, report)
             return  # one report per conjunction: the rest follows from it
 
 
@@ -275,16 +289,16 @@ def _element_type(fact: str, variables: dict):
     return fact_type.element if fact_type.kind == "list" else None
 
 
-def _narrow(constraint: _Constraint, fact: str, test: Any, variables: dict) -> bool:
-    """Apply one entry's test to the constraint; False when the test says nothing we can reason about."""
+def _narrow(constraint: _Constraint, entry: model.FactTest, variables: dict) -> bool:
+    """Apply one entry's tests to the constraint; False when they say nothing we can reason about."""
     try:
-        _, fact_type = resolve(fact, variables)
+        _, fact_type = resolve(entry.fact, variables)
     except UnknownFact:
         return False  # reported by the compiler
-    ops = test if isinstance(test, dict) else {"in": test} if isinstance(test, list) else {"eq": test}
     changed = False
-    for op, operand in ops.items():
-        if isinstance(operand, dict) or op in ("fact", "contains"):
+    for test in entry.tests:
+        op, operand = test.op, test.operand
+        if isinstance(operand, (dict, model.FactRef)) or op == "contains":
             continue  # compares with another fact: not known until a request
         if op in ("lt", "le", "gt", "ge"):
             bound = _number(operand, fact_type.kind)
@@ -330,108 +344,154 @@ def _number(value: Any, kind: str) -> float | None:
     return None
 
 
-def _report_never(path: tuple, key: str, value: Any, before: list[str], scope: dict, report: _Reporter) -> None:
-    entry = describe(key, value)
+def _report_never(entry: model.FactTest, before: list[str], scope: dict, report: _Reporter) -> None:
+    where, key = entry.path + ("<key>",), entry.fact
     if key in scope and not before:
         applies = ", ".join(f"`{v}`" for v in sorted(scope[key]))
         field_name = "actions" if key == "action" else "destinations"
-        report(path + ("<key>",), "never_holds",
-               f"`{entry}` never holds: the rule applies only to {applies}",
+        report(where, "never_holds", f"`{entry.text}` never holds: the rule applies only to {applies}",
                f"remove the test, or widen the rule's `{field_name}`")
         return
     if not before:
-        report(path + ("<key>",), "never_holds", f"`{entry}` never holds: no value passes all of its tests",
+        report(where, "never_holds", f"`{entry.text}` never holds: no value passes all of its tests",
                "check the values and bounds")
         return
     earlier = " and ".join(f"`{b}`" for b in before)
-    report(path + ("<key>",), "never_holds", f"this condition never holds: `{entry}` contradicts {earlier}",
+    report(where, "never_holds", f"this condition never holds: `{entry.text}` contradicts {earlier}",
            "to accept any of several values write one list, `fact: [a, b]`; for either condition use `any`")
 
 
 # ---- shadowed rules ---------------------------------------------------------------
 
 
-def shadowed(rules: list[tuple[tuple, dict]]) -> Iterator[tuple[tuple[tuple, dict], tuple[tuple, dict]]]:
+def shadowed(rules: Sequence[model.Rule]) -> Iterator[tuple[model.Rule, model.Rule]]:
     """Each rule an earlier one shadows (`_shadows`), with the first such earlier rule, in file order.
 
     Comparing every pair took minutes for a few thousand rules. An earlier rule
     can only shadow a later one if each of its conjuncts is implied by one of
     the later's with the same key: in particular the one on its first key
-    (its pivot), whose value equals a value of the later rule's, or accepts
+    (its pivot), whose test equals one of the later rule's, or accepts
     every literal the later one chooses among. So each rule is filed under its
-    effect, pivot key, and that conjunct's value and literals; a later rule is
-    compared only with the rules filed under its own keys, values and one of
+    effect, pivot key, and that conjunct's test and literals; a later rule is
+    compared only with the rules filed under its own keys, tests and one of
     its literals, and with those that have no condition.
     """
     filed: dict[tuple, list[int]] = defaultdict(list)
-    for index, (path, rule) in enumerate(rules):
-        effect = rule["effect"]
-        entries = [(key, value) for _, key, value in _conjuncts(rule.get("when"), ())]
+    for index, rule in enumerate(rules):
+        effect = rule.effect
+        conjuncts = [_Conjunct.of(entry) for entry in _conjuncts(rule.when)]
         candidates: set[int] = set(filed[(effect,)])
-        for key, value in entries:
-            candidates.update(filed[(effect, key, "=", _canonical(value))])
-            chosen = _choice(value)
-            if chosen:  # an earlier rule must accept each of these literals: look one up
-                candidates.update(filed[(effect, key, "in", min(chosen, key=repr))])
-            elif chosen is not None:  # `in: []` holds for nothing: any choice on the key accepts it
-                candidates.update(filed[(effect, key, "*")])
+        for c in conjuncts:
+            candidates.update(filed[(effect, c.key, "=", c.test)])
+            if c.choice:  # an earlier rule must accept each of these literals: look one up
+                candidates.update(filed[(effect, c.key, "in", min(c.choice, key=repr))])
+            elif c.choice is not None:  # `in: []` holds for nothing: any choice on the key accepts it
+                candidates.update(filed[(effect, c.key, "*")])
         for earlier in sorted(candidates):
-            if _shadows(rules[earlier][1], rule):
-                yield (path, rule), rules[earlier]
+            if _shadows(rules[earlier], rule):
+                yield rule, rules[earlier]
                 break
-        if not entries:
+        if not conjuncts:
             filed[(effect,)].append(index)
             continue
-        pivot = min(key for key, _ in entries)
-        value = next(value for key, value in entries if key == pivot)
-        filed[(effect, pivot, "=", _canonical(value))].append(index)
-        for literal in _choice(value) or ():
+        pivot = min(c.key for c in conjuncts)
+        first = next(c for c in conjuncts if c.key == pivot)
+        filed[(effect, pivot, "=", first.test)].append(index)
+        for literal in first.choice or ():
             filed[(effect, pivot, "in", literal)].append(index)
-        if _choice(value) is not None:
+        if first.choice is not None:
             filed[(effect, pivot, "*")].append(index)
 
 
-def _shadows(earlier: dict, later: dict) -> bool:
+def _shadows(earlier: model.Rule, later: model.Rule) -> bool:
     """True when `earlier` applies whenever `later` does, with the same effect and at least its obligations."""
-    if earlier["effect"] != later["effect"]:
+    if earlier.effect != later.effect:
         return False
-    if earlier.get("author_may_waive", True) and not later.get("author_may_waive", True):
+    if earlier.author_may_waive and not later.author_may_waive:
         return False  # the author may release the earlier rule, never the later one
-    if not (_values(later.get("actions"), ACTIONS) <= _values(earlier.get("actions"), ACTIONS)):
+    if not (_values(later.actions, ACTIONS) <= _values(earlier.actions, ACTIONS)):
         return False
-    if not (_destinations(later.get("destinations")) <= _destinations(earlier.get("destinations"))):
+    if not (_destinations(later) <= _destinations(earlier)):
         return False
-    if not {_canonical(o) for o in later.get("obligations") or ()} <= {_canonical(o) for o in earlier.get("obligations") or ()}:
+    if not {_canonical(o) for o in later.obligations} <= {_canonical(o) for o in earlier.obligations}:
         return False
-    later_entries = [(key, value) for _, key, value in _conjuncts(later.get("when"), ())]
-    return all(any(_implies(entry, (key, value)) for entry in later_entries)
-               for _, key, value in _conjuncts(earlier.get("when"), ()))
+    later_conjuncts = [_Conjunct.of(entry) for entry in _conjuncts(later.when)]
+    return all(any(_implies(entry, wanted) for entry in later_conjuncts)
+               for wanted in map(_Conjunct.of, _conjuncts(earlier.when)))
 
 
-def _implies(entry: tuple[str, Any], wanted: tuple[str, Any]) -> bool:
+class _Conjunct(NamedTuple):
+    """One entry of a conjunction, as the shadow check compares it."""
+
+    key: str  # the fact it tests, or its keyword
+    test: str  # what it says of it, canonical: equal tests are equal text
+    choice: frozenset | None  # the literal values it accepts, when it is a plain choice among them
+
+    @classmethod
+    def of(cls, entry: model.Entry) -> "_Conjunct":
+        if isinstance(entry, model.FactTest):
+            return cls(entry.fact, _canonical(entry), _choice(entry))
+        return cls(_KEYWORDS[type(entry)](entry), _canonical(entry), None)
+
+
+_KEYWORDS = {
+    model.AnyOf: lambda entry: "any",
+    model.Not: lambda entry: "not",
+    model.Quantified: lambda entry: entry.quantifier,
+    model.AuthorConsent: lambda entry: "author_withdrew" if entry.withdrew else "author_consented",
+    model.Consented: lambda entry: "consented",
+    model.ActorIsAuthor: lambda entry: "actor_is_author",
+}
+
+
+def _implies(entry: _Conjunct, wanted: _Conjunct) -> bool:
     """Whether `entry` holding means `wanted` holds: equal, or a narrower choice among literal values."""
-    (key, value), (wanted_key, wanted_value) = entry, wanted
-    if key != wanted_key:
+    if entry.key != wanted.key:
         return False
-    if _canonical(value) == _canonical(wanted_value):
+    if entry.test == wanted.test:
         return True
-    chosen, allowed = _choice(value), _choice(wanted_value)
-    return chosen is not None and allowed is not None and chosen <= allowed
+    return entry.choice is not None and wanted.choice is not None and entry.choice <= wanted.choice
 
 
-def _choice(test: Any) -> frozenset | None:
-    if isinstance(test, dict):
-        if set(test) == {"in"} and isinstance(test["in"], list):
-            test = test["in"]
-        elif set(test) == {"eq"} and not isinstance(test["eq"], (dict, list)):
-            test = test["eq"]
-        else:
-            return None
-    values = test if isinstance(test, list) else [test]
+def _choice(entry: model.FactTest) -> frozenset | None:
+    """The values `fact: a`, `fact: [a, b]`, `{eq: a}` or `{in: [a, b]}` accepts; None for any other test."""
+    if len(entry.tests) != 1:
+        return None
+    (test,) = entry.tests
+    operand = test.operand
+    if test.op == "in" and isinstance(operand, list):
+        values = operand
+    elif test.op == "eq" and not isinstance(operand, (dict, list, model.FactRef)):
+        values = [operand]
+    else:
+        return None
     if any(isinstance(v, (dict, list)) for v in values):
         return None
     return frozenset(_key(v) for v in values)
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+def _canonical(node: model.Entry | model.Obligation) -> str:
+    return json.dumps(_plain(node), sort_keys=True, default=str)
+
+
+def _plain(node: Any) -> Any:
+    """A model object as JSON-able data without its places in the file, for comparing what two rules say."""
+    if isinstance(node, model.Condition):  # a mapping: the order of its keys says nothing
+        return sorted((_plain(entry) for entry in node.entries), key=lambda e: json.dumps(e, sort_keys=True, default=str))
+    if isinstance(node, model.FactTest):
+        # How each test was written tells `fact: a` from `fact: {eq: a}`, as the file does.
+        return ["test", node.fact, sorted(([_spelled(node, test), _plain(test.operand)] for test in node.tests),
+                                          key=lambda t: json.dumps(t, sort_keys=True, default=str))]
+    if isinstance(node, model.FactRef):
+        return {"fact": node.fact}
+    if isinstance(node, tuple):
+        return [_plain(value) for value in node]
+    if hasattr(node, "__dataclass_fields__"):
+        return [type(node).__name__, *(_plain(getattr(node, name)) for name in node.__dataclass_fields__
+                                       if name not in ("path", "text"))]
+    return node
+
+
+def _spelled(entry: model.FactTest, test: model.Test) -> str:
+    """The key a test was written under: "" for `fact: value`, else its operator (or `fact`)."""
+    return "" if test.path == entry.path else str(test.path[-1])

@@ -65,7 +65,7 @@ def lower_documents(
     authored = model.read_policy(documents)
     compiler = _Compiler(problems)
     compiled = compiler.run(authored, revision)
-    return compiled, documents, compiler.problems + check_policy(documents, compiled, shadows=warnings)
+    return compiled, documents, compiler.problems + check_policy(authored, compiled, shadows=warnings)
 
 
 class _Compiler:

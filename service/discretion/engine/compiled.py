@@ -10,9 +10,12 @@ from __future__ import annotations
 import unicodedata
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from .model import NEW_TERMS_CONSENT, Adoption, Instant
+
+if TYPE_CHECKING:  # the compiled form this was built from
+    from .. import ir
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +69,9 @@ class CompiledRule:
     schemes: frozenset[str] = frozenset()
     # The consent scopes its condition and obligations read.
     consent_scopes: frozenset[str] = frozenset()
-    # The rule as compiled (discretion.ir.Rule): what tracing builds from.
-    compiled: Any = field(default=None, compare=False, repr=False)
+    # The rule as compiled (discretion.ir.Rule): what tracing builds from, and what tools that read a
+    # condition as data read (the matrix); not part of what the rule is.
+    compiled: "ir.Rule | None" = field(default=None, compare=False, repr=False)
     # What is built from it on first use (engine.build.traced_condition).
     cache: dict = field(default_factory=dict, compare=False, repr=False)
 

@@ -165,6 +165,16 @@ def _inner(entry: Entry) -> tuple[Condition, ...]:
     return ()
 
 
+def without_paths(value: Any) -> Any:
+    """A model object as plain data without its places in the file: equal when two say the same wherever they stand."""
+    if hasattr(value, "__dataclass_fields__"):
+        return (type(value).__name__, *((name, without_paths(getattr(value, name)))
+                                        for name in value.__dataclass_fields__ if name != "path"))
+    if isinstance(value, tuple):
+        return tuple(without_paths(v) for v in value)
+    return value
+
+
 def describe(key: str, value: Any) -> str:
     """`key: value` in compact YAML flow style, for explanations."""
     return f"{key}: {flow(value)}"
@@ -313,13 +323,14 @@ def _version(document: Document, index: int, data: dict) -> Version:
     for j, rule in enumerate(data["rules"]):
         where = path + ("rules", j)
         if not document.is_broken(where):
-            rules.append(_rule(rule, where))
+            rules.append(read_rule(rule, where))
     return Version(data["version"], data.get("effective_from"), data.get("disclosed_at"), data.get("published_at"),
                    tuple((data.get("default_labels") or {}).items()), tuple((data.get("label_floors") or {}).items()),
                    data.get("authors_may_restrict_later", True), tuple(rules), len(data["rules"]), index, path)
 
 
-def _rule(data: dict, path: tuple) -> Rule:
+def read_rule(data: dict, path: tuple) -> Rule:
+    """One schema-checked rule, `path` its place in the file."""
     pace()
     destinations = data.get("destinations")
     excepted = tuple(destinations["except"]) if isinstance(destinations, dict) else ()
