@@ -278,3 +278,39 @@ def test_the_deepest_condition_a_file_may_hold_compiles_to_a_form_any_protobuf_r
     assert ir.Policy.FromString(deepest.SerializeToString()) == deepest
     assert text_format.Parse(ir.to_text(deepest), ir.Policy()) == deepest
     build_policy(deepest)
+
+
+NEWSLETTER = PROBE.replace("summary: probe agreement\n", """\
+summary: probe agreement
+consent_scopes:
+  quote_in_newsletter: "the item may be quoted in the group's newsletter"
+""").replace("      - {id: base", """\
+      - id: newsletter-needs-consent
+        when: {not: {author_consented: quote_in_newsletter}}
+        effect: deny
+        reason: {code: nc, message: no consent}
+      - {id: base""")
+
+
+def test_a_consent_scope_an_agreement_adds_is_read_like_a_built_in_one():
+    from discretion.author.explain import read_request
+    from discretion.engine import decide
+
+    policy, _, problems = _compile(NEWSLETTER)
+    assert not problems
+    compiled = lower_directory_of(NEWSLETTER)
+    assert [(s.name, s.agreement) for s in compiled.consent_scopes] == [("quote_in_newsletter", "probe")]
+    share = LABELLED_SHARE.replace(", labels: [{scheme: tlp, value: green}]", "")
+    consented = share.replace("author: {id: u-au}", "author: {id: u-au}, consents: [{by: u-au, scope: quote_in_newsletter}]")
+    assert decide(policy, read_request(share, "r.yaml"), now=0).decision == "deny"
+    assert decide(policy, read_request(consented, "r.yaml"), now=0).decision == "allow"
+    assert "quote_in_newsletter" in policy.consent_scopes_read
+    traced = decide(policy, read_request(consented, "r.yaml"), now=0, tracer=[])  # the traced build reads it too
+    assert traced.decision == "allow"
+
+
+def test_a_rule_reading_a_scope_no_agreement_adds_is_refused():
+    compiled = lower_directory_of(NEWSLETTER)
+    del compiled.consent_scopes[:]
+    with pytest.raises(ValueError):
+        build_policy(compiled)

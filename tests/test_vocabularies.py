@@ -54,3 +54,11 @@ def test_the_compiled_form_has_an_effect_for_each_effect_a_rule_may_have():
 def test_the_compiled_form_has_an_operator_for_each_test_a_condition_may_write():
     tests = set(SCHEMA["test"]["oneOf"][2]["properties"]) - {"exists", "matches", "fact"}
     assert tests == set(_words(ir.messages.Operator, "OPERATOR_"))
+
+
+def test_the_readme_lists_the_built_in_consent_scopes_as_the_engine_does():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| scope | meaning | read in the shipped rules by |"):]
+    lines = table.splitlines()[2:]
+    rows = [line.split("|")[1:3] for line in lines[:next(i for i, line in enumerate(lines) if not line.startswith("|"))]]
+    assert {name.strip(" `"): meaning.strip() for name, meaning in rows} == model.CONSENT_SCOPES

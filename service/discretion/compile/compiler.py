@@ -19,7 +19,7 @@ from .. import ir
 from ..engine.build import build_policy
 from ..engine.compiled import CompiledPolicy
 from ..engine.facts import UnknownFact, resolve
-from ..engine.model import ACTIONS, DESTINATION_KINDS, Adoption
+from ..engine.model import ACTIONS, CONSENT_SCOPES, DESTINATION_KINDS, Adoption
 from ..engine.obligations import OBLIGATION_TYPES
 from ..engine.terms import adoption_problems
 from ..errors import Diagnostic, PolicyError, did_you_mean
@@ -81,6 +81,8 @@ class _Compiler:
         # (its problems are reported); one with a broken rule is compiled
         # without that rule, so its other rules are still checked.
         schemes = self.label_schemes(authored.agreements)
+        scopes = self.consent_scopes(authored.agreements)
+        self.scopes = (*CONSENT_SCOPES, *sorted(scope.name for scope in scopes))
         agreements: dict[str, ir.Agreement] = {}
         seen: dict[str, Source] = {}
         for agreement in authored.agreements:
@@ -93,7 +95,24 @@ class _Compiler:
         bindings = self.bindings(authored.bindings, agreements)
         return ir.Policy(ir_version=ir.IR_VERSION, revision=revision,
                          agreements=[agreements[a] for a in sorted(agreements)],
-                         label_schemes=[schemes[name] for name in sorted(schemes)], bindings=bindings)
+                         label_schemes=[schemes[name] for name in sorted(schemes)], bindings=bindings,
+                         consent_scopes=sorted(scopes, key=lambda scope: scope.name))
+
+    # ---- consent scopes -----------------------------------------------------
+
+    def consent_scopes(self, agreements: tuple[model.Agreement, ...]) -> list[ir.ConsentScope]:
+        """The scopes agreements add: the vocabulary is open, each name still means one thing."""
+        added: dict[str, ir.ConsentScope] = {}
+        for agreement in agreements:
+            for name, meaning in agreement.consent_scopes:
+                if name in CONSENT_SCOPES or name in added:
+                    other = "is built in" if name in CONSENT_SCOPES else f"is added by `{added[name].agreement}`"
+                    self.diagnose(agreement.source, ("consent_scopes", name, "<key>"), "duplicate_consent_scope",
+                                  f"consent scope `{name}` {other}",
+                                  help="read the scope that exists, or give this one a name of its own")
+                    continue
+                added[name] = ir.ConsentScope(name=name, meaning=" ".join(meaning.split()), agreement=agreement.id)
+        return list(added.values())
 
     # ---- label schemes ------------------------------------------------------
 
@@ -242,7 +261,7 @@ class _Compiler:
         if effect in ("allow_with_obligations", "require") and not obligations:
             self.diagnose(source, path + ("effect",), "missing_obligations", f"`{effect}` needs `obligations`",
                         rule=rule.id, help="list what must be done, or make the effect `allow`")
-        ctx = Context(source, rule.id, self.problems, patterns=self.patterns)
+        ctx = Context(source, rule.id, self.problems, patterns=self.patterns, known_scopes=self.scopes)
         when = lower_condition(rule.when, ctx) if rule.when is not None else None
         compiled_obligations = [o for spec in obligations if (o := self.obligation(spec, ctx)) is not None]
         message = self.message(rule.message, path + ("reason", "message"), ctx)

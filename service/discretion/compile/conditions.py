@@ -60,6 +60,8 @@ class Context:
     consent_scopes: set[str] = field(default_factory=set)
     # The policy's patterns: one budget for every rule file of a load.
     patterns: "Patterns" = field(default_factory=lambda: Patterns())
+    # The consent scopes a rule may name: the built-in ones and those agreements add.
+    known_scopes: tuple[str, ...] = tuple(CONSENT_SCOPES)
 
     def report(self, error: Invalid) -> None:
         self.problems.append(self.source.diagnostic(error.path, error.code, error.message,
@@ -124,9 +126,9 @@ def _quantified(entry: model.Quantified, ctx: Context) -> ir.Expr:
 
 def consent_scope(value: Any, path: tuple, ctx: Context) -> str:
     """A consent scope the rule names, checked against the vocabulary and noted as read."""
-    if not isinstance(value, str) or value not in CONSENT_SCOPES:
+    if not isinstance(value, str) or value not in ctx.known_scopes:
         raise Invalid(path, "unknown_consent_scope", f"`{flow(value)}` is not a consent scope",
-                      did_you_mean(flow(value), list(CONSENT_SCOPES)))
+                      did_you_mean(flow(value), list(ctx.known_scopes)))
     ctx.consent_scopes.add(value)
     return value
 

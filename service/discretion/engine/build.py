@@ -38,8 +38,8 @@ PATTERN_MEMORY = 1 << 20
 def build_policy(policy: ir.Policy) -> CompiledPolicy:
     """The evaluator of `policy`."""
     ir.check_version(policy)
-    builder = _Builder()
     schemes = _label_schemes(policy)
+    builder = _Builder(known_scopes=_consent_scopes(policy))
     versions: dict[str, dict[int, CompiledVersion]] = {}
     infos = []
     for agreement in policy.agreements:
@@ -71,6 +71,15 @@ def _label_schemes(policy: ir.Policy) -> dict[str, LabelScheme]:
             raise ValueError(f"label scheme `{s.name}` has an alias for no value of it")
         schemes[s.name] = LabelScheme(s.name, tuple(s.order), dict(s.aliases), s.agreement, frozenset(s.relabel_by))
     return schemes
+
+
+def _consent_scopes(policy: ir.Policy) -> frozenset[str]:
+    defined = {a.id for a in policy.agreements}
+    added = [s.name for s in policy.consent_scopes]
+    if len(set(added)) != len(added) or set(added) & set(CONSENT_SCOPES) or any(
+            s.agreement not in defined or not s.name for s in policy.consent_scopes):
+        raise ValueError("a consent scope added twice, over a built-in one, unnamed or by no agreement")
+    return frozenset(CONSENT_SCOPES) | set(added)
 
 
 def _labels(values: Mapping[str, str], schemes: dict[str, LabelScheme]) -> dict[str, str]:
@@ -164,7 +173,10 @@ class _Builder:
     paths_read: set[str]  # of the rule being built: fact paths
     scopes_read: set[str]  # and consent scopes
 
-    def __init__(self, traced: bool = False) -> None:
+    def __init__(self, traced: bool = False, known_scopes: frozenset[str] | None = None) -> None:
+        # The consent scopes a rule may read: the built-in ones and those the policy's agreements add;
+        # None for a rule already built once (a traced condition, a tool's predicate), checked then.
+        self.known_scopes = known_scopes
         self.paths_read, self.scopes_read = set(), set()
         self.patterns: dict[str, Any] = {}  # each distinct pattern compiled once
         # Whether the entries' outcomes are recorded (`traced_condition`).
@@ -234,7 +246,7 @@ class _Builder:
         elif which == "text" and kind != "instant":
             value = p.text
             if kind == "consent_scope":
-                _scope(value)
+                _scope(self, value)
                 self.scopes_read.add(value)
         else:
             raise ValueError(f"a parameter of kind `{kind}` given as {which}")
@@ -522,15 +534,15 @@ def _exists(getter: Callable, fact_type: FactType, present_wanted: bool) -> Pred
     return present if present_wanted else (lambda scope: not present(scope))
 
 
-def _scope(name: str) -> str:
-    if name not in CONSENT_SCOPES:
+def _scope(builder: "_Builder", name: str) -> str:
+    if builder.known_scopes is not None and name not in builder.known_scopes:
         raise ValueError(f"`{name}` is not a consent scope")
     return name
 
 
 def _consent(builder: "_Builder", c: ir.Consent, variables: dict[str, FactType], reads: set[str]) -> Predicate:
     reads.add(_THE_ITEM)
-    kind = _scope(c.scope)
+    kind = _scope(builder, c.scope)
     builder.scopes_read.add(kind)
     if c.test == _AUTHOR_CONSENTED:
         # Who posted a transcript, a list, a file or an image cannot consent for

@@ -13,12 +13,12 @@ from google.protobuf import text_format
 
 from ._gen.discretion.ir.v1 import policy_pb2 as messages
 from ._gen.discretion.ir.v1.policy_pb2 import (
-    Adoption, Agreement, Binding, Compare, Condition, Conditions, Consent, Exists, Expr, Exprs, Fact, Instant,
+    Adoption, Agreement, Binding, Compare, Condition, Conditions, Consent, ConsentScope, Exists, Expr, Exprs, Fact, Instant,
     LabelScheme, Matches, MessagePiece, Obligation, Parameter, Policy, Quantified, Rule, Value, Values, Version,
 )
 
 __all__ = [
-    "IR_VERSION", "Adoption", "Agreement", "Binding", "Compare", "Condition", "Conditions", "Consent", "Exists",
+    "IR_VERSION", "Adoption", "Agreement", "Binding", "Compare", "Condition", "Conditions", "Consent", "ConsentScope", "Exists",
     "Expr", "Exprs", "Fact", "Instant", "instant", "nanoseconds",
     "LabelScheme", "Matches", "MessagePiece", "Obligation", "Parameter", "Policy", "Quantified", "Rule", "Value",
     "Values", "Version", "UnsupportedVersion", "check_version", "enum_name", "enum_value", "messages", "to_text",

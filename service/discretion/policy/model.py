@@ -251,6 +251,8 @@ class Agreement:
     source_url: str
     platform_wide: bool
     labels: tuple[LabelScheme, ...]
+    # Consent scopes it adds: (name, what it permits), at ("consent_scopes", name).
+    consent_scopes: tuple[tuple[str, str], ...]
     versions: tuple[Version, ...]
     source: Source  # the file, and the positions of every path in it
 
@@ -313,8 +315,9 @@ def read_agreement(document: Document) -> Agreement:
                     tuple(spec.get("relabel_by") or ()), ("labels", name))
         for name, spec in (data.get("labels") or {}).items())
     versions = tuple(_version(document, i, v) for i, v in enumerate(data["versions"]))
+    scopes = tuple((data.get("consent_scopes") or {}).items())
     return Agreement(data["agreement"], data["title"], data["summary"], data.get("source", ""),
-                     bool(data.get("platform_wide")), labels, versions, document.source)
+                     bool(data.get("platform_wide")), labels, scopes, versions, document.source)
 
 
 def _version(document: Document, index: int, data: dict) -> Version:

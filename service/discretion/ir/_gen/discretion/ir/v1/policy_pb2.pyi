@@ -68,18 +68,30 @@ CONSENT_TEST_AUTHOR_WITHDREW: ConsentTest
 CONSENT_TEST_CONSENTED: ConsentTest
 
 class Policy(_message.Message):
-    __slots__ = ("ir_version", "revision", "agreements", "label_schemes", "bindings")
+    __slots__ = ("ir_version", "revision", "agreements", "label_schemes", "bindings", "consent_scopes")
     IR_VERSION_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     AGREEMENTS_FIELD_NUMBER: _ClassVar[int]
     LABEL_SCHEMES_FIELD_NUMBER: _ClassVar[int]
     BINDINGS_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_SCOPES_FIELD_NUMBER: _ClassVar[int]
     ir_version: int
     revision: str
     agreements: _containers.RepeatedCompositeFieldContainer[Agreement]
     label_schemes: _containers.RepeatedCompositeFieldContainer[LabelScheme]
     bindings: _containers.RepeatedCompositeFieldContainer[Binding]
-    def __init__(self, ir_version: _Optional[int] = ..., revision: _Optional[str] = ..., agreements: _Optional[_Iterable[_Union[Agreement, _Mapping]]] = ..., label_schemes: _Optional[_Iterable[_Union[LabelScheme, _Mapping]]] = ..., bindings: _Optional[_Iterable[_Union[Binding, _Mapping]]] = ...) -> None: ...
+    consent_scopes: _containers.RepeatedCompositeFieldContainer[ConsentScope]
+    def __init__(self, ir_version: _Optional[int] = ..., revision: _Optional[str] = ..., agreements: _Optional[_Iterable[_Union[Agreement, _Mapping]]] = ..., label_schemes: _Optional[_Iterable[_Union[LabelScheme, _Mapping]]] = ..., bindings: _Optional[_Iterable[_Union[Binding, _Mapping]]] = ..., consent_scopes: _Optional[_Iterable[_Union[ConsentScope, _Mapping]]] = ...) -> None: ...
+
+class ConsentScope(_message.Message):
+    __slots__ = ("name", "meaning", "agreement")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MEANING_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    meaning: str
+    agreement: str
+    def __init__(self, name: _Optional[str] = ..., meaning: _Optional[str] = ..., agreement: _Optional[str] = ...) -> None: ...
 
 class Agreement(_message.Message):
     __slots__ = ("id", "title", "summary", "source", "platform_wide", "versions")
