@@ -62,3 +62,11 @@ def test_the_readme_lists_the_built_in_consent_scopes_as_the_engine_does():
     lines = table.splitlines()[2:]
     rows = [line.split("|")[1:3] for line in lines[:next(i for i, line in enumerate(lines) if not line.startswith("|"))]]
     assert {name.strip(" `"): meaning.strip() for name, meaning in rows} == model.CONSENT_SCOPES
+
+
+def test_the_wire_contract_documents_the_built_in_consent_scopes():
+    import re
+
+    proto = (ROOT / "proto" / "discretion" / "v1" / "policy.proto").read_text()
+    comment = proto[proto.index("message Consent {"):proto.index("string scope = 2;")]
+    assert set(re.findall(r"^  //   `(\w+)`", comment, re.MULTILINE)) == set(model.CONSENT_SCOPES)
