@@ -3,7 +3,9 @@
 The wire contract (discretion/v1): the server and the client each keep a
 private copy of the generated code, so neither distribution depends on the
 other. The compiled form (discretion/ir/v1): the service's `discretion.ir`,
-which the compiler writes and the evaluator reads. `--check` regenerates into
+which the compiler writes and the evaluator reads. The native engine
+(native/) builds its Rust types from one descriptor set of both, written here
+so that building it needs no protoc. `--check` regenerates into
 a temporary folder and fails if a committed copy differs (the stale-stub test).
 """
 
@@ -28,6 +30,8 @@ SETS = [
                              ROOT / "clients" / "python" / "src" / "discretion_client" / "_gen"]),
     ("discretion/ir/v1", False, [ROOT / "service" / "discretion" / "ir" / "_gen"]),
 ]
+# Both sets, with the well-known types they import, for the native engine's build.rs.
+DESCRIPTOR_SET = ROOT / "native" / "proto" / "discretion.binpb"
 # The generated gRPC module imports its messages absolutely
 # (`from discretion.v1 import policy_pb2`); inside a private package that must
 # be a relative import.
@@ -71,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = []
     for folder, services, targets in SETS:
         stale += _write(folder, services, targets, args.check)
+    stale += _write_descriptor_set(args.check)
     if stale:
         print("stale generated stubs (run `make proto`):", *stale, sep="\n  ", file=sys.stderr)
         return 1
@@ -90,6 +95,23 @@ def _write(folder: str, services: bool, targets: list[pathlib.Path], check: bool
                 shutil.rmtree(target, ignore_errors=True)
                 shutil.copytree(fresh, target, ignore=shutil.ignore_patterns("__pycache__"))
     return stale
+
+
+def _write_descriptor_set(check: bool) -> list[str]:
+    """The stale descriptor set when checking; otherwise writes it."""
+    include = pathlib.Path(grpc_tools.__file__).parent / "_proto"
+    protos = sorted(str(p.relative_to(PROTO_ROOT)) for folder, _, _ in SETS for p in (PROTO_ROOT / folder).glob("*.proto"))
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = pathlib.Path(tmp) / DESCRIPTOR_SET.name
+        if protoc.main(["protoc", f"-I{PROTO_ROOT}", f"-I{include}", "--include_imports",
+                        f"--descriptor_set_out={fresh}", *protos]) != 0:
+            raise SystemExit("protoc failed")
+        if check:
+            same = DESCRIPTOR_SET.exists() and DESCRIPTOR_SET.read_bytes() == fresh.read_bytes()
+            return [] if same else [str(DESCRIPTOR_SET)]
+        DESCRIPTOR_SET.parent.mkdir(parents=True, exist_ok=True)
+        DESCRIPTOR_SET.write_bytes(fresh.read_bytes())
+    return []
 
 
 if __name__ == "__main__":

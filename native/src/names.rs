@@ -1,0 +1,3 @@
+//! Folding names as people read them: service/discretion/engine/names.py in Rust.
+//!
+//! TODO(identify): to be written.

@@ -1,0 +1,3 @@
+//! Which agreement versions govern an item: service/discretion/engine/terms.py in Rust.
+//!
+//! TODO(decide): to be written.
