@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml clients/python/pyproject.toml
 run: $(STAMP)
 	$(BIN)/discretion serve --rules $(RULES) --address $(ADDR)
 
+# One test process per core (TEST_WORKERS=0: all in this process, in file order).
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: $(STAMP) promtool chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Tools some tests need, from Debian: installed when missing and this is root
 # on a Debian system; otherwise the tests that need them are skipped, and said
