@@ -324,6 +324,13 @@ def test_texts_past_the_cap_of_matches_per_character(text):
     assert_same_spans(text, roster)
 
 
+@pytest.mark.parametrize("text", ["陈" * 9000, "陈" * 6000, "x陈陈陈 " * 2000, "a\u200b" * 5000])
+def test_matches_that_do_not_count_still_count_to_the_cap(text):
+    """Past the cap the whole text names someone, even if no match counts (its owner may name themselves)."""
+    roster = [Person(id="c", display_name="陈", aliases=("陈陈", "陈陈陈", "a", "A\u200ba"))]
+    assert_same_spans(text, roster, except_person="c")
+
+
 def test_a_roster_too_large_to_search():
     roster = [Person(id=f"p{i}", display_name=" ".join(f"W{i}x{j}" for j in range(400)) * 3) for i in range(600)]
     assert isinstance(assert_same_spans("as W1x1 said", roster), str)
