@@ -1043,3 +1043,43 @@ pub fn in_unit(text: &str, spans: &[Span], unit: &str) -> Vec<Span> {
         .map(|s| Span { start: offset(s.start), end: offset(s.end), ..s.clone() })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, name: &str, organization: &str) -> Person {
+        Person { id: id.into(), display_name: name.into(), organization: organization.into(), ..Person::default() }
+    }
+
+    fn found(spans: &[Span]) -> Vec<(i64, i64, &str)> {
+        spans.iter().map(|s| (s.start, s.end, s.reveals.as_str())).collect()
+    }
+
+    #[test]
+    fn finds_names_words_and_organizations_in_the_original_text() {
+        let people = [person("li", "Li Chen", "Northwind Bank"), person("wei", "Wei Chen", "")];
+        let spans = identifying_spans("At Northwind we think, as Сh\u{200b}еn said", people.clone(), "", &[], FLAG_ALL);
+        assert_eq!(found(&spans.unwrap()), [(3, 12, "organization"), (26, 31, "name")]);
+        let excused = identifying_spans("as Chen said", people[..1].to_vec(), "li", &[], FLAG_ALL);
+        assert_eq!(excused.unwrap(), []);
+        let ignored = judgement(&[("organization_short_forms", IGNORE)]).unwrap();
+        let spans = identifying_spans("At Northwind we", people, "", &[], ignored);
+        assert_eq!(spans.unwrap(), []);
+    }
+
+    #[test]
+    fn counts_spans_in_the_callers_unit() {
+        let spans = identifying_spans("🎉 as Chen said", [person("li", "Li Chen", "")], "", &[], FLAG_ALL).unwrap();
+        assert_eq!(found(&spans), [(5, 9, "name")]);
+        assert_eq!(found(&in_unit("🎉 as Chen said", &spans, "utf16")), [(6, 10, "name")]);
+        assert_eq!(found(&in_unit("🎉 as Chen said", &spans, "utf8")), [(8, 12, "name")]);
+    }
+
+    #[test]
+    fn merges_overlapping_spans_of_one_text() {
+        let at = |start, end, reveals: &str| Span { start, end, reveals: reveals.into(), field: String::new(), item_id: String::new() };
+        let merged = merge_spans(&[at(3, 7, "name"), at(0, 5, "organization"), at(9, 10, "handle")]);
+        assert_eq!(found(&merged), [(0, 7, "organization"), (9, 10, "handle")]);
+    }
+}
