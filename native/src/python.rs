@@ -115,7 +115,10 @@ fn write_response<'py>(py: Python<'py>, decision: &Bound<'py, PyDict>) -> PyResu
 /// `write_batch_response([decision_asdict]) -> bytes`.
 #[pyfunction]
 fn write_batch_response<'py>(py: Python<'py>, decisions: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyBytes>> {
-    let decisions = decisions.iter().map(|d| decision_from(d.cast::<PyDict>()?)).collect::<PyResult<Vec<_>>>()?;
+    let decisions = decisions
+        .iter()
+        .map(|d| decision_from(d.cast::<PyDict>()?))
+        .collect::<PyResult<Vec<_>>>()?;
     let bytes = wire::write_batch_response(&decisions).map_err(|r| PyValueError::new_err(r.message()))?;
     Ok(PyBytes::new(py, &bytes))
 }
@@ -128,7 +131,9 @@ fn get<'py, T: for<'a> FromPyObject<'a, 'py, Error = PyErr>>(dict: &Bound<'py, P
 }
 
 fn dicts<'py>(dict: &Bound<'py, PyDict>, key: &str) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    let list = dict.get_item(key)?.ok_or_else(|| PyValueError::new_err(format!("no `{key}`")))?;
+    let list = dict
+        .get_item(key)?
+        .ok_or_else(|| PyValueError::new_err(format!("no `{key}`")))?;
     list.try_iter()?.map(|d| Ok(d?.cast_into::<PyDict>()?)).collect()
 }
 

@@ -75,7 +75,10 @@ pub struct FieldViolation {
 }
 
 fn violation(field: impl Into<String>, description: impl Into<String>) -> FieldViolation {
-    FieldViolation { field: field.into(), description: description.into() }
+    FieldViolation {
+        field: field.into(),
+        description: description.into(),
+    }
 }
 
 /// Why the wire path gives no request or no answer; server/status.py turns each into a status.
@@ -94,7 +97,11 @@ impl Refusal {
             Refusal::Invalid(violations) => {
                 let count = violations.len();
                 let fields: Vec<String> = violations.iter().map(|v| format!("`{}`", v.field)).collect();
-                format!("{count} invalid field{}: {}", if count != 1 { "s" } else { "" }, fields.join(", "))
+                format!(
+                    "{count} invalid field{}: {}",
+                    if count != 1 { "s" } else { "" },
+                    fields.join(", ")
+                )
             }
             Refusal::Internal(fault) => fault.clone(),
         }
@@ -125,7 +132,10 @@ fn strip(text: &str) -> &str {
 
 /// `" ".join(text.split())`.
 fn single_spaced(text: &str) -> String {
-    text.split(is_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    text.split(is_space)
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The length Python gives a string: its code points.
@@ -143,12 +153,20 @@ fn is_control(c: char) -> bool {
 /// here until compiled.rs takes it: the wire is the first to need it.
 pub fn scheme_key(name: &str) -> String {
     if name.is_ascii() {
-        return name.chars().filter(|c| !is_space(*c)).collect::<String>().to_ascii_lowercase();
+        return name
+            .chars()
+            .filter(|c| !is_space(*c))
+            .collect::<String>()
+            .to_ascii_lowercase();
     }
     let kept: String = name
         .nfkc()
         .filter(|c| {
-            !is_space(*c) && !matches!(get_general_category(*c), GeneralCategory::Format | GeneralCategory::Control)
+            !is_space(*c)
+                && !matches!(
+                    get_general_category(*c),
+                    GeneralCategory::Format | GeneralCategory::Control
+                )
         })
         .collect();
     kept.to_lowercase()
@@ -161,7 +179,11 @@ pub fn label_word(text: &str) -> String {
 
 /// `repr(text)`, as limits names a map entry by its key.
 fn py_repr(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
+    let quote = if text.contains('\'') && !text.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(text.len() + 2);
     out.push(quote);
     for c in text.chars() {
@@ -281,7 +303,10 @@ pub fn to_iso(instant: Instant) -> String {
         of_day % 3600 / 60,
         of_day % 60
     );
-    let digits = [0u32, 3, 6, 9].into_iter().find(|d| nanos % 10i128.pow(9 - d) == 0).unwrap_or(9);
+    let digits = [0u32, 3, 6, 9]
+        .into_iter()
+        .find(|d| nanos % 10i128.pow(9 - d) == 0)
+        .unwrap_or(9);
     if digits > 0 {
         text.push('.');
         text.push_str(&format!("{nanos:09}")[..digits as usize]);
@@ -448,21 +473,31 @@ const END_GROUP: u8 = 4;
 const FIXED32: u8 = 5;
 
 struct Reader<'a> {
-    bytes: &'a [u8],
+    /// The whole of the bytes: upb reads a string past its message's end before it finds the overrun.
+    whole: &'a [u8],
     at: usize,
+    /// Where the message being read ends.
+    end: usize,
 }
 
 impl<'a> Reader<'a> {
     fn done(&self) -> bool {
-        self.at >= self.bytes.len()
+        self.at >= self.end
+    }
+
+    fn byte(&mut self) -> Result<u8, Malformed> {
+        if self.at >= self.end {
+            return Err(Malformed::Corrupt);
+        }
+        self.at += 1;
+        Ok(self.whole[self.at - 1])
     }
 
     /// A varint of at most ten bytes; the bits past 64 are dropped, as upb drops them.
     fn varint(&mut self) -> Result<u64, Malformed> {
         let mut value = 0u64;
         for index in 0..10 {
-            let byte = *self.bytes.get(self.at).ok_or(Malformed::Corrupt)?;
-            self.at += 1;
+            let byte = self.byte()?;
             value |= u64::from(byte & 0x7f) << (7 * index);
             if byte & 0x80 == 0 {
                 return Ok(value);
@@ -475,8 +510,7 @@ impl<'a> Reader<'a> {
     fn tag(&mut self) -> Result<(u32, u8), Malformed> {
         let mut value = 0u64;
         for index in 0..5 {
-            let byte = *self.bytes.get(self.at).ok_or(Malformed::Corrupt)?;
-            self.at += 1;
+            let byte = self.byte()?;
             value |= u64::from(byte & 0x7f) << (7 * index);
             if byte & 0x80 == 0 {
                 let tag = u32::try_from(value).map_err(|_| Malformed::Corrupt)?;
@@ -489,19 +523,40 @@ impl<'a> Reader<'a> {
         Err(Malformed::Corrupt)
     }
 
-    fn take(&mut self, count: u64) -> Result<&'a [u8], Malformed> {
-        let remaining = (self.bytes.len() - self.at) as u64;
-        if count > remaining {
+    /// The next `count` bytes, as (start, end) in `whole`.
+    fn take(&mut self, count: u64) -> Result<(usize, usize), Malformed> {
+        if count > (self.end - self.at) as u64 {
             return Err(Malformed::Corrupt);
         }
         let start = self.at;
         self.at += count as usize;
-        Ok(&self.bytes[start..self.at])
+        Ok((start, self.at))
     }
 
-    fn delimited(&mut self) -> Result<&'a [u8], Malformed> {
+    fn delimited(&mut self) -> Result<(usize, usize), Malformed> {
         let length = self.varint()?;
         self.take(length)
+    }
+
+    /// A string field's bytes, which must be UTF-8. One that runs past its message's end but not
+    /// the buffer's is read as upb reads it: its bytes are checked for UTF-8 first, so bad UTF-8
+    /// there is what upb reports; the overrun is corrupt all the same.
+    fn text(&mut self) -> Result<&'a [u8], Malformed> {
+        let length = self.varint()?;
+        let start = self.at;
+        if length <= (self.end - start) as u64 {
+            self.at += length as usize;
+            let value = &self.whole[start..self.at];
+            std::str::from_utf8(value).map_err(|_| Malformed::BadUtf8)?;
+            return Ok(value);
+        }
+        // upb checks a string's length against the buffer, not its message.
+        if length > (self.whole.len() - start) as u64 {
+            return Err(Malformed::Corrupt);
+        }
+        let seen = &self.whole[start..start + length as usize];
+        std::str::from_utf8(seen).map_err(|_| Malformed::BadUtf8)?;
+        Err(Malformed::Corrupt)
     }
 }
 
@@ -517,9 +572,17 @@ fn put_tag(out: &mut Vec<u8>, number: u32, wire: u8) {
     put_varint(out, (u64::from(number) << 3) | u64::from(wire));
 }
 
-/// The known fields of one message of `shape` in `bytes`, rewritten; `depth`: how many more levels may nest.
-fn clean(bytes: &[u8], shape: Shape, depth: u32, out: &mut Vec<u8>) -> Result<(), Malformed> {
-    let mut reader = Reader { bytes, at: 0 };
+/// The known fields of one message of `shape` in `whole[start..end]`, rewritten; `depth`: how many more levels
+/// may nest. True when the message held a field it does not know (or in another wire type).
+fn clean(
+    whole: &[u8],
+    (start, end): (usize, usize),
+    shape: Shape,
+    depth: u32,
+    out: &mut Vec<u8>,
+) -> Result<bool, Malformed> {
+    let mut unknown = false;
+    let mut reader = Reader { whole, at: start, end };
     while !reader.done() {
         let (number, wire) = reader.tag()?;
         match (shape.field(number), wire) {
@@ -529,13 +592,13 @@ fn clean(bytes: &[u8], shape: Shape, depth: u32, out: &mut Vec<u8>) -> Result<()
                 put_varint(out, value);
             }
             (Some(Declared::Fixed64), FIXED64) => {
-                let value = reader.take(8)?;
+                let (from, to) = reader.take(8)?;
+                let value = &whole[from..to];
                 put_tag(out, number, FIXED64);
                 out.extend_from_slice(value);
             }
             (Some(Declared::Text), DELIMITED) => {
-                let value = reader.delimited()?;
-                std::str::from_utf8(value).map_err(|_| Malformed::BadUtf8)?;
+                let value = reader.text()?;
                 put_tag(out, number, DELIMITED);
                 put_varint(out, value.len() as u64);
                 out.extend_from_slice(value);
@@ -545,16 +608,24 @@ fn clean(bytes: &[u8], shape: Shape, depth: u32, out: &mut Vec<u8>) -> Result<()
                 if depth == 0 {
                     return Err(Malformed::TooDeep);
                 }
-                let mut nested = Vec::with_capacity(value.len());
-                clean(value, inner, depth - 1, &mut nested)?;
+                let mut nested = Vec::with_capacity(value.1 - value.0);
+                let entry_unknown = clean(whole, value, inner, depth - 1, &mut nested)?;
+                if entry_unknown && matches!(inner, Shape::StringMapEntry | Shape::StructEntry) {
+                    // upb keeps a map entry with a field it does not know among the parent's unknown
+                    // fields: it is not in the map.
+                    continue;
+                }
                 put_tag(out, number, DELIMITED);
                 put_varint(out, nested.len() as u64);
                 out.extend_from_slice(&nested);
             }
-            _ => skip(&mut reader, number, wire, depth)?,
+            _ => {
+                skip(&mut reader, number, wire, depth)?;
+                unknown = true;
+            }
         }
     }
-    Ok(())
+    Ok(unknown)
 }
 
 /// Past one unknown field; a group nests, and counts toward the depth.
@@ -571,7 +642,11 @@ fn skip(reader: &mut Reader<'_>, number: u32, wire: u8, depth: u32) -> Result<()
             loop {
                 let (inner, inner_wire) = reader.tag()?;
                 if inner_wire == END_GROUP {
-                    return if inner == number { Ok(()) } else { Err(Malformed::Corrupt) };
+                    return if inner == number {
+                        Ok(())
+                    } else {
+                        Err(Malformed::Corrupt)
+                    };
                 }
                 skip(reader, inner, inner_wire, depth - 1)?;
             }
@@ -583,7 +658,8 @@ fn skip(reader: &mut Reader<'_>, number: u32, wire: u8, depth: u32) -> Result<()
 /// servicer._read: the message the bytes hold, or the one violation that says what they are not.
 fn decode<M: prost::Message + Default>(bytes: &[u8], shape: Shape, full_name: &str) -> Result<M, Refusal> {
     let mut known = Vec::with_capacity(bytes.len());
-    let read = clean(bytes, shape, MAX_DEPTH, &mut known)
+    let read = clean(bytes, (0, bytes.len()), shape, MAX_DEPTH, &mut known)
+        .map(|_| ())
         // Clean bytes are a message prost reads; were it to refuse them, the bytes are no such message all the same.
         .and_then(|()| M::decode(known.as_slice()).map_err(|_| Malformed::Corrupt));
     read.map_err(|malformed| {
@@ -623,10 +699,19 @@ impl Enum {
         if let Some(word) = self.word(number) {
             return word;
         }
-        let names: Vec<String> = self.values.iter().enumerate().map(|(n, name)| format!("{name} ({n})")).collect();
+        let names: Vec<String> = self
+            .values
+            .iter()
+            .enumerate()
+            .map(|(n, name)| format!("{name} ({n})"))
+            .collect();
         problems.push(violation(
             field,
-            format!("{number} is not a defined {}; send one of {}", self.name, names.join(", ")),
+            format!(
+                "{number} is not a defined {}; send one of {}",
+                self.name,
+                names.join(", ")
+            ),
         ));
         String::new()
     }
@@ -677,17 +762,34 @@ const ITEM_KINDS: Enum = Enum {
 };
 const FORMATS: Enum = Enum {
     name: "Format",
-    values: &["FORMAT_UNSPECIFIED", "FORMAT_TEXT", "FORMAT_SCREENSHOT", "FORMAT_FILE", "FORMAT_RECORDING"],
+    values: &[
+        "FORMAT_UNSPECIFIED",
+        "FORMAT_TEXT",
+        "FORMAT_SCREENSHOT",
+        "FORMAT_FILE",
+        "FORMAT_RECORDING",
+    ],
     unspecified: "text",
 };
 const DERIVATIONS: Enum = Enum {
     name: "Derivation",
-    values: &["DERIVATION_UNSPECIFIED", "DERIVATION_VERBATIM", "DERIVATION_PARAPHRASE", "DERIVATION_SUMMARY"],
+    values: &[
+        "DERIVATION_UNSPECIFIED",
+        "DERIVATION_VERBATIM",
+        "DERIVATION_PARAPHRASE",
+        "DERIVATION_SUMMARY",
+    ],
     unspecified: "verbatim",
 };
 const ROLES: Enum = Enum {
     name: "Role",
-    values: &["ROLE_UNSPECIFIED", "ROLE_MEMBER", "ROLE_MODERATOR", "ROLE_ADMIN", "ROLE_OWNER"],
+    values: &[
+        "ROLE_UNSPECIFIED",
+        "ROLE_MEMBER",
+        "ROLE_MODERATOR",
+        "ROLE_ADMIN",
+        "ROLE_OWNER",
+    ],
     unspecified: "member",
 };
 const ACTOR_KINDS: Enum = Enum {
@@ -718,22 +820,42 @@ const LEGAL_BASES: Enum = Enum {
 };
 const SPAN_UNITS: Enum = Enum {
     name: "SpanUnit",
-    values: &["SPAN_UNIT_UNSPECIFIED", "SPAN_UNIT_CODE_POINT", "SPAN_UNIT_UTF16", "SPAN_UNIT_UTF8"],
+    values: &[
+        "SPAN_UNIT_UNSPECIFIED",
+        "SPAN_UNIT_CODE_POINT",
+        "SPAN_UNIT_UTF16",
+        "SPAN_UNIT_UTF8",
+    ],
     unspecified: "code_point",
 };
 const DECISIONS: Enum = Enum {
     name: "Decision",
-    values: &["DECISION_UNSPECIFIED", "DECISION_ALLOW", "DECISION_ALLOW_WITH_OBLIGATIONS", "DECISION_DENY"],
+    values: &[
+        "DECISION_UNSPECIFIED",
+        "DECISION_ALLOW",
+        "DECISION_ALLOW_WITH_OBLIGATIONS",
+        "DECISION_DENY",
+    ],
     unspecified: "",
 };
 const EFFECTS: Enum = Enum {
     name: "Effect",
-    values: &["EFFECT_UNSPECIFIED", "EFFECT_ALLOW", "EFFECT_ALLOW_WITH_OBLIGATIONS", "EFFECT_DENY"],
+    values: &[
+        "EFFECT_UNSPECIFIED",
+        "EFFECT_ALLOW",
+        "EFFECT_ALLOW_WITH_OBLIGATIONS",
+        "EFFECT_DENY",
+    ],
     unspecified: "",
 };
 const OUTCOMES: Enum = Enum {
     name: "ItemOutcome",
-    values: &["ITEM_OUTCOME_UNSPECIFIED", "ITEM_OUTCOME_KEPT", "ITEM_OUTCOME_REDACTED", "ITEM_OUTCOME_EXCLUDED"],
+    values: &[
+        "ITEM_OUTCOME_UNSPECIFIED",
+        "ITEM_OUTCOME_KEPT",
+        "ITEM_OUTCOME_REDACTED",
+        "ITEM_OUTCOME_EXCLUDED",
+    ],
     unspecified: "",
 };
 
@@ -746,19 +868,18 @@ const MIN_SECONDS: i64 = -62_135_596_800;
 const MAX_SECONDS: i64 = 253_402_300_799;
 
 /// convert._instant: None when unset; a malformed one is a violation.
-fn instant(
-    stamp: Option<&Timestamp>,
-    name: &str,
-    at: &str,
-    problems: &mut Vec<FieldViolation>,
-) -> Option<Instant> {
+fn instant(stamp: Option<&Timestamp>, name: &str, at: &str, problems: &mut Vec<FieldViolation>) -> Option<Instant> {
     let stamp = stamp?;
     let (seconds, nanos) = (stamp.seconds, stamp.nanos);
     if (MIN_SECONDS..=MAX_SECONDS).contains(&seconds) && (0..SECOND as i32).contains(&nanos) {
         return Some(Instant::from(seconds) * SECOND + Instant::from(nanos));
     }
     problems.push(violation(
-        if at.is_empty() { name.to_string() } else { format!("{at}.{name}") },
+        if at.is_empty() {
+            name.to_string()
+        } else {
+            format!("{at}.{name}")
+        },
         format!(
             "malformed timestamp (seconds={seconds}, nanos={nanos}): seconds must fall within \
              0001-01-01..9999-12-31 and nanos within 0..999999999"
@@ -771,7 +892,10 @@ fn instant(
 fn timestamp(instant: Option<Instant>) -> Option<Timestamp> {
     let instant = instant?.clamp(FIRST_INSTANT, LAST_INSTANT);
     // Within the range both parts fit; floor division: nanos count forward, also before 1970.
-    Some(Timestamp { seconds: instant.div_euclid(SECOND) as i64, nanos: instant.rem_euclid(SECOND) as i32 })
+    Some(Timestamp {
+        seconds: instant.div_euclid(SECOND) as i64,
+        nanos: instant.rem_euclid(SECOND) as i32,
+    })
 }
 
 /// convert._decided_at: the instant a call is decided at.
@@ -824,7 +948,10 @@ pub fn requests_from_batch(
     if checks.len() > max_batch {
         return Err(Refusal::Invalid(vec![violation(
             "checks",
-            format!("at most {max_batch} checks per batch, got {}; split the batch", checks.len()),
+            format!(
+                "at most {max_batch} checks per batch, got {}; split the batch",
+                checks.len()
+            ),
         )]));
     }
     let mut problems = Vec::new();
@@ -832,7 +959,11 @@ pub fn requests_from_batch(
     for (index, check) in checks.iter().enumerate() {
         let mut found = Vec::new();
         requests.push(request(check, clock, &mut found));
-        problems.extend(found.into_iter().map(|v| violation(format!("checks[{index}].{}", v.field), v.description)));
+        problems.extend(
+            found
+                .into_iter()
+                .map(|v| violation(format!("checks[{index}].{}", v.field), v.description)),
+        );
     }
     refuse_if_any(problems)?;
     Ok(requests)
@@ -841,7 +972,11 @@ pub fn requests_from_batch(
 fn request(message: &pb::CheckRequest, clock: Option<&Clock>, problems: &mut Problems) -> model::Request {
     let mut request = facts(message, clock, problems);
     check_destination(&request, problems);
-    if let Some(Clock { now, max_skew: Some(skew) }) = clock {
+    if let Some(Clock {
+        now,
+        max_skew: Some(skew),
+    }) = clock
+    {
         no_events_ahead(&request, now + skew, problems);
         ends_ahead_as_past(&mut request, *now, now + skew);
     }
@@ -852,7 +987,10 @@ fn request(message: &pb::CheckRequest, clock: Option<&Clock>, problems: &mut Pro
 fn no_events_ahead(request: &model::Request, limit: Instant, problems: &mut Problems) {
     for (index, item) in request.items.iter().enumerate() {
         if let Some(retracted) = item.retracted_at.filter(|at| *at > limit) {
-            problems.push(violation(format!("items[{index}].retracted_at"), ahead(retracted, limit)));
+            problems.push(violation(
+                format!("items[{index}].retracted_at"),
+                ahead(retracted, limit),
+            ));
         }
         for (number, consent) in item.consents.iter().enumerate() {
             if let Some(withdrawn) = consent.withdrawn_at.filter(|at| *at > limit) {
@@ -900,14 +1038,25 @@ fn facts(message: &pb::CheckRequest, clock: Option<&Clock>, problems: &mut Probl
     let actor = actor(message.actor.as_ref().unwrap_or(&pb::Actor::default()), problems);
     let group = group(message.group.as_ref().unwrap_or(&pb::Group::default()), problems);
     let items = items(&message.items, problems);
-    let destination = destination(message.destination.as_ref().unwrap_or(&pb::Destination::default()), problems);
+    let destination = destination(
+        message.destination.as_ref().unwrap_or(&pb::Destination::default()),
+        problems,
+    );
     let stated = instant(message.requested_at.as_ref(), "requested_at", "", problems);
     let requested_at = decided_at(stated, clock, problems);
     let attribution = message.attribution.as_ref().map(attribution).unwrap_or_default();
     let format = FORMATS.read(message.format, "format", problems);
     let derived = DERIVATIONS.read(message.derived, "derived", problems);
-    let purpose = message.purpose.as_ref().map(|p| purpose(p, problems)).unwrap_or_default();
-    let attributes = message.attributes.as_ref().map(|s| structure(s, "attributes", problems)).unwrap_or_default();
+    let purpose = message
+        .purpose
+        .as_ref()
+        .map(|p| purpose(p, problems))
+        .unwrap_or_default();
+    let attributes = message
+        .attributes
+        .as_ref()
+        .map(|s| structure(s, "attributes", problems))
+        .unwrap_or_default();
     let span_unit = SPAN_UNITS.read(message.span_unit, "span_unit", problems);
     model::Request {
         action,
@@ -996,8 +1145,11 @@ fn adoption(adoption: &pb::Adoption, at: &str, problems: &mut Problems) -> model
 }
 
 fn items(items: &[pb::Item], problems: &mut Problems) -> Vec<model::Item> {
-    let read: Vec<model::Item> =
-        items.iter().enumerate().map(|(index, i)| item(i, &format!("items[{index}]"), problems)).collect();
+    let read: Vec<model::Item> = items
+        .iter()
+        .enumerate()
+        .map(|(index, i)| item(i, &format!("items[{index}]"), problems))
+        .collect();
     check_items(&read, problems);
     read
 }
@@ -1005,10 +1157,18 @@ fn items(items: &[pb::Item], problems: &mut Problems) -> Vec<model::Item> {
 fn item(item: &pb::Item, at: &str, problems: &mut Problems) -> model::Item {
     let posted_at = instant(item.posted_at.as_ref(), "posted_at", at, problems);
     let retracted_at = instant(item.retracted_at.as_ref(), "retracted_at", at, problems);
-    let labels =
-        item.labels.iter().enumerate().map(|(i, l)| label(l, &format!("{at}.labels[{i}]"), problems)).collect();
-    let consents =
-        item.consents.iter().enumerate().map(|(i, c)| consent(c, &format!("{at}.consents[{i}]"), problems)).collect();
+    let labels = item
+        .labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| label(l, &format!("{at}.labels[{i}]"), problems))
+        .collect();
+    let consents = item
+        .consents
+        .iter()
+        .enumerate()
+        .map(|(i, c)| consent(c, &format!("{at}.consents[{i}]"), problems))
+        .collect();
     let kind = ITEM_KINDS.read(item.kind, &format!("{at}.kind"), problems);
     model::Item {
         id: item.id.clone(),
@@ -1070,7 +1230,10 @@ fn destination(destination: &pb::Destination, problems: &mut Problems) -> model:
         recipients: destination
             .recipients
             .iter()
-            .map(|r| model::Recipient { id: r.id.clone(), organization: r.organization.clone() })
+            .map(|r| model::Recipient {
+                id: r.id.clone(),
+                organization: r.organization.clone(),
+            })
             .collect(),
         group_id: destination.group_id.clone(),
         publicly_accessible: destination.publicly_accessible,
@@ -1108,7 +1271,11 @@ fn purpose(purpose: &pb::Purpose, problems: &mut Problems) -> model::Purpose {
 
 /// convert._struct. Its keys in their order (prost keeps a Struct sorted; upb's order is its hash's).
 fn structure(structure: &Struct, field: &str, problems: &mut Problems) -> BTreeMap<String, model::Any> {
-    structure.fields.iter().map(|(key, value)| (key.clone(), plain(value, &format!("{field}.{key}"), problems))).collect()
+    structure
+        .fields
+        .iter()
+        .map(|(key, value)| (key.clone(), plain(value, &format!("{field}.{key}"), problems)))
+        .collect()
 }
 
 /// convert._plain: a Struct value as the plain value a YAML rule would have written.
@@ -1119,7 +1286,10 @@ fn plain(value: &prost_types::Value, field: &str, problems: &mut Problems) -> mo
             let number = *number;
             if !number.is_finite() {
                 // NaN compares false with everything: a rule testing it would never hold.
-                problems.push(violation(field, format!("{} is not a finite number", python_float(number))));
+                problems.push(violation(
+                    field,
+                    format!("{} is not a finite number", python_float(number)),
+                ));
                 return model::Any::Null;
             }
             // JSON has one number type; 3 should compare and print as the 3 a rule wrote.
@@ -1132,7 +1302,11 @@ fn plain(value: &prost_types::Value, field: &str, problems: &mut Problems) -> mo
         Some(Kind::BoolValue(flag)) => model::Any::Bool(*flag),
         Some(Kind::StructValue(inner)) => model::Any::Map(structure(inner, field, problems)),
         Some(Kind::ListValue(list)) => model::Any::List(
-            list.values.iter().enumerate().map(|(i, v)| plain(v, &format!("{field}[{i}]"), problems)).collect(),
+            list.values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| plain(v, &format!("{field}[{i}]"), problems))
+                .collect(),
         ),
         Some(Kind::NullValue(_)) | None => model::Any::Null,
     }
@@ -1149,7 +1323,10 @@ fn label_map(entries: &HashMap<String, String>, at: &str, problems: &mut Problem
     for (key, value) in sorted {
         let scheme = scheme_key(key);
         if scheme.is_empty() {
-            problems.push(violation(at, format!("a blank label scheme `{key}`; name the scheme, e.g. `tlp`")));
+            problems.push(violation(
+                at,
+                format!("a blank label scheme `{key}`; name the scheme, e.g. `tlp`"),
+            ));
         } else if let Some(first) = given.get(&scheme) {
             problems.push(violation(
                 at,
@@ -1173,7 +1350,12 @@ fn check_actor(actor: &model::Actor, problems: &mut Problems) {
     required(&actor.id, "actor.id", "the id of the person acting", problems);
     if actor.kind == "service" {
         // A service acts for the person who installed it and holds no role of its own.
-        required(&actor.installed_by, "actor.installed_by", "the id of the person who installed the service", problems);
+        required(
+            &actor.installed_by,
+            "actor.installed_by",
+            "the id of the person who installed the service",
+            problems,
+        );
         if actor.role != "member" && !actor.role.is_empty() {
             problems.push(violation(
                 "actor.role",
@@ -1200,11 +1382,19 @@ fn check_actor(actor: &model::Actor, problems: &mut Problems) {
 }
 
 fn check_group(group: &model::Group, problems: &mut Problems) {
-    required(&group.id, "group.id", "the id of the group the items were posted in", problems);
+    required(
+        &group.id,
+        "group.id",
+        "the id of the group the items were posted in",
+        problems,
+    );
     let stripped = strip(&group.id);
     if group.id != stripped && !stripped.is_empty() {
         // `g1 ` is not the group bindings.yaml binds as `g1`: read as another, it would escape that floor.
-        problems.push(violation("group.id", format!("`{}` has blanks around it; send the id as issued", group.id)));
+        problems.push(violation(
+            "group.id",
+            format!("`{}` has blanks around it; send the id as issued", group.id),
+        ));
     }
     for (index, adoption) in group.adoptions.iter().enumerate() {
         required(
@@ -1286,8 +1476,12 @@ fn same_group(request: &model::Request, problems: &mut Problems) {
         ));
     }
     if !destination.recipients.is_empty() {
-        let mut members: HashSet<&str> =
-            group.participants.iter().map(|p| p.id.as_str()).filter(|id| !id.is_empty()).collect();
+        let mut members: HashSet<&str> = group
+            .participants
+            .iter()
+            .map(|p| p.id.as_str())
+            .filter(|id| !id.is_empty())
+            .collect();
         if request.actor.member && !request.actor.id.is_empty() {
             members.insert(&request.actor.id);
         }
@@ -1337,7 +1531,14 @@ fn original_exchange(request: &model::Request, problems: &mut Problems) {
         .map(String::as_str)
         .filter(|id| !id.is_empty())
         .collect();
-    party.extend(request.group.participants.iter().map(|p| p.id.as_str()).filter(|id| !id.is_empty()));
+    party.extend(
+        request
+            .group
+            .participants
+            .iter()
+            .map(|p| p.id.as_str())
+            .filter(|id| !id.is_empty()),
+    );
     for (index, recipient) in request.destination.recipients.iter().enumerate() {
         if !party.contains(recipient.id.as_str()) {
             problems.push(violation(
@@ -1375,8 +1576,13 @@ fn actor_org_internal(request: &model::Request, problems: &mut Problems) {
 }
 
 fn community_peer(request: &model::Request, problems: &mut Problems) {
-    let community: HashSet<UniCase<String>> =
-        request.group.community.iter().filter(|o| !strip(o).is_empty()).map(|o| organization_key(o)).collect();
+    let community: HashSet<UniCase<String>> = request
+        .group
+        .community
+        .iter()
+        .filter(|o| !strip(o).is_empty())
+        .map(|o| organization_key(o))
+        .collect();
     for (index, recipient) in request.destination.recipients.iter().enumerate() {
         let theirs = organization_key(&recipient.organization);
         if !community.is_empty() && !theirs.is_empty() && !community.contains(&theirs) {
@@ -1427,32 +1633,88 @@ fn exceeded(request: &pb::CheckRequest, limits: &Limits, at: &str) -> Problems {
     let participants = group.map_or(0, |g| g.participants.len());
     let recipients = request.destination.as_ref().map_or(0, |d| d.recipients.len());
     let items = &request.items;
-    over(&mut problems, at, None, &[
-        ("items", items.len(), limits.max_items, "items", "max-items"),
-        ("group.participants", participants, limits.max_participants, "participants", "max-participants"),
-        ("destination.recipients", recipients, limits.max_participants, "recipients", "max-participants"),
-        ("quoted_text", chars(&request.quoted_text), limits.max_text, "characters", "max-text"),
-    ]);
+    over(
+        &mut problems,
+        at,
+        None,
+        &[
+            ("items", items.len(), limits.max_items, "items", "max-items"),
+            (
+                "group.participants",
+                participants,
+                limits.max_participants,
+                "participants",
+                "max-participants",
+            ),
+            (
+                "destination.recipients",
+                recipients,
+                limits.max_participants,
+                "recipients",
+                "max-participants",
+            ),
+            (
+                "quoted_text",
+                chars(&request.quoted_text),
+                limits.max_text,
+                "characters",
+                "max-text",
+            ),
+        ],
+    );
     for (index, item) in items.iter().take(limits.max_items).enumerate() {
         // past the limit the call is refused anyway
-        over(&mut problems, at, Some(index), &[
-            ("text", chars(&item.text), limits.max_text, "characters", "max-text"),
-            ("listed_people", item.listed_people.len(), limits.max_listed_people, "listed people", "max-listed-people"),
-            ("labels", item.labels.len(), limits.max_labels, "labels", "max-labels"),
-            ("consents", item.consents.len(), limits.max_labels, "consents", "max-labels"),
-        ]);
+        over(
+            &mut problems,
+            at,
+            Some(index),
+            &[
+                ("text", chars(&item.text), limits.max_text, "characters", "max-text"),
+                (
+                    "listed_people",
+                    item.listed_people.len(),
+                    limits.max_listed_people,
+                    "listed people",
+                    "max-listed-people",
+                ),
+                ("labels", item.labels.len(), limits.max_labels, "labels", "max-labels"),
+                (
+                    "consents",
+                    item.consents.len(),
+                    limits.max_labels,
+                    "consents",
+                    "max-labels",
+                ),
+            ],
+        );
     }
     let adoptions = group.map_or(0, |g| g.adoptions.len());
-    over(&mut problems, at, None, &[("group.adoptions", adoptions, limits.max_adoptions, "adoptions", "max-adoptions")]);
+    over(
+        &mut problems,
+        at,
+        None,
+        &[(
+            "group.adoptions",
+            adoptions,
+            limits.max_adoptions,
+            "adoptions",
+            "max-adoptions",
+        )],
+    );
     if let Some(attributes) = &request.attributes {
         let depth = depth(attributes, limits.max_struct_depth);
-        over(&mut problems, at, None, &[(
-            "attributes",
-            depth,
-            limits.max_struct_depth,
-            "levels of nesting",
-            "max-struct-depth",
-        )]);
+        over(
+            &mut problems,
+            at,
+            None,
+            &[(
+                "attributes",
+                depth,
+                limits.max_struct_depth,
+                "levels of nesting",
+                "max-struct-depth",
+            )],
+        );
     }
     problems
 }
@@ -1470,7 +1732,14 @@ fn over(problems: &mut Problems, at: &str, item: Option<usize>, counts: &[Count<
 }
 
 fn limit_violation(field: &str, limit: usize, what: &str, flag: &str, got: usize) -> FieldViolation {
-    violation(field, format!("at most {} {what} (limit --{flag}), got {}", thousands(limit), thousands(got)))
+    violation(
+        field,
+        format!(
+            "at most {} {what} (limit --{flag}), got {}",
+            thousands(limit),
+            thousands(got)
+        ),
+    )
 }
 
 enum Nested<'a> {
@@ -1592,7 +1861,11 @@ impl Tally {
             self.name(&p.display_name);
             self.name(&p.organization);
             self.list(p.handles.len().max(p.aliases.len()).max(p.organization_aliases.len()));
-            p.handles.iter().chain(&p.aliases).chain(&p.organization_aliases).for_each(|n| self.name(n));
+            p.handles
+                .iter()
+                .chain(&p.aliases)
+                .chain(&p.organization_aliases)
+                .for_each(|n| self.name(n));
         }
     }
 }
@@ -1608,7 +1881,13 @@ fn gather(r: &model::Request, limits: &Limits) -> Tally {
         largest_crowd: 0,
     };
     let (actor, group, destination) = (&r.actor, &r.group, &r.destination);
-    for id in [&actor.id, &actor.installed_by, &group.id, &destination.channel, &destination.group_id] {
+    for id in [
+        &actor.id,
+        &actor.installed_by,
+        &group.id,
+        &destination.channel,
+        &destination.group_id,
+    ] {
         tally.id(id);
     }
     for name in [&actor.display_name, &actor.organization, &r.attribution.descriptor] {
@@ -1619,7 +1898,12 @@ fn gather(r: &model::Request, limits: &Limits) -> Tally {
     group.community.iter().for_each(|n| tally.name(n));
     for a in &group.adoptions {
         tally.id(&a.agreement);
-        let lists = [a.replaces.len(), a.segments.len(), a.default_labels.len(), a.label_floors.len()];
+        let lists = [
+            a.replaces.len(),
+            a.segments.len(),
+            a.default_labels.len(),
+            a.label_floors.len(),
+        ];
         tally.list(lists.into_iter().max().unwrap_or(0));
         a.replaces.iter().chain(&a.segments).for_each(|id| tally.id(id));
         for (scheme, value) in a.default_labels.iter().chain(&a.label_floors) {
@@ -1738,7 +2022,10 @@ fn plan(part: Part<'_>) -> Vec<(&'static str, Field<'_>)> {
             ("labels", Many(i.labels.iter().map(Part::Label).collect())),
             ("consents", Many(i.consents.iter().map(Part::Consent).collect())),
             ("text", Text(&i.text)),
-            ("listed_people", Many(i.listed_people.iter().map(Part::Person).collect())),
+            (
+                "listed_people",
+                Many(i.listed_people.iter().map(Part::Person).collect()),
+            ),
             ("session", One(i.session.as_ref().map(Part::Session))),
             ("exchange_participants", Texts(&i.exchange_participants)),
             ("conversation", Text(&i.conversation)),
@@ -1750,7 +2037,11 @@ fn plan(part: Part<'_>) -> Vec<(&'static str, Field<'_>)> {
             ("set_by", Text(&l.set_by)),
             ("params", Map(&l.params)),
         ],
-        Part::Consent(c) => vec![("by", Text(&c.by)), ("scope", Text(&c.scope)), ("recipients", Texts(&c.recipients))],
+        Part::Consent(c) => vec![
+            ("by", Text(&c.by)),
+            ("scope", Text(&c.scope)),
+            ("recipients", Texts(&c.recipients)),
+        ],
         Part::Session(s) => vec![("id", Text(&s.id)), ("segment", Text(&s.segment))],
         Part::Destination(d) => vec![
             ("channel", Text(&d.channel)),
@@ -1766,8 +2057,22 @@ fn plan(part: Part<'_>) -> Vec<(&'static str, Field<'_>)> {
 }
 
 const IDS: [&str; 16] = [
-    "id", "installed_by", "group_id", "agreement", "replaces", "segments", "segment", "scheme", "value", "set_by",
-    "by", "scope", "recipients", "exchange_participants", "conversation", "channel",
+    "id",
+    "installed_by",
+    "group_id",
+    "agreement",
+    "replaces",
+    "segments",
+    "segment",
+    "scheme",
+    "value",
+    "set_by",
+    "by",
+    "scope",
+    "recipients",
+    "exchange_participants",
+    "conversation",
+    "channel",
 ];
 const TEXTS: [&str; 2] = ["text", "quoted_text"];
 
@@ -1783,10 +2088,15 @@ fn counted(name: &str, limits: &Limits) -> Option<(usize, &'static str)> {
 
 fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: &Limits, at: &str) {
     // Last in, first out, as the Python walk pops its list: the order of the violations is that walk's.
-    let mut pending: Vec<(Part<'_>, String)> = vec![(Part::Request(request), at.strip_suffix('.').unwrap_or(at).into())];
+    let mut pending: Vec<(Part<'_>, String)> =
+        vec![(Part::Request(request), at.strip_suffix('.').unwrap_or(at).into())];
     while let Some((part, at)) = pending.pop() {
         for (name, value) in plan(part) {
-            let field = if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
+            let field = if at.is_empty() {
+                name.to_string()
+            } else {
+                format!("{at}.{name}")
+            };
             let entries = match &value {
                 Field::Texts(list) => Some(list.len()),
                 Field::Map(map) => Some(map.len()),
@@ -1801,9 +2111,12 @@ fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: 
             }
             let kind = if IDS.contains(&name) { "id" } else { "name" };
             match value {
-                Field::Many(children) => {
-                    pending.extend(children.into_iter().enumerate().map(|(i, child)| (child, format!("{field}[{i}]"))))
-                }
+                Field::Many(children) => pending.extend(
+                    children
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, child)| (child, format!("{field}[{i}]"))),
+                ),
                 Field::One(Some(child)) => pending.push((child, field)),
                 Field::One(None) => {}
                 Field::Map(map) => {
@@ -1824,7 +2137,11 @@ fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: 
                 }
                 Field::Text(text) if !TEXTS.contains(&name) && !text.is_empty() => {
                     // Blanks and invisibles in a scheme fold away, as it is read.
-                    let text = if name == "scheme" { scheme_key(text) } else { text.to_string() };
+                    let text = if name == "scheme" {
+                        scheme_key(text)
+                    } else {
+                        text.to_string()
+                    };
                     string(problems, &field, &text, kind, limits);
                 }
                 Field::Text(_) => {}
@@ -1837,7 +2154,13 @@ fn string(problems: &mut Problems, field: &str, value: &str, kind: &str, limits:
     let limit = if kind == "id" { limits.max_id } else { limits.max_name };
     let length = chars(value);
     if length > limit {
-        problems.push(limit_violation(field, limit, "characters", &format!("max-{kind}"), length));
+        problems.push(limit_violation(
+            field,
+            limit,
+            "characters",
+            &format!("max-{kind}"),
+            length,
+        ));
     } else if let Some(control) = value.chars().find(|c| is_control(*c)) {
         problems.push(violation(
             field,
@@ -1878,7 +2201,10 @@ pub fn decode_batch(bytes: &[u8]) -> Result<BatchMessage, Refusal> {
 }
 
 fn info(check: &pb::CheckRequest) -> ReadInfo {
-    ReadInfo { group_id: check.group.as_ref().map(|g| g.id.clone()).unwrap_or_default(), explain: check.explain }
+    ReadInfo {
+        group_id: check.group.as_ref().map(|g| g.id.clone()).unwrap_or_default(),
+        explain: check.explain,
+    }
 }
 
 impl CheckMessage {
@@ -1907,7 +2233,11 @@ impl BatchMessage {
 
     /// Every check's group id: one foreign group refuses the whole batch.
     pub fn group_ids(&self) -> Vec<&str> {
-        self.0.checks.iter().map(|c| c.group.as_ref().map_or("", |g| g.id.as_str())).collect()
+        self.0
+            .checks
+            .iter()
+            .map(|c| c.group.as_ref().map_or("", |g| g.id.as_str()))
+            .collect()
     }
 
     /// limits.check_batch, convert.requests_from_batch, limits.check_batch_strings: every check read by one clock.
@@ -1920,7 +2250,11 @@ impl BatchMessage {
         check_batch(&self.0, limits, max_batch)?;
         let batch = requests_from_batch(&self.0, max_batch, Some(clock))?;
         check_batch_strings(&self.0, &batch, limits)?;
-        Ok(batch.into_iter().zip(&self.0.checks).map(|(facts, check)| (facts, info(check))).collect())
+        Ok(batch
+            .into_iter()
+            .zip(&self.0.checks)
+            .map(|(facts, check)| (facts, info(check)))
+            .collect())
     }
 }
 
@@ -1955,7 +2289,9 @@ pub fn write_batch_response(decisions: &[model::Decision]) -> Result<Vec<u8>, Re
 /// The wire number of an answer's word; one the wire cannot carry is an engine bug, surfaced as INTERNAL
 /// rather than sent as a silently wrong decision.
 fn number(table: &Enum, word: &str) -> Result<i32, Refusal> {
-    table.number(word).ok_or_else(|| Refusal::Internal(format!("`{word}` is no {}", table.name)))
+    table
+        .number(word)
+        .ok_or_else(|| Refusal::Internal(format!("`{word}` is no {}", table.name)))
 }
 
 /// convert.response_to_proto without the explanation.
@@ -2021,4 +2357,68 @@ fn obligation(obligation: &model::Obligation) -> Result<pb::Obligation, Refusal>
 /// A span's offset as the wire's uint32; one outside it is an engine bug (Python's ValueError): INTERNAL.
 fn offset(value: i64) -> Result<u32, Refusal> {
     u32::try_from(value).map_err(|_| Refusal::Internal(format!("span offset {value} is no uint32")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_tables_are_the_protos() {
+        for n in 0..4 {
+            assert_eq!(
+                Some(ACTIONS.values[n as usize]),
+                pb::Action::try_from(n).ok().map(|a| a.as_str_name())
+            );
+        }
+        for n in 0..12 {
+            let name = pb::DestinationKind::try_from(n).map(|k| k.as_str_name()).ok();
+            assert_eq!(Some(DESTINATION_KINDS.values[n as usize]), name);
+        }
+        for n in 0..7 {
+            assert_eq!(
+                Some(ITEM_KINDS.values[n as usize]),
+                pb::ItemKind::try_from(n).ok().map(|k| k.as_str_name())
+            );
+        }
+        assert_eq!(ITEM_KINDS.word(0).as_deref(), Some("message"));
+        assert_eq!(DESTINATION_KINDS.word(10).as_deref(), Some("ai_tool"));
+        assert_eq!(DECISIONS.number("allow_with_obligations"), Some(2));
+        assert_eq!(DECISIONS.number(""), None);
+    }
+
+    #[test]
+    fn text_reads_as_python_writes_it() {
+        assert_eq!(to_iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(to_iso(1_800_000_000 * SECOND + 500_000_000), "2027-01-15T08:00:00.500Z");
+        assert_eq!(to_iso(FIRST_INSTANT), "0001-01-01T00:00:00Z");
+        assert_eq!(to_iso(LAST_INSTANT), "9999-12-31T23:59:59.999999999Z");
+        assert_eq!(format_g(300.0), "300");
+        assert_eq!(format_g(0.5), "0.5");
+        assert_eq!(format_g(1e6), "1e+06");
+        assert_eq!(format_g(1.5e-5), "1.5e-05");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(py_repr("a'b"), "\"a'b\"");
+        assert_eq!(py_repr("a\u{0}\u{85}é\u{200b}"), "'a\\x00\\x85é\\u200b'");
+        assert_eq!(true_divide(3, 2), 1.5);
+        assert_eq!(true_divide(-(1 << 60) - 1, SECOND), -((1i128 << 60) as f64 / 1e9));
+        assert_eq!(scheme_key(" ＴＬＰ\u{200b}"), "tlp");
+        assert_eq!(label_word("\u{1c} AMBER\u{3000}"), "amber");
+    }
+
+    #[test]
+    fn bytes_upb_refuses_are_refused() {
+        for (bytes, words) in [
+            (&b"\x0a"[..], "Wire format was corrupt"),
+            (b"\x52\x01\xff", "String field had bad UTF-8"),
+            (b"\x0e", "Wire format was corrupt"),
+        ] {
+            let Err(Refusal::Invalid(violations)) = decode_check(bytes) else {
+                panic!("{bytes:?} read")
+            };
+            assert!(violations[0].description.contains(words), "{bytes:?}");
+        }
+        assert!(decode_check(b"\x0a\x02\x08\x01\x13\x14").is_ok()); // a field of another wire type is unknown
+    }
 }

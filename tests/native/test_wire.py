@@ -318,6 +318,10 @@ FIXED = [
     b"\x0a\x01\x08\x0c", b"\x1a\x01\x0c", b"\x1a\x02\x0b\x0c", b"\x1a\x01\x0b", b"\x1a\x02\x08\x80",
     delimited(10, b"\xff") + b"\x0e", b"\x0e" + delimited(10, b"\xff"), delimited(10, b"\xed\xa0\x80"),
     delimited(10, b"\xc0\x80"), delimited(3, delimited(1, b"\xff")), delimited(3, b"\x0a\x01\xff"),
+    # map entries holding a field their type does not know (or in another wire type) are no entries to upb
+    delimited(5, b"\x0a\x01i" + delimited(5, b"\x0a\x01t" + delimited(5, b"\x0a\x01a\x12\x01b\x18\x01"))),
+    delimited(4, b"\x0a\x01g" + delimited(4, b"\x0a\x01t" + delimited(8, b"\x0a\x00\x08\x00"))),
+    delimited(12, delimited(1, b"\x0a\x01a" + delimited(2, b"\x20\x01") + b"\x18\x01")),
 ] + [delimited(12, nested_structs(n)) for n in (32, 33, 34)] + [groups(n) for n in (99, 100, 101)] + [
     delimited(5, groups(n)) for n in (98, 99, 100)]
 
@@ -388,3 +392,14 @@ def test_an_until_past_the_range_is_written_as_its_last_instant(decisions):
     obligation["until"] = -62_135_596_800 * SECOND - 1
     written = pb.CheckResponse.FromString(native.write_response(decision))
     assert written.obligations[0].until == Timestamp(seconds=-62_135_596_800, nanos=0)
+
+
+@pytest.mark.parametrize("odd", ["\x1c", "\x1f", "\u3000", "\u200b", "\x85", "\u0130", "\u00df", "\u03a3"])
+def test_blanks_and_cases_python_sees_are_seen_the_same(odd):
+    message = pb.CheckRequest(action=1, actor=pb.Actor(id="a"), group=pb.Group(id=f"g1{odd}"), items=[pb.Item(
+        id="i", labels=[pb.Label(scheme=f"{odd}TLP", value=f"{odd}AMBER{odd}", set_by=f" X{odd}")])],
+        destination=pb.Destination(kind=1))
+    message.group.adoptions.add(agreement="tlp", default_labels={f"{odd}tlp": f"{odd}RED"})
+    assert_same(message.SerializeToString())
+    message.group.id = "g1"
+    assert_same(message.SerializeToString())
