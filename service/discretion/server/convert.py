@@ -517,6 +517,121 @@ def _plain(value: struct_pb2.Value, field: str, problems: list[FieldViolation]) 
     return None  # null_value, or a Value with nothing set
 
 
+# ---- Request -> CheckRequest (the inverse, for tools and tests) ---------------
+
+
+def request_to_proto(request: model.Request) -> pb.CheckRequest:
+    """The wire message `request_from_proto` reads back as `request` (without a clock).
+
+    For the tools and tests that send a suite's request as bytes: a word no
+    wire enum carries raises ValueError (the wire could not say it); a
+    domain word the zero value also reads as is sent by its own number.
+    """
+    r = request
+    message = pb.CheckRequest(
+        action=_number(_ACTIONS, r.action, "action"),
+        actor=_actor_to_proto(r.actor),
+        group=_group_to_proto(r.group),
+        items=[_item_to_proto(item) for item in r.items],
+        destination=_destination_to_proto(r.destination),
+        format=_number(_FORMATS, r.format, "format"),
+        derived=_number(_DERIVATIONS, r.derived, "derived"),
+        quoted_text=r.quoted_text,
+        span_unit=_number(_SPAN_UNITS, r.span_unit, "span_unit"),
+    )
+    _set_instant(message, "requested_at", r.requested_at)
+    if r.attribution != _NO_ATTRIBUTION:
+        a = r.attribution
+        message.attribution.CopyFrom(pb.Attribution(author_identity=a.author_identity, affiliation=a.affiliation,
+                                                    descriptor=a.descriptor, link=a.link))
+    if r.purpose != _NO_PURPOSE:
+        p = r.purpose
+        message.purpose.CopyFrom(pb.Purpose(
+            need_to_know=p.need_to_know, notification_prohibited=p.notification_prohibited,
+            legal_basis=_number(_LEGAL_BASES, p.legal_basis, "purpose.legal_basis")))
+    if r.attributes:
+        message.attributes.update(r.attributes)
+    return message
+
+
+def _number(enum: _Enum, word: str, field: str) -> int:
+    numbers = [number for number, said in enum.words.items() if said == word]
+    if not numbers:
+        raise ValueError(f"`{word}` is no {enum.descriptor.name} the wire carries ({field})")
+    return max(numbers)  # the value of its own, not the zero value that reads as it
+
+
+def _set_instant(parent: Any, name: str, instant: model.Instant | None) -> None:
+    if instant is not None:
+        seconds, nanos = divmod(instant, SECOND)
+        getattr(parent, name).CopyFrom(Timestamp(seconds=seconds, nanos=nanos))
+
+
+def _person_to_proto(person: model.Person) -> pb.Person:
+    return pb.Person(id=person.id, display_name=person.display_name, organization=person.organization,
+                     handles=person.handles, is_minor=person.is_minor, aliases=person.aliases,
+                     organization_aliases=person.organization_aliases)
+
+
+def _actor_to_proto(actor: model.Actor) -> pb.Actor:
+    message = pb.Actor(id=actor.id, display_name=actor.display_name, organization=actor.organization,
+                       role=_number(_ROLES, actor.role, "actor.role"), member=actor.member,
+                       kind=_number(_ACTOR_KINDS, actor.kind, "actor.kind"), installed_by=actor.installed_by)
+    _set_instant(message, "joined_at", actor.joined_at)
+    return message
+
+
+def _group_to_proto(group: model.Group) -> pb.Group:
+    message = pb.Group(id=group.id, privacy=_number(_PRIVACIES, group.privacy, "group.privacy"),
+                       visibility=_number(_VISIBILITIES, group.visibility, "group.visibility"),
+                       participants=[_person_to_proto(p) for p in group.participants], community=group.community)
+    for a in group.adoptions:
+        adoption = message.adoptions.add(agreement=a.agreement, version=a.version, replaces=a.replaces,
+                                         segments=a.segments, default_labels=a.default_labels,
+                                         label_floors=a.label_floors)
+        _set_instant(adoption, "effective_from", a.effective_from)
+        _set_instant(adoption, "disclosed_at", a.disclosed_at)
+    _set_instant(message, "converted_at", group.converted_at)
+    return message
+
+
+def _item_to_proto(item: model.Item) -> pb.Item:
+    message = pb.Item(id=item.id, author=_person_to_proto(item.author), text=item.text,
+                      kind=_number(_ITEM_KINDS, item.kind, "items.kind"),
+                      listed_people=[_person_to_proto(p) for p in item.listed_people],
+                      exchange_participants=item.exchange_participants, conversation=item.conversation,
+                      link=item.link)
+    _set_instant(message, "posted_at", item.posted_at)
+    _set_instant(message, "retracted_at", item.retracted_at)
+    for label in item.labels:
+        _set_instant(message.labels.add(scheme=label.scheme, value=label.value, set_by=label.set_by,
+                                        params=label.params), "set_at", label.set_at)
+    for consent in item.consents:
+        added = message.consents.add(by=consent.by, scope=consent.scope, recipients=consent.recipients)
+        _set_instant(added, "granted_at", consent.granted_at)
+        _set_instant(added, "withdrawn_at", consent.withdrawn_at)
+    if item.session != _NO_SESSION:
+        s = item.session
+        message.session.CopyFrom(pb.Session(id=s.id, segment=s.segment, speaker_count=s.speaker_count))
+    return message
+
+
+def _destination_to_proto(destination: model.Destination) -> pb.Destination:
+    message = pb.Destination(kind=_number(_DESTINATION_KINDS, destination.kind, "destination.kind"),
+                             channel=destination.channel, group_id=destination.group_id,
+                             publicly_accessible=destination.publicly_accessible,
+                             recipients=[pb.Recipient(id=r.id, organization=r.organization)
+                                         for r in destination.recipients])
+    if destination.service != _NO_SERVICE:
+        s = destination.service
+        service = pb.Service(name=s.name, organization=s.organization)
+        for name in ("new_controller", "may_train", "retains"):
+            if getattr(s, name) is not None:
+                setattr(service, name, getattr(s, name))
+        message.service.CopyFrom(service)
+    return message
+
+
 # ---- Decision -> CheckResponse ----------------------------------------------
 
 
