@@ -96,3 +96,85 @@ pub fn granted_since(consents: &[Consent], person_id: &str, kind: &str, since: M
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! consent.py's reading of a history of consents.
+    use super::*;
+    use crate::model::Recipient;
+
+    fn consent(by: &str, scope: &str, granted: Option<Instant>, withdrawn: Option<Instant>) -> Consent {
+        Consent { by: by.into(), scope: scope.into(), granted_at: granted, withdrawn_at: withdrawn, ..Consent::default() }
+    }
+
+    fn answer(consents: &[Consent], now: Instant) -> Option<(usize, bool)> {
+        latest(consents, "u1", "quote", now)
+            .map(|(c, withdrawn)| (consents.iter().position(|x| std::ptr::eq(x, c)).unwrap_or(99), withdrawn))
+    }
+
+    #[test]
+    fn the_latest_event_answers_and_a_withdrawal_ends_every_earlier_grant() {
+        let history = [consent("u1", "quote", Some(10), None), consent("u1", "quote", Some(5), Some(20))];
+        assert_eq!(answer(&history, 15), Some((0, false)));
+        assert_eq!(answer(&history, 25), Some((1, true)));
+        assert_eq!(answer(&history, 4), None);
+        // A later grant restores consent.
+        let restored = [consent("u1", "quote", Some(5), Some(20)), consent("u1", "quote", Some(30), None)];
+        assert_eq!(answer(&restored, 30), Some((1, false)));
+    }
+
+    #[test]
+    fn at_one_instant_a_withdrawal_beats_a_grant() {
+        let history = [consent("u1", "quote", Some(10), None), consent("u1", "quote", Some(1), Some(10))];
+        assert_eq!(answer(&history, 10), Some((1, true)));
+    }
+
+    #[test]
+    fn a_grant_of_unknown_date_stands_since_ever_but_is_no_grant_since_a_change() {
+        let history = [consent("u1", "quote", None, None)];
+        assert_eq!(answer(&history, Instant::MIN), Some((0, false)));
+        assert!(!granted_since(&history, "u1", "quote", Moment::SinceEver, 5, &Destination::default()));
+        let dated = [consent("u1", "quote", Some(3), None)];
+        assert!(granted_since(&dated, "u1", "quote", Moment::At(3), 5, &Destination::default()));
+        assert!(!granted_since(&dated, "u1", "quote", Moment::At(4), 5, &Destination::default()));
+    }
+
+    #[test]
+    fn a_withdrawal_counts_however_it_is_spelled_a_grant_only_exactly() {
+        let loose = [consent("U1", "Quote", Some(1), Some(2))];
+        assert_eq!(answer(&loose, 5), Some((0, true)));
+        let grant = [consent("U1", "quote", Some(1), None)];
+        assert_eq!(answer(&grant, 5), None);
+    }
+
+    #[test]
+    fn a_record_withdrawn_before_it_was_granted_is_only_a_withdrawal() {
+        let odd = [consent("u1", "quote", Some(10), Some(5))];
+        assert_eq!(answer(&odd, 20), Some((0, true)));
+        assert_eq!(answer(&odd, 4), None);
+    }
+
+    #[test]
+    fn a_blank_person_has_given_nothing() {
+        assert!(latest(&[consent("", "quote", None, None)], "", "quote", 5).is_none());
+    }
+
+    #[test]
+    fn a_grant_naming_recipients_covers_only_a_destination_listing_them_all() {
+        let mut grant = consent("u1", "quote", Some(1), None);
+        grant.recipients = vec!["r0".into(), "".into()];
+        let to = |ids: &[&str], kind: &str, public: bool| Destination {
+            kind: kind.into(),
+            publicly_accessible: public,
+            recipients: ids.iter().map(|id| Recipient { id: id.to_string(), organization: String::new() }).collect(),
+            ..Destination::default()
+        };
+        let covered = |d: &Destination| granted_since(std::slice::from_ref(&grant), "u1", "quote", Moment::SinceEver, 5, d);
+        assert!(covered(&to(&["r0"], "external_individual", false)));
+        assert!(!covered(&to(&["r0", "r1"], "external_individual", false)));
+        assert!(!covered(&to(&[""], "external_individual", false)));
+        assert!(!covered(&to(&[], "external_individual", false)));
+        assert!(!covered(&to(&["r0"], "ai_tool", false)));
+        assert!(!covered(&to(&["r0"], "external_individual", true)));
+    }
+}

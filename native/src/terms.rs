@@ -477,3 +477,173 @@ enum LabelKind {
     Defaults,
     Floors,
 }
+
+#[cfg(test)]
+mod tests {
+    //! terms.py's behaviour (tests/test_terms_over_time.py and the domain notes §6), on policies made by hand.
+    use super::*;
+    use crate::compiled::LabelScheme;
+    use crate::model::SECOND;
+
+    fn version(agreement: &str, number: u32, published_at: Option<Instant>) -> Arc<CompiledVersion> {
+        Arc::new(CompiledVersion {
+            agreement: agreement.into(),
+            version: number,
+            effective_from: published_at,
+            disclosed_at: None,
+            index: HashMap::new(),
+            default_labels: BTreeMap::new(),
+            authors_may_restrict_later: true,
+            label_floors: BTreeMap::new(),
+            published_at,
+            frozen_schemes: BTreeSet::new(),
+        })
+    }
+
+    const DAY: Instant = 86_400 * SECOND;
+
+    /// baseline (platform-wide, one version), club (v1 since ever, v2 published on day 100), press, tlp.
+    fn policy() -> CompiledPolicy {
+        let mut versions = BTreeMap::new();
+        versions.insert("baseline".to_string(), BTreeMap::from([(1, version("baseline", 1, None))]));
+        versions.insert("club".to_string(),
+                        BTreeMap::from([(1, version("club", 1, None)), (2, version("club", 2, Some(100 * DAY)))]));
+        versions.insert("press".to_string(), BTreeMap::from([(1, version("press", 1, None))]));
+        versions.insert("tlp".to_string(), BTreeMap::from([(1, version("tlp", 1, None))]));
+        let tlp = LabelScheme {
+            name: "tlp".into(),
+            order: ["clear", "green", "amber", "red"].map(String::from).to_vec(),
+            aliases: BTreeMap::from([("white".to_string(), "clear".to_string())]),
+            agreement: "tlp".into(),
+            relabel_by: BTreeSet::new(),
+        };
+        CompiledPolicy {
+            revision: "r".into(),
+            agreements: Vec::new(),
+            versions,
+            platform_wide: vec!["baseline".into()],
+            bindings: HashMap::new(),
+            label_schemes: BTreeMap::from([("tlp".to_string(), tlp)]),
+            consent_scopes_read: BTreeSet::new(),
+        }
+    }
+
+    fn adoption(agreement: &str, version: u32, from: Option<Instant>) -> Adoption {
+        Adoption { agreement: agreement.into(), version, effective_from: from, ..Adoption::default() }
+    }
+
+    fn keys(g: &Governing) -> Vec<&str> {
+        g.keys.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn the_latest_version_is_the_one_published_at_the_instant() {
+        let policy = policy();
+        let adoptions = [adoption("club", 0, Some(DAY))];
+        let terms = terms_for(&policy, &[], &adoptions).expect("readable");
+        assert_eq!(keys(&terms.at(Moment::At(50 * DAY), "")), ["club@1", "baseline@1"]);
+        assert_eq!(keys(&terms.at(Moment::At(150 * DAY), "")), ["club@2", "baseline@1"]);
+        // Before the adoption: only the platform's terms.
+        assert_eq!(keys(&terms.at(Moment::SinceEver, "")), ["baseline@1"]);
+        assert_eq!(terms.last_change(Moment::At(50 * DAY), 150 * DAY), Some(Moment::At(100 * DAY)));
+        assert_eq!(terms.last_change(Moment::At(100 * DAY), 150 * DAY), None);
+        assert_eq!(terms.last_change(Moment::SinceEver, 0), None);
+    }
+
+    #[test]
+    fn every_set_of_terms_ever_counts_from_the_first_adoption_on() {
+        let policy = policy();
+        let adoptions = [adoption("club", 0, Some(DAY))];
+        let terms = terms_for(&policy, &[], &adoptions).expect("readable");
+        let ever: Vec<Vec<String>> = terms.ever("").iter().map(|g| g.keys.clone()).collect();
+        assert_eq!(ever, [vec!["club@1".to_string(), "baseline@1".into()], vec!["club@2".into(), "baseline@1".into()]]);
+    }
+
+    #[test]
+    fn a_replacement_ends_what_it_replaces_only_from_its_start() {
+        let policy = policy();
+        let mut press = adoption("press", 1, Some(10 * DAY));
+        press.replaces = vec!["club".into()];
+        let adoptions = [adoption("club", 1, Some(DAY)), press];
+        let terms = terms_for(&policy, &[], &adoptions).expect("readable");
+        assert_eq!(keys(&terms.at(Moment::At(5 * DAY), "")), ["club@1", "baseline@1"]);
+        assert_eq!(keys(&terms.at(Moment::At(10 * DAY), "")), ["press@1", "baseline@1"]);
+    }
+
+    #[test]
+    fn nothing_a_request_says_ends_the_binding() {
+        let policy = policy();
+        let bound = [adoption("club", 1, None)];
+        let mut press = adoption("press", 1, Some(10 * DAY));
+        press.replaces = vec!["club".into()];
+        let requested = [press];
+        let terms = terms_for(&policy, &bound, &requested).expect("readable");
+        assert_eq!(keys(&terms.at(Moment::At(20 * DAY), "")), ["club@1", "press@1", "baseline@1"]);
+    }
+
+    #[test]
+    fn an_adoption_limited_to_segments_governs_only_their_items() {
+        let policy = policy();
+        let mut press = adoption("press", 1, None);
+        press.segments = vec!["Open Discussion".into()];
+        let adoptions = [adoption("club", 1, None), press];
+        let terms = terms_for(&policy, &[], &adoptions).expect("readable");
+        assert_eq!(terms.segments, ["opendiscussion"]);
+        assert_eq!(keys(&terms.at(Moment::At(DAY), "open  discussion")), ["club@1", "press@1", "baseline@1"]);
+        assert_eq!(keys(&terms.at(Moment::At(DAY), "q&a")), ["club@1", "baseline@1"]);
+    }
+
+    #[test]
+    fn labels_of_adoptions_are_read_by_their_scheme_the_strictest_winning() {
+        let policy = policy();
+        let mut club = adoption("club", 1, None);
+        club.default_labels = vec![(" TLP".into(), "white".into())];
+        club.label_floors = vec![("tlp".into(), "nonsense".into())];
+        let adoptions = [club];
+        let terms = terms_for(&policy, &[], &adoptions).expect("readable");
+        let g = terms.at(Moment::At(DAY), "");
+        assert_eq!(g.default_labels, [("tlp".to_string(), "clear".to_string())]);
+        // An unknown value reads as the most restrictive.
+        assert_eq!(g.label_floors, [("tlp".to_string(), "red".to_string())]);
+    }
+
+    #[test]
+    fn adoptions_that_cannot_be_read_are_refused_naming_the_field() {
+        let policy = policy();
+        let refused = |adoptions: &[Adoption]| terms_for(&policy, &[], adoptions).err().map(|r| (r.code, r.field));
+        assert_eq!(refused(&[adoption("nope", 0, None)]),
+                   Some(("unknown_agreement".into(), "group.adoptions[0].agreement".into())));
+        assert_eq!(refused(&[adoption("club", 0, None), adoption("club", 7, None)]),
+                   Some(("unknown_agreement_version".into(), "group.adoptions[1].version".into())));
+        let mut platform = adoption("baseline", 0, None);
+        platform.segments = vec!["x".into()];
+        assert_eq!(refused(&[platform]),
+                   Some(("terms_on_platform_agreement".into(), "group.adoptions[0].segments".into())));
+        let mut labelled = adoption("club", 0, None);
+        labelled.label_floors = vec![("tlр".into(), "red".into())]; // a Cyrillic р
+        assert_eq!(refused(&[labelled]),
+                   Some(("unknown_label_scheme".into(), "group.adoptions[0].label_floors".into())));
+        let mut blank = adoption("club", 0, None);
+        blank.segments = vec![" \u{200b}".into()];
+        assert_eq!(refused(&[blank]), Some(("blank_segment".into(), "group.adoptions[0].segments".into())));
+        let mut itself = adoption("club", 0, None);
+        itself.replaces = vec!["club".into()];
+        assert_eq!(refused(&[itself]),
+                   Some(("adoption_replaces_itself".into(), "group.adoptions[0].replaces".into())));
+    }
+
+    #[test]
+    fn adoptions_replacing_each_other_from_one_instant_are_a_cycle_named_in_order() {
+        let mut a = adoption("club", 0, Some(DAY));
+        a.replaces = vec!["press".into()];
+        let mut b = adoption("press", 0, Some(DAY));
+        b.replaces = vec!["club".into()];
+        let later = adoption("tlp", 0, Some(2 * DAY));
+        let problems = adoption_problems(&[later, b, a]);
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].index, 1);
+        assert_eq!(problems[0].message,
+                   "the adoptions of `club`, `press` replace each other from the same instant, which would end them \
+                    all; say which one ends the other");
+    }
+}

@@ -1,0 +1,76 @@
+"""decide in Rust against decide in Python: the same decision on every request, to the letter.
+
+The reference is `engine.decide(policy, request, now=…)`; the native engine is
+`discretion_native.Engine(compiled form).decide_model(request, now)`. Both are
+built from one compiled form of the shipped rules and compared as
+`dataclasses.asdict` of the reference's Decision without its explanation and
+trace: decision, obligations with their spans, findings in order, item
+outcomes and the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+import sys
+
+import discretion_native
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from discretion.engine import decide
+from discretion.engine.build import build_policy
+from discretion.engine.model import Adoption, Request
+from discretion.policy.suites import DEFAULT_NOW
+from discretion.store.files import lower_directory
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the shared strategies of tests/
+from strategies import NOW, RULES, budget, requests  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def engines():
+    compiled = lower_directory(RULES)
+    return build_policy(compiled), discretion_native.Engine(compiled.SerializeToString())
+
+
+def expected(policy, request: Request, now: int) -> dict:
+    answer = dataclasses.asdict(decide(policy, request, now=now))
+    del answer["explanation"], answer["trace"]
+    return answer
+
+
+def assert_same(engines, request: Request, now: int, name: str = "") -> None:
+    policy, native = engines
+    reference = expected(policy, request, now)
+    assert native.decide_model(request, now) == reference, name
+
+
+def test_every_suite_case_is_decided_as_python_decides_it(engines, suite_requests):
+    assert len(suite_requests) > 100
+    for name, request in suite_requests:
+        assert_same(engines, request, DEFAULT_NOW, name)
+
+
+def adopt(request: Request, agreements) -> Request:
+    adoptions = tuple(Adoption(a, effective_from=0) for a in agreements)
+    return dataclasses.replace(request, group=dataclasses.replace(request.group, adoptions=adoptions))
+
+
+@budget(300)
+@given(st.data())
+def test_generated_requests_are_decided_as_python_decides_them(engines, data):
+    request, adopted = data.draw(requests())
+    assert_same(engines, adopt(request, adopted), NOW)
+
+
+@budget(100)
+@given(requests())
+def test_requests_with_adoptions_over_time_are_decided_as_python_decides_them(engines, drawn):
+    # Terms that change: the first agreement adopted from the start, the second replacing it later.
+    request, (first, second) = drawn
+    adoptions = (Adoption(first, effective_from=0),
+                 Adoption(second, effective_from=NOW - 500 * 10**9, replaces=(first,), segments=("discussion",)))
+    request = dataclasses.replace(request, group=dataclasses.replace(request.group, adoptions=adoptions))
+    assert_same(engines, request, NOW)
