@@ -859,3 +859,207 @@ fn reason(verdict: &str, findings: &[Finding]) -> String {
     let messages = unique(with(ALLOW));
     format!("allowed: {}", messages.first().copied().unwrap_or("the author may share their own words"))
 }
+
+#[cfg(test)]
+mod tests {
+    //! decide.py's answers where no rule is evaluated (rules need conditions, tested
+    //! with them): refusals, members only, the author's waiver, labels, combining.
+    //! The expected values are the Python evaluator's on the same policy and requests.
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::model::{Actor, Adoption, Group, Label};
+
+    fn version(agreement: &str, defaults: &[(&str, &str)]) -> Arc<CompiledVersion> {
+        Arc::new(CompiledVersion {
+            agreement: agreement.into(),
+            version: 1,
+            effective_from: None,
+            disclosed_at: None,
+            index: HashMap::new(),
+            default_labels: defaults.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            authors_may_restrict_later: true,
+            label_floors: BTreeMap::new(),
+            published_at: None,
+            frozen_schemes: BTreeSet::new(),
+        })
+    }
+
+    fn tlp() -> LabelScheme {
+        LabelScheme {
+            name: "tlp".into(),
+            order: ["clear", "green", "amber", "red"].map(String::from).to_vec(),
+            aliases: BTreeMap::from([("white".to_string(), "clear".to_string())]),
+            agreement: "tlp".into(),
+            relabel_by: BTreeSet::from(["admin".to_string()]),
+        }
+    }
+
+    fn policy() -> CompiledPolicy {
+        let mut versions = BTreeMap::new();
+        versions.insert("baseline".to_string(), BTreeMap::from([(1, version("baseline", &[]))]));
+        versions.insert("club".to_string(), BTreeMap::from([(1, version("club", &[("tlp", "green")]))]));
+        versions.insert("tlp".to_string(), BTreeMap::from([(1, version("tlp", &[]))]));
+        CompiledPolicy {
+            revision: "rev".into(),
+            agreements: Vec::new(),
+            versions,
+            platform_wide: vec!["baseline".into()],
+            bindings: HashMap::from([("bound".to_string(), vec![Adoption { agreement: "club".into(), ..Adoption::default() }])]),
+            label_schemes: BTreeMap::from([("tlp".to_string(), tlp())]),
+            consent_scopes_read: BTreeSet::new(),
+        }
+    }
+
+    fn item(labels: Vec<Label>) -> Item {
+        Item { id: "m".into(), author: Person { id: "u-au".into(), ..Person::default() }, posted_at: Some(5), labels,
+               ..Item::default() }
+    }
+
+    fn request() -> Request {
+        Request {
+            action: "share".into(),
+            actor: Actor { id: "u-me".into(), ..Actor::default() },
+            group: Group { id: "g".into(), adoptions: vec![Adoption { agreement: "club".into(), ..Adoption::default() }],
+                           ..Group::default() },
+            items: vec![item(Vec::new())],
+            destination: Destination { kind: "public".into(), ..Destination::default() },
+            requested_at: Some(10),
+            ..Request::default()
+        }
+    }
+
+    fn label(scheme: &str, value: &str) -> Label {
+        Label { scheme: scheme.into(), value: value.into(), ..Label::default() }
+    }
+
+    fn codes(d: &Decision) -> Vec<&str> {
+        d.findings.iter().map(|f| f.reason_code.as_str()).collect()
+    }
+
+    #[test]
+    fn what_the_policy_cannot_know_is_refused_naming_the_field() {
+        let d = decide(&policy(), &Request { action: String::new(), ..request() }, 10);
+        assert_eq!(d.decision, "deny");
+        assert_eq!(d.reason, "denied: the action `unspecified` is not one the policy knows (field `action`)");
+        assert_eq!(d.findings[0].message, d.reason);
+        assert_eq!(d.items[0].outcome, "excluded");
+        assert!(d.items[0].governed_by.is_empty());
+        let d = decide(&policy(), &Request { group: Group { id: "x".into(), ..Group::default() }, ..request() }, 10);
+        assert_eq!(d.reason, "denied: group `x` carries no adoptions and has no binding, so its agreement is unknown \
+                              (field `group.adoptions`)");
+    }
+
+    #[test]
+    fn what_no_rule_permits_stays_in_the_group() {
+        let d = decide(&policy(), &request(), 10);
+        assert_eq!(d.decision, "deny");
+        assert_eq!(codes(&d), ["not_permitted"]);
+        assert_eq!(d.reason, "denied: no agreement in force permits a share of item `m` to `public`; what is said in \
+                              the group stays in the group unless an agreement says otherwise");
+        assert_eq!(d.items[0].governed_by, ["club@1", "baseline@1"]);
+        // Judged as asked first: a publicly accessible place is named by its own kind.
+        let public_place = Destination { kind: "same_group".into(), publicly_accessible: true, ..Destination::default() };
+        let bound = Group { id: "bound".into(), ..Group::default() };
+        let d = decide(&policy(), &Request { destination: public_place, group: bound, ..request() }, 10);
+        assert!(d.findings[0].message.contains("to `same_group`"), "{}", d.findings[0].message);
+    }
+
+    #[test]
+    fn the_author_may_share_their_own_words() {
+        let actor = Actor { id: "u-au".into(), ..Actor::default() };
+        let d = decide(&policy(), &Request { actor, ..request() }, 10);
+        assert_eq!((d.decision.as_str(), d.reason.as_str()), ("allow", "allowed: the author may share their own words"));
+        assert_eq!((d.items[0].outcome.as_str(), d.items[0].decision.as_str()), ("kept", "allow"));
+    }
+
+    #[test]
+    fn no_items_is_an_allowed_share_and_a_denied_export() {
+        let d = decide(&policy(), &Request { items: Vec::new(), ..request() }, 10);
+        assert_eq!((d.decision.as_str(), d.reason.as_str()), ("allow", "allowed: the author may share their own words"));
+        let d = decide(&policy(), &Request { items: Vec::new(), action: "export".into(), ..request() }, 10);
+        assert_eq!((d.decision.as_str(), d.reason.as_str()), ("deny", "denied"));
+    }
+
+    #[test]
+    fn a_label_no_agreement_defines_denies_the_item() {
+        let actor = Actor { id: "u-au".into(), ..Actor::default() };
+        let labelled = Item { posted_at: None, ..item(vec![label("tlр", "red"), label("", "x")]) };
+        let d = decide(&policy(), &Request { actor, items: vec![labelled], ..request() }, 10);
+        assert_eq!(codes(&d), ["uninterpreted_label"]);
+        assert_eq!(d.findings[0].message, "item `m` carries a `(blank)`, `tlр` label that no loaded agreement defines, \
+                                           so what it allows cannot be known and it is not passed on");
+    }
+
+    #[test]
+    fn an_item_read_too_many_ways_stays_in_the_group() {
+        let many = (0..40)
+            .map(|i| Label { params: vec![("n".into(), i.to_string())], ..label("tlp", "red") })
+            .collect();
+        let public_place = Destination { kind: "same_group".into(), publicly_accessible: true, ..Destination::default() };
+        let d = decide(&policy(), &Request { items: vec![item(many)], destination: public_place, ..request() }, 10);
+        assert_eq!(d.findings[0].message, "item `m` could be read 80 ways (sets of terms times readings of its labels), \
+                                           more than the 64 that are judged; it stays in the group");
+    }
+
+    #[test]
+    fn each_label_is_a_reading_beside_the_sources_labelling() {
+        let press = LabelScheme {
+            name: "press".into(),
+            order: ["on_record", "background", "off_record"].map(String::from).to_vec(),
+            aliases: BTreeMap::new(),
+            agreement: "press".into(),
+            relabel_by: BTreeSet::new(),
+        };
+        let schemes = BTreeMap::from([("tlp".to_string(), tlp()), ("press".to_string(), press)]);
+        let frozen = CompiledVersion {
+            frozen_schemes: BTreeSet::from(["press".to_string()]),
+            authors_may_restrict_later: false,
+            ..Arc::into_inner(version("press", &[])).expect("one owner")
+        };
+        let pairs = |list: &[(&str, &str)]| list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let governing = Governing::new(vec![Arc::new(frozen)], pairs(&[("press", "on_record"), ("tlp", "green")]),
+                                       pairs(&[("tlp", "amber")]));
+        let l = |scheme: &str, value: &str, by: &str, at: Option<Instant>, params: &[(&str, &str)]| Label {
+            scheme: scheme.into(),
+            value: value.into(),
+            set_by: by.into(),
+            set_at: at,
+            params: pairs(params),
+        };
+        let show = |item: &Item| -> Vec<(Labels, Vec<(String, Vec<(String, String)>)>)> {
+            labellings(&governing, &schemes, item)
+                .into_iter()
+                .map(|(labels, params)| {
+                    (labels, params.into_iter().map(|(k, v)| (k, v.into_iter().collect())).collect())
+                })
+                .collect()
+        };
+        let a = Item {
+            posted_at: Some(5),
+            labels: vec![
+                l("TLP", "white", "", None, &[]),
+                l("tlp", "red", "admin", None, &[]),
+                l("press", "off_record", "author", Some(9), &[]),
+                l("press", "background", "", Some(3), &[("until", "x")]),
+                l("tlp", "red", "u1", None, &[]),
+                l("tlp", "red", "u1", None, &[("n", "1")]),
+                l("zz", "x", "", None, &[]),
+            ],
+            ..Item::default()
+        };
+        let until = vec![("until".to_string(), "x".to_string())];
+        assert_eq!(show(&a), vec![
+            (pairs(&[("tlp", "red"), ("press", "background")]), vec![("press".into(), until.clone()), ("tlp".into(), vec![])]),
+            (pairs(&[("tlp", "amber"), ("press", "background")]), vec![("press".into(), until.clone()), ("tlp".into(), vec![])]),
+            (pairs(&[("tlp", "red"), ("press", "background")]),
+             vec![("press".into(), until), ("tlp".into(), vec![("n".into(), "1".into())])]),
+        ]);
+        let b = Item { labels: vec![l("press", "off_record", "author", Some(9), &[])], ..Item::default() };
+        assert_eq!(show(&b), vec![(pairs(&[("tlp", "amber"), ("press", "off_record")]),
+                                   vec![("press".into(), vec![]), ("tlp".into(), vec![])])]);
+        let c = Item { posted_at: Some(5), ..Item::default() };
+        assert_eq!(show(&c), vec![(pairs(&[("press", "on_record"), ("tlp", "amber")]), vec![("tlp".into(), vec![])])]);
+    }
+}
+

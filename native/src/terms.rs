@@ -181,7 +181,7 @@ pub struct Governing {
 }
 
 impl Governing {
-    fn new(versions: Vec<Arc<CompiledVersion>>, default_labels: Vec<(String, String)>,
+    pub(crate) fn new(versions: Vec<Arc<CompiledVersion>>, default_labels: Vec<(String, String)>,
            label_floors: Vec<(String, String)>) -> Governing {
         let frozen = versions.iter().flat_map(|v| v.frozen_schemes.iter().cloned()).collect();
         let keys = versions.iter().map(|v| v.key()).collect();

@@ -74,3 +74,49 @@ def test_requests_with_adoptions_over_time_are_decided_as_python_decides_them(en
                  Adoption(second, effective_from=NOW - 500 * 10**9, replaces=(first,), segments=("discussion",)))
     request = dataclasses.replace(request, group=dataclasses.replace(request.group, adoptions=adoptions))
     assert_same(engines, request, NOW)
+
+
+# ---- terms over time, on the small policies of tests/test_terms_over_time.py ---------------
+
+def _over_time_cases():
+    from discretion.engine.instants import parse_iso as at
+    from test_terms_over_time import BASELINE, CLUB, LATEST, LOOSER, OTHER
+
+    start = at("2026-01-01T00:00:00Z")
+    cases = [
+        ((CLUB + LOOSER,), [LATEST]),
+        ((CLUB,), [LATEST]),
+        ((CLUB + LOOSER,), [Adoption("club", 1, effective_from=start), Adoption("club", 2, effective_from=start)]),
+        ((CLUB + LOOSER,), [Adoption("club", 2, effective_from=start), Adoption("club", 1, effective_from=start)]),
+        ((CLUB, OTHER), [Adoption("club", replaces=("club",))]),
+        ((CLUB, OTHER), [Adoption("club", effective_from=0, replaces=("other",)),
+                         Adoption("other", effective_from=0, replaces=("club",))]),
+        ((CLUB, OTHER), [Adoption("club", effective_from=start, replaces=("other",)),
+                         Adoption("other", effective_from=at("2026-02-01T00:00:00Z"), replaces=("club",))]),
+        ((CLUB, OTHER.replace("effect: deny", "effect: allow")),
+         [Adoption("club", effective_from=start), Adoption("other", effective_from=start, replaces=("club",))]),
+        ((CLUB,), [Adoption("club", segments=("discussion", " \u200b"))]),
+        ((CLUB + LOOSER, OTHER), [Adoption("club", effective_from=start, segments=("Discussion",)),
+                                  Adoption("other", disclosed_at=at("2026-04-01T00:00:00Z"))]),
+    ]
+    moments = [("2026-03-01T00:00:00Z", "2026-09-01T00:00:00Z"), ("2026-07-01T00:00:00Z", "2026-09-01T00:00:00Z"),
+               ("2026-07-01T00:00:00Z", "2026-05-01T00:00:00Z"), (None, "2026-09-01T00:00:00Z")]
+    for index, (agreements, adoptions) in enumerate(cases):
+        for posted, requested in moments:
+            yield pytest.param((BASELINE, *agreements), adoptions, posted and at(posted), at(requested),
+                               id=f"{index}-{posted}-{requested}")
+
+
+@pytest.mark.parametrize("agreements,adoptions,posted,requested", list(_over_time_cases()))
+@pytest.mark.parametrize("segment", ["", "discussion"])
+def test_terms_over_time_are_read_as_python_reads_them(agreements, adoptions, posted, requested, segment):
+    from discretion.compile.compiler import lower_documents
+    from discretion.engine.model import Actor, Destination, Group, Item, Person, Session
+
+    compiled, _, _ = lower_documents([(f"a{i}.yaml", text.encode()) for i, text in enumerate(agreements)])
+    engines = build_policy(compiled), discretion_native.Engine(compiled.SerializeToString())
+    request = Request(
+        action="share", actor=Actor(id="u-me", member=True), group=Group(id="g", adoptions=tuple(adoptions)),
+        items=(Item(id="m", author=Person(id="u-au"), posted_at=posted, session=Session(segment=segment)),),
+        destination=Destination(kind="public"), requested_at=requested)
+    assert_same(engines, request, requested)
