@@ -1061,5 +1061,111 @@ mod tests {
         let c = Item { posted_at: Some(5), ..Item::default() };
         assert_eq!(show(&c), vec![(pairs(&[("press", "on_record"), ("tlp", "amber")]), vec![("tlp".into(), vec![])])]);
     }
+
+    fn span(start: i64, end: i64, reveals: &str, field: &str, item_id: &str) -> crate::model::Span {
+        crate::model::Span { start, end, reveals: reveals.into(), field: field.into(), item_id: item_id.into() }
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn obligations_of_one_kind_and_parameters_are_joined() {
+        let o = |kind: &str, items: &[&str], people: &[&str]| Obligation {
+            r#type: kind.into(),
+            item_ids: strings(items),
+            person_ids: strings(people),
+            ..Obligation::default()
+        };
+        let merged = merge_obligations(vec![
+            Obligation {
+                spans: vec![span(5, 9, "name", "items.text", "a"), span(0, 3, "handle", "quoted_text", "")],
+                names: strings(&["N"]),
+                ..o("redact_identifying_content", &["a"], &["p1", ""])
+            },
+            o("exclude_items", &["b"], &[]),
+            Obligation {
+                spans: vec![span(1, 4, "organization", "quoted_text", ""), span(7, 12, "handle", "items.text", "a")],
+                names: strings(&["M", "N"]),
+                ..o("redact_identifying_content", &["b", "a"], &["", "p2"])
+            },
+            Obligation { until: Some(5), ..o("hold_until", &["a"], &[]) },
+            Obligation { until: Some(6), ..o("hold_until", &["a"], &[]) },
+            Obligation { notice: "x".into(), ..o("add_notice", &["c"], &[""]) },
+        ]);
+        assert_eq!(merged, vec![
+            Obligation {
+                spans: vec![span(5, 12, "name", "items.text", "a"), span(0, 4, "handle", "quoted_text", "")],
+                names: strings(&["N", "M"]),
+                ..o("redact_identifying_content", &["a", "b"], &["p1", "p2"])
+            },
+            o("exclude_items", &["b"], &[]),
+            Obligation { until: Some(5), ..o("hold_until", &["a"], &[]) },
+            Obligation { until: Some(6), ..o("hold_until", &["a"], &[]) },
+            // Alone, an obligation is kept as it is, blank person and all.
+            Obligation { notice: "x".into(), ..o("add_notice", &["c"], &[""]) },
+        ]);
+    }
+
+    #[test]
+    fn the_reason_says_why_in_the_findings_words() {
+        let f = |effect: &str, message: &str| Finding {
+            agreement: "a".into(),
+            version: 1,
+            rule: "r".into(),
+            item_id: "i".into(),
+            effect: effect.into(),
+            reason_code: "c".into(),
+            message: message.into(),
+        };
+        let findings = [f("allow", "A1"), f(OBLIGE, "O1"), f("deny", "D1"), f(OBLIGE, "O1"), f("deny", "D2"), f("allow", "A2")];
+        assert_eq!(reason(DENY, &findings), "denied: D1");
+        assert_eq!(reason(OBLIGE, &findings), "allowed once the obligations are met: O1; items are left out because D1; D2");
+        assert_eq!(reason(ALLOW, &findings), "allowed: A1");
+        assert_eq!(reason(OBLIGE, &[]), "allowed once the obligations are met: ");
+    }
+
+    #[test]
+    fn a_minor_in_any_record_is_a_minor_in_every_record_and_on_the_roster() {
+        let person = |id: &str, name: &str, minor: bool| Person {
+            id: id.into(),
+            display_name: name.into(),
+            is_minor: minor,
+            ..Person::default()
+        };
+        let (kid, anon) = (person("k", "", true), person("", "anon", true));
+        let request = Request {
+            group: Group { participants: vec![person("k", "K", false), person("p", "", false)], ..Group::default() },
+            items: vec![
+                Item { id: "a".into(), author: person("p", "", false), listed_people: vec![kid, anon.clone(), anon],
+                       ..Item::default() },
+                Item { id: "b".into(), author: person("k", "again", false), ..Item::default() },
+            ],
+            ..request()
+        };
+        let read = minors_everywhere(Cow::Borrowed(&request));
+        let roster: Vec<(&str, &str, bool)> =
+            read.group.participants.iter().map(|p| (p.id.as_str(), p.display_name.as_str(), p.is_minor)).collect();
+        assert_eq!(roster, [("k", "K", true), ("p", "", false), ("", "anon", true)]);
+        let authors: Vec<(&str, bool)> = read.items.iter().map(|i| (i.author.id.as_str(), i.author.is_minor)).collect();
+        assert_eq!(authors, [("p", false), ("k", true)]);
+    }
+
+    #[test]
+    fn of_the_labels_to_state_the_strictest_of_each_scheme_is_kept() {
+        let stated = |label: &str| Obligation {
+            r#type: if label.is_empty() { "exclude_items" } else { "preserve_label" }.into(),
+            label: label.into(),
+            ..Obligation::default()
+        };
+        let mut outcome = Outcome {
+            obligations: ["TLP:AMBER", "", "TLP:RED", "TLP:GREEN", "X:Y", "TLP:ODD"].map(stated).to_vec(),
+            ..Outcome::default()
+        };
+        settle(&mut outcome, &BTreeMap::from([("tlp".to_string(), tlp())]));
+        let left: Vec<&str> = outcome.obligations.iter().map(|o| o.label.as_str()).collect();
+        assert_eq!(left, ["", "TLP:RED", "X:Y"]);
+    }
 }
 
