@@ -457,7 +457,7 @@ pub fn parse_iso(text: &str) -> Result<Instant, Failure> {
     static WHOLE: OnceLock<regex::Regex> = OnceLock::new();
     let fraction_re = FRACTION.get_or_init(|| regex::Regex::new(r"([T ]\d\d(?::?\d\d){0,2})[.,](\d+)").expect("a fixed pattern"));
     let whole_re = WHOLE.get_or_init(|| {
-        regex::Regex::new(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2})(?::([0-9]{2})(?::([0-9]{2}))?)?)?(Z|[+-][0-9]{2}:[0-9]{2}(?::[0-9]{2})?)?$")
+        regex::Regex::new(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2})(?::([0-9]{2})(?::([0-9]{2}))?)?)?(Z|[+-][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?$")
             .expect("a fixed pattern")
     });
     let invalid = || Failure(format!("ValueError: Invalid isoformat string: '{text}'"));
@@ -495,20 +495,23 @@ pub fn parse_iso(text: &str) -> Result<Instant, Failure> {
     let Some(zone) = parts.get(7).map(|m| m.as_str()) else {
         return Err(Failure(format!("NoTimeZone: `{text}` has no time zone")));
     };
-    let offset = if zone == "Z" {
+    // The offset, in microseconds: `datetime` reads one to the microsecond (`+02:00:30.5`).
+    let offset: i128 = if zone == "Z" {
         0
     } else {
         let sign = if zone.starts_with('-') { -1 } else { 1 };
-        let pieces: Vec<i64> = zone[1..].split(':').map(|p| p.parse().unwrap_or(0)).collect();
-        let (h, m, s) = (pieces[0], pieces.get(1).copied().unwrap_or(0), pieces.get(2).copied().unwrap_or(0));
+        let (clock, micros) = zone[1..].split_once('.').unwrap_or((&zone[1..], ""));
+        let pieces: Vec<i128> = clock.split(':').map(|p| p.parse().unwrap_or(0)).collect();
+        let (h, m, s) = (pieces.first().copied().unwrap_or(0), pieces.get(1).copied().unwrap_or(0), pieces.get(2).copied().unwrap_or(0));
         if h > 23 || m > 59 || s > 59 {
             return Err(invalid());
         }
-        sign * (h * 3600 + m * 60 + s)
+        let micros: i128 = format!("{micros:0<6}").parse().unwrap_or(0);
+        sign * ((h * 3600 + m * 60 + s) * 1_000_000 + micros)
     };
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
     let nanos: i128 = format!("{fraction:0<9}").parse().unwrap_or(0);
-    Ok(seconds as i128 * crate::model::SECOND + nanos)
+    Ok(seconds as i128 * crate::model::SECOND - offset * 1000 + nanos)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -529,4 +532,156 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each builder on literal parameters, against what obligations.py builds for the same scope.
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::model::{Actor, Attribution, Consent, Destination, Group, Item, Recipient, Request};
+
+    fn person(id: &str, name: &str, minor: bool) -> Person {
+        Person { id: id.into(), display_name: name.into(), is_minor: minor, ..Person::default() }
+    }
+
+    fn request() -> Request {
+        let item = Item {
+            id: "m".into(),
+            author: person("u-au", "", false),
+            link: "L".into(),
+            listed_people: vec![person("u-au", "Me", false), person("x", "X", false), person("y", "Y", true),
+                                person("", "Nobody", false)],
+            consents: vec![Consent { by: "x".into(), scope: "listing".into(), recipients: vec!["r0".into()],
+                                     granted_at: Some(1), withdrawn_at: None }],
+            ..Item::default()
+        };
+        Request {
+            action: "share".into(),
+            actor: Actor { id: "u-au".into(), ..Actor::default() },
+            group: Group { id: "g".into(), ..Group::default() },
+            items: vec![item],
+            destination: Destination {
+                kind: "external_individual".into(),
+                recipients: vec![Recipient { id: "r0".into(), organization: String::new() }],
+                ..Destination::default()
+            },
+            attribution: Attribution { author_identity: true, descriptor: "a banker".into(), ..Attribution::default() },
+            requested_at: Some(10),
+            ..Request::default()
+        }
+    }
+
+    /// The obligation built for the request's one item, with `params` as literals.
+    fn built(kind: &str, params: &[(&str, Param)]) -> Result<Option<Obligation>, Failure> {
+        let request = request();
+        let label = BTreeMap::from([("tlp".to_string(), "amber".to_string())]);
+        let label_param = BTreeMap::new();
+        let scope = Scope {
+            request: &request,
+            item: &request.items[0],
+            requested_at: 10,
+            label: &label,
+            label_param: &label_param,
+            vars: Vec::new(),
+            acting_person: "u-au",
+            actor_is_author: true,
+        };
+        let obligation = CompiledObligation {
+            r#type: kind.into(),
+            params: params.iter().map(|(name, p)| (name.to_string(), p.clone())).collect(),
+        };
+        build(&scope, &obligation)
+    }
+
+    fn text(value: &str) -> Param {
+        Param::Text(value.into())
+    }
+
+    fn owed(kind: &str, fill: impl FnOnce(&mut Obligation)) -> Option<Obligation> {
+        let mut o = Obligation { r#type: kind.into(), item_ids: vec!["m".into()], ..Obligation::default() };
+        fill(&mut o);
+        Some(o)
+    }
+
+    fn author(o: &mut Obligation) {
+        o.person_ids = vec!["u-au".into()];
+    }
+
+    #[test]
+    fn what_the_request_would_do_is_owed_and_nothing_else() {
+        assert_eq!(built("redact_author_identity", &[]), Ok(owed("redact_author_identity", author)));
+        assert_eq!(built("redact_author_affiliation", &[]), Ok(None));
+        assert_eq!(built("redact_descriptor", &[]), Ok(owed("redact_descriptor", author)));
+        assert_eq!(built("use_agreed_descriptor", &[("descriptor", text("an official"))]),
+                   Ok(owed("use_agreed_descriptor", |o| o.descriptor = "an official".into())));
+        assert_eq!(built("use_agreed_descriptor", &[("descriptor", text("a banker"))]),
+                   Ok(owed("use_agreed_descriptor", |o| o.descriptor = "a banker".into())));
+        assert_eq!(built("exclude_items", &[]), Ok(owed("exclude_items", |_| {})));
+        assert_eq!(built("require_author_consent", &[("scope", text("quote"))]),
+                   Ok(owed("require_author_consent", |o| {
+                       author(o);
+                       o.scope = "quote".into();
+                   })));
+        assert_eq!(built("add_attribution", &[]), Ok(owed("add_attribution", |o| {
+            author(o);
+            o.link = "L".into();
+        })));
+        assert_eq!(built("notify_affected_members", &[]), Ok(owed("notify_affected_members", author)));
+    }
+
+    #[test]
+    fn listed_people_are_hidden_unless_acting_or_consenting() {
+        assert_eq!(built("redact_participant_identities", &[("scope", text("listing"))]),
+                   Ok(owed("redact_participant_identities", |o| {
+                       o.person_ids = vec!["y".into(), "".into()];
+                       o.names = vec!["Y".into(), "Nobody".into()];
+                   })));
+        assert_eq!(built("redact_participant_identities", &[("scope", text("listing")), ("people", text("minors"))]),
+                   Ok(owed("redact_participant_identities", |o| {
+                       o.person_ids = vec!["y".into()];
+                       o.names = vec!["Y".into()];
+                   })));
+    }
+
+    #[test]
+    fn times_and_labels_are_owed_while_they_hold() {
+        assert_eq!(built("hold_until", &[("until", Param::Instant(11))]), Ok(owed("hold_until", |o| o.until = Some(11))));
+        assert_eq!(built("hold_until", &[("until", Param::Instant(10))]), Ok(None));
+        assert_eq!(built("preserve_label", &[("scheme", text("tlp"))]),
+                   Ok(owed("preserve_label", |o| o.label = "TLP:AMBER".into())));
+        assert_eq!(built("preserve_label", &[("scheme", text("press"))]), Ok(None));
+        assert_eq!(built("add_notice", &[("notice", text("n")), ("until", Param::Instant(11))]),
+                   Ok(owed("add_notice", |o| {
+                       o.notice = "n".into();
+                       o.until = Some(11);
+                   })));
+        assert_eq!(built("add_notice", &[("notice", text("n")), ("until", Param::Instant(9))]), Ok(None));
+        assert_eq!(built("add_notice", &[("notice", text("n"))]), Ok(owed("add_notice", |o| o.notice = "n".into())));
+    }
+
+    #[test]
+    fn times_are_read_as_instants_py_reads_them() {
+        let cases = [
+            ("2027-01-01T00:00:00Z", Ok(1798761600000000000)),
+            ("2027-01-01T00:00:00.5+02:00", Ok(1798754400500000000)),
+            ("2024-02-29 23:59:59,123456789-00:30", Ok(1709252999123456789)),
+            ("2027-01-01T10Z", Ok(1798797600000000000)),
+            ("2027-01-01T10:30Z", Ok(1798799400000000000)),
+            ("0001-01-01T00:00:00Z", Ok(-62135596800000000000)),
+            ("2027-01-01T00:00:00+02:00:30.5", Ok(1798754369500000000)),
+            ("2026-02-29T00:00:00Z", Err("ValueError: day is out of range for month")),
+            ("2027-13-01T00:00:00Z", Err("ValueError: month must be in 1..12")),
+            ("2027-01-01", Err("NoTimeZone: `2027-01-01` has no time zone")),
+            ("2027-01-01T00:00:00.1234567891Z",
+             Err("ValueError: `2027-01-01T00:00:00.1234567891Z` is more precise than a nanosecond")),
+            ("nonsense", Err("ValueError: Invalid isoformat string: 'nonsense'")),
+            ("2027-01-01T24:00:00Z", Err("ValueError: hour must be in 0..23")),
+            ("0000-01-01T00:00:00Z", Err("ValueError: year 0 is out of range")),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_iso(text), expected.map_err(|e: &str| Failure(e.into())), "{text}");
+        }
+    }
 }
