@@ -45,14 +45,14 @@ pub fn latest<'c>(consents: &'c [Consent], person_id: &str, kind: &str, now: Ins
             let at = Moment::from_option(granted);
             // At one instant a withdrawal beats a grant, and a grant naming recipients one that names none.
             let rank = (at, false, !consent.recipients.is_empty());
-            if at <= Moment::At(now) && best.map_or(true, |(held, _)| rank >= held) {
+            if at <= Moment::At(now) && best.is_none_or(|(held, _)| rank >= held) {
                 best = Some((rank, consent));
             }
         }
         if let Some(withdrawn) = withdrawn {
             if withdrawn <= now {
                 let rank = (Moment::At(withdrawn), true, true);
-                if best.map_or(true, |(held, _)| rank >= held) {
+                if best.is_none_or(|(held, _)| rank >= held) {
                     best = Some((rank, consent));
                 }
             }

@@ -497,7 +497,7 @@ fn interpreters(policy: &CompiledPolicy, governing: &Governing, labels: &Labels,
     for (agreement, names) in carried {
         let Some(versions) = policy.versions.get(agreement) else { continue };
         for version in versions.values() {
-            if version.published_at.map_or(true, |published| published <= requested_at) {
+            if version.published_at.is_none_or(|published| published <= requested_at) {
                 result.push((version.clone(), names.clone()));
             }
         }

@@ -282,7 +282,7 @@ fn words<'a>(scope: &Scope<'a>) -> Vec<(&'static str, &'a str, &'a str)> {
     if !quoted.is_empty() {
         found.push(("quoted_text", "", quoted));
     }
-    if !scope.item.text.is_empty() && !(!quoted.is_empty() && request.action == "quote") {
+    if !scope.item.text.is_empty() && (quoted.is_empty() || request.action != "quote") {
         found.push(("items.text", scope.item.id.as_str(), scope.item.text.as_str()));
     }
     let descriptor = request.attribution.descriptor.as_str();

@@ -341,7 +341,7 @@ impl<'p> Terms<'p> {
         }
         // "The latest" is the latest published at the instant the terms
         // govern: a version published later never reaches back.
-        let published = versions.values().filter(|v| Moment::from_option(v.published_at) <= instant).last();
+        let published = versions.values().rev().find(|v| Moment::from_option(v.published_at) <= instant);
         published.or_else(|| versions.values().next()).cloned()
     }
 
@@ -439,7 +439,7 @@ impl<'p> Terms<'p> {
 
     fn platform_version(&self, agreement: &str, instant: Moment) -> Option<Arc<CompiledVersion>> {
         let versions = self.policy.versions.get(agreement)?;
-        let in_force = versions.values().filter(|v| start(v.effective_from, v.disclosed_at) <= instant).last();
+        let in_force = versions.values().rev().find(|v| start(v.effective_from, v.disclosed_at) <= instant);
         // Before its first version the platform's rules are the earliest ones:
         // there is no time without a baseline.
         in_force.or_else(|| versions.values().next()).cloned()
