@@ -174,8 +174,7 @@ pub struct Failure(pub String);
 impl LabelScheme {
     /// The canonical value; an unknown value reads as the most restrictive (§7.3).
     pub fn normalize(&self, value: &str) -> String {
-        // Python's `str.strip()` and `str.lower()`.
-        let value = value.trim_matches(crate::compiled::python_space).to_lowercase();
+        let value = crate::names::lower(crate::names::strip(value));
         let value = self.aliases.get(&value).cloned().unwrap_or(value);
         if self.order.contains(&value) {
             value
@@ -187,8 +186,8 @@ impl LabelScheme {
     }
 
     /// The more restrictive of two values of the scheme (`a` on a tie).
-    /// A value outside the order ranks as Python's `order.index` would fail:
-    /// callers only pass values of the order (normalized ones).
+    /// Callers pass values of the order (normalized ones), as Python's
+    /// `order.index` requires; one outside it ranks below every value.
     pub fn stricter<'v>(&self, a: &'v str, b: &'v str) -> &'v str {
         if self.rank(a) >= self.rank(b) {
             a
@@ -200,43 +199,4 @@ impl LabelScheme {
     fn rank(&self, value: &str) -> Option<usize> {
         self.order.iter().position(|v| v == value)
     }
-}
-
-/// Python's `str.isspace()`: the characters `str.split()` and `str.strip()` drop.
-pub fn python_space(c: char) -> bool {
-    // Python counts the information separators U+001C..U+001F as white space; Unicode's White_Space does not.
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// A label scheme's name as it is looked up: compatibility forms folded,
-/// invisible characters and blanks gone, no case (compiled.py `scheme_key`).
-///
-/// ` TLP`, `ｔｌｐ` and `t\u{200b}lp` all name `tlp`: each is unambiguous. A
-/// look-alike from another script (`tlр`, Cyrillic) stays itself and names
-/// no scheme, which denies the item (decide::refuse_uninterpreted_labels).
-pub fn scheme_key(name: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    if name.is_ascii() {
-        return name.chars().filter(|c| !python_space(*c)).collect::<String>().to_lowercase();
-    }
-    let folded: String = name.nfkc().collect();
-    folded
-        .chars()
-        .filter(|c| !python_space(*c) && !c.is_control() && !is_format(*c))
-        .collect::<String>()
-        .to_lowercase()
-}
-
-/// Unicode's general category Cf (format characters), as Python 3.11's
-/// `unicodedata` (Unicode 14.0) has it.
-fn is_format(c: char) -> bool {
-    const CF: &[(u32, u32)] = &[
-        (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
-        (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
-        (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
-        (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
-        (0xE0020, 0xE007F),
-    ];
-    let c = c as u32;
-    CF.iter().any(|&(low, high)| (low..=high).contains(&c))
 }

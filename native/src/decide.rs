@@ -16,11 +16,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::compiled::{scheme_key, CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, Effect, Failure,
+use crate::compiled::{CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, Effect, Failure,
                       LabelScheme, Scope};
 use crate::conditions::render_message;
 use crate::consent;
 use crate::identify::merge_spans;
+use crate::names::{lower, scheme_key, strip};
 use crate::model::{
     rule_key, Decision, Destination, Finding, Instant, Item, ItemResult, Obligation, Person, Request, ACTIONS,
     AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT,
@@ -248,7 +249,7 @@ fn settle(outcome: &mut Outcome, schemes: &BTreeMap<String, LabelScheme>) {
     // scheme -> (the obligation kept, its value), in the order first seen
     let mut strictest: Vec<(String, (usize, String))> = Vec::new();
     for index in stated {
-        let label = outcome.obligations[index].label.to_lowercase();
+        let label = lower(&outcome.obligations[index].label);
         let (name, value) = label.split_once(':').unwrap_or((label.as_str(), ""));
         let scheme = schemes.get(name);
         match strictest.iter_mut().find(|(held_name, _)| held_name == name) {
@@ -389,7 +390,7 @@ fn labellings(governing: &Governing, schemes: &BTreeMap<String, LabelScheme>, it
         let Some(scheme) = schemes.get(&name) else {
             continue; // no order to read it by: refused outside the group (refuse_uninterpreted_labels)
         };
-        let setter = label.set_by.trim_matches(crate::compiled::python_space).to_lowercase();
+        let setter = lower(strip(&label.set_by));
         let by_source = SOURCE_SETTERS.contains(&setter.as_str());
         if by_source && governing.frozen.contains(&name) && set_after_posting(label.set_at, item.posted_at) {
             continue;
@@ -825,7 +826,7 @@ fn joined(group: Vec<Obligation>) -> Obligation {
     let item_ids = unique(group.iter().flat_map(|o| &o.item_ids));
     let person_ids = unique(group.iter().flat_map(|o| &o.person_ids).filter(|p| !p.is_empty()));
     let names = unique(group.iter().flat_map(|o| &o.names));
-    let spans = merge_spans(group.iter().flat_map(|o| o.spans.iter().cloned()).collect());
+    let spans = merge_spans(group.iter().flat_map(|o| &o.spans));
     let first = group.into_iter().next().unwrap_or_default();
     Obligation { item_ids, person_ids, spans, names, ..first }
 }

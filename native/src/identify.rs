@@ -5,7 +5,6 @@
 //! identify branch lands: drop it for identify's identify.rs when merging.
 //! These are the calls decide and obligations make; the matcher finds nothing.
 
-use crate::compiled::Failure;
 use crate::model::{Person, Span};
 
 pub const FLAG: &str = "flag";
@@ -15,29 +14,43 @@ pub const JUDGEMENTS: [(&str, u32); 4] =
     [("lowercase_names", 1), ("first_names", 4), ("short_names", 2), ("organization_short_forms", 8)];
 pub const FLAG_ALL: u32 = 1 | 2 | 4 | 8;
 
+/// A call `judgement` does not know (Python's KeyError).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownJudgement(pub String);
+
 /// The terms an agreement counts, from its calls (`("first_names", "ignore")`); unnamed calls flag.
-pub fn judgement(calls: &[(&str, &str)]) -> u32 {
+pub fn judgement(calls: &[(&str, &str)]) -> Result<u32, UnknownJudgement> {
     let mut allowed = FLAG_ALL;
-    for (name, value) in calls {
-        if *value == IGNORE {
-            if let Some((_, bit)) = JUDGEMENTS.iter().find(|(n, _)| n == name) {
-                allowed &= !bit;
-            }
+    for &(name, value) in calls {
+        if value == IGNORE {
+            let Some(&(_, flag)) = JUDGEMENTS.iter().find(|(known, _)| *known == name) else {
+                return Err(UnknownJudgement(name.to_string()));
+            };
+            allowed &= !flag;
         }
     }
-    allowed
+    Ok(allowed)
+}
+
+/// The names of one request fold into more than one matcher may hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RosterTooLarge(pub String);
+
+impl std::fmt::Display for RosterTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 pub struct Matcher {}
 
 impl Matcher {
-    pub fn new(_people: &[Person]) -> Matcher {
+    pub fn new(_people: impl IntoIterator<Item = Person>) -> Matcher {
         Matcher {}
     }
 
-    /// Spans of `text` naming any of the people but those `excused` (by id);
-    /// `Err` with `_fail_closed`'s detail (`RosterTooLarge: …`) when they cannot be searched.
-    pub fn spans(&self, _text: &str, _excused: &[&str], _counts: u32) -> Result<Vec<Span>, Failure> {
+    /// Spans of `text` naming any of the people but those `excused` (by id).
+    pub fn spans(&self, _text: &str, _excused: &[&str], _counts: u32) -> Result<Vec<Span>, RosterTooLarge> {
         Ok(Vec::new())
     }
 }
@@ -49,7 +62,7 @@ fn rank(reveals: &str) -> usize {
 }
 
 /// Spans of several findings as one list: sorted by text, overlapping spans of one text joined.
-pub fn merge_spans(spans: Vec<Span>) -> Vec<Span> {
+pub fn merge_spans<'a>(spans: impl IntoIterator<Item = &'a Span>) -> Vec<Span> {
     let mut by_text: Vec<((String, String), Vec<(i64, i64, usize)>)> = Vec::new();
     for span in spans {
         let key = (span.field.clone(), span.item_id.clone());
@@ -84,6 +97,6 @@ pub fn merge_spans(spans: Vec<Span>) -> Vec<Span> {
 }
 
 /// Spans of `text` counted in `unit`: code points (as found), UTF-16 code units or UTF-8 bytes.
-pub fn in_unit(_text: &str, spans: Vec<Span>, _unit: &str) -> Vec<Span> {
-    spans
+pub fn in_unit(_text: &str, spans: &[Span], _unit: &str) -> Vec<Span> {
+    spans.to_vec()
 }

@@ -300,7 +300,8 @@ fn counts(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<u32, Failure> {
         }
     }
     let calls: Vec<(&str, &str)> = calls.iter().map(|(name, value)| (*name, value.as_str())).collect();
-    Ok(judgement(&calls))
+    // A call judgement does not know is Python's KeyError, worded as decide._fail_closed words it.
+    judgement(&calls).map_err(|unknown| Failure(format!("the fact `{}` is missing from the request", unknown.0)))
 }
 
 fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
@@ -312,17 +313,16 @@ fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation) -> Res
         "minors" => {
             // Not even a child may name a child, themselves included: it is not theirs to waive.
             excused.clear();
-            let minors: Vec<Person> = people.iter().filter(|p| p.is_minor).cloned().collect();
-            Matcher::new(&minors)
+            Matcher::new(people.iter().filter(|p| p.is_minor).cloned())
         }
-        "author" => Matcher::new(std::slice::from_ref(&scope.item.author)),
+        "author" => Matcher::new([scope.item.author.clone()]),
         _ => {
             // A speaker who consented to attribution may be named.
             let author = scope.item.author.id.as_str();
             if !author.is_empty() && author != scope.acting_person && holds(scope, author, NAMED) {
                 excused.push(author);
             }
-            Matcher::new(&people)
+            Matcher::new(people)
         }
     };
     let counts = counts(scope, ob)?;
@@ -347,7 +347,8 @@ const MOST_SPANS: usize = 256;
 /// not made safe by cutting it into thousands of pieces.
 fn placed(matcher: &Matcher, text: &str, field: &str, item_id: &str, excused: &[&str], counts: u32, unit: &str)
           -> Result<Vec<Span>, Failure> {
-    let mut found = matcher.spans(text, excused, counts)?;
+    // Python raises RosterTooLarge, which decide._fail_closed words by its type.
+    let mut found = matcher.spans(text, excused, counts).map_err(|error| Failure(format!("RosterTooLarge: {error}")))?;
     if found.is_empty() {
         return Ok(found);
     }
@@ -357,11 +358,11 @@ fn placed(matcher: &Matcher, text: &str, field: &str, item_id: &str, excused: &[
         let reveals = found[0].reveals.clone();
         found = vec![Span { start: 0, end: length as i64, reveals, field: String::new(), item_id: String::new() }];
     }
-    let placed = found
+    let placed: Vec<Span> = found
         .into_iter()
         .map(|s| Span { field: field.into(), item_id: item_id.into(), ..s })
         .collect();
-    Ok(in_unit(text, placed, unit))
+    Ok(in_unit(text, &placed, unit))
 }
 
 fn redact_participant_identities(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {

@@ -23,9 +23,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::compiled::{scheme_key, CompiledPolicy, CompiledVersion};
+use crate::compiled::{CompiledPolicy, CompiledVersion};
 use crate::model::{Adoption, Instant};
-use crate::names::fold;
+use crate::names::{fold, scheme_key};
 
 /// An instant, or "in force since ever" (terms.py's `-math.inf`), which comes before every instant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
