@@ -19,9 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from discretion.engine import decide
+from discretion.engine import consent, decide
 from discretion.engine.build import build_policy
-from discretion.engine.model import Adoption, Request
+from discretion.engine.instants import parse_iso
+from discretion.engine.model import Adoption, Consent, Destination, Recipient, Request
 from discretion.policy.suites import DEFAULT_NOW
 from discretion.store.files import lower_directory
 
@@ -120,3 +121,56 @@ def test_terms_over_time_are_read_as_python_reads_them(agreements, adoptions, po
         items=(Item(id="m", author=Person(id="u-au"), posted_at=posted, session=Session(segment=segment)),),
         destination=Destination(kind="public"), requested_at=requested)
     assert_same(engines, request, requested)
+
+
+# ---- consent and times, module by module ------------------------------------------------
+
+PEOPLE_IDS = ["u1", "U1", "u\u200b1", "", "u2"]
+SCOPES = ["quote", "Quote", "listing", "new_terms"]
+MOMENTS = [None, 0, 5, 10, 15]
+
+
+@st.composite
+def consent_records(draw):
+    return Consent(by=draw(st.sampled_from(PEOPLE_IDS)), scope=draw(st.sampled_from(SCOPES)),
+                   recipients=tuple(draw(st.lists(st.sampled_from(["r0", "r1", ""]), max_size=2))),
+                   granted_at=draw(st.sampled_from(MOMENTS)), withdrawn_at=draw(st.sampled_from(MOMENTS)))
+
+
+@st.composite
+def destinations(draw):
+    return Destination(kind=draw(st.sampled_from(["external_individual", "public", "ai_tool", "actor_org_internal"])),
+                       publicly_accessible=draw(st.booleans()),
+                       recipients=tuple(Recipient(id=r) for r in draw(st.lists(st.sampled_from(["r0", "r1", ""]),
+                                                                                max_size=2))))
+
+
+@budget(500)
+@given(st.lists(consent_records(), max_size=5), st.sampled_from(PEOPLE_IDS), st.sampled_from(SCOPES),
+       st.sampled_from([0, 5, 10, 15, 20]), st.sampled_from(MOMENTS), destinations())
+def test_a_history_of_consents_is_read_as_python_reads_it(records, person, scope, now, since, destination):
+    found = consent.latest(tuple(records), person, scope, now)
+    expected = None if found is None else (next(i for i, r in enumerate(records) if r is found[0]), found[1])
+    assert discretion_native.consent_latest(records, person, scope, now) == expected
+    python_since = float("-inf") if since is None else since
+    assert discretion_native.consent_granted_since(records, person, scope, since, now, destination) == \
+        consent.granted_since(tuple(records), person, scope, python_since, now, destination)
+
+
+TIMES = ["2027-01-01T00:00:00Z", "2027-01-01T00:00:00.5+02:00", "2024-02-29 23:59:59,123456789-00:30",
+         "2027-01-01T10Z", "2027-01-01T10:30Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
+         "2027-01-01T00:00:00+02:00:30.5", "2026-02-29T00:00:00Z", "2027-13-01T00:00:00Z", "2027-01-01",
+         "2027-01-01T00:00:00.1234567891Z", "nonsense", "", "2027-01-01T24:00:00Z", "0000-01-01T00:00:00Z",
+         "2027-01-01T00:00:00-23:59", "2027-01-01T00:00:60Z", "2027-01-01T00:60Z", "1969-12-31T23:59:59.999Z"]
+
+
+@pytest.mark.parametrize("text", TIMES)
+def test_a_label_parameters_time_is_read_as_python_reads_it(text):
+    try:
+        expected = parse_iso(text)
+    except Exception as error:  # noqa: BLE001 — the words a rule's failure gives it
+        with pytest.raises(ValueError) as raised:
+            discretion_native.parse_iso(text)
+        assert str(raised.value) == f"{type(error).__name__}: {error}"
+    else:
+        assert discretion_native.parse_iso(text) == expected
