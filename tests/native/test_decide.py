@@ -27,13 +27,22 @@ from discretion.policy.suites import DEFAULT_NOW
 from discretion.store.files import lower_directory
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the shared strategies of tests/
+from conftest import shipped_requests  # noqa: E402 — tests/native's own, for parametrizing
 from strategies import NOW, RULES, budget, requests  # noqa: E402
+from test_semantics_property import histories  # noqa: E402
+
+
+def _engines():
+    compiled = lower_directory(RULES)
+    return build_policy(compiled), discretion_native.Engine(compiled.SerializeToString())
+
+
+ENGINES = _engines()
 
 
 @pytest.fixture(scope="module")
 def engines():
-    compiled = lower_directory(RULES)
-    return build_policy(compiled), discretion_native.Engine(compiled.SerializeToString())
+    return ENGINES
 
 
 def expected(policy, request: Request, now: int) -> dict:
@@ -48,10 +57,16 @@ def assert_same(engines, request: Request, now: int, name: str = "") -> None:
     assert native.decide_model(request, now) == reference, name
 
 
-def test_every_suite_case_is_decided_as_python_decides_it(engines, suite_requests):
-    assert len(suite_requests) > 100
-    for name, request in suite_requests:
-        assert_same(engines, request, DEFAULT_NOW, name)
+SUITE_CASES = list(shipped_requests())
+
+
+def test_the_suites_have_cases():
+    assert len(SUITE_CASES) > 100
+
+
+@pytest.mark.parametrize("name,request_", SUITE_CASES, ids=[name for name, _ in SUITE_CASES])
+def test_every_suite_case_is_decided_as_python_decides_it(engines, name, request_):
+    assert_same(engines, request_, DEFAULT_NOW, name)
 
 
 def adopt(request: Request, agreements) -> Request:
@@ -174,3 +189,19 @@ def test_a_label_parameters_time_is_read_as_python_reads_it(text):
         assert str(raised.value) == f"{type(error).__name__}: {error}"
     else:
         assert discretion_native.parse_iso(text) == expected
+
+
+@budget(300)
+@given(requests(st.just(())), st.data())
+def test_requests_under_histories_of_adoptions_are_decided_as_python_decides_them(drawn, data):
+    # The adoption histories the semantic properties draw, with floors and segments, or none but a binding.
+    request, _ = drawn
+    history = data.draw(histories())
+    if data.draw(st.booleans()):
+        history = tuple(dataclasses.replace(a, label_floors=data.draw(st.sampled_from([{}, {"tlp": "green"}])),
+                                            segments=data.draw(st.sampled_from([(), ("Discussion",), ("q&a",)])))
+                        for a in history)
+    group = dataclasses.replace(request.group, adoptions=history)
+    if data.draw(st.integers(0, 5)) == 0:
+        group = dataclasses.replace(group, id="g-bound-example", adoptions=())
+    assert_same(ENGINES, dataclasses.replace(request, group=group), NOW)
