@@ -26,7 +26,7 @@ use crate::model::{
     rule_key, Decision, Destination, Finding, Instant, Item, ItemResult, Obligation, Person, Request, ACTIONS,
     AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT,
 };
-use crate::obligations::{self, CONFLICTS};
+use crate::obligations::{self, Memo, CONFLICTS};
 use crate::terms::{segment_key, terms_for, Governing, Moment, Terms};
 
 const DENY: &str = "deny";
@@ -75,9 +75,10 @@ pub fn decide(policy: &CompiledPolicy, request: &Request, now: Instant) -> Decis
     let public = as_publication(&request);
     let audiences: Vec<&Request> = std::iter::once(&*request).chain(public.as_ref()).collect();
     let mut results: Vec<(&Item, Outcome, Vec<String>)> = Vec::new();
+    let memo = Memo::default(); // what every item of this decision shares (scope.once_per_request)
     for item in &request.items {
         let mut outcome = Outcome::default();
-        let governed_by = decide_item(policy, &terms, &audiences, item, requested_at, &mut outcome);
+        let governed_by = decide_item(policy, &terms, &audiences, item, requested_at, &mut outcome, &memo);
         results.push((item, outcome, governed_by));
     }
     if request.action == "export" {
@@ -180,7 +181,7 @@ fn minors_everywhere(request: Cow<'_, Request>) -> Cow<'_, Request> {
 
 /// Evaluate one item under every set of terms, labelling and audience that may apply; the stricter holds.
 fn decide_item(policy: &CompiledPolicy, terms: &Terms<'_>, audiences: &[&Request], item: &Item, requested_at: Instant,
-               outcome: &mut Outcome) -> Vec<String> {
+               outcome: &mut Outcome, memo: &Memo) -> Vec<String> {
     // A release by consent is read for the widest audience: one naming recipients never reaches the public.
     let widest = audiences[audiences.len() - 1];
     let sets = governing_sets(terms, item, requested_at, &widest.destination);
@@ -201,7 +202,7 @@ fn decide_item(policy: &CompiledPolicy, terms: &Terms<'_>, audiences: &[&Request
     for (governing, released, labellings) in &readings {
         for (labels, params) in labellings {
             for asked in audiences {
-                evaluate(policy, governing, labels, params, asked, item, requested_at, *released, outcome);
+                evaluate(policy, governing, labels, params, asked, item, requested_at, *released, outcome, memo);
             }
         }
     }
@@ -508,7 +509,7 @@ fn interpreters(policy: &CompiledPolicy, governing: &Governing, labels: &Labels,
 
 #[allow(clippy::too_many_arguments)] // decide.py's `_evaluate`, argument for argument
 fn evaluate(policy: &CompiledPolicy, governing: &Governing, labels: &Labels, label_params: &LabelParams,
-            request: &Request, item: &Item, requested_at: Instant, released: bool, outcome: &mut Outcome) {
+            request: &Request, item: &Item, requested_at: Instant, released: bool, outcome: &mut Outcome, memo: &Memo) {
     let label: BTreeMap<String, String> = labels.iter().cloned().collect();
     let acting_person = if request.actor.kind == "service" { "" } else { request.actor.id.as_str() };
     let mut scope = Scope {
@@ -552,7 +553,7 @@ fn evaluate(policy: &CompiledPolicy, governing: &Governing, labels: &Labels, lab
                 Ok(false) => continue,
                 Ok(true) => {}
             }
-            let effect = fire(rule, &scope, outcome);
+            let effect = fire(rule, &scope, outcome, memo);
             if effect == ALLOW || effect == OBLIGE {
                 permitted_here = true;
                 if carried.is_none() {
@@ -634,12 +635,12 @@ fn where_(rule: &CompiledRule) -> String {
 }
 
 /// Record what a rule whose condition holds does. Any error denies the item (fail closed).
-fn fire(rule: &Arc<CompiledRule>, scope: &Scope<'_>, outcome: &mut Outcome) -> &'static str {
+fn fire(rule: &Arc<CompiledRule>, scope: &Scope<'_>, outcome: &mut Outcome, memo: &Memo) -> &'static str {
     let mut effect = if rule.effect == Effect::DenyUnlessAllowed { DENY } else { rule.effect.word() };
     let fired = (|| -> Result<_, Failure> {
         let mut obligations = Vec::new();
         for ob in &rule.obligations {
-            if let Some(o) = obligations::build(scope, ob)? {
+            if let Some(o) = obligations::build(scope, ob, memo)? {
                 obligations.push(o);
             }
         }

@@ -10,9 +10,13 @@
 //! An `Err(Failure)` is Python's exception out of a builder: `UnreadableFact`'s
 //! message, or `Type: message` for any other; the rule fails closed.
 //!
-//! obligations.py keeps a roster's matcher and each text's spans once per
-//! request (`once_per_request`); here they are worked out for each item and
-//! reading: the same answers, without that optimisation yet.
+//! What every item of a decision shares is worked out once per decision and
+//! request as asked (scope.py `once_per_request`): the roster, its matchers,
+//! and each text's spans (`Memo`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::compiled::{CompiledObligation, Failure, Param, Scope};
 use crate::conditions::Value;
@@ -30,7 +34,47 @@ pub const CONFLICTS: [(&str, &str); 4] = [
     ("use_agreed_descriptor", "redact_descriptor"),
 ];
 
-type Builder = fn(&Scope<'_>, &CompiledObligation) -> Result<Option<Obligation>, Failure>;
+type Builder = fn(&Scope<'_>, &CompiledObligation, &Memo) -> Result<Option<Obligation>, Failure>;
+
+/// What the items of one decision share, for each request it judges (as asked, and as a
+/// publication): decide.py's `memo`, read by scope.py `once_per_request`. Keyed by the
+/// request's address, which stays the request's for the decision's life.
+#[derive(Default)]
+pub struct Memo {
+    people: RefCell<HashMap<usize, Rc<Vec<Person>>>>,
+    matchers: RefCell<HashMap<(usize, &'static str), Rc<Matcher>>>,
+    spans: RefCell<HashMap<SpansKey, Vec<Span>>>,
+}
+
+/// (request, field, whose text (the item's address; none for the request's own fields), people mode,
+/// excused, counts): a text's spans are the same for every reading and item that asks.
+type SpansKey = (usize, &'static str, Option<usize>, String, Vec<String>, u32);
+
+fn address<T>(value: &T) -> usize {
+    std::ptr::from_ref(value) as usize
+}
+
+impl Memo {
+    fn people(&self, scope: &Scope<'_>) -> Rc<Vec<Person>> {
+        let key = address(scope.request);
+        if let Some(found) = self.people.borrow().get(&key) {
+            return found.clone();
+        }
+        let people = Rc::new(people_in_scope(scope));
+        self.people.borrow_mut().insert(key, people.clone());
+        people
+    }
+
+    fn matcher(&self, scope: &Scope<'_>, whom: &'static str, people: impl FnOnce() -> Vec<Person>) -> Rc<Matcher> {
+        let key = (address(scope.request), whom);
+        if let Some(found) = self.matchers.borrow().get(&key) {
+            return found.clone();
+        }
+        let matcher = Rc::new(Matcher::new(people()));
+        self.matchers.borrow_mut().insert(key, matcher.clone());
+        matcher
+    }
+}
 
 pub struct ObligationType {
     pub name: &'static str,
@@ -126,9 +170,9 @@ pub fn redacts(name: &str) -> bool {
 }
 
 /// The obligation a rule's `obligation` owes for the item in `scope`, or None when the request owes nothing.
-pub fn build(scope: &Scope<'_>, obligation: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+pub fn build(scope: &Scope<'_>, obligation: &CompiledObligation, memo: &Memo) -> Result<Option<Obligation>, Failure> {
     match obligation_type(&obligation.r#type) {
-        Some(t) => (t.build)(scope, obligation),
+        Some(t) => (t.build)(scope, obligation, memo),
         // The build refuses an obligation of no known type; were one here, it could not be met.
         None => Err(Failure(format!("ValueError: an obligation of no known type: `{}`", obligation.r#type))),
     }
@@ -213,28 +257,28 @@ fn author(scope: &Scope<'_>) -> Vec<String> {
     }
 }
 
-fn redact_identity(scope: &Scope<'_>, _: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn redact_identity(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     if exports_authorship(scope) || scope.request.attribution.author_identity {
         return Ok(Some(Obligation { person_ids: author(scope), ..for_item(scope, "redact_author_identity") }));
     }
     Ok(None)
 }
 
-fn redact_affiliation(scope: &Scope<'_>, _: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn redact_affiliation(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     if exports_authorship(scope) || scope.request.attribution.affiliation {
         return Ok(Some(Obligation { person_ids: author(scope), ..for_item(scope, "redact_author_affiliation") }));
     }
     Ok(None)
 }
 
-fn redact_descriptor(scope: &Scope<'_>, _: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn redact_descriptor(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     if !scope.request.attribution.descriptor.is_empty() {
         return Ok(Some(Obligation { person_ids: author(scope), ..for_item(scope, "redact_descriptor") }));
     }
     Ok(None)
 }
 
-fn use_agreed_descriptor(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn use_agreed_descriptor(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     let descriptor = text_or_empty(scope, param(ob, "descriptor")?)?;
     let attribution = &scope.request.attribution;
     if !attribution.author_identity && (attribution.descriptor.is_empty() || attribution.descriptor == descriptor) {
@@ -304,8 +348,8 @@ fn counts(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<u32, Failure> {
     judgement(&calls).map_err(|unknown| Failure(format!("the fact `{}` is missing from the request", unknown.0)))
 }
 
-fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
-    let people = people_in_scope(scope);
+fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation, memo: &Memo) -> Result<Option<Obligation>, Failure> {
+    let people = memo.people(scope);
     let actor = scope.acting_person;
     let mode = people_mode(scope, ob)?;
     let mut excused: Vec<&str> = if actor.is_empty() { Vec::new() } else { vec![actor] };
@@ -313,16 +357,16 @@ fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation) -> Res
         "minors" => {
             // Not even a child may name a child, themselves included: it is not theirs to waive.
             excused.clear();
-            Matcher::new(people.iter().filter(|p| p.is_minor).cloned())
+            memo.matcher(scope, "minors", || people.iter().filter(|p| p.is_minor).cloned().collect())
         }
-        "author" => Matcher::new([scope.item.author.clone()]),
+        "author" => Rc::new(Matcher::new([scope.item.author.clone()])),
         _ => {
             // A speaker who consented to attribution may be named.
             let author = scope.item.author.id.as_str();
             if !author.is_empty() && author != scope.acting_person && holds(scope, author, NAMED) {
                 excused.push(author);
             }
-            Matcher::new(people)
+            memo.matcher(scope, "everyone's matcher", || people.to_vec())
         }
     };
     let counts = counts(scope, ob)?;
@@ -330,7 +374,22 @@ fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation) -> Res
     let mut spans: Vec<Span> = Vec::new();
     for (field, item_id, text) in words(scope) {
         // The actor may name themselves, and a consenting author be named.
-        spans.extend(placed(&matcher, text, field, item_id, &excused, counts, unit)?);
+        if mode == "author" {
+            spans.extend(placed(&matcher, text, field, item_id, &excused, counts, unit)?);
+            continue;
+        }
+        // Once per decision for each text, not for each item (a quote) nor each reading of an
+        // item's labels and audiences (its own text).
+        let whose = (field == "items.text").then(|| address(scope.item));
+        let key: SpansKey = (address(scope.request), field, whose, mode.clone(),
+                             excused.iter().map(|e| e.to_string()).collect(), counts);
+        if let Some(found) = memo.spans.borrow().get(&key) {
+            spans.extend(found.iter().cloned());
+            continue;
+        }
+        let found = placed(&matcher, text, field, item_id, &excused, counts, unit)?;
+        spans.extend(found.iter().cloned());
+        memo.spans.borrow_mut().insert(key, found);
     }
     if spans.is_empty() {
         return Ok(None);
@@ -365,7 +424,7 @@ fn placed(matcher: &Matcher, text: &str, field: &str, item_id: &str, excused: &[
     Ok(in_unit(text, &placed, unit))
 }
 
-fn redact_participant_identities(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn redact_participant_identities(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     let kind = text(scope, param(ob, "scope")?)?;
     let listed = &scope.item.listed_people;
     let hidden: Vec<&Person> = if people_mode(scope, ob)? == "minors" {
@@ -383,11 +442,11 @@ fn redact_participant_identities(scope: &Scope<'_>, ob: &CompiledObligation) -> 
     }))
 }
 
-fn exclude_items(scope: &Scope<'_>, _: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn exclude_items(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     Ok(Some(for_item(scope, "exclude_items")))
 }
 
-fn require_author_consent(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn require_author_consent(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     if scope.item.author.id.is_empty() {
         return Err(Failure("the item's author has no id, so nobody can be asked for consent".into()));
     }
@@ -401,7 +460,7 @@ fn until(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Instant, Failure>
         .ok_or_else(|| Failure("the time `until` is missing or empty, so it cannot be known to have passed".into()))
 }
 
-fn hold_until(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn hold_until(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     let until = until(scope, ob)?;
     if until <= scope.requested_at {
         return Ok(None); // the embargo has lifted
@@ -409,7 +468,7 @@ fn hold_until(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Oblig
     Ok(Some(Obligation { until: Some(until), ..for_item(scope, "hold_until") }))
 }
 
-fn preserve_label(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn preserve_label(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     let scheme = text(scope, param(ob, "scheme")?)?;
     match scope.label.get(&scheme) {
         Some(value) if !value.is_empty() => Ok(Some(Obligation {
@@ -420,7 +479,7 @@ fn preserve_label(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<O
     }
 }
 
-fn add_notice(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn add_notice(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     let until = if ob.params.contains_key("until") { Some(until(scope, ob)?) } else { None };
     if until.is_some_and(|until| until <= scope.requested_at) {
         return Ok(None); // a notice of an embargo that has lifted says nothing
@@ -429,7 +488,7 @@ fn add_notice(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<Option<Oblig
     Ok(Some(Obligation { notice, until, ..for_item(scope, "add_notice") }))
 }
 
-fn add_attribution(scope: &Scope<'_>, _: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn add_attribution(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     let attribution = &scope.request.attribution;
     if attribution.author_identity && attribution.link {
         return Ok(None); // the request already attributes, with the link
@@ -437,7 +496,7 @@ fn add_attribution(scope: &Scope<'_>, _: &CompiledObligation) -> Result<Option<O
     Ok(Some(Obligation { person_ids: author(scope), link: scope.item.link.clone(), ..for_item(scope, "add_attribution") }))
 }
 
-fn notify_affected_members(scope: &Scope<'_>, _: &CompiledObligation) -> Result<Option<Obligation>, Failure> {
+fn notify_affected_members(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     if scope.request.purpose.notification_prohibited {
         return Ok(None);
     }
@@ -593,7 +652,7 @@ mod tests {
             r#type: kind.into(),
             params: params.iter().map(|(name, p)| (name.to_string(), p.clone())).collect(),
         };
-        build(&scope, &obligation)
+        build(&scope, &obligation, &Memo::default())
     }
 
     fn text(value: &str) -> Param {
