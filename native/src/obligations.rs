@@ -185,9 +185,16 @@ fn param<'o>(obligation: &'o CompiledObligation, name: &str) -> Result<&'o Param
     obligation.params.get(name).ok_or_else(|| Failure(format!("the fact `{name}` is missing from the request")))
 }
 
-/// Python's `bool(value)` for the values a fact reads, as far as `Value` tells: None and "" are false.
+/// Python's `not value` for the values a fact reads: None, "", and a false, zero or empty
+/// value of any other type, told by the `repr` `python_str` gives every value but a text.
 fn falsy(value: &Value<'_>) -> bool {
-    value.is_none() || value.as_text() == Some("")
+    if value.is_none() {
+        return true;
+    }
+    if let Some(text) = value.as_text() {
+        return text.is_empty();
+    }
+    matches!(value.python_str().as_str(), "False" | "0" | "0.0" | "-0.0" | "[]" | "{}" | "()")
 }
 
 /// `str(params[name](scope))`.
