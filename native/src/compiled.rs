@@ -170,3 +170,33 @@ pub struct Scope<'a> {
 /// from the request`, an unreadable fact's own message, `TypeError: …`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure(pub String);
+
+impl LabelScheme {
+    /// The canonical value; an unknown value reads as the most restrictive (§7.3).
+    pub fn normalize(&self, value: &str) -> String {
+        let value = crate::names::lower(crate::names::strip(value));
+        let value = self.aliases.get(&value).cloned().unwrap_or(value);
+        if self.order.contains(&value) {
+            value
+        } else {
+            // A scheme the compiler built always has an order; an empty one has no
+            // most restrictive value, and the empty text names none.
+            self.order.last().cloned().unwrap_or_default()
+        }
+    }
+
+    /// The more restrictive of two values of the scheme (`a` on a tie).
+    /// Callers pass values of the order (normalized ones), as Python's
+    /// `order.index` requires; one outside it ranks below every value.
+    pub fn stricter<'v>(&self, a: &'v str, b: &'v str) -> &'v str {
+        if self.rank(a) >= self.rank(b) {
+            a
+        } else {
+            b
+        }
+    }
+
+    fn rank(&self, value: &str) -> Option<usize> {
+        self.order.iter().position(|v| v == value)
+    }
+}

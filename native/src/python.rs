@@ -38,6 +38,9 @@ fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(names_scheme_key, m)?)?;
     // ---- conditions ----
     // ---- decide ----
+    m.add_function(wrap_pyfunction!(consent_latest, m)?)?;
+    m.add_function(wrap_pyfunction!(consent_granted_since, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_iso, m)?)?;
     Ok(())
 }
 
@@ -822,3 +825,31 @@ fn request_to_py<'py>(py: Python<'py>, r: &model::Request) -> PyResult<Bound<'py
     d.set_item("span_unit", &r.span_unit)?;
     Ok(d)
 }
+
+// ---- decide ---------------------------------------------------------------------
+
+/// consent.latest over a Python list of `engine.model.Consent`: (index of the record, withdrawn?) or None.
+#[pyfunction]
+fn consent_latest(consents: Vec<Bound<'_, PyAny>>, person_id: &str, kind: &str, now: Instant)
+                  -> PyResult<Option<(usize, bool)>> {
+    let consents = consents.iter().map(consent).collect::<PyResult<Vec<_>>>()?;
+    Ok(crate::consent::latest(&consents, person_id, kind, now)
+        .map(|(found, withdrawn)| (consents.iter().position(|c| std::ptr::eq(c, found)).unwrap_or(usize::MAX), withdrawn)))
+}
+
+/// consent.granted_since; `since` None is since ever (Python's `-math.inf`).
+#[pyfunction]
+fn consent_granted_since(consents: Vec<Bound<'_, PyAny>>, person_id: &str, kind: &str, since: Option<Instant>,
+                         now: Instant, destination: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let consents = consents.iter().map(consent).collect::<PyResult<Vec<_>>>()?;
+    let since = crate::terms::Moment::from_option(since);
+    Ok(crate::consent::granted_since(&consents, person_id, kind, since, now, &self::destination(destination)?))
+}
+
+/// instants.parse_iso as a label parameter's time is read: the instant, or ValueError with
+/// the words a rule's failure gives it (`Type: message`).
+#[pyfunction]
+fn parse_iso(text: &str) -> PyResult<Instant> {
+    crate::obligations::parse_iso(text).map_err(|failure| PyValueError::new_err(failure.0))
+}
+
