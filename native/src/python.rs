@@ -21,6 +21,9 @@ fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // ---- wire ----
     // ---- identify ----
     // ---- conditions ----
+    m.add_class::<ConditionsPolicy>()?;
+    m.add_function(wrap_pyfunction!(conditions_build_error, m)?)?;
+    m.add_function(wrap_pyfunction!(conditions_pattern_matches, m)?)?;
     // ---- decide ----
     Ok(())
 }
@@ -251,5 +254,88 @@ fn any(v: &Bound<'_, PyAny>) -> PyResult<Any> {
         Ok(Any::Map(map_of_any(v)?))
     } else {
         Err(PyValueError::new_err(format!("an attribute of no JSON type: {}", v.get_type().name()?)))
+    }
+}
+
+// ---- conditions -------------------------------------------------------------------
+
+/// Why `build::build_policy` refuses the compiled form, or None when it builds it.
+#[pyfunction]
+fn conditions_build_error(ir: &[u8]) -> Option<String> {
+    crate::build::build_policy(ir).err()
+}
+
+/// Whether the pattern, as the native engine compiles it, is found in `text`; the refusal as a ValueError.
+#[pyfunction]
+fn conditions_pattern_matches(pattern: &str, text: &str) -> PyResult<bool> {
+    let compiled = crate::conditions::compile_pattern(pattern).map_err(PyValueError::new_err)?;
+    Ok(compiled.is_match(text))
+}
+
+/// A compiled policy built here, whose rules' conditions and messages the tests evaluate one by one.
+#[pyclass(frozen)]
+struct ConditionsPolicy {
+    policy: crate::compiled::CompiledPolicy,
+}
+
+#[pymethods]
+impl ConditionsPolicy {
+    #[new]
+    fn new(ir: &[u8]) -> PyResult<Self> {
+        Ok(ConditionsPolicy { policy: crate::build::build_policy(ir).map_err(PyValueError::new_err)? })
+    }
+
+    /// Every rule's key (`agreement@version/rule`) -> for each item of `request`: (held, why it failed,
+    /// message, why the message failed), each item with its effective labels and their parameters.
+    fn evaluate(
+        &self,
+        request: &Bound<'_, PyAny>,
+        labels: Vec<BTreeMap<String, String>>,
+        label_params: Vec<BTreeMap<String, BTreeMap<String, String>>>,
+        requested_at: Instant,
+    ) -> PyResult<BTreeMap<String, Vec<(Option<bool>, Option<String>, Option<String>, Option<String>)>>> {
+        let request = request_from_python(request)?;
+        let mut results = BTreeMap::new();
+        for (agreement, versions) in &self.policy.versions {
+            for (number, version) in versions {
+                let mut seen: Vec<*const crate::compiled::CompiledRule> = Vec::new();
+                for rule in version.index.values().flatten() {
+                    let address = std::sync::Arc::as_ptr(rule);
+                    if seen.contains(&address) {
+                        continue;
+                    }
+                    seen.push(address);
+                    let mut outcomes = Vec::new();
+                    for (i, item) in request.items.iter().enumerate() {
+                        let (Some(label), Some(label_param)) = (labels.get(i), label_params.get(i)) else {
+                            return Err(PyValueError::new_err("a label and its parameters for each item"));
+                        };
+                        let acting_person = if request.actor.kind == "service" { "" } else { request.actor.id.as_str() };
+                        let mut scope = crate::compiled::Scope {
+                            request: &request,
+                            item,
+                            requested_at,
+                            label,
+                            label_param,
+                            vars: Vec::new(),
+                            acting_person,
+                            actor_is_author: !item.author.id.is_empty() && item.author.id == acting_person,
+                        };
+                        let (held, failure) = match rule.condition.holds(&mut scope) {
+                            Ok(held) => (Some(held), None),
+                            Err(failure) => (None, Some(failure.0)),
+                        };
+                        let (message, message_failure) =
+                            match crate::conditions::render_message(&rule.message, &scope) {
+                                Ok(message) => (Some(message), None),
+                                Err(failure) => (None, Some(failure.0)),
+                            };
+                        outcomes.push((held, failure, message, message_failure));
+                    }
+                    results.insert(crate::model::rule_key(agreement, *number, &rule.id), outcomes);
+                }
+            }
+        }
+        Ok(results)
     }
 }
