@@ -155,7 +155,14 @@ def _value(v) -> ir.Value:
     return ir.Value(list=ir.Values(values=[_value(x) for x in v]))
 
 
+OPERATORS = ["eq", "ne", "in", "not_in", "contains", "lt", "le", "gt", "ge"]
+VOCABULARY = {"action": ["share", "quote", "export"], "destination.kind": ["public", "ai_tool", "same_group"],
+              "item.kind": ["message", "transcript"]}
+
+
 def _literal_for(fact: str):
+    if fact in VOCABULARY:
+        return st.sampled_from(VOCABULARY[fact]).map(lambda t: ir.Value(text=t))
     if fact in TEXT_FACTS or fact in LIST_FACTS:
         return st.sampled_from(["", "share", "public", "u0", "u1", "Contoso", "red", "amber", "message", "x"]).map(
             lambda t: ir.Value(text=t))
@@ -172,8 +179,15 @@ def _literal_for(fact: str):
 @st.composite
 def compares(draw, facts=ALL_FACTS):
     fact = draw(st.sampled_from(facts))
-    op = draw(st.sampled_from(["eq", "ne", "in", "not_in", "contains", "lt", "le", "gt", "ge"]))
-    operand = draw(st.sampled_from(["value", "values", "other"]))
+    ops = ["eq", "ne", "in", "not_in"]
+    if fact in LIST_FACTS or fact.endswith("handles"):
+        ops = ["contains"] * 3 + ops
+    elif fact in INSTANT_FACTS + INT_FACTS + ANY_FACTS or fact == "p":
+        ops += ["lt", "le", "gt", "ge"]
+    op = draw(st.sampled_from(ops) if draw(st.integers(0, 9)) else st.sampled_from(OPERATORS))
+    # Mostly the operand the operator takes, sometimes another: a refusal is compared too.
+    fitting = ["values", "other"] if op in ("in", "not_in") else ["value", "other"]
+    operand = draw(st.sampled_from(fitting * 4 + ["value", "values", "other"]))
     compare = ir.Compare(op=ir.enum_value("Operator", op), fact=ir.Fact(path=fact))
     if operand == "other":
         compare.other.path = draw(st.sampled_from(ALL_FACTS))
@@ -235,7 +249,7 @@ def _refusal(build):
     return None
 
 
-@given(requests(), st.lists(conditions_, min_size=1, max_size=4),
+@given(requests(), st.lists(conditions_, min_size=1, max_size=3),
        st.lists(st.sampled_from(ALL_FACTS), max_size=2),
        st.dictionaries(st.sampled_from(["a", "b"]), json_values, max_size=2).map(lambda d: dict(sorted(d.items()))))
 @budget(400)
