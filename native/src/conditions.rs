@@ -455,13 +455,13 @@ pub fn str_repr(s: &str) -> String {
 }
 
 /// Python's `str.isprintable()` of one character: not a control, format, private, unassigned or separator
-/// character, the space excepted.
+/// character, the space excepted (a surrogate, Python's other unprintable, is no `char`).
 fn is_printable(c: char) -> bool {
     if c.is_ascii() {
         return (' '..='~').contains(&c);
     }
     static UNPRINTABLE: std::sync::OnceLock<Option<Regex>> = std::sync::OnceLock::new();
-    let class = UNPRINTABLE.get_or_init(|| Regex::new(r"^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$").ok());
+    let class = UNPRINTABLE.get_or_init(|| Regex::new(r"^[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]$").ok());
     let mut buffer = [0u8; 4];
     !class.as_ref().is_some_and(|r| r.is_match(c.encode_utf8(&mut buffer)))
 }
@@ -1635,4 +1635,63 @@ fn continue_with(out: &mut String, r: &mut Reader) -> Result<(), String> {
     // A negated Perl or Unicode class inside a class is a class of its own, which `regex` nests.
     out.push_str(&escaped);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_show_as_python_shows_them() {
+        for (f, shown) in [
+            (3.5, "3.5"),
+            (1e16, "1e+16"),
+            (9007199254740992.0, "9007199254740992.0"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (-0.0, "-0.0"),
+            (1.23456e-8, "1.23456e-08"),
+            (123456789012345680000.0, "1.2345678901234568e+20"),
+        ] {
+            assert_eq!(float_repr(f), shown);
+        }
+    }
+
+    #[test]
+    fn texts_show_as_python_repr_shows_them() {
+        assert_eq!(str_repr("it's"), "\"it's\"");
+        assert_eq!(str_repr("a'b\""), "'a\\'b\"'");
+        assert_eq!(str_repr("é\u{200b}\n\x07"), "'é\\u200b\\n\\x07'");
+    }
+
+    #[test]
+    fn python_orders_numbers_across_types_and_refuses_text_against_a_number() {
+        assert!(py_eq(&Value::Bool(true), &Value::Int(1)));
+        assert!(py_eq(&Value::Int(1), &Value::Float(1.0)));
+        assert!(py_order(Order::Lt, &Value::Int(9_007_199_254_740_993), &Value::Float(9_007_199_254_740_994.0))
+            .unwrap_or(false));
+        let refused = py_order(Order::Lt, &Value::Text("a".into()), &Value::Int(1));
+        assert_eq!(refused, Err(Failure("TypeError: '<' not supported between instances of 'str' and 'int'".into())));
+    }
+
+    #[test]
+    fn perl_classes_and_boundaries_are_ascii_as_in_re2() {
+        let found = |p: &str, t: &str| compile_pattern(p).map(|r| r.is_match(t));
+        assert_eq!(found(r"\d", "٣"), Ok(false));
+        assert_eq!(found(r"\s", "\x0B"), Ok(false));
+        assert_eq!(found(r"\w", "é"), Ok(false));
+        assert_eq!(found(r"a\b", "aé"), Ok(true));
+        assert_eq!(found(r"\<", "<"), Ok(true));
+        assert_eq!(found("[a&&b]", "&"), Ok(true));
+        assert!(compile_pattern(r"\Q").is_err());
+    }
+
+    #[test]
+    fn an_unknown_fact_is_refused_in_the_catalogues_words() {
+        let unknown = |p: &str| resolve(p, &[]).err().map(|e| e.0);
+        assert_eq!(unknown("item.author.nope"), Some("unknown fact `item.author.nope`".into()));
+        assert_eq!(unknown("item.labels.x"), Some("`item.labels` is a list of a records and has no `x`".into()));
+        assert_eq!(unknown("item.label"), Some("`item.label` must name one label scheme".into()));
+        assert!(unknown("attributes.a.b").is_none());
+    }
 }

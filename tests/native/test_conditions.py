@@ -442,3 +442,25 @@ def test_a_pattern_the_compiler_accepts_finds_the_same_texts_or_is_refused(patte
                                      r"\s", r"\w+@\w+\.\w+", r"(?i)\bmr\.?\s", "a{1,3}b", r"\<", "[a&&b]"])
 def test_the_patterns_authors_write_are_not_refused(pattern):
     discretion_native.conditions_pattern_matches(pattern, "")
+
+
+# ---- messages --------------------------------------------------------------------------
+
+any_text = st.text(max_size=6) | st.sampled_from(["it's", 'say "hi"', "both ' and \"", "\\", "é\u200b\u00a0\x7f\u2028"])
+any_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1),
+              st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer() or abs(f) >= 2**53),
+              any_text),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(any_text, inner, max_size=2).map(lambda d: dict(sorted(d.items())))),
+    max_leaves=8)
+MESSAGE_POLICY = _policy_of([ir.Condition()], ["attributes.x", "attributes", "item.author", "item.labels",
+                                               "destination.service", "item.label_param.embargo.until"])
+
+
+@given(requests(), any_values)
+@budget(300)
+def test_a_message_shows_every_value_as_pythons_str_does(drawn, value):
+    request, _ = drawn
+    request.attributes = {"x": value}
+    assert_same_outcomes(MESSAGE_POLICY.SerializeToString(), request)
