@@ -285,6 +285,98 @@ impl ConditionsPolicy {
         Ok(ConditionsPolicy { policy: crate::build::build_policy(ir).map_err(PyValueError::new_err)? })
     }
 
+    /// What the policy holds besides conditions, in plain data: what `shape` in test_conditions.py reads
+    /// from the reference's CompiledPolicy.
+    fn shape(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        use crate::compiled::Param;
+        let p = &self.policy;
+        let sorted = |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+        let pairs = |m: &Vec<(String, String)>| {
+            let mut v = m.clone();
+            v.sort();
+            v
+        };
+        let agreements: Vec<_> = p
+            .agreements
+            .iter()
+            .map(|a| {
+                let versions: Vec<_> =
+                    a.versions.iter().map(|v| (v.version, v.effective_from, v.disclosed_at)).collect();
+                (a.id.clone(), a.version, a.title.clone(), a.summary.clone(), a.source.clone(), a.platform_wide, versions)
+            })
+            .collect();
+        let bindings: BTreeMap<_, Vec<_>> = p
+            .bindings
+            .iter()
+            .map(|(g, adoptions)| {
+                let adoptions = adoptions
+                    .iter()
+                    .map(|a| {
+                        (
+                            (a.agreement.clone(), a.version, a.effective_from, a.disclosed_at),
+                            (a.replaces.clone(), a.segments.clone(), pairs(&a.default_labels), pairs(&a.label_floors)),
+                        )
+                    })
+                    .collect();
+                (g.clone(), adoptions)
+            })
+            .collect();
+        let schemes: BTreeMap<_, _> = p
+            .label_schemes
+            .iter()
+            .map(|(n, s)| (n.clone(), (s.order.clone(), sorted(&s.aliases), s.agreement.clone(), s.relabel_by.iter().cloned().collect::<Vec<_>>())))
+            .collect();
+        let mut versions = BTreeMap::new();
+        let mut rules = BTreeMap::new();
+        for by_number in p.versions.values() {
+            for v in by_number.values() {
+                let index: BTreeMap<String, Vec<String>> = v
+                    .index
+                    .iter()
+                    .map(|((a, d), rs)| {
+                        (format!("{a}/{d}"), rs.iter().map(|r| crate::model::rule_key(&r.agreement, r.version, &r.id)).collect())
+                    })
+                    .collect();
+                for r in v.index.values().flatten() {
+                    let obligations: Vec<(String, Vec<(String, String)>)> = r
+                        .obligations
+                        .iter()
+                        .map(|o| {
+                            let params = o
+                                .params
+                                .iter()
+                                .map(|(n, p)| {
+                                    let shown = match p {
+                                        Param::Text(t) => t.clone(),
+                                        Param::Instant(i) => i.to_string(),
+                                        Param::Fact(_) | Param::InstantFromText(_) => "fact".into(),
+                                    };
+                                    (n.clone(), shown)
+                                })
+                                .collect();
+                            (o.r#type.clone(), params)
+                        })
+                        .collect();
+                    let described = (
+                        (r.effect.word(), r.waivable_by_author, r.reason_code.clone(), r.actions.clone(), r.destinations.clone()),
+                        (r.schemes.iter().cloned().collect::<Vec<_>>(), r.consent_scopes.iter().cloned().collect::<Vec<_>>(), obligations),
+                    );
+                    rules.insert(crate::model::rule_key(&r.agreement, r.version, &r.id), described);
+                }
+                let described = (
+                    (v.effective_from, v.disclosed_at, v.published_at, v.authors_may_restrict_later),
+                    (sorted(&v.default_labels), sorted(&v.label_floors), v.frozen_schemes.iter().cloned().collect::<Vec<_>>(), index),
+                );
+                versions.insert(v.key(), described);
+            }
+        }
+        let shape = (
+            (p.revision.clone(), agreements, p.platform_wide.clone(), bindings),
+            (schemes, p.consent_scopes_read.iter().cloned().collect::<Vec<_>>(), versions, rules),
+        );
+        Ok(shape.into_pyobject(py)?.into_any().unbind())
+    }
+
     /// Every rule's key (`agreement@version/rule`) -> for each item of `request`: (held, why it failed,
     /// message, why the message failed), each item with its effective labels and their parameters.
     fn evaluate(

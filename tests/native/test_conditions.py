@@ -261,7 +261,9 @@ def test_random_conditions_hold_alike_or_are_refused_alike(drawn, conditions, me
     refused = _refusal(lambda: build_policy(policy))
     assert discretion_native.conditions_build_error(data) == refused
     if refused is None:
-        assert_same_outcomes(data, request)
+        native, reference = discretion_native.ConditionsPolicy(data), build_policy(policy)
+        assert native.shape() == shape(reference)
+        assert_same_outcomes(data, request, native, reference)
 
 
 # ---- refusals ----------------------------------------------------------------------------
@@ -464,3 +466,55 @@ def test_a_message_shows_every_value_as_pythons_str_does(drawn, value):
     request, _ = drawn
     request.attributes = {"x": value}
     assert_same_outcomes(MESSAGE_POLICY.SerializeToString(), request)
+
+
+# ---- what the policy holds besides conditions ----------------------------------------------
+
+
+def _param(p):
+    try:
+        value = p(None)  # a literal's closure ignores the scope
+    except Exception:  # noqa: BLE001 — a getter reads the scope
+        return "fact"
+    return str(value)
+
+
+def shape(policy):
+    """The reference's CompiledPolicy as the native `shape()` describes its own."""
+    agreements = [(a.id, a.version, a.title, a.summary, a.source, a.platform_wide,
+                   [(v.version, v.effective_from, v.disclosed_at) for v in a.versions]) for a in policy.agreements]
+    bindings = {g: [((a.agreement, a.version, a.effective_from, a.disclosed_at),
+                     (list(a.replaces), list(a.segments), sorted(a.default_labels.items()), sorted(a.label_floors.items())))
+                    for a in adoptions] for g, adoptions in policy.bindings.items()}
+    schemes = {n: (list(s.order), sorted(s.aliases.items()), s.agreement, sorted(s.relabel_by))
+               for n, s in policy.label_schemes.items()}
+    versions, rules = {}, {}
+    for by_number in policy.versions.values():
+        for v in by_number.values():
+            index = {f"{a}/{d}": [f"{r.agreement}@{r.version}/{r.id}" for r in rs] for (a, d), rs in v.index.items()}
+            for rs in v.index.values():
+                for r in rs:
+                    obligations = [(o.type, sorted((n, _param(p)) for n, p in o.params.items())) for o in r.obligations]
+                    rules[f"{r.agreement}@{r.version}/{r.id}"] = (
+                        (r.effect, r.waivable_by_author, r.reason_code, list(r.actions), list(r.destinations)),
+                        (sorted(r.schemes), sorted(r.consent_scopes), obligations))
+            versions[v.key] = ((v.effective_from, v.disclosed_at, v.published_at, v.authors_may_restrict_later),
+                               (sorted(v.default_labels.items()), sorted(v.label_floors.items()), sorted(v.frozen_schemes),
+                                dict(sorted(index.items()))))
+    return ((policy.revision, agreements, list(policy.platform_wide), dict(sorted(bindings.items()))),
+            (dict(sorted(schemes.items())), sorted(policy.consent_scopes_read), dict(sorted(versions.items())),
+             dict(sorted(rules.items()))))
+
+
+def test_the_shipped_policy_is_built_alike_index_labels_bindings_and_all():
+    assert discretion_native.ConditionsPolicy(SHIPPED_BYTES).shape() == shape(build_policy(SHIPPED))
+
+
+def test_a_rule_that_forgets_the_labels_it_reads_is_built_alike():
+    policy = ir.Policy.FromString(SHIPPED_BYTES)
+    for agreement in policy.agreements:
+        for version in agreement.versions:
+            for rule in version.rules:
+                rule.ClearField("schemes_read")
+                rule.ClearField("consent_scopes_read")
+    assert discretion_native.ConditionsPolicy(policy.SerializeToString()).shape() == shape(build_policy(policy))
