@@ -1397,6 +1397,10 @@ struct Reader<'p> {
     chars: Vec<char>,
     at: usize,
     text: &'p str,
+    /// Whether `(?i)` appears, and a character beyond ASCII: folding the case of such a character
+    /// follows each engine's Unicode tables, which differ.
+    folds_case: bool,
+    beyond_ascii: bool,
 }
 
 impl Reader<'_> {
@@ -1426,7 +1430,7 @@ fn literal(c: char) -> String {
 }
 
 fn translate(text: &str) -> Result<String, String> {
-    let mut r = Reader { chars: text.chars().collect(), at: 0, text };
+    let mut r = Reader { chars: text.chars().collect(), at: 0, text, folds_case: false, beyond_ascii: false };
     let mut out = String::new();
     // Whether the last thing written can take a repetition, and whether it is one already.
     let mut repeatable = false;
@@ -1489,11 +1493,15 @@ fn translate(text: &str) -> Result<String, String> {
                 }
             },
             c => {
+                r.beyond_ascii |= !c.is_ascii();
                 out.push_str(&literal(c));
                 repeatable = true;
                 repeated = false;
             }
         }
+    }
+    if r.folds_case && r.beyond_ascii {
+        return r.refuse("a character beyond ASCII whose case is folded, as each engine's Unicode tables fold it");
     }
     Ok(out)
 }
@@ -1570,6 +1578,7 @@ fn group(r: &mut Reader) -> Result<String, String> {
                 match c {
                     'i' | 'm' | 's' | 'U' | '-' => flags.push(c),
                     ':' | ')' => {
+                        r.folds_case |= flags.split('-').next().is_some_and(|on| on.contains('i'));
                         if flags.is_empty() && c == ')' || flags.ends_with('-') || flags.matches('-').count() > 1 {
                             return r.refuse("flags RE2 does not take");
                         }
@@ -1600,7 +1609,9 @@ fn escape(r: &mut Reader, in_class: bool) -> Result<String, String> {
         'W' => perl(WORD, true),
         'b' | 'B' if !in_class => format!("(?-u:\\{c})"),
         'A' | 'z' if !in_class => format!("\\{c}"),
-        'p' | 'P' => unicode_class(r, c)?,
+        // RE2's Unicode tables are older than the `regex` crate's: a class of them would take in the
+        // characters assigned since (4,302 letters more in `\pL`).
+        'p' | 'P' => return r.refuse("a Unicode class, whose tables differ between RE2 and the native engine"),
         'x' => literal(hex(r)?),
         'n' => literal('\n'),
         't' => literal('\t'),
@@ -1634,42 +1645,12 @@ fn hex(r: &mut Reader) -> Result<char, String> {
         pair
     };
     match u32::from_str_radix(&digits, 16).ok().and_then(char::from_u32) {
-        Some(c) if !digits.is_empty() => Ok(c),
+        Some(c) if !digits.is_empty() => {
+            r.beyond_ascii |= !c.is_ascii();
+            Ok(c)
+        }
         _ => r.refuse("a character that is none"),
     }
-}
-
-/// `\pL`, `\p{Greek}`, `\p{^Greek}`, `\PL`: RE2 names general categories (one or two letters) and scripts.
-fn unicode_class(r: &mut Reader, p: char) -> Result<String, String> {
-    let mut negated = p == 'P';
-    let name: String = if r.peek() == Some('{') {
-        r.next();
-        if r.peek() == Some('^') {
-            r.next();
-            negated = !negated;
-        }
-        let mut name = String::new();
-        loop {
-            match r.next() {
-                Some('}') => break,
-                Some(c) if c.is_ascii_alphanumeric() || c == '_' => name.push(c),
-                _ => return r.refuse("a bad Unicode class"),
-            }
-        }
-        name
-    } else {
-        match r.next() {
-            Some(c) if c.is_ascii_alphabetic() => c.to_string(),
-            _ => return r.refuse("a bad Unicode class"),
-        }
-    };
-    let category = name.len() <= 2 && name.starts_with(|c: char| c.is_ascii_uppercase())
-        && name.chars().skip(1).all(|c| c.is_ascii_lowercase());
-    let script = name.len() > 2 && name.starts_with(|c: char| c.is_ascii_uppercase());
-    if !(category || script || name == "Any") {
-        return r.refuse("a Unicode class RE2 does not name");
-    }
-    Ok(format!("\\{}{{{name}}}", if negated { 'P' } else { 'p' }))
 }
 
 /// After `[`: a class as RE2 reads it (a `[`, `&&`, `--` or `~~` inside is itself).
@@ -1739,6 +1720,7 @@ fn class_char(r: &mut Reader) -> Result<Option<char>, String> {
         },
         Some(c) => {
             r.next();
+            r.beyond_ascii |= !c.is_ascii();
             Ok(Some(c))
         }
         None => r.refuse("a class without its `]`"),

@@ -226,13 +226,18 @@ conditions_ = st.recursive(
     ), max_leaves=4)
 
 
+EFFECTS = ["allow", "allow_with_obligations", "deny", "deny_unless_allowed", "require"]
+
+
 def _policy_of(conditions, message_facts) -> ir.Policy:
     policy = ir.Policy(ir_version=ir.IR_VERSION, revision="r")
     agreement = policy.agreements.add(id="a", title="A")
     version = agreement.versions.add(number=1)
     for i, condition in enumerate(conditions):
-        rule = version.rules.add(id=f"r{i}", effect=ir.enum_value("Effect", "deny"), actions=["share"],
-                                 destinations=["public"], reason_code="x")
+        # Effects in turn, so that "otherwise deny" rules must be indexed after the others.
+        rule = version.rules.add(id=f"r{i}", effect=ir.enum_value("Effect", EFFECTS[(3 + i) % 5]),
+                                 actions=["share", "quote"][: 1 + i % 2], destinations=["public", "ai_tool"],
+                                 reason_code="x")
         rule.when.CopyFrom(condition)
         rule.message.add(text="because ")
         for fact in message_facts:
@@ -440,7 +445,7 @@ def test_a_pattern_the_compiler_accepts_finds_the_same_texts_or_is_refused(patte
     assert found == [compile_pattern(pattern).search(t) is not None for t in texts], pattern
 
 
-@pytest.mark.parametrize("pattern", [r"\bfoo\b", r"\d+", r"(?i)contoso", r"^u[0-9]+$", r"[[:alpha:]]+", r"\p{Han}+",
+@pytest.mark.parametrize("pattern", [r"\bfoo\b", r"\d+", r"(?i)contoso", r"^u[0-9]+$", r"[[:alpha:]]+",
                                      r"\s", r"\w+@\w+\.\w+", r"(?i)\bmr\.?\s", "a{1,3}b", r"\<", "[a&&b]"])
 def test_the_patterns_authors_write_are_not_refused(pattern):
     discretion_native.conditions_pattern_matches(pattern, "")
@@ -518,3 +523,48 @@ def test_a_rule_that_forgets_the_labels_it_reads_is_built_alike():
                 rule.ClearField("schemes_read")
                 rule.ClearField("consent_scopes_read")
     assert discretion_native.ConditionsPolicy(policy.SerializeToString()).shape() == shape(build_policy(policy))
+
+
+# Where RE2 and the `regex` crate are known to read a pattern apart: each must find what RE2 finds, or be refused.
+KNOWN_DIFFERENCES = [
+    (r"\s", "\x0b"), (r"\S", "\x0b"), (r"\d", "\u0663"), (r"\w", "\u00e9"), (r"\W", "\u00e9"), (r"a\b", "a\u00e9"),
+    (r"a\B", "a\u00e9"), (r"[\s]", "\x0b"), (r"[^\d]", "\u0663"), (r"\<", "<"), (r"\>", ">"), (r"\b{start}", "{start}"),
+    ("[a&&b]", "&"), ("[a--b]", "-"), ("[a~~b]", "~"), ("[a[b]", "["), ("[a[b]]", "a]"), ("x{,3}", "x{,3}"), ("a{", "a{"),
+    ("a{1", "a{1"), ("{", "{"), ("}", "}"), ("]", "]"), (r"(?i)\w", "\u212a"), (r"(?i)k", "\u212a"), (r"(?i)s", "\u017f"),
+    (r"(?i)[^k]", "\u212a"), (r"(?i)[[:upper:]]", "a"), (r"\_", "_"), ("#", "#"), ("&", "&"), ("~", "~"), (r"\x41", "A"),
+    ("(?U)a+", "aa"), (r"\0", "\x00"), (r"\pL", "\u1c89"), (r"(?i)\x{a7cb}", "\u0264"), ("(?x)a b", "ab"),
+]
+
+
+@pytest.mark.parametrize("pattern,text", KNOWN_DIFFERENCES)
+def test_where_the_two_engines_differ_the_native_one_finds_what_re2_finds_or_refuses(pattern, text):
+    try:
+        expected = compile_pattern(pattern).search(text) is not None
+    except re2.error:
+        expected = "refused"
+    try:
+        found = discretion_native.conditions_pattern_matches(pattern, text)
+    except ValueError:
+        return  # refused: the policy stays with the reference evaluator
+    assert found == expected, (pattern, text)
+
+
+def test_a_unicode_class_is_refused_as_its_tables_differ():
+    with pytest.raises(ValueError):
+        discretion_native.conditions_pattern_matches(r"\p{Han}+", "")
+
+
+ORDERED = [("requested_at", ir.Value(instant=ir.instant(NOW + d))) for d in (-1, 0, 1)] + [
+    ("attributes.n", ir.Value(integer=n)) for n in (1, 2, 3)] + [("attributes.n", ir.Value(number=2.0)),
+                                                                 ("attributes.n", ir.Value(boolean=True))]
+
+
+@pytest.mark.parametrize("op", ["lt", "le", "gt", "ge", "eq", "ne"])
+def test_every_ordering_holds_alike_at_equal_and_unequal_values(op, suite_requests):
+    conditions = [ir.Condition(entries=[_compare(op, fact, value)]) for fact, value in ORDERED]
+    data = _policy_of(conditions, []).SerializeToString()
+    _, request = suite_requests[0]
+    for n in (2, 2.0, True, "2", None):
+        request.attributes = {"n": n}
+        request.requested_at = NOW
+        assert_same_outcomes(data, request)
