@@ -200,3 +200,72 @@ impl LabelScheme {
         self.order.iter().position(|v| v == value)
     }
 }
+
+impl CompiledPolicy {
+    /// The policy as one caller may use it, everything else as if it were not loaded (compiled.py
+    /// `restricted`): the agreements it is given, the platform-wide ones, those its own groups are bound
+    /// to, and those any of these read labels of; bindings of the groups it owns only.
+    pub fn restricted(&self, agreements: &[String], owns_group: impl Fn(&str) -> bool) -> CompiledPolicy {
+        let bindings: HashMap<String, Vec<Adoption>> =
+            self.bindings.iter().filter(|(group, _)| owns_group(group)).map(|(g, a)| (g.clone(), a.clone())).collect();
+        let mut reach: BTreeSet<String> = agreements
+            .iter()
+            .chain(&self.platform_wide)
+            .chain(bindings.values().flatten().map(|a| &a.agreement))
+            .filter(|a| self.versions.contains_key(*a))
+            .cloned()
+            .collect();
+        let mut pending: Vec<String> = reach.iter().cloned().collect();
+        // The agreements whose labels the reached ones read, and theirs in turn.
+        while let Some(agreement) = pending.pop() {
+            for version in self.versions[&agreement].values() {
+                for name in schemes_read(version) {
+                    if let Some(scheme) = self.label_schemes.get(&name) {
+                        if !reach.contains(&scheme.agreement) && self.versions.contains_key(&scheme.agreement) {
+                            reach.insert(scheme.agreement.clone());
+                            pending.push(scheme.agreement.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let versions: BTreeMap<String, BTreeMap<u32, Arc<CompiledVersion>>> =
+            self.versions.iter().filter(|(a, _)| reach.contains(*a)).map(|(a, v)| (a.clone(), v.clone())).collect();
+        let consent_scopes_read = consent_scopes_read(&versions);
+        CompiledPolicy {
+            revision: self.revision.clone(),
+            agreements: self.agreements.iter().filter(|a| reach.contains(&a.id)).cloned().collect(),
+            versions,
+            platform_wide: self.platform_wide.iter().filter(|a| reach.contains(*a)).cloned().collect(),
+            bindings,
+            label_schemes: self
+                .label_schemes
+                .iter()
+                .filter(|(_, s)| reach.contains(&s.agreement))
+                .map(|(n, s)| (n.clone(), s.clone()))
+                .collect(),
+            consent_scopes_read,
+        }
+    }
+}
+
+/// The label schemes a version's rules, defaults, floors and freezes name.
+fn schemes_read(version: &CompiledVersion) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> =
+        version.index.values().flatten().flat_map(|rule| rule.schemes.iter().cloned()).collect();
+    names.extend(version.default_labels.keys().cloned());
+    names.extend(version.label_floors.keys().cloned());
+    names.extend(version.frozen_schemes.iter().cloned());
+    names
+}
+
+/// The scopes the compiled rules and their obligations read, and the one the engine reads itself.
+pub fn consent_scopes_read(versions: &BTreeMap<String, BTreeMap<u32, Arc<CompiledVersion>>>) -> BTreeSet<String> {
+    let mut read: BTreeSet<String> = BTreeSet::from([crate::model::NEW_TERMS_CONSENT.to_string()]);
+    for version in versions.values().flat_map(|v| v.values()) {
+        for rule in version.index.values().flatten() {
+            read.extend(rule.consent_scopes.iter().cloned());
+        }
+    }
+    read
+}

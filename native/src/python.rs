@@ -37,6 +37,9 @@ fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(names_fold_char, m)?)?;
     m.add_function(wrap_pyfunction!(names_scheme_key, m)?)?;
     // ---- conditions ----
+    m.add_class::<ConditionsPolicy>()?;
+    m.add_function(wrap_pyfunction!(conditions_build_error, m)?)?;
+    m.add_function(wrap_pyfunction!(conditions_pattern_matches, m)?)?;
     // ---- decide ----
     m.add_function(wrap_pyfunction!(consent_latest, m)?)?;
     m.add_function(wrap_pyfunction!(consent_granted_since, m)?)?;
@@ -853,3 +856,177 @@ fn parse_iso(text: &str) -> PyResult<Instant> {
     crate::obligations::parse_iso(text).map_err(|failure| PyValueError::new_err(failure.0))
 }
 
+// ---- conditions -------------------------------------------------------------------
+
+/// Why `build::build_policy` refuses the compiled form, or None when it builds it.
+#[pyfunction]
+fn conditions_build_error(ir: &[u8]) -> Option<String> {
+    crate::build::build_policy(ir).err()
+}
+
+/// Whether the pattern, as the native engine compiles it, is found in `text`; the refusal as a ValueError.
+#[pyfunction]
+fn conditions_pattern_matches(pattern: &str, text: &str) -> PyResult<bool> {
+    let compiled = crate::conditions::compile_pattern(pattern).map_err(PyValueError::new_err)?;
+    Ok(compiled.is_match(text))
+}
+
+/// A compiled policy built here, whose rules' conditions and messages the tests evaluate one by one.
+#[pyclass(frozen)]
+struct ConditionsPolicy {
+    policy: crate::compiled::CompiledPolicy,
+}
+
+#[pymethods]
+impl ConditionsPolicy {
+    #[new]
+    fn new(ir: &[u8]) -> PyResult<Self> {
+        Ok(ConditionsPolicy { policy: crate::build::build_policy(ir).map_err(PyValueError::new_err)? })
+    }
+
+    /// What the policy holds besides conditions, in plain data: what `shape` in test_conditions.py reads
+    /// from the reference's CompiledPolicy.
+    fn shape(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        use crate::compiled::Param;
+        let p = &self.policy;
+        let sorted = |m: &BTreeMap<String, String>| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+        let pairs = |m: &Vec<(String, String)>| {
+            let mut v = m.clone();
+            v.sort();
+            v
+        };
+        let agreements: Vec<_> = p
+            .agreements
+            .iter()
+            .map(|a| {
+                let versions: Vec<_> =
+                    a.versions.iter().map(|v| (v.version, v.effective_from, v.disclosed_at)).collect();
+                (a.id.clone(), a.version, a.title.clone(), a.summary.clone(), a.source.clone(), a.platform_wide, versions)
+            })
+            .collect();
+        let bindings: BTreeMap<_, Vec<_>> = p
+            .bindings
+            .iter()
+            .map(|(g, adoptions)| {
+                let adoptions = adoptions
+                    .iter()
+                    .map(|a| {
+                        (
+                            (a.agreement.clone(), a.version, a.effective_from, a.disclosed_at),
+                            (a.replaces.clone(), a.segments.clone(), pairs(&a.default_labels), pairs(&a.label_floors)),
+                        )
+                    })
+                    .collect();
+                (g.clone(), adoptions)
+            })
+            .collect();
+        let schemes: BTreeMap<_, _> = p
+            .label_schemes
+            .iter()
+            .map(|(n, s)| (n.clone(), (s.order.clone(), sorted(&s.aliases), s.agreement.clone(), s.relabel_by.iter().cloned().collect::<Vec<_>>())))
+            .collect();
+        let mut versions = BTreeMap::new();
+        let mut rules = BTreeMap::new();
+        for by_number in p.versions.values() {
+            for v in by_number.values() {
+                let index: BTreeMap<String, Vec<String>> = v
+                    .index
+                    .iter()
+                    .map(|((a, d), rs)| {
+                        (format!("{a}/{d}"), rs.iter().map(|r| crate::model::rule_key(&r.agreement, r.version, &r.id)).collect())
+                    })
+                    .collect();
+                for r in v.index.values().flatten() {
+                    let obligations: Vec<(String, Vec<(String, String)>)> = r
+                        .obligations
+                        .iter()
+                        .map(|o| {
+                            let params = o
+                                .params
+                                .iter()
+                                .map(|(n, p)| {
+                                    let shown = match p {
+                                        Param::Text(t) => t.clone(),
+                                        Param::Instant(i) => i.to_string(),
+                                        Param::Fact(_) | Param::InstantFromText(_) => "fact".into(),
+                                    };
+                                    (n.clone(), shown)
+                                })
+                                .collect();
+                            (o.r#type.clone(), params)
+                        })
+                        .collect();
+                    let described = (
+                        (r.effect.word(), r.waivable_by_author, r.reason_code.clone(), r.actions.clone(), r.destinations.clone()),
+                        (r.schemes.iter().cloned().collect::<Vec<_>>(), r.consent_scopes.iter().cloned().collect::<Vec<_>>(), obligations),
+                    );
+                    rules.insert(crate::model::rule_key(&r.agreement, r.version, &r.id), described);
+                }
+                let described = (
+                    (v.effective_from, v.disclosed_at, v.published_at, v.authors_may_restrict_later),
+                    (sorted(&v.default_labels), sorted(&v.label_floors), v.frozen_schemes.iter().cloned().collect::<Vec<_>>(), index),
+                );
+                versions.insert(v.key(), described);
+            }
+        }
+        let shape = (
+            (p.revision.clone(), agreements, p.platform_wide.clone(), bindings),
+            (schemes, p.consent_scopes_read.iter().cloned().collect::<Vec<_>>(), versions, rules),
+        );
+        Ok(shape.into_pyobject(py)?.into_any().unbind())
+    }
+
+    /// Every rule's key (`agreement@version/rule`) -> for each item of `request`: (held, why it failed,
+    /// message, why the message failed), each item with its effective labels and their parameters.
+    fn evaluate(
+        &self,
+        request: &Bound<'_, PyAny>,
+        labels: Vec<BTreeMap<String, String>>,
+        label_params: Vec<BTreeMap<String, BTreeMap<String, String>>>,
+        requested_at: Instant,
+    ) -> PyResult<BTreeMap<String, Vec<(Option<bool>, Option<String>, Option<String>, Option<String>)>>> {
+        let request = request_from_python(request)?;
+        let mut results = BTreeMap::new();
+        for (agreement, versions) in &self.policy.versions {
+            for (number, version) in versions {
+                let mut seen: Vec<*const crate::compiled::CompiledRule> = Vec::new();
+                for rule in version.index.values().flatten() {
+                    let address = std::sync::Arc::as_ptr(rule);
+                    if seen.contains(&address) {
+                        continue;
+                    }
+                    seen.push(address);
+                    let mut outcomes = Vec::new();
+                    for (i, item) in request.items.iter().enumerate() {
+                        let (Some(label), Some(label_param)) = (labels.get(i), label_params.get(i)) else {
+                            return Err(PyValueError::new_err("a label and its parameters for each item"));
+                        };
+                        let acting_person = if request.actor.kind == "service" { "" } else { request.actor.id.as_str() };
+                        let mut scope = crate::compiled::Scope {
+                            request: &request,
+                            item,
+                            requested_at,
+                            label,
+                            label_param,
+                            vars: Vec::new(),
+                            acting_person,
+                            actor_is_author: !item.author.id.is_empty() && item.author.id == acting_person,
+                        };
+                        let (held, failure) = match rule.condition.holds(&mut scope) {
+                            Ok(held) => (Some(held), None),
+                            Err(failure) => (None, Some(failure.0)),
+                        };
+                        let (message, message_failure) =
+                            match crate::conditions::render_message(&rule.message, &scope) {
+                                Ok(message) => (Some(message), None),
+                                Err(failure) => (None, Some(failure.0)),
+                            };
+                        outcomes.push((held, failure, message, message_failure));
+                    }
+                    results.insert(crate::model::rule_key(agreement, *number, &rule.id), outcomes);
+                }
+            }
+        }
+        Ok(results)
+    }
+}
