@@ -257,7 +257,7 @@ def _refusal(build):
 @given(requests(), st.lists(conditions_, min_size=1, max_size=3),
        st.lists(st.sampled_from(ALL_FACTS), max_size=2),
        st.dictionaries(st.sampled_from(["a", "b"]), json_values, max_size=2).map(lambda d: dict(sorted(d.items()))))
-@budget(400)
+@budget(150)
 def test_random_conditions_hold_alike_or_are_refused_alike(drawn, conditions, message_facts, attributes):
     request, _ = drawn
     request.attributes = attributes
@@ -434,7 +434,7 @@ def _accepted_by_the_compiler(pattern: str) -> bool:
 
 
 @given(pattern_texts, st.lists(subjects, min_size=1, max_size=8))
-@settings(parent=budget(1500))
+@settings(parent=budget(300))
 def test_a_pattern_the_compiler_accepts_finds_the_same_texts_or_is_refused(pattern, texts):
     if not _accepted_by_the_compiler(pattern):
         return
@@ -466,7 +466,7 @@ MESSAGE_POLICY = _policy_of([ir.Condition()], ["attributes.x", "attributes", "it
 
 
 @given(requests(), any_values)
-@budget(300)
+@budget(100)
 def test_a_message_shows_every_value_as_pythons_str_does(drawn, value):
     request, _ = drawn
     request.attributes = {"x": value}

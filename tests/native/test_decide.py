@@ -160,7 +160,7 @@ def destinations(draw):
                                                                                 max_size=2))))
 
 
-@budget(500)
+@budget(150)
 @given(st.lists(consent_records(), max_size=5), st.sampled_from(PEOPLE_IDS), st.sampled_from(SCOPES),
        st.sampled_from([0, 5, 10, 15, 20]), st.sampled_from(MOMENTS), destinations())
 def test_a_history_of_consents_is_read_as_python_reads_it(records, person, scope, now, since, destination):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import sys
 
 import pytest
 from google.protobuf import struct_pb2
@@ -25,7 +26,10 @@ from discretion.policy.suites import DEFAULT_NOW, case_request
 from discretion.server import convert, limits, servicer
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 
-native = pytest.importorskip("discretion_native")
+import discretion_native as native  # noqa: E402 — built into the venv by make setup
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # the shared strategies of tests/
+from strategies import budget  # noqa: E402
 
 RULES = pathlib.Path(__file__).resolve().parents[2] / "rules"
 NOW = 1_800_000_000 * SECOND
@@ -266,14 +270,14 @@ NOWS = st.one_of(st.just(NOW), st.integers(NOW - 10**12, NOW + 10**12))
 SKEWS = st.one_of(st.none(), st.just(SKEW), st.integers(0, 10**13))
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(parent=budget(100), suppress_health_check=[HealthCheck.too_slow])
 @given(request(), NOWS, SKEWS, SOME_LIMITS)
 def test_made_up_requests_read_or_are_refused_the_same(message, now, skew, limit):
     data = message.SerializeToString()
     assert native_read(data, now=now, skew=skew, limit=limit) == python_read(data, now=now, skew=skew, limit=limit)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(parent=budget(10), suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(request(), max_size=2), NOWS, SKEWS, SOME_LIMITS, st.integers(0, 3))
 def test_made_up_batches_read_or_are_refused_the_same(checks, now, skew, limit, max_batch):
     data = pb.CheckBatchRequest(checks=checks).SerializeToString()
@@ -331,13 +335,13 @@ def test_bytes_upb_reads_or_refuses_are_read_or_refused_the_same(data):
     assert_same(data)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(parent=budget(300))
 @given(st.binary(max_size=40))
 def test_random_bytes_are_refused_or_read_the_same(data):
     assert_same(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(parent=budget(100), suppress_health_check=[HealthCheck.too_slow])
 @given(request(), st.data())
 def test_a_cut_or_flipped_request_is_refused_or_read_the_same(message, data):
     raw = bytearray(message.SerializeToString())
