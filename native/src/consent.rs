@@ -12,19 +12,23 @@ fn loose(text: &str) -> String {
     text.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
 }
 
+/// An event's rank: (when, a withdrawal?, names recipients?); `None` for "since ever".
+type Rank = (Option<Instant>, bool, bool);
+
 /// The person's last event for `kind` at or before `now`: (record, withdrawn?).
 fn latest<'c>(consents: &'c [Consent], person_id: &str, kind: &str, now: Instant) -> Option<(&'c Consent, bool)> {
     if person_id.is_empty() {
         return None;
     }
     let (loose_person, loose_kind) = (loose(person_id), loose(kind));
-    // rank: (at, withdrawal?, names recipients?); None for "since ever"
-    let mut best: Option<((Option<Instant>, bool, bool), &Consent)> = None;
+    let mut best: Option<(Rank, &Consent)> = None;
     for consent in consents {
         let exact = consent.by == person_id && consent.scope == kind;
-        if !exact
-            && !(consent.withdrawn_at.is_some() && loose(&consent.by) == loose_person && loose(&consent.scope) == loose_kind)
-        {
+        // A withdrawal counts however its person and scope are spelled; a grant only when spelled exactly.
+        let loosely = consent.withdrawn_at.is_some()
+            && loose(&consent.by) == loose_person
+            && loose(&consent.scope) == loose_kind;
+        if !(exact || loosely) {
             continue;
         }
         let (granted, withdrawn) = (consent.granted_at, consent.withdrawn_at);
@@ -53,11 +57,16 @@ pub fn holds(scope: &Scope<'_>, person_id: &str, kind: &str) -> bool {
 }
 
 fn covers(consent: &Consent, destination: &Destination) -> bool {
-    if UNBOUNDED.contains(&destination.kind.as_str()) || destination.publicly_accessible || destination.recipients.is_empty()
+    if UNBOUNDED.contains(&destination.kind.as_str())
+        || destination.publicly_accessible
+        || destination.recipients.is_empty()
     {
         return false;
     }
-    destination.recipients.iter().all(|r| !r.id.is_empty() && consent.recipients.iter().any(|n| !n.is_empty() && *n == r.id))
+    destination
+        .recipients
+        .iter()
+        .all(|r| !r.id.is_empty() && consent.recipients.iter().any(|n| !n.is_empty() && *n == r.id))
 }
 
 pub fn withdrawn(scope: &Scope<'_>, person_id: &str, kind: &str) -> bool {
