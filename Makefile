@@ -1,9 +1,15 @@
 # Two commands on a fresh machine: `make run` and `make test`. Each sets up
-# .venv (dependencies, the service and the client, editable) on first use.
+# .venv (dependencies, the service and the client, editable; the native engine,
+# built from native/ with cargo) on first use.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PYTHON_STAMP := $(VENV)/.python-installed
+# The native engine (a Rust crate, built by maturin through pip, always optimised):
+# rebuilt into the venv whenever its sources change.
+NATIVE_SOURCES := native/Cargo.toml native/Cargo.lock native/build.rs native/pyproject.toml \
+                  native/proto/discretion.binpb $(wildcard native/src/*.rs native/src/*/*.rs)
 ADDR   ?= 127.0.0.1:50051
 RULES  ?= rules
 
@@ -11,10 +17,14 @@ RULES  ?= rules
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml clients/python/pyproject.toml
+$(PYTHON_STAMP): pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./clients/python
+	touch $(PYTHON_STAMP)
+
+$(STAMP): $(PYTHON_STAMP) $(NATIVE_SOURCES)
+	$(BIN)/python -m pip install --quiet ./native
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -24,6 +34,7 @@ run: $(STAMP)
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: $(STAMP) promtool chromium
+	cargo test --quiet --release --manifest-path native/Cargo.toml
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Tools some tests need, from Debian: installed when missing and this is root
@@ -92,7 +103,7 @@ golden: $(STAMP)
 	$(BIN)/python tests/golden/generate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache native/target
 
 # Each known attack on a running server (`discretion serve --workers 2` on
 # loopback, normal traffic beside it): how each was answered, worker restarts,

@@ -9,14 +9,18 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
+use std::sync::Arc;
+
+use crate::compiled::CompiledPolicy;
 use crate::model::{
-    Actor, Adoption, Any, Attribution, Consent, Destination, Group, Instant, Item, Label, Person, Purpose,
-    Recipient, Request, Service, Session,
+    Actor, Adoption, Any, Attribution, Consent, Decision, Destination, Group, Instant, Item, Label, Obligation,
+    Person, Purpose, Recipient, Request, Service, Session,
 };
 
 #[pymodule]
 fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // ---- engine (python.rs) ----
+    m.add_class::<Engine>()?;
     m.add_function(wrap_pyfunction!(echo_request, m)?)?;
     // ---- wire ----
     // ---- identify ----
@@ -29,6 +33,101 @@ fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 // ---- engine (python.rs) ---------------------------------------------------------
+
+/// A compiled policy built into the native evaluator. Immutable, so every
+/// thread of a worker may decide with it at once.
+#[pyclass(frozen, module = "discretion_native")]
+pub struct Engine {
+    policy: Arc<CompiledPolicy>,
+}
+
+#[pymethods]
+impl Engine {
+    /// The engine for the compiled form `ir` (discretion.ir.v1.Policy bytes);
+    /// ValueError, saying why, for one it cannot read in full.
+    #[new]
+    fn new(ir: &[u8]) -> PyResult<Self> {
+        let policy = crate::build::build_policy(ir).map_err(PyValueError::new_err)?;
+        Ok(Engine { policy: Arc::new(policy) })
+    }
+
+    /// The revision of the rules it was compiled from.
+    #[getter]
+    fn revision(&self) -> &str {
+        &self.policy.revision
+    }
+
+    /// The decision on a Python `engine.model.Request` at `now` (nanoseconds),
+    /// as `dataclasses.asdict` of the reference's Decision gives it, without
+    /// the explanation and the trace: what the differential tests compare.
+    fn decide_model(&self, py: Python<'_>, request: &Bound<'_, PyAny>, now: Instant) -> PyResult<Py<PyAny>> {
+        let request = request_from_python(request)?;
+        let decision = py.detach(|| crate::decide::decide(&self.policy, &request, now));
+        decision_to_python(py, &decision)
+    }
+}
+
+fn decision_to_python(py: Python<'_>, d: &Decision) -> PyResult<Py<PyAny>> {
+    let out = PyDict::new(py);
+    out.set_item("decision", &d.decision)?;
+    let obligations = PyList::empty(py);
+    for o in &d.obligations {
+        obligations.append(obligation_to_python(py, o)?)?;
+    }
+    out.set_item("obligations", PyTuple::new(py, obligations)?)?;
+    let items = PyList::empty(py);
+    for i in &d.items {
+        let item = PyDict::new(py);
+        item.set_item("item_id", &i.item_id)?;
+        item.set_item("outcome", &i.outcome)?;
+        item.set_item("decision", &i.decision)?;
+        item.set_item("governed_by", PyTuple::new(py, &i.governed_by)?)?;
+        items.append(item)?;
+    }
+    out.set_item("items", PyTuple::new(py, items)?)?;
+    let findings = PyList::empty(py);
+    for f in &d.findings {
+        let finding = PyDict::new(py);
+        finding.set_item("agreement", &f.agreement)?;
+        finding.set_item("version", f.version)?;
+        finding.set_item("rule", &f.rule)?;
+        finding.set_item("item_id", &f.item_id)?;
+        finding.set_item("effect", &f.effect)?;
+        finding.set_item("reason_code", &f.reason_code)?;
+        finding.set_item("message", &f.message)?;
+        findings.append(finding)?;
+    }
+    out.set_item("findings", PyTuple::new(py, findings)?)?;
+    out.set_item("reason", &d.reason)?;
+    out.set_item("policy_revision", &d.policy_revision)?;
+    Ok(out.into_any().unbind())
+}
+
+fn obligation_to_python<'py>(py: Python<'py>, o: &Obligation) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("type", &o.r#type)?;
+    out.set_item("item_ids", PyTuple::new(py, &o.item_ids)?)?;
+    out.set_item("person_ids", PyTuple::new(py, &o.person_ids)?)?;
+    let spans = PyList::empty(py);
+    for s in &o.spans {
+        let span = PyDict::new(py);
+        span.set_item("start", s.start)?;
+        span.set_item("end", s.end)?;
+        span.set_item("reveals", &s.reveals)?;
+        span.set_item("field", &s.field)?;
+        span.set_item("item_id", &s.item_id)?;
+        spans.append(span)?;
+    }
+    out.set_item("spans", PyTuple::new(py, spans)?)?;
+    out.set_item("names", PyTuple::new(py, &o.names)?)?;
+    out.set_item("scope", &o.scope)?;
+    out.set_item("until", o.until)?;
+    out.set_item("label", &o.label)?;
+    out.set_item("notice", &o.notice)?;
+    out.set_item("descriptor", &o.descriptor)?;
+    out.set_item("link", &o.link)?;
+    Ok(out)
+}
 
 /// The request read from Python and given back: what the tests check
 /// `request_from_python` by (it must be the identity on every request).
