@@ -94,10 +94,7 @@ pub fn build_policy(ir: &[u8]) -> Result<CompiledPolicy, String> {
 /// ir.check_version
 fn check_version(policy: &ir::Policy) -> Result<(), String> {
     if policy.ir_version != IR_VERSION {
-        return Err(format!(
-            "compiled policy version {}; this evaluator reads {IR_VERSION}",
-            policy.ir_version
-        ));
+        return Err(format!("compiled policy version {}; this evaluator reads {IR_VERSION}", policy.ir_version));
     }
     Ok(())
 }

@@ -273,14 +273,14 @@ pub fn py_eq(a: &Value<'_>, b: &Value<'_>) -> bool {
     match (a, b) {
         (Value::None, Value::None) => true,
         (Value::Text(x), Value::Text(y)) => x == y,
-        (Value::List(_) | Value::AnyList(_), Value::List(_) | Value::AnyList(_)) | (Value::Tuple(_), Value::Tuple(_)) => {
+        (Value::List(_) | Value::AnyList(_), Value::List(_) | Value::AnyList(_))
+        | (Value::Tuple(_), Value::Tuple(_)) => {
             let (x, y) = (a.elements().unwrap_or_default(), b.elements().unwrap_or_default());
             x.len() == y.len() && x.iter().zip(&y).all(|(p, q)| py_eq(p, q))
         }
         (Value::AnyMap(_) | Value::Pairs(_), Value::AnyMap(_) | Value::Pairs(_)) => {
             let (x, y) = (a.items().unwrap_or_default(), b.items().unwrap_or_default());
-            x.len() == y.len()
-                && x.iter().all(|(k, v)| y.iter().any(|(key, other)| key == k && py_eq(v, other)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.iter().any(|(key, other)| key == k && py_eq(v, other)))
         }
         // A dataclass equals one of its own class whose fields are equal.
         (Value::Record(x), Value::Record(y)) => {
@@ -330,7 +330,8 @@ pub fn py_order(op: Order, a: &Value<'_>, b: &Value<'_>) -> Result<bool, Failure
     }
     match (a, b) {
         (Value::Text(x), Value::Text(y)) => Ok(op.holds(Some(x.as_ref().cmp(y.as_ref())))),
-        (Value::List(_) | Value::AnyList(_), Value::List(_) | Value::AnyList(_)) | (Value::Tuple(_), Value::Tuple(_)) => {
+        (Value::List(_) | Value::AnyList(_), Value::List(_) | Value::AnyList(_))
+        | (Value::Tuple(_), Value::Tuple(_)) => {
             // Python's sequence ordering: the first elements that differ decide, else the lengths.
             let (x, y) = (a.elements().unwrap_or_default(), b.elements().unwrap_or_default());
             match x.iter().zip(&y).find(|(p, q)| !py_eq(p, q)) {
@@ -461,16 +462,17 @@ fn is_printable(c: char) -> bool {
         return (' '..='~').contains(&c);
     }
     let code = c as u32;
-    UNPRINTABLE.binary_search_by(|&(low, high)| {
-        if high < code {
-            Ordering::Less
-        } else if low > code {
-            Ordering::Greater
-        } else {
-            Ordering::Equal
-        }
-    })
-    .is_err()
+    UNPRINTABLE
+        .binary_search_by(|&(low, high)| {
+            if high < code {
+                Ordering::Less
+            } else if low > code {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        })
+        .is_err()
 }
 
 /// The non-ASCII characters Python's `str.isprintable()` refuses, as closed ranges, from the Unicode
@@ -1049,6 +1051,9 @@ impl Getter {
 
 /// Python's `value[key]` with a text key.
 fn subscript<'a>(value: &Value<'a>, key: &str) -> Result<Value<'a>, Failure> {
+    if let Value::AnyMap(map) = value {
+        return map.get(key).map(Value::of_any).ok_or_else(|| key_error(key));
+    }
     if let Some(items) = value.items() {
         return items.into_iter().find(|(k, _)| *k == key).map(|(_, v)| v).ok_or_else(|| key_error(key));
     }
@@ -1076,7 +1081,8 @@ pub fn resolve(path: &str, variables: &[(String, FactType)]) -> Result<(Getter, 
         if rest.len() != 3 {
             return Err(UnknownFact(format!("`{path}` must name a label scheme and a parameter")));
         }
-        let getter = Getter { root: Root::LabelParam(rest[1].into(), rest[2].into()), steps: vec![], unset_is_yes: false };
+        let getter =
+            Getter { root: Root::LabelParam(rest[1].into(), rest[2].into()), steps: vec![], unset_is_yes: false };
         return Ok((getter, FactType::text("")));
     } else if head == "item" && rest.first() == Some(&"label") {
         if rest.len() != 2 {
@@ -1178,18 +1184,45 @@ pub enum Expr {
     Not(Condition),
     /// Several tests of one fact, every one of which holds.
     Tests(Vec<Expr>),
-    Quantified { quantifier: Quantifier, of: Getter, name: String, r#where: Condition },
+    Quantified {
+        quantifier: Quantifier,
+        of: Getter,
+        name: String,
+        r#where: Condition,
+    },
     /// `eq`, `ne`, `contains` and the orderings with a literal.
-    WithValue { op: Operator, fact: Getter, value: Value<'static> },
+    WithValue {
+        op: Operator,
+        fact: Getter,
+        value: Value<'static>,
+    },
     /// `in` / `not_in` a list of literals.
-    InValues { negated: bool, fact: Getter, values: Vec<Value<'static>> },
-    WithFact { op: Operator, fact: Getter, other: Getter },
+    InValues {
+        negated: bool,
+        fact: Getter,
+        values: Vec<Value<'static>>,
+    },
+    WithFact {
+        op: Operator,
+        fact: Getter,
+        other: Getter,
+    },
     /// `lenient`: a map or any-typed fact, whose reading may fail, which reads as absent.
-    Exists { fact: Getter, lenient: bool, present: bool },
-    Matches { fact: Getter, pattern: Arc<Regex> },
+    Exists {
+        fact: Getter,
+        lenient: bool,
+        present: bool,
+    },
+    Matches {
+        fact: Getter,
+        pattern: Arc<Regex>,
+    },
     AuthorConsented(String),
     AuthorWithdrew(String),
-    Consented { by: Getter, scope: String },
+    Consented {
+        by: Getter,
+        scope: String,
+    },
     ActorIsAuthor(bool),
 }
 
@@ -1389,8 +1422,8 @@ const WORD: &str = "0-9A-Za-z_";
 
 /// RE2's POSIX classes (`[[:alpha:]]`), ASCII in both engines.
 const POSIX: [&str; 14] = [
-    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper",
-    "word", "xdigit",
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper", "word",
+    "xdigit",
 ];
 
 struct Reader<'p> {
@@ -1681,7 +1714,10 @@ fn class(r: &mut Reader) -> Result<String, String> {
             }
         }
         let low = class_char(r)?;
-        let Some(low) = low else { continue_with(&mut out, r)?; continue };
+        let Some(low) = low else {
+            continue_with(&mut out, r)?;
+            continue;
+        };
         if r.peek() == Some('-') && r.peek_at(1).is_some_and(|c| c != ']') {
             r.next();
             let Some(high) = class_char(r)? else { return r.refuse("a range to a class") };

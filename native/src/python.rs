@@ -901,7 +901,15 @@ impl ConditionsPolicy {
             .map(|a| {
                 let versions: Vec<_> =
                     a.versions.iter().map(|v| (v.version, v.effective_from, v.disclosed_at)).collect();
-                (a.id.clone(), a.version, a.title.clone(), a.summary.clone(), a.source.clone(), a.platform_wide, versions)
+                (
+                    a.id.clone(),
+                    a.version,
+                    a.title.clone(),
+                    a.summary.clone(),
+                    a.source.clone(),
+                    a.platform_wide,
+                    versions,
+                )
             })
             .collect();
         let bindings: BTreeMap<_, Vec<_>> = p
@@ -923,7 +931,17 @@ impl ConditionsPolicy {
         let schemes: BTreeMap<_, _> = p
             .label_schemes
             .iter()
-            .map(|(n, s)| (n.clone(), (s.order.clone(), sorted(&s.aliases), s.agreement.clone(), s.relabel_by.iter().cloned().collect::<Vec<_>>())))
+            .map(|(n, s)| {
+                (
+                    n.clone(),
+                    (
+                        s.order.clone(),
+                        sorted(&s.aliases),
+                        s.agreement.clone(),
+                        s.relabel_by.iter().cloned().collect::<Vec<_>>(),
+                    ),
+                )
+            })
             .collect();
         let mut versions = BTreeMap::new();
         let mut rules = BTreeMap::new();
@@ -933,7 +951,10 @@ impl ConditionsPolicy {
                     .index
                     .iter()
                     .map(|((a, d), rs)| {
-                        (format!("{a}/{d}"), rs.iter().map(|r| crate::model::rule_key(&r.agreement, r.version, &r.id)).collect())
+                        (
+                            format!("{a}/{d}"),
+                            rs.iter().map(|r| crate::model::rule_key(&r.agreement, r.version, &r.id)).collect(),
+                        )
                     })
                     .collect();
                 for r in v.index.values().flatten() {
@@ -957,14 +978,29 @@ impl ConditionsPolicy {
                         })
                         .collect();
                     let described = (
-                        (r.effect.word(), r.waivable_by_author, r.reason_code.clone(), r.actions.clone(), r.destinations.clone()),
-                        (r.schemes.iter().cloned().collect::<Vec<_>>(), r.consent_scopes.iter().cloned().collect::<Vec<_>>(), obligations),
+                        (
+                            r.effect.word(),
+                            r.waivable_by_author,
+                            r.reason_code.clone(),
+                            r.actions.clone(),
+                            r.destinations.clone(),
+                        ),
+                        (
+                            r.schemes.iter().cloned().collect::<Vec<_>>(),
+                            r.consent_scopes.iter().cloned().collect::<Vec<_>>(),
+                            obligations,
+                        ),
                     );
                     rules.insert(crate::model::rule_key(&r.agreement, r.version, &r.id), described);
                 }
                 let described = (
                     (v.effective_from, v.disclosed_at, v.published_at, v.authors_may_restrict_later),
-                    (sorted(&v.default_labels), sorted(&v.label_floors), v.frozen_schemes.iter().cloned().collect::<Vec<_>>(), index),
+                    (
+                        sorted(&v.default_labels),
+                        sorted(&v.label_floors),
+                        v.frozen_schemes.iter().cloned().collect::<Vec<_>>(),
+                        index,
+                    ),
                 );
                 versions.insert(v.key(), described);
             }
@@ -1001,7 +1037,8 @@ impl ConditionsPolicy {
                         let (Some(label), Some(label_param)) = (labels.get(i), label_params.get(i)) else {
                             return Err(PyValueError::new_err("a label and its parameters for each item"));
                         };
-                        let acting_person = if request.actor.kind == "service" { "" } else { request.actor.id.as_str() };
+                        let acting_person =
+                            if request.actor.kind == "service" { "" } else { request.actor.id.as_str() };
                         let mut scope = crate::compiled::Scope {
                             request: &request,
                             item,
@@ -1016,11 +1053,11 @@ impl ConditionsPolicy {
                             Ok(held) => (Some(held), None),
                             Err(failure) => (None, Some(failure.0)),
                         };
-                        let (message, message_failure) =
-                            match crate::conditions::render_message(&rule.message, &scope) {
-                                Ok(message) => (Some(message), None),
-                                Err(failure) => (None, Some(failure.0)),
-                            };
+                        let (message, message_failure) = match crate::conditions::render_message(&rule.message, &scope)
+                        {
+                            Ok(message) => (Some(message), None),
+                            Err(failure) => (None, Some(failure.0)),
+                        };
                         outcomes.push((held, failure, message, message_failure));
                     }
                     results.insert(crate::model::rule_key(agreement, *number, &rule.id), outcomes);
