@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use prost::Message as _;
 use prost_types::{value::Kind, ListValue, Struct, Timestamp};
-use unicase::UniCase;
-use unicode_general_category::{get_general_category, GeneralCategory};
-use unicode_normalization::UnicodeNormalization;
+use crate::conditions::str_repr;
+use crate::names::scheme_key;
+use crate::names::{casefold, is_space, lower, strip};
 
 use crate::model::{self, Instant, SECOND};
 use crate::pb::v1 as pb;
@@ -120,16 +120,6 @@ fn refuse_if_any(problems: Vec<FieldViolation>) -> Result<(), Refusal> {
 // The checks trim, split, fold and quote strings: each does what the Python
 // string method does, whose notion of white space and case is not Rust's.
 
-/// `str.isspace`: Rust's White_Space and the four information separators U+001C..U+001F.
-fn is_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// `str.strip()`.
-fn strip(text: &str) -> &str {
-    text.trim_matches(is_space)
-}
-
 /// `" ".join(text.split())`.
 fn single_spaced(text: &str) -> String {
     text.split(is_space)
@@ -148,72 +138,9 @@ fn is_control(c: char) -> bool {
     c <= '\u{1f}' || ('\u{7f}'..='\u{9f}').contains(&c)
 }
 
-/// compiled.scheme_key: a label scheme's name as it is looked up (compatibility
-/// forms folded, invisible characters and blanks gone, no case). It lives
-/// here until compiled.rs takes it: the wire is the first to need it.
-pub fn scheme_key(name: &str) -> String {
-    if name.is_ascii() {
-        return name
-            .chars()
-            .filter(|c| !is_space(*c))
-            .collect::<String>()
-            .to_ascii_lowercase();
-    }
-    let kept: String = name
-        .nfkc()
-        .filter(|c| {
-            !is_space(*c)
-                && !matches!(
-                    get_general_category(*c),
-                    GeneralCategory::Format | GeneralCategory::Control
-                )
-        })
-        .collect();
-    kept.to_lowercase()
-}
-
 /// validate.label_word: trimmed, without case.
 pub fn label_word(text: &str) -> String {
-    strip(text).to_lowercase()
-}
-
-/// `repr(text)`, as limits names a map entry by its key.
-fn py_repr(text: &str) -> String {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push(quote);
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c < ' ' || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_ascii() || is_printable(c) => out.push(c),
-            c if (c as u32) <= 0xff => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push_str(&format!("\\U{:08x}", c as u32)),
-        }
-    }
-    out.push(quote);
-    out
-}
-
-/// `str.isprintable` of one character beyond ASCII (what `repr` keeps as it is).
-fn is_printable(c: char) -> bool {
-    use GeneralCategory::*;
-    !matches!(
-        get_general_category(c),
-        Control | Format | Surrogate | PrivateUse | Unassigned | LineSeparator | ParagraphSeparator | SpaceSeparator
-    )
+    lower(strip(text))
 }
 
 /// `f"{n:,}"`.
@@ -1554,8 +1481,8 @@ fn original_exchange(request: &model::Request, problems: &mut Problems) {
 }
 
 /// validate._organization_key: blanks made one, case folded (`str.casefold`).
-fn organization_key(name: &str) -> UniCase<String> {
-    UniCase::new(single_spaced(name))
+fn organization_key(name: &str) -> String {
+    casefold(&single_spaced(name))
 }
 
 fn actor_org_internal(request: &model::Request, problems: &mut Problems) {
@@ -1576,7 +1503,7 @@ fn actor_org_internal(request: &model::Request, problems: &mut Problems) {
 }
 
 fn community_peer(request: &model::Request, problems: &mut Problems) {
-    let community: HashSet<UniCase<String>> = request
+    let community: HashSet<String> = request
         .group
         .community
         .iter()
@@ -2125,7 +2052,7 @@ fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: 
                     entries.sort();
                     for (key, entry) in entries {
                         let short: String = key.chars().take(40).collect();
-                        let named = format!("{field}[{}]", py_repr(&short));
+                        let named = format!("{field}[{}]", str_repr(&short));
                         string(problems, &named, key, "id", limits);
                         string(problems, &named, entry, "name", limits);
                     }
@@ -2399,8 +2326,8 @@ mod tests {
         assert_eq!(format_g(1.5e-5), "1.5e-05");
         assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(thousands(100), "100");
-        assert_eq!(py_repr("a'b"), "\"a'b\"");
-        assert_eq!(py_repr("a\u{0}\u{85}é\u{200b}"), "'a\\x00\\x85é\\u200b'");
+        assert_eq!(str_repr("a'b"), "\"a'b\"");
+        assert_eq!(str_repr("a\u{0}\u{85}é\u{200b}"), "'a\\x00\\x85é\\u200b'");
         assert_eq!(true_divide(3, 2), 1.5);
         assert_eq!(true_divide(-(1 << 60) - 1, SECOND), -((1i128 << 60) as f64 / 1e9));
         assert_eq!(scheme_key(" ＴＬＰ\u{200b}"), "tlp");
