@@ -9,7 +9,9 @@ engine refuses is served by the reference and said so.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import pathlib
@@ -22,11 +24,16 @@ import pytest
 import yaml
 from grpc_status import rpc_status
 
+from discretion.engine import decide
+from discretion.engine.build import build_policy
+from discretion.engine.instants import SECOND
 from discretion.server import convert
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server.app import create_server
 from discretion.server.auth import TenantsFile
 from discretion.server.config import ServerSettings
+from discretion.server.limits import Limits
+from discretion.server.summary import Summary
 from discretion.store.files import lower_directory
 from discretion.store.holder import PolicyHolder
 
@@ -156,3 +163,36 @@ def test_a_compiled_form_the_native_engine_refuses_is_served_by_the_reference_an
         with serving(rules, "reference") as (reference, _):
             for _, data in SUITE_BYTES[:30]:
                 assert answer(channel, "Check", data) == answer(reference, "Check", data)
+
+
+def test_what_is_counted_and_logged_of_a_native_decision_is_what_the_reference_decision_gives():
+    """The summary the metrics and the decision log read: every field, for every suite request decided."""
+    compiled = lower_directory(RULES)
+    engine, policy = discretion_native.Engine(compiled.SerializeToString()), build_policy(compiled)
+    now, limits = 1_800_000_000 * SECOND, dataclasses.asdict(Limits())
+    decided = 0
+    for _, data in SUITE_BYTES:
+        try:
+            _, (fields,) = engine.check(discretion_native.Engine.decode_check(data), now, None, limits)
+        except discretion_native.Refused:
+            continue
+        facts = convert.request_from_proto(pb.CheckRequest.FromString(data), convert.Clock(now, None))
+        native = Summary(*(tuple(f) if isinstance(f, list) else f for f in fields))
+        assert native == Summary.of(facts, decide(policy, facts, now=now))
+        decided += 1
+    assert decided > len(SUITE_BYTES) // 2
+
+
+@pytest.mark.parametrize("argv, environment, engine", [
+    ([], {}, "native"),
+    (["--engine", "reference"], {}, "reference"),
+    ([], {"DISCRETION_ENGINE": "reference"}, "reference"),
+])
+def test_the_engine_is_a_serve_flag_with_its_environment_variable(monkeypatch, argv, environment, engine):
+    from discretion.cli import serve
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    parser = argparse.ArgumentParser()
+    serve.register(parser.add_subparsers())
+    assert parser.parse_args(["serve", *argv]).engine == engine
