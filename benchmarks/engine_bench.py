@@ -180,6 +180,7 @@ def batch_stages(rounds: int) -> list[tuple[str, float]]:
     from discretion.server import convert, limits
     from discretion.server._gen.discretion.v1 import policy_pb2 as pb
     from discretion.server.decision_log import DecisionLog, Entry, LogRelay
+    from discretion.server.summary import Summary
     from discretion.server.metrics import Metrics
 
     policy = compile_directory(ROOT / "benchmarks" / "policies" / "discretion")
@@ -198,13 +199,14 @@ def batch_stages(rounds: int) -> list[tuple[str, float]]:
     built = answer()
     relay = LogRelay(os.devnull)  # drains the pipe, as a supervisor does
     decision_log = DecisionLog(relay.pipe())
-    entries = [Entry(f, d, 1e-4) for f, d in zip(facts, decisions)]
+    summaries = [Summary.of(f, d) for f, d in zip(facts, decisions)]
+    entries = [Entry(summary, 1e-4) for summary in summaries]
     steps = [
         ("parse the request (protobuf)", lambda: pb.CheckBatchRequest.FromString(raw)),
         ("check the limits", lambda: limits.check_batch(request, limits.Limits(), 100)),
         ("convert to the engine's request", lambda: convert.requests_from_batch(request, 100)),
         ("decide()", lambda: [decide(policy, f, now=NOW) for f in facts]),
-        ("count in the metrics", lambda: [metrics.decided(f, d) for f, d in zip(facts, decisions)]),
+        ("count in the metrics", lambda: [metrics.decided(Summary.of(f, d)) for f, d in zip(facts, decisions)]),
         ("build the answer", answer),
         ("serialize the answer (protobuf)", built.SerializeToString),
         ("decision log, when on (format and write the lines)", lambda: decision_log.record(entries, NOW)),

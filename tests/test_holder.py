@@ -23,13 +23,13 @@ def test_a_fault_of_the_loader_itself_keeps_the_last_good_rules_and_says_so(tmp_
     def broken(directory):
         raise RecursionError("maximum recursion depth exceeded")
 
-    real = holder_module.compile_directory
-    monkeypatch.setattr(holder_module, "compile_directory", broken)
+    real = holder_module.lower_directory
+    monkeypatch.setattr(holder_module, "lower_directory", broken)
     assert holder.reload() is False
     assert holder.current is good
     (failure,) = holder.status().last_error
     assert failure.code == "load_failed" and "RecursionError" in failure.message
-    monkeypatch.setattr(holder_module, "compile_directory", real)
+    monkeypatch.setattr(holder_module, "lower_directory", real)
     assert holder.reload() and not holder.status().last_error
     assert reloads == [True, False, True]
 
@@ -48,13 +48,13 @@ def test_reloads_give_the_interpreter_back_as_they_found_it_whatever_happens(tmp
     interval = sys.getswitchinterval()
     seen = []
     holders = [PolicyHolder(good), PolicyHolder(broken), PolicyHolder(good)]
-    real = holder_module.compile_directory
+    real = holder_module.lower_directory
 
     def watched(directory):
         seen.append((gc.isenabled(), sys.getswitchinterval()))
         return real(directory)
 
-    holder_module.compile_directory = watched
+    holder_module.lower_directory = watched
     try:
         threads = [threading.Thread(target=h.reload) for h in holders]
         for thread in threads:
@@ -62,7 +62,7 @@ def test_reloads_give_the_interpreter_back_as_they_found_it_whatever_happens(tmp
         for thread in threads:
             thread.join(60)
     finally:
-        holder_module.compile_directory = real
+        holder_module.lower_directory = real
     assert len(seen) == 3 and all(not collecting and short == pytest.approx(min(interval, 0.0001), rel=0.05)
                                   for collecting, short in seen)
     assert gc.isenabled() and sys.getswitchinterval() == interval

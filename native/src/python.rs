@@ -21,6 +21,8 @@ use crate::model::{
 fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // ---- engine (python.rs) ----
     m.add_class::<Engine>()?;
+    m.add_class::<Decoded>()?;
+    m.add("Refused", m.py().get_type::<Refused>())?;
     m.add_function(wrap_pyfunction!(echo_request, m)?)?;
     // ---- wire ----
     m.add_function(wrap_pyfunction!(read_check, m)?)?;
@@ -54,6 +56,9 @@ fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyclass(frozen, module = "discretion_native")]
 pub struct Engine {
     policy: Arc<CompiledPolicy>,
+    /// The policy as each tenant may use it (auth.Tenant.view keeps them here,
+    /// as on CompiledPolicy.views): a cache that lives and dies with this engine.
+    views: Py<PyDict>,
 }
 
 #[pymethods]
@@ -61,9 +66,104 @@ impl Engine {
     /// The engine for the compiled form `ir` (discretion.ir.v1.Policy bytes);
     /// ValueError, saying why, for one it cannot read in full.
     #[new]
-    fn new(ir: &[u8]) -> PyResult<Self> {
-        let policy = crate::build::build_policy(ir).map_err(PyValueError::new_err)?;
-        Ok(Engine { policy: Arc::new(policy) })
+    fn new(py: Python<'_>, ir: &[u8]) -> PyResult<Self> {
+        // Built without the GIL: a reload runs beside the calls a worker keeps answering.
+        let policy = py.detach(|| crate::build::build_policy(ir)).map_err(PyValueError::new_err)?;
+        Ok(Engine::serving(py, policy))
+    }
+
+    /// The tenants' views of this engine, by their terms (auth.Tenant.view).
+    #[getter]
+    fn views(&self, py: Python<'_>) -> Py<PyDict> {
+        self.views.clone_ref(py)
+    }
+
+    /// CompiledPolicy.restricted: the engine as one caller may use it. `owns_group` is asked
+    /// here, once per bound group, so the view is built without calling back into Python.
+    fn restricted(&self, py: Python<'_>, agreements: Vec<String>, owns_group: &Bound<'_, PyAny>) -> PyResult<Engine> {
+        let mut owned = std::collections::HashSet::new();
+        for group in self.policy.bindings.keys() {
+            if owns_group.call1((group.as_str(),))?.is_truthy()? {
+                owned.insert(group.as_str());
+            }
+        }
+        let view = self.policy.restricted(&agreements, |group| owned.contains(group));
+        Ok(Engine::serving(py, view))
+    }
+
+    /// servicer._read of a Check call's bytes: the request decoded, not yet judged, so tenancy
+    /// (auth.Gate.evaluate) reads its group before its sizes are checked. Raises Refused.
+    #[staticmethod]
+    fn decode_check(data: &[u8]) -> PyResult<Decoded> {
+        wire::decode_check(data).map(|m| Decoded(Message::Check(Arc::new(m)))).map_err(refused)
+    }
+
+    /// servicer._read of a CheckBatch call's bytes. Raises Refused.
+    #[staticmethod]
+    fn decode_batch(data: &[u8]) -> PyResult<Decoded> {
+        wire::decode_batch(data).map(|m| Decoded(Message::Batch(Arc::new(m)))).map_err(refused)
+    }
+
+    /// servicer._check from the limits on: read the decoded check (limits, conversion by the
+    /// server's clock `now`, strings), decide without the GIL, and give the CheckResponse's bytes
+    /// with the decision's summary (`server.summary.Summary`'s fields). Raises Refused.
+    #[pyo3(signature = (decoded, now, max_skew, limits))]
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        decoded: &Decoded,
+        now: Instant,
+        max_skew: Option<Instant>,
+        limits: &Bound<'py, PyDict>,
+    ) -> PyResult<(Bound<'py, PyBytes>, Vec<SummaryFields>)> {
+        let Message::Check(message) = &decoded.0 else {
+            return Err(PyValueError::new_err("a CheckBatch request given to check"));
+        };
+        let (limits, clock, message) = (limits_from(limits)?, wire::Clock { now, max_skew }, message.clone());
+        let policy = self.policy.clone();
+        let answer = py.detach(move || {
+            guarded(move || {
+                let (request, _) = message.read(&clock, &limits)?;
+                let decision = crate::decide::decide(&policy, &request, now);
+                Ok((wire::write_response(&decision)?, vec![summary(&request, &decision)]))
+            })
+        });
+        let (bytes, summaries) = answer.map_err(refused)?;
+        Ok((PyBytes::new(py, &bytes), summaries))
+    }
+
+    /// servicer._check_batch from the limits on: every check read by one clock, decided in order
+    /// by this one policy, answered as one CheckBatchResponse. Raises Refused.
+    #[pyo3(signature = (decoded, now, max_skew, limits, max_batch))]
+    fn check_batch<'py>(
+        &self,
+        py: Python<'py>,
+        decoded: &Decoded,
+        now: Instant,
+        max_skew: Option<Instant>,
+        limits: &Bound<'py, PyDict>,
+        max_batch: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, Vec<SummaryFields>)> {
+        let Message::Batch(message) = &decoded.0 else {
+            return Err(PyValueError::new_err("a Check request given to check_batch"));
+        };
+        let (limits, clock, message) = (limits_from(limits)?, wire::Clock { now, max_skew }, message.clone());
+        let policy = self.policy.clone();
+        let answer = py.detach(move || {
+            guarded(move || {
+                let batch = message.read(&clock, &limits, max_batch)?;
+                let mut decisions = Vec::with_capacity(batch.len());
+                let mut summaries = Vec::with_capacity(batch.len());
+                for (request, _) in &batch {
+                    let decision = crate::decide::decide(&policy, request, now);
+                    summaries.push(summary(request, &decision));
+                    decisions.push(decision);
+                }
+                Ok((wire::write_batch_response(&decisions)?, summaries))
+            })
+        });
+        let (bytes, summaries) = answer.map_err(refused)?;
+        Ok((PyBytes::new(py, &bytes), summaries))
     }
 
     /// The revision of the rules it was compiled from.
@@ -79,6 +179,110 @@ impl Engine {
         let request = request_from_python(request)?;
         let decision = py.detach(|| crate::decide::decide(&self.policy, &request, now));
         decision_to_python(py, &decision)
+    }
+}
+
+impl Engine {
+    fn serving(py: Python<'_>, policy: CompiledPolicy) -> Engine {
+        Engine { policy: Arc::new(policy), views: PyDict::new(py).unbind() }
+    }
+}
+
+pyo3::create_exception!(
+    discretion_native,
+    Refused,
+    pyo3::exceptions::PyException,
+    "A request the wire path refuses: args ('invalid', [(field, description), ...]) for RequestInvalid, \
+     or ('internal', fault) for a decision the wire cannot carry or a fault of the engine's own."
+);
+
+/// A request decoded by `Engine.decode_check` or `decode_batch`: what tenancy reads before anything else.
+#[pyclass(frozen, module = "discretion_native")]
+pub struct Decoded(Message);
+
+enum Message {
+    Check(Arc<wire::CheckMessage>),
+    Batch(Arc<wire::BatchMessage>),
+}
+
+#[pymethods]
+impl Decoded {
+    /// `group.id` of each check, as sent.
+    #[getter]
+    fn group_ids(&self) -> Vec<String> {
+        match &self.0 {
+            Message::Check(m) => m.group_ids().into_iter().map(String::from).collect(),
+            Message::Batch(m) => m.group_ids().into_iter().map(String::from).collect(),
+        }
+    }
+
+    /// Whether any check asks for the explanation: only the reference's trace gives one.
+    #[getter]
+    fn explain(&self) -> bool {
+        match &self.0 {
+            Message::Check(m) => m.message().explain,
+            Message::Batch(m) => m.message().checks.iter().any(|c| c.explain),
+        }
+    }
+}
+
+/// What the metrics and the decision log read of one decision (server/summary.py `Summary`):
+/// action, group id, destination kind, decision, policy revision, agreements governing, rule keys,
+/// reason codes (each once, in order of appearance), obligation types (every one), items, rule errors.
+type SummaryFields =
+    (String, String, String, String, String, Vec<String>, Vec<String>, Vec<String>, Vec<String>, usize, usize);
+
+fn summary(request: &Request, decision: &Decision) -> SummaryFields {
+    let mut agreements: Vec<String> = Vec::new();
+    for governing in decision.items.iter().flat_map(|i| &i.governed_by) {
+        once(&mut agreements, governing);
+    }
+    let (mut rules, mut codes) = (Vec::new(), Vec::new());
+    for finding in &decision.findings {
+        if !finding.rule.is_empty() {
+            once(&mut rules, &crate::model::rule_key(&finding.agreement, finding.version, &finding.rule));
+        }
+        once(&mut codes, &finding.reason_code);
+    }
+    let rule_errors = decision.findings.iter().filter(|f| f.reason_code == RULE_ERROR).count();
+    (
+        request.action.clone(),
+        request.group.id.clone(),
+        request.destination.kind.clone(),
+        decision.decision.clone(),
+        decision.policy_revision.clone(),
+        agreements,
+        rules,
+        codes,
+        decision.obligations.iter().map(|o| o.r#type.clone()).collect(),
+        request.items.len(),
+        rule_errors,
+    )
+}
+
+/// metrics.RULE_ERROR: the reason code of a rule the engine could not evaluate.
+const RULE_ERROR: &str = "rule_evaluation_failed";
+
+fn once(list: &mut Vec<String>, value: &str) {
+    if !list.iter().any(|v| v == value) {
+        list.push(value.to_string());
+    }
+}
+
+/// The work of a call, a panic included, as a Refusal: a panic is a fault of the engine's own,
+/// which the Python path answers as it answers any exception (INTERNAL), never a crashed worker.
+fn guarded<T>(work: impl FnOnce() -> Result<T, wire::Refusal>) -> Result<T, wire::Refusal> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .unwrap_or_else(|_| Err(wire::Refusal::Internal("the native engine panicked".into())))
+}
+
+fn refused(refusal: wire::Refusal) -> PyErr {
+    match refusal {
+        wire::Refusal::Invalid(violations) => {
+            let pairs: Vec<(String, String)> = violations.into_iter().map(|v| (v.field, v.description)).collect();
+            Refused::new_err(("invalid", pairs))
+        }
+        wire::Refusal::Internal(fault) => Refused::new_err(("internal", fault)),
     }
 }
 

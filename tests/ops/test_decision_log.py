@@ -167,13 +167,14 @@ def test_a_full_pipe_drops_whole_lines_and_counts_them(tmp_path):
     from discretion.engine.instants import SECOND
     from discretion.server import convert
     from discretion.server.decision_log import DecisionLog, Entry, open_pipe
+    from discretion.server.summary import Summary
     from discretion.store.files import compile_directory
     from server.support import check
 
     now = 1_800_000_000 * SECOND
     policy = compile_directory(RULES)
     facts = convert.request_from_proto(check())
-    entry = Entry(facts, decide(policy, facts, now=now), 1e-5)
+    entry = Entry(Summary.of(facts, decide(policy, facts, now=now)), 1e-5)
     read_fd, write_fd = open_pipe()
     drops = []
     log = DecisionLog(write_fd, on_drop=drops.append)
@@ -188,7 +189,7 @@ def test_a_full_pipe_drops_whole_lines_and_counts_them(tmp_path):
     with os.fdopen(read_fd, "rb") as pipe:
         lines = pipe.read().decode().splitlines()
     assert len(lines) + log.dropped == calls * 3 + 2
-    assert all(json.loads(line)["decision"] == entry.decision.decision for line in lines)  # none cut in two
+    assert all(json.loads(line)["decision"] == entry.summary.decision for line in lines)  # none cut in two
 
 
 def test_a_line_longer_than_pipe_buf_is_never_cut_and_never_waited_for(tmp_path):
@@ -201,6 +202,7 @@ def test_a_line_longer_than_pipe_buf_is_never_cut_and_never_waited_for(tmp_path)
     from discretion.engine.instants import SECOND
     from discretion.server import convert
     from discretion.server.decision_log import DecisionLog, Entry
+    from discretion.server.summary import Summary
     from discretion.store.files import compile_directory
     from server.support import check
 
@@ -210,13 +212,13 @@ def test_a_line_longer_than_pipe_buf_is_never_cut_and_never_waited_for(tmp_path)
     decision = decide(policy, facts, now=now)
     many_rules = tuple(dataclasses.replace(decision.findings[0], rule=f"a-rule-with-a-long-name-{n:04}")
                        for n in range(150))
-    long_entry = Entry(facts, dataclasses.replace(decision, findings=many_rules), 1e-5)
+    long_entry = Entry(Summary.of(facts, dataclasses.replace(decision, findings=many_rules)), 1e-5)
     read_fd, write_fd = os.pipe()
     capacity = fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, select.PIPE_BUF)  # the smallest pipe Linux makes
     log = DecisionLog(write_fd)
     started = time.monotonic()
     log.record([long_entry], now)  # longer than the pipe: part of it goes in
-    log.record([Entry(facts, decision, 1e-5)], now)  # the pipe is full: dropped, not waited for
+    log.record([Entry(Summary.of(facts, decision), 1e-5)], now)  # the pipe is full: dropped, not waited for
     assert time.monotonic() - started < 0.5
     assert log.dropped == 1
     received = os.read(read_fd, capacity)

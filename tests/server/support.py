@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import pathlib
 import threading
 from typing import Iterator
 
+import discretion_native
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -15,6 +17,8 @@ from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server._gen.discretion.v1 import policy_pb2_grpc
 from discretion.server.app import create_server
 from discretion.server.config import ServerSettings
+from discretion.store.files import lower_directory
+from discretion.store.holder import Serving
 
 RULES = pathlib.Path(__file__).resolve().parents[2] / "rules"
 MARCH_2026 = 1_772_323_200  # after the platform baseline took effect
@@ -33,16 +37,24 @@ def check(**fields) -> pb.CheckRequest:
 
 
 class StaticHolder:
-    """A holder whose policy changes only when a test says so; counts how often it is read."""
+    """A holder whose policy changes only when a test says so; counts how often it is read.
+
+    The shipped rules are served by the native engine too, as a PolicyHolder serves them."""
 
     def __init__(self, policy: CompiledPolicy | None):
         self._policy = policy
+        self._engine = _native_engine(policy)
         self.reads = 0
 
     @property
     def current(self) -> CompiledPolicy | None:
         self.reads += 1
         return self._policy
+
+    @property
+    def serving(self) -> Serving | None:
+        self.reads += 1
+        return None if self._policy is None else Serving(self._policy, self._engine)
 
     def answering(self):
         return contextlib.nullcontext()  # nothing reloads here to give way
@@ -62,6 +74,20 @@ def running(holder, **settings) -> Iterator[grpc.Channel]:
 
 def policy_stub(channel: grpc.Channel) -> policy_pb2_grpc.PolicyServiceStub:
     return policy_pb2_grpc.PolicyServiceStub(channel)
+
+
+@functools.cache
+def _shipped_engine() -> tuple[str, discretion_native.Engine]:
+    compiled = lower_directory(RULES)
+    return compiled.revision, discretion_native.Engine(compiled.SerializeToString())
+
+
+def _native_engine(policy: CompiledPolicy | None) -> discretion_native.Engine | None:
+    """The native engine of the shipped rules for a policy compiled from them; None for any other."""
+    if policy is None:
+        return None
+    revision, engine = _shipped_engine()
+    return engine if policy.revision == revision else None
 
 
 class Lines:

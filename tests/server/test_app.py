@@ -187,7 +187,8 @@ def test_sigterm_stops_taking_calls_and_lets_the_one_in_flight_finish(monkeypatc
         slow.release.set()
         answers.append(in_flight.result().decision)
 
-    settings = ServerSettings(rules_dir=RULES, address="127.0.0.1:0", grace=10)
+    # The reference decides: its `decide` is the one held in flight.
+    settings = ServerSettings(rules_dir=RULES, address="127.0.0.1:0", grace=10, engine="reference")
     code, stderr = serve_on_main_thread(settings, world)
     assert (code, answers) == (0, [pb.DECISION_ALLOW])
     assert stderr.text.endswith("discretion: stopped\n")
@@ -207,7 +208,7 @@ def test_a_second_sigterm_stops_without_waiting_for_calls_in_flight(monkeypatch)
         codes.append(in_flight.exception(timeout=10).code())
         slow.release.set()
 
-    settings = ServerSettings(rules_dir=RULES, address="127.0.0.1:0", grace=30)
+    settings = ServerSettings(rules_dir=RULES, address="127.0.0.1:0", grace=30, engine="reference")
     started = time.monotonic()
     code, _ = serve_on_main_thread(settings, world)
     assert code == 0

@@ -52,9 +52,9 @@ def fail_in_decide(*args, **kwargs):
 
 @pytest.mark.parametrize("method", ["Check", "CheckBatch"])
 def test_a_fault_while_deciding_is_internal_and_tells_the_caller_nothing_more(monkeypatch, policy, method):
-    # A broken engine is a fault no request can cause; put one in its place.
+    # A broken engine is a fault no request can cause; put one in its place (the reference's `decide`).
     monkeypatch.setattr(servicer, "decide", fail_in_decide)
-    with running(StaticHolder(policy)) as channel:
+    with running(StaticHolder(policy), engine="reference") as channel:
         error = call(policy_stub(channel), method)
 
     assert error.code() == grpc.StatusCode.INTERNAL
@@ -66,7 +66,8 @@ def test_a_fault_while_deciding_is_internal_and_tells_the_caller_nothing_more(mo
 
 def test_the_traceback_of_a_fault_goes_to_the_server_log_under_the_incident_id(monkeypatch, policy, caplog):
     monkeypatch.setattr(servicer, "decide", fail_in_decide)
-    with caplog.at_level(logging.ERROR, logger="discretion.server"), running(StaticHolder(policy)) as channel:
+    with (caplog.at_level(logging.ERROR, logger="discretion.server"),
+          running(StaticHolder(policy), engine="reference") as channel):
         error = call(policy_stub(channel), "Check")
 
     incident = re.search(r"incident ([0-9a-f]{12})", error.details()).group(1)

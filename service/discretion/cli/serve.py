@@ -4,7 +4,7 @@ Every flag has an environment variable, for containers: DISCRETION_RULES,
 DISCRETION_ADDRESS, DISCRETION_MAX_BATCH, DISCRETION_WORKERS,
 DISCRETION_METRICS_ADDRESS, DISCRETION_DECISION_LOG, DISCRETION_HEALTH_ADDRESS,
 DISCRETION_TLS_CERT, DISCRETION_TLS_KEY, DISCRETION_TLS_CLIENT_CA,
-DISCRETION_TENANTS, and DISCRETION_MAX_<LIMIT> for each request limit
+DISCRETION_TENANTS, DISCRETION_ENGINE, and DISCRETION_MAX_<LIMIT> for each request limit
 (DISCRETION_MAX_ITEMS, DISCRETION_MAX_MESSAGE_BYTES, ...).
 """
 
@@ -101,6 +101,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "this; `off` decides as of requested_at instead, for what-if and replay deployments "
         "(env DISCRETION_MAX_CLOCK_SKEW; default: 300)",
     )
+    parser.add_argument(
+        "--engine",
+        default=env("DISCRETION_ENGINE", "native"),
+        choices=("native", "reference"),
+        help="what decides: `native`, the Rust engine (explanations still come from the reference), or "
+        "`reference`, the Python evaluator it is held to; a revision the native engine cannot read is served "
+        "by the reference, and the log says so (env DISCRETION_ENGINE; default: native)",
+    )
     parser.add_argument("--tls-cert", default=env("DISCRETION_TLS_CERT"), metavar="FILE",
                         help="serve TLS with this PEM certificate chain, re-read when it changes "
                         "(env DISCRETION_TLS_CERT)")
@@ -189,6 +197,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                          for flag, _, _ in _LIMITS if flag != "max-message-bytes"}),
         tenants=tenants,
         max_clock_skew=args.max_clock_skew,
+        engine=args.engine,
         matcher_cache_bytes=args.matcher_cache_bytes,
         metrics_address=_unless_off(args.metrics_address),
         decision_log=_unless_off(args.decision_log),

@@ -179,7 +179,8 @@ def _run(
         set_health(health_servicer, serving=bool(status.revision))
         metrics.reloaded(ok, status.revision, status.loaded_at, status.took)
 
-    holder = PolicyHolder(settings.rules_dir, on_reload=on_reload, turns=settings.reload_turns)
+    holder = PolicyHolder(settings.rules_dir, on_reload=on_reload, turns=settings.reload_turns,
+                          native=settings.engine == "native")
     if settings.tenants is not None:
         # A worker restarted later gets the tenants its supervisor last read:
         # the file may have changed since, and nobody is served before this.

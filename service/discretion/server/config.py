@@ -36,6 +36,9 @@ class ServerSettings:
     # which is what decides; None honours `requested_at` as given (what-if
     # and replay deployments).
     max_clock_skew: float | None = 300.0
+    # "native": the Rust engine decides (discretion_native), the Python evaluator
+    # explains; "reference": the Python evaluator does everything, as before it.
+    engine: str = "native"
     tenants: TenantsFile | None = None  # None: one platform, every caller may ask everything
     matcher_cache_bytes: int = 32 * 2**20  # recent rosters' name matchers, per process (engine.identify)
     # gRPC shares a port between processes by default; a second server started

@@ -26,7 +26,7 @@ import prometheus_client as prom
 from prometheus_client import multiprocess
 from prometheus_client.registry import CollectorRegistry
 
-from ..engine import model
+from .summary import Summary
 
 __all__ = ["CHECK_DURATION_BUCKETS", "GrpcMetrics", "Metrics", "multiprocess_registry", "serve_metrics"]
 
@@ -42,7 +42,6 @@ BATCH_SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 # The shipped rules load in about 0.1 s, 10,000 rules in about 1 s.
 RELOAD_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 
-RULE_ERROR = "rule_evaluation_failed"  # the reason code of a rule the engine could not evaluate
 
 T = TypeVar("T")
 
@@ -111,14 +110,13 @@ class Metrics:
         for result in ("success", "failure"):
             self.reloads(result)
 
-    def decided(self, request: model.Request, decision: model.Decision) -> None:
+    def decided(self, summary: Summary) -> None:
         """Count one decision; runs on the request path."""
-        self.decisions(request.action or "unspecified", decision.decision).inc()
-        for obligation in decision.obligations:
-            self.obligations(obligation.type).inc()
-        for finding in decision.findings:
-            if finding.reason_code == RULE_ERROR:
-                self.rule_errors.inc()
+        self.decisions(summary.action or "unspecified", summary.decision).inc()
+        for obligation in summary.obligations:
+            self.obligations(obligation).inc()
+        if summary.rule_errors:
+            self.rule_errors.inc(summary.rule_errors)
 
     def reloaded(self, ok: bool, revision: str, loaded_at: float | None, took: float | None = None) -> None:
         self.last_reload_successful.set(1 if ok else 0)

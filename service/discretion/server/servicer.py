@@ -12,12 +12,20 @@ caller's (`convert.Clock`), unless the server runs with `--max-clock-skew off`.
 Each decision is counted in the metrics, and a call's decisions are written
 to the decision log's pipe before the call is answered: a process that dies
 after answering has lost no line.
+
+Check and CheckBatch are decided by the native engine (`discretion_native`)
+where the revision serving has one and the server runs `--engine native`: it
+reads the request's bytes, decides and writes the response's bytes, in the
+Python path's order (tenancy, limits, conversion, strings) and words. The
+Python evaluator stays the reference: it answers `explain` requests (the
+explanation is its trace's) and every revision the native engine cannot serve.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
@@ -32,13 +40,20 @@ from .auth import Gate, Tenant
 from .decision_log import Entry
 from .metrics import Metrics
 from .status import DeadlinePassed, NoPolicyLoaded, translate_errors
+from .summary import Summary
 
 if TYPE_CHECKING:
     from ..store import PolicyHolder
+    from ..store.holder import Serving
     from .config import ServerSettings
     from .decision_log import DecisionLog
 
 __all__ = ["PolicyServicer", "add_to_server"]
+
+try:
+    from discretion_native import Refused
+except ImportError:  # no native engine: the holder serves every revision with the reference, nothing is refused
+    Refused = ()
 
 
 class PolicyServicer:
@@ -57,6 +72,8 @@ class PolicyServicer:
         self._metrics = metrics or Metrics()
         self._log = decision_log
         self._max_skew = None if settings.max_clock_skew is None else round(settings.max_clock_skew * SECOND)
+        self._native = settings.engine == "native"
+        self._native_limits = dataclasses.asdict(settings.limits)  # as the native engine reads them
 
     def _policy(self) -> CompiledPolicy:
         policy = self._holder.current
@@ -64,12 +81,54 @@ class PolicyServicer:
             raise NoPolicyLoaded()
         return policy
 
-    @translate_errors
-    def Check(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
-        with self._holder.answering():  # a reload meanwhile gives way to this call
-            return self._check(data, context)
+    def _engine(self) -> tuple[CompiledPolicy | None, Any | None]:
+        """The revision serving, read once: its reference policy, and its native engine where that decides.
 
-    def _check(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckResponse:
+        Nothing is refused here: without rules the reference path raises NoPolicyLoaded where it always
+        has, after the caller and the request were judged."""
+        serving: Serving | None = self._holder.serving
+        if serving is None:
+            return None, None
+        return serving.policy, serving.engine if self._native else None
+
+    @translate_errors
+    def Check(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckResponse | bytes:
+        with self._holder.answering():  # a reload meanwhile gives way to this call
+            policy, engine = self._engine()
+            if engine is None:
+                return self._check(data, context, policy)
+            return self._check_natively(engine, policy, data, context)
+
+    def _check_natively(self, engine: Any, policy: CompiledPolicy, data: bytes,
+                        context: grpc.ServicerContext) -> policy_pb2.CheckResponse | bytes:
+        """_check by the native engine: the same steps in the same order, the response as bytes."""
+        started = time.perf_counter()
+        caller = self._gate.identify(context)
+        decoded = _decoded(engine.decode_check, data)
+        if decoded.explain:  # the explanation is the reference's trace in words
+            return self._check(data, context, policy)
+        engine = _as_seen_by(engine, self._gate.evaluate(caller, decoded.group_ids))
+        now = time.time_ns()
+        # The native call is not watched as it goes (the reference's `abandoned`): it is short, so the
+        # deadline is looked at before it and after it, as _still_awaited does around a reference decision.
+        _still_awaited(context)
+        response, summaries = _natively(engine.check, decoded, now, self._max_skew, self._native_limits)
+        _still_awaited(context)
+        self._answered(summaries, started, now)
+        self._metrics.check_duration("Check").observe(time.perf_counter() - started)
+        return response
+
+    def _answered(self, summaries: list[tuple], started: float, now: int) -> None:
+        """Count and log a call's decisions, given by the native engine as `Summary` fields."""
+        latency = time.perf_counter() - started
+        decided = [Summary(*fields) for fields in summaries]
+        for summary in decided:
+            self._metrics.decided(summary)
+        if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
+            self._log.record([Entry(summary, latency) for summary in decided], now)
+
+    def _check(self, data: bytes, context: grpc.ServicerContext,
+               policy: CompiledPolicy | None) -> policy_pb2.CheckResponse:
         started = time.perf_counter()
         caller = self._gate.identify(context)
         request = _read(policy_pb2.CheckRequest, data)
@@ -79,22 +138,48 @@ class PolicyServicer:
         facts = convert.request_from_proto(request, convert.Clock(now, self._max_skew))
         limits.check_strings(request, facts, self._limits)
         _still_awaited(context)
-        decision = decide(_as_seen_by(self._policy(), tenant), facts, now=now, tracer=_tracer(request),
+        decision = decide(_as_seen_by(_loaded(policy), tenant), facts, now=now, tracer=_tracer(request),
                           abandoned=_abandoned(context))
         _still_awaited(context)  # the last stretch of deciding is not watched: nothing late is counted or logged
-        self._metrics.decided(facts, decision)
+        summary = Summary.of(facts, decision)
+        self._metrics.decided(summary)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
-            self._log.record((Entry(facts, decision, time.perf_counter() - started),), now)
+            self._log.record((Entry(summary, time.perf_counter() - started),), now)
         response = convert.response_to_proto(decision, explain=request.explain)
         self._metrics.check_duration("Check").observe(time.perf_counter() - started)
         return response
 
     @translate_errors
-    def CheckBatch(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckBatchResponse:
+    def CheckBatch(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckBatchResponse | bytes:
         with self._holder.answering():
-            return self._check_batch(data, context)
+            policy, engine = self._engine()
+            if engine is None:
+                return self._check_batch(data, context, policy)
+            return self._check_batch_natively(engine, policy, data, context)
 
-    def _check_batch(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.CheckBatchResponse:
+    def _check_batch_natively(self, engine: Any, policy: CompiledPolicy, data: bytes,
+                              context: grpc.ServicerContext) -> policy_pb2.CheckBatchResponse | bytes:
+        """_check_batch by the native engine; every decision's latency is the whole batch's (one native call)."""
+        started = time.perf_counter()
+        caller = self._gate.identify(context)
+        decoded = _decoded(engine.decode_batch, data)
+        if decoded.explain:  # one check asking for an explanation: the reference answers the batch
+            return self._check_batch(data, context, policy)
+        # One foreign group refuses the whole batch, as one bad entry does.
+        engine = _as_seen_by(engine, self._gate.evaluate(caller, decoded.group_ids))
+        now = time.time_ns()
+        _still_awaited(context)  # before and after the native call, which is not watched as it goes
+        response, summaries = _natively(engine.check_batch, decoded, now, self._max_skew, self._native_limits,
+                                        self._max_batch)
+        # Counted only once the whole batch is decided in time: a batch abandoned half way answers nothing.
+        _still_awaited(context)
+        self._answered(summaries, started, now)
+        self._metrics.batch_size.observe(len(summaries))
+        self._metrics.check_duration("CheckBatch").observe(time.perf_counter() - started)
+        return response
+
+    def _check_batch(self, data: bytes, context: grpc.ServicerContext,
+                     policy: CompiledPolicy | None) -> policy_pb2.CheckBatchResponse:
         started = time.perf_counter()
         caller = self._gate.identify(context)
         request = _read(policy_pb2.CheckBatchRequest, data)
@@ -104,7 +189,7 @@ class PolicyServicer:
         now = time.time_ns()
         batch = convert.requests_from_batch(request, self._max_batch, convert.Clock(now, self._max_skew))
         limits.check_batch_strings(request, batch, self._limits)
-        policy = _as_seen_by(self._policy(), tenant)
+        policy = _as_seen_by(_loaded(policy), tenant)
         response = policy_pb2.CheckBatchResponse()
         results = response.results
         logged = []
@@ -115,12 +200,12 @@ class PolicyServicer:
             decision = decide(policy, facts, now=now, tracer=_tracer(check), abandoned=abandoned)
             decided.append((facts, decision))
             if self._log is not None:
-                logged.append(Entry(facts, decision, time.perf_counter() - started))
+                logged.append(Entry(Summary.of(facts, decision), time.perf_counter() - started))
             convert.response_to_proto(decision, explain=check.explain, into=results.add())
         # Counted only once the whole batch is decided in time: a batch abandoned half way answers nothing.
         _still_awaited(context)
         for facts, decision in decided:
-            self._metrics.decided(facts, decision)
+            self._metrics.decided(Summary.of(facts, decision))
         if self._log is not None:
             self._log.record(logged, now)
         self._metrics.batch_size.observe(len(batch))
@@ -151,7 +236,7 @@ def add_to_server(servicer: PolicyServicer, server: grpc.Server) -> None:
     """
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(getattr(servicer, name), request_deserializer=None,
-                                                  response_serializer=response.SerializeToString)
+                                                  response_serializer=_serializer(response))
         for name, response in (("Check", policy_pb2.CheckResponse), ("CheckBatch", policy_pb2.CheckBatchResponse),
                                ("ListAgreements", policy_pb2.ListAgreementsResponse),
                                ("GetPolicyStatus", policy_pb2.GetPolicyStatusResponse))
@@ -161,6 +246,43 @@ def add_to_server(servicer: PolicyServicer, server: grpc.Server) -> None:
 
 
 SERVICE = policy_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name
+
+
+def _loaded(policy: CompiledPolicy | None) -> CompiledPolicy:
+    if policy is None:
+        raise NoPolicyLoaded()
+    return policy
+
+
+def _serializer(response: type[Message]) -> Any:
+    """A response's bytes: the native engine's as they are, a message of the reference serialized."""
+    def serialize(answer: Message | bytes) -> bytes:
+        return answer if isinstance(answer, bytes) else response.SerializeToString(answer)
+    return serialize
+
+
+def _decoded(decode: Any, data: bytes) -> Any:
+    """The native engine's `_read`: the same refusal, in the same words, for bytes that are no such message."""
+    try:
+        return decode(data)
+    except Refused as refused:
+        raise _refusal(refused) from None
+
+
+def _natively(call: Any, *args: Any) -> tuple[bytes, list[tuple]]:
+    try:
+        return call(*args)
+    except Refused as refused:
+        raise _refusal(refused) from None
+
+
+def _refusal(refused: Exception) -> Exception:
+    """The error the Python path raises for the case: RequestInvalid naming each field, or a fault of
+    the engine's (a decision the wire cannot carry, which convert answers with a KeyError): INTERNAL."""
+    kind, detail = refused.args
+    if kind == "invalid":
+        return RequestInvalid([FieldViolation(field, description) for field, description in detail])
+    return RuntimeError(f"the native engine: {detail}")
 
 
 def _read(message: type[Message], data: bytes) -> Message:
@@ -173,8 +295,10 @@ def _read(message: type[Message], data: bytes) -> Message:
                                                  "protobuf parser's depth")]) from None
 
 
-def _as_seen_by(policy: CompiledPolicy, tenant: Tenant | None) -> CompiledPolicy:
-    """What a tenant decides under and lists: only what it may use (`Tenant.view`); everything without tenants."""
+def _as_seen_by(policy: Any, tenant: Tenant | None) -> Any:
+    """What a tenant decides under and lists: only what it may use (`Tenant.view`); everything without tenants.
+
+    `policy` is a CompiledPolicy or a native Engine: both have `views` and `restricted`."""
     return policy if tenant is None else tenant.view(policy)
 
 

@@ -1,8 +1,14 @@
 """The holder of the policy in force: build a new one to the side, swap only on success.
 
-Each request reads `holder.current` once and uses that snapshot to the end, so
-a reload never changes the rules under a decision in progress. A broken change
-leaves the last good policy serving and is recorded in `status()`.
+Each request reads `holder.serving` (or `holder.current`) once and uses that
+snapshot to the end, so a reload never changes the rules under a decision in
+progress. A broken change leaves the last good policy serving and is recorded
+in `status()`.
+
+Beside the Python `CompiledPolicy`, each revision is built into the native
+engine (`discretion_native.Engine`) from the same compiled form, serialized
+once per reload. A compiled form the native engine refuses is logged and that
+revision served by the Python evaluator: the native engine never fails a reload.
 """
 
 from __future__ import annotations
@@ -17,13 +23,15 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from .files import compile_directory, find_rule_files
+from .files import find_rule_files, lower_directory
 from .watch import Watched
+from ..engine.build import build_policy
 from ..engine.compiled import CompiledPolicy
 from ..errors import Diagnostic, PolicyError
 from ..escape import terminal
+from .. import ir
 from ..pace import paced
 
 log = logging.getLogger("discretion.store")
@@ -36,6 +44,15 @@ class PolicyStatus:
     last_error: tuple[Diagnostic, ...]  # empty when the last attempt succeeded
     last_attempt_at: float | None
     took: float | None = None  # seconds the last attempt took, succeeded or not
+    engine: str = ""  # what decides the revision serving: "native" or "reference"; "" before the first good load
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """One revision as it is served: read once per call, swapped whole."""
+
+    policy: CompiledPolicy  # the reference: it lists, explains, and decides where `engine` is None
+    engine: Any | None  # discretion_native.Engine of the same compiled form; None: the reference decides
 
 
 class PolicyHolder:
@@ -46,8 +63,11 @@ class PolicyHolder:
         clock: Callable[[], float] = time.time,
         on_reload: Callable[[bool, PolicyStatus], None] | None = None,
         turns: pathlib.Path | str | None = None,
+        native: bool = True,
     ):
-        """`turns`: a file the holders of several processes (a server's workers) lock to reload one at a time."""
+        """`turns`: a file the holders of several processes (a server's workers) lock to reload one at a time;
+        `native`: build each revision into the native engine too (`--engine native`)."""
+        self._native = native
         self.rules_dir = pathlib.Path(rules_dir)
         self._turns = pathlib.Path(turns) if turns else None
         self._calls = 0  # calls being answered with the policy (`answering`)
@@ -55,14 +75,19 @@ class PolicyHolder:
         self._clock = clock
         self._on_reload = on_reload
         self._lock = threading.Lock()  # one reload at a time; readers never wait
-        self._current: CompiledPolicy | None = None
+        self._serving: Serving | None = None
         self._status = PolicyStatus("", None, (), None)
         self._watcher: threading.Thread | None = None
         self._stop = threading.Event()
 
     @property
     def current(self) -> CompiledPolicy | None:
-        return self._current
+        serving = self._serving
+        return None if serving is None else serving.policy
+
+    @property
+    def serving(self) -> Serving | None:
+        return self._serving
 
     def status(self) -> PolicyStatus:
         return self._status
@@ -75,11 +100,13 @@ class PolicyHolder:
             try:
                 with self._turn(), _beside_requests(), paced(self._giving_way()):
                     started = time.perf_counter()  # the compiling, not the wait for this worker's turn
-                    policy = compile_directory(self.rules_dir)
+                    compiled = lower_directory(self.rules_dir)
+                    policy = build_policy(compiled)
+                    engine = _native_engine(compiled) if self._native else None
             except PolicyError as error:
                 took = time.perf_counter() - started
                 self._status = PolicyStatus(
-                    self._status.revision, self._status.loaded_at, error.diagnostics, now, took
+                    self._status.revision, self._status.loaded_at, error.diagnostics, now, took, self._status.engine
                 )
                 log.error(
                     "rules in %s not loaded, still serving revision %s (the attempt took %.2f s):\n%s",
@@ -95,19 +122,20 @@ class PolicyHolder:
                 said = f"the rules could not be loaded: {type(error).__name__}: {error}"
                 failure = Diagnostic("load_failed", said[:500], str(self.rules_dir))
                 self._status = PolicyStatus(self._status.revision, self._status.loaded_at, (failure,), now,
-                                            time.perf_counter() - started)
+                                            time.perf_counter() - started, self._status.engine)
                 log.exception("rules in %s not loaded, still serving revision %s: the loader failed",
                               terminal(str(self.rules_dir)), self._status.revision or "(none)")
                 ok = False
             else:
-                self._current = policy  # the one reference swap readers see
+                self._serving = Serving(policy, engine)  # the one reference swap readers see
                 # The policy lives until the next reload: out of the collector's
                 # sight, so its full collections stay as short as before the load.
                 gc.freeze()
                 took = time.perf_counter() - started
-                self._status = PolicyStatus(policy.revision, now, (), now, took)
-                log.info("rules loaded from %s, revision %s (%.2f s)", terminal(str(self.rules_dir)), policy.revision,
-                         took)
+                decider = "reference" if engine is None else "native"
+                self._status = PolicyStatus(policy.revision, now, (), now, took, decider)
+                log.info("rules loaded from %s, revision %s, decided by the %s engine (%.2f s)",
+                         terminal(str(self.rules_dir)), policy.revision, decider, took)
                 ok = True
         if self._on_reload:
             self._on_reload(ok, self._status)
@@ -200,6 +228,26 @@ class PolicyHolder:
             while not self._stop.wait(settle) and files.changed():
                 pass
             self.reload()
+
+
+def _native_engine(compiled: ir.Policy) -> Any | None:
+    """The native engine of this compiled form, or None (said in the log) where it cannot serve it.
+
+    A compiled form it refuses (a pattern it cannot match as the reference
+    does, say) is served by the Python evaluator: slower, never wrong, and
+    never a failed reload.
+    """
+    try:
+        import discretion_native
+    except ImportError as error:
+        log.warning("the native engine is not installed (%s): the Python evaluator decides", error)
+        return None
+    try:
+        return discretion_native.Engine(compiled.SerializeToString())
+    except ValueError as error:
+        log.warning("the native engine cannot serve revision %s (%s): the Python evaluator decides it",
+                    compiled.revision, terminal(str(error)))
+        return None
 
 
 def _logged(diagnostic: Diagnostic) -> str:

@@ -1,0 +1,198 @@
+"""A real server answering with the native engine, held to one answering with the reference.
+
+Every shipped suite request goes in as bytes to a server run `--engine native`
+and to one run `--engine reference`; the answers, parsed, must be equal (the
+status and its details for a refusal). The reference still explains, a
+tenant's native view is its reference view, and a compiled form the native
+engine refuses is served by the reference and said so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import pathlib
+import shutil
+from typing import Iterator
+
+import discretion_native
+import grpc
+import pytest
+import yaml
+from grpc_status import rpc_status
+
+from discretion.engine import decide
+from discretion.engine.build import build_policy
+from discretion.engine.instants import SECOND
+from discretion.server import convert
+from discretion.server._gen.discretion.v1 import policy_pb2 as pb
+from discretion.server.app import create_server
+from discretion.server.auth import TenantsFile
+from discretion.server.config import ServerSettings
+from discretion.server.limits import Limits
+from discretion.server.summary import Summary
+from discretion.store.files import lower_directory
+from discretion.store.holder import PolicyHolder
+
+from conftest import RULES, shipped_requests
+
+
+
+def _on_the_wire():
+    """(case name, CheckRequest bytes) of every suite request the wire can carry (a few name words it has not)."""
+    for name, request in shipped_requests():
+        try:
+            yield name, convert.request_to_proto(request).SerializeToString()
+        except ValueError:
+            continue
+
+
+SUITE_BYTES = list(_on_the_wire())
+TOKEN = "forum-token-of-at-least-some-length"
+
+
+@contextlib.contextmanager
+def serving(rules: pathlib.Path, engine: str, **settings) -> Iterator[tuple[grpc.Channel, PolicyHolder]]:
+    """A real server on 127.0.0.1 deciding with `engine`, the suites' `requested_at` honoured."""
+    holder = PolicyHolder(rules, native=engine == "native")
+    assert holder.reload()
+    server, port = create_server(ServerSettings(address="127.0.0.1:0", max_clock_skew=None, engine=engine,
+                                                **settings), holder)
+    server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield channel, holder
+    finally:
+        server.stop(None)
+
+
+def answer(channel: grpc.Channel, method: str, data: bytes, metadata=()) -> tuple:
+    """The response as parsed, or the refusal's code, message and details: what a caller can tell apart."""
+    call = channel.unary_unary(f"/discretion.v1.PolicyService/{method}")  # bytes in, bytes out
+    parse = pb.CheckResponse if method == "Check" else pb.CheckBatchResponse
+    try:
+        return ("answered", parse.FromString(call(data, timeout=30, metadata=metadata)))
+    except grpc.RpcError as error:
+        status = rpc_status.from_call(error)
+        return ("refused", error.code(), error.details(), status and list(status.details))
+
+
+@pytest.fixture(scope="module")
+def both():
+    with serving(RULES, "native") as (native, holder), serving(RULES, "reference") as (reference, other):
+        assert (holder.status().engine, other.status().engine) == ("native", "reference")
+        assert holder.serving.engine is not None and other.serving.engine is None
+        yield native, reference
+
+
+@pytest.mark.parametrize("name, data", SUITE_BYTES, ids=[n for n, _ in SUITE_BYTES])
+def test_every_suite_request_is_answered_as_the_reference_answers_it(both, name, data):
+    native, reference = both
+    assert answer(native, "Check", data) == answer(reference, "Check", data)
+
+
+def test_the_suites_in_one_batch_and_in_batches_too_large_are_answered_as_the_reference_answers_them(both):
+    native, reference = both
+    checks = [pb.CheckRequest.FromString(data) for _, data in SUITE_BYTES]
+    for batch in (checks[:100], checks[100:200], checks[:101]):  # the last over --max-batch
+        data = pb.CheckBatchRequest(checks=batch).SerializeToString()
+        assert answer(native, "CheckBatch", data) == answer(reference, "CheckBatch", data)
+
+
+@pytest.mark.parametrize("data", [b"\x0a", b"\x52\x01\xff", b"\x0a\x02\x08\x01\x13\x14", b""])
+def test_bytes_that_are_no_request_are_refused_in_the_reference_words(both, data):
+    native, reference = both
+    for method in ("Check", "CheckBatch"):
+        assert answer(native, method, data) == answer(reference, method, data)
+
+
+def test_an_explanation_is_the_reference_one(both):
+    native, reference = both
+    for _, data in SUITE_BYTES[:20]:
+        asked = pb.CheckRequest.FromString(data)
+        asked.explain = True
+        data = asked.SerializeToString()
+        native_answer, reference_answer = answer(native, "Check", data), answer(reference, "Check", data)
+        assert native_answer == reference_answer
+        if native_answer[0] == "answered":
+            assert native_answer[1].explanation
+        batch = pb.CheckBatchRequest(checks=[pb.CheckRequest.FromString(d) for _, d in SUITE_BYTES[:3]] + [asked])
+        data = batch.SerializeToString()
+        assert answer(native, "CheckBatch", data) == answer(reference, "CheckBatch", data)
+
+
+def test_a_tenant_sees_only_its_view_through_the_native_engine(tmp_path):
+    """A tenant given one agreement: every other is refused as unknown, by both engines in the same words."""
+    path = tmp_path / "tenants.yaml"
+    path.write_text(yaml.safe_dump({
+        "admin": {"tokens": [hashlib.sha256(b"admin-token-of-some-length").hexdigest()]},
+        "tenants": [{"id": "forum", "tokens": [hashlib.sha256(TOKEN.encode()).hexdigest()], "groups": ["*"],
+                     "agreements": ["chatham-house"]}],
+    }))
+    metadata = (("authorization", f"Bearer {TOKEN}"),)
+    with (serving(RULES, "native", tenants=TenantsFile(path)) as (native, holder),
+          serving(RULES, "reference", tenants=TenantsFile(path)) as (reference, _)):
+        differing = 0
+        for _, data in SUITE_BYTES:
+            native_answer = answer(native, "Check", data, metadata)
+            assert native_answer == answer(reference, "Check", data, metadata)
+            differing += native_answer != answer(native, "Check", data)  # what the view changed
+        assert differing  # the view is narrower than the whole policy
+        assert len(holder.serving.engine.views) == 1  # built once, kept for the tenant
+        assert answer(native, "Check", SUITE_BYTES[0][1])[1] == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_a_compiled_form_the_native_engine_refuses_is_served_by_the_reference_and_said_so(tmp_path, caplog):
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    (rules / "letters.yaml").write_text(
+        "agreement: letters\ntitle: Letters\nsummary: a folded letter\nversions:\n  - version: 1\n    rules:\n"
+        "      - id: letters\n        effect: deny\n        reason: {code: letters, message: letters}\n"
+        '        when: {quoted_text: {matches: "(?i)café"}}\n')
+    with pytest.raises(ValueError, match="beyond ASCII whose case is folded"):
+        discretion_native.Engine(lower_directory(rules).SerializeToString())
+    with caplog.at_level(logging.INFO, logger="discretion.store"), serving(rules, "native") as (channel, holder):
+        assert holder.serving.engine is None
+        assert holder.status().engine == "reference"
+        said = [r.getMessage() for r in caplog.records]
+        assert any("native engine cannot serve revision" in line and "case is folded" in line for line in said)
+        assert any("decided by the reference engine" in line for line in said)
+        with serving(rules, "reference") as (reference, _):
+            for _, data in SUITE_BYTES[:30]:
+                assert answer(channel, "Check", data) == answer(reference, "Check", data)
+
+
+def test_what_is_counted_and_logged_of_a_native_decision_is_what_the_reference_decision_gives():
+    """The summary the metrics and the decision log read: every field, for every suite request decided."""
+    compiled = lower_directory(RULES)
+    engine, policy = discretion_native.Engine(compiled.SerializeToString()), build_policy(compiled)
+    now, limits = 1_800_000_000 * SECOND, dataclasses.asdict(Limits())
+    decided = 0
+    for _, data in SUITE_BYTES:
+        try:
+            _, (fields,) = engine.check(discretion_native.Engine.decode_check(data), now, None, limits)
+        except discretion_native.Refused:
+            continue
+        facts = convert.request_from_proto(pb.CheckRequest.FromString(data), convert.Clock(now, None))
+        native = Summary(*(tuple(f) if isinstance(f, list) else f for f in fields))
+        assert native == Summary.of(facts, decide(policy, facts, now=now))
+        decided += 1
+    assert decided > len(SUITE_BYTES) // 2
+
+
+@pytest.mark.parametrize("argv, environment, engine", [
+    ([], {}, "native"),
+    (["--engine", "reference"], {}, "reference"),
+    ([], {"DISCRETION_ENGINE": "reference"}, "reference"),
+])
+def test_the_engine_is_a_serve_flag_with_its_environment_variable(monkeypatch, argv, environment, engine):
+    from discretion.cli import serve
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    parser = argparse.ArgumentParser()
+    serve.register(parser.add_subparsers())
+    assert parser.parse_args(["serve", *argv]).engine == engine
