@@ -1,12 +1,14 @@
-"""A short, deterministic pass of each fuzzer over its corpus (`make fuzz` runs the long one).
+"""A short pass of each fuzzer over its corpus (`make fuzz` runs the long one).
 
 The loader/compiler must answer any bytes with a policy or diagnostics, the
-request conversion with INVALID_ARGUMENT or a decision; a crash fails here.
+request conversion with INVALID_ARGUMENT or a decision, the native engine as
+the Python one does; a crash or a disagreement fails here.
 """
 
 from __future__ import annotations
 
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -30,3 +32,23 @@ def test_fuzzer_finds_no_crash(tmp_path, target, corpus):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Done {RUNS[target]} runs" in result.stderr
+
+
+# The differential target decides each input twice (and compiles a rule file in its policy mode), so it runs for a
+# time rather than a number of runs: the count it reached is printed (`pytest -s`), to see when it falls.
+NATIVE_SECONDS = 30
+
+
+def test_the_native_engine_answers_as_python_does(tmp_path):
+    pytest.importorskip("discretion_native")
+    work = tmp_path / "native"
+    shutil.copytree(ROOT / "fuzz" / "corpus" / "native", work)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "fuzz" / "fuzz_native.py"), str(work), "-seed=1",
+         f"-max_total_time={NATIVE_SECONDS}", "-timeout=10", f"-artifact_prefix={tmp_path}/"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-5000:]
+    done = re.search(r"Done (\d+) runs in (\d+) second", result.stderr)
+    assert done, result.stderr[-3000:]
+    print(f"fuzz_native.py: {done[1]} runs in {done[2]} s")
