@@ -235,7 +235,7 @@ def native_read(data: bytes, skew: int | None) -> tuple[bool, object]:
 
 
 class Disagreement(AssertionError):
-    pass
+    """The two engines answered the same request differently."""
 
 
 def compare(data: bytes, engines, skew: int | None, rules: list[tuple[str, bytes]] | None = None) -> None:
@@ -244,7 +244,7 @@ def compare(data: bytes, engines, skew: int | None, rules: list[tuple[str, bytes
     ok, read, facts = python_read(data, skew)
     native_answer = native_read(data, skew)
     if native_answer != (ok, read):
-        report("read", data, (ok, read), native_answer, rules)
+        report("read", data, (ok, read), native_answer, rules, facts)
         return
     if not ok:
         return
@@ -301,6 +301,7 @@ def report(what: str, data: bytes, python, native, rules, facts=None) -> None:
     stem.parent.mkdir(parents=True, exist_ok=True)
     (stem.with_suffix(".bin")).write_bytes(data)
     wrote = [str(stem.with_suffix(".bin"))]
+    # The request as Python read it; refused there, as the native engine read it.
     source = dataclasses.asdict(facts) if facts is not None else (native[1] if native[0] else None)
     if source is not None:
         write_request_file(stem.with_suffix(".json"), source)
