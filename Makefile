@@ -75,7 +75,8 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/engine_bench.py
 	$(BIN)/python benchmarks/grpc_bench.py
 
-# The long fuzzing pass: FUZZ_SECONDS per target; new inputs join the corpus.
+# The long fuzzing pass: FUZZ_SECONDS per target (the last holds the native engine to
+# the Python one); new inputs join the corpus.
 # Then the property tests again with PROPERTY_SCALE times their budget, fresh
 # randomness, and the stacking property over triples of agreements.
 FUZZ_SECONDS ?= 600
@@ -83,6 +84,7 @@ PROPERTY_SCALE ?= 20
 fuzz: $(STAMP)
 	$(BIN)/python fuzz/fuzz_rules.py fuzz/corpus/rules -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	$(BIN)/python fuzz/fuzz_requests.py fuzz/corpus/requests -max_total_time=$(FUZZ_SECONDS) -timeout=10
+	$(BIN)/python fuzz/fuzz_native.py fuzz/corpus/native -max_total_time=$(FUZZ_SECONDS) -timeout=10
 	PROPERTY_SCALE=$(PROPERTY_SCALE) $(BIN)/python -m pytest -q -p no:timeout \
 	  tests/test_semantics_property.py tests/test_stacking_property.py tests/test_fail_closed_property.py
 

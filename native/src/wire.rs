@@ -467,11 +467,16 @@ impl<'a> Reader<'a> {
 
     /// A string field's bytes, which must be UTF-8. One that runs past its message's end but not
     /// the buffer's is read as upb reads it: its bytes are checked for UTF-8 first, so bad UTF-8
-    /// there is what upb reports; the overrun is corrupt all the same.
+    /// there is what upb reports; the overrun is corrupt all the same. Its length, too, upb reads
+    /// past the message's end (a message ending in a string's tag takes the parent's next byte).
     fn text(&mut self) -> Result<&'a [u8], Malformed> {
-        let length = self.varint()?;
+        let end = self.end;
+        self.end = self.whole.len();
+        let length = self.varint();
+        self.end = end;
+        let length = length?;
         let start = self.at;
-        if length <= (self.end - start) as u64 {
+        if start <= self.end && length <= (self.end - start) as u64 {
             self.at += length as usize;
             let value = &self.whole[start..self.at];
             std::str::from_utf8(value).map_err(|_| Malformed::BadUtf8)?;
@@ -2339,6 +2344,9 @@ mod tests {
         for (bytes, words) in [
             (&b"\x0a"[..], "Wire format was corrupt"),
             (b"\x52\x01\xff", "String field had bad UTF-8"),
+            // An item whose label ends in its value's tag: upb reads the length, and the bad UTF-8, past it.
+            (b"\x22\x04\x2a\x01\x12\x01\xcd", "String field had bad UTF-8"),
+            (b"\x22\x04\x2a\x01\x12\x00\x00", "Wire format was corrupt"),
             (b"\x0e", "Wire format was corrupt"),
         ] {
             let Err(Refusal::Invalid(violations)) = decode_check(bytes) else {

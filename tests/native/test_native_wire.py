@@ -326,6 +326,10 @@ FIXED = [
     delimited(5, b"\x0a\x01i" + delimited(5, b"\x0a\x01t" + delimited(5, b"\x0a\x01a\x12\x01b\x18\x01"))),
     delimited(4, b"\x0a\x01g" + delimited(4, b"\x0a\x01t" + delimited(8, b"\x0a\x00\x08\x00"))),
     delimited(12, delimited(1, b"\x0a\x01a" + delimited(2, b"\x20\x01") + b"\x18\x01")),
+    # a label ending in its value's tag: upb reads the value's length, and its bytes, from the item past it
+    # (found by fuzz/fuzz_native.py)
+    delimited(4, b"\x2a\x01\x12\x01\xcd"), delimited(4, b"\x2a\x01\x12\x00\x00"),
+    delimited(4, b"\x2a\x01\x12\x81\x01"), delimited(4, b"\x2a\x01\x12\x01a"),
 ] + [delimited(12, nested_structs(n)) for n in (32, 33, 34)] + [groups(n) for n in (99, 100, 101)] + [
     delimited(5, groups(n)) for n in (98, 99, 100)]
 
