@@ -37,8 +37,11 @@ class ServerSettings:
     # and replay deployments).
     max_clock_skew: float | None = 300.0
     # "native": the Rust engine decides (discretion_native), the Python evaluator
-    # explains; "reference": the Python evaluator does everything, as before it.
-    engine: str = "native"
+    # explains; "reference": the Python evaluator does everything. The reference
+    # stays the default until the native engine watches the caller's deadline
+    # while it decides and keeps a worker within its memory bound under the
+    # hostile pass (tests/security/test_hostile.py), as the reference does.
+    engine: str = "reference"
     tenants: TenantsFile | None = None  # None: one platform, every caller may ask everything
     matcher_cache_bytes: int = 32 * 2**20  # recent rosters' name matchers, per process (engine.identify)
     # gRPC shares a port between processes by default; a second server started
