@@ -9,6 +9,7 @@ many calls after a warm-up; median and p99 are over those calls.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import os
 import pathlib
@@ -18,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Callable
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "service"), str(ROOT / "benchmarks")]
@@ -135,6 +137,49 @@ print(next(line.split()[1] for line in open("/proc/self/status") if line.startsw
     return int(out.split()[-1]) / 1024
 
 
+def wire_quote() -> Request:
+    """A named Chatham House quote of one sentence, in a group of three."""
+    people = (CHEN, Person(id="u-sam", display_name="Sam Okafor", organization="Contoso"),
+              Person(id="u-kim", display_name="Kim Young", organization="Acme CERT"))
+    group = Group(id="g", adoptions=(Adoption("chatham-house", 1, effective_from=0),), participants=people)
+    return Request("quote", ANA, group, (Item(id="m-1", author=CHEN, posted_at=NOW - HOUR),),
+                   Destination(kind="public"), NOW, Attribution(author_identity=True),
+                   quoted_text="As Li Chen said, Northwind Bank will not move its rates this year.")
+
+
+def bytes_to_bytes(request: Request, rules: pathlib.Path) -> tuple[Callable[[], bytes], Callable[[], bytes]]:
+    """What the server pays for one Check from its bytes to its answer's, by the reference and by the native engine.
+
+    Both read the bytes, check the limits, convert at the server's clock, decide and write the answer; the
+    native engine does it all in Rust (servicer._check_natively), the reference in Python (servicer._check).
+    """
+    import discretion_native
+    from discretion.server import convert, limits, servicer
+    from discretion.server._gen.discretion.v1 import policy_pb2
+    from discretion.server.limits import Limits
+    from discretion.store.files import lower_directory
+
+    policy = compile_directory(rules)
+    engine = discretion_native.Engine(lower_directory(rules).SerializeToString())
+    data = convert.request_to_proto(request).SerializeToString()
+    settings = Limits()
+    native_limits = dataclasses.asdict(settings)  # as servicer hands them to the native engine
+    clock = convert.Clock(NOW, None)
+
+    def reference() -> bytes:
+        message = servicer._read(policy_pb2.CheckRequest, data)
+        limits.check_request(message, settings)
+        facts = convert.request_from_proto(message, clock)
+        limits.check_strings(message, facts, settings)
+        return convert.response_to_proto(decide(policy, facts, now=NOW), explain=False).SerializeToString()
+
+    def native() -> bytes:
+        return engine.check(engine.decode_check(data), NOW, None, native_limits)[0]
+
+    assert policy_pb2.CheckResponse.FromString(reference()) == policy_pb2.CheckResponse.FromString(native())
+    return reference, native
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer calls, smaller policies (a smoke run)")
@@ -151,6 +196,13 @@ def main() -> None:
     export = big_export()
     rows.append(("decide: 20-item export, TLP + Chatham House, with history",
                  *timed(lambda: decide(shipped, export, now=NOW), calls // 10)))
+    for name, request, share in (("Chatham House quote, 3 people, named in one sentence", wire_quote(), 1),
+                                 ("20-item export, TLP + Chatham House, with history", export, 10)):
+        reference, native = bytes_to_bytes(request, ROOT / "rules")
+        # Alternating, so both see the same machine.
+        first, second = timed(reference, calls // share), timed(native, calls // share)
+        rows.append((f"bytes to bytes, reference: {name}", *first))
+        rows.append((f"bytes to bytes, native: {name} (× {second[0] / first[0]:.3f})", *second))
     print(f"{'benchmark':64} {'median µs':>10} {'p99 µs':>10}")
     for name, median, p99 in rows:
         print(f"{name:64} {median:10.1f} {p99:10.1f}")
