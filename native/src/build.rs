@@ -224,67 +224,6 @@ fn adoption(a: &ir::Adoption) -> Result<Adoption, String> {
     })
 }
 
-// ---- obligations' parameters (engine/obligations.py OBLIGATION_TYPES) ------------------
-
-struct ObligationType {
-    name: &'static str,
-    /// Parameter name -> "text" | "instant" | "consent_scope".
-    params: &'static [(&'static str, &'static str)],
-    required: &'static [&'static str],
-    /// Parameters that take one of a few literal values, and those values.
-    choices: &'static [(&'static str, &'static [&'static str])],
-    /// Consent scopes the obligation reads by itself.
-    consent_scopes: &'static [&'static str],
-}
-
-const PEOPLE: &[&str] = &["everyone", "minors", "author"];
-const JUDGEMENT: &[&str] = &["flag", "ignore"];
-
-const fn plain(name: &'static str) -> ObligationType {
-    ObligationType { name, params: &[], required: &[], choices: &[], consent_scopes: &[] }
-}
-
-const OBLIGATION_TYPES: [ObligationType; 13] = [
-    plain("redact_author_identity"),
-    plain("redact_author_affiliation"),
-    plain("redact_descriptor"),
-    ObligationType { params: &[("descriptor", "text")], required: &["descriptor"], ..plain("use_agreed_descriptor") },
-    ObligationType {
-        params: &[
-            ("people", "text"),
-            ("lowercase_names", "text"),
-            ("first_names", "text"),
-            ("short_names", "text"),
-            ("organization_short_forms", "text"),
-        ],
-        choices: &[
-            ("people", PEOPLE),
-            ("lowercase_names", JUDGEMENT),
-            ("first_names", JUDGEMENT),
-            ("short_names", JUDGEMENT),
-            ("organization_short_forms", JUDGEMENT),
-        ],
-        consent_scopes: &["attribution"],
-        ..plain("redact_identifying_content")
-    },
-    ObligationType {
-        params: &[("scope", "consent_scope"), ("people", "text")],
-        choices: &[("people", PEOPLE)],
-        ..plain("redact_participant_identities")
-    },
-    plain("exclude_items"),
-    ObligationType { params: &[("scope", "consent_scope")], required: &["scope"], ..plain("require_author_consent") },
-    ObligationType { params: &[("until", "instant")], required: &["until"], ..plain("hold_until") },
-    ObligationType { params: &[("scheme", "text")], required: &["scheme"], ..plain("preserve_label") },
-    ObligationType {
-        params: &[("notice", "text"), ("until", "instant")],
-        required: &["notice"],
-        ..plain("add_notice")
-    },
-    plain("add_attribution"),
-    plain("notify_affected_members"),
-];
-
 // ---- the builder ------------------------------------------------------------------------
 
 /// What a test reading the item's consents or author records (no variable can be named so).
@@ -384,7 +323,7 @@ impl Builder {
     }
 
     fn obligation(&mut self, o: &ir::Obligation) -> Result<CompiledObligation, String> {
-        let Some(kind) = OBLIGATION_TYPES.iter().find(|t| t.name == o.r#type) else {
+        let Some(kind) = crate::obligations::obligation_type(&o.r#type) else {
             return Err(format!("an obligation of no known type: `{}`", o.r#type));
         };
         let given: BTreeMap<&String, &ir::Parameter> = o.parameters.iter().collect();
