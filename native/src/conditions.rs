@@ -1640,7 +1640,10 @@ fn escape(r: &mut Reader, in_class: bool) -> Result<String, String> {
         'S' => perl(SPACE, true),
         'w' => perl(WORD, false),
         'W' => perl(WORD, true),
-        'b' | 'B' if !in_class => format!("(?-u:\\{c})"),
+        'b' if !in_class => "(?-u:\\b)".to_string(),
+        // RE2 searches bytes: it finds "not a word boundary" between two bytes of one character (`ı`),
+        // where `regex` looks only between characters, so a deny on `\B` would not fire here.
+        'B' if !in_class => return r.refuse("`\\B`, which RE2 also finds inside a character of several bytes"),
         'A' | 'z' if !in_class => format!("\\{c}"),
         // RE2's Unicode tables are older than the `regex` crate's: a class of them would take in the
         // characters assigned since (4,302 letters more in `\pL`).

@@ -524,7 +524,10 @@ pub fn parse_iso(text: &str) -> Result<Instant, Failure> {
     static WHOLE: OnceLock<regex::Regex> = OnceLock::new();
     let fraction_re = FRACTION.get_or_init(|| regex::Regex::new(r"([T ]\d\d(?::?\d\d){0,2})[.,](\d+)").expect("a fixed pattern"));
     let whole_re = WHOLE.get_or_init(|| {
-        regex::Regex::new(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2})(?::([0-9]{2})(?::([0-9]{2}))?)?)?(Z|[+-][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?$")
+        // As Python 3.11's `datetime.fromisoformat` reads it: any one character between the date and
+        // the time (`2026-03-05-02:00` is 02:00 of no zone), and a zone only after a time of day
+        // (`2026-03-05Z` is no time): read as one, an embargo's end would lift it.
+        regex::Regex::new(r"(?s)^([0-9]{4})-([0-9]{2})-([0-9]{2})(?:.([0-9]{2})(?::([0-9]{2})(?::([0-9]{2}))?)?(Z|[+-][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?)?$")
             .expect("a fixed pattern")
     });
     let invalid = || Failure(format!("ValueError: Invalid isoformat string: '{text}'"));

@@ -533,6 +533,8 @@ KNOWN_DIFFERENCES = [
     ("a{1", "a{1"), ("{", "{"), ("}", "}"), ("]", "]"), (r"(?i)\w", "\u212a"), (r"(?i)k", "\u212a"), (r"(?i)s", "\u017f"),
     (r"(?i)[^k]", "\u212a"), (r"(?i)[[:upper:]]", "a"), (r"\_", "_"), ("#", "#"), ("&", "&"), ("~", "~"), (r"\x41", "A"),
     ("(?U)a+", "aa"), (r"\0", "\x00"), (r"\pL", "\u1c89"), (r"(?i)\x{a7cb}", "\u0264"), ("(?x)a b", "ab"),
+    # RE2 finds "no word boundary" between the two bytes of `ı`.
+    (r"\B", "a\u0131b"), (r"a\Bb", "ab"),
 ]
 
 
@@ -552,6 +554,11 @@ def test_where_the_two_engines_differ_the_native_one_finds_what_re2_finds_or_ref
 def test_a_unicode_class_is_refused_as_its_tables_differ():
     with pytest.raises(ValueError):
         discretion_native.conditions_pattern_matches(r"\p{Han}+", "")
+
+
+def test_not_a_word_boundary_is_refused_as_re2_finds_one_inside_a_character():
+    with pytest.raises(ValueError):
+        discretion_native.conditions_pattern_matches(r"\B", "a\u0131b")
 
 
 ORDERED = [("requested_at", ir.Value(instant=ir.instant(NOW + d))) for d in (-1, 0, 1)] + [

@@ -176,7 +176,11 @@ TIMES = ["2027-01-01T00:00:00Z", "2027-01-01T00:00:00.5+02:00", "2024-02-29 23:5
          "2027-01-01T10Z", "2027-01-01T10:30Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
          "2027-01-01T00:00:00+02:00:30.5", "2026-02-29T00:00:00Z", "2027-13-01T00:00:00Z", "2027-01-01",
          "2027-01-01T00:00:00.1234567891Z", "nonsense", "", "2027-01-01T24:00:00Z", "0000-01-01T00:00:00Z",
-         "2027-01-01T00:00:00-23:59", "2027-01-01T00:00:60Z", "2027-01-01T00:60Z", "1969-12-31T23:59:59.999Z"]
+         "2027-01-01T00:00:00-23:59", "2027-01-01T00:00:60Z", "2027-01-01T00:60Z", "1969-12-31T23:59:59.999Z",
+         # A zone with no time of day is no time: read as one, an embargo's end would lift it.
+         "2026-03-05Z", "2026-03-05-02:00",
+         # Any one character separates the date from the time.
+         "2026-03-05x10:00Z", "2026-03-05\u00e910:00Z", "2026-03-05\n10:00Z", "2026-03-05110:00Z"]
 
 
 @pytest.mark.parametrize("text", TIMES)
@@ -189,6 +193,19 @@ def test_a_label_parameters_time_is_read_as_python_reads_it(text):
         assert str(raised.value) == f"{type(error).__name__}: {error}"
     else:
         assert discretion_native.parse_iso(text) == expected
+
+
+# A fraction after a time that follows a separator other than `T` or a space, and a basic-form time of
+# day: Python reads a time of no zone, the native engine none; both fail the rule closed, in other words.
+REFUSED_BY_BOTH_IN_OTHER_WORDS = ["2026-03-05+00:00:01.5", "2026-03-05x00:00:01,5", "2026-03-05+0000"]
+
+
+@pytest.mark.parametrize("text", REFUSED_BY_BOTH_IN_OTHER_WORDS)
+def test_a_time_both_engines_refuse_fails_the_rule_closed_in_both(text):
+    with pytest.raises(ValueError):
+        discretion_native.parse_iso(text)
+    with pytest.raises(ValueError):  # NoTimeZone is a ValueError: the reference's rule fails closed too
+        parse_iso(text)
 
 
 @budget(300)
