@@ -147,11 +147,14 @@ def wire_quote() -> Request:
                    quoted_text="As Li Chen said, Northwind Bank will not move its rates this year.")
 
 
-def bytes_to_bytes(request: Request, rules: pathlib.Path) -> tuple[Callable[[], bytes], Callable[[], bytes]]:
+def bytes_to_bytes(request: Request, rules: pathlib.Path, kept: bool = True
+                   ) -> tuple[Callable[[], bytes], Callable[[], bytes]]:
     """What the server pays for one Check from its bytes to its answer's, by the reference and by the native engine.
 
     Both read the bytes, check the limits, convert at the server's clock, decide and write the answer; the
     native engine does it all in Rust (servicer._check_natively), the reference in Python (servicer._check).
+    `kept`: the native engine keeps the roster's name matcher between calls, as a server does; without it,
+    it builds it on every call, as for a roster it has not seen.
     """
     import discretion_native
     from discretion.server import convert, limits, servicer
@@ -174,7 +177,9 @@ def bytes_to_bytes(request: Request, rules: pathlib.Path) -> tuple[Callable[[], 
         return convert.response_to_proto(decide(policy, facts, now=NOW), explain=False).SerializeToString()
 
     def native() -> bytes:
-        return engine.check(engine.decode_check(data), NOW, None, native_limits)[0]
+        return engine.check(engine.decode_check(data), NOW, None, native_limits, caller)[0]
+
+    caller = "" if kept else None
 
     assert policy_pb2.CheckResponse.FromString(reference()) == policy_pb2.CheckResponse.FromString(native())
     return reference, native
@@ -203,6 +208,10 @@ def main() -> None:
         first, second = timed(reference, calls // share), timed(native, calls // share)
         rows.append((f"bytes to bytes, reference: {name}", *first))
         rows.append((f"bytes to bytes, native: {name} (× {second[0] / first[0]:.3f})", *second))
+        _, unkept = bytes_to_bytes(request, ROOT / "rules", kept=False)
+        third = timed(unkept, calls // share)
+        rows.append((f"bytes to bytes, native, roster not seen before: {name} (× {third[0] / first[0]:.3f})",
+                     *third))
     print(f"{'benchmark':64} {'median µs':>10} {'p99 µs':>10}")
     for name, median, p99 in rows:
         print(f"{name:64} {median:10.1f} {p99:10.1f}")

@@ -61,6 +61,12 @@ type LabelParams = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The decision on `request` at `now`.
 pub fn decide(policy: &CompiledPolicy, request: &Request, now: Instant) -> Decision {
+    decide_as(policy, request, now, None)
+}
+
+/// The decision on `request` at `now` for `caller` (a tenant; "" without tenants), whose
+/// recent rosters' name matchers are kept between decisions (identify::AUTOMATA); None keeps none.
+pub fn decide_as(policy: &CompiledPolicy, request: &Request, now: Instant, caller: Option<&str>) -> Decision {
     let requested_at = request.requested_at.unwrap_or(now);
     if let Some((code, field, message)) = check_request(policy, request) {
         return refuse(policy, request, code, field, &message);
@@ -75,8 +81,13 @@ pub fn decide(policy: &CompiledPolicy, request: &Request, now: Instant) -> Decis
     let public = as_publication(&request);
     let audiences: Vec<&Request> = std::iter::once(&*request).chain(public.as_ref()).collect();
     let mut results: Vec<(&Item, Outcome, Vec<String>)> = Vec::new();
-    let memo = Memo::default(); // what every item of this decision shares (scope.once_per_request)
+    // What every item of this decision shares (scope.once_per_request).
+    let memo = Memo::new(caller);
     for item in &request.items {
+        if crate::deadline::passed() {
+            // Dropped by deadline::watching, and denied all the same should it ever be read.
+            return refuse(policy, &request, "abandoned", "", "the caller stopped waiting before this request was decided");
+        }
         let mut outcome = Outcome::default();
         let governed_by = decide_item(policy, &terms, &audiences, item, requested_at, &mut outcome, &memo);
         results.push((item, outcome, governed_by));

@@ -12,19 +12,21 @@
 //!
 //! Where Rust differs from the Python: positions are indices into `Vec<char>`
 //! (Python's code point indices); the automaton runs over UTF-8 bytes, and each
-//! match's end is mapped back to a code point; there is no cache of built
-//! matchers by roster content yet (a `Matcher` builds once per roster and is
-//! reused for every text, as obligations use it). Python's cache may reuse a
+//! match's end is mapped back to a code point. Built automata are kept by the
+//! roster's exact content, per caller (`Automata`), so a group's roster is
+//! folded and built once rather than on every call. Python's cache may reuse a
 //! recent large roster's automaton inside a larger one (`_MatcherCache`), which
 //! splits the per-automaton match cap and the build bound in two; this engine
-//! always builds one automaton, the reading Python gives a fresh roster. The
-//! caller's deadline is not checked here (Python's `deadline.check()`).
+//! always builds one automaton, the reading Python gives a fresh roster. Past the
+//! caller's deadline (`deadline::passed`) a search stops and its text counts as
+//! naming throughout, a build stops and its roster is too large to search.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
 
+use crate::deadline;
 use crate::model::{Person, Span};
 use crate::names::{self, casefold, category, is_alnum, is_alpha, is_space, is_upper, Folding, INVISIBLE};
 
@@ -687,16 +689,16 @@ fn terms(name: &str, organization: &str, handles: &[String], aliases: &[String],
 }
 
 /// A term's readings, by rank, then the reading that needs least first; each reading's people once.
-fn variants(readings: &[(usize, u32, String)]) -> Vec<Variant> {
+fn variants(readings: &[(usize, u32, &str)]) -> Vec<Variant> {
     let mut owners: Vec<((usize, u32), Vec<String>)> = Vec::new();
     for (rank, needs, pid) in readings {
         match owners.iter_mut().find(|(key, _)| *key == (*rank, *needs)) {
             Some((_, ids)) => {
-                if !ids.contains(pid) {
-                    ids.push(pid.clone());
+                if !ids.iter().any(|id| id == pid) {
+                    ids.push(pid.to_string());
                 }
             }
-            None => owners.push(((*rank, *needs), vec![pid.clone()])),
+            None => owners.push(((*rank, *needs), vec![pid.to_string()])),
         }
     }
     owners.sort_by_key(|(key, _)| *key);
@@ -750,48 +752,63 @@ fn too_large() -> RosterTooLarge {
     )
 }
 
+/// A build stopped at the caller's deadline: denied, as a roster too large would be, and never kept.
+fn abandoned() -> RosterTooLarge {
+    RosterTooLarge("the caller stopped waiting while the names of this request were read".to_string())
+}
+
 /// An automaton from each folded term (word-marked, or as it is) and each key's (length, variants).
+///
+/// A double-array automaton over characters: a state per folded character, not per byte of
+/// UTF-8, twelve bytes each, so the largest roster a request may send (MAX_BUILD_CHARS of
+/// terms in a script of three-byte characters) is built within a worker's memory bound.
 struct Automaton {
-    search: AhoCorasick,
+    search: CharwiseDoubleArrayAhoCorasick<u32>,
     values: Vec<(usize, Vec<Variant>)>,
 }
 
 fn build(rows: &[Row], marked: bool) -> Result<Option<Automaton>, RosterTooLarge> {
-    let mut readings: HashMap<Vec<char>, usize> = HashMap::new();
-    let mut order: Vec<(Vec<char>, Vec<(usize, u32, String)>)> = Vec::new();
-    let mut size = 0;
+    // Each key once, with its folded length and readings; ids borrowed from the rows. What is only
+    // needed to build is let go before the automaton is built: the largest roster is most of a
+    // worker's memory bound.
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut found: Vec<(usize, Vec<(usize, u32, &str)>)> = Vec::new();
+    let (mut size, mut count) = (0, 0);
     for (pid, name, organization, handles, aliases, organization_aliases) in rows {
         for (term, rank, needs) in terms(name, organization, handles, aliases, organization_aliases) {
+            count += 1;
+            if count % CHECK_EVERY == 0 && deadline::passed() {
+                return Err(abandoned()); // by terms, not people: 500 people of 500 words each are 250,000 terms
+            }
             let folded: Vec<char> = fold_term(&term).chars().collect();
             if folded.is_empty() {
                 continue;
             }
             let spaced = unspaced_variants(&folded);
-            let all: Vec<Vec<char>> = std::iter::once(folded).chain(spaced).collect();
-            size += all.iter().map(Vec::len).sum::<usize>();
+            size += folded.len() + spaced.iter().map(Vec::len).sum::<usize>();
             if size > MAX_BUILD_CHARS {
                 return Err(too_large());
             }
-            for variant in all {
-                let at = *readings.entry(variant.clone()).or_insert_with(|| {
-                    order.push((variant, Vec::new()));
-                    order.len() - 1
+            for variant in std::iter::once(folded).chain(spaced) {
+                let key = if marked { marked_key(&variant) } else { variant.iter().collect() };
+                let index = *at.entry(key).or_insert_with(|| {
+                    found.push((variant.len(), Vec::new()));
+                    found.len() - 1
                 });
-                order[at].1.push((rank, needs, pid.clone()));
+                found[index].1.push((rank, needs, pid.as_str()));
             }
         }
     }
-    if order.is_empty() {
+    if found.is_empty() {
         return Ok(None);
     }
-    let keys: Vec<String> =
-        order.iter().map(|(folded, _)| if marked { marked_key(folded) } else { folded.iter().collect() }).collect();
-    let values = order.iter().map(|(folded, found)| (folded.len(), variants(found))).collect();
+    let mut keys: Vec<(usize, String)> = at.into_iter().map(|(key, index)| (index, key)).collect();
+    keys.sort_unstable_by_key(|(index, _)| *index);
+    let keys: Vec<String> = keys.into_iter().map(|(_, key)| key).collect();
+    let values = found.into_iter().map(|(length, readings)| (length, variants(&readings))).collect();
     // The automaton's own limits are far above MAX_BUILD_CHARS; were one met, the item is denied all the same.
-    // A contiguous NFA: built in a fraction of a DFA's time, and a matcher is built for every request.
-    let search = AhoCorasick::builder()
+    let search = CharwiseDoubleArrayAhoCorasickBuilder::new()
         .match_kind(MatchKind::Standard)
-        .kind(Some(AhoCorasickKind::ContiguousNFA))
         .build(&keys)
         .map_err(|_| too_large())?;
     Ok(Some(Automaton { search, values }))
@@ -847,12 +864,13 @@ fn matches(automaton: &Automaton, text: &Folded, reading: &str, allowed: u32, ex
     let at = positions(reading);
     let mut found = Vec::new();
     for (seen, hit) in automaton.search.find_overlapping_iter(reading).enumerate() {
-        if seen % CHECK_EVERY == 0 && seen >= most {
+        let pattern = hit.value() as usize;
+        if seen % CHECK_EVERY == 0 && (seen >= most || deadline::passed()) {
             found.push((0, text.text.len(), 0));
             return found;
         }
         let end = at.get(hit.end()).copied().unwrap_or(0);
-        found.extend(counted(automaton, hit.pattern().as_usize(), end, text, allowed, excused));
+        found.extend(counted(automaton, pattern, end, text, allowed, excused));
     }
     found
 }
@@ -865,29 +883,196 @@ fn unmarked_matches(automaton: &Automaton, text: &Folded, allowed: u32, excused:
     let at = positions(&haystack);
     let mut found = Vec::new();
     for (seen, hit) in automaton.search.find_overlapping_iter(&haystack).enumerate() {
-        if seen % CHECK_EVERY == 0 && seen >= most {
+        let pattern = hit.value() as usize;
+        if seen % CHECK_EVERY == 0 && (seen >= most || deadline::passed()) {
             found.push((0, text.text.len(), 0));
             return found;
         }
         let end = at.get(hit.end()).copied().unwrap_or(0);
-        let Some((length, _)) = automaton.values.get(hit.pattern().as_usize()) else {
+        let Some((length, _)) = automaton.values.get(pattern) else {
             continue;
         };
         let start = end.saturating_sub(*length);
         if !(text.boundary(start, true) && text.boundary(end, true)) {
             continue; // inside a longer word
         }
-        found.extend(counted(automaton, hit.pattern().as_usize(), end, text, allowed, excused));
+        found.extend(counted(automaton, pattern, end, text, allowed, excused));
     }
     found
 }
 
+// --- automata kept by roster ----------------------------------------------------------------------
+
+type Built = Result<Option<Automaton>, RosterTooLarge>;
+
+/// Whose automata: the caller the server knows (a tenant, or "" without tenants), whether
+/// word-marked, and the roster's searchable fields exactly. A caller finds only its own.
+type Key = (String, bool, Vec<Row>);
+
+/// Automata built from recent rosters, least recently used first out, within a budget of bytes.
+///
+/// A group sends its whole roster with every request; folding and building it costs far more
+/// than searching a sentence, and the roster rarely changes between calls. The key is the
+/// roster's content itself (compared in full, so no two rosters can share an entry), scoped to
+/// the caller, so one tenant's timings say nothing about another's rosters.
+pub struct Automata {
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    budget: usize,
+    bytes: usize,
+    clock: u64,
+    /// key -> (automaton, its bytes, when last used)
+    entries: HashMap<Arc<Key>, (Arc<Built>, usize, u64)>,
+    /// when last used -> key: the least recently used first
+    order: BTreeMap<u64, Arc<Key>>,
+}
+
+impl Kept {
+    /// Evict the least recently used until within `budget`; the bytes evicted.
+    fn evict_to(&mut self, budget: usize) -> usize {
+        let before = self.bytes;
+        while self.bytes > budget {
+            let Some((_, oldest)) = self.order.pop_first() else {
+                break;
+            };
+            if let Some((_, size, _)) = self.entries.remove(&oldest) {
+                self.bytes -= size;
+            }
+        }
+        before - self.bytes
+    }
+
+    fn used(&mut self, key: &Key) -> Option<Arc<Built>> {
+        self.clock += 1;
+        let now = self.clock;
+        let (stored, entry) = self.entries.get_key_value(key)?;
+        let (stored, built, then) = (stored.clone(), entry.0.clone(), entry.2);
+        self.order.remove(&then);
+        self.order.insert(now, stored);
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.2 = now;
+        }
+        Some(built)
+    }
+
+    /// Keep what was built, if it fits the budget; the bytes evicted to make room.
+    fn keep(&mut self, key: Key, built: Arc<Built>, size: usize) -> usize {
+        if size > self.budget {
+            return 0;
+        }
+        self.clock += 1;
+        let (now, key) = (self.clock, Arc::new(key));
+        if let Some((_, old, then)) = self.entries.insert(key.clone(), (built, size, now)) {
+            self.bytes -= old; // built twice at once: the later one is kept
+            self.order.remove(&then);
+        }
+        self.order.insert(now, key);
+        self.bytes += size;
+        self.evict_to(self.budget)
+    }
+}
+
+/// What an entry holds, roughly: the automaton's own count and the strings of key and values.
+fn entry_bytes(key: &Key, built: &Built) -> usize {
+    const STRING: usize = std::mem::size_of::<String>();
+    let strings = |items: &[String]| items.iter().map(|s| s.len() + STRING).sum::<usize>();
+    let rows: usize = key.2.iter()
+        .map(|(id, name, org, handles, aliases, org_aliases)| {
+            id.len() + name.len() + org.len() + 3 * STRING + strings(handles) + strings(aliases) + strings(org_aliases)
+        })
+        .sum();
+    let automaton = match built {
+        Ok(Some(automaton)) => {
+            automaton.search.heap_bytes()
+                + automaton.values.iter()
+                    .map(|(_, variants)| 48 + variants.iter().map(|(_, _, ids)| 40 + strings(ids)).sum::<usize>())
+                    .sum::<usize>()
+        }
+        _ => 0,
+    };
+    key.0.len() + rows + automaton + 128
+}
+
+impl Automata {
+    /// Automata within `budget` bytes.
+    pub fn new(budget: usize) -> Automata {
+        Automata { kept: Mutex::new(Kept { budget, ..Kept::default() }) }
+    }
+
+    /// The bytes the kept automata may take (`discretion serve --matcher-cache-bytes`); 0 keeps none.
+    pub fn set_budget(&self, budget: usize) {
+        let freed = {
+            let mut kept = self.lock();
+            kept.budget = budget;
+            kept.evict_to(budget)
+        };
+        if freed >= GIVE_BACK_AT {
+            give_back();
+        }
+    }
+
+    /// How many automata are kept and the bytes they take.
+    pub fn usage(&self) -> (usize, usize) {
+        let kept = self.lock();
+        (kept.entries.len(), kept.bytes)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        // Nothing panics while holding it; were it poisoned, what it holds is still whole.
+        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The automaton `caller` built from these rows, building it (without the lock) if none is kept.
+    fn get(&self, caller: &str, rows: Vec<Row>, marked: bool) -> Arc<Built> {
+        let key: Key = (caller.to_string(), marked, rows);
+        if let Some(built) = self.lock().used(&key) {
+            return built;
+        }
+        let built = Arc::new(build(&key.2, marked));
+        let size = entry_bytes(&key, &built);
+        let mut freed = if built.is_err() || size >= GIVE_BACK_AT { size.max(GIVE_BACK_AT) } else { 0 };
+        if !deadline::seen_passed() {
+            freed += self.lock().keep(key, built.clone(), size);
+        }
+        if freed >= GIVE_BACK_AT {
+            give_back();
+        }
+        built
+    }
+}
+
+/// What a large build leaves freed (its terms, the automaton's builder) or an eviction frees stays in
+/// the C allocator's heap of the thread that freed it, where the next large build, on another thread,
+/// does not find it: past this much, it is handed back to the system, as the reference does.
+const GIVE_BACK_AT: usize = 8 << 20;
+
+pub fn give_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's malloc_trim only returns the free pages of its heaps to the system.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
+/// The automata of this process: one budget, entries scoped by caller.
+pub static AUTOMATA: LazyLock<Automata> = LazyLock::new(|| Automata::new(32 << 20));
+
 /// The search for the names of one set of people, built once, for many texts.
 pub struct Matcher {
     people: Vec<Person>,
+    /// Whose kept automata to use (`AUTOMATA`), or None to build this matcher's own.
+    caller: Option<String>,
     /// Each kind of automaton (word-marked, unmarked) is built when a text first needs it.
-    marked: OnceLock<Result<Option<Automaton>, RosterTooLarge>>,
-    unmarked: OnceLock<Result<Option<Automaton>, RosterTooLarge>>,
+    marked: OnceLock<Arc<Built>>,
+    unmarked: OnceLock<Arc<Built>>,
     /// Remembered, not raised again by building again.
     too_large: OnceLock<RosterTooLarge>,
 }
@@ -896,10 +1081,16 @@ impl Matcher {
     pub fn new(people: impl IntoIterator<Item = Person>) -> Matcher {
         Matcher {
             people: people.into_iter().collect(),
+            caller: None,
             marked: OnceLock::new(),
             unmarked: OnceLock::new(),
             too_large: OnceLock::new(),
         }
+    }
+
+    /// The matcher for these people as `caller` (None: not kept) reads them, from `AUTOMATA`.
+    pub fn kept(people: impl IntoIterator<Item = Person>, caller: Option<&str>) -> Matcher {
+        Matcher { caller: caller.map(str::to_string), ..Matcher::new(people) }
     }
 
     fn automaton(&self, marked: bool) -> Result<Option<&Automaton>, RosterTooLarge> {
@@ -907,8 +1098,11 @@ impl Matcher {
             return Err(error.clone());
         }
         let cell = if marked { &self.marked } else { &self.unmarked };
-        let built = cell.get_or_init(|| build(&rows(&self.people), marked));
-        match built {
+        let built = cell.get_or_init(|| match &self.caller {
+            Some(caller) => AUTOMATA.get(caller, rows(&self.people), marked),
+            None => Arc::new(build(&rows(&self.people), marked)),
+        });
+        match &**built {
             Ok(found) => Ok(found.as_ref()),
             Err(error) => {
                 let _ = self.too_large.set(error.clone());
@@ -1086,5 +1280,56 @@ mod tests {
         let at = |start, end, reveals: &str| Span { start, end, reveals: reveals.into(), field: String::new(), item_id: String::new() };
         let merged = merge_spans(&[at(3, 7, "name"), at(0, 5, "organization"), at(9, 10, "handle")]);
         assert_eq!(found(&merged), [(0, 7, "organization"), (9, 10, "handle")]);
+    }
+
+    #[test]
+    fn keeps_a_callers_automata_by_roster_within_its_budget() {
+        let automata = Automata::new(1 << 20);
+        let roster = |name: &str| rows(&[person("li", name, "Northwind Bank")]);
+        let first = automata.get("tenant-a", roster("Li Chen"), true);
+        assert!(Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), true)), "built again");
+        // Another caller, another roster, or the other reading: each is its own entry.
+        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-b", roster("Li Chen"), true)));
+        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chan"), true)));
+        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), false)));
+        let (entries, bytes) = automata.usage();
+        assert_eq!(entries, 4);
+        assert!(bytes > first.as_ref().as_ref().unwrap().as_ref().unwrap().search.heap_bytes());
+        // A budget of one entry keeps the most recently used one only.
+        let one = entry_bytes(&("tenant-a".to_string(), true, roster("Li Chen")), &first);
+        automata.get("tenant-a", roster("Li Chen"), true);
+        automata.set_budget(one);
+        assert_eq!(automata.usage(), (1, one));
+        assert!(Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), true)));
+        automata.set_budget(0);
+        assert_eq!(automata.usage(), (0, 0));
+        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), true)), "kept past its budget");
+        assert_eq!(automata.usage(), (0, 0));
+    }
+
+    #[test]
+    fn a_kept_matcher_finds_what_a_fresh_one_finds() {
+        let people = [person("li", "Li Chen", "Northwind Bank"), person("wei", "Wei Chen", "")];
+        let text = "At Northwind we think, as Сh\u{200b}еn said, and li.chen too";
+        let fresh = Matcher::new(people.clone()).spans(text, &["wei"], FLAG_ALL).unwrap();
+        for _ in 0..2 {
+            let kept = Matcher::kept(people.clone(), Some("")).spans(text, &["wei"], FLAG_ALL).unwrap();
+            assert_eq!(kept, fresh);
+        }
+        assert!(!fresh.is_empty());
+    }
+
+    #[test]
+    fn a_build_stopped_at_the_deadline_is_too_large_and_never_kept() {
+        let automata = Automata::new(1 << 30);
+        let people: Vec<Person> = (0..3000).map(|n| person(&format!("p{n}"), &format!("Name{n} Surname{n}"), "")).collect();
+        let (built, late) = crate::deadline::watching(Some(std::time::Duration::ZERO), || {
+            automata.get("tenant", rows(&people), true)
+        });
+        assert!(late);
+        assert_eq!(built.as_ref().as_ref().err(), Some(&abandoned()));
+        assert_eq!(automata.usage(), (0, 0));
+        assert!(automata.get("tenant", rows(&people), true).is_ok(), "in time, the same roster builds");
+        assert_eq!(automata.usage().0, 1);
     }
 }

@@ -20,6 +20,7 @@ pub mod build;
 pub mod compiled;
 pub mod conditions;
 pub mod consent;
+pub mod deadline;
 pub mod decide;
 pub mod identify;
 pub mod model;

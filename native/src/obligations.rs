@@ -41,6 +41,8 @@ type Builder = fn(&Scope<'_>, &CompiledObligation, &Memo) -> Result<Option<Oblig
 /// request's address, which stays the request's for the decision's life.
 #[derive(Default)]
 pub struct Memo {
+    /// Whose kept name matchers the decision uses (identify::AUTOMATA); None builds its own.
+    caller: Option<String>,
     people: RefCell<HashMap<usize, Rc<Vec<Person>>>>,
     matchers: RefCell<HashMap<(usize, &'static str), Rc<Matcher>>>,
     spans: RefCell<HashMap<SpansKey, Vec<Span>>>,
@@ -55,6 +57,11 @@ fn address<T>(value: &T) -> usize {
 }
 
 impl Memo {
+    /// For a decision as `caller` (identify::AUTOMATA), or building its own matchers.
+    pub fn new(caller: Option<&str>) -> Memo {
+        Memo { caller: caller.map(str::to_string), ..Memo::default() }
+    }
+
     fn people(&self, scope: &Scope<'_>) -> Rc<Vec<Person>> {
         let key = address(scope.request);
         if let Some(found) = self.people.borrow().get(&key) {
@@ -70,7 +77,7 @@ impl Memo {
         if let Some(found) = self.matchers.borrow().get(&key) {
             return found.clone();
         }
-        let matcher = Rc::new(Matcher::new(people()));
+        let matcher = Rc::new(Matcher::kept(people(), self.caller.as_deref()));
         self.matchers.borrow_mut().insert(key, matcher.clone());
         matcher
     }
@@ -366,7 +373,7 @@ fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation, memo: 
             excused.clear();
             memo.matcher(scope, "minors", || people.iter().filter(|p| p.is_minor).cloned().collect())
         }
-        "author" => Rc::new(Matcher::new([scope.item.author.clone()])),
+        "author" => Rc::new(Matcher::kept([scope.item.author.clone()], memo.caller.as_deref())),
         _ => {
             // A speaker who consented to attribution may be named.
             let author = scope.item.author.id.as_str();

@@ -24,6 +24,8 @@ fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decoded>()?;
     m.add("Refused", m.py().get_type::<Refused>())?;
     m.add_function(wrap_pyfunction!(echo_request, m)?)?;
+    m.add_function(wrap_pyfunction!(set_matcher_cache_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(matcher_cache_usage, m)?)?;
     // ---- wire ----
     m.add_function(wrap_pyfunction!(read_check, m)?)?;
     m.add_function(wrap_pyfunction!(read_batch, m)?)?;
@@ -107,7 +109,14 @@ impl Engine {
     /// servicer._check from the limits on: read the decoded check (limits, conversion by the
     /// server's clock `now`, strings), decide without the GIL, and give the CheckResponse's bytes
     /// with the decision's summary (`server.summary.Summary`'s fields). Raises Refused.
-    #[pyo3(signature = (decoded, now, max_skew, limits))]
+    ///
+    /// `caller` (a tenant's id; "" without tenants) scopes the name matchers kept between calls
+    /// (`set_matcher_cache_bytes`); None keeps none.
+    ///
+    /// `within`: the seconds the caller still waits (grpc's `time_remaining()`); past them the
+    /// decision stops and Refused says `abandoned` (engine/deadline.py). None: no deadline.
+    #[pyo3(signature = (decoded, now, max_skew, limits, caller=None, within=None))]
+    #[allow(clippy::too_many_arguments)]
     fn check<'py>(
         &self,
         py: Python<'py>,
@@ -115,26 +124,29 @@ impl Engine {
         now: Instant,
         max_skew: Option<Instant>,
         limits: &Bound<'py, PyDict>,
+        caller: Option<String>,
+        within: Option<f64>,
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<SummaryFields>)> {
         let Message::Check(message) = &decoded.0 else {
             return Err(PyValueError::new_err("a CheckBatch request given to check"));
         };
         let (limits, clock, message) = (limits_from(limits)?, wire::Clock { now, max_skew }, message.clone());
-        let policy = self.policy.clone();
+        let (policy, within) = (self.policy.clone(), waited(within));
         let answer = py.detach(move || {
-            guarded(move || {
+            watched(within, move || {
                 let (request, _) = message.read(&clock, &limits)?;
-                let decision = crate::decide::decide(&policy, &request, now);
+                let decision = crate::decide::decide_as(&policy, &request, now, caller.as_deref());
                 Ok((wire::write_response(&decision)?, vec![summary(&request, &decision)]))
             })
         });
-        let (bytes, summaries) = answer.map_err(refused)?;
+        let (bytes, summaries) = answer.map_err(unanswered)?;
         Ok((PyBytes::new(py, &bytes), summaries))
     }
 
     /// servicer._check_batch from the limits on: every check read by one clock, decided in order
-    /// by this one policy, answered as one CheckBatchResponse. Raises Refused.
-    #[pyo3(signature = (decoded, now, max_skew, limits, max_batch))]
+    /// by this one policy, answered as one CheckBatchResponse. Raises Refused. `caller` as for `check`.
+    #[pyo3(signature = (decoded, now, max_skew, limits, max_batch, caller=None, within=None))]
+    #[allow(clippy::too_many_arguments)]
     fn check_batch<'py>(
         &self,
         py: Python<'py>,
@@ -143,26 +155,31 @@ impl Engine {
         max_skew: Option<Instant>,
         limits: &Bound<'py, PyDict>,
         max_batch: usize,
+        caller: Option<String>,
+        within: Option<f64>,
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<SummaryFields>)> {
         let Message::Batch(message) = &decoded.0 else {
             return Err(PyValueError::new_err("a Check request given to check_batch"));
         };
         let (limits, clock, message) = (limits_from(limits)?, wire::Clock { now, max_skew }, message.clone());
-        let policy = self.policy.clone();
+        let (policy, within) = (self.policy.clone(), waited(within));
         let answer = py.detach(move || {
-            guarded(move || {
+            watched(within, move || {
                 let batch = message.read(&clock, &limits, max_batch)?;
                 let mut decisions = Vec::with_capacity(batch.len());
                 let mut summaries = Vec::with_capacity(batch.len());
                 for (request, _) in &batch {
-                    let decision = crate::decide::decide(&policy, request, now);
+                    if crate::deadline::passed() {
+                        break; // the batch is abandoned whole: none of it is answered
+                    }
+                    let decision = crate::decide::decide_as(&policy, request, now, caller.as_deref());
                     summaries.push(summary(request, &decision));
                     decisions.push(decision);
                 }
                 Ok((wire::write_batch_response(&decisions)?, summaries))
             })
         });
-        let (bytes, summaries) = answer.map_err(refused)?;
+        let (bytes, summaries) = answer.map_err(unanswered)?;
         Ok((PyBytes::new(py, &bytes), summaries))
     }
 
@@ -175,9 +192,11 @@ impl Engine {
     /// The decision on a Python `engine.model.Request` at `now` (nanoseconds),
     /// as `dataclasses.asdict` of the reference's Decision gives it, without
     /// the explanation and the trace: what the differential tests compare.
-    fn decide_model(&self, py: Python<'_>, request: &Bound<'_, PyAny>, now: Instant) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (request, now, caller=None))]
+    fn decide_model(&self, py: Python<'_>, request: &Bound<'_, PyAny>, now: Instant, caller: Option<&str>)
+        -> PyResult<Py<PyAny>> {
         let request = request_from_python(request)?;
-        let decision = py.detach(|| crate::decide::decide(&self.policy, &request, now));
+        let decision = py.detach(|| crate::decide::decide_as(&self.policy, &request, now, caller));
         decision_to_python(py, &decision)
     }
 }
@@ -188,12 +207,26 @@ impl Engine {
     }
 }
 
+/// The bytes this process's kept name matchers may take (`discretion serve --matcher-cache-bytes`,
+/// as `engine.identify.set_cache_budget` for the reference); 0 keeps none.
+#[pyfunction]
+fn set_matcher_cache_bytes(budget: usize) {
+    crate::identify::AUTOMATA.set_budget(budget);
+}
+
+/// (matchers kept, bytes they take), for tests and the metrics.
+#[pyfunction]
+fn matcher_cache_usage() -> (usize, usize) {
+    crate::identify::AUTOMATA.usage()
+}
+
 pyo3::create_exception!(
     discretion_native,
     Refused,
     pyo3::exceptions::PyException,
     "A request the wire path refuses: args ('invalid', [(field, description), ...]) for RequestInvalid, \
-     or ('internal', fault) for a decision the wire cannot carry or a fault of the engine's own."
+     ('internal', fault) for a decision the wire cannot carry or a fault of the engine's own, \
+     or ('abandoned', message) for a call whose deadline passed while it was decided."
 );
 
 /// A request decoded by `Engine.decode_check` or `decode_batch`: what tenancy reads before anything else.
@@ -271,6 +304,42 @@ fn once(list: &mut Vec<String>, value: &str) {
 
 /// The work of a call, a panic included, as a Refusal: a panic is a fault of the engine's own,
 /// which the Python path answers as it answers any exception (INTERNAL), never a crashed worker.
+/// The seconds a caller still waits as a duration; none left (or a negative count) is none.
+fn waited(within: Option<f64>) -> Option<std::time::Duration> {
+    within.map(|seconds| std::time::Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(std::time::Duration::MAX))
+}
+
+/// `guarded` work within the caller's deadline; past it, whatever it decided is dropped for `abandoned`.
+fn watched<T>(within: Option<std::time::Duration>, work: impl FnOnce() -> Result<T, wire::Refusal>)
+    -> Result<T, Abandonable> {
+    let started = std::time::Instant::now();
+    let (done, late) = crate::deadline::watching(within, || guarded(work));
+    if started.elapsed() >= LONG_CALL {
+        crate::identify::give_back(); // a long call read a large request: its memory is the system's again
+    }
+    match (done, late) {
+        (_, true) => Err(Abandonable::Abandoned),
+        (done, false) => done.map_err(Abandonable::Refused),
+    }
+}
+
+/// A call this long is a large request read: what it freed is handed back (identify::give_back),
+/// so the next large one, on another thread, stays within the worker's memory bound.
+const LONG_CALL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Why a call gives no answer: the request is refused, or the caller stopped waiting.
+enum Abandonable {
+    Refused(wire::Refusal),
+    Abandoned,
+}
+
+fn unanswered(why: Abandonable) -> PyErr {
+    match why {
+        Abandonable::Refused(refusal) => refused(refusal),
+        Abandonable::Abandoned => Refused::new_err(("abandoned", "the caller's deadline passed while it was decided")),
+    }
+}
+
 fn guarded<T>(work: impl FnOnce() -> Result<T, wire::Refusal>) -> Result<T, wire::Refusal> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
         .unwrap_or_else(|_| Err(wire::Refusal::Internal("the native engine panicked".into())))

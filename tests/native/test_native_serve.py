@@ -27,6 +27,7 @@ from grpc_status import rpc_status
 from discretion.engine import decide
 from discretion.engine.build import build_policy
 from discretion.engine.instants import SECOND
+from discretion.engine.model import Actor, Adoption, Destination, Group, Item, Person, Request
 from discretion.server import convert
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server.app import create_server
@@ -196,3 +197,70 @@ def test_the_engine_is_a_serve_flag_with_its_environment_variable(monkeypatch, a
     parser = argparse.ArgumentParser()
     serve.register(parser.add_subparsers())
     assert parser.parse_args(["serve", *argv]).engine == engine
+
+
+def test_a_roster_seen_before_is_answered_from_kept_matchers_as_a_fresh_one_is():
+    """Kept name matchers change how fast, never what: every suite request, fresh, first kept and kept again."""
+    engine = discretion_native.Engine(lower_directory(RULES).SerializeToString())
+    now, limits = 1_800_000_000 * SECOND, dataclasses.asdict(Limits())
+    compared = 0
+    for _, data in SUITE_BYTES:
+        decoded = discretion_native.Engine.decode_check(data)
+        try:
+            fresh = engine.check(decoded, now, None, limits, None)
+        except discretion_native.Refused:
+            continue
+        assert engine.check(decoded, now, None, limits, "kept") == fresh
+        assert engine.check(decoded, now, None, limits, "kept") == fresh
+        compared += 1
+    assert compared > len(SUITE_BYTES) // 2
+
+
+def test_kept_matchers_are_each_callers_own_and_within_their_budget():
+    engine = discretion_native.Engine(lower_directory(RULES).SerializeToString())
+    now, limits = 1_800_000_000 * SECOND, dataclasses.asdict(Limits())
+    people = tuple(Person(id=f"u-{n}", display_name=f"Person Number{n} Okonkwo{id(engine)}") for n in range(50))
+    group = Group(id="g", adoptions=(Adoption("chatham-house", 1, effective_from=0),), participants=people)
+    request = convert.request_to_proto(Request(
+        "quote", Actor(id="u-0"), group, (Item(id="m", author=people[1], posted_at=now - 3600 * SECOND),),
+        Destination(kind="public"), now, quoted_text=f"As Number7 said, {people[3].display_name} agrees."))
+    decoded = discretion_native.Engine.decode_check(request.SerializeToString())
+
+    def kept_after(caller: str | None) -> tuple[int, int]:
+        engine.check(decoded, now, None, limits, caller)
+        return discretion_native.matcher_cache_usage()
+
+    try:
+        discretion_native.set_matcher_cache_bytes(0)  # whatever earlier tests kept is let go
+        discretion_native.set_matcher_cache_bytes(32 * 2**20)
+        entries = 0
+        assert kept_after(None)[0] == entries  # a caller of no one's keeps nothing
+        assert kept_after("tenant-a")[0] == entries + 1
+        assert kept_after("tenant-a")[0] == entries + 1  # found, not built again
+        assert kept_after("tenant-b")[0] == entries + 2  # another tenant finds none of tenant-a's
+        discretion_native.set_matcher_cache_bytes(0)
+        assert discretion_native.matcher_cache_usage() == (0, 0)
+        assert kept_after("tenant-a") == (0, 0)  # over the budget: used, not kept
+    finally:
+        discretion_native.set_matcher_cache_bytes(32 * 2**20)
+
+
+def test_a_call_past_its_deadline_is_abandoned_whole():
+    """Refused as `abandoned` (the servicer's DEADLINE_EXCEEDED), whatever was decided: a check and a batch."""
+    engine = discretion_native.Engine(lower_directory(RULES).SerializeToString())
+    now, limits = 1_800_000_000 * SECOND, dataclasses.asdict(Limits())
+    abandoned = 0
+    for _, data in SUITE_BYTES[:60]:
+        batch = pb.CheckBatchRequest(checks=[pb.CheckRequest.FromString(data)]).SerializeToString()
+        for call, args in ((engine.check, (discretion_native.Engine.decode_check(data), now, None, limits)),
+                           (engine.check_batch, (discretion_native.Engine.decode_batch(batch), now, None, limits, 100))):
+            try:
+                call(*args, "late", 60.0)  # in time: answered
+            except discretion_native.Refused as refused:
+                assert refused.args[0] == "invalid"
+                continue
+            with pytest.raises(discretion_native.Refused) as late:
+                call(*args, "late", 0.0)
+            assert late.value.args == ("abandoned", "the caller's deadline passed while it was decided")
+            abandoned += 1
+    assert abandoned > 60

@@ -75,6 +75,8 @@ def create_server(
     """
     metrics = metrics or Metrics()
     identify.set_cache_budget(settings.matcher_cache_bytes)
+    if settings.engine == "native":
+        _native_matcher_budget(settings.matcher_cache_bytes)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="discretion-rpc"),
         interceptors=[metrics.grpc],
@@ -88,6 +90,15 @@ def create_server(
     reflection.enable_server_reflection((POLICY_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     credentials = server_credentials(settings.tls) if settings.tls else None
     return server, _bind(server, settings.address, credentials)
+
+
+def _native_matcher_budget(max_bytes: int) -> None:
+    """The native engine's kept name matchers get the same budget as the reference's."""
+    try:
+        import discretion_native
+    except ImportError:  # the holder says so and the reference decides
+        return
+    discretion_native.set_matcher_cache_bytes(max_bytes)
 
 
 def create_health_server(settings: ServerSettings, health_servicer: health.HealthServicer) -> tuple[grpc.Server, int]:

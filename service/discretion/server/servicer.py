@@ -107,12 +107,13 @@ class PolicyServicer:
         decoded = _decoded(engine.decode_check, data)
         if decoded.explain:  # the explanation is the reference's trace in words
             return self._check(data, context, policy)
-        engine = _as_seen_by(engine, self._gate.evaluate(caller, decoded.group_ids))
+        tenant = self._gate.evaluate(caller, decoded.group_ids)
+        engine = _as_seen_by(engine, tenant)
         now = time.time_ns()
-        # The native call is not watched as it goes (the reference's `abandoned`): it is short, so the
-        # deadline is looked at before it and after it, as _still_awaited does around a reference decision.
         _still_awaited(context)
-        response, summaries = _natively(engine.check, decoded, now, self._max_skew, self._native_limits)
+        # The native engine watches the deadline as it goes (the reference's `abandoned`).
+        response, summaries = _natively(engine.check, decoded, now, self._max_skew, self._native_limits,
+                                        _matchers_of(tenant), context.time_remaining())
         _still_awaited(context)
         self._answered(summaries, started, now)
         self._metrics.check_duration("Check").observe(time.perf_counter() - started)
@@ -166,11 +167,12 @@ class PolicyServicer:
         if decoded.explain:  # one check asking for an explanation: the reference answers the batch
             return self._check_batch(data, context, policy)
         # One foreign group refuses the whole batch, as one bad entry does.
-        engine = _as_seen_by(engine, self._gate.evaluate(caller, decoded.group_ids))
+        tenant = self._gate.evaluate(caller, decoded.group_ids)
+        engine = _as_seen_by(engine, tenant)
         now = time.time_ns()
-        _still_awaited(context)  # before and after the native call, which is not watched as it goes
+        _still_awaited(context)
         response, summaries = _natively(engine.check_batch, decoded, now, self._max_skew, self._native_limits,
-                                        self._max_batch)
+                                        self._max_batch, _matchers_of(tenant), context.time_remaining())
         # Counted only once the whole batch is decided in time: a batch abandoned half way answers nothing.
         _still_awaited(context)
         self._answered(summaries, started, now)
@@ -277,11 +279,14 @@ def _natively(call: Any, *args: Any) -> tuple[bytes, list[tuple]]:
 
 
 def _refusal(refused: Exception) -> Exception:
-    """The error the Python path raises for the case: RequestInvalid naming each field, or a fault of
-    the engine's (a decision the wire cannot carry, which convert answers with a KeyError): INTERNAL."""
+    """The error the Python path raises for the case: RequestInvalid naming each field, DeadlinePassed for
+    a caller that stopped waiting, or a fault of the engine's (a decision the wire cannot carry, which
+    convert answers with a KeyError): INTERNAL."""
     kind, detail = refused.args
     if kind == "invalid":
         return RequestInvalid([FieldViolation(field, description) for field, description in detail])
+    if kind == "abandoned":
+        return DeadlinePassed()
     return RuntimeError(f"the native engine: {detail}")
 
 
@@ -300,6 +305,12 @@ def _as_seen_by(policy: Any, tenant: Tenant | None) -> Any:
 
     `policy` is a CompiledPolicy or a native Engine: both have `views` and `restricted`."""
     return policy if tenant is None else tenant.view(policy)
+
+
+def _matchers_of(tenant: Tenant | None) -> str:
+    """Whose name matchers the native engine keeps for this call: each tenant finds only the rosters it
+    sent itself, so how fast it is answered says nothing of another tenant's groups."""
+    return "" if tenant is None else tenant.id
 
 
 def _abandoned(context: grpc.ServicerContext):
