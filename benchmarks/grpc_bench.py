@@ -1,6 +1,6 @@
 """Over gRPC: Discretion and Cerbos 0.55 side by side, from separate load processes.
 
-    .venv/bin/python benchmarks/grpc_bench.py [--quick] [--no-cerbos] [--results FILE]
+    .venv/bin/python benchmarks/grpc_bench.py [--quick] [--no-cerbos] [--engine native|reference] [--results FILE]
 
 Starts `discretion serve` (its default workers) on the agreement in
 policies/discretion/, and Cerbos, installed from npm into a temporary folder,
@@ -336,7 +336,7 @@ def verdicts(cells: dict[tuple[str, int], Cell], reloads: dict[str, int]) -> lis
     return lines
 
 
-def setting(load: Load, workers: int, cerbos_version: str | None) -> list[str]:
+def setting(load: Load, workers: int, cerbos_version: str | None, engine: str | None = None) -> list[str]:
     cpu = next((line.split(":", 1)[1].strip() for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor() or "unknown")
     memory = next((int(line.split()[1]) for line in pathlib.Path("/proc/meminfo").read_text().splitlines()
@@ -348,7 +348,8 @@ def setting(load: Load, workers: int, cerbos_version: str | None) -> list[str]:
     return [
         f"- date: {dt.date.today().isoformat()}; hardware: {cpu}, {os.cpu_count()} cores, "
         f"{memory / 1024 / 1024:.0f} GiB; {platform.system()} {platform.release()}; all on loopback",
-        f"- Discretion: `discretion serve` with its default {workers} worker processes, metrics on, "
+        f"- Discretion: `discretion serve{f' --engine {engine}' if engine else ''}` with its default {workers} "
+        f"worker processes, metrics on, "
         f"one agreement of 3 rules + one binding (benchmarks/policies/discretion/); Python "
         f"{platform.python_version()}, grpcio {grpc.__version__}, protobuf {google.protobuf.__version__}",
         f"- {peer}",
@@ -390,6 +391,8 @@ def main() -> int:
     parser.add_argument("--channels", type=int, default=8, help="channels in all (default 8)")
     parser.add_argument("--in-flight", type=int, default=16, help="calls in flight in all (default 16)")
     parser.add_argument("--repeats", type=int, help="repeats (default 3; 1 with --quick)")
+    parser.add_argument("--engine", choices=("native", "reference"),
+                        help="`discretion serve --engine` (default: the server's own default)")
     args = parser.parse_args()
     load = Load(args.processes, args.channels, args.in_flight, warmup=1.0 if args.quick else 2.0,
                 window=2.0 if args.quick else 10.0, repeats=args.repeats or (1 if args.quick else 3),
@@ -405,7 +408,7 @@ def main() -> int:
         try:
             if not discretion_has_workers():
                 progress("`discretion serve` has no --workers: one process serves")
-            servers[DISCRETION], workers = start_discretion(rules, folder)
+            servers[DISCRETION], workers = start_discretion(rules, folder, engine=args.engine)
             if not args.no_cerbos:
                 import cerbos_peer
 
@@ -431,7 +434,7 @@ def main() -> int:
             for server in servers.values():
                 server.stop()
 
-    lines = ["### Setting", "", *setting(load, workers, cerbos_version), "",
+    lines = ["### Setting", "", *setting(load, workers, cerbos_version, args.engine), "",
              "### Throughput and latency", "", *table(cells), "", "### Targets", "", *verdicts(cells, reloads)]
     print("\n".join(lines))
     if args.results:

@@ -102,15 +102,18 @@ def discretion_has_workers() -> bool:
     return "--workers" in shown.stdout + shown.stderr
 
 
-def start_discretion(rules: pathlib.Path, folder: pathlib.Path, workers: int | None = None) -> tuple[Server, int]:
+def start_discretion(rules: pathlib.Path, folder: pathlib.Path, workers: int | None = None,
+                     engine: str | None = None) -> tuple[Server, int]:
     """`discretion serve` on a free loopback port with its default workers; the server and its worker count.
 
-    The metrics page stays on, as it is by default, on a free port.
+    The metrics page stays on, as it is by default, on a free port. `engine`: `--engine`, if given.
     """
     command = [*discretion_command(), "serve", "--rules", str(rules), "--address", "127.0.0.1:0",
                "--metrics-address", "127.0.0.1:0"]
     if workers is not None:
         command += ["--workers", str(workers)]
+    if engine is not None:
+        command += ["--engine", engine]
     log = folder / "discretion.log"
     server = Server("Discretion", start_process(command, log), "", log)
     ready = server.wait_for_line(r"discretion: serving on (\S+)(?: \((\d+) workers\))?")
