@@ -34,6 +34,8 @@ run: $(STAMP)
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test: $(STAMP) promtool chromium
+	cargo fmt --check --manifest-path native/Cargo.toml
+	cargo clippy --quiet --release --all-targets --features python --manifest-path native/Cargo.toml -- -D warnings
 	cargo test --quiet --release --manifest-path native/Cargo.toml
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 

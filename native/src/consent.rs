@@ -34,7 +34,9 @@ pub fn latest<'c>(consents: &'c [Consent], person_id: &str, kind: &str, now: Ins
         // A withdrawal counts however its person and scope are spelled (names::fold); a grant only when
         // spelled exactly.
         if !exact
-            && !(consent.withdrawn_at.is_some() && loose(&consent.by) == loose_person && loose(&consent.scope) == loose_kind)
+            && !(consent.withdrawn_at.is_some()
+                && loose(&consent.by) == loose_person
+                && loose(&consent.scope) == loose_kind)
         {
             continue;
         }
@@ -73,7 +75,10 @@ pub fn holds(scope: &Scope<'_>, person_id: &str, kind: &str) -> bool {
 }
 
 fn covers(consent: &Consent, destination: &Destination) -> bool {
-    if UNBOUNDED.contains(&destination.kind.as_str()) || destination.publicly_accessible || destination.recipients.is_empty() {
+    if UNBOUNDED.contains(&destination.kind.as_str())
+        || destination.publicly_accessible
+        || destination.recipients.is_empty()
+    {
         return false;
     }
     let named: Vec<&str> = consent.recipients.iter().map(String::as_str).filter(|r| !r.is_empty()).collect();
@@ -86,8 +91,14 @@ pub fn withdrawn(scope: &Scope<'_>, person_id: &str, kind: &str) -> bool {
 
 /// Whether the person's last event is a grant dated at or after `since` (a grant of unknown date is not)
 /// that covers the destination.
-pub fn granted_since(consents: &[Consent], person_id: &str, kind: &str, since: Moment, now: Instant,
-                     destination: &Destination) -> bool {
+pub fn granted_since(
+    consents: &[Consent],
+    person_id: &str,
+    kind: &str,
+    since: Moment,
+    now: Instant,
+    destination: &Destination,
+) -> bool {
     match latest(consents, person_id, kind, now) {
         None | Some((_, true)) => false,
         Some((consent, false)) => {
@@ -104,7 +115,13 @@ mod tests {
     use crate::model::Recipient;
 
     fn consent(by: &str, scope: &str, granted: Option<Instant>, withdrawn: Option<Instant>) -> Consent {
-        Consent { by: by.into(), scope: scope.into(), granted_at: granted, withdrawn_at: withdrawn, ..Consent::default() }
+        Consent {
+            by: by.into(),
+            scope: scope.into(),
+            granted_at: granted,
+            withdrawn_at: withdrawn,
+            ..Consent::default()
+        }
     }
 
     fn answer(consents: &[Consent], now: Instant) -> Option<(usize, bool)> {
@@ -169,7 +186,8 @@ mod tests {
             recipients: ids.iter().map(|id| Recipient { id: id.to_string(), organization: String::new() }).collect(),
             ..Destination::default()
         };
-        let covered = |d: &Destination| granted_since(std::slice::from_ref(&grant), "u1", "quote", Moment::SinceEver, 5, d);
+        let covered =
+            |d: &Destination| granted_since(std::slice::from_ref(&grant), "u1", "quote", Moment::SinceEver, 5, d);
         assert!(covered(&to(&["r0"], "external_individual", false)));
         assert!(!covered(&to(&["r0", "r1"], "external_individual", false)));
         assert!(!covered(&to(&[""], "external_individual", false)));

@@ -28,7 +28,8 @@ pub fn watching<T>(within: Option<Duration>, work: impl FnOnce() -> T) -> (T, bo
     PASSED.set(false);
     let done = work();
     let passed = PASSED.get() || DEADLINE.get().is_some_and(|deadline| Instant::now() >= deadline);
-    (DEADLINE.set(outer.0), PASSED.set(outer.1));
+    DEADLINE.set(outer.0);
+    PASSED.set(outer.1);
     (done, passed)
 }
 

@@ -16,16 +16,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::compiled::{CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, Effect, Failure,
-                      LabelScheme, Scope};
+use crate::compiled::{
+    CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, Effect, Failure, LabelScheme, Scope,
+};
 use crate::conditions::render_message;
 use crate::consent;
 use crate::identify::merge_spans;
-use crate::names::{lower, scheme_key, strip};
 use crate::model::{
     rule_key, Decision, Destination, Finding, Instant, Item, ItemResult, Obligation, Person, Request, ACTIONS,
     AUTHORED_KINDS, DESTINATION_KINDS, NEW_TERMS_CONSENT,
 };
+use crate::names::{lower, scheme_key, strip};
 use crate::obligations::{self, Memo, CONFLICTS};
 use crate::terms::{segment_key, terms_for, Governing, Moment, Terms};
 
@@ -86,7 +87,13 @@ pub fn decide_as(policy: &CompiledPolicy, request: &Request, now: Instant, calle
     for item in &request.items {
         if crate::deadline::passed() {
             // Dropped by deadline::watching, and denied all the same should it ever be read.
-            return refuse(policy, &request, "abandoned", "", "the caller stopped waiting before this request was decided");
+            return refuse(
+                policy,
+                &request,
+                "abandoned",
+                "",
+                "the caller stopped waiting before this request was decided",
+            );
         }
         let mut outcome = Outcome::default();
         let governed_by = decide_item(policy, &terms, &audiences, item, requested_at, &mut outcome, &memo);
@@ -191,8 +198,15 @@ fn minors_everywhere(request: Cow<'_, Request>) -> Cow<'_, Request> {
 }
 
 /// Evaluate one item under every set of terms, labelling and audience that may apply; the stricter holds.
-fn decide_item(policy: &CompiledPolicy, terms: &Terms<'_>, audiences: &[&Request], item: &Item, requested_at: Instant,
-               outcome: &mut Outcome, memo: &Memo) -> Vec<String> {
+fn decide_item(
+    policy: &CompiledPolicy,
+    terms: &Terms<'_>,
+    audiences: &[&Request],
+    item: &Item,
+    requested_at: Instant,
+    outcome: &mut Outcome,
+    memo: &Memo,
+) -> Vec<String> {
     // A release by consent is read for the widest audience: one naming recipients never reaches the public.
     let widest = audiences[audiences.len() - 1];
     let sets = governing_sets(terms, item, requested_at, &widest.destination);
@@ -224,10 +238,17 @@ fn decide_item(policy: &CompiledPolicy, terms: &Terms<'_>, audiences: &[&Request
 }
 
 fn refuse_too_many_readings(item: &Item, count: usize, outcome: &mut Outcome) {
-    deny_item(item, outcome, "too_many_readings",
-              format!("item `{}` could be read {count} ways (sets of terms times readings of its labels), more \
-                       than the {MAX_READINGS} that are judged; it stays in the group", item.id),
-              None);
+    deny_item(
+        item,
+        outcome,
+        "too_many_readings",
+        format!(
+            "item `{}` could be read {count} ways (sets of terms times readings of its labels), more \
+                       than the {MAX_READINGS} that are judged; it stays in the group",
+            item.id
+        ),
+        None,
+    );
 }
 
 /// Deny the item with a finding the engine itself (or `rule`) reports.
@@ -297,13 +318,21 @@ fn check_request(policy: &CompiledPolicy, request: &Request) -> Option<(&'static
     }
     if !DESTINATION_KINDS.contains(&request.destination.kind.as_str()) {
         let kind = if request.destination.kind.is_empty() { "unspecified" } else { &request.destination.kind };
-        return Some(("unknown_destination", "destination.kind",
-                     format!("the destination kind `{kind}` is not one the policy knows")));
+        return Some((
+            "unknown_destination",
+            "destination.kind",
+            format!("the destination kind `{kind}` is not one the policy knows"),
+        ));
     }
     if request.group.adoptions.is_empty() && !policy.bindings.contains_key(&request.group.id) {
-        return Some(("unknown_group", "group.adoptions",
-                     format!("group `{}` carries no adoptions and has no binding, so its agreement is unknown",
-                             request.group.id)));
+        return Some((
+            "unknown_group",
+            "group.adoptions",
+            format!(
+                "group `{}` carries no adoptions and has no binding, so its agreement is unknown",
+                request.group.id
+            ),
+        ));
     }
     None // the adoptions themselves are checked with the terms they resolve to (terms_for)
 }
@@ -336,8 +365,12 @@ fn refuse(policy: &CompiledPolicy, request: &Request, code: &str, field: &str, m
 /// to the new terms after they changed lets them govern an older item, but
 /// only as far as the author may waive; what the old terms owe other people
 /// (participants named, children, lists) still holds.
-fn governing_sets(terms: &Terms<'_>, item: &Item, requested_at: Instant, destination: &Destination)
-                  -> Vec<(Rc<Governing>, bool)> {
+fn governing_sets(
+    terms: &Terms<'_>,
+    item: &Item,
+    requested_at: Instant,
+    destination: &Destination,
+) -> Vec<(Rc<Governing>, bool)> {
     let segment = segment_key(&item.session.segment);
     // A meeting segment not given may be any: each segment's terms, and those of none.
     let segments: Vec<String> = if !segment.is_empty() || terms.segments.is_empty() {
@@ -369,8 +402,14 @@ fn released(terms: &Terms<'_>, item: &Item, requested_at: Instant, destination: 
     let changed = terms.last_change(Moment::from_option(item.posted_at), requested_at);
     AUTHORED_KINDS.contains(&item.kind.as_str())
         && changed.is_some_and(|changed| {
-            consent::granted_since(&item.consents, &item.author.id, NEW_TERMS_CONSENT, changed, requested_at,
-                                   destination)
+            consent::granted_since(
+                &item.consents,
+                &item.author.id,
+                NEW_TERMS_CONSENT,
+                changed,
+                requested_at,
+                destination,
+            )
         })
 }
 
@@ -390,8 +429,11 @@ fn released(terms: &Terms<'_>, item: &Item, requested_at: Instant, destination: 
 /// the original exchange hear what AMBER keeps to the organization). Under an
 /// agreement whose authors may not restrict after speaking, the source's later
 /// labels of that agreement's own schemes are ignored (press, §3.1).
-fn labellings(governing: &Governing, schemes: &BTreeMap<String, LabelScheme>, item: &Item)
-              -> Vec<(Labels, LabelParams)> {
+fn labellings(
+    governing: &Governing,
+    schemes: &BTreeMap<String, LabelScheme>,
+    item: &Item,
+) -> Vec<(Labels, LabelParams)> {
     if item.labels.is_empty() && governing.default_labels.is_empty() && governing.label_floors.is_empty() {
         return vec![(Vec::new(), BTreeMap::new())];
     }
@@ -488,8 +530,12 @@ fn set_after_posting(set_at: Option<Instant>, posted_at: Option<Instant>) -> boo
 ///
 /// Every version of the defining agreement published by the time of the
 /// request, since no adoption says which one the group follows.
-fn interpreters(policy: &CompiledPolicy, governing: &Governing, labels: &Labels, requested_at: Instant)
-                -> Vec<(Arc<CompiledVersion>, BTreeSet<String>)> {
+fn interpreters(
+    policy: &CompiledPolicy,
+    governing: &Governing,
+    labels: &Labels,
+    requested_at: Instant,
+) -> Vec<(Arc<CompiledVersion>, BTreeSet<String>)> {
     let adopted: BTreeSet<&str> = governing.versions.iter().map(|v| v.agreement.as_str()).collect();
     let mut carried: Vec<(&str, BTreeSet<String>)> = Vec::new();
     for (name, _) in labels {
@@ -519,8 +565,18 @@ fn interpreters(policy: &CompiledPolicy, governing: &Governing, labels: &Labels,
 }
 
 #[allow(clippy::too_many_arguments)] // decide.py's `_evaluate`, argument for argument
-fn evaluate(policy: &CompiledPolicy, governing: &Governing, labels: &Labels, label_params: &LabelParams,
-            request: &Request, item: &Item, requested_at: Instant, released: bool, outcome: &mut Outcome, memo: &Memo) {
+fn evaluate(
+    policy: &CompiledPolicy,
+    governing: &Governing,
+    labels: &Labels,
+    label_params: &LabelParams,
+    request: &Request,
+    item: &Item,
+    requested_at: Instant,
+    released: bool,
+    outcome: &mut Outcome,
+    memo: &Memo,
+) {
     let label: BTreeMap<String, String> = labels.iter().cloned().collect();
     let acting_person = if request.actor.kind == "service" { "" } else { request.actor.id.as_str() };
     let mut scope = Scope {
@@ -574,11 +630,17 @@ fn evaluate(policy: &CompiledPolicy, governing: &Governing, labels: &Labels, lab
         }
     }
     if !permitted && !outcome.denied {
-        deny_item(item, outcome, "not_permitted",
-                  format!("no agreement in force permits a {} of item `{}` to `{}`; what is said in the group stays \
+        deny_item(
+            item,
+            outcome,
+            "not_permitted",
+            format!(
+                "no agreement in force permits a {} of item `{}` to `{}`; what is said in the group stays \
                            in the group unless an agreement says otherwise",
-                          request.action, item.id, request.destination.kind),
-                  None);
+                request.action, item.id, request.destination.kind
+            ),
+            None,
+        );
     }
 }
 
@@ -600,10 +662,17 @@ fn refuse_uninterpreted_labels(schemes: &BTreeMap<String, LabelScheme>, item: &I
         .map(|name| format!("`{}`", if name.is_empty() { "(blank)" } else { name }))
         .collect::<Vec<_>>()
         .join(", ");
-    deny_item(item, outcome, "uninterpreted_label",
-              format!("item `{}` carries a {names} label that no loaded agreement defines, so what it allows cannot \
-                       be known and it is not passed on", item.id),
-              None);
+    deny_item(
+        item,
+        outcome,
+        "uninterpreted_label",
+        format!(
+            "item `{}` carries a {names} label that no loaded agreement defines, so what it allows cannot \
+                       be known and it is not passed on",
+            item.id
+        ),
+        None,
+    );
 }
 
 /// Obligations no request can meet together deny the item, naming the rules that demand them (§7.4).
@@ -625,19 +694,38 @@ fn refuse_conflicts(item: &Item, outcome: &mut Outcome) {
         // Two readings agree different descriptors: complying with one breaks the other.
         let mut sorted = descriptors.iter();
         let (Some((a_text, a)), Some((b_text, b))) = (sorted.next(), sorted.next()) else { return };
-        Some((b.clone(), format!("`{}` requires the descriptor `{a_text}` and `{}` requires `{b_text}` for item `{}`",
-                                 where_(a), where_(b), item.id)))
+        Some((
+            b.clone(),
+            format!(
+                "`{}` requires the descriptor `{a_text}` and `{}` requires `{b_text}` for item `{}`",
+                where_(a),
+                where_(b),
+                item.id
+            ),
+        ))
     } else {
         let rule_of = |kind: &str| first.iter().find(|(held, _)| *held == kind).map(|(_, rule)| rule.clone());
         CONFLICTS.iter().find_map(|(one, other)| {
             let (a, b) = (rule_of(one)?, rule_of(other)?);
-            Some((b.clone(), format!("`{}` requires `{one}` and `{}` requires `{other}` for item `{}`",
-                                     where_(&a), where_(&b), item.id)))
+            Some((
+                b.clone(),
+                format!(
+                    "`{}` requires `{one}` and `{}` requires `{other}` for item `{}`",
+                    where_(&a),
+                    where_(&b),
+                    item.id
+                ),
+            ))
         })
     };
     if let Some((rule, what)) = what {
-        deny_item(item, outcome, "conflicting_obligations",
-                  format!("{what}; no request can meet both, so it is refused"), Some(&rule));
+        deny_item(
+            item,
+            outcome,
+            "conflicting_obligations",
+            format!("{what}; no request can meet both, so it is refused"),
+            Some(&rule),
+        );
     }
 }
 
@@ -766,13 +854,20 @@ fn combine_export(policy: &CompiledPolicy, mut results: Results<'_>) -> Decision
         .flat_map(|(_, outcome, _)| outcome.obligations.iter().cloned())
         .collect();
     if !excluded_ids.is_empty() {
-        kept.insert(0, Obligation { r#type: "exclude_items".into(), item_ids: excluded_ids.clone(), ..Obligation::default() });
+        kept.insert(
+            0,
+            Obligation { r#type: "exclude_items".into(), item_ids: excluded_ids.clone(), ..Obligation::default() },
+        );
     }
     let obligations = merge_obligations(kept);
     let items = results
         .into_iter()
         .map(|(item, outcome, governed)| {
-            if gone.contains(item.id.as_str()) { excluded(item, governed) } else { item_result(item, &outcome, governed) }
+            if gone.contains(item.id.as_str()) {
+                excluded(item, governed)
+            } else {
+                item_result(item, &outcome, governed)
+            }
         })
         .collect();
     let verdict = if obligations.is_empty() { ALLOW } else { OBLIGE };
@@ -780,9 +875,22 @@ fn combine_export(policy: &CompiledPolicy, mut results: Results<'_>) -> Decision
     decision(policy, verdict, obligations, items, findings, reason)
 }
 
-fn decision(policy: &CompiledPolicy, verdict: &str, obligations: Vec<Obligation>, items: Vec<ItemResult>,
-            findings: Vec<Finding>, reason: String) -> Decision {
-    Decision { decision: verdict.into(), obligations, items, findings, reason, policy_revision: policy.revision.clone() }
+fn decision(
+    policy: &CompiledPolicy,
+    verdict: &str,
+    obligations: Vec<Obligation>,
+    items: Vec<ItemResult>,
+    findings: Vec<Finding>,
+    reason: String,
+) -> Decision {
+    Decision {
+        decision: verdict.into(),
+        obligations,
+        items,
+        findings,
+        reason,
+        policy_revision: policy.revision.clone(),
+    }
 }
 
 fn excludes(outcome: &Outcome) -> bool {
@@ -808,8 +916,15 @@ fn item_result(item: &Item, outcome: &Outcome, governed_by: Vec<String>) -> Item
 pub fn merge_obligations(obligations: Vec<Obligation>) -> Vec<Obligation> {
     type Key = (String, String, Option<Instant>, String, String, String, String);
     let key = |o: &Obligation| -> Key {
-        (o.r#type.clone(), o.scope.clone(), o.until, o.label.clone(), o.notice.clone(), o.descriptor.clone(),
-         o.link.clone())
+        (
+            o.r#type.clone(),
+            o.scope.clone(),
+            o.until,
+            o.label.clone(),
+            o.notice.clone(),
+            o.descriptor.clone(),
+            o.link.clone(),
+        )
     };
     let mut groups: Vec<(Key, Vec<Obligation>)> = Vec::new();
     for o in obligations {
@@ -819,10 +934,7 @@ pub fn merge_obligations(obligations: Vec<Obligation>) -> Vec<Obligation> {
             None => groups.push((k, vec![o])),
         }
     }
-    groups
-        .into_iter()
-        .map(|(_, mut group)| if group.len() == 1 { group.remove(0) } else { joined(group) })
-        .collect()
+    groups.into_iter().map(|(_, mut group)| if group.len() == 1 { group.remove(0) } else { joined(group) }).collect()
 }
 
 fn joined(group: Vec<Obligation>) -> Obligation {
@@ -918,23 +1030,34 @@ mod tests {
             agreements: Vec::new(),
             versions,
             platform_wide: vec!["baseline".into()],
-            bindings: HashMap::from([("bound".to_string(), vec![Adoption { agreement: "club".into(), ..Adoption::default() }])]),
+            bindings: HashMap::from([(
+                "bound".to_string(),
+                vec![Adoption { agreement: "club".into(), ..Adoption::default() }],
+            )]),
             label_schemes: BTreeMap::from([("tlp".to_string(), tlp())]),
             consent_scopes_read: BTreeSet::new(),
         }
     }
 
     fn item(labels: Vec<Label>) -> Item {
-        Item { id: "m".into(), author: Person { id: "u-au".into(), ..Person::default() }, posted_at: Some(5), labels,
-               ..Item::default() }
+        Item {
+            id: "m".into(),
+            author: Person { id: "u-au".into(), ..Person::default() },
+            posted_at: Some(5),
+            labels,
+            ..Item::default()
+        }
     }
 
     fn request() -> Request {
         Request {
             action: "share".into(),
             actor: Actor { id: "u-me".into(), ..Actor::default() },
-            group: Group { id: "g".into(), adoptions: vec![Adoption { agreement: "club".into(), ..Adoption::default() }],
-                           ..Group::default() },
+            group: Group {
+                id: "g".into(),
+                adoptions: vec![Adoption { agreement: "club".into(), ..Adoption::default() }],
+                ..Group::default()
+            },
             items: vec![item(Vec::new())],
             destination: Destination { kind: "public".into(), ..Destination::default() },
             requested_at: Some(10),
@@ -959,8 +1082,11 @@ mod tests {
         assert_eq!(d.items[0].outcome, "excluded");
         assert!(d.items[0].governed_by.is_empty());
         let d = decide(&policy(), &Request { group: Group { id: "x".into(), ..Group::default() }, ..request() }, 10);
-        assert_eq!(d.reason, "denied: group `x` carries no adoptions and has no binding, so its agreement is unknown \
-                              (field `group.adoptions`)");
+        assert_eq!(
+            d.reason,
+            "denied: group `x` carries no adoptions and has no binding, so its agreement is unknown \
+                              (field `group.adoptions`)"
+        );
     }
 
     #[test]
@@ -968,11 +1094,15 @@ mod tests {
         let d = decide(&policy(), &request(), 10);
         assert_eq!(d.decision, "deny");
         assert_eq!(codes(&d), ["not_permitted"]);
-        assert_eq!(d.reason, "denied: no agreement in force permits a share of item `m` to `public`; what is said in \
-                              the group stays in the group unless an agreement says otherwise");
+        assert_eq!(
+            d.reason,
+            "denied: no agreement in force permits a share of item `m` to `public`; what is said in \
+                              the group stays in the group unless an agreement says otherwise"
+        );
         assert_eq!(d.items[0].governed_by, ["club@1", "baseline@1"]);
         // Judged as asked first: a publicly accessible place is named by its own kind.
-        let public_place = Destination { kind: "same_group".into(), publicly_accessible: true, ..Destination::default() };
+        let public_place =
+            Destination { kind: "same_group".into(), publicly_accessible: true, ..Destination::default() };
         let bound = Group { id: "bound".into(), ..Group::default() };
         let d = decide(&policy(), &Request { destination: public_place, group: bound, ..request() }, 10);
         assert!(d.findings[0].message.contains("to `same_group`"), "{}", d.findings[0].message);
@@ -982,14 +1112,20 @@ mod tests {
     fn the_author_may_share_their_own_words() {
         let actor = Actor { id: "u-au".into(), ..Actor::default() };
         let d = decide(&policy(), &Request { actor, ..request() }, 10);
-        assert_eq!((d.decision.as_str(), d.reason.as_str()), ("allow", "allowed: the author may share their own words"));
+        assert_eq!(
+            (d.decision.as_str(), d.reason.as_str()),
+            ("allow", "allowed: the author may share their own words")
+        );
         assert_eq!((d.items[0].outcome.as_str(), d.items[0].decision.as_str()), ("kept", "allow"));
     }
 
     #[test]
     fn no_items_is_an_allowed_share_and_a_denied_export() {
         let d = decide(&policy(), &Request { items: Vec::new(), ..request() }, 10);
-        assert_eq!((d.decision.as_str(), d.reason.as_str()), ("allow", "allowed: the author may share their own words"));
+        assert_eq!(
+            (d.decision.as_str(), d.reason.as_str()),
+            ("allow", "allowed: the author may share their own words")
+        );
         let d = decide(&policy(), &Request { items: Vec::new(), action: "export".into(), ..request() }, 10);
         assert_eq!((d.decision.as_str(), d.reason.as_str()), ("deny", "denied"));
     }
@@ -1000,19 +1136,25 @@ mod tests {
         let labelled = Item { posted_at: None, ..item(vec![label("tlр", "red"), label("", "x")]) };
         let d = decide(&policy(), &Request { actor, items: vec![labelled], ..request() }, 10);
         assert_eq!(codes(&d), ["uninterpreted_label"]);
-        assert_eq!(d.findings[0].message, "item `m` carries a `(blank)`, `tlр` label that no loaded agreement defines, \
-                                           so what it allows cannot be known and it is not passed on");
+        assert_eq!(
+            d.findings[0].message,
+            "item `m` carries a `(blank)`, `tlр` label that no loaded agreement defines, \
+                                           so what it allows cannot be known and it is not passed on"
+        );
     }
 
     #[test]
     fn an_item_read_too_many_ways_stays_in_the_group() {
-        let many = (0..40)
-            .map(|i| Label { params: vec![("n".into(), i.to_string())], ..label("tlp", "red") })
-            .collect();
-        let public_place = Destination { kind: "same_group".into(), publicly_accessible: true, ..Destination::default() };
+        let many =
+            (0..40).map(|i| Label { params: vec![("n".into(), i.to_string())], ..label("tlp", "red") }).collect();
+        let public_place =
+            Destination { kind: "same_group".into(), publicly_accessible: true, ..Destination::default() };
         let d = decide(&policy(), &Request { items: vec![item(many)], destination: public_place, ..request() }, 10);
-        assert_eq!(d.findings[0].message, "item `m` could be read 80 ways (sets of terms times readings of its labels), \
-                                           more than the 64 that are judged; it stays in the group");
+        assert_eq!(
+            d.findings[0].message,
+            "item `m` could be read 80 ways (sets of terms times readings of its labels), \
+                                           more than the 64 that are judged; it stays in the group"
+        );
     }
 
     #[test]
@@ -1031,8 +1173,11 @@ mod tests {
             ..Arc::into_inner(version("press", &[])).expect("one owner")
         };
         let pairs = |list: &[(&str, &str)]| list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let governing = Governing::new(vec![Arc::new(frozen)], pairs(&[("press", "on_record"), ("tlp", "green")]),
-                                       pairs(&[("tlp", "amber")]));
+        let governing = Governing::new(
+            vec![Arc::new(frozen)],
+            pairs(&[("press", "on_record"), ("tlp", "green")]),
+            pairs(&[("tlp", "amber")]),
+        );
         let l = |scheme: &str, value: &str, by: &str, at: Option<Instant>, params: &[(&str, &str)]| Label {
             scheme: scheme.into(),
             value: value.into(),
@@ -1062,15 +1207,31 @@ mod tests {
             ..Item::default()
         };
         let until = vec![("until".to_string(), "x".to_string())];
-        assert_eq!(show(&a), vec![
-            (pairs(&[("tlp", "red"), ("press", "background")]), vec![("press".into(), until.clone()), ("tlp".into(), vec![])]),
-            (pairs(&[("tlp", "amber"), ("press", "background")]), vec![("press".into(), until.clone()), ("tlp".into(), vec![])]),
-            (pairs(&[("tlp", "red"), ("press", "background")]),
-             vec![("press".into(), until), ("tlp".into(), vec![("n".into(), "1".into())])]),
-        ]);
+        assert_eq!(
+            show(&a),
+            vec![
+                (
+                    pairs(&[("tlp", "red"), ("press", "background")]),
+                    vec![("press".into(), until.clone()), ("tlp".into(), vec![])]
+                ),
+                (
+                    pairs(&[("tlp", "amber"), ("press", "background")]),
+                    vec![("press".into(), until.clone()), ("tlp".into(), vec![])]
+                ),
+                (
+                    pairs(&[("tlp", "red"), ("press", "background")]),
+                    vec![("press".into(), until), ("tlp".into(), vec![("n".into(), "1".into())])]
+                ),
+            ]
+        );
         let b = Item { labels: vec![l("press", "off_record", "author", Some(9), &[])], ..Item::default() };
-        assert_eq!(show(&b), vec![(pairs(&[("tlp", "amber"), ("press", "off_record")]),
-                                   vec![("press".into(), vec![]), ("tlp".into(), vec![])])]);
+        assert_eq!(
+            show(&b),
+            vec![(
+                pairs(&[("tlp", "amber"), ("press", "off_record")]),
+                vec![("press".into(), vec![]), ("tlp".into(), vec![])]
+            )]
+        );
         let c = Item { posted_at: Some(5), ..Item::default() };
         assert_eq!(show(&c), vec![(pairs(&[("press", "on_record"), ("tlp", "amber")]), vec![("tlp".into(), vec![])])]);
     }
@@ -1107,18 +1268,21 @@ mod tests {
             Obligation { until: Some(6), ..o("hold_until", &["a"], &[]) },
             Obligation { notice: "x".into(), ..o("add_notice", &["c"], &[""]) },
         ]);
-        assert_eq!(merged, vec![
-            Obligation {
-                spans: vec![span(5, 12, "name", "items.text", "a"), span(0, 4, "handle", "quoted_text", "")],
-                names: strings(&["N", "M"]),
-                ..o("redact_identifying_content", &["a", "b"], &["p1", "p2"])
-            },
-            o("exclude_items", &["b"], &[]),
-            Obligation { until: Some(5), ..o("hold_until", &["a"], &[]) },
-            Obligation { until: Some(6), ..o("hold_until", &["a"], &[]) },
-            // Alone, an obligation is kept as it is, blank person and all.
-            Obligation { notice: "x".into(), ..o("add_notice", &["c"], &[""]) },
-        ]);
+        assert_eq!(
+            merged,
+            vec![
+                Obligation {
+                    spans: vec![span(5, 12, "name", "items.text", "a"), span(0, 4, "handle", "quoted_text", "")],
+                    names: strings(&["N", "M"]),
+                    ..o("redact_identifying_content", &["a", "b"], &["p1", "p2"])
+                },
+                o("exclude_items", &["b"], &[]),
+                Obligation { until: Some(5), ..o("hold_until", &["a"], &[]) },
+                Obligation { until: Some(6), ..o("hold_until", &["a"], &[]) },
+                // Alone, an obligation is kept as it is, blank person and all.
+                Obligation { notice: "x".into(), ..o("add_notice", &["c"], &[""]) },
+            ]
+        );
     }
 
     #[test]
@@ -1132,9 +1296,13 @@ mod tests {
             reason_code: "c".into(),
             message: message.into(),
         };
-        let findings = [f("allow", "A1"), f(OBLIGE, "O1"), f("deny", "D1"), f(OBLIGE, "O1"), f("deny", "D2"), f("allow", "A2")];
+        let findings =
+            [f("allow", "A1"), f(OBLIGE, "O1"), f("deny", "D1"), f(OBLIGE, "O1"), f("deny", "D2"), f("allow", "A2")];
         assert_eq!(reason(DENY, &findings), "denied: D1");
-        assert_eq!(reason(OBLIGE, &findings), "allowed once the obligations are met: O1; items are left out because D1; D2");
+        assert_eq!(
+            reason(OBLIGE, &findings),
+            "allowed once the obligations are met: O1; items are left out because D1; D2"
+        );
         assert_eq!(reason(ALLOW, &findings), "allowed: A1");
         assert_eq!(reason(OBLIGE, &[]), "allowed once the obligations are met: ");
     }
@@ -1151,8 +1319,12 @@ mod tests {
         let request = Request {
             group: Group { participants: vec![person("k", "K", false), person("p", "", false)], ..Group::default() },
             items: vec![
-                Item { id: "a".into(), author: person("p", "", false), listed_people: vec![kid, anon.clone(), anon],
-                       ..Item::default() },
+                Item {
+                    id: "a".into(),
+                    author: person("p", "", false),
+                    listed_people: vec![kid, anon.clone(), anon],
+                    ..Item::default()
+                },
                 Item { id: "b".into(), author: person("k", "again", false), ..Item::default() },
             ],
             ..request()
@@ -1181,4 +1353,3 @@ mod tests {
         assert_eq!(left, ["", "TLP:RED", "X:Y"]);
     }
 }
-

@@ -50,8 +50,12 @@ pub const ORG_SHORT: u32 = 8;
 const CASED: u32 = 16;
 
 /// The agreement's judgement calls (`redact_identifying_content` parameters), each `flag` or `ignore`.
-pub const JUDGEMENTS: [(&str, u32); 4] =
-    [("lowercase_names", LOWER), ("first_names", FIRST), ("short_names", SHORT), ("organization_short_forms", ORG_SHORT)];
+pub const JUDGEMENTS: [(&str, u32); 4] = [
+    ("lowercase_names", LOWER),
+    ("first_names", FIRST),
+    ("short_names", SHORT),
+    ("organization_short_forms", ORG_SHORT),
+];
 pub const FLAG: &str = "flag";
 pub const IGNORE: &str = "ignore";
 /// The safe default: every term counts.
@@ -91,11 +95,25 @@ const ORG_PREFIXES: [&str; 1] = ["the"];
 /// Chinese, Japanese and Korean ideographs, kana and Hangul, Thai, Lao, Khmer, Myanmar: a
 /// name in these is matched anywhere, since no space marks where a word ends.
 const UNSPACED_RANGES: [(u32, u32); 19] = [
-    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x19E0, 0x19FF), (0x2E80, 0x2FDF),
-    (0x3005, 0x3007), (0x3021, 0x3029), (0x3031, 0x3035), (0x3040, 0x30FF), (0x31F0, 0x31FF),
-    (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F), (0xF900, 0xFAFF),
+    (0x0E00, 0x0EFF),
+    (0x1000, 0x109F),
+    (0x1780, 0x17FF),
+    (0x19E0, 0x19FF),
+    (0x2E80, 0x2FDF),
+    (0x3005, 0x3007),
+    (0x3021, 0x3029),
+    (0x3031, 0x3035),
+    (0x3040, 0x30FF),
+    (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xA9E0, 0xA9FF),
+    (0xAA60, 0xAA7F),
+    (0xF900, 0xFAFF),
     // Hangul: Korean spaces its words, but particles join a name ("김민준이").
-    (0x1100, 0x11FF), (0x3130, 0x318F), (0xAC00, 0xD7AF),
+    (0x1100, 0x11FF),
+    (0x3130, 0x318F),
+    (0xAC00, 0xD7AF),
     (0x20000, 0x3134F),
 ];
 
@@ -161,7 +179,11 @@ impl Folded {
             return true;
         }
         let (before, after) = (self.folded[at - 1], self.folded[at]);
-        !is_alnum(before) || !is_alnum(after) || (invisible && self.is_invisible(at)) || unspaced(before) || unspaced(after)
+        !is_alnum(before)
+            || !is_alnum(after)
+            || (invisible && self.is_invisible(at))
+            || unspaced(before)
+            || unspaced(after)
     }
 }
 
@@ -419,8 +441,14 @@ fn rows(people: &[Person]) -> Vec<Row> {
     people
         .iter()
         .map(|p| {
-            (p.id.clone(), p.display_name.clone(), p.organization.clone(), list(&p.handles), list(&p.aliases),
-             list(&p.organization_aliases))
+            (
+                p.id.clone(),
+                p.display_name.clone(),
+                p.organization.clone(),
+                list(&p.handles),
+                list(&p.aliases),
+                list(&p.organization_aliases),
+            )
         })
         .collect()
 }
@@ -622,8 +650,9 @@ fn organization_short_forms(organization: &str) -> Vec<String> {
     if !stripped.is_empty() {
         forms.push(stripped.to_string());
     }
-    let mut words: Vec<String> =
-        names::split_whitespace(if stripped.is_empty() { organization } else { stripped }).map(str::to_string).collect();
+    let mut words: Vec<String> = names::split_whitespace(if stripped.is_empty() { organization } else { stripped })
+        .map(str::to_string)
+        .collect();
     while !words.is_empty() && ORG_PREFIXES.contains(&casefold(&words[0]).as_str()) && words.len() > 1 {
         words.remove(0);
         forms.push(words.join(" "));
@@ -649,8 +678,13 @@ fn organization_short_forms(organization: &str) -> Vec<String> {
 }
 
 /// (term, rank, needs) for one person.
-fn terms(name: &str, organization: &str, handles: &[String], aliases: &[String], organization_aliases: &[String])
-    -> Vec<(String, usize, u32)> {
+fn terms(
+    name: &str,
+    organization: &str,
+    handles: &[String],
+    aliases: &[String],
+    organization_aliases: &[String],
+) -> Vec<(String, usize, u32)> {
     let mut found = Vec::new();
     let name = names::split_whitespace(name).collect::<Vec<_>>().join(" ");
     if !name.is_empty() {
@@ -848,8 +882,14 @@ fn positions(haystack: &str) -> Vec<usize> {
 }
 
 /// The match that counts for a found key ending at folded position `end`, if any.
-fn counted(automaton: &Automaton, pattern: usize, end: usize, text: &Folded, allowed: u32, excused: &[&str])
-    -> Option<(usize, usize, usize)> {
+fn counted(
+    automaton: &Automaton,
+    pattern: usize,
+    end: usize,
+    text: &Folded,
+    allowed: u32,
+    excused: &[&str],
+) -> Option<(usize, usize, usize)> {
     let (length, variants) = automaton.values.get(pattern)?;
     let (start, stop) = text.span(end.checked_sub(*length)?, end)?;
     let lower_case = text.text.get(start).is_some_and(|&ch| names::is_lower(ch));
@@ -858,8 +898,13 @@ fn counted(automaton: &Automaton, pattern: usize, end: usize, text: &Folded, all
 
 /// (start, end, rank) in the original text of each match that counts; `reading` is the text word-marked.
 /// Past MAX_MATCHES_PER_CHAR matches per character the whole text is one match.
-fn matches(automaton: &Automaton, text: &Folded, reading: &str, allowed: u32, excused: &[&str])
-    -> Vec<(usize, usize, usize)> {
+fn matches(
+    automaton: &Automaton,
+    text: &Folded,
+    reading: &str,
+    allowed: u32,
+    excused: &[&str],
+) -> Vec<(usize, usize, usize)> {
     let most = MAX_MATCHES_PER_CHAR * text.folded.len() + CHECK_EVERY;
     let at = positions(reading);
     let mut found = Vec::new();
@@ -877,7 +922,12 @@ fn matches(automaton: &Automaton, text: &Folded, reading: &str, allowed: u32, ex
 
 /// (start, end, rank) of each match that counts, in a text with invisible characters inside words:
 /// each occurrence of a term counts if it begins and ends where a word may.
-fn unmarked_matches(automaton: &Automaton, text: &Folded, allowed: u32, excused: &[&str]) -> Vec<(usize, usize, usize)> {
+fn unmarked_matches(
+    automaton: &Automaton,
+    text: &Folded,
+    allowed: u32,
+    excused: &[&str],
+) -> Vec<(usize, usize, usize)> {
     let most = MAX_MATCHES_PER_CHAR * text.folded.len() + CHECK_EVERY;
     let haystack: String = text.folded.iter().collect();
     let at = positions(&haystack);
@@ -979,7 +1029,9 @@ impl Kept {
 fn entry_bytes(key: &Key, built: &Built) -> usize {
     const STRING: usize = std::mem::size_of::<String>();
     let strings = |items: &[String]| items.iter().map(|s| s.len() + STRING).sum::<usize>();
-    let rows: usize = key.2.iter()
+    let rows: usize = key
+        .2
+        .iter()
         .map(|(id, name, org, handles, aliases, org_aliases)| {
             id.len() + name.len() + org.len() + 3 * STRING + strings(handles) + strings(aliases) + strings(org_aliases)
         })
@@ -987,7 +1039,9 @@ fn entry_bytes(key: &Key, built: &Built) -> usize {
     let automaton = match built {
         Ok(Some(automaton)) => {
             automaton.search.heap_bytes()
-                + automaton.values.iter()
+                + automaton
+                    .values
+                    .iter()
                     .map(|(_, variants)| 48 + variants.iter().map(|(_, _, ids)| 40 + strings(ids)).sum::<usize>())
                     .sum::<usize>()
         }
@@ -1157,8 +1211,13 @@ fn span(start: usize, end: usize, reveals: &str, field: &str, item_id: &str) -> 
 /// Spans of `text` naming any of `people` but those `excused` (by id): `Matcher::new(people).spans(...)`.
 ///
 /// `except_person` is one more id excused: the one acting, who may name themselves.
-pub fn identifying_spans(text: &str, people: impl IntoIterator<Item = Person>, except_person: &str, excused: &[&str],
-                         counts: u32) -> Result<Vec<Span>, RosterTooLarge> {
+pub fn identifying_spans(
+    text: &str,
+    people: impl IntoIterator<Item = Person>,
+    except_person: &str,
+    excused: &[&str],
+    counts: u32,
+) -> Result<Vec<Span>, RosterTooLarge> {
     if text.is_empty() {
         return Ok(Vec::new());
     }
@@ -1237,10 +1296,7 @@ pub fn in_unit(text: &str, spans: &[Span], unit: &str) -> Vec<Span> {
         offsets.insert(i, counted);
     }
     let offset = |i: i64| offsets.get(&i).copied().unwrap_or(0);
-    spans
-        .iter()
-        .map(|s| Span { start: offset(s.start), end: offset(s.end), ..s.clone() })
-        .collect()
+    spans.iter().map(|s| Span { start: offset(s.start), end: offset(s.end), ..s.clone() }).collect()
 }
 
 #[cfg(test)]
@@ -1277,7 +1333,13 @@ mod tests {
 
     #[test]
     fn merges_overlapping_spans_of_one_text() {
-        let at = |start, end, reveals: &str| Span { start, end, reveals: reveals.into(), field: String::new(), item_id: String::new() };
+        let at = |start, end, reveals: &str| Span {
+            start,
+            end,
+            reveals: reveals.into(),
+            field: String::new(),
+            item_id: String::new(),
+        };
         let merged = merge_spans(&[at(3, 7, "name"), at(0, 5, "organization"), at(9, 10, "handle")]);
         assert_eq!(found(&merged), [(0, 7, "organization"), (9, 10, "handle")]);
     }
@@ -1322,10 +1384,10 @@ mod tests {
     #[test]
     fn a_build_stopped_at_the_deadline_is_too_large_and_never_kept() {
         let automata = Automata::new(1 << 30);
-        let people: Vec<Person> = (0..3000).map(|n| person(&format!("p{n}"), &format!("Name{n} Surname{n}"), "")).collect();
-        let (built, late) = crate::deadline::watching(Some(std::time::Duration::ZERO), || {
-            automata.get("tenant", rows(&people), true)
-        });
+        let people: Vec<Person> =
+            (0..3000).map(|n| person(&format!("p{n}"), &format!("Name{n} Surname{n}"), "")).collect();
+        let (built, late) =
+            crate::deadline::watching(Some(std::time::Duration::ZERO), || automata.get("tenant", rows(&people), true));
         assert!(late);
         assert_eq!(built.as_ref().as_ref().err(), Some(&abandoned()));
         assert_eq!(automata.usage(), (0, 0));

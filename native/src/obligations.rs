@@ -101,7 +101,16 @@ pub struct ObligationType {
 }
 
 const fn kind(name: &'static str, build: Builder) -> ObligationType {
-    ObligationType { name, build, params: &[], required: &[], defaults: &[], choices: &[], consent_scopes: &[], redacts: false }
+    ObligationType {
+        name,
+        build,
+        params: &[],
+        required: &[],
+        defaults: &[],
+        choices: &[],
+        consent_scopes: &[],
+        redacts: false,
+    }
 }
 
 // `people: minors` limits a redaction to the children among the people, whom
@@ -232,9 +241,10 @@ pub fn instant(scope: &Scope<'_>, p: &Param) -> Result<Option<Instant>, Failure>
             if value.is_none() {
                 return Ok(None);
             }
-            value.as_instant().map(Some).ok_or_else(|| {
-                Failure("TypeError: '<=' not supported between instances of a fact and 'int'".into())
-            })
+            value
+                .as_instant()
+                .map(Some)
+                .ok_or_else(|| Failure("TypeError: '<=' not supported between instances of a fact and 'int'".into()))
         }
         // Label parameters arrive as text (`until: 2026-03-01T00:00:00Z`): build.py `_instant_from_text`.
         Param::InstantFromText(getter) => {
@@ -362,7 +372,11 @@ fn counts(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<u32, Failure> {
     judgement(&calls).map_err(|unknown| Failure(format!("the fact `{}` is missing from the request", unknown.0)))
 }
 
-fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation, memo: &Memo) -> Result<Option<Obligation>, Failure> {
+fn redact_identifying_content(
+    scope: &Scope<'_>,
+    ob: &CompiledObligation,
+    memo: &Memo,
+) -> Result<Option<Obligation>, Failure> {
     let people = memo.people(scope);
     let actor = scope.acting_person;
     let mode = people_mode(scope, ob)?;
@@ -395,8 +409,14 @@ fn redact_identifying_content(scope: &Scope<'_>, ob: &CompiledObligation, memo: 
         // Once per decision for each text, not for each item (a quote) nor each reading of an
         // item's labels and audiences (its own text).
         let whose = (field == "items.text").then(|| address(scope.item));
-        let key: SpansKey = (address(scope.request), field, whose, mode.clone(),
-                             excused.iter().map(|e| e.to_string()).collect(), counts);
+        let key: SpansKey = (
+            address(scope.request),
+            field,
+            whose,
+            mode.clone(),
+            excused.iter().map(|e| e.to_string()).collect(),
+            counts,
+        );
         if let Some(found) = memo.spans.borrow().get(&key) {
             spans.extend(found.iter().cloned());
             continue;
@@ -418,10 +438,18 @@ const MOST_SPANS: usize = 256;
 /// Past `MOST_SPANS` (and one for every 50 characters) the whole text is
 /// one span, the restrictive reading: a text naming people that often is
 /// not made safe by cutting it into thousands of pieces.
-fn placed(matcher: &Matcher, text: &str, field: &str, item_id: &str, excused: &[&str], counts: u32, unit: &str)
-          -> Result<Vec<Span>, Failure> {
+fn placed(
+    matcher: &Matcher,
+    text: &str,
+    field: &str,
+    item_id: &str,
+    excused: &[&str],
+    counts: u32,
+    unit: &str,
+) -> Result<Vec<Span>, Failure> {
     // Python raises RosterTooLarge, which decide._fail_closed words by its type.
-    let mut found = matcher.spans(text, excused, counts).map_err(|error| Failure(format!("RosterTooLarge: {error}")))?;
+    let mut found =
+        matcher.spans(text, excused, counts).map_err(|error| Failure(format!("RosterTooLarge: {error}")))?;
     if found.is_empty() {
         return Ok(found);
     }
@@ -431,14 +459,16 @@ fn placed(matcher: &Matcher, text: &str, field: &str, item_id: &str, excused: &[
         let reveals = found[0].reveals.clone();
         found = vec![Span { start: 0, end: length as i64, reveals, field: String::new(), item_id: String::new() }];
     }
-    let placed: Vec<Span> = found
-        .into_iter()
-        .map(|s| Span { field: field.into(), item_id: item_id.into(), ..s })
-        .collect();
+    let placed: Vec<Span> =
+        found.into_iter().map(|s| Span { field: field.into(), item_id: item_id.into(), ..s }).collect();
     Ok(in_unit(text, &placed, unit))
 }
 
-fn redact_participant_identities(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
+fn redact_participant_identities(
+    scope: &Scope<'_>,
+    ob: &CompiledObligation,
+    _: &Memo,
+) -> Result<Option<Obligation>, Failure> {
     let kind = text(scope, param(ob, "scope")?)?;
     let listed = &scope.item.listed_people;
     let hidden: Vec<&Person> = if people_mode(scope, ob)? == "minors" {
@@ -465,7 +495,11 @@ fn require_author_consent(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) 
         return Err(Failure("the item's author has no id, so nobody can be asked for consent".into()));
     }
     let consent_scope = text(scope, param(ob, "scope")?)?;
-    Ok(Some(Obligation { person_ids: author(scope), scope: consent_scope, ..for_item(scope, "require_author_consent") }))
+    Ok(Some(Obligation {
+        person_ids: author(scope),
+        scope: consent_scope,
+        ..for_item(scope, "require_author_consent")
+    }))
 }
 
 /// The instant a rule names (an embargo's end). Named but not given reads as never lifting: fail closed.
@@ -507,7 +541,11 @@ fn add_attribution(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Resul
     if attribution.author_identity && attribution.link {
         return Ok(None); // the request already attributes, with the link
     }
-    Ok(Some(Obligation { person_ids: author(scope), link: scope.item.link.clone(), ..for_item(scope, "add_attribution") }))
+    Ok(Some(Obligation {
+        person_ids: author(scope),
+        link: scope.item.link.clone(),
+        ..for_item(scope, "add_attribution")
+    }))
 }
 
 fn notify_affected_members(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
@@ -529,7 +567,8 @@ pub fn parse_iso(text: &str) -> Result<Instant, Failure> {
     use std::sync::OnceLock;
     static FRACTION: OnceLock<regex::Regex> = OnceLock::new();
     static WHOLE: OnceLock<regex::Regex> = OnceLock::new();
-    let fraction_re = FRACTION.get_or_init(|| regex::Regex::new(r"([T ]\d\d(?::?\d\d){0,2})[.,](\d+)").expect("a fixed pattern"));
+    let fraction_re =
+        FRACTION.get_or_init(|| regex::Regex::new(r"([T ]\d\d(?::?\d\d){0,2})[.,](\d+)").expect("a fixed pattern"));
     let whole_re = WHOLE.get_or_init(|| {
         // As Python 3.11's `datetime.fromisoformat` reads it: any one character between the date and
         // the time (`2026-03-05-02:00` is 02:00 of no zone), and a zone only after a time of day
@@ -579,7 +618,11 @@ pub fn parse_iso(text: &str) -> Result<Instant, Failure> {
         let sign = if zone.starts_with('-') { -1 } else { 1 };
         let (clock, micros) = zone[1..].split_once('.').unwrap_or((&zone[1..], ""));
         let pieces: Vec<i128> = clock.split(':').map(|p| p.parse().unwrap_or(0)).collect();
-        let (h, m, s) = (pieces.first().copied().unwrap_or(0), pieces.get(1).copied().unwrap_or(0), pieces.get(2).copied().unwrap_or(0));
+        let (h, m, s) = (
+            pieces.first().copied().unwrap_or(0),
+            pieces.get(1).copied().unwrap_or(0),
+            pieces.get(2).copied().unwrap_or(0),
+        );
         if h > 23 || m > 59 || s > 59 {
             return Err(invalid());
         }
@@ -628,10 +671,19 @@ mod tests {
             id: "m".into(),
             author: person("u-au", "", false),
             link: "L".into(),
-            listed_people: vec![person("u-au", "Me", false), person("x", "X", false), person("y", "Y", true),
-                                person("", "Nobody", false)],
-            consents: vec![Consent { by: "x".into(), scope: "listing".into(), recipients: vec!["r0".into()],
-                                     granted_at: Some(1), withdrawn_at: None }],
+            listed_people: vec![
+                person("u-au", "Me", false),
+                person("x", "X", false),
+                person("y", "Y", true),
+                person("", "Nobody", false),
+            ],
+            consents: vec![Consent {
+                by: "x".into(),
+                scope: "listing".into(),
+                recipients: vec!["r0".into()],
+                granted_at: Some(1),
+                withdrawn_at: None,
+            }],
             ..Item::default()
         };
         Request {
@@ -691,49 +743,69 @@ mod tests {
         assert_eq!(built("redact_author_identity", &[]), Ok(owed("redact_author_identity", author)));
         assert_eq!(built("redact_author_affiliation", &[]), Ok(None));
         assert_eq!(built("redact_descriptor", &[]), Ok(owed("redact_descriptor", author)));
-        assert_eq!(built("use_agreed_descriptor", &[("descriptor", text("an official"))]),
-                   Ok(owed("use_agreed_descriptor", |o| o.descriptor = "an official".into())));
-        assert_eq!(built("use_agreed_descriptor", &[("descriptor", text("a banker"))]),
-                   Ok(owed("use_agreed_descriptor", |o| o.descriptor = "a banker".into())));
+        assert_eq!(
+            built("use_agreed_descriptor", &[("descriptor", text("an official"))]),
+            Ok(owed("use_agreed_descriptor", |o| o.descriptor = "an official".into()))
+        );
+        assert_eq!(
+            built("use_agreed_descriptor", &[("descriptor", text("a banker"))]),
+            Ok(owed("use_agreed_descriptor", |o| o.descriptor = "a banker".into()))
+        );
         assert_eq!(built("exclude_items", &[]), Ok(owed("exclude_items", |_| {})));
-        assert_eq!(built("require_author_consent", &[("scope", text("quote"))]),
-                   Ok(owed("require_author_consent", |o| {
-                       author(o);
-                       o.scope = "quote".into();
-                   })));
-        assert_eq!(built("add_attribution", &[]), Ok(owed("add_attribution", |o| {
-            author(o);
-            o.link = "L".into();
-        })));
+        assert_eq!(
+            built("require_author_consent", &[("scope", text("quote"))]),
+            Ok(owed("require_author_consent", |o| {
+                author(o);
+                o.scope = "quote".into();
+            }))
+        );
+        assert_eq!(
+            built("add_attribution", &[]),
+            Ok(owed("add_attribution", |o| {
+                author(o);
+                o.link = "L".into();
+            }))
+        );
         assert_eq!(built("notify_affected_members", &[]), Ok(owed("notify_affected_members", author)));
     }
 
     #[test]
     fn listed_people_are_hidden_unless_acting_or_consenting() {
-        assert_eq!(built("redact_participant_identities", &[("scope", text("listing"))]),
-                   Ok(owed("redact_participant_identities", |o| {
-                       o.person_ids = vec!["y".into(), "".into()];
-                       o.names = vec!["Y".into(), "Nobody".into()];
-                   })));
-        assert_eq!(built("redact_participant_identities", &[("scope", text("listing")), ("people", text("minors"))]),
-                   Ok(owed("redact_participant_identities", |o| {
-                       o.person_ids = vec!["y".into()];
-                       o.names = vec!["Y".into()];
-                   })));
+        assert_eq!(
+            built("redact_participant_identities", &[("scope", text("listing"))]),
+            Ok(owed("redact_participant_identities", |o| {
+                o.person_ids = vec!["y".into(), "".into()];
+                o.names = vec!["Y".into(), "Nobody".into()];
+            }))
+        );
+        assert_eq!(
+            built("redact_participant_identities", &[("scope", text("listing")), ("people", text("minors"))]),
+            Ok(owed("redact_participant_identities", |o| {
+                o.person_ids = vec!["y".into()];
+                o.names = vec!["Y".into()];
+            }))
+        );
     }
 
     #[test]
     fn times_and_labels_are_owed_while_they_hold() {
-        assert_eq!(built("hold_until", &[("until", Param::Instant(11))]), Ok(owed("hold_until", |o| o.until = Some(11))));
+        assert_eq!(
+            built("hold_until", &[("until", Param::Instant(11))]),
+            Ok(owed("hold_until", |o| o.until = Some(11)))
+        );
         assert_eq!(built("hold_until", &[("until", Param::Instant(10))]), Ok(None));
-        assert_eq!(built("preserve_label", &[("scheme", text("tlp"))]),
-                   Ok(owed("preserve_label", |o| o.label = "TLP:AMBER".into())));
+        assert_eq!(
+            built("preserve_label", &[("scheme", text("tlp"))]),
+            Ok(owed("preserve_label", |o| o.label = "TLP:AMBER".into()))
+        );
         assert_eq!(built("preserve_label", &[("scheme", text("press"))]), Ok(None));
-        assert_eq!(built("add_notice", &[("notice", text("n")), ("until", Param::Instant(11))]),
-                   Ok(owed("add_notice", |o| {
-                       o.notice = "n".into();
-                       o.until = Some(11);
-                   })));
+        assert_eq!(
+            built("add_notice", &[("notice", text("n")), ("until", Param::Instant(11))]),
+            Ok(owed("add_notice", |o| {
+                o.notice = "n".into();
+                o.until = Some(11);
+            }))
+        );
         assert_eq!(built("add_notice", &[("notice", text("n")), ("until", Param::Instant(9))]), Ok(None));
         assert_eq!(built("add_notice", &[("notice", text("n"))]), Ok(owed("add_notice", |o| o.notice = "n".into())));
     }
@@ -751,8 +823,10 @@ mod tests {
             ("2026-02-29T00:00:00Z", Err("ValueError: day is out of range for month")),
             ("2027-13-01T00:00:00Z", Err("ValueError: month must be in 1..12")),
             ("2027-01-01", Err("NoTimeZone: `2027-01-01` has no time zone")),
-            ("2027-01-01T00:00:00.1234567891Z",
-             Err("ValueError: `2027-01-01T00:00:00.1234567891Z` is more precise than a nanosecond")),
+            (
+                "2027-01-01T00:00:00.1234567891Z",
+                Err("ValueError: `2027-01-01T00:00:00.1234567891Z` is more precise than a nanosecond"),
+            ),
             ("nonsense", Err("ValueError: Invalid isoformat string: 'nonsense'")),
             ("2027-01-01T24:00:00Z", Err("ValueError: hour must be in 0..23")),
             ("0000-01-01T00:00:00Z", Err("ValueError: year 0 is out of range")),

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use crate::compiled::CompiledPolicy;
 use crate::model::{
-    Actor, Adoption, Any, Attribution, Consent, Decision, Destination, Group, Instant, Item, Label, Obligation,
-    Person, Purpose, Recipient, Request, Service, Session,
+    Actor, Adoption, Any, Attribution, Consent, Decision, Destination, Group, Instant, Item, Label, Obligation, Person,
+    Purpose, Recipient, Request, Service, Session,
 };
 
 #[pymodule]
@@ -193,8 +193,13 @@ impl Engine {
     /// as `dataclasses.asdict` of the reference's Decision gives it, without
     /// the explanation and the trace: what the differential tests compare.
     #[pyo3(signature = (request, now, caller=None))]
-    fn decide_model(&self, py: Python<'_>, request: &Bound<'_, PyAny>, now: Instant, caller: Option<&str>)
-        -> PyResult<Py<PyAny>> {
+    fn decide_model(
+        &self,
+        py: Python<'_>,
+        request: &Bound<'_, PyAny>,
+        now: Instant,
+        caller: Option<&str>,
+    ) -> PyResult<Py<PyAny>> {
         let request = request_from_python(request)?;
         let decision = py.detach(|| crate::decide::decide_as(&self.policy, &request, now, caller));
         decision_to_python(py, &decision)
@@ -310,8 +315,10 @@ fn waited(within: Option<f64>) -> Option<std::time::Duration> {
 }
 
 /// `guarded` work within the caller's deadline; past it, whatever it decided is dropped for `abandoned`.
-fn watched<T>(within: Option<std::time::Duration>, work: impl FnOnce() -> Result<T, wire::Refusal>)
-    -> Result<T, Abandonable> {
+fn watched<T>(
+    within: Option<std::time::Duration>,
+    work: impl FnOnce() -> Result<T, wire::Refusal>,
+) -> Result<T, Abandonable> {
     let started = std::time::Instant::now();
     let (done, late) = crate::deadline::watching(within, || guarded(work));
     if started.elapsed() >= LONG_CALL {
@@ -652,8 +659,9 @@ fn any(v: &Bound<'_, PyAny>) -> PyResult<Any> {
 type PersonFields = (String, String, String, Vec<String>, Vec<String>, Vec<String>);
 type SpanFields = (i64, i64, String, String, String);
 
-fn identify_person((id, display_name, organization, handles, aliases, organization_aliases): PersonFields)
-    -> crate::model::Person {
+fn identify_person(
+    (id, display_name, organization, handles, aliases, organization_aliases): PersonFields,
+) -> crate::model::Person {
     crate::model::Person { id, display_name, organization, handles, aliases, organization_aliases, is_minor: false }
 }
 
@@ -667,19 +675,32 @@ fn identify_too_large(error: crate::identify::RosterTooLarge) -> PyErr {
 
 /// `identify.identifying_spans`; RosterTooLarge is a ValueError with its message.
 #[pyfunction]
-fn identify_spans(text: &str, people: Vec<PersonFields>, except_person: &str, excused: Vec<String>, counts: u32)
-    -> PyResult<Vec<SpanFields>> {
+fn identify_spans(
+    text: &str,
+    people: Vec<PersonFields>,
+    except_person: &str,
+    excused: Vec<String>,
+    counts: u32,
+) -> PyResult<Vec<SpanFields>> {
     let excused: Vec<&str> = excused.iter().map(String::as_str).collect();
-    let found = crate::identify::identifying_spans(text, people.into_iter().map(identify_person), except_person,
-                                                   &excused, counts).map_err(identify_too_large)?;
+    let found = crate::identify::identifying_spans(
+        text,
+        people.into_iter().map(identify_person),
+        except_person,
+        &excused,
+        counts,
+    )
+    .map_err(identify_too_large)?;
     Ok(found.into_iter().map(identify_span_fields).collect())
 }
 
 /// One `identify.Matcher` asked about several texts in turn, each (text, excused, counts): its
 /// spans and "", or no spans and the RosterTooLarge message.
 #[pyfunction]
-fn identify_matcher_spans(people: Vec<PersonFields>, asked: Vec<(String, Vec<String>, u32)>)
-    -> Vec<(Vec<SpanFields>, String)> {
+fn identify_matcher_spans(
+    people: Vec<PersonFields>,
+    asked: Vec<(String, Vec<String>, u32)>,
+) -> Vec<(Vec<SpanFields>, String)> {
     let matcher = crate::identify::Matcher::new(people.into_iter().map(identify_person));
     asked
         .iter()
@@ -831,10 +852,7 @@ fn write_response<'py>(py: Python<'py>, decision: &Bound<'py, PyDict>) -> PyResu
 /// `write_batch_response([decision_asdict]) -> bytes`.
 #[pyfunction]
 fn write_batch_response<'py>(py: Python<'py>, decisions: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyBytes>> {
-    let decisions = decisions
-        .iter()
-        .map(|d| decision_from(d.cast::<PyDict>()?))
-        .collect::<PyResult<Vec<_>>>()?;
+    let decisions = decisions.iter().map(|d| decision_from(d.cast::<PyDict>()?)).collect::<PyResult<Vec<_>>>()?;
     let bytes = wire::write_batch_response(&decisions).map_err(|r| PyValueError::new_err(r.message()))?;
     Ok(PyBytes::new(py, &bytes))
 }
@@ -847,9 +865,7 @@ fn get<'py, T: for<'a> FromPyObject<'a, 'py, Error = PyErr>>(dict: &Bound<'py, P
 }
 
 fn dicts<'py>(dict: &Bound<'py, PyDict>, key: &str) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    let list = dict
-        .get_item(key)?
-        .ok_or_else(|| PyValueError::new_err(format!("no `{key}`")))?;
+    let list = dict.get_item(key)?.ok_or_else(|| PyValueError::new_err(format!("no `{key}`")))?;
     list.try_iter()?.map(|d| Ok(d?.cast_into::<PyDict>()?)).collect()
 }
 
@@ -1106,17 +1122,28 @@ fn request_to_py<'py>(py: Python<'py>, r: &model::Request) -> PyResult<Bound<'py
 
 /// consent.latest over a Python list of `engine.model.Consent`: (index of the record, withdrawn?) or None.
 #[pyfunction]
-fn consent_latest(consents: Vec<Bound<'_, PyAny>>, person_id: &str, kind: &str, now: Instant)
-                  -> PyResult<Option<(usize, bool)>> {
+fn consent_latest(
+    consents: Vec<Bound<'_, PyAny>>,
+    person_id: &str,
+    kind: &str,
+    now: Instant,
+) -> PyResult<Option<(usize, bool)>> {
     let consents = consents.iter().map(consent).collect::<PyResult<Vec<_>>>()?;
-    Ok(crate::consent::latest(&consents, person_id, kind, now)
-        .map(|(found, withdrawn)| (consents.iter().position(|c| std::ptr::eq(c, found)).unwrap_or(usize::MAX), withdrawn)))
+    Ok(crate::consent::latest(&consents, person_id, kind, now).map(|(found, withdrawn)| {
+        (consents.iter().position(|c| std::ptr::eq(c, found)).unwrap_or(usize::MAX), withdrawn)
+    }))
 }
 
 /// consent.granted_since; `since` None is since ever (Python's `-math.inf`).
 #[pyfunction]
-fn consent_granted_since(consents: Vec<Bound<'_, PyAny>>, person_id: &str, kind: &str, since: Option<Instant>,
-                         now: Instant, destination: &Bound<'_, PyAny>) -> PyResult<bool> {
+fn consent_granted_since(
+    consents: Vec<Bound<'_, PyAny>>,
+    person_id: &str,
+    kind: &str,
+    since: Option<Instant>,
+    now: Instant,
+    destination: &Bound<'_, PyAny>,
+) -> PyResult<bool> {
     let consents = consents.iter().map(consent).collect::<PyResult<Vec<_>>>()?;
     let since = crate::terms::Moment::from_option(since);
     Ok(crate::consent::granted_since(&consents, person_id, kind, since, now, &self::destination(destination)?))

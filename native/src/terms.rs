@@ -181,8 +181,11 @@ pub struct Governing {
 }
 
 impl Governing {
-    pub(crate) fn new(versions: Vec<Arc<CompiledVersion>>, default_labels: Vec<(String, String)>,
-           label_floors: Vec<(String, String)>) -> Governing {
+    pub(crate) fn new(
+        versions: Vec<Arc<CompiledVersion>>,
+        default_labels: Vec<(String, String)>,
+        label_floors: Vec<(String, String)>,
+    ) -> Governing {
         let frozen = versions.iter().flat_map(|v| v.frozen_schemes.iter().cloned()).collect();
         let keys = versions.iter().map(|v| v.key()).collect();
         Governing { versions, default_labels, label_floors, frozen, keys }
@@ -216,8 +219,11 @@ fn refusal(code: &str, field: String, message: String) -> Refusal {
 
 /// The resolved history of a group: `bound` is the group's central binding
 /// (checked when it compiled), `requested` the request's own adoptions, checked here.
-pub fn terms_for<'p>(policy: &'p CompiledPolicy, bound: &'p [Adoption], requested: &'p [Adoption])
-                     -> Result<Terms<'p>, Refusal> {
+pub fn terms_for<'p>(
+    policy: &'p CompiledPolicy,
+    bound: &'p [Adoption],
+    requested: &'p [Adoption],
+) -> Result<Terms<'p>, Refusal> {
     match check_adoptions(policy, requested) {
         Some(refused) => Err(refused),
         None => Ok(Terms::new(policy, bound, requested)),
@@ -228,8 +234,11 @@ pub fn terms_for<'p>(policy: &'p CompiledPolicy, bound: &'p [Adoption], requeste
 fn check_adoptions(policy: &CompiledPolicy, adoptions: &[Adoption]) -> Option<Refusal> {
     for (index, adoption) in adoptions.iter().enumerate() {
         let Some(versions) = policy.versions.get(&adoption.agreement) else {
-            return Some(refusal("unknown_agreement", format!("group.adoptions[{index}].agreement"),
-                                format!("the agreement `{}` is not loaded", adoption.agreement)));
+            return Some(refusal(
+                "unknown_agreement",
+                format!("group.adoptions[{index}].agreement"),
+                format!("the agreement `{}` is not loaded", adoption.agreement),
+            ));
         };
         if policy.platform_wide.contains(&adoption.agreement) {
             let given = [
@@ -242,14 +251,20 @@ fn check_adoptions(policy: &CompiledPolicy, adoptions: &[Adoption]) -> Option<Re
                 return Some(refusal(
                     "terms_on_platform_agreement",
                     format!("group.adoptions[{index}].{name}"),
-                    format!("`{}` is in force on its own dates for every group, so an adoption of it cannot carry \
-                             `{name}`; put them on the group's own adoption", adoption.agreement),
+                    format!(
+                        "`{}` is in force on its own dates for every group, so an adoption of it cannot carry \
+                             `{name}`; put them on the group's own adoption",
+                        adoption.agreement
+                    ),
                 ));
             }
         }
         if adoption.version != 0 && !versions.contains_key(&adoption.version) {
-            return Some(refusal("unknown_agreement_version", format!("group.adoptions[{index}].version"),
-                                format!("`{}` has no version {}", adoption.agreement, adoption.version)));
+            return Some(refusal(
+                "unknown_agreement_version",
+                format!("group.adoptions[{index}].version"),
+                format!("`{}` has no version {}", adoption.agreement, adoption.version),
+            ));
         }
         for (kind, labels) in [("default_labels", &adoption.default_labels), ("label_floors", &adoption.label_floors)] {
             for (scheme, _) in labels {
@@ -257,20 +272,26 @@ fn check_adoptions(policy: &CompiledPolicy, adoptions: &[Adoption]) -> Option<Re
                     return Some(refusal(
                         "unknown_label_scheme",
                         format!("group.adoptions[{index}].{kind}"),
-                        format!("the label scheme `{scheme}` is defined by no loaded agreement, so its labels \
-                                 cannot be read"),
+                        format!(
+                            "the label scheme `{scheme}` is defined by no loaded agreement, so its labels \
+                                 cannot be read"
+                        ),
                     ));
                 }
             }
         }
         if adoption.segments.iter().any(|s| segment_key(s).is_empty()) {
-            return Some(refusal("blank_segment", format!("group.adoptions[{index}].segments"),
-                                "a blank segment name governs no item anyone can name; list the segments by name".into()));
+            return Some(refusal(
+                "blank_segment",
+                format!("group.adoptions[{index}].segments"),
+                "a blank segment name governs no item anyone can name; list the segments by name".into(),
+            ));
         }
     }
-    adoption_problems(adoptions).into_iter().next().map(|problem| {
-        refusal(&problem.code, format!("group.adoptions[{}].replaces", problem.index), problem.message)
-    })
+    adoption_problems(adoptions)
+        .into_iter()
+        .next()
+        .map(|problem| refusal(&problem.code, format!("group.adoptions[{}].replaces", problem.index), problem.message))
 }
 
 struct Adopted<'p> {
@@ -373,7 +394,12 @@ impl<'p> Terms<'p> {
         result
     }
 
-    fn in_force(&self, pool: &[Adopted<'p>], instant: Moment, segment: &str) -> Vec<(&'p Adoption, Arc<CompiledVersion>)> {
+    fn in_force(
+        &self,
+        pool: &[Adopted<'p>],
+        instant: Moment,
+        segment: &str,
+    ) -> Vec<(&'p Adoption, Arc<CompiledVersion>)> {
         let applicable: Vec<&Adopted<'p>> = pool
             .iter()
             .filter(|a| a.start <= instant && (a.segments.is_empty() || a.segments.contains(segment)))
@@ -385,10 +411,8 @@ impl<'p> Terms<'p> {
         }
         // Every adoption of an agreement from its latest start governs: two
         // versions adopted at one instant both hold, and the stricter wins.
-        let current: Vec<&Adopted<'p>> = applicable
-            .into_iter()
-            .filter(|a| latest.get(a.adoption.agreement.as_str()) == Some(&a.start))
-            .collect();
+        let current: Vec<&Adopted<'p>> =
+            applicable.into_iter().filter(|a| latest.get(a.adoption.agreement.as_str()) == Some(&a.start)).collect();
         let ended: BTreeSet<&str> = current
             .iter()
             .flat_map(|adopted| {
@@ -407,7 +431,12 @@ impl<'p> Terms<'p> {
     }
 
     /// Per scheme, the most restrictive of the values (defaults or floors) of the versions and adoptions in force.
-    fn labels(&self, versions: &[Arc<CompiledVersion>], adoptions: &[&Adoption], kind: LabelKind) -> Vec<(String, String)> {
+    fn labels(
+        &self,
+        versions: &[Arc<CompiledVersion>],
+        adoptions: &[&Adoption],
+        kind: LabelKind,
+    ) -> Vec<(String, String)> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for v in versions {
             let own = match kind {
@@ -506,8 +535,10 @@ mod tests {
     fn policy() -> CompiledPolicy {
         let mut versions = BTreeMap::new();
         versions.insert("baseline".to_string(), BTreeMap::from([(1, version("baseline", 1, None))]));
-        versions.insert("club".to_string(),
-                        BTreeMap::from([(1, version("club", 1, None)), (2, version("club", 2, Some(100 * DAY)))]));
+        versions.insert(
+            "club".to_string(),
+            BTreeMap::from([(1, version("club", 1, None)), (2, version("club", 2, Some(100 * DAY)))]),
+        );
         versions.insert("press".to_string(), BTreeMap::from([(1, version("press", 1, None))]));
         versions.insert("tlp".to_string(), BTreeMap::from([(1, version("tlp", 1, None))]));
         let tlp = LabelScheme {
@@ -611,25 +642,32 @@ mod tests {
     fn adoptions_that_cannot_be_read_are_refused_naming_the_field() {
         let policy = policy();
         let refused = |adoptions: &[Adoption]| terms_for(&policy, &[], adoptions).err().map(|r| (r.code, r.field));
-        assert_eq!(refused(&[adoption("nope", 0, None)]),
-                   Some(("unknown_agreement".into(), "group.adoptions[0].agreement".into())));
-        assert_eq!(refused(&[adoption("club", 0, None), adoption("club", 7, None)]),
-                   Some(("unknown_agreement_version".into(), "group.adoptions[1].version".into())));
+        assert_eq!(
+            refused(&[adoption("nope", 0, None)]),
+            Some(("unknown_agreement".into(), "group.adoptions[0].agreement".into()))
+        );
+        assert_eq!(
+            refused(&[adoption("club", 0, None), adoption("club", 7, None)]),
+            Some(("unknown_agreement_version".into(), "group.adoptions[1].version".into()))
+        );
         let mut platform = adoption("baseline", 0, None);
         platform.segments = vec!["x".into()];
-        assert_eq!(refused(&[platform]),
-                   Some(("terms_on_platform_agreement".into(), "group.adoptions[0].segments".into())));
+        assert_eq!(
+            refused(&[platform]),
+            Some(("terms_on_platform_agreement".into(), "group.adoptions[0].segments".into()))
+        );
         let mut labelled = adoption("club", 0, None);
         labelled.label_floors = vec![("tlр".into(), "red".into())]; // a Cyrillic р
-        assert_eq!(refused(&[labelled]),
-                   Some(("unknown_label_scheme".into(), "group.adoptions[0].label_floors".into())));
+        assert_eq!(
+            refused(&[labelled]),
+            Some(("unknown_label_scheme".into(), "group.adoptions[0].label_floors".into()))
+        );
         let mut blank = adoption("club", 0, None);
         blank.segments = vec![" \u{200b}".into()];
         assert_eq!(refused(&[blank]), Some(("blank_segment".into(), "group.adoptions[0].segments".into())));
         let mut itself = adoption("club", 0, None);
         itself.replaces = vec!["club".into()];
-        assert_eq!(refused(&[itself]),
-                   Some(("adoption_replaces_itself".into(), "group.adoptions[0].replaces".into())));
+        assert_eq!(refused(&[itself]), Some(("adoption_replaces_itself".into(), "group.adoptions[0].replaces".into())));
     }
 
     #[test]
@@ -642,8 +680,10 @@ mod tests {
         let problems = adoption_problems(&[later, b, a]);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].index, 1);
-        assert_eq!(problems[0].message,
-                   "the adoptions of `club`, `press` replace each other from the same instant, which would end them \
-                    all; say which one ends the other");
+        assert_eq!(
+            problems[0].message,
+            "the adoptions of `club`, `press` replace each other from the same instant, which would end them \
+                    all; say which one ends the other"
+        );
     }
 }

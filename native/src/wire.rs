@@ -13,11 +13,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use prost::Message as _;
-use prost_types::{value::Kind, ListValue, Struct, Timestamp};
 use crate::conditions::str_repr;
 use crate::names::scheme_key;
 use crate::names::{casefold, is_space, lower, strip};
+use prost::Message as _;
+use prost_types::{value::Kind, ListValue, Struct, Timestamp};
 
 use crate::model::{self, Instant, SECOND};
 use crate::pb::v1 as pb;
@@ -75,10 +75,7 @@ pub struct FieldViolation {
 }
 
 fn violation(field: impl Into<String>, description: impl Into<String>) -> FieldViolation {
-    FieldViolation {
-        field: field.into(),
-        description: description.into(),
-    }
+    FieldViolation { field: field.into(), description: description.into() }
 }
 
 /// Why the wire path gives no request or no answer; server/status.py turns each into a status.
@@ -97,11 +94,7 @@ impl Refusal {
             Refusal::Invalid(violations) => {
                 let count = violations.len();
                 let fields: Vec<String> = violations.iter().map(|v| format!("`{}`", v.field)).collect();
-                format!(
-                    "{count} invalid field{}: {}",
-                    if count != 1 { "s" } else { "" },
-                    fields.join(", ")
-                )
+                format!("{count} invalid field{}: {}", if count != 1 { "s" } else { "" }, fields.join(", "))
             }
             Refusal::Internal(fault) => fault.clone(),
         }
@@ -122,10 +115,7 @@ fn refuse_if_any(problems: Vec<FieldViolation>) -> Result<(), Refusal> {
 
 /// `" ".join(text.split())`.
 fn single_spaced(text: &str) -> String {
-    text.split(is_space)
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    text.split(is_space).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// The length Python gives a string: its code points.
@@ -148,7 +138,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
@@ -224,16 +214,9 @@ pub fn to_iso(instant: Instant) -> String {
     let (seconds, nanos) = (instant.div_euclid(SECOND), instant.rem_euclid(SECOND));
     let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     let (year, month, day) = civil_from_days(days);
-    let mut text = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    );
-    let digits = [0u32, 3, 6, 9]
-        .into_iter()
-        .find(|d| nanos % 10i128.pow(9 - d) == 0)
-        .unwrap_or(9);
+    let mut text =
+        format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", of_day / 3600, of_day % 3600 / 60, of_day % 60);
+    let digits = [0u32, 3, 6, 9].into_iter().find(|d| nanos % 10i128.pow(9 - d) == 0).unwrap_or(9);
     if digits > 0 {
         text.push('.');
         text.push_str(&format!("{nanos:09}")[..digits as usize]);
@@ -574,11 +557,7 @@ fn skip(reader: &mut Reader<'_>, number: u32, wire: u8, depth: u32) -> Result<()
             loop {
                 let (inner, inner_wire) = reader.tag()?;
                 if inner_wire == END_GROUP {
-                    return if inner == number {
-                        Ok(())
-                    } else {
-                        Err(Malformed::Corrupt)
-                    };
+                    return if inner == number { Ok(()) } else { Err(Malformed::Corrupt) };
                 }
                 skip(reader, inner, inner_wire, depth - 1)?;
             }
@@ -631,19 +610,10 @@ impl Enum {
         if let Some(word) = self.word(number) {
             return word;
         }
-        let names: Vec<String> = self
-            .values
-            .iter()
-            .enumerate()
-            .map(|(n, name)| format!("{name} ({n})"))
-            .collect();
+        let names: Vec<String> = self.values.iter().enumerate().map(|(n, name)| format!("{name} ({n})")).collect();
         problems.push(violation(
             field,
-            format!(
-                "{number} is not a defined {}; send one of {}",
-                self.name,
-                names.join(", ")
-            ),
+            format!("{number} is not a defined {}; send one of {}", self.name, names.join(", ")),
         ));
         String::new()
     }
@@ -694,34 +664,17 @@ const ITEM_KINDS: Enum = Enum {
 };
 const FORMATS: Enum = Enum {
     name: "Format",
-    values: &[
-        "FORMAT_UNSPECIFIED",
-        "FORMAT_TEXT",
-        "FORMAT_SCREENSHOT",
-        "FORMAT_FILE",
-        "FORMAT_RECORDING",
-    ],
+    values: &["FORMAT_UNSPECIFIED", "FORMAT_TEXT", "FORMAT_SCREENSHOT", "FORMAT_FILE", "FORMAT_RECORDING"],
     unspecified: "text",
 };
 const DERIVATIONS: Enum = Enum {
     name: "Derivation",
-    values: &[
-        "DERIVATION_UNSPECIFIED",
-        "DERIVATION_VERBATIM",
-        "DERIVATION_PARAPHRASE",
-        "DERIVATION_SUMMARY",
-    ],
+    values: &["DERIVATION_UNSPECIFIED", "DERIVATION_VERBATIM", "DERIVATION_PARAPHRASE", "DERIVATION_SUMMARY"],
     unspecified: "verbatim",
 };
 const ROLES: Enum = Enum {
     name: "Role",
-    values: &[
-        "ROLE_UNSPECIFIED",
-        "ROLE_MEMBER",
-        "ROLE_MODERATOR",
-        "ROLE_ADMIN",
-        "ROLE_OWNER",
-    ],
+    values: &["ROLE_UNSPECIFIED", "ROLE_MEMBER", "ROLE_MODERATOR", "ROLE_ADMIN", "ROLE_OWNER"],
     unspecified: "member",
 };
 const ACTOR_KINDS: Enum = Enum {
@@ -752,42 +705,22 @@ const LEGAL_BASES: Enum = Enum {
 };
 const SPAN_UNITS: Enum = Enum {
     name: "SpanUnit",
-    values: &[
-        "SPAN_UNIT_UNSPECIFIED",
-        "SPAN_UNIT_CODE_POINT",
-        "SPAN_UNIT_UTF16",
-        "SPAN_UNIT_UTF8",
-    ],
+    values: &["SPAN_UNIT_UNSPECIFIED", "SPAN_UNIT_CODE_POINT", "SPAN_UNIT_UTF16", "SPAN_UNIT_UTF8"],
     unspecified: "code_point",
 };
 const DECISIONS: Enum = Enum {
     name: "Decision",
-    values: &[
-        "DECISION_UNSPECIFIED",
-        "DECISION_ALLOW",
-        "DECISION_ALLOW_WITH_OBLIGATIONS",
-        "DECISION_DENY",
-    ],
+    values: &["DECISION_UNSPECIFIED", "DECISION_ALLOW", "DECISION_ALLOW_WITH_OBLIGATIONS", "DECISION_DENY"],
     unspecified: "",
 };
 const EFFECTS: Enum = Enum {
     name: "Effect",
-    values: &[
-        "EFFECT_UNSPECIFIED",
-        "EFFECT_ALLOW",
-        "EFFECT_ALLOW_WITH_OBLIGATIONS",
-        "EFFECT_DENY",
-    ],
+    values: &["EFFECT_UNSPECIFIED", "EFFECT_ALLOW", "EFFECT_ALLOW_WITH_OBLIGATIONS", "EFFECT_DENY"],
     unspecified: "",
 };
 const OUTCOMES: Enum = Enum {
     name: "ItemOutcome",
-    values: &[
-        "ITEM_OUTCOME_UNSPECIFIED",
-        "ITEM_OUTCOME_KEPT",
-        "ITEM_OUTCOME_REDACTED",
-        "ITEM_OUTCOME_EXCLUDED",
-    ],
+    values: &["ITEM_OUTCOME_UNSPECIFIED", "ITEM_OUTCOME_KEPT", "ITEM_OUTCOME_REDACTED", "ITEM_OUTCOME_EXCLUDED"],
     unspecified: "",
 };
 
@@ -807,11 +740,7 @@ fn instant(stamp: Option<&Timestamp>, name: &str, at: &str, problems: &mut Vec<F
         return Some(Instant::from(seconds) * SECOND + Instant::from(nanos));
     }
     problems.push(violation(
-        if at.is_empty() {
-            name.to_string()
-        } else {
-            format!("{at}.{name}")
-        },
+        if at.is_empty() { name.to_string() } else { format!("{at}.{name}") },
         format!(
             "malformed timestamp (seconds={seconds}, nanos={nanos}): seconds must fall within \
              0001-01-01..9999-12-31 and nanos within 0..999999999"
@@ -824,10 +753,7 @@ fn instant(stamp: Option<&Timestamp>, name: &str, at: &str, problems: &mut Vec<F
 fn timestamp(instant: Option<Instant>) -> Option<Timestamp> {
     let instant = instant?.clamp(FIRST_INSTANT, LAST_INSTANT);
     // Within the range both parts fit; floor division: nanos count forward, also before 1970.
-    Some(Timestamp {
-        seconds: instant.div_euclid(SECOND) as i64,
-        nanos: instant.rem_euclid(SECOND) as i32,
-    })
+    Some(Timestamp { seconds: instant.div_euclid(SECOND) as i64, nanos: instant.rem_euclid(SECOND) as i32 })
 }
 
 /// convert._decided_at: the instant a call is decided at.
@@ -880,10 +806,7 @@ pub fn requests_from_batch(
     if checks.len() > max_batch {
         return Err(Refusal::Invalid(vec![violation(
             "checks",
-            format!(
-                "at most {max_batch} checks per batch, got {}; split the batch",
-                checks.len()
-            ),
+            format!("at most {max_batch} checks per batch, got {}; split the batch", checks.len()),
         )]));
     }
     let mut problems = Vec::new();
@@ -891,11 +814,7 @@ pub fn requests_from_batch(
     for (index, check) in checks.iter().enumerate() {
         let mut found = Vec::new();
         requests.push(request(check, clock, &mut found));
-        problems.extend(
-            found
-                .into_iter()
-                .map(|v| violation(format!("checks[{index}].{}", v.field), v.description)),
-        );
+        problems.extend(found.into_iter().map(|v| violation(format!("checks[{index}].{}", v.field), v.description)));
     }
     refuse_if_any(problems)?;
     Ok(requests)
@@ -904,11 +823,7 @@ pub fn requests_from_batch(
 fn request(message: &pb::CheckRequest, clock: Option<&Clock>, problems: &mut Problems) -> model::Request {
     let mut request = facts(message, clock, problems);
     check_destination(&request, problems);
-    if let Some(Clock {
-        now,
-        max_skew: Some(skew),
-    }) = clock
-    {
+    if let Some(Clock { now, max_skew: Some(skew) }) = clock {
         no_events_ahead(&request, now + skew, problems);
         ends_ahead_as_past(&mut request, *now, now + skew);
     }
@@ -919,10 +834,7 @@ fn request(message: &pb::CheckRequest, clock: Option<&Clock>, problems: &mut Pro
 fn no_events_ahead(request: &model::Request, limit: Instant, problems: &mut Problems) {
     for (index, item) in request.items.iter().enumerate() {
         if let Some(retracted) = item.retracted_at.filter(|at| *at > limit) {
-            problems.push(violation(
-                format!("items[{index}].retracted_at"),
-                ahead(retracted, limit),
-            ));
+            problems.push(violation(format!("items[{index}].retracted_at"), ahead(retracted, limit)));
         }
         for (number, consent) in item.consents.iter().enumerate() {
             if let Some(withdrawn) = consent.withdrawn_at.filter(|at| *at > limit) {
@@ -970,25 +882,14 @@ fn facts(message: &pb::CheckRequest, clock: Option<&Clock>, problems: &mut Probl
     let actor = actor(message.actor.as_ref().unwrap_or(&pb::Actor::default()), problems);
     let group = group(message.group.as_ref().unwrap_or(&pb::Group::default()), problems);
     let items = items(&message.items, problems);
-    let destination = destination(
-        message.destination.as_ref().unwrap_or(&pb::Destination::default()),
-        problems,
-    );
+    let destination = destination(message.destination.as_ref().unwrap_or(&pb::Destination::default()), problems);
     let stated = instant(message.requested_at.as_ref(), "requested_at", "", problems);
     let requested_at = decided_at(stated, clock, problems);
     let attribution = message.attribution.as_ref().map(attribution).unwrap_or_default();
     let format = FORMATS.read(message.format, "format", problems);
     let derived = DERIVATIONS.read(message.derived, "derived", problems);
-    let purpose = message
-        .purpose
-        .as_ref()
-        .map(|p| purpose(p, problems))
-        .unwrap_or_default();
-    let attributes = message
-        .attributes
-        .as_ref()
-        .map(|s| structure(s, "attributes", problems))
-        .unwrap_or_default();
+    let purpose = message.purpose.as_ref().map(|p| purpose(p, problems)).unwrap_or_default();
+    let attributes = message.attributes.as_ref().map(|s| structure(s, "attributes", problems)).unwrap_or_default();
     let span_unit = SPAN_UNITS.read(message.span_unit, "span_unit", problems);
     model::Request {
         action,
@@ -1077,11 +978,8 @@ fn adoption(adoption: &pb::Adoption, at: &str, problems: &mut Problems) -> model
 }
 
 fn items(items: &[pb::Item], problems: &mut Problems) -> Vec<model::Item> {
-    let read: Vec<model::Item> = items
-        .iter()
-        .enumerate()
-        .map(|(index, i)| item(i, &format!("items[{index}]"), problems))
-        .collect();
+    let read: Vec<model::Item> =
+        items.iter().enumerate().map(|(index, i)| item(i, &format!("items[{index}]"), problems)).collect();
     check_items(&read, problems);
     read
 }
@@ -1089,18 +987,10 @@ fn items(items: &[pb::Item], problems: &mut Problems) -> Vec<model::Item> {
 fn item(item: &pb::Item, at: &str, problems: &mut Problems) -> model::Item {
     let posted_at = instant(item.posted_at.as_ref(), "posted_at", at, problems);
     let retracted_at = instant(item.retracted_at.as_ref(), "retracted_at", at, problems);
-    let labels = item
-        .labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| label(l, &format!("{at}.labels[{i}]"), problems))
-        .collect();
-    let consents = item
-        .consents
-        .iter()
-        .enumerate()
-        .map(|(i, c)| consent(c, &format!("{at}.consents[{i}]"), problems))
-        .collect();
+    let labels =
+        item.labels.iter().enumerate().map(|(i, l)| label(l, &format!("{at}.labels[{i}]"), problems)).collect();
+    let consents =
+        item.consents.iter().enumerate().map(|(i, c)| consent(c, &format!("{at}.consents[{i}]"), problems)).collect();
     let kind = ITEM_KINDS.read(item.kind, &format!("{at}.kind"), problems);
     model::Item {
         id: item.id.clone(),
@@ -1162,10 +1052,7 @@ fn destination(destination: &pb::Destination, problems: &mut Problems) -> model:
         recipients: destination
             .recipients
             .iter()
-            .map(|r| model::Recipient {
-                id: r.id.clone(),
-                organization: r.organization.clone(),
-            })
+            .map(|r| model::Recipient { id: r.id.clone(), organization: r.organization.clone() })
             .collect(),
         group_id: destination.group_id.clone(),
         publicly_accessible: destination.publicly_accessible,
@@ -1218,10 +1105,7 @@ fn plain(value: &prost_types::Value, field: &str, problems: &mut Problems) -> mo
             let number = *number;
             if !number.is_finite() {
                 // NaN compares false with everything: a rule testing it would never hold.
-                problems.push(violation(
-                    field,
-                    format!("{} is not a finite number", python_float(number)),
-                ));
+                problems.push(violation(field, format!("{} is not a finite number", python_float(number))));
                 return model::Any::Null;
             }
             // JSON has one number type; 3 should compare and print as the 3 a rule wrote.
@@ -1234,11 +1118,7 @@ fn plain(value: &prost_types::Value, field: &str, problems: &mut Problems) -> mo
         Some(Kind::BoolValue(flag)) => model::Any::Bool(*flag),
         Some(Kind::StructValue(inner)) => model::Any::Map(structure(inner, field, problems)),
         Some(Kind::ListValue(list)) => model::Any::List(
-            list.values
-                .iter()
-                .enumerate()
-                .map(|(i, v)| plain(v, &format!("{field}[{i}]"), problems))
-                .collect(),
+            list.values.iter().enumerate().map(|(i, v)| plain(v, &format!("{field}[{i}]"), problems)).collect(),
         ),
         Some(Kind::NullValue(_)) | None => model::Any::Null,
     }
@@ -1255,10 +1135,7 @@ fn label_map(entries: &HashMap<String, String>, at: &str, problems: &mut Problem
     for (key, value) in sorted {
         let scheme = scheme_key(key);
         if scheme.is_empty() {
-            problems.push(violation(
-                at,
-                format!("a blank label scheme `{key}`; name the scheme, e.g. `tlp`"),
-            ));
+            problems.push(violation(at, format!("a blank label scheme `{key}`; name the scheme, e.g. `tlp`")));
         } else if let Some(first) = given.get(&scheme) {
             problems.push(violation(
                 at,
@@ -1282,12 +1159,7 @@ fn check_actor(actor: &model::Actor, problems: &mut Problems) {
     required(&actor.id, "actor.id", "the id of the person acting", problems);
     if actor.kind == "service" {
         // A service acts for the person who installed it and holds no role of its own.
-        required(
-            &actor.installed_by,
-            "actor.installed_by",
-            "the id of the person who installed the service",
-            problems,
-        );
+        required(&actor.installed_by, "actor.installed_by", "the id of the person who installed the service", problems);
         if actor.role != "member" && !actor.role.is_empty() {
             problems.push(violation(
                 "actor.role",
@@ -1306,27 +1178,17 @@ fn check_actor(actor: &model::Actor, problems: &mut Problems) {
             ));
         }
     } else if !actor.installed_by.is_empty() {
-        problems.push(violation(
-            "actor.installed_by",
-            "given, yet `actor.kind` is a person: only a service is installed",
-        ));
+        problems
+            .push(violation("actor.installed_by", "given, yet `actor.kind` is a person: only a service is installed"));
     }
 }
 
 fn check_group(group: &model::Group, problems: &mut Problems) {
-    required(
-        &group.id,
-        "group.id",
-        "the id of the group the items were posted in",
-        problems,
-    );
+    required(&group.id, "group.id", "the id of the group the items were posted in", problems);
     let stripped = strip(&group.id);
     if group.id != stripped && !stripped.is_empty() {
         // `g1 ` is not the group bindings.yaml binds as `g1`: read as another, it would escape that floor.
-        problems.push(violation(
-            "group.id",
-            format!("`{}` has blanks around it; send the id as issued", group.id),
-        ));
+        problems.push(violation("group.id", format!("`{}` has blanks around it; send the id as issued", group.id)));
     }
     for (index, adoption) in group.adoptions.iter().enumerate() {
         required(
@@ -1408,12 +1270,8 @@ fn same_group(request: &model::Request, problems: &mut Problems) {
         ));
     }
     if !destination.recipients.is_empty() {
-        let mut members: HashSet<&str> = group
-            .participants
-            .iter()
-            .map(|p| p.id.as_str())
-            .filter(|id| !id.is_empty())
-            .collect();
+        let mut members: HashSet<&str> =
+            group.participants.iter().map(|p| p.id.as_str()).filter(|id| !id.is_empty()).collect();
         if request.actor.member && !request.actor.id.is_empty() {
             members.insert(&request.actor.id);
         }
@@ -1463,14 +1321,7 @@ fn original_exchange(request: &model::Request, problems: &mut Problems) {
         .map(String::as_str)
         .filter(|id| !id.is_empty())
         .collect();
-    party.extend(
-        request
-            .group
-            .participants
-            .iter()
-            .map(|p| p.id.as_str())
-            .filter(|id| !id.is_empty()),
-    );
+    party.extend(request.group.participants.iter().map(|p| p.id.as_str()).filter(|id| !id.is_empty()));
     for (index, recipient) in request.destination.recipients.iter().enumerate() {
         if !party.contains(recipient.id.as_str()) {
             problems.push(violation(
@@ -1508,13 +1359,8 @@ fn actor_org_internal(request: &model::Request, problems: &mut Problems) {
 }
 
 fn community_peer(request: &model::Request, problems: &mut Problems) {
-    let community: HashSet<String> = request
-        .group
-        .community
-        .iter()
-        .filter(|o| !strip(o).is_empty())
-        .map(|o| organization_key(o))
-        .collect();
+    let community: HashSet<String> =
+        request.group.community.iter().filter(|o| !strip(o).is_empty()).map(|o| organization_key(o)).collect();
     for (index, recipient) in request.destination.recipients.iter().enumerate() {
         let theirs = organization_key(&recipient.organization);
         if !community.is_empty() && !theirs.is_empty() && !community.contains(&theirs) {
@@ -1571,27 +1417,9 @@ fn exceeded(request: &pb::CheckRequest, limits: &Limits, at: &str) -> Problems {
         None,
         &[
             ("items", items.len(), limits.max_items, "items", "max-items"),
-            (
-                "group.participants",
-                participants,
-                limits.max_participants,
-                "participants",
-                "max-participants",
-            ),
-            (
-                "destination.recipients",
-                recipients,
-                limits.max_participants,
-                "recipients",
-                "max-participants",
-            ),
-            (
-                "quoted_text",
-                chars(&request.quoted_text),
-                limits.max_text,
-                "characters",
-                "max-text",
-            ),
+            ("group.participants", participants, limits.max_participants, "participants", "max-participants"),
+            ("destination.recipients", recipients, limits.max_participants, "recipients", "max-participants"),
+            ("quoted_text", chars(&request.quoted_text), limits.max_text, "characters", "max-text"),
         ],
     );
     for (index, item) in items.iter().take(limits.max_items).enumerate() {
@@ -1610,13 +1438,7 @@ fn exceeded(request: &pb::CheckRequest, limits: &Limits, at: &str) -> Problems {
                     "max-listed-people",
                 ),
                 ("labels", item.labels.len(), limits.max_labels, "labels", "max-labels"),
-                (
-                    "consents",
-                    item.consents.len(),
-                    limits.max_labels,
-                    "consents",
-                    "max-labels",
-                ),
+                ("consents", item.consents.len(), limits.max_labels, "consents", "max-labels"),
             ],
         );
     }
@@ -1625,13 +1447,7 @@ fn exceeded(request: &pb::CheckRequest, limits: &Limits, at: &str) -> Problems {
         &mut problems,
         at,
         None,
-        &[(
-            "group.adoptions",
-            adoptions,
-            limits.max_adoptions,
-            "adoptions",
-            "max-adoptions",
-        )],
+        &[("group.adoptions", adoptions, limits.max_adoptions, "adoptions", "max-adoptions")],
     );
     if let Some(attributes) = &request.attributes {
         let depth = depth(attributes, limits.max_struct_depth);
@@ -1639,13 +1455,7 @@ fn exceeded(request: &pb::CheckRequest, limits: &Limits, at: &str) -> Problems {
             &mut problems,
             at,
             None,
-            &[(
-                "attributes",
-                depth,
-                limits.max_struct_depth,
-                "levels of nesting",
-                "max-struct-depth",
-            )],
+            &[("attributes", depth, limits.max_struct_depth, "levels of nesting", "max-struct-depth")],
         );
     }
     problems
@@ -1664,14 +1474,7 @@ fn over(problems: &mut Problems, at: &str, item: Option<usize>, counts: &[Count<
 }
 
 fn limit_violation(field: &str, limit: usize, what: &str, flag: &str, got: usize) -> FieldViolation {
-    violation(
-        field,
-        format!(
-            "at most {} {what} (limit --{flag}), got {}",
-            thousands(limit),
-            thousands(got)
-        ),
-    )
+    violation(field, format!("at most {} {what} (limit --{flag}), got {}", thousands(limit), thousands(got)))
 }
 
 enum Nested<'a> {
@@ -1793,11 +1596,7 @@ impl Tally {
             self.name(&p.display_name);
             self.name(&p.organization);
             self.list(p.handles.len().max(p.aliases.len()).max(p.organization_aliases.len()));
-            p.handles
-                .iter()
-                .chain(&p.aliases)
-                .chain(&p.organization_aliases)
-                .for_each(|n| self.name(n));
+            p.handles.iter().chain(&p.aliases).chain(&p.organization_aliases).for_each(|n| self.name(n));
         }
     }
 }
@@ -1813,13 +1612,7 @@ fn gather(r: &model::Request, limits: &Limits) -> Tally {
         largest_crowd: 0,
     };
     let (actor, group, destination) = (&r.actor, &r.group, &r.destination);
-    for id in [
-        &actor.id,
-        &actor.installed_by,
-        &group.id,
-        &destination.channel,
-        &destination.group_id,
-    ] {
+    for id in [&actor.id, &actor.installed_by, &group.id, &destination.channel, &destination.group_id] {
         tally.id(id);
     }
     for name in [&actor.display_name, &actor.organization, &r.attribution.descriptor] {
@@ -1830,12 +1623,7 @@ fn gather(r: &model::Request, limits: &Limits) -> Tally {
     group.community.iter().for_each(|n| tally.name(n));
     for a in &group.adoptions {
         tally.id(&a.agreement);
-        let lists = [
-            a.replaces.len(),
-            a.segments.len(),
-            a.default_labels.len(),
-            a.label_floors.len(),
-        ];
+        let lists = [a.replaces.len(), a.segments.len(), a.default_labels.len(), a.label_floors.len()];
         tally.list(lists.into_iter().max().unwrap_or(0));
         a.replaces.iter().chain(&a.segments).for_each(|id| tally.id(id));
         for (scheme, value) in a.default_labels.iter().chain(&a.label_floors) {
@@ -1954,10 +1742,7 @@ fn plan(part: Part<'_>) -> Vec<(&'static str, Field<'_>)> {
             ("labels", Many(i.labels.iter().map(Part::Label).collect())),
             ("consents", Many(i.consents.iter().map(Part::Consent).collect())),
             ("text", Text(&i.text)),
-            (
-                "listed_people",
-                Many(i.listed_people.iter().map(Part::Person).collect()),
-            ),
+            ("listed_people", Many(i.listed_people.iter().map(Part::Person).collect())),
             ("session", One(i.session.as_ref().map(Part::Session))),
             ("exchange_participants", Texts(&i.exchange_participants)),
             ("conversation", Text(&i.conversation)),
@@ -1969,11 +1754,7 @@ fn plan(part: Part<'_>) -> Vec<(&'static str, Field<'_>)> {
             ("set_by", Text(&l.set_by)),
             ("params", Map(&l.params)),
         ],
-        Part::Consent(c) => vec![
-            ("by", Text(&c.by)),
-            ("scope", Text(&c.scope)),
-            ("recipients", Texts(&c.recipients)),
-        ],
+        Part::Consent(c) => vec![("by", Text(&c.by)), ("scope", Text(&c.scope)), ("recipients", Texts(&c.recipients))],
         Part::Session(s) => vec![("id", Text(&s.id)), ("segment", Text(&s.segment))],
         Part::Destination(d) => vec![
             ("channel", Text(&d.channel)),
@@ -2024,11 +1805,7 @@ fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: 
         vec![(Part::Request(request), at.strip_suffix('.').unwrap_or(at).into())];
     while let Some((part, at)) = pending.pop() {
         for (name, value) in plan(part) {
-            let field = if at.is_empty() {
-                name.to_string()
-            } else {
-                format!("{at}.{name}")
-            };
+            let field = if at.is_empty() { name.to_string() } else { format!("{at}.{name}") };
             let entries = match &value {
                 Field::Texts(list) => Some(list.len()),
                 Field::Map(map) => Some(map.len()),
@@ -2043,12 +1820,9 @@ fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: 
             }
             let kind = if IDS.contains(&name) { "id" } else { "name" };
             match value {
-                Field::Many(children) => pending.extend(
-                    children
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, child)| (child, format!("{field}[{i}]"))),
-                ),
+                Field::Many(children) => {
+                    pending.extend(children.into_iter().enumerate().map(|(i, child)| (child, format!("{field}[{i}]"))))
+                }
                 Field::One(Some(child)) => pending.push((child, field)),
                 Field::One(None) => {}
                 Field::Map(map) => {
@@ -2069,11 +1843,7 @@ fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: 
                 }
                 Field::Text(text) if !TEXTS.contains(&name) && !text.is_empty() => {
                     // Blanks and invisibles in a scheme fold away, as it is read.
-                    let text = if name == "scheme" {
-                        scheme_key(text)
-                    } else {
-                        text.to_string()
-                    };
+                    let text = if name == "scheme" { scheme_key(text) } else { text.to_string() };
                     string(problems, &field, &text, kind, limits);
                 }
                 Field::Text(_) => {}
@@ -2086,13 +1856,7 @@ fn string(problems: &mut Problems, field: &str, value: &str, kind: &str, limits:
     let limit = if kind == "id" { limits.max_id } else { limits.max_name };
     let length = chars(value);
     if length > limit {
-        problems.push(limit_violation(
-            field,
-            limit,
-            "characters",
-            &format!("max-{kind}"),
-            length,
-        ));
+        problems.push(limit_violation(field, limit, "characters", &format!("max-{kind}"), length));
     } else if let Some(control) = value.chars().find(|c| is_control(*c)) {
         problems.push(violation(
             field,
@@ -2133,10 +1897,7 @@ pub fn decode_batch(bytes: &[u8]) -> Result<BatchMessage, Refusal> {
 }
 
 fn info(check: &pb::CheckRequest) -> ReadInfo {
-    ReadInfo {
-        group_id: check.group.as_ref().map(|g| g.id.clone()).unwrap_or_default(),
-        explain: check.explain,
-    }
+    ReadInfo { group_id: check.group.as_ref().map(|g| g.id.clone()).unwrap_or_default(), explain: check.explain }
 }
 
 impl CheckMessage {
@@ -2165,11 +1926,7 @@ impl BatchMessage {
 
     /// Every check's group id: one foreign group refuses the whole batch.
     pub fn group_ids(&self) -> Vec<&str> {
-        self.0
-            .checks
-            .iter()
-            .map(|c| c.group.as_ref().map_or("", |g| g.id.as_str()))
-            .collect()
+        self.0.checks.iter().map(|c| c.group.as_ref().map_or("", |g| g.id.as_str())).collect()
     }
 
     /// limits.check_batch, convert.requests_from_batch, limits.check_batch_strings: every check read by one clock.
@@ -2182,11 +1939,7 @@ impl BatchMessage {
         check_batch(&self.0, limits, max_batch)?;
         let batch = requests_from_batch(&self.0, max_batch, Some(clock))?;
         check_batch_strings(&self.0, &batch, limits)?;
-        Ok(batch
-            .into_iter()
-            .zip(&self.0.checks)
-            .map(|(facts, check)| (facts, info(check)))
-            .collect())
+        Ok(batch.into_iter().zip(&self.0.checks).map(|(facts, check)| (facts, info(check))).collect())
     }
 }
 
@@ -2221,9 +1974,7 @@ pub fn write_batch_response(decisions: &[model::Decision]) -> Result<Vec<u8>, Re
 /// The wire number of an answer's word; one the wire cannot carry is an engine bug, surfaced as INTERNAL
 /// rather than sent as a silently wrong decision.
 fn number(table: &Enum, word: &str) -> Result<i32, Refusal> {
-    table
-        .number(word)
-        .ok_or_else(|| Refusal::Internal(format!("`{word}` is no {}", table.name)))
+    table.number(word).ok_or_else(|| Refusal::Internal(format!("`{word}` is no {}", table.name)))
 }
 
 /// convert.response_to_proto without the explanation.
@@ -2298,20 +2049,14 @@ mod tests {
     #[test]
     fn enum_tables_are_the_protos() {
         for n in 0..4 {
-            assert_eq!(
-                Some(ACTIONS.values[n as usize]),
-                pb::Action::try_from(n).ok().map(|a| a.as_str_name())
-            );
+            assert_eq!(Some(ACTIONS.values[n as usize]), pb::Action::try_from(n).ok().map(|a| a.as_str_name()));
         }
         for n in 0..12 {
             let name = pb::DestinationKind::try_from(n).map(|k| k.as_str_name()).ok();
             assert_eq!(Some(DESTINATION_KINDS.values[n as usize]), name);
         }
         for n in 0..7 {
-            assert_eq!(
-                Some(ITEM_KINDS.values[n as usize]),
-                pb::ItemKind::try_from(n).ok().map(|k| k.as_str_name())
-            );
+            assert_eq!(Some(ITEM_KINDS.values[n as usize]), pb::ItemKind::try_from(n).ok().map(|k| k.as_str_name()));
         }
         assert_eq!(ITEM_KINDS.word(0).as_deref(), Some("message"));
         assert_eq!(DESTINATION_KINDS.word(10).as_deref(), Some("ai_tool"));
@@ -2349,9 +2094,7 @@ mod tests {
             (b"\x22\x04\x2a\x01\x12\x00\x00", "Wire format was corrupt"),
             (b"\x0e", "Wire format was corrupt"),
         ] {
-            let Err(Refusal::Invalid(violations)) = decode_check(bytes) else {
-                panic!("{bytes:?} read")
-            };
+            let Err(Refusal::Invalid(violations)) = decode_check(bytes) else { panic!("{bytes:?} read") };
             assert!(violations[0].description.contains(words), "{bytes:?}");
         }
         assert!(decode_check(b"\x0a\x02\x08\x01\x13\x14").is_ok()); // a field of another wire type is unknown
