@@ -187,8 +187,10 @@ impl Folded {
     }
 }
 
-/// A word mark: where a word may begin or end. U+FFFF folds to nothing, so no folded text holds it.
-const MARK: char = '\u{ffff}';
+/// A word mark: where a word may begin or end. A control character folds to INVISIBLE, so no folded
+/// text holds one; and a low one keeps the automaton's table of characters (as long as the highest
+/// character of its keys) small: U+FFFF cost every automaton 256 KiB.
+const MARK: char = '\u{1}';
 
 /// Python's `_PIECES` (`[^\W_<unspaced>]+|[<unspaced>]+|.`): the text cut into runs of letters
 /// and digits of spaced scripts, runs of unspaced characters, and single other characters.
@@ -1393,5 +1395,18 @@ mod tests {
         assert_eq!(automata.usage(), (0, 0));
         assert!(automata.get("tenant", rows(&people), true).is_ok(), "in time, the same roster builds");
         assert_eq!(automata.usage().0, 1);
+    }
+
+    #[test]
+    fn the_word_mark_is_a_character_no_folded_text_holds_and_costs_little() {
+        let every: String = (0..=0x10FFFFu32).filter_map(char::from_u32).collect();
+        let chars: Vec<char> = every.chars().collect();
+        assert!(!fold_text(&chars).folded.contains(&MARK));
+        for ch in chars.iter().step_by(97) {
+            assert!(!fold_text(&[*ch]).folded.contains(&MARK), "{ch:?}");
+        }
+        let built = build(&rows(&[person("li", "Li Chen", "Northwind Bank")]), true).unwrap().unwrap();
+        assert!(built.search.heap_bytes() < 16 << 10, "{}", built.search.heap_bytes());
+        // 1.3 KB; U+FFFF: 257 KB
     }
 }
