@@ -798,12 +798,35 @@ fn abandoned() -> RosterTooLarge {
 /// A double-array automaton over characters: a state per folded character, not per byte of
 /// UTF-8, twelve bytes each, so the largest roster a request may send (MAX_BUILD_CHARS of
 /// terms in a script of three-byte characters) is built within a worker's memory bound.
+///
+/// A large roster is built as several automata of at most CHUNK_BYTES of keys each, searched one after
+/// the other as one: what a build holds while it works is a chunk's, not the whole roster's.
 struct Automaton {
-    search: CharwiseDoubleArrayAhoCorasick<u32>,
+    searches: Vec<CharwiseDoubleArrayAhoCorasick<u32>>,
     values: Vec<(usize, Vec<Variant>)>,
 }
 
+/// Bytes of keys one automaton is built from, at most (but for one longer key).
+const CHUNK_BYTES: usize = 1_000_000;
+
+impl Automaton {
+    /// Every match of every key in `haystack`: (byte offset of its end, key index), overlapping.
+    fn find<'a>(&'a self, haystack: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
+        self.searches
+            .iter()
+            .flat_map(move |search| search.find_overlapping_iter(haystack).map(|hit| (hit.end(), hit.value() as usize)))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.searches.iter().map(CharwiseDoubleArrayAhoCorasick::heap_bytes).sum()
+    }
+}
+
 fn build(rows: &[Row], marked: bool) -> Result<Option<Automaton>, RosterTooLarge> {
+    build_in_chunks(rows, marked, CHUNK_BYTES)
+}
+
+fn build_in_chunks(rows: &[Row], marked: bool, chunk_bytes: usize) -> Result<Option<Automaton>, RosterTooLarge> {
     // Each key once, with its folded length and readings; ids borrowed from the rows. What is only
     // needed to build is let go before the automaton is built: the largest roster is most of a
     // worker's memory bound.
@@ -842,12 +865,27 @@ fn build(rows: &[Row], marked: bool) -> Result<Option<Automaton>, RosterTooLarge
     keys.sort_unstable_by_key(|(index, _)| *index);
     let keys: Vec<String> = keys.into_iter().map(|(_, key)| key).collect();
     let values = found.into_iter().map(|(length, readings)| (length, variants(&readings))).collect();
-    // The automaton's own limits are far above MAX_BUILD_CHARS; were one met, the item is denied all the same.
-    let search = CharwiseDoubleArrayAhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .build(&keys)
-        .map_err(|_| too_large())?;
-    Ok(Some(Automaton { search, values }))
+    let mut searches = Vec::new();
+    let mut first = 0;
+    while first < keys.len() {
+        let (mut last, mut chars) = (first, 0);
+        while last < keys.len() && (last == first || chars + keys[last].len() <= chunk_bytes) {
+            chars += keys[last].len();
+            last += 1;
+        }
+        if deadline::passed() {
+            return Err(abandoned());
+        }
+        // The automaton's own limits are far above MAX_BUILD_CHARS; were one met, the item is denied all the same.
+        let chunk = keys[first..last].iter().zip(first as u32..).map(|(key, index)| (key.as_str(), index));
+        let search = CharwiseDoubleArrayAhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build_with_values(chunk)
+            .map_err(|_| too_large())?;
+        searches.push(search);
+        first = last;
+    }
+    Ok(Some(Automaton { searches, values }))
 }
 
 // --- matching -------------------------------------------------------------------------------------
@@ -910,13 +948,12 @@ fn matches(
     let most = MAX_MATCHES_PER_CHAR * text.folded.len() + CHECK_EVERY;
     let at = positions(reading);
     let mut found = Vec::new();
-    for (seen, hit) in automaton.search.find_overlapping_iter(reading).enumerate() {
-        let pattern = hit.value() as usize;
+    for (seen, (hit_end, pattern)) in automaton.find(reading).enumerate() {
         if seen % CHECK_EVERY == 0 && (seen >= most || deadline::passed()) {
             found.push((0, text.text.len(), 0));
             return found;
         }
-        let end = at.get(hit.end()).copied().unwrap_or(0);
+        let end = at.get(hit_end).copied().unwrap_or(0);
         found.extend(counted(automaton, pattern, end, text, allowed, excused));
     }
     found
@@ -934,13 +971,12 @@ fn unmarked_matches(
     let haystack: String = text.folded.iter().collect();
     let at = positions(&haystack);
     let mut found = Vec::new();
-    for (seen, hit) in automaton.search.find_overlapping_iter(&haystack).enumerate() {
-        let pattern = hit.value() as usize;
+    for (seen, (hit_end, pattern)) in automaton.find(&haystack).enumerate() {
         if seen % CHECK_EVERY == 0 && (seen >= most || deadline::passed()) {
             found.push((0, text.text.len(), 0));
             return found;
         }
-        let end = at.get(hit.end()).copied().unwrap_or(0);
+        let end = at.get(hit_end).copied().unwrap_or(0);
         let Some((length, _)) = automaton.values.get(pattern) else {
             continue;
         };
@@ -1040,7 +1076,7 @@ fn entry_bytes(key: &Key, built: &Built) -> usize {
         .sum();
     let automaton = match built {
         Ok(Some(automaton)) => {
-            automaton.search.heap_bytes()
+            automaton.heap_bytes()
                 + automaton
                     .values
                     .iter()
@@ -1358,7 +1394,7 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), false)));
         let (entries, bytes) = automata.usage();
         assert_eq!(entries, 4);
-        assert!(bytes > first.as_ref().as_ref().unwrap().as_ref().unwrap().search.heap_bytes());
+        assert!(bytes > first.as_ref().as_ref().unwrap().as_ref().unwrap().heap_bytes());
         // A budget of one entry keeps the most recently used one only.
         let one = entry_bytes(&("tenant-a".to_string(), true, roster("Li Chen")), &first);
         automata.get("tenant-a", roster("Li Chen"), true);
@@ -1406,7 +1442,41 @@ mod tests {
             assert!(!fold_text(&[*ch]).folded.contains(&MARK), "{ch:?}");
         }
         let built = build(&rows(&[person("li", "Li Chen", "Northwind Bank")]), true).unwrap().unwrap();
-        assert!(built.search.heap_bytes() < 16 << 10, "{}", built.search.heap_bytes());
+        assert!(built.heap_bytes() < 16 << 10, "{}", built.heap_bytes());
         // 1.3 KB; U+FFFF: 257 KB
+    }
+
+    #[test]
+    fn a_roster_built_in_chunks_finds_what_one_automaton_finds() {
+        let mut people: Vec<Person> = (1..40).map(|n| person(&format!("p{n}"), &vec!["a"; n].join(" "), "")).collect();
+        people.push(person("li", "Li Chen", "Northwind Bank"));
+        people.push(person("ya", "山田 花子", ""));
+        let rows = rows(&people);
+        let texts = [
+            "As Li Chen of Northwind said, a a a rates".to_string(),
+            "山田花子と Li\u{200b}Chen".to_string(),
+            vec!["a"; 3000].join(" "), // past the cap on matches per character
+        ];
+        for marked in [true, false] {
+            let whole = build_in_chunks(&rows, marked, usize::MAX).unwrap().unwrap();
+            let chunked = build_in_chunks(&rows, marked, 1).unwrap().unwrap();
+            assert_eq!(whole.searches.len(), 1);
+            assert_eq!(chunked.searches.len(), whole.values.len()); // one key each
+            for text in &texts {
+                let chars: Vec<char> = text.chars().collect();
+                let folded = fold_text(&chars);
+                let found = |automaton: &Automaton| {
+                    let mut found = if marked {
+                        matches(automaton, &folded, &super::marked(&folded.folded), FLAG_ALL, &[])
+                    } else {
+                        unmarked_matches(automaton, &folded, FLAG_ALL, &[])
+                    };
+                    found.sort();
+                    merge(found) // as spans() reads them: past the cap, which matches came first is no matter
+                };
+                assert!(found(&chunked) == found(&whole), "{}", text.chars().take(40).collect::<String>());
+                assert!(!found(&whole).is_empty());
+            }
+        }
     }
 }
