@@ -13,8 +13,11 @@ RUN python -m venv /opt/discretion \
 FROM python:3.11-slim-bookworm
 COPY --from=build /opt/discretion /opt/discretion
 COPY rules /etc/discretion/rules
+# The image does not build the native engine yet (its crate needs a newer Rust
+# than Debian ships): the Python evaluator, which answers alike, decides.
 ENV PATH=/opt/discretion/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    DISCRETION_ENGINE=reference \
     DISCRETION_ADDRESS=[::]:50051 \
     DISCRETION_METRICS_ADDRESS=[::]:9464 \
     DISCRETION_RULES=/etc/discretion/rules \

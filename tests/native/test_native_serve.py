@@ -185,9 +185,9 @@ def test_what_is_counted_and_logged_of_a_native_decision_is_what_the_reference_d
 
 
 @pytest.mark.parametrize("argv, environment, engine", [
-    ([], {}, "reference"),
-    (["--engine", "native"], {}, "native"),
-    ([], {"DISCRETION_ENGINE": "native"}, "native"),
+    ([], {}, "native"),
+    (["--engine", "reference"], {}, "reference"),
+    ([], {"DISCRETION_ENGINE": "reference"}, "reference"),
 ])
 def test_the_engine_is_a_serve_flag_with_its_environment_variable(monkeypatch, argv, environment, engine):
     from discretion.cli import serve

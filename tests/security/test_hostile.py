@@ -7,6 +7,7 @@ times. Each attack is answered as it must be (refused naming the field, or
 decided), no worker died or restarted, nothing was decided or logged for a
 caller that had stopped waiting, the decision log names no group as given
 and every refusal in it has its reason code, and no worker passed 256 MiB.
+With each engine.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def test_the_short_hostile_pass_leaves_every_worker_up_and_every_outcome_as_it_must_be(tmp_path):
+@pytest.mark.parametrize("engine", ["native", "reference"])  # the default, and the one the image serves
+def test_the_short_hostile_pass_leaves_every_worker_up_and_every_outcome_as_it_must_be(tmp_path, engine):
     report_path = tmp_path / "hostile.json"
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "hostile.py"), "--short", "--json",
-                          str(report_path)], capture_output=True, text=True, timeout=240)
+                          str(report_path), "--serve-arg=--engine", f"--serve-arg={engine}"],
+                         capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(report_path.read_text())
     attacks = {attack["key"]: attack for attack in report["attacks"]}

@@ -103,11 +103,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--engine",
-        default=env("DISCRETION_ENGINE", "reference"),
+        default=env("DISCRETION_ENGINE", "native"),
         choices=("native", "reference"),
         help="what decides: `native`, the Rust engine (explanations still come from the reference), or "
         "`reference`, the Python evaluator it is held to; a revision the native engine cannot read is served "
-        "by the reference, and the log says so (env DISCRETION_ENGINE; default: reference)",
+        "by the reference, and the log says so (env DISCRETION_ENGINE; default: native)",
     )
     parser.add_argument("--tls-cert", default=env("DISCRETION_TLS_CERT"), metavar="FILE",
                         help="serve TLS with this PEM certificate chain, re-read when it changes "
