@@ -78,18 +78,46 @@ def big_export() -> Request:
     return Request("export", ANA, group, items, Destination(kind="personal_archive"), NOW)
 
 
-def scaling(counts: list[int], calls: int) -> list[tuple[int, float, float]]:
+def scaling(counts: list[int], calls: int) -> list[tuple[int, float, float, float, float]]:
+    """(agreements, reference median and p99 µs per decision, native median and p99 µs bytes to bytes)."""
+    import discretion_native
+    from discretion.server import convert
+    from discretion.server.limits import Limits
+    from discretion.store.files import lower_directory
+
     rows = []
     for count in counts:
         with tempfile.TemporaryDirectory() as tmp:
-            policy = compile_directory(write_policy(pathlib.Path(tmp) / "rules", count, ROOT / "rules"))
+            folder = write_policy(pathlib.Path(tmp) / "rules", count, ROOT / "rules")
+            policy = compile_directory(folder)
+            engine = discretion_native.Engine(lower_directory(folder).SerializeToString())
         groups = [Group(id=f"g-{n}") for n in random.Random(7).sample(range(count), min(count, 200))]
         requests = [Request("quote", ANA, g, (Item(id="m", author=CHEN, posted_at=NOW - 60 * SECOND),),
                             Destination(kind="public"), NOW, Attribution(author_identity=True)) for g in groups]
         cycle = iter(range(10**9))
         median, p99 = timed(lambda: decide(policy, requests[next(cycle) % len(requests)], now=NOW), calls)
-        rows.append((count, median, p99))
+        wire = [discretion_native.Engine.decode_check(convert.request_to_proto(r).SerializeToString())
+                for r in requests]
+        limits = dataclasses.asdict(Limits())
+        native = timed(lambda: engine.check(wire[next(cycle) % len(wire)], NOW, None, limits, ""), calls)
+        rows.append((count, median, p99, *native))
     return rows
+
+
+def native_load_time(agreements: int) -> float:
+    """Seconds to build the native engine from the compiled form of such a policy (what a reload pays
+    beside compiling): the median of five builds."""
+    import discretion_native
+    from discretion.store.files import lower_directory
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = lower_directory(write_policy(pathlib.Path(tmp) / "rules", agreements)).SerializeToString()
+    seconds = []
+    for _ in range(5):
+        start = time.perf_counter()
+        discretion_native.Engine(data)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
 
 
 def compile_time(agreements: int) -> tuple[float, int]:
@@ -119,16 +147,21 @@ print(elapsed, rules)
 
 
 def policy_rss_mb(agreements: int) -> float:
-    """Peak RSS of a new process that imports the service and compiles such a policy, as a worker does."""
+    """Peak RSS of a new process that imports the service and compiles such a policy, as a worker does:
+    the reference's policy and the native engine built from the same compiled form."""
     script = f"""
 import pathlib, sys, tempfile
 sys.path[:0] = [{str(ROOT / "service")!r}, {str(ROOT / "benchmarks")!r}]
 import discretion.server.app
+import discretion_native
 from discretion.store import compile_directory
+from discretion.store.files import lower_directory
 from synthetic import write_policy
 if {agreements}:
     with tempfile.TemporaryDirectory() as tmp:
-        policy = compile_directory(write_policy(pathlib.Path(tmp) / "rules", {agreements}, pathlib.Path({str(ROOT / "rules")!r})))
+        folder = write_policy(pathlib.Path(tmp) / "rules", {agreements}, pathlib.Path({str(ROOT / "rules")!r}))
+        policy = compile_directory(folder)
+        engine = discretion_native.Engine(lower_directory(folder).SerializeToString())
 # VmHWM, not getrusage: Linux carries ru_maxrss over an exec, so a child
 # started by a big process would report its parent's peak.
 print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
@@ -216,13 +249,18 @@ def main() -> None:
     for name, median, p99 in rows:
         print(f"{name:64} {median:10.1f} {p99:10.1f}")
     scaled = scaling(counts, calls // 5)
-    base = scaled[0][1]
-    for count, median, p99 in scaled:
+    base, native_base = scaled[0][1], scaled[0][3]
+    for count, median, p99, native, native_p99 in scaled:
         print(f"{f'decide: policy of {count:,} agreements (× {median / base:.2f} of 10)':64} {median:10.1f} {p99:10.1f}")
+        print(f"{f'native, bytes to bytes: {count:,} agreements (× {native / native_base:.2f} of 10)':64} "
+              f"{native:10.1f} {native_p99:10.1f}")
     seconds, rules = compile_time(250 if args.quick else 2_500)
     print(f"compile: {rules:,} rules in {seconds:.2f} s")
+    print(f"native engine built from the compiled form of those {rules:,} rules in "
+          f"{native_load_time(250 if args.quick else 2_500) * 1000:.0f} ms")
     agreements = 100 if args.quick else 1_000
-    print(f"memory: RSS of a fresh process holding {agreements:,} agreements: {policy_rss_mb(agreements):.0f} MB "
+    print(f"memory: RSS of a fresh process holding {agreements:,} agreements, in both engines: "
+          f"{policy_rss_mb(agreements):.0f} MB "
           f"(the same process with no policy: {policy_rss_mb(0):.0f} MB)")
     print("server work per decision on the gRPC benchmark's batch of 20 (best of 5 rounds), µs:")
     stages = batch_stages(50 if args.quick else 500)
@@ -230,6 +268,29 @@ def main() -> None:
         print(f"  {stage:58} {micros:6.2f}")
     print(f"  {'all of it, log off (as the gRPC benchmark serves)':58} "
           f"{sum(m for name, m in stages if not name.startswith('decision log')):6.2f}")
+    print(f"  {'the native engine: all of it but the metrics, in one call':58} "
+          f"{native_batch(50 if args.quick else 500):6.2f}")
+
+
+def native_batch(rounds: int) -> float:
+    """µs per decision of the native engine on the gRPC benchmark's batch of 20, bytes to bytes."""
+    import timeit
+
+    import discretion_native
+    import mix
+    from discretion.server.limits import Limits
+    from discretion.store.files import lower_directory
+
+    engine = discretion_native.Engine(
+        lower_directory(ROOT / "benchmarks" / "policies" / "discretion").SerializeToString())
+    _, (raw,) = mix.discretion_payloads(20)
+    limits = dataclasses.asdict(Limits())
+    decided = discretion_native.Engine.decode_batch
+
+    def step() -> None:
+        engine.check_batch(decided(raw), time.time_ns(), None, limits, 100, "")
+
+    return min(timeit.repeat(step, number=rounds, repeat=5)) / rounds / 20 * 1e6
 
 
 def batch_stages(rounds: int) -> list[tuple[str, float]]:
