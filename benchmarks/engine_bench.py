@@ -218,6 +218,21 @@ def bytes_to_bytes(request: Request, rules: pathlib.Path, kept: bool = True
     return reference, native
 
 
+def native_stages(request: Request, rules: pathlib.Path, calls: int) -> str:
+    """native/examples/stages.rs on this request: each stage of a native call in Rust alone, ns."""
+    from discretion.server import convert
+    from discretion.store.files import lower_directory
+
+    with tempfile.TemporaryDirectory() as tmp:
+        policy, check = pathlib.Path(tmp) / "policy.binpb", pathlib.Path(tmp) / "check.binpb"
+        policy.write_bytes(lower_directory(rules).SerializeToString())
+        check.write_bytes(convert.request_to_proto(request).SerializeToString())
+        run = subprocess.run(["cargo", "run", "--quiet", "--release", "--example", "stages", "--manifest-path",
+                              str(ROOT / "native" / "Cargo.toml"), "--", str(policy), str(check), str(calls)],
+                             capture_output=True, text=True, check=True)
+    return run.stdout
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer calls, smaller policies (a smoke run)")
@@ -248,6 +263,11 @@ def main() -> None:
     print(f"{'benchmark':64} {'median µs':>10} {'p99 µs':>10}")
     for name, median, p99 in rows:
         print(f"{name:64} {median:10.1f} {p99:10.1f}")
+    for name, request in (("Chatham House quote, 3 people, named in one sentence", wire_quote()),
+                          ("20-item export, TLP + Chatham House, with history", export)):
+        print(f"the native engine in Rust alone (native/examples/stages.rs), {name}:")
+        for line in native_stages(request, ROOT / "rules", 2_000 if args.quick else 20_000).splitlines():
+            print(f"  {line}")
     scaled = scaling(counts, calls // 5)
     base, native_base = scaled[0][1], scaled[0][3]
     for count, median, p99, native, native_p99 in scaled:

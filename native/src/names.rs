@@ -26,10 +26,40 @@ pub const INVISIBLE: char = '\0';
 
 fn props(ch: char) -> u32 {
     let code = ch as u32;
+    if let Some(&found) = LATIN_1.get(code as usize) {
+        return found; // most text of most groups: looked up, not searched for
+    }
     // The last run that begins at or before the character: runs begin at 0, so there is one.
     let at = tables::PROPS.partition_point(|&(first, _)| first <= code);
     tables::PROPS.get(at.wrapping_sub(1)).map_or(0, |&(_, value)| value)
 }
+
+/// Where each of the first 256 code points is in `tables::FOLD.keys` (-1: not there), worked out when
+/// the crate is built: `folding` looks them up rather than searching.
+static LATIN_1_FOLD: [i32; 256] = {
+    let mut found = [-1; 256];
+    let mut at = 0;
+    while at < tables::FOLD.keys.len() && tables::FOLD.keys[at] < 256 {
+        found[tables::FOLD.keys[at] as usize] = at as i32;
+        at += 1;
+    }
+    found
+};
+
+/// `props` of the first 256 code points, worked out from the same table when the crate is built.
+static LATIN_1: [u32; 256] = {
+    let mut found = [0; 256];
+    let mut run = 0;
+    let mut code = 0;
+    while code < 256 {
+        while run + 1 < tables::PROPS.len() && tables::PROPS[run + 1].0 <= code as u32 {
+            run += 1;
+        }
+        found[code] = tables::PROPS[run].1;
+        code += 1;
+    }
+    found
+};
 
 /// `unicodedata.category`.
 pub fn category(ch: char) -> &'static str {
@@ -297,7 +327,11 @@ pub fn folding(ch: char) -> Folding {
         tables::FOLD_SPACE => Folding::Space,
         tables::FOLD_NOTHING => Folding::Nothing,
         _ => {
-            let Ok(at) = tables::FOLD.keys.binary_search(&(ch as u32)) else {
+            let found = match LATIN_1_FOLD.get(ch as usize) {
+                Some(&at) => usize::try_from(at).map_err(|_| 0),
+                None => tables::FOLD.keys.binary_search(&(ch as u32)),
+            };
+            let Ok(at) = found else {
                 return Folding::Itself;
             };
             let begin = if at == 0 { 0 } else { tables::FOLD.ends.get(at - 1).copied().unwrap_or(0) as usize };
@@ -384,5 +418,15 @@ mod tests {
         assert_eq!(category('a'), "Ll");
         assert_eq!(casefold("ß"), "ss");
         assert_eq!(lower("İ"), "i\u{307}");
+    }
+
+    #[test]
+    fn latin_1_is_looked_up_as_the_table_says() {
+        for code in 0..256u32 {
+            let at = tables::PROPS.partition_point(|&(first, _)| first <= code);
+            assert_eq!(LATIN_1[code as usize], tables::PROPS[at - 1].1, "U+{code:04X}");
+            let searched = tables::FOLD.keys.binary_search(&code).map_or(-1, |at| at as i32);
+            assert_eq!(LATIN_1_FOLD[code as usize], searched, "U+{code:04X}");
+        }
     }
 }
