@@ -264,3 +264,19 @@ def test_a_call_past_its_deadline_is_abandoned_whole():
             assert late.value.args == ("abandoned", "the caller's deadline passed while it was decided")
             abandoned += 1
     assert abandoned > 60
+
+
+def test_the_servers_matcher_budget_is_the_native_engines_too():
+    """`--matcher-cache-bytes` bounds the native engine's kept matchers as it does the reference's: 0 keeps none."""
+    try:
+        with serving(RULES, "native", matcher_cache_bytes=0) as (channel, _):
+            assert discretion_native.matcher_cache_usage() == (0, 0)
+            answered = [answer(channel, "Check", data)[0] for _, data in SUITE_BYTES[:80]]
+            assert answered.count("answered") > 40
+            assert discretion_native.matcher_cache_usage() == (0, 0)
+        with serving(RULES, "native") as (channel, _):
+            for _, data in SUITE_BYTES[:80]:
+                answer(channel, "Check", data)
+            assert discretion_native.matcher_cache_usage()[0] > 0  # the default budget keeps them
+    finally:
+        discretion_native.set_matcher_cache_bytes(32 * 2**20)
