@@ -1012,10 +1012,17 @@ struct Kept {
     budget: usize,
     bytes: usize,
     clock: u64,
-    /// key -> (automaton, its bytes, when last used)
-    entries: HashMap<Arc<Key>, (Arc<Built>, usize, u64)>,
+    entries: HashMap<Arc<Key>, Entry>,
     /// when last used -> key: the least recently used first
     order: BTreeMap<u64, Arc<Key>>,
+}
+
+struct Entry {
+    built: Arc<Built>,
+    bytes: usize,
+    used: u64,
+    /// The map's own key, for `order`: a hit hashes the roster once.
+    key: Arc<Key>,
 }
 
 impl Kept {
@@ -1026,8 +1033,8 @@ impl Kept {
             let Some((_, oldest)) = self.order.pop_first() else {
                 break;
             };
-            if let Some((_, size, _)) = self.entries.remove(&oldest) {
-                self.bytes -= size;
+            if let Some(entry) = self.entries.remove(&oldest) {
+                self.bytes -= entry.bytes;
             }
         }
         before - self.bytes
@@ -1036,29 +1043,27 @@ impl Kept {
     fn used(&mut self, key: &Key) -> Option<Arc<Built>> {
         self.clock += 1;
         let now = self.clock;
-        let (stored, entry) = self.entries.get_key_value(key)?;
-        let (stored, built, then) = (stored.clone(), entry.0.clone(), entry.2);
+        let entry = self.entries.get_mut(key)?;
+        let then = std::mem::replace(&mut entry.used, now);
+        let (stored, built) = (entry.key.clone(), entry.built.clone());
         self.order.remove(&then);
         self.order.insert(now, stored);
-        if let Some(entry) = self.entries.get_mut(key) {
-            entry.2 = now;
-        }
         Some(built)
     }
 
     /// Keep what was built, if it fits the budget; the bytes evicted to make room.
-    fn keep(&mut self, key: Key, built: Arc<Built>, size: usize) -> usize {
-        if size > self.budget {
+    fn keep(&mut self, key: Key, built: Arc<Built>, bytes: usize) -> usize {
+        if bytes > self.budget {
             return 0;
         }
         self.clock += 1;
-        let (now, key) = (self.clock, Arc::new(key));
-        if let Some((_, old, then)) = self.entries.insert(key.clone(), (built, size, now)) {
-            self.bytes -= old; // built twice at once: the later one is kept
-            self.order.remove(&then);
+        let (used, key) = (self.clock, Arc::new(key));
+        if let Some(old) = self.entries.insert(key.clone(), Entry { built, bytes, used, key: key.clone() }) {
+            self.bytes -= old.bytes; // built twice at once: the later one is kept
+            self.order.remove(&old.used);
         }
-        self.order.insert(now, key);
-        self.bytes += size;
+        self.order.insert(used, key);
+        self.bytes += bytes;
         self.evict_to(self.budget)
     }
 }
@@ -1125,11 +1130,10 @@ impl Automata {
         }
         let built = Arc::new(build(&key.2, marked));
         let size = entry_bytes(&key, &built);
-        let mut freed = if built.is_err() || size >= GIVE_BACK_AT { size.max(GIVE_BACK_AT) } else { 0 };
-        if !deadline::seen_passed() {
-            freed += self.lock().keep(key, built.clone(), size);
-        }
-        if freed >= GIVE_BACK_AT {
+        // A large build (or one that stopped: too large, or abandoned) leaves its builder's memory freed.
+        let large = built.is_err() || size >= GIVE_BACK_AT;
+        let evicted = if deadline::seen_passed() { 0 } else { self.lock().keep(key, built.clone(), size) };
+        if large || evicted >= GIVE_BACK_AT {
             give_back();
         }
         built
