@@ -22,6 +22,8 @@
 //! naming throughout, a build stops and its roster is too large to search.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::rc::Rc;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBuilder, MatchKind};
@@ -419,25 +421,16 @@ const LIST_SEP: char = '\u{1}';
 
 /// The roster's rows as Python builds its automaton from them. Python keys its cache by the
 /// roster's columns joined (`_Roster`), and builds from the columns split back: a list item
-/// holding LIST_SEP reads back as two, and an empty one as none when it is alone. A roster with
-/// PERSON_SEP in any field is not cached and is built from the fields as they are.
+/// holding LIST_SEP reads back as two, and an empty one as none when it is alone (`list_pieces`).
+/// A roster with PERSON_SEP in any field is not cached (`keepable`) and is built from the fields
+/// as they are.
 fn rows(people: &[Person]) -> Vec<Row> {
-    let holds_sep = |field: &String| field.contains(PERSON_SEP);
-    let uncached = people.iter().any(|p| {
-        holds_sep(&p.id)
-            || holds_sep(&p.display_name)
-            || holds_sep(&p.organization)
-            || p.handles.iter().chain(&p.aliases).chain(&p.organization_aliases).any(holds_sep)
-    });
+    let keep = keepable(people);
     let list = |items: &[String]| -> Vec<String> {
-        if uncached {
-            return items.to_vec();
-        }
-        let joined = items.join(&LIST_SEP.to_string());
-        if joined.is_empty() {
-            Vec::new()
+        if keep {
+            list_pieces(items).map(str::to_string).collect()
         } else {
-            joined.split(LIST_SEP).map(str::to_string).collect()
+            items.to_vec()
         }
     };
     people
@@ -453,6 +446,24 @@ fn rows(people: &[Person]) -> Vec<Row> {
             )
         })
         .collect()
+}
+
+/// Whether Python would cache this roster: no field holds PERSON_SEP.
+fn keepable(people: &[Person]) -> bool {
+    let holds_sep = |field: &String| field.contains(PERSON_SEP);
+    !people.iter().any(|p| {
+        holds_sep(&p.id)
+            || holds_sep(&p.display_name)
+            || holds_sep(&p.organization)
+            || p.handles.iter().chain(&p.aliases).chain(&p.organization_aliases).any(holds_sep)
+    })
+}
+
+/// A list's items joined by LIST_SEP and split back, without joining: the joined text is empty
+/// (no items, or one empty item) reads as none.
+fn list_pieces(items: &[String]) -> impl Iterator<Item = &str> + Clone {
+    let none = matches!(items, [] | [_]) && items.iter().all(String::is_empty);
+    items.iter().filter(move |_| !none).flat_map(|item| item.split(LIST_SEP))
 }
 
 // --- building the automaton -----------------------------------------------------------------------
@@ -1012,57 +1023,113 @@ struct Kept {
     budget: usize,
     bytes: usize,
     clock: u64,
-    entries: HashMap<Arc<Key>, Entry>,
-    /// when last used -> key: the least recently used first
-    order: BTreeMap<u64, Arc<Key>>,
+    /// The key's hash (`Kept::hash`) -> the entries under it: a lookup hashes the roster where it
+    /// lies, and copies it only to keep a new entry.
+    entries: HashMap<u64, Vec<Entry>>,
+    /// when last used -> the key's hash and the key: the least recently used first
+    order: BTreeMap<u64, (u64, Arc<Key>)>,
+    /// Keyed per process, so no caller can aim rosters at one bucket.
+    state: RandomState,
 }
 
 struct Entry {
     built: Arc<Built>,
     bytes: usize,
     used: u64,
-    /// The map's own key, for `order`: a hit hashes the roster once.
     key: Arc<Key>,
 }
 
+/// A row's fields as hashed and compared: its three strings and its three lists' pieces.
+fn feed_row<'a>(hasher: &mut impl Hasher, fields: [&str; 3], lists: [impl Iterator<Item = &'a str> + Clone; 3]) {
+    for field in fields {
+        hasher.write_usize(field.len());
+        hasher.write(field.as_bytes());
+    }
+    for list in lists {
+        hasher.write_usize(list.clone().count());
+        for piece in list {
+            hasher.write_usize(piece.len());
+            hasher.write(piece.as_bytes());
+        }
+    }
+}
+
+/// Whether a kept row is this person's, read as `rows` reads a roster Python caches.
+fn same_row(row: &Row, person: &Person) -> bool {
+    let (id, name, organization, handles, aliases, organization_aliases) = row;
+    *id == person.id
+        && *name == person.display_name
+        && *organization == person.organization
+        && handles.iter().map(String::as_str).eq(list_pieces(&person.handles))
+        && aliases.iter().map(String::as_str).eq(list_pieces(&person.aliases))
+        && organization_aliases.iter().map(String::as_str).eq(list_pieces(&person.organization_aliases))
+}
+
 impl Kept {
+    /// The hash of the key (caller, marked, rows(people)), from the people as they lie.
+    fn hash(&self, caller: &str, marked: bool, people: &[Person]) -> u64 {
+        let mut hasher = self.state.build_hasher();
+        hasher.write(caller.as_bytes());
+        hasher.write_u8(marked.into());
+        hasher.write_usize(people.len());
+        for p in people {
+            let fields = [p.id.as_str(), &p.display_name, &p.organization];
+            feed_row(&mut hasher, fields, [&p.handles, &p.aliases, &p.organization_aliases].map(|l| list_pieces(l)));
+        }
+        hasher.finish()
+    }
+
     /// Evict the least recently used until within `budget`; the bytes evicted.
     fn evict_to(&mut self, budget: usize) -> usize {
         let before = self.bytes;
         while self.bytes > budget {
-            let Some((_, oldest)) = self.order.pop_first() else {
+            let Some((_, (hash, oldest))) = self.order.pop_first() else {
                 break;
             };
-            if let Some(entry) = self.entries.remove(&oldest) {
-                self.bytes -= entry.bytes;
+            if let Some(bucket) = self.entries.get_mut(&hash) {
+                if let Some(at) = bucket.iter().position(|entry| Arc::ptr_eq(&entry.key, &oldest)) {
+                    self.bytes -= bucket.swap_remove(at).bytes;
+                }
+                if bucket.is_empty() {
+                    self.entries.remove(&hash);
+                }
             }
         }
         before - self.bytes
     }
 
-    fn used(&mut self, key: &Key) -> Option<Arc<Built>> {
+    fn used(&mut self, hash: u64, caller: &str, marked: bool, people: &[Person]) -> Option<Arc<Built>> {
+        let same = |key: &Key| {
+            key.0 == caller
+                && key.1 == marked
+                && key.2.len() == people.len()
+                && key.2.iter().zip(people).all(|(row, person)| same_row(row, person))
+        };
         self.clock += 1;
         let now = self.clock;
-        let entry = self.entries.get_mut(key)?;
+        let entry = self.entries.get_mut(&hash)?.iter_mut().find(|entry| same(&entry.key))?;
         let then = std::mem::replace(&mut entry.used, now);
         let (stored, built) = (entry.key.clone(), entry.built.clone());
         self.order.remove(&then);
-        self.order.insert(now, stored);
+        self.order.insert(now, (hash, stored));
         Some(built)
     }
 
     /// Keep what was built, if it fits the budget; the bytes evicted to make room.
-    fn keep(&mut self, key: Key, built: Arc<Built>, bytes: usize) -> usize {
+    fn keep(&mut self, hash: u64, key: Key, built: Arc<Built>, bytes: usize) -> usize {
         if bytes > self.budget {
             return 0;
         }
         self.clock += 1;
         let (used, key) = (self.clock, Arc::new(key));
-        if let Some(old) = self.entries.insert(key.clone(), Entry { built, bytes, used, key: key.clone() }) {
-            self.bytes -= old.bytes; // built twice at once: the later one is kept
+        let bucket = self.entries.entry(hash).or_default();
+        if let Some(at) = bucket.iter().position(|entry| *entry.key == *key) {
+            let old = bucket.swap_remove(at); // built twice at once: the later one is kept
+            self.bytes -= old.bytes;
             self.order.remove(&old.used);
         }
-        self.order.insert(used, key);
+        bucket.push(Entry { built, bytes, used, key: key.clone() });
+        self.order.insert(used, (hash, key));
         self.bytes += bytes;
         self.evict_to(self.budget)
     }
@@ -1122,17 +1189,25 @@ impl Automata {
         self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The automaton `caller` built from these rows, building it (without the lock) if none is kept.
-    fn get(&self, caller: &str, rows: Vec<Row>, marked: bool) -> Arc<Built> {
-        let key: Key = (caller.to_string(), marked, rows);
-        if let Some(built) = self.lock().used(&key) {
-            return built;
+    /// The automaton `caller` built from these people, building it (without the lock) if none is kept.
+    fn get(&self, caller: &str, people: &[Person], marked: bool) -> Arc<Built> {
+        if !keepable(people) {
+            return Arc::new(build(&rows(people), marked));
         }
+        let hash = {
+            let mut kept = self.lock();
+            let hash = kept.hash(caller, marked, people);
+            if let Some(built) = kept.used(hash, caller, marked, people) {
+                return built;
+            }
+            hash
+        };
+        let key: Key = (caller.to_string(), marked, rows(people));
         let built = Arc::new(build(&key.2, marked));
         let size = entry_bytes(&key, &built);
         // A large build (or one that stopped: too large, or abandoned) leaves its builder's memory freed.
         let large = built.is_err() || size >= GIVE_BACK_AT;
-        let evicted = if deadline::seen_passed() { 0 } else { self.lock().keep(key, built.clone(), size) };
+        let evicted = if deadline::seen_passed() { 0 } else { self.lock().keep(hash, key, built.clone(), size) };
         if large || evicted >= GIVE_BACK_AT {
             give_back();
         }
@@ -1163,7 +1238,8 @@ pub static AUTOMATA: LazyLock<Automata> = LazyLock::new(|| Automata::new(32 << 2
 
 /// The search for the names of one set of people, built once, for many texts.
 pub struct Matcher {
-    people: Vec<Person>,
+    /// Shared with the decision that asks (obligations::Memo): a roster is copied once per decision.
+    people: Rc<Vec<Person>>,
     /// Whose kept automata to use (`AUTOMATA`), or None to build this matcher's own.
     caller: Option<String>,
     /// Each kind of automaton (word-marked, unmarked) is built when a text first needs it.
@@ -1175,18 +1251,18 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn new(people: impl IntoIterator<Item = Person>) -> Matcher {
+        Matcher::shared(Rc::new(people.into_iter().collect()), None)
+    }
+
+    /// The matcher for these people as `caller` (None: not kept) reads them, from `AUTOMATA`.
+    pub fn shared(people: Rc<Vec<Person>>, caller: Option<&str>) -> Matcher {
         Matcher {
-            people: people.into_iter().collect(),
-            caller: None,
+            people,
+            caller: caller.map(str::to_string),
             marked: OnceLock::new(),
             unmarked: OnceLock::new(),
             too_large: OnceLock::new(),
         }
-    }
-
-    /// The matcher for these people as `caller` (None: not kept) reads them, from `AUTOMATA`.
-    pub fn kept(people: impl IntoIterator<Item = Person>, caller: Option<&str>) -> Matcher {
-        Matcher { caller: caller.map(str::to_string), ..Matcher::new(people) }
     }
 
     fn automaton(&self, marked: bool) -> Result<Option<&Automaton>, RosterTooLarge> {
@@ -1195,7 +1271,7 @@ impl Matcher {
         }
         let cell = if marked { &self.marked } else { &self.unmarked };
         let built = cell.get_or_init(|| match &self.caller {
-            Some(caller) => AUTOMATA.get(caller, rows(&self.people), marked),
+            Some(caller) => AUTOMATA.get(caller, &self.people, marked),
             None => Arc::new(build(&rows(&self.people), marked)),
         });
         match &**built {
@@ -1389,26 +1465,51 @@ mod tests {
     #[test]
     fn keeps_a_callers_automata_by_roster_within_its_budget() {
         let automata = Automata::new(1 << 20);
-        let roster = |name: &str| rows(&[person("li", name, "Northwind Bank")]);
-        let first = automata.get("tenant-a", roster("Li Chen"), true);
-        assert!(Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), true)), "built again");
+        let roster = |name: &str| [person("li", name, "Northwind Bank")];
+        let first = automata.get("tenant-a", &roster("Li Chen"), true);
+        assert!(Arc::ptr_eq(&first, &automata.get("tenant-a", &roster("Li Chen"), true)), "built again");
         // Another caller, another roster, or the other reading: each is its own entry.
-        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-b", roster("Li Chen"), true)));
-        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chan"), true)));
-        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), false)));
+        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-b", &roster("Li Chen"), true)));
+        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", &roster("Li Chan"), true)));
+        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", &roster("Li Chen"), false)));
         let (entries, bytes) = automata.usage();
         assert_eq!(entries, 4);
         assert!(bytes > first.as_ref().as_ref().unwrap().as_ref().unwrap().heap_bytes());
         // A budget of one entry keeps the most recently used one only.
-        let one = entry_bytes(&("tenant-a".to_string(), true, roster("Li Chen")), &first);
-        automata.get("tenant-a", roster("Li Chen"), true);
+        let one = entry_bytes(&("tenant-a".to_string(), true, rows(&roster("Li Chen"))), &first);
+        automata.get("tenant-a", &roster("Li Chen"), true);
         automata.set_budget(one);
         assert_eq!(automata.usage(), (1, one));
-        assert!(Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), true)));
+        assert!(Arc::ptr_eq(&first, &automata.get("tenant-a", &roster("Li Chen"), true)));
         automata.set_budget(0);
         assert_eq!(automata.usage(), (0, 0));
-        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", roster("Li Chen"), true)), "kept past its budget");
+        assert!(!Arc::ptr_eq(&first, &automata.get("tenant-a", &roster("Li Chen"), true)), "kept past its budget");
         assert_eq!(automata.usage(), (0, 0));
+    }
+
+    #[test]
+    fn a_kept_automaton_is_found_by_the_rows_a_roster_reads_as() {
+        let automata = Automata::new(1 << 20);
+        let with = |handles: &[&str], aliases: &[&str]| {
+            let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+            [Person { handles: strings(handles), aliases: strings(aliases), ..person("li", "Li Chen", "") }]
+        };
+        let first = automata.get("t", &with(&["a\u{1}b"], &[""]), true);
+        // Joined and split back as Python reads a cached roster: the same rows, the same entry.
+        assert!(Arc::ptr_eq(&first, &automata.get("t", &with(&["a", "b"], &[]), true)));
+        assert_eq!(rows(&with(&["a\u{1}b"], &[""])), rows(&with(&["a", "b"], &[])));
+        // Any other piece is another roster.
+        for other in [with(&["a", "b", ""], &[]), with(&["ab"], &[]), with(&["a"], &["b"]), with(&["b", "a"], &[])] {
+            assert_ne!(rows(&other), rows(&with(&["a", "b"], &[])));
+            assert!(!Arc::ptr_eq(&first, &automata.get("t", &other, true)), "{other:?}");
+        }
+        // Two empty items are one separator: not the empty list.
+        assert!(!Arc::ptr_eq(&first, &automata.get("t", &with(&["a", "b"], &["", ""]), true)));
+        // A roster Python does not cache is built each time and never kept.
+        let (entries, _) = automata.usage();
+        let odd = [person("li\0", "Li Chen", "")];
+        assert!(!Arc::ptr_eq(&automata.get("t", &odd, true), &automata.get("t", &odd, true)));
+        assert_eq!(automata.usage().0, entries);
     }
 
     #[test]
@@ -1417,7 +1518,7 @@ mod tests {
         let text = "At Northwind we think, as Сh\u{200b}еn said, and li.chen too";
         let fresh = Matcher::new(people.clone()).spans(text, &["wei"], FLAG_ALL).unwrap();
         for _ in 0..2 {
-            let kept = Matcher::kept(people.clone(), Some("")).spans(text, &["wei"], FLAG_ALL).unwrap();
+            let kept = Matcher::shared(Rc::new(people.to_vec()), Some("")).spans(text, &["wei"], FLAG_ALL).unwrap();
             assert_eq!(kept, fresh);
         }
         assert!(!fresh.is_empty());
@@ -1429,11 +1530,11 @@ mod tests {
         let people: Vec<Person> =
             (0..3000).map(|n| person(&format!("p{n}"), &format!("Name{n} Surname{n}"), "")).collect();
         let (built, late) =
-            crate::deadline::watching(Some(std::time::Duration::ZERO), || automata.get("tenant", rows(&people), true));
+            crate::deadline::watching(Some(std::time::Duration::ZERO), || automata.get("tenant", &people, true));
         assert!(late);
         assert_eq!(built.as_ref().as_ref().err(), Some(&abandoned()));
         assert_eq!(automata.usage(), (0, 0));
-        assert!(automata.get("tenant", rows(&people), true).is_ok(), "in time, the same roster builds");
+        assert!(automata.get("tenant", &people, true).is_ok(), "in time, the same roster builds");
         assert_eq!(automata.usage().0, 1);
     }
 

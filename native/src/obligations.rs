@@ -72,12 +72,12 @@ impl Memo {
         people
     }
 
-    fn matcher(&self, scope: &Scope<'_>, whom: &'static str, people: impl FnOnce() -> Vec<Person>) -> Rc<Matcher> {
+    fn matcher(&self, scope: &Scope<'_>, whom: &'static str, people: impl FnOnce() -> Rc<Vec<Person>>) -> Rc<Matcher> {
         let key = (address(scope.request), whom);
         if let Some(found) = self.matchers.borrow().get(&key) {
             return found.clone();
         }
-        let matcher = Rc::new(Matcher::kept(people(), self.caller.as_deref()));
+        let matcher = Rc::new(Matcher::shared(people(), self.caller.as_deref()));
         self.matchers.borrow_mut().insert(key, matcher.clone());
         matcher
     }
@@ -385,16 +385,16 @@ fn redact_identifying_content(
         "minors" => {
             // Not even a child may name a child, themselves included: it is not theirs to waive.
             excused.clear();
-            memo.matcher(scope, "minors", || people.iter().filter(|p| p.is_minor).cloned().collect())
+            memo.matcher(scope, "minors", || Rc::new(people.iter().filter(|p| p.is_minor).cloned().collect()))
         }
-        "author" => Rc::new(Matcher::kept([scope.item.author.clone()], memo.caller.as_deref())),
+        "author" => Rc::new(Matcher::shared(Rc::new(vec![scope.item.author.clone()]), memo.caller.as_deref())),
         _ => {
             // A speaker who consented to attribution may be named.
             let author = scope.item.author.id.as_str();
             if !author.is_empty() && author != scope.acting_person && holds(scope, author, NAMED) {
                 excused.push(author);
             }
-            memo.matcher(scope, "everyone's matcher", || people.to_vec())
+            memo.matcher(scope, "everyone's matcher", || people.clone())
         }
     };
     let counts = counts(scope, ob)?;
