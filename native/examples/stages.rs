@@ -44,7 +44,10 @@ fn main() -> Result<(), String> {
             Box::new(|| drop(black_box(decide::decide_as(&policy, &read, clock.now, Some(""))))),
         ),
         ("decide, the matcher built anew", Box::new(|| drop(black_box(decide::decide(&policy, &read, clock.now))))),
-        ("write the answer's bytes", Box::new(|| drop(black_box(wire::write_response(&decision))))),
+        (
+            "write the answer's bytes",
+            Box::new(|| drop(black_box(wire::write_response(&decision, "0123456789abcdef0123456789abcdef")))),
+        ),
     ];
     for (name, mut work) in stages {
         println!("{name:40} {:10.0} ns", median_ns(calls, &mut work));

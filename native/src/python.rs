@@ -115,7 +115,9 @@ impl Engine {
     ///
     /// `within`: the seconds the caller still waits (grpc's `time_remaining()`); past them the
     /// decision stops and Refused says `abandoned` (engine/deadline.py). None: no deadline.
-    #[pyo3(signature = (decoded, now, max_skew, limits, caller=None, within=None))]
+    ///
+    /// `decision_id`: the server's id for the decision, written into the response.
+    #[pyo3(signature = (decoded, now, max_skew, limits, caller=None, within=None, decision_id=String::new()))]
     #[allow(clippy::too_many_arguments)]
     fn check<'py>(
         &self,
@@ -126,6 +128,7 @@ impl Engine {
         limits: &Bound<'py, PyDict>,
         caller: Option<String>,
         within: Option<f64>,
+        decision_id: String,
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<SummaryFields>)> {
         let Message::Check(message) = &decoded.0 else {
             return Err(PyValueError::new_err("a CheckBatch request given to check"));
@@ -136,7 +139,7 @@ impl Engine {
             watched(within, move || {
                 let (request, _) = message.read(&clock, &limits)?;
                 let decision = crate::decide::decide_as(&policy, &request, now, caller.as_deref());
-                Ok((wire::write_response(&decision)?, vec![summary(&request, &decision)]))
+                Ok((wire::write_response(&decision, &decision_id)?, vec![summary(&request, &decision)]))
             })
         });
         let (bytes, summaries) = answer.map_err(unanswered)?;
@@ -144,8 +147,9 @@ impl Engine {
     }
 
     /// servicer._check_batch from the limits on: every check read by one clock, decided in order
-    /// by this one policy, answered as one CheckBatchResponse. Raises Refused. `caller` as for `check`.
-    #[pyo3(signature = (decoded, now, max_skew, limits, max_batch, caller=None, within=None))]
+    /// by this one policy, answered as one CheckBatchResponse. Raises Refused. `caller` as for `check`;
+    /// `decision_ids`, the server's, one for each check in order.
+    #[pyo3(signature = (decoded, now, max_skew, limits, max_batch, caller=None, within=None, decision_ids=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn check_batch<'py>(
         &self,
@@ -157,6 +161,7 @@ impl Engine {
         max_batch: usize,
         caller: Option<String>,
         within: Option<f64>,
+        decision_ids: Vec<String>,
     ) -> PyResult<(Bound<'py, PyBytes>, Vec<SummaryFields>)> {
         let Message::Batch(message) = &decoded.0 else {
             return Err(PyValueError::new_err("a Check request given to check_batch"));
@@ -176,7 +181,7 @@ impl Engine {
                     summaries.push(summary(request, &decision));
                     decisions.push(decision);
                 }
-                Ok((wire::write_batch_response(&decisions)?, summaries))
+                Ok((wire::write_batch_response(&decisions, &decision_ids)?, summaries))
             })
         });
         let (bytes, summaries) = answer.map_err(unanswered)?;
@@ -251,6 +256,22 @@ impl Decoded {
         match &self.0 {
             Message::Check(m) => m.group_ids().into_iter().map(String::from).collect(),
             Message::Batch(m) => m.group_ids().into_iter().map(String::from).collect(),
+        }
+    }
+
+    /// `request_context` of each check, sorted by key: what the decision log records beside the decision.
+    /// Read only once the check was read (its limits hold) and only when the log is on.
+    #[getter]
+    fn request_contexts(&self) -> Vec<Vec<(String, String)>> {
+        let sorted = |check: &crate::pb::v1::CheckRequest| {
+            let mut pairs: Vec<(String, String)> =
+                check.request_context.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            pairs.sort();
+            pairs
+        };
+        match &self.0 {
+            Message::Check(m) => vec![sorted(m.message())],
+            Message::Batch(m) => m.message().checks.iter().map(sorted).collect(),
         }
     }
 
@@ -785,6 +806,7 @@ fn limits_from(settings: &Bound<'_, PyDict>) -> PyResult<wire::Limits> {
             "max_name" => &mut limits.max_name,
             "max_names_per_person" => &mut limits.max_names_per_person,
             "max_names_total" => &mut limits.max_names_total,
+            "max_context_entries" => &mut limits.max_context_entries,
             other => return Err(PyValueError::new_err(format!("no limit `{other}`"))),
         };
         *slot = value;
@@ -842,18 +864,30 @@ fn read_batch<'py>(
     }
 }
 
-/// `write_response(decision_asdict) -> bytes` (a CheckResponse without explanation).
+/// `write_response(decision_asdict, decision_id="") -> bytes` (a CheckResponse without explanation).
 #[pyfunction]
-fn write_response<'py>(py: Python<'py>, decision: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyBytes>> {
-    let bytes = wire::write_response(&decision_from(decision)?).map_err(|r| PyValueError::new_err(r.message()))?;
+#[pyo3(signature = (decision, decision_id=""))]
+fn write_response<'py>(
+    py: Python<'py>,
+    decision: &Bound<'py, PyDict>,
+    decision_id: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes =
+        wire::write_response(&decision_from(decision)?, decision_id).map_err(|r| PyValueError::new_err(r.message()))?;
     Ok(PyBytes::new(py, &bytes))
 }
 
-/// `write_batch_response([decision_asdict]) -> bytes`.
+/// `write_batch_response([decision_asdict], decision_ids=()) -> bytes`.
 #[pyfunction]
-fn write_batch_response<'py>(py: Python<'py>, decisions: &Bound<'py, PyList>) -> PyResult<Bound<'py, PyBytes>> {
+#[pyo3(signature = (decisions, decision_ids=Vec::new()))]
+fn write_batch_response<'py>(
+    py: Python<'py>,
+    decisions: &Bound<'py, PyList>,
+    decision_ids: Vec<String>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let decisions = decisions.iter().map(|d| decision_from(d.cast::<PyDict>()?)).collect::<PyResult<Vec<_>>>()?;
-    let bytes = wire::write_batch_response(&decisions).map_err(|r| PyValueError::new_err(r.message()))?;
+    let bytes =
+        wire::write_batch_response(&decisions, &decision_ids).map_err(|r| PyValueError::new_err(r.message()))?;
     Ok(PyBytes::new(py, &bytes))
 }
 

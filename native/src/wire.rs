@@ -39,6 +39,7 @@ pub struct Limits {
     pub max_name: usize,
     pub max_names_per_person: usize,
     pub max_names_total: usize,
+    pub max_context_entries: usize,
 }
 
 impl Default for Limits {
@@ -55,6 +56,7 @@ impl Default for Limits {
             max_name: 1000,
             max_names_per_person: 32,
             max_names_total: 500_000,
+            max_context_entries: 16,
         }
     }
 }
@@ -321,6 +323,7 @@ impl Shape {
             (CheckRequest, 10) => T,
             (CheckRequest, 11) => M(Purpose),
             (CheckRequest, 12) => M(Struct),
+            (CheckRequest, 15) => M(StringMapEntry),
             (Actor, 1 | 2 | 3 | 8) => T,
             (Actor, 4 | 5 | 7) => V,
             (Actor, 6) => M(Timestamp),
@@ -1534,10 +1537,16 @@ pub fn check_batch_strings(
 
 fn strings_over(problems: &mut Problems, request: &pb::CheckRequest, read: &model::Request, limits: &Limits, at: &str) {
     let tally = gather(read, limits);
+    // The caller's, for the log: not a fact, so not in `read`.
+    let context = &request.request_context;
+    let unfit = |text: &str, limit: usize| chars(text) > limit || text.chars().any(is_control);
+    let context_unfit = context.len() > limits.max_context_entries
+        || context.iter().any(|(key, value)| unfit(key, limits.max_id) || unfit(value, limits.max_name));
     if tally.longest_list > limits.max_names_per_person.min(limits.max_labels)
         || tally.largest_crowd > limits.max_participants
         || tally.ids_unfit
         || tally.names_unfit
+        || context_unfit
     {
         let before = problems.len();
         name_the_fields(problems, request, limits, at);
@@ -1708,6 +1717,7 @@ fn plan(part: Part<'_>) -> Vec<(&'static str, Field<'_>)> {
             ("attribution", One(r.attribution.as_ref().map(Part::Attribution))),
             ("quoted_text", Text(&r.quoted_text)),
             ("purpose", One(r.purpose.as_ref().map(|_| Part::Purpose))),
+            ("request_context", Map(&r.request_context)),
         ],
         Part::Actor(a) => vec![
             ("id", Text(&a.id)),
@@ -1795,6 +1805,7 @@ fn counted(name: &str, limits: &Limits) -> Option<(usize, &'static str)> {
         "handles" | "aliases" | "organization_aliases" => (limits.max_names_per_person, "max-names-per-person"),
         "community" | "exchange_participants" | "recipients" => (limits.max_participants, "max-participants"),
         "replaces" | "segments" | "default_labels" | "label_floors" | "params" => (limits.max_labels, "max-labels"),
+        "request_context" => (limits.max_context_entries, "max-context-entries"),
         _ => return None,
     })
 }
@@ -1961,13 +1972,18 @@ pub fn read_batch(
 // ---- Decision -> CheckResponse ------------------------------------------------------------------
 
 /// convert.response_to_proto with `explain=False`, as bytes.
-pub fn write_response(decision: &model::Decision) -> Result<Vec<u8>, Refusal> {
-    Ok(response_to_proto(decision)?.encode_to_vec())
+pub fn write_response(decision: &model::Decision, decision_id: &str) -> Result<Vec<u8>, Refusal> {
+    let response = pb::CheckResponse { decision_id: decision_id.to_string(), ..response_to_proto(decision)? };
+    Ok(response.encode_to_vec())
 }
 
-/// A CheckBatchResponse of the decisions, in order.
-pub fn write_batch_response(decisions: &[model::Decision]) -> Result<Vec<u8>, Refusal> {
-    let results = decisions.iter().map(response_to_proto).collect::<Result<Vec<_>, _>>()?;
+/// A CheckBatchResponse of the decisions, in order, each with its id (the server's; "" past the last given).
+pub fn write_batch_response(decisions: &[model::Decision], decision_ids: &[String]) -> Result<Vec<u8>, Refusal> {
+    let mut results = Vec::with_capacity(decisions.len());
+    for (index, decision) in decisions.iter().enumerate() {
+        let decision_id = decision_ids.get(index).cloned().unwrap_or_default();
+        results.push(pb::CheckResponse { decision_id, ..response_to_proto(decision)? });
+    }
     Ok(pb::CheckBatchResponse { results }.encode_to_vec())
 }
 
@@ -2008,6 +2024,7 @@ pub fn response_to_proto(decision: &model::Decision) -> Result<pb::CheckResponse
         reason: decision.reason.clone(),
         policy_revision: decision.policy_revision.clone(),
         explanation: Vec::new(),
+        decision_id: String::new(),
     })
 }
 

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 import pathlib
+import re
 import shutil
 from typing import Iterator
 
@@ -75,10 +76,23 @@ def answer(channel: grpc.Channel, method: str, data: bytes, metadata=()) -> tupl
     call = channel.unary_unary(f"/discretion.v1.PolicyService/{method}")  # bytes in, bytes out
     parse = pb.CheckResponse if method == "Check" else pb.CheckBatchResponse
     try:
-        return ("answered", parse.FromString(call(data, timeout=30, metadata=metadata)))
+        data, outcome = call.with_call(data, timeout=30, metadata=metadata)
+        return ("answered", without_decision_ids(parse.FromString(data), outcome.trailing_metadata()))
     except grpc.RpcError as error:
         status = rpc_status.from_call(error)
         return ("refused", error.code(), error.details(), status and list(status.details))
+
+
+def without_decision_ids(response, trailers):
+    """The response without its decision ids, which differ on every call, once they are found well formed,
+    each its own, and listed in order in the trailer."""
+    answers = [response] if isinstance(response, pb.CheckResponse) else list(response.results)
+    ids = [one.decision_id for one in answers]
+    assert all(re.fullmatch("[0-9a-f]{32}", one) for one in ids) and len(set(ids)) == len(ids), ids
+    assert dict(trailers)["discretion-decision-id"] == ",".join(ids)
+    for one in answers:
+        one.ClearField("decision_id")
+    return response
 
 
 @pytest.fixture(scope="module")

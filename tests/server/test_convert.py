@@ -122,6 +122,8 @@ def full_request() -> pb.CheckRequest:
         attributes=attributes,
         explain=True,
         span_unit=pb.SPAN_UNIT_UTF16,
+        # The caller's, for the decision log: never a fact a rule reads (test_decision_log).
+        request_context={"route": "share-button"},
     )
 
 
@@ -229,7 +231,8 @@ def _model_type(hint) -> type | None:
 )
 def test_proto_and_model_have_the_same_fields(message, dataclass):
     """Field for field, all the way down, so neither side can drift from the other."""
-    wire_only = {"CheckRequest": {"explain"}}  # a wish about the answer, not a fact
+    # A wish about the answer, and the caller's ids for the log: not facts.
+    wire_only = {"CheckRequest": {"explain", "request_context"}}
     # Facts that never come over the wire (e.g. only from rules/bindings.yaml) go here, by model class.
     model_only: dict[str, set[str]] = {}
 

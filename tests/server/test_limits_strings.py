@@ -51,6 +51,7 @@ def full() -> pb.CheckRequest:
                                    service=pb.Service(name="mailer", organization="Mailco")),
         attribution=pb.Attribution(descriptor="a banker"),
         quoted_text="hello",
+        request_context={"route": "share-button"},
     )
 
 

@@ -237,6 +237,7 @@ def full_request() -> dc.CheckRequest:
         quoted_text="P 2 said the words",
         purpose=dc.Purpose(need_to_know=True, legal_basis="member_consent", notification_prohibited=True),
         attributes={"ticket": "T-1", "weight": 2.5, "flags": [True, None], "nested": {"n": 1}},
+        request_context={"route": "export-button", "client": "web/4.2"},
         explain=True,
         span_unit="utf16",
     )
@@ -311,6 +312,7 @@ def full_request_pb() -> pb.CheckRequest:
         quoted_text="P 2 said the words",
         purpose=pb.Purpose(need_to_know=True, legal_basis=pb.LEGAL_BASIS_MEMBER_CONSENT, notification_prohibited=True),
         attributes=attributes,
+        request_context={"route": "export-button", "client": "web/4.2"},
         explain=True,
         span_unit=pb.SPAN_UNIT_UTF16,
     )
@@ -356,6 +358,7 @@ def full_response_pb() -> pb.CheckResponse:
         reason="Allowed once the speaker is unnamed.",
         policy_revision="rev-1",
         explanation=["step 1", "step 2"],
+        decision_id="0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     )
 
 
@@ -391,6 +394,7 @@ EXPECTED_DECISION = dc.Decision(
     reason="Allowed once the speaker is unnamed.",
     policy_revision="rev-1",
     explanation=("step 1", "step 2"),
+    decision_id="0f1e2d3c4b5a69788796a5b4c3d2e1f0",
 )
 
 

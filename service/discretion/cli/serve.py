@@ -147,6 +147,8 @@ _LIMITS = (
     ("max-name", 1000, "characters of a name, handle, organization, alias, descriptor or link"),
     ("max-names-per-person", 32, "handles, aliases and organization aliases of one person"),
     ("max-names-total", 500_000, "characters of all names, handles and organizations in one check together"),
+    ("max-context-entries", 16, "entries of one check's request_context (keys at most --max-id characters, "
+                                "values at most --max-name)"),
 )
 
 

@@ -2,13 +2,15 @@
 
 What a line holds is chosen so the log can be kept and shipped like any other
 operational log without leaking what the group protects: ids, codes and
-counts, never text. A line has the decision id, the time, the policy
-revision, the group id, the action, the destination kind, the decision, the
-agreements and rules that decided and the findings' reason codes (a refusal
-of the engine's own has a code and no rule), the obligation types, the
-number of items and the latency. It never has the quoted text, an item's text, a person's
-name, handle or organization, a finding's message, or the reason (which may
-quote the request).
+counts, never text. A line has the decision id (the one the response
+carries), the time, the policy revision, the group id, the action, the
+destination kind, the decision, the agreements and rules that decided and
+the findings' reason codes (a refusal of the engine's own has a code and no
+rule), the obligation types, the number of items and the latency; and, when
+the caller sent them, its `x-request-id`, its W3C trace and span ids and the
+check's `request_context` (`correlation`). It never has the quoted text, an
+item's text, a person's name, handle or organization, a finding's message, or
+the reason (which may quote the request).
 
 Two halves, joined by a pipe:
 
@@ -41,6 +43,7 @@ from typing import Callable, Iterable, NamedTuple
 
 from ..engine import model
 from ..engine.instants import to_iso
+from .correlation import Call
 from .summary import Summary
 
 __all__ = ["DecisionLog", "Entry", "LogRelay", "hashed_id", "log_record", "open_pipe"]
@@ -61,12 +64,14 @@ class Entry(NamedTuple):
 
     summary: Summary
     latency: float  # seconds from the call's arrival to this decision
+    decision_id: str = ""  # the response's (`correlation.decision_ids`); "" draws a new one
+    context: tuple[tuple[str, str], ...] = ()  # the check's request_context, sorted by key
 
 
 def log_record(request: model.Request, decision: model.Decision, decided_at: model.Instant, latency: float,
                id_key: bytes | None = None) -> dict:
     """The line logged for one decision, as plain data. Adding a field here is a privacy review."""
-    return _record(Summary.of(request, decision), _time_text(decided_at), latency, id_key)
+    return _record(Entry(Summary.of(request, decision), latency), _time_text(decided_at), Call(), id_key)
 
 
 def hashed_id(key: bytes, value: str) -> str:
@@ -84,15 +89,16 @@ def _time_text(decided_at: model.Instant) -> str:
     return to_iso(decided_at, digits=6)
 
 
-def _record(summary: Summary, time_text: str, latency: float, id_key: bytes | None = None) -> dict:
+def _record(entry: Entry, time_text: str, call: Call, id_key: bytes | None = None) -> dict:
+    summary = entry.summary
     obligations: list[str] = []
     for obligation in summary.obligations:
         if obligation not in obligations:
             obligations.append(obligation)
-    return {
+    record = {
         # 128 random bits: unique without coordination between workers, and
         # a fifth of the cost of a uuid4 object on the request path.
-        "decision_id": os.urandom(16).hex(),
+        "decision_id": entry.decision_id or os.urandom(16).hex(),
         "time": time_text,
         "policy_revision": summary.policy_revision,
         "group_id": summary.group_id if id_key is None else hashed_id(id_key, summary.group_id),
@@ -104,13 +110,24 @@ def _record(summary: Summary, time_text: str, latency: float, id_key: bytes | No
         "reason_codes": list(summary.reason_codes),
         "obligations": obligations,
         "items": summary.items,
-        "latency_us": round(latency * 1e6),
+        "latency_us": round(entry.latency * 1e6),
     }
+    # The caller's correlation facts, only when it sent them.
+    if call.request_id:
+        record["request_id"] = call.request_id
+    if call.trace_id:
+        record["trace_id"], record["span_id"] = call.trace_id, call.span_id
+    if entry.context:
+        # Keys name the caller's own fields; values may name its users or jobs, so they hash like ids.
+        record["request_context"] = {
+            key: value if id_key is None else hashed_id(id_key, value) for key, value in entry.context}
+    return record
 
 
-def _lines(entries: Iterable[Entry], decided_at: model.Instant, id_key: bytes | None = None) -> list[bytes]:
+def _lines(entries: Iterable[Entry], decided_at: model.Instant, call: Call,
+           id_key: bytes | None = None) -> list[bytes]:
     time_text = _time_text(decided_at)  # one call, one instant
-    return [(json.dumps(_record(e.summary, time_text, e.latency, id_key), separators=(",", ":"))
+    return [(json.dumps(_record(e, time_text, call, id_key), separators=(",", ":"))
              + "\n").encode() for e in entries]
 
 
@@ -149,9 +166,11 @@ class DecisionLog:
         self._closed = False
         self.dropped = 0
 
-    def record(self, entries: Iterable[Entry], decided_at: model.Instant) -> None:
-        """Write these decisions' lines now; drop (and count) what a full pipe cannot take. Never blocks."""
-        chunks = _chunks(_lines(entries, decided_at, self._id_key))
+    def record(self, entries: Iterable[Entry], decided_at: model.Instant, call: Call = Call()) -> None:
+        """Write these decisions' lines now; drop (and count) what a full pipe cannot take. Never blocks.
+
+        `call`: what the caller said of the call (`correlation.call_of`), on each of its lines."""
+        chunks = _chunks(_lines(entries, decided_at, call, self._id_key))
         with self._lock:
             if self._closed or (self._carry and not self._write_carry()):
                 self._dropped(chunks)

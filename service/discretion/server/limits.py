@@ -43,6 +43,7 @@ class Limits:
     # characters of every name in one check together: what the name matcher
     # is built from (a 4 MB message of names once built a 246 MiB matcher)
     max_names_total: int = 500_000
+    max_context_entries: int = 16  # entries of request_context (each key an id, each value a name)
 
 
 def check_request(request: pb.CheckRequest, limits: Limits) -> None:
@@ -150,7 +151,7 @@ _COUNTED = {"handles": "max_names_per_person", "aliases": "max_names_per_person"
             "organization_aliases": "max_names_per_person", "community": "max_participants",
             "exchange_participants": "max_participants", "recipients": "max_participants",
             "replaces": "max_labels", "segments": "max_labels", "default_labels": "max_labels",
-            "label_floors": "max_labels", "params": "max_labels"}
+            "label_floors": "max_labels", "params": "max_labels", "request_context": "max_context_entries"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: U+0085 is a line break to Python
 _STRING, _MESSAGE, _MAP = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE, "map"
 _plans: dict[str, tuple] = {}
@@ -207,9 +208,12 @@ def _strings_over(problems: list[FieldViolation], request: pb.CheckRequest, read
     on the wire, to name the fields.
     """
     ids, names, counts, crowds = _gather(read)
+    context = request.request_context  # the caller's, for the log: not a fact, so not in `read`
     if (max(counts, default=0) > min(limits.max_names_per_person, limits.max_labels)
             or max(crowds, default=0) > limits.max_participants
-            or _unfit(ids, limits.max_id) or _unfit(names, limits.max_name)):
+            or _unfit(ids, limits.max_id) or _unfit(names, limits.max_name)
+            or (context and (len(context) > limits.max_context_entries or _unfit(list(context), limits.max_id)
+                             or _unfit(list(context.values()), limits.max_name)))):
         before = len(problems)
         _name_the_fields(problems, request, limits, where)
         if len(problems) > before:

@@ -11,7 +11,8 @@ caller's (`convert.Clock`), unless the server runs with `--max-clock-skew off`.
 
 Each decision is counted in the metrics, and a call's decisions are written
 to the decision log's pipe before the call is answered: a process that dies
-after answering has lost no line.
+after answering has lost no line. Each decision has an id (`correlation`):
+in its response, in the call's trailing metadata, and on its log line.
 
 Check and CheckBatch are decided by the native engine (`discretion_native`)
 where the revision serving has one and the server runs `--engine native`: it
@@ -37,6 +38,7 @@ from . import convert, limits
 from .convert import FieldViolation, RequestInvalid
 from ._gen.discretion.v1 import policy_pb2
 from .auth import Gate, Tenant
+from .correlation import TRAILER, call_of, decision_ids
 from .decision_log import Entry
 from .metrics import Metrics
 from .status import DeadlinePassed, NoPolicyLoaded, translate_errors
@@ -111,22 +113,27 @@ class PolicyServicer:
         engine = _as_seen_by(engine, tenant)
         now = time.time_ns()
         _still_awaited(context)
+        ids = decision_ids(1)
         # The native engine watches the deadline as it goes (the reference's `abandoned`).
         response, summaries = _natively(engine.check, decoded, now, self._max_skew, self._native_limits,
-                                        _matchers_of(tenant), context.time_remaining())
+                                        _matchers_of(tenant), context.time_remaining(), ids[0])
         _still_awaited(context)
-        self._answered(summaries, started, now)
+        self._answered(summaries, ids, decoded, context, started, now)
         self._metrics.check_duration("Check").observe(time.perf_counter() - started)
         return response
 
-    def _answered(self, summaries: list[tuple], started: float, now: int) -> None:
-        """Count and log a call's decisions, given by the native engine as `Summary` fields."""
+    def _answered(self, summaries: list[tuple], ids: list[str], decoded: Any, context: grpc.ServicerContext,
+                  started: float, now: int) -> None:
+        """Count and log a call's decisions, given by the native engine as `Summary` fields; name them in its trailer."""
         latency = time.perf_counter() - started
         decided = [Summary(*fields) for fields in summaries]
         for summary in decided:
             self._metrics.decided(summary)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
-            self._log.record([Entry(summary, latency) for summary in decided], now)
+            entries = [Entry(summary, latency, decision_id, tuple(pairs))
+                       for summary, decision_id, pairs in zip(decided, ids, decoded.request_contexts, strict=True)]
+            self._log.record(entries, now, call_of(context.invocation_metadata()))
+        _trail(context, ids)
 
     def _check(self, data: bytes, context: grpc.ServicerContext,
                policy: CompiledPolicy | None) -> policy_pb2.CheckResponse:
@@ -144,9 +151,13 @@ class PolicyServicer:
         _still_awaited(context)  # the last stretch of deciding is not watched: nothing late is counted or logged
         summary = Summary.of(facts, decision)
         self._metrics.decided(summary)
+        (decision_id,) = decision_ids(1)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
-            self._log.record((Entry(summary, time.perf_counter() - started),), now)
+            entry = Entry(summary, time.perf_counter() - started, decision_id, _context(request))
+            self._log.record((entry,), now, call_of(context.invocation_metadata()))
         response = convert.response_to_proto(decision, explain=request.explain)
+        response.decision_id = decision_id
+        _trail(context, (decision_id,))
         self._metrics.check_duration("Check").observe(time.perf_counter() - started)
         return response
 
@@ -167,15 +178,17 @@ class PolicyServicer:
         if decoded.explain:  # one check asking for an explanation: the reference answers the batch
             return self._check_batch(data, context, policy)
         # One foreign group refuses the whole batch, as one bad entry does.
-        tenant = self._gate.evaluate(caller, decoded.group_ids)
+        groups = decoded.group_ids
+        tenant = self._gate.evaluate(caller, groups)
         engine = _as_seen_by(engine, tenant)
         now = time.time_ns()
         _still_awaited(context)
+        ids = decision_ids(len(groups))
         response, summaries = _natively(engine.check_batch, decoded, now, self._max_skew, self._native_limits,
-                                        self._max_batch, _matchers_of(tenant), context.time_remaining())
+                                        self._max_batch, _matchers_of(tenant), context.time_remaining(), ids)
         # Counted only once the whole batch is decided in time: a batch abandoned half way answers nothing.
         _still_awaited(context)
-        self._answered(summaries, started, now)
+        self._answered(summaries, ids, decoded, context, started, now)
         self._metrics.batch_size.observe(len(summaries))
         self._metrics.check_duration("CheckBatch").observe(time.perf_counter() - started)
         return response
@@ -197,19 +210,24 @@ class PolicyServicer:
         logged = []
         abandoned = _abandoned(context)
         decided = []
-        for facts, check in zip(batch, request.checks, strict=True):
+        ids = decision_ids(len(batch))
+        for facts, check, decision_id in zip(batch, request.checks, ids, strict=True):
             _still_awaited(context)
             decision = decide(policy, facts, now=now, tracer=_tracer(check), abandoned=abandoned)
             decided.append((facts, decision))
             if self._log is not None:
-                logged.append(Entry(Summary.of(facts, decision), time.perf_counter() - started))
-            convert.response_to_proto(decision, explain=check.explain, into=results.add())
+                logged.append(Entry(Summary.of(facts, decision), time.perf_counter() - started, decision_id,
+                                    _context(check)))
+            result = results.add()
+            convert.response_to_proto(decision, explain=check.explain, into=result)
+            result.decision_id = decision_id
         # Counted only once the whole batch is decided in time: a batch abandoned half way answers nothing.
         _still_awaited(context)
         for facts, decision in decided:
             self._metrics.decided(Summary.of(facts, decision))
         if self._log is not None:
-            self._log.record(logged, now)
+            self._log.record(logged, now, call_of(context.invocation_metadata()))
+        _trail(context, ids)
         self._metrics.batch_size.observe(len(batch))
         self._metrics.check_duration("CheckBatch").observe(time.perf_counter() - started)
         return response
@@ -326,6 +344,16 @@ def _still_awaited(context: grpc.ServicerContext) -> None:
     remaining = context.time_remaining()
     if remaining is not None and remaining <= 0:
         raise DeadlinePassed()
+
+
+def _context(check: policy_pb2.CheckRequest) -> tuple[tuple[str, str], ...]:
+    """A check's request_context as the log records it: sorted by key (the wire's order is the sender's hash table's)."""
+    return tuple(sorted(check.request_context.items())) if check.request_context else ()
+
+
+def _trail(context: grpc.ServicerContext, ids: Any) -> None:
+    """Name the call's decisions in its trailing metadata, in order: a caller that keeps only headers still has them."""
+    context.set_trailing_metadata(((TRAILER, ",".join(ids)),))
 
 
 def _tracer(check: policy_pb2.CheckRequest) -> list | None:

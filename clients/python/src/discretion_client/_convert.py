@@ -240,6 +240,10 @@ def _fill_request(message: pb.CheckRequest, request: m.CheckRequest) -> None:
         message.attributes.update(_plain(request.attributes))
     message.explain = request.explain
     _set_enum(message, "span_unit", pb.SpanUnit, request.span_unit)
+    for key, value in request.request_context.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"request_context: expected str keys and values, got {key!r}: {value!r}")
+        message.request_context[key] = value
 
 
 def check_request(request: m.CheckRequest) -> pb.CheckRequest:
@@ -309,6 +313,7 @@ def decision(message: pb.CheckResponse, request: m.CheckRequest) -> m.Decision:
         reason=message.reason,
         policy_revision=message.policy_revision,
         explanation=tuple(message.explanation),
+        decision_id=message.decision_id,
     )
     _check_answer(read, [item.id for item in request.items], request.action)
     return read

@@ -430,6 +430,8 @@ class CheckRequest:
     requested_at: _dt.datetime | None = None
     explain: bool = False
     span_unit: SpanUnitName | None = None
+    # Your own correlation facts (a route, a job id), recorded on the decision's log line and never read by a rule.
+    request_context: Mapping[str, str] = field(default_factory=_empty)
 
     def __post_init__(self) -> None:
         if self.action is None:
@@ -525,6 +527,8 @@ class Decision:
     reason: str
     policy_revision: str
     explanation: tuple[str, ...]
+    # This decision's own id: the server's decision-log line for it has the same.
+    decision_id: str = ""
 
     @property
     def allowed(self) -> bool:

@@ -413,7 +413,14 @@ class Purpose(_message.Message):
     def __init__(self, need_to_know: _Optional[bool] = ..., legal_basis: _Optional[_Union[LegalBasis, str]] = ..., notification_prohibited: _Optional[bool] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("action", "requested_at", "actor", "group", "items", "destination", "attribution", "format", "derived", "quoted_text", "purpose", "attributes", "explain", "span_unit")
+    __slots__ = ("action", "requested_at", "actor", "group", "items", "destination", "attribution", "format", "derived", "quoted_text", "purpose", "attributes", "explain", "span_unit", "request_context")
+    class RequestContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ACTION_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -428,6 +435,7 @@ class CheckRequest(_message.Message):
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     SPAN_UNIT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_CONTEXT_FIELD_NUMBER: _ClassVar[int]
     action: Action
     requested_at: _timestamp_pb2.Timestamp
     actor: Actor
@@ -442,7 +450,8 @@ class CheckRequest(_message.Message):
     attributes: _struct_pb2.Struct
     explain: bool
     span_unit: SpanUnit
-    def __init__(self, action: _Optional[_Union[Action, str]] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., destination: _Optional[_Union[Destination, _Mapping]] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., format: _Optional[_Union[Format, str]] = ..., derived: _Optional[_Union[Derivation, str]] = ..., quoted_text: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, _Mapping]] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., explain: _Optional[bool] = ..., span_unit: _Optional[_Union[SpanUnit, str]] = ...) -> None: ...
+    request_context: _containers.ScalarMap[str, str]
+    def __init__(self, action: _Optional[_Union[Action, str]] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[Actor, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., destination: _Optional[_Union[Destination, _Mapping]] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., format: _Optional[_Union[Format, str]] = ..., derived: _Optional[_Union[Derivation, str]] = ..., quoted_text: _Optional[str] = ..., purpose: _Optional[_Union[Purpose, _Mapping]] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., explain: _Optional[bool] = ..., span_unit: _Optional[_Union[SpanUnit, str]] = ..., request_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Obligation(_message.Message):
     __slots__ = ("type", "item_ids", "person_ids", "spans", "names", "scope", "until", "label", "notice", "descriptor", "link")
@@ -515,7 +524,7 @@ class ItemResult(_message.Message):
     def __init__(self, item_id: _Optional[str] = ..., outcome: _Optional[_Union[ItemOutcome, str]] = ..., decision: _Optional[_Union[Decision, str]] = ..., governed_by: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
-    __slots__ = ("decision", "obligations", "items", "findings", "reason", "policy_revision", "explanation")
+    __slots__ = ("decision", "obligations", "items", "findings", "reason", "policy_revision", "explanation", "decision_id")
     DECISION_FIELD_NUMBER: _ClassVar[int]
     OBLIGATIONS_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
@@ -523,6 +532,7 @@ class CheckResponse(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     POLICY_REVISION_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     decision: Decision
     obligations: _containers.RepeatedCompositeFieldContainer[Obligation]
     items: _containers.RepeatedCompositeFieldContainer[ItemResult]
@@ -530,7 +540,8 @@ class CheckResponse(_message.Message):
     reason: str
     policy_revision: str
     explanation: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., obligations: _Optional[_Iterable[_Union[Obligation, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[ItemResult, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., reason: _Optional[str] = ..., policy_revision: _Optional[str] = ..., explanation: _Optional[_Iterable[str]] = ...) -> None: ...
+    decision_id: str
+    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., obligations: _Optional[_Iterable[_Union[Obligation, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[ItemResult, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[Finding, _Mapping]]] = ..., reason: _Optional[str] = ..., policy_revision: _Optional[str] = ..., explanation: _Optional[_Iterable[str]] = ..., decision_id: _Optional[str] = ...) -> None: ...
 
 class CheckBatchRequest(_message.Message):
     __slots__ = ("checks",)
