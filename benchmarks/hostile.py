@@ -375,6 +375,8 @@ class Server:
             key = folder / "id.key"
             key.write_bytes(_KEY)
             args += ["--decision-log-hash-ids", str(key)]
+        if "--log-level" in help_text:  # every worker's reloads, which the rule-file attacks count
+            args += ["--log-level", "debug"]
         args += extra
         self._server = servers.Server("Discretion", servers.start_process(args, folder / "server.log", env), "",
                                       folder / "server.log")

@@ -21,6 +21,7 @@ import os
 import pathlib
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +35,7 @@ import servers  # benchmarks/servers.py
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHECK = "/discretion.v1.PolicyService/Check"
-LOADED = re.compile(r"rules loaded from \S+, revision \w+ \((\d+\.\d+) s\)")
+LOADED = re.compile(r"rules loaded from \S+, revision \w+(?:, decided by the \w+ engine)? \((\d+\.\d+) s\)")
 
 
 def agreement(name: str, rules: int) -> str:
@@ -64,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "PYTHONPATH": str(pathlib.Path(args.server_tree) / "service"), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "discretion", "serve", "--rules", str(rules), "--address", "127.0.0.1:0",
                "--workers", str(args.workers), "--metrics-address", "off"]
+    shown = subprocess.run([*command[:4], "--help"], env=env, capture_output=True, text=True)
+    help_text = shown.stdout + shown.stderr
+    if "--log-level" in help_text:  # every worker's reloads are timed, not worker 0's alone
+        command += ["--log-level", "debug"]
     server = servers.Server("Discretion", servers.start_process(command, log, env), "", log)
     try:
         target = server.wait_for_line(r"discretion: serving on (\S+)").group(1)

@@ -807,6 +807,7 @@ fn limits_from(settings: &Bound<'_, PyDict>) -> PyResult<wire::Limits> {
             "max_names_per_person" => &mut limits.max_names_per_person,
             "max_names_total" => &mut limits.max_names_total,
             "max_context_entries" => &mut limits.max_context_entries,
+            "max_context_chars" => &mut limits.max_context_chars,
             other => return Err(PyValueError::new_err(format!("no limit `{other}`"))),
         };
         *slot = value;

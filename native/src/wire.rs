@@ -40,6 +40,7 @@ pub struct Limits {
     pub max_names_per_person: usize,
     pub max_names_total: usize,
     pub max_context_entries: usize,
+    pub max_context_chars: usize,
 }
 
 impl Default for Limits {
@@ -57,6 +58,7 @@ impl Default for Limits {
             max_names_per_person: 32,
             max_names_total: 500_000,
             max_context_entries: 16,
+            max_context_chars: 1024,
         }
     }
 }
@@ -1539,9 +1541,9 @@ fn strings_over(problems: &mut Problems, request: &pb::CheckRequest, read: &mode
     let tally = gather(read, limits);
     // The caller's, for the log: not a fact, so not in `read`.
     let context = &request.request_context;
-    let unfit = |text: &str, limit: usize| chars(text) > limit || text.chars().any(is_control);
     let context_unfit = context.len() > limits.max_context_entries
-        || context.iter().any(|(key, value)| unfit(key, limits.max_id) || unfit(value, limits.max_name));
+        || context.iter().map(|(key, value)| chars(key) + chars(value)).sum::<usize>() > limits.max_context_chars
+        || context.iter().any(|(key, value)| !printable(key) || !printable(value));
     if tally.longest_list > limits.max_names_per_person.min(limits.max_labels)
         || tally.largest_crowd > limits.max_participants
         || tally.ids_unfit
@@ -1829,6 +1831,10 @@ fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: 
                     continue;
                 }
             }
+            if let (Field::Map(entries), "request_context") = (&value, name) {
+                context(problems, &field, entries, limits);
+                continue;
+            }
             let kind = if IDS.contains(&name) { "id" } else { "name" };
             match value {
                 Field::Many(children) => {
@@ -1859,6 +1865,40 @@ fn name_the_fields(problems: &mut Problems, request: &pb::CheckRequest, limits: 
                 }
                 Field::Text(_) => {}
             }
+        }
+    }
+}
+
+fn printable(text: &str) -> bool {
+    text.bytes().all(|byte| (0x20..=0x7E).contains(&byte))
+}
+
+/// limits._context: request_context holds the caller's ids for the log, not text: printable ASCII, and little of it.
+fn context(problems: &mut Problems, field: &str, entries: &HashMap<String, String>, limits: &Limits) {
+    let total: usize = entries.iter().map(|(key, value)| chars(key) + chars(value)).sum();
+    if total > limits.max_context_chars {
+        problems.push(limit_violation(
+            field,
+            limits.max_context_chars,
+            "characters of keys and values",
+            "max-context-chars",
+            total,
+        ));
+        return;
+    }
+    let mut sorted: Vec<(&String, &String)> = entries.iter().collect();
+    sorted.sort();
+    for (key, value) in sorted {
+        if let Some(odd) = key.chars().chain(value.chars()).find(|&ch| !(' '..='~').contains(&ch)) {
+            let short: String = key.chars().take(40).collect();
+            problems.push(violation(
+                format!("{field}[{}]", str_repr(&short)),
+                format!(
+                    "a character outside printable ASCII (U+{:04X}) has no place in request_context, which holds \
+                     the caller's ids",
+                    odd as u32
+                ),
+            ));
         }
     }
 }

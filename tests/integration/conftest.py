@@ -16,7 +16,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"
-READY = re.compile(r"discretion: serving on (\S+):(\d+)")
+# `discretion: serving on H:P` as text, or the `message` of a JSON line (`--log-format json`).
+READY = re.compile(r'(?:discretion: |"message":")serving on ([^\s"]+):(\d+)')
 
 
 class RunningServer:

@@ -22,7 +22,7 @@ from discretion.server._gen.discretion.v1 import policy_pb2_grpc
 from integration.conftest import RULES, RunningServer
 from readme_question import ANA, CHEN, ROUNDTABLE, UTC, chatham_quote  # noqa: F401 (shared with the tests here)
 
-METRICS_LINE = re.compile(r"discretion: metrics on (\S+):(\d+)")
+METRICS_LINE = re.compile(r'(?:discretion: |"message":")metrics on ([^\s"]+):(\d+)')
 
 
 class OpsServer(RunningServer):

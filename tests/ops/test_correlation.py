@@ -124,20 +124,23 @@ def test_malformed_caller_ids_are_left_off_the_line_and_never_fail_the_call(star
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_request_context_past_its_limits_is_refused_naming_the_entry(start_ops, tmp_path, engine):
-    server, log = served(start_ops, tmp_path, engine, "--max-context-entries", "2", "--max-id", "16",
-                         "--max-name", "12")
+    server, log = served(start_ops, tmp_path, engine, "--max-context-entries", "2", "--max-context-chars", "16")
     assert refusal(server, check(request_context={"a": "1", "b": "2", "c": "3"})) == (
         grpc.StatusCode.INVALID_ARGUMENT,
         [("request_context", "at most 2 entries (limit --max-context-entries), got 3")])
-    code, violations = refusal(server, check(request_context={"route": "line\nbreak"}))
+    assert refusal(server, check(request_context={"route": "x" * 12})) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        [("request_context", "at most 16 characters of keys and values (limit --max-context-chars), got 17")])
+    # Text is not an id: one violation per entry holding any, in the order of the keys, whatever the wire's.
+    code, violations = refusal(server, check(request_context={"z": "line\nbreak", "r\u00e9": "ok"}))
     assert code == grpc.StatusCode.INVALID_ARGUMENT
-    assert violations == [("request_context['route']", "a control character (U+000A) has no place in a name")]
-    code, violations = refusal(server, check(request_context={"a-much-longer-key": "v"}))
-    assert violations == [("request_context['a-much-longer-key']", "at most 16 characters (limit --max-id), got 17")]
-    code, violations = refusal(server, check(request_context={"k": "v" * 13}))
-    assert violations == [("request_context['k']", "at most 12 characters (limit --max-name), got 13")]
+    assert violations == [
+        ("request_context['ré']", "a character outside printable ASCII (U+00E9) has no place in request_context, "
+                                  "which holds the caller's ids"),
+        ("request_context['z']", "a character outside printable ASCII (U+000A) has no place in request_context, "
+                                 "which holds the caller's ids")]
     # Within them: answered, and nothing refused is logged.
-    response, _ = call(server, "Check", check(request_context={"a": "1", "b": "x" * 12}))
+    response, _ = call(server, "Check", check(request_context={"a": "1", "b": "x" * 13}))  # 16 characters
     eventually(lambda: len(log_lines(log)) == 1)
     assert [line["decision_id"] for line in log_lines(log)] == [response.decision_id]
 

@@ -26,7 +26,7 @@ def break_file(path: pathlib.Path) -> None:
 
 
 def test_a_broken_file_under_traffic_fails_no_call(start_ops, rules_copy):
-    server = start_ops(rules_copy)
+    server = start_ops(rules_copy, "--log-level", "debug")  # every worker's reloads, not worker 0's alone
     good = server.status().policy_revision
     stop = threading.Event()
     outcomes: list[tuple[str, str]] = []  # (decision or error, revision)
@@ -126,7 +126,7 @@ def test_a_configmap_update_is_picked_up_and_a_broken_one_refused(start_ops, tmp
     files = {path.name: path.read_bytes() for path in RULES.glob("*.yaml") if not path.name.endswith(".test.yaml")}
     mount = tmp_path / "rules"
     configmap_mount(mount, files, "2026_03_01_00_00_00.000000001")
-    server = start_ops(mount)
+    server = start_ops(mount, "--log-level", "debug")  # every worker's reloads, not worker 0's alone
     first = server.status().policy_revision
 
     changed = dict(files)

@@ -42,7 +42,7 @@ def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(start_ops):
 
 
 def test_sigterm_stops_every_worker_and_exits_zero(start_ops):
-    server = start_ops(RULES, workers=2)
+    server = start_ops(RULES, "--log-level", "debug", workers=2)  # every worker's lines
     workers = server.workers()
     with dc.Client(server.target) as client:
         client.check(chatham_quote())

@@ -8,6 +8,8 @@ so a field added to the proto and forgotten there fails here.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
 
@@ -78,7 +80,9 @@ def every_string_field():
     for variant, build in VARIANTS.items():
         for path, *_ in string_fields(build()):
             found.setdefault(path, variant)
-    return [(variant, path) for path, variant in found.items() if path.rsplit(".", 1)[-1] not in TEXTS]
+    # request_context holds ids of the caller's for the log, bounded as a whole (tests/ops/test_correlation.py).
+    return [(variant, path) for path, variant in found.items()
+            if path.rsplit(".", 1)[-1] not in TEXTS and not path.startswith("request_context")]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -188,3 +192,17 @@ def test_the_names_of_one_check_together_are_bounded():
     assert violation.field == "group.participants"
     assert violation.description.startswith("at most 300 characters of names, handles and organizations in one "
                                             "check (limit --max-names-total), got ")
+
+
+def test_the_entries_of_a_map_at_fault_are_named_in_the_order_of_their_keys():
+    """upb orders a map by its own hash table, a process's own: named in key order, every worker and both
+    engines give the same list (the native engine's is tests/ops/test_correlation.py's and the fuzzer's)."""
+    request = full()
+    params = request.items[0].labels[0].params
+    params.clear()
+    for key in ("k7", "k2", "k9", "k0", "k5", "k1", "k8", "k3", "k6", "k4"):
+        params[key] = "bad\nvalue"
+    many = dataclasses.replace(LIMITS, max_labels=10)
+    with pytest.raises(convert.RequestInvalid) as raised:
+        limits.check_strings(request, convert.request_from_proto(request), many)
+    assert [v.field for v in raised.value.violations] == [f"items[0].labels[0].params['k{n}']" for n in range(10)]

@@ -11,6 +11,7 @@ DISCRETION_TENANTS, DISCRETION_ENGINE, and DISCRETION_MAX_<LIMIT> for each reque
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import pathlib
 from typing import TextIO
@@ -109,6 +110,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "`reference`, the Python evaluator it is held to; a revision the native engine cannot read is served "
         "by the reference, and the log says so (env DISCRETION_ENGINE; default: native)",
     )
+    parser.add_argument(
+        "--log-format", default=env("DISCRETION_LOG_FORMAT", "text"), choices=("text", "json"),
+        help="the server's own log on standard error (not the decision log): `text` lines, or `json`, one object "
+        "per line (time, level, process, pid, event, message, fields) for every line written there, grpc's "
+        "included (env DISCRETION_LOG_FORMAT; default: text)")
+    parser.add_argument(
+        "--log-level", default=env("DISCRETION_LOG_LEVEL", "info"), choices=("debug", "info", "warning", "error"),
+        help="the least severe record written; where it listens and that it stopped are always written "
+        "(env DISCRETION_LOG_LEVEL; default: info)")
     parser.add_argument("--tls-cert", default=env("DISCRETION_TLS_CERT"), metavar="FILE",
                         help="serve TLS with this PEM certificate chain, re-read when it changes "
                         "(env DISCRETION_TLS_CERT)")
@@ -147,12 +157,22 @@ _LIMITS = (
     ("max-name", 1000, "characters of a name, handle, organization, alias, descriptor or link"),
     ("max-names-per-person", 32, "handles, aliases and organization aliases of one person"),
     ("max-names-total", 500_000, "characters of all names, handles and organizations in one check together"),
-    ("max-context-entries", 16, "entries of one check's request_context (keys at most --max-id characters, "
-                                "values at most --max-name)"),
+    ("max-context-entries", 16, "entries of one check's request_context"),
+    ("max-context-chars", 1024, "characters of one check's request_context, keys and values together "
+                                "(printable ASCII only)"),
 )
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    for flag, value, choices in (("--log-format", args.log_format, ("text", "json")),
+                                 ("--log-level", args.log_level, ("debug", "info", "warning", "error"))):
+        if value not in choices:  # an environment variable's value: argparse checks only what the command says
+            print(f"discretion serve: {flag} is one of {', '.join(choices)}, not `{value}`", file=stderr)
+            return 2
+    if args.log_format == "json":
+        # grpc's C core writes to standard error itself, past Python's logging: in JSON mode every line
+        # there must be an object, so it says nothing (unless the operator set GRPC_VERBOSITY).
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     # Imported here so that `discretion lint` does not load grpc.
     from ..server.app import serve
     from ..server.config import ServerSettings
@@ -160,35 +180,40 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     from ..server.limits import Limits
     from ..server.tls import TlsFiles
 
+    def refuse(message: str) -> int:
+        """Why the server cannot start, in the log's format; exit status 2."""
+        if args.log_format == "json":
+            from ..server.shell import logging_to, said
+
+            with logging_to(stderr, "json", args.log_level):
+                said("discretion serve: %s", message, event_name="cannot_start", level=logging.ERROR)
+        else:
+            print(f"discretion serve: {message}", file=stderr)
+        return 2
+
     if bool(args.tls_cert) != bool(args.tls_key):
-        print("discretion serve: --tls-cert and --tls-key go together", file=stderr)
-        return 2
+        return refuse("--tls-cert and --tls-key go together")
     if args.tls_client_ca and not args.tls_cert:
-        print("discretion serve: --tls-client-ca needs --tls-cert and --tls-key", file=stderr)
-        return 2
+        return refuse("--tls-client-ca needs --tls-cert and --tls-key")
     if not args.tls_cert and not args.plaintext and not _loopback(args.address):
         # What is decided here is about the most private things a group says:
         # it crosses a network in the clear only when someone chose that.
-        print(f"discretion serve: `{args.address}` is not loopback: serve TLS (--tls-cert, --tls-key) "
-              "or say --plaintext (env DISCRETION_PLAINTEXT=1), e.g. behind a mesh that encrypts", file=stderr)
-        return 2
+        return refuse(f"`{args.address}` is not loopback: serve TLS (--tls-cert, --tls-key) "
+                      "or say --plaintext (env DISCRETION_PLAINTEXT=1), e.g. behind a mesh that encrypts")
     try:
         tenants = TenantsFile(args.tenants) if args.tenants else None
     except TenantsInvalid as error:
-        print(f"discretion serve: {error}", file=stderr)
-        return 2
+        return refuse(str(error))
     id_key = None
     if args.decision_log_hash_ids:
         try:
             id_key = pathlib.Path(args.decision_log_hash_ids).read_bytes().strip()
         except OSError as error:
-            print(f"discretion serve: cannot read the --decision-log-hash-ids key: {error}", file=stderr)
-            return 2
+            return refuse(f"cannot read the --decision-log-hash-ids key: {error}")
         if len(id_key) < 16:
             # A short key is guessable, and with it every group id in the log.
-            print("discretion serve: the --decision-log-hash-ids key must hold at least 16 bytes "
-                  "(e.g. `head -c 32 /dev/urandom | base64 > KEYFILE`)", file=stderr)
-            return 2
+            return refuse("the --decision-log-hash-ids key must hold at least 16 bytes "
+                          "(e.g. `head -c 32 /dev/urandom | base64 > KEYFILE`)")
     settings = ServerSettings(
         rules_dir=args.rules,
         address=args.address,
@@ -206,6 +231,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         decision_log_id_key=id_key,
         health_address=_unless_off(args.health_address),
         tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None,
+        log_format=args.log_format,
+        log_level=args.log_level,
     )
     from ..server.workers import available_cpus, supervise
 

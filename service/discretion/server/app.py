@@ -40,7 +40,8 @@ from ..engine import identify
 from .auth import TenantsFile
 from .config import Ready, ServerSettings
 from .servicer import SERVICE as POLICY_SERVICE, PolicyServicer, add_to_server
-from .shell import Signals, announce, counting_signals, logging_to
+from ..events import event
+from .shell import Signals, announce, counting_signals, logging_to, said
 from .tls import TlsUnreadable, server_credentials
 
 __all__ = ["CannotListen", "create_server", "serve"]
@@ -152,6 +153,8 @@ def serve(
     on_ready: Callable[[Ready], None] | None = None,
     stop_signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT),
     decision_log_pipe: int | None = None,
+    process: str = "server",
+    reports: bool = True,
 ) -> int:
     """Serve until a stop signal (or `stop` is set); 0 after a graceful stop, 2 if it cannot start.
 
@@ -164,10 +167,16 @@ def serve(
     With `settings.decision_log`, decisions are logged through a relay thread
     of this process; a worker passes `decision_log_pipe` instead, the write
     end of a pipe its supervisor relays.
+
+    `process` names this process in its log lines (`worker-N` for a worker);
+    `reports` False leaves what every worker of a supervisor would say alike
+    (rules loaded or not, stopping) to the one worker that reports it, at
+    debug level here: one event, one line.
     """
     stderr = stderr or sys.stderr
-    with logging_to(stderr), contextlib.ExitStack() as cleanup:
-        return _run(settings, stderr, stop or threading.Event(), cleanup, on_ready, stop_signals, decision_log_pipe)
+    with logging_to(stderr, settings.log_format, settings.log_level, process), contextlib.ExitStack() as cleanup:
+        return _run(settings, stderr, stop or threading.Event(), cleanup, on_ready, stop_signals, decision_log_pipe,
+                    reports)
 
 
 def _run(
@@ -178,6 +187,7 @@ def _run(
     on_ready: Callable[[Ready], None] | None,
     stop_signals: tuple[int, ...],
     decision_log_pipe: int | None,
+    reports: bool,
 ) -> int:
     health_servicer = health.HealthServicer()
     metrics = Metrics()
@@ -191,7 +201,7 @@ def _run(
         metrics.reloaded(ok, status.revision, status.loaded_at, status.took)
 
     holder = PolicyHolder(settings.rules_dir, on_reload=on_reload, turns=settings.reload_turns,
-                          native=settings.engine == "native")
+                          native=settings.engine == "native", reports=reports)
     if settings.tenants is not None:
         # A worker restarted later gets the tenants its supervisor last read:
         # the file may have changed since, and nobody is served before this.
@@ -207,13 +217,15 @@ def _run(
             health_server.start()
             cleanup.callback(health_server.stop, 0)
     except (CannotListen, TlsUnreadable, OSError) as error:
-        print(f"discretion: {error}", file=stderr, flush=True)
+        said("%s", error, event_name="cannot_start", level=logging.ERROR, error=str(error))
         return 2
     with counting_signals(stop_signals) as signals:  # the previous handlers are back before the log is flushed
         try:
             server.start()
             if not holder.reload():
-                log.error("no rules loaded: answering UNAVAILABLE until the rules in %s compile", settings.rules_dir)
+                log.log(logging.ERROR if reports else logging.DEBUG,
+                        "no rules loaded: answering UNAVAILABLE until the rules in %s compile", settings.rules_dir,
+                        extra=event("no_rules", rules=str(settings.rules_dir)))
             holder.start_watching(settings.watch_interval)
             ready = Ready(port, metrics_port, health_port)
             if on_ready:
@@ -222,7 +234,8 @@ def _run(
                 announce(settings, ready, stderr)
             counted = _serve_until_stopped(stop, signals, holder, settings.tenants, settings.watch_interval,
                                            on_hangup)
-            log.info("stopping: letting calls in flight finish (up to %ss)", settings.grace)
+            log.log(logging.INFO if reports else logging.DEBUG, "stopping: letting calls in flight finish (up to %ss)",
+                    settings.grace, extra=event("stopping", grace_seconds=settings.grace))
             health_servicer.enter_graceful_shutdown()  # load balancers stop sending first
             _drain(server, settings.grace, signals, counted)
         finally:
@@ -230,7 +243,7 @@ def _run(
             server.stop(0)  # a no-op after the graceful stop; frees the port if we got here by an error
     cleanup.close()  # the decision log's pipe is closed and its relay copies the rest before this returns
     if on_ready is None:  # a worker's supervisor says it once for all
-        print("discretion: stopped", file=stderr, flush=True)
+        said("stopped", event_name="stopped")
     return 0
 
 

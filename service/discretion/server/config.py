@@ -55,6 +55,8 @@ class ServerSettings:
     decision_log_id_key: bytes | None = None  # given: ids are logged as HMAC-SHA256 with it (decision_log.hashed_id)
     tls: TlsFiles | None = None  # None: plaintext
     health_address: str | None = None  # a plaintext port answering health only (for probes when `tls` is set)
+    log_format: str = "text"  # the process's own log on standard error: `text` lines or `json` objects (shell)
+    log_level: str = "info"  # debug, info, warning, error: the package's records below it are not written
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,10 @@ class Limits:
     # characters of every name in one check together: what the name matcher
     # is built from (a 4 MB message of names once built a 246 MiB matcher)
     max_names_total: int = 500_000
-    max_context_entries: int = 16  # entries of request_context (each key an id, each value a name)
+    max_context_entries: int = 16  # entries of request_context
+    # characters of request_context's keys and values together, printable ASCII only: each decision's log line
+    # carries them, and a caller must not be able to make its lines long enough to be dropped
+    max_context_chars: int = 1024
 
 
 def check_request(request: pb.CheckRequest, limits: Limits) -> None:
@@ -153,6 +156,7 @@ _COUNTED = {"handles": "max_names_per_person", "aliases": "max_names_per_person"
             "replaces": "max_labels", "segments": "max_labels", "default_labels": "max_labels",
             "label_floors": "max_labels", "params": "max_labels", "request_context": "max_context_entries"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: U+0085 is a line break to Python
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 _STRING, _MESSAGE, _MAP = FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_MESSAGE, "map"
 _plans: dict[str, tuple] = {}
 
@@ -212,8 +216,7 @@ def _strings_over(problems: list[FieldViolation], request: pb.CheckRequest, read
     if (max(counts, default=0) > min(limits.max_names_per_person, limits.max_labels)
             or max(crowds, default=0) > limits.max_participants
             or _unfit(ids, limits.max_id) or _unfit(names, limits.max_name)
-            or (context and (len(context) > limits.max_context_entries or _unfit(list(context), limits.max_id)
-                             or _unfit(list(context.values()), limits.max_name)))):
+            or (context and _context_unfit(context, limits))):
         before = len(problems)
         _name_the_fields(problems, request, limits, where)
         if len(problems) > before:
@@ -223,6 +226,27 @@ def _strings_over(problems: list[FieldViolation], request: pb.CheckRequest, read
         problems.append(_violation(f"{where}group.participants", limits.max_names_total,
                                    "characters of names, handles and organizations in one check",
                                    "max-names-total", total))
+
+
+def _context_unfit(context, limits: Limits) -> bool:
+    keys, values = "".join(context), "".join(context.values())
+    return (len(context) > limits.max_context_entries or len(keys) + len(values) > limits.max_context_chars
+            or _NOT_PRINTABLE.search(keys + values) is not None)
+
+
+def _context(problems: list[FieldViolation], field: str, entries, limits: Limits) -> None:
+    """request_context holds the caller's ids for the log, not text: printable ASCII, and little of it."""
+    total = sum(len(key) + len(value) for key, value in entries.items())
+    if total > limits.max_context_chars:
+        problems.append(_violation(field, limits.max_context_chars, "characters of keys and values",
+                                   "max-context-chars", total))
+        return
+    for key, value in sorted(entries.items()):
+        odd = _NOT_PRINTABLE.search(key) or _NOT_PRINTABLE.search(value)
+        if odd:
+            problems.append(FieldViolation(f"{field}[{key[:40]!r}]",
+                                           f"a character outside printable ASCII (U+{ord(odd[0]):04X}) has no place "
+                                           "in request_context, which holds the caller's ids"))
 
 
 def _unfit(values: list[str], limit: int) -> bool:
@@ -306,13 +330,16 @@ def _name_the_fields(problems: list[FieldViolation], request: pb.CheckRequest, l
                 if len(value) > limit:
                     problems.append(_violation(field, limit, "entries", _COUNTED[name].replace("_", "-"), len(value)))
                     continue
+            if name == "request_context":
+                _context(problems, field, value, limits)
+                continue
             if shape not in (_STRING, _MAP):
                 if repeated:
                     pending.extend((child, f"{field}[{index}]") for index, child in enumerate(value))
                 elif message.HasField(name):
                     pending.append((value, field))
             elif shape == _MAP:
-                for key, entry in value.items():
+                for key, entry in sorted(value.items()):  # upb's order is its hash table's: a process's own
                     _string(problems, f"{field}[{key[:40]!r}]", key, "id", limits)
                     _string(problems, f"{field}[{key[:40]!r}]", entry, "name", limits)
             elif name not in _TEXTS:

@@ -48,7 +48,8 @@ from prometheus_client.core import CounterMetricFamily
 
 from .app import serve
 from .config import Ready, ServerSettings
-from .shell import Signals, announce, counting_signals, logging_to
+from ..events import event
+from .shell import Signals, announce, counting_signals, logging_to, said
 from .decision_log import LogRelay
 from .metrics import multiprocess_registry, serve_metrics
 
@@ -83,7 +84,7 @@ def supervise(settings: ServerSettings, workers: int, *, stderr: TextIO | None =
     stderr = stderr or sys.stderr
     metrics_dir, owned = _metrics_dir()
     try:
-        with logging_to(stderr):
+        with logging_to(stderr, settings.log_format, settings.log_level, "supervisor"):
             return _Supervisor(settings, workers, stderr, metrics_dir).run()
     finally:
         if owned:
@@ -156,7 +157,7 @@ class _Supervisor:
                 if self.settings.decision_log:
                     self.relay = LogRelay(self.settings.decision_log)
             except OSError as error:
-                print(f"discretion: {error}", file=self.stderr, flush=True)
+                said("%s", error, event_name="cannot_start", level=logging.ERROR, error=str(error))
                 return 2
             self.worker_settings = worker_settings
             metrics_port = 0
@@ -166,7 +167,9 @@ class _Supervisor:
                     httpd, metrics_port = serve_metrics(self.settings.metrics_address, registry)
                 except OSError as error:
                     log.error("cannot serve metrics on %s (%s): serving decisions without metrics",
-                              self.settings.metrics_address, error)
+                              self.settings.metrics_address, error,
+                              extra=event("metrics_unavailable", address=self.settings.metrics_address,
+                                          error=str(error)))
             for worker in self.workers:
                 self._start(worker)
             ready = self._wait_until_ready()
@@ -204,7 +207,7 @@ class _Supervisor:
         # The write end of the worker's decision-log pipe, as a Connection
         # only so multiprocessing hands the descriptor to the new process.
         log_pipe = Connection(self.relay.pipe(), readable=False) if self.relay is not None else None
-        process = self.context.Process(target=_work, args=(self.worker_settings, theirs, log_pipe),
+        process = self.context.Process(target=_work, args=(self.worker_settings, theirs, log_pipe, worker.slot),
                                        name=f"discretion-worker-{worker.slot}")
         process.start()
         theirs.close()  # only the worker holds its end now: our death closes the pipe for it
@@ -220,7 +223,8 @@ class _Supervisor:
         waiting = {w.pipe: w for w in self.workers}
         while waiting and not self.signals.stops:
             if time.monotonic() > deadline:
-                log.error("workers did not start within %ss", _START_TIMEOUT)
+                log.error("workers did not start within %ss", _START_TIMEOUT,
+                          extra=event("workers_not_started", seconds=_START_TIMEOUT))
                 return None
             for pipe in wait(list(waiting), timeout=_POLL_SECONDS):
                 try:
@@ -255,7 +259,8 @@ class _Supervisor:
                 if worker.process is None and worker.restart_at <= now and not self.signals.stops:
                     self._start(worker)
                     self.restarts.count += 1
-                    log.info("worker %d restarted as pid %d", worker.slot, worker.process.pid)
+                    log.info("worker %d restarted as pid %d", worker.slot, worker.process.pid,
+                             extra=event("worker_restarted", worker=worker.slot, pid=worker.process.pid))
 
     def _died(self, worker: _Worker) -> None:
         process = worker.process
@@ -267,7 +272,9 @@ class _Supervisor:
         delay = min(_MAX_BACKOFF, 0.5 * 2 ** (worker.young_deaths - 1)) if worker.young_deaths else 0.0
         worker.process, worker.pipe, worker.restart_at = None, None, time.monotonic() + delay
         log.error("worker %d (pid %d) died with exit code %s; restarting it in %.1fs",
-                  worker.slot, process.pid, process.exitcode, delay)
+                  worker.slot, process.pid, process.exitcode, delay,
+                  extra=event("worker_died", worker=worker.slot, pid=process.pid, exit_code=process.exitcode,
+                              restart_in_seconds=delay))
 
     def _stop_all(self) -> int:
         """Ask every worker to stop gracefully and wait for them; 0 if each stopped cleanly.
@@ -282,10 +289,12 @@ class _Supervisor:
             if worker.process is not None and not worker.ready:
                 worker.process.kill()
                 worker.process.join()
-                log.info("worker %d (pid %d) was still starting: stopped it", worker.slot, worker.process.pid)
+                log.info("worker %d (pid %d) was still starting: stopped it", worker.slot, worker.process.pid,
+                         extra=event("worker_stopped_starting", worker=worker.slot, pid=worker.process.pid))
         live = [w for w in self.workers if w.process is not None and w.ready and w.process.is_alive()]
         if self.signals.stops:
-            log.info("stopping: %d workers finish their calls in flight", len(live))
+            log.info("stopping: %d workers finish their calls in flight", len(live),
+                     extra=event("stopping", workers=len(live)))
         for worker in live:
             _signal(worker.process, signal.SIGTERM)
         asked = min(self.signals.stops, 1)  # a second request may already be in
@@ -298,18 +307,21 @@ class _Supervisor:
                     asked = self.signals.stops
                     self._forward(signal.SIGTERM)
             if worker.process.is_alive():
-                log.error("worker %d (pid %d) did not stop in time: killing it", worker.slot, worker.process.pid)
+                log.error("worker %d (pid %d) did not stop in time: killing it", worker.slot, worker.process.pid,
+                          extra=event("worker_killed", worker=worker.slot, pid=worker.process.pid))
                 worker.process.kill()
                 worker.process.join()
             if worker.process.exitcode != 0:
                 log.error("worker %d (pid %d) stopped with exit code %s", worker.slot, worker.process.pid,
-                          worker.process.exitcode)
+                          worker.process.exitcode,
+                          extra=event("worker_failed", worker=worker.slot, pid=worker.process.pid,
+                                      exit_code=worker.process.exitcode))
                 clean = False
         for worker in self.workers:
             if worker.pipe is not None:
                 worker.pipe.close()
         if live:
-            print("discretion: stopped", file=self.stderr, flush=True)
+            said("stopped", event_name="stopped")
         return 0 if clean else 1
 
     def _forward(self, signum: int) -> None:
@@ -363,8 +375,10 @@ def _reserve(address: str, reserved: list[socket.socket]) -> tuple[str, int]:
 # ---- in the worker process ------------------------------------------------------------
 
 
-def _work(settings: ServerSettings, supervisor: Connection, log_pipe: Connection | None) -> None:
-    """A worker's whole life: serve until the supervisor says stop or goes away."""
+def _work(settings: ServerSettings, supervisor: Connection, log_pipe: Connection | None, slot: int) -> None:
+    """A worker's whole life: serve until the supervisor says stop or goes away.
+
+    Worker 0 reports what all workers would say alike (its reloads); the others say it at debug level."""
     # Ctrl-C reaches the whole process group; the supervisor alone decides
     # when workers stop, so one signal never counts twice here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -380,7 +394,7 @@ def _work(settings: ServerSettings, supervisor: Connection, log_pipe: Connection
         decision_log_pipe = os.dup(log_pipe.fileno())
         log_pipe.close()
     code = serve(settings, stop=stop, on_ready=on_ready, stop_signals=(signal.SIGTERM,),
-                 decision_log_pipe=decision_log_pipe)
+                 decision_log_pipe=decision_log_pipe, process=f"worker-{slot}", reports=slot == 0)
     # Everything is stopped, flushed and closed by now. Leave without the
     # interpreter's teardown, where grpc's own threads may still be winding
     # down and could turn a clean stop into a crash.

@@ -30,6 +30,7 @@ from .watch import Watched
 from ..engine.build import build_policy
 from ..engine.compiled import CompiledPolicy
 from ..errors import Diagnostic, PolicyError
+from ..events import event
 from ..escape import terminal
 from .. import ir
 from ..pace import paced
@@ -64,10 +65,13 @@ class PolicyHolder:
         on_reload: Callable[[bool, PolicyStatus], None] | None = None,
         turns: pathlib.Path | str | None = None,
         native: bool = True,
+        reports: bool = True,
     ):
         """`turns`: a file the holders of several processes (a server's workers) lock to reload one at a time;
-        `native`: build each revision into the native engine too (`--engine native`)."""
+        `native`: build each revision into the native engine too (`--engine native`); `reports` False logs
+        reloads at debug level (a server's other workers, whose worker 0 reports the same event)."""
         self._native = native
+        self._report = (lambda level: level) if reports else (lambda level: logging.DEBUG)
         self.rules_dir = pathlib.Path(rules_dir)
         self._turns = pathlib.Path(turns) if turns else None
         self._calls = 0  # calls being answered with the policy (`answering`)
@@ -102,18 +106,21 @@ class PolicyHolder:
                     started = time.perf_counter()  # the compiling, not the wait for this worker's turn
                     compiled = lower_directory(self.rules_dir)
                     policy = build_policy(compiled)
-                    engine = _native_engine(compiled) if self._native else None
+                    engine = _native_engine(compiled, self._report(logging.WARNING)) if self._native else None
             except PolicyError as error:
                 took = time.perf_counter() - started
                 self._status = PolicyStatus(
                     self._status.revision, self._status.loaded_at, error.diagnostics, now, took, self._status.engine
                 )
-                log.error(
+                log.log(
+                    self._report(logging.ERROR),
                     "rules in %s not loaded, still serving revision %s (the attempt took %.2f s):\n%s",
                     terminal(str(self.rules_dir)),
                     self._status.revision or "(none)",
                     took,
                     "\n".join(_logged(d) for d in error.errors),
+                    extra=event("rules_not_loaded", rules=str(self.rules_dir), serving=self._status.revision,
+                                seconds=round(took, 3), diagnostics=[_fields(d) for d in error.errors]),
                 )
                 ok = False
             except Exception as error:  # noqa: BLE001 - whatever a file does, the last good rules keep serving
@@ -123,8 +130,10 @@ class PolicyHolder:
                 failure = Diagnostic("load_failed", said[:500], str(self.rules_dir))
                 self._status = PolicyStatus(self._status.revision, self._status.loaded_at, (failure,), now,
                                             time.perf_counter() - started, self._status.engine)
-                log.exception("rules in %s not loaded, still serving revision %s: the loader failed",
-                              terminal(str(self.rules_dir)), self._status.revision or "(none)")
+                log.log(self._report(logging.ERROR), "rules in %s not loaded, still serving revision %s: the loader failed",
+                        terminal(str(self.rules_dir)), self._status.revision or "(none)", exc_info=True,
+                        extra=event("rules_not_loaded", rules=str(self.rules_dir), serving=self._status.revision,
+                                    diagnostics=[_fields(failure)]))
                 ok = False
             else:
                 self._serving = Serving(policy, engine)  # the one reference swap readers see
@@ -134,8 +143,10 @@ class PolicyHolder:
                 took = time.perf_counter() - started
                 decider = "reference" if engine is None else "native"
                 self._status = PolicyStatus(policy.revision, now, (), now, took, decider)
-                log.info("rules loaded from %s, revision %s, decided by the %s engine (%.2f s)",
-                         terminal(str(self.rules_dir)), policy.revision, decider, took)
+                log.log(self._report(logging.INFO), "rules loaded from %s, revision %s, decided by the %s engine (%.2f s)",
+                        terminal(str(self.rules_dir)), policy.revision, decider, took,
+                        extra=event("rules_loaded", rules=str(self.rules_dir), revision=policy.revision,
+                                    engine=decider, seconds=round(took, 3)))
                 ok = True
         if self._on_reload:
             self._on_reload(ok, self._status)
@@ -230,7 +241,7 @@ class PolicyHolder:
             self.reload()
 
 
-def _native_engine(compiled: ir.Policy) -> Any | None:
+def _native_engine(compiled: ir.Policy, level: int = logging.WARNING) -> Any | None:
     """The native engine of this compiled form, or None (said in the log) where it cannot serve it.
 
     A compiled form it refuses (a pattern it cannot match as the reference
@@ -240,14 +251,22 @@ def _native_engine(compiled: ir.Policy) -> Any | None:
     try:
         import discretion_native
     except ImportError as error:
-        log.warning("the native engine is not installed (%s): the Python evaluator decides", error)
+        log.log(level, "the native engine is not installed (%s): the Python evaluator decides", error,
+                extra=event("native_engine_missing", error=str(error)))
         return None
     try:
         return discretion_native.Engine(compiled.SerializeToString())
     except ValueError as error:
-        log.warning("the native engine cannot serve revision %s (%s): the Python evaluator decides it",
-                    compiled.revision, terminal(str(error)))
+        log.log(level, "the native engine cannot serve revision %s (%s): the Python evaluator decides it",
+                compiled.revision, terminal(str(error)),
+                extra=event("native_engine_declined", revision=compiled.revision, error=str(error)))
         return None
+
+
+def _fields(diagnostic: Diagnostic) -> dict:
+    """A diagnostic as a JSON log line's fields carry it (JSON escapes what `_logged` must escape by hand)."""
+    return {"file": diagnostic.file, "line": diagnostic.line, "column": diagnostic.column, "rule": diagnostic.rule,
+            "code": diagnostic.code, "message": diagnostic.message}
 
 
 def _logged(diagnostic: Diagnostic) -> str:
