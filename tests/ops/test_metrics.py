@@ -132,3 +132,22 @@ def test_health_of_a_worker_answers_over_the_shared_port(traffic_server):
             reply = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=10)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
         policy_pb2_grpc.PolicyServiceStub(channel).ListAgreements(pb.ListAgreementsRequest(), timeout=10)
+
+
+def test_only_the_revisions_being_served_are_series(start_ops, rules_copy):
+    """Ten edits once left eleven `discretion_policy_info` series until restart: only the one served shows."""
+    from .conftest import eventually
+
+    server = start_ops(rules_copy, workers=2)
+    chatham = rules_copy / "chatham-house.yaml"
+    original = chatham.read_text()
+    revisions = {server.status().policy_revision}
+    for edit in range(3):
+        chatham.write_text(original + f"\n# edit {edit}\n")
+        eventually(lambda: server.status().policy_revision not in revisions
+                   and server.sample("discretion_policy_reloads_total", result="success") == 2 * (edit + 2))
+        revisions.add(server.status().policy_revision)
+    shown = {dict(labels)["revision"]: value for (name, labels), value in server.samples().items()
+             if name == "discretion_policy_info"}
+    assert len(revisions) == 4
+    assert shown == {server.status().policy_revision: 1}

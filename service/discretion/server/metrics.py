@@ -274,9 +274,21 @@ class _WorkerFiles:
     def collect(self):
         for attempt in range(self._ATTEMPTS):
             try:
-                return list(self._collector.collect())
+                return [_served_revisions(family) for family in self._collector.collect()]
             except (struct.error, OSError, ValueError):
                 if attempt == self._ATTEMPTS - 1:
                     raise
                 time.sleep(0.01)
         return []
+
+
+def _served_revisions(family):
+    """`discretion_policy_info` with only the revisions some worker serves.
+
+    A worker's file cannot drop a series, so a revision it no longer serves
+    stays there at 0 (`Metrics.reloaded`); shown, every revision ever loaded
+    would be a series until restart. A live worker's revision is 1 in its file,
+    and `livemax` keeps it 1: a 0 is a revision nobody serves."""
+    if family.name == "discretion_policy_info":
+        family.samples = [sample for sample in family.samples if sample.value != 0]
+    return family
