@@ -111,6 +111,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "by the reference, and the log says so (env DISCRETION_ENGINE; default: native)",
     )
     parser.add_argument(
+        "--max-connection-age", default=env("DISCRETION_MAX_CONNECTION_AGE", "60"), type=_age, metavar="SECONDS",
+        help="ask a client to reconnect once its connection is this old (gRPC GOAWAY, with jitter), so it "
+        "resolves the name again and spreads calls over replicas added since; `off` keeps connections "
+        "(env DISCRETION_MAX_CONNECTION_AGE; default: 60)")
+    parser.add_argument(
+        "--max-connection-age-grace", default=env("DISCRETION_MAX_CONNECTION_AGE_GRACE", "30"), type=_seconds,
+        metavar="SECONDS", help="how long the calls of a connection past its age may still run "
+        "(env DISCRETION_MAX_CONNECTION_AGE_GRACE; default: 30)")
+    parser.add_argument(
+        "--keepalive-time", default=env("DISCRETION_KEEPALIVE_TIME", "60"), type=_seconds, metavar="SECONDS",
+        help="ping a connection idle this long, to find peers gone without a word "
+        "(env DISCRETION_KEEPALIVE_TIME; default: 60)")
+    parser.add_argument(
+        "--keepalive-timeout", default=env("DISCRETION_KEEPALIVE_TIMEOUT", "20"), type=_seconds, metavar="SECONDS",
+        help="close a connection whose ping is unanswered this long (env DISCRETION_KEEPALIVE_TIMEOUT; default: 20)")
+    parser.add_argument(
         "--log-format", default=env("DISCRETION_LOG_FORMAT", "text"), choices=("text", "json"),
         help="the server's own log on standard error (not the decision log): `text` lines, or `json`, one object "
         "per line (time, level, process, pid, event, message, fields) for every line written there, grpc's "
@@ -233,6 +249,10 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None,
         log_format=args.log_format,
         log_level=args.log_level,
+        max_connection_age=args.max_connection_age,
+        max_connection_age_grace=args.max_connection_age_grace,
+        keepalive_time=args.keepalive_time,
+        keepalive_timeout=args.keepalive_timeout,
     )
     from ..server.workers import available_cpus, supervise
 
@@ -261,6 +281,18 @@ def _skew(text: str) -> float | None:
     if not 0 <= value < 10**9:  # NaN fails this too
         raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got `{text}`")
     return value
+
+
+def _seconds(text: str) -> float:
+    """Seconds, more than 0: a zero keepalive or grace would mean something else than it says."""
+    value = _skew(text)
+    if not value:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got `{text}`")
+    return value
+
+
+def _age(text: str) -> float | None:
+    return None if text.strip().lower() == "off" else _seconds(text)
 
 
 def _positive_int(text: str) -> int:

@@ -116,11 +116,21 @@ def create_health_server(settings: ServerSettings, health_servicer: health.Healt
 
 
 def _options(settings: ServerSettings) -> list[tuple[str, int]]:
-    return [
+    options = [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.so_reuseport", int(settings.reuse_port)),
+        ("grpc.keepalive_time_ms", round(settings.keepalive_time * 1000)),
+        ("grpc.keepalive_timeout_ms", round(settings.keepalive_timeout * 1000)),
+        # Clients may ping too (the Python client does, every 60 s while a call is open): from every 10 s on,
+        # a ping is no abuse, and an idle connection may be pinged.
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
     ]
+    if settings.max_connection_age is not None:
+        options += [("grpc.max_connection_age_ms", round(settings.max_connection_age * 1000)),
+                    ("grpc.max_connection_age_grace_ms", round(settings.max_connection_age_grace * 1000))]
+    return options
 
 
 def set_health(health_servicer: health.HealthServicer, *, serving: bool) -> None:

@@ -55,6 +55,15 @@ class ServerSettings:
     decision_log_id_key: bytes | None = None  # given: ids are logged as HMAC-SHA256 with it (decision_log.hashed_id)
     tls: TlsFiles | None = None  # None: plaintext
     health_address: str | None = None  # a plaintext port answering health only (for probes when `tls` is set)
+    # A connection older than this is asked to go (GOAWAY) once its calls finish, within the grace: its client
+    # resolves the name again and connects to every replica there is now, so one added meanwhile gets calls.
+    # None keeps connections for ever (new replicas then see only new clients).
+    max_connection_age: float | None = 60.0
+    max_connection_age_grace: float = 30.0
+    # Seconds between pings on an idle connection, and how long an unanswered one waits: a peer gone without
+    # a word (a node lost) is noticed, and its connection closed, within their sum.
+    keepalive_time: float = 60.0
+    keepalive_timeout: float = 20.0
     log_format: str = "text"  # the process's own log on standard error: `text` lines or `json` objects (shell)
     log_level: str = "info"  # debug, info, warning, error: the package's records below it are not written
 

@@ -61,6 +61,10 @@ def channel_options() -> list[tuple[str, object]]:
         # reaches a live worker while the call is still being retried.
         ("grpc.initial_reconnect_backoff_ms", 100),
         ("grpc.max_reconnect_backoff_ms", 10_000),
+        # While a call waits, a ping every 60 s finds a server gone without a word (its node lost) in 80 s,
+        # not the system's TCP timeout of many minutes. The server accepts pings from every 10 s.
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
     ]
 
 
