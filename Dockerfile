@@ -24,4 +24,6 @@ ENV PATH=/opt/discretion/bin:$PATH \
     DISCRETION_PLAINTEXT=1
 USER 10001:10001
 EXPOSE 50051 9464
+# No shell in the way: the server's own health service, asked by its own command (readiness: the rules compiled).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s CMD ["discretion", "health"]
 ENTRYPOINT ["discretion", "serve"]

@@ -225,6 +225,7 @@ def test_the_dockerfile_lints_clean_and_runs_as_non_root():
     (user,) = re.findall(r"^USER (\d+)", final_stage, re.M)
     assert int(user) > 0
     assert 'ENTRYPOINT ["discretion", "serve"]' in final_stage
+    assert 'HEALTHCHECK --interval=10s --timeout=5s --start-period=30s CMD ["discretion", "health"]' in final_stage
     assert "pip install --no-cache-dir .\n" in dockerfile  # as the README installs it
     manifests = {f"{doc['kind']}/{doc['metadata']['name']}": doc for doc in render("base")}
     pod = only(manifests, "Deployment")["spec"]["template"]["spec"]

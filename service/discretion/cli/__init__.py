@@ -15,10 +15,10 @@ import argparse
 import sys
 from typing import Sequence, TextIO
 
-from . import diff, explain, hash_token, lint, matrix, serve, test
+from . import diff, explain, hash_token, health, lint, matrix, serve, test
 from .common import EXIT_INTERNAL
 
-COMMANDS = (serve, lint, test, explain, matrix, diff, hash_token)
+COMMANDS = (serve, health, lint, test, explain, matrix, diff, hash_token)
 # The author tools answer any file with a diagnostic and one of their exit
 # codes. Should one of them still fail, the author sees what failed and 70,
 # not a traceback and Python's 1, which `diff` means as "changed". `serve`
