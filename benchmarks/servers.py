@@ -30,10 +30,22 @@ def free_port() -> int:
 
 
 def start_process(command: list[str], log: pathlib.Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start `command` with its output going to `log`, in a session of its own (a Ctrl-C reaches us, not it)."""
+    """Start `command` with its output going to `log`, in a session of its own (a Ctrl-C reaches us, not it),
+    told to stop (SIGTERM) when we die, however we die: a harness killed by a timeout once left servers
+    deciding in the background for an hour, skewing every benchmark after it."""
     with open(log, "wb") as out:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_stop_when_parent_dies)
+
+
+def _stop_when_parent_dies() -> None:
+    """In the child, before it runs the command: Linux sends it SIGTERM when its parent dies (PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the harness's own `finally` is all there is
+        pass
 
 
 @dataclass
