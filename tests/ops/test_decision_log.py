@@ -292,3 +292,29 @@ def test_a_short_id_key_is_refused_at_start(tmp_path):
                              "--decision-log-hash-ids", str(key)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "at least 16 bytes" in result.stderr
+
+
+def test_decision_log_only_leaves_out_the_outcomes_not_asked_for(start_ops, tmp_path):
+    """Opt in: `deny,obligations` logs denials and allows with obligations, not plain allows (ignoreAllowAll)."""
+    log = tmp_path / "decisions.jsonl"
+    server = start_ops(RULES, "--decision-log", str(log), "--decision-log-only", "deny,obligations")
+    stranger = dc.Actor(id="eve", display_name="Eve", organization="", role="member", member=False)
+    with dc.Client(server.target) as client:
+        outcomes = [client.check(chatham_quote()).decision,  # named: obligations
+                    client.check(chatham_quote(action="share", destination=dc.Destination(kind="same_group"))).decision,
+                    client.check(chatham_quote(actor=stranger)).decision]
+        batch = client.check_batch([chatham_quote(), chatham_quote(action="share",
+                                                                   destination=dc.Destination(kind="same_group"))])
+    assert server.stop() == 0, server.log()
+    assert outcomes == ["allow_with_obligations", "allow", "deny"], outcomes
+    kept = [d.decision_id for d in [*batch] if d.decision != "allow"]
+    lines = log_lines(log)
+    assert [line["decision"] for line in lines] == ["allow_with_obligations", "deny", "allow_with_obligations"]
+    assert lines[-1]["decision_id"] == kept[-1]
+
+
+def test_decision_log_only_refuses_what_it_does_not_know():
+    result = subprocess.run([sys.executable, "-m", "discretion", "serve", "--rules", str(RULES),
+                             "--decision-log-only", "deny,allowed"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--decision-log-only takes `all` or outcomes of deny, obligations, allow, not `deny,allowed`" in result.stderr

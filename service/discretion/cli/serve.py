@@ -87,6 +87,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "output (env DISCRETION_DECISION_LOG; default: off)",
     )
     parser.add_argument(
+        "--decision-log-only", default=env("DISCRETION_DECISION_LOG_ONLY", "all"), metavar="OUTCOMES",
+        help="log only decisions with these outcomes, comma-separated: `deny`, `obligations` "
+        "(allow_with_obligations), `allow`; e.g. `deny,obligations` leaves plain allows out. An audit trail "
+        "with holes, so opt in (env DISCRETION_DECISION_LOG_ONLY; default: all)")
+    parser.add_argument(
         "--health-address",
         default=env("DISCRETION_HEALTH_ADDRESS", "off"),
         metavar="HOST:PORT",
@@ -230,6 +235,14 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
             # A short key is guessable, and with it every group id in the log.
             return refuse("the --decision-log-hash-ids key must hold at least 16 bytes "
                           "(e.g. `head -c 32 /dev/urandom | base64 > KEYFILE`)")
+    outcomes = {"allow": "allow", "obligations": "allow_with_obligations",
+                "allow_with_obligations": "allow_with_obligations", "deny": "deny"}
+    asked = [word.strip().lower() for word in args.decision_log_only.split(",") if word.strip()]
+    unknown = [word for word in asked if word not in outcomes and word != "all"]
+    if unknown or not asked:
+        return refuse(f"--decision-log-only takes `all` or outcomes of deny, obligations, allow, not "
+                      f"`{args.decision_log_only}`")
+    log_only = None if "all" in asked else frozenset(outcomes[word] for word in asked)
     settings = ServerSettings(
         rules_dir=args.rules,
         address=args.address,
@@ -245,6 +258,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         metrics_address=_unless_off(args.metrics_address),
         decision_log=_unless_off(args.decision_log),
         decision_log_id_key=id_key,
+        decision_log_only=log_only,
         health_address=_unless_off(args.health_address),
         tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None,
         log_format=args.log_format,

@@ -52,6 +52,9 @@ class ServerSettings:
     reload_turns: str | None = None
     metrics_address: str | None = None  # host:port of the /metrics page; None serves none
     decision_log: str | None = None  # "-" for standard output, or a file to append to; None logs no decisions
+    # The decisions logged, by outcome ("allow", "allow_with_obligations", "deny"); None logs every one
+    # (Cerbos's ignoreAllowAll is {"allow_with_obligations", "deny"}). An audit trail with holes: opt in.
+    decision_log_only: frozenset[str] | None = None
     decision_log_id_key: bytes | None = None  # given: ids are logged as HMAC-SHA256 with it (decision_log.hashed_id)
     tls: TlsFiles | None = None  # None: plaintext
     health_address: str | None = None  # a plaintext port answering health only (for probes when `tls` is set)

@@ -76,6 +76,7 @@ class PolicyServicer:
         self._max_skew = None if settings.max_clock_skew is None else round(settings.max_clock_skew * SECOND)
         self._native = settings.engine == "native"
         self._native_limits = dataclasses.asdict(settings.limits)  # as the native engine reads them
+        self._log_only = settings.decision_log_only  # None: every decision is logged
 
     def _policy(self) -> CompiledPolicy:
         policy = self._holder.current
@@ -122,6 +123,13 @@ class PolicyServicer:
         self._metrics.check_duration("Check").observe(time.perf_counter() - started)
         return response
 
+    def _record(self, entries: Any, now: int, context: grpc.ServicerContext) -> None:
+        """Log a call's decisions, those of the outcomes `--decision-log-only` keeps, with the caller's ids."""
+        if self._log_only is not None:
+            entries = [entry for entry in entries if entry.summary.decision in self._log_only]
+        if entries:
+            self._log.record(entries, now, call_of(context.invocation_metadata()))
+
     def _answered(self, summaries: list[tuple], ids: list[str], decoded: Any, context: grpc.ServicerContext,
                   started: float, now: int) -> None:
         """Count and log a call's decisions, given by the native engine as `Summary` fields; name them in its trailer."""
@@ -132,7 +140,7 @@ class PolicyServicer:
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
             entries = [Entry(summary, latency, decision_id, tuple(pairs))
                        for summary, decision_id, pairs in zip(decided, ids, decoded.request_contexts, strict=True)]
-            self._log.record(entries, now, call_of(context.invocation_metadata()))
+            self._record(entries, now, context)
         _trail(context, ids)
 
     def _check(self, data: bytes, context: grpc.ServicerContext,
@@ -154,7 +162,7 @@ class PolicyServicer:
         (decision_id,) = decision_ids(1)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
             entry = Entry(summary, time.perf_counter() - started, decision_id, _context(request))
-            self._log.record((entry,), now, call_of(context.invocation_metadata()))
+            self._record((entry,), now, context)
         response = convert.response_to_proto(decision, explain=request.explain)
         response.decision_id = decision_id
         _trail(context, (decision_id,))
@@ -226,7 +234,7 @@ class PolicyServicer:
         for facts, decision in decided:
             self._metrics.decided(Summary.of(facts, decision))
         if self._log is not None:
-            self._log.record(logged, now, call_of(context.invocation_metadata()))
+            self._record(logged, now, context)
         _trail(context, ids)
         self._metrics.batch_size.observe(len(batch))
         self._metrics.check_duration("CheckBatch").observe(time.perf_counter() - started)
