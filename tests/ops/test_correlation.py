@@ -180,3 +180,32 @@ def test_the_call_facts_read_from_metadata():
     ids = decision_ids(5)
     assert len(set(ids)) == 5 and all(re.fullmatch("[0-9a-f]{32}", one) for one in ids)
     assert decision_ids(0) == []
+
+
+def test_the_python_client_sends_a_calls_request_id_and_reads_each_decisions_id(start_ops, tmp_path):
+    import asyncio
+
+    import discretion_client as dc
+
+    from .conftest import chatham_quote
+
+    server, log = served(start_ops, tmp_path, "native")
+    with dc.Client(server.target, metadata={"x-request-id": "fixed"}) as client:
+        decision = client.check(chatham_quote(request_context={"route": "quote-button"}), request_id="req-1")
+        batch = client.check_batch([chatham_quote(), chatham_quote()], request_id="req-2")
+        plain = client.check(chatham_quote())  # the client's own metadata, as before
+        with pytest.raises(ValueError, match="request_id"):
+            client.check(chatham_quote(), request_id="no\nline breaks")
+
+    async def ask():
+        async with dc.AsyncClient(server.target) as client:
+            return await client.check(chatham_quote(), request_id="req-3")
+
+    later = asyncio.run(ask())
+    eventually(lambda: len(log_lines(log)) == 5)
+    lines = {line["decision_id"]: line for line in log_lines(log)}
+    assert lines[decision.decision_id]["request_id"] == "req-1"
+    assert lines[decision.decision_id]["request_context"] == {"route": "quote-button"}
+    assert [lines[d.decision_id]["request_id"] for d in batch] == ["req-2", "req-2"]
+    assert lines[plain.decision_id]["request_id"] == "fixed"
+    assert lines[later.decision_id]["request_id"] == "req-3"

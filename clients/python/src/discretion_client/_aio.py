@@ -39,20 +39,21 @@ class AsyncClient:
         self._stubs: RoundRobin[PolicyServiceStub] | None = None
         self._closed = False
 
-    async def check(self, request: CheckRequest, *, timeout: float | None = None) -> Decision:
-        """Decide one request."""
-        response = await self._call("Check", _convert.check_request(request), timeout)
+    async def check(self, request: CheckRequest, *, timeout: float | None = None,
+                    request_id: str | None = None) -> Decision:
+        """Decide one request; `request_id` as for Client.check."""
+        response = await self._call("Check", _convert.check_request(request), timeout, request_id)
         return _convert.decision(response, request)
 
     async def check_batch(
-        self, requests: Iterable[CheckRequest], *, timeout: float | None = None
+        self, requests: Iterable[CheckRequest], *, timeout: float | None = None, request_id: str | None = None
     ) -> list[Decision]:
         """Decide many independent requests in one call; see Client.check_batch."""
         requests = list(requests)
         message = _convert.check_batch_request(requests)
         if not message.checks:
             return []
-        response = await self._call("CheckBatch", message, timeout)
+        response = await self._call("CheckBatch", message, timeout, request_id)
         return _convert.decisions(response, requests)
 
     async def is_allowed(self, request: CheckRequest, *, timeout: float | None = None) -> bool:
@@ -99,10 +100,11 @@ class AsyncClient:
             settings.target, grpc_credentials(settings.credentials), options=channel_options()
         )
 
-    async def _call(self, method: str, message: Any, timeout: float | None) -> Any:
+    async def _call(self, method: str, message: Any, timeout: float | None, request_id: str | None = None) -> Any:
         deadline = self._settings.deadline(timeout)
+        metadata = self._settings.call_metadata(request_id)
         stub = self._next_stub()
         try:
-            return await getattr(stub, method)(message, timeout=deadline, metadata=self._settings.call_metadata())
+            return await getattr(stub, method)(message, timeout=deadline, metadata=metadata)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from error

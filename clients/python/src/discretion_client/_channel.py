@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -131,8 +132,14 @@ class Settings:
         _check_timeout("timeout", timeout)
         return float(timeout)
 
-    def call_metadata(self) -> tuple[tuple[str, str], ...] | None:
-        return self.metadata or None
+    def call_metadata(self, request_id: str | None = None) -> tuple[tuple[str, str], ...] | None:
+        """The client's metadata, and the call's `x-request-id` when given: the server's decision-log lines
+        for the call carry it as `request_id`, so a platform finds them by its own request's id."""
+        if request_id is None:
+            return self.metadata or None
+        if not isinstance(request_id, str) or not re.fullmatch(r"[\x20-\x7e]{1,128}", request_id):
+            raise ValueError(f"request_id: 1 to 128 printable ASCII characters, got {request_id!r}")
+        return (*(pair for pair in self.metadata if pair[0] != "x-request-id"), ("x-request-id", request_id))
 
 
 def _check_timeout(name: str, value: float) -> None:
