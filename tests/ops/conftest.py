@@ -7,6 +7,7 @@ ports from the lines it prints on stderr.
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
 import shutil
@@ -100,6 +101,16 @@ def eventually(condition, timeout: float = 20.0, message: str = "condition not m
         if time.monotonic() > deadline:
             raise AssertionError(message)
         time.sleep(0.05)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead too: its parent has not reaped it yet.
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def log_lines(path: pathlib.Path) -> list[dict]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 
 from integration.conftest import ROOT
 
-from .conftest import RULES
+from .conftest import RULES, alive
 
 HARNESS = f"""
 import pathlib, sys, time
@@ -23,15 +22,6 @@ while "serving on" not in log.read_text():
 print(process.pid, flush=True)
 time.sleep(600)
 """
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().split(")")[-1].split()[0] != "Z"
 
 
 def test_a_server_the_harness_started_stops_when_the_harness_is_killed(tmp_path):

@@ -10,17 +10,7 @@ import threading
 
 import discretion_client as dc
 
-from .conftest import RULES, chatham_quote, eventually
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead too: its parent has not reaped it yet.
-    with open(f"/proc/{pid}/stat") as stat:
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+from .conftest import RULES, alive, chatham_quote, eventually
 
 
 def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(start_ops):
