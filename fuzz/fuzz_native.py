@@ -63,6 +63,9 @@ ADOPTABLE = sorted(a.id for a in SHIPPED.agreements if not a.platform_wide)
 BASE = (ROOT / "rules" / "platform-baseline.yaml").read_bytes()
 
 RAW, STRUCTURED, POLICY = range(3)
+# request_context's keys and values: ids, and what both engines must refuse alike (text, controls, too much).
+CONTEXT_WORDS = ["route", "client", "job-7", "", " ", "Ré", "a\nb", "\x7f", "\u2028", "x" * 600, "y" * 1025,
+                 "ok\tno", "\U0001f600"]
 # For a long run: each disagreement is written out and printed, and the run goes on to find the next.
 KEEP_GOING = bool(os.environ.get("FUZZ_NATIVE_KEEP_GOING"))
 _SEEN: set[tuple] = set()  # the disagreements printed, so that one found again is not printed again
@@ -248,6 +251,12 @@ def compare(data: bytes, engines, skew: int | None, rules: list[tuple[str, bytes
         return
     if not ok:
         return
+    # What the decision log records of the check: the caller's context as both engines read it.
+    logged = native.decode_check(data).request_contexts
+    wanted = [sorted(pb.CheckRequest.FromString(data).request_context.items())]
+    if logged != wanted:
+        report("request_context", data, wanted, logged, rules, facts)
+        return
     decision = decide(reference, facts, now=NOW)
     response = convert.response_to_proto(decision, explain=False)
     expected = dataclasses.asdict(decision)
@@ -353,7 +362,10 @@ def test_one_input(data: bytes) -> None:
     elif mode == STRUCTURED:
         fdp = atheris.FuzzedDataProvider(rest)
         request = structured_request(fdp, ADOPTABLE)
-        compare(convert.request_to_proto(request).SerializeToString(), SHIPPED_ENGINES, skew)
+        message = convert.request_to_proto(request)
+        for _ in range(fdp.ConsumeIntInRange(0, 3) if fdp.ConsumeBool() else 0):
+            message.request_context[_pick(fdp, CONTEXT_WORDS)] = _pick(fdp, CONTEXT_WORDS)
+        compare(message.SerializeToString(), SHIPPED_ENGINES, skew)
     else:
         length = int.from_bytes(rest[:2], "big")
         built = policy_engines(rest[2:2 + length])
