@@ -52,3 +52,9 @@ def test_the_health_port_is_asked_when_there_is_one_and_tls_alone_cannot_be(star
     assert (result.returncode, result.stdout) == (0, "SERVING\n")
     refused = health(env={"DISCRETION_TLS_CERT": "/etc/tls/cert.pem"})
     assert refused.returncode == 2 and "--health-address" in refused.stderr
+
+
+def test_a_timeout_that_is_no_time_is_refused():
+    for bad in ("0", "-1", "nan", "soon"):
+        result = health("--timeout", bad)
+        assert result.returncode == 2 and "--timeout" in result.stderr, bad

@@ -28,9 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the server to ask; a wildcard host (0.0.0.0, [::]) asks localhost (default: "
                         "DISCRETION_HEALTH_ADDRESS, else DISCRETION_ADDRESS, else 127.0.0.1:50051)")
     parser.add_argument("--service", default="", help="the health service name (default: ``, readiness)")
-    parser.add_argument("--timeout", type=float, default=3.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=_seconds, default=3.0, metavar="SECONDS",
                         help="how long to wait for the answer (default: 3)")
     parser.set_defaults(func=run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got `{text}`") from None
+    if not 0 < value < 3600:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds and less than an hour, got `{text}`")
+    return value
 
 
 def _target(args: argparse.Namespace) -> tuple[str | None, str]:
