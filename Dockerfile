@@ -6,9 +6,10 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY service ./service
 # Installed the way the README says, into a virtual environment the runtime
-# stage copies whole (same path, so its scripts keep working).
+# stage copies whole (same path, so its scripts keep working); with OpenTelemetry,
+# off until OTEL_EXPORTER_OTLP_ENDPOINT is set.
 RUN python -m venv /opt/discretion \
- && /opt/discretion/bin/pip install --no-cache-dir .
+ && /opt/discretion/bin/pip install --no-cache-dir '.[otel]'
 
 FROM python:3.11-slim-bookworm
 COPY --from=build /opt/discretion /opt/discretion

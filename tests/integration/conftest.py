@@ -21,12 +21,12 @@ READY = re.compile(r'(?:discretion: |"message":")serving on ([^\s"]+):(\d+)')
 
 
 class RunningServer:
-    def __init__(self, rules: pathlib.Path, *extra: str):
+    def __init__(self, rules: pathlib.Path, *extra: str, env: dict[str, str] | None = None):
         self.rules = rules
         command = [sys.executable, "-m", "discretion", "serve", "--rules", str(rules),
                    "--address", "127.0.0.1:0", *extra]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
         self.lines: list[str] = []
         self._ready = threading.Event()
         self.port = 0

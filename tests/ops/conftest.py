@@ -27,8 +27,8 @@ METRICS_LINE = re.compile(r'(?:discretion: |"message":")metrics on ([^\s"]+):(\d
 
 
 class OpsServer(RunningServer):
-    def __init__(self, rules: pathlib.Path, *extra: str, workers: int = 2):
-        super().__init__(rules, "--metrics-address", "127.0.0.1:0", "--workers", str(workers), *extra)
+    def __init__(self, rules: pathlib.Path, *extra: str, workers: int = 2, env: dict[str, str] | None = None):
+        super().__init__(rules, "--metrics-address", "127.0.0.1:0", "--workers", str(workers), *extra, env=env)
         match = METRICS_LINE.search(self.log())
         assert match, self.log()
         self.metrics_port = int(match.group(2))
@@ -78,8 +78,8 @@ class OpsServer(RunningServer):
 def start_ops():
     started: list[OpsServer] = []
 
-    def start(rules: pathlib.Path = RULES, *extra: str, workers: int = 2) -> OpsServer:
-        server = OpsServer(rules, *extra, workers=workers)
+    def start(rules: pathlib.Path = RULES, *extra: str, workers: int = 2, env: dict[str, str] | None = None) -> OpsServer:
+        server = OpsServer(rules, *extra, workers=workers, env=env)
         started.append(server)
         return server
 

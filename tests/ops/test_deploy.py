@@ -283,7 +283,8 @@ def test_the_dockerfile_lints_clean_and_runs_as_non_root():
     assert int(user) > 0
     assert 'ENTRYPOINT ["discretion", "serve"]' in final_stage
     assert 'HEALTHCHECK --interval=10s --timeout=5s --start-period=30s CMD ["discretion", "health"]' in final_stage
-    assert "pip install --no-cache-dir .\n" in dockerfile  # as the README installs it
+    assert "pip install --no-cache-dir '.[otel]'\n" in dockerfile  # as the README installs it
+    assert "`pip install '.[otel]'` from a checkout" in (ROOT / "README.md").read_text()
     manifests = {f"{doc['kind']}/{doc['metadata']['name']}": doc for doc in render("base")}
     pod = only(manifests, "Deployment")["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsUser"] == int(user)

@@ -6,6 +6,9 @@ DISCRETION_METRICS_ADDRESS, DISCRETION_DECISION_LOG, DISCRETION_HEALTH_ADDRESS,
 DISCRETION_TLS_CERT, DISCRETION_TLS_KEY, DISCRETION_TLS_CLIENT_CA,
 DISCRETION_TENANTS, DISCRETION_ENGINE, and DISCRETION_MAX_<LIMIT> for each request limit
 (DISCRETION_MAX_ITEMS, DISCRETION_MAX_MESSAGE_BYTES, ...).
+
+Traces are OpenTelemetry's standard variables, not flags: setting
+OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) turns them on (server/tracing.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="serve decisions over gRPC",
         description="Serve PolicyService over gRPC, reloading the rules when their files change "
         "(or on SIGHUP). SIGTERM or SIGINT stops gracefully.",
+        epilog="Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://collector:4317) to send one OpenTelemetry "
+        "span per call over OTLP/gRPC (needs `discretion[otel]`); the other standard OTEL_* variables apply.",
     )
     env = os.environ.get
     parser.add_argument(
@@ -243,6 +248,14 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return refuse(f"--decision-log-only takes `all` or outcomes of deny, obligations, allow, not "
                       f"`{args.decision_log_only}`")
     log_only = None if "all" in asked else frozenset(outcomes[word] for word in asked)
+    from ..server import tracing
+
+    traced = tracing.wanted()
+    if traced:
+        try:
+            tracing.check()
+        except tracing.TracingUnavailable as error:
+            return refuse(str(error))
     settings = ServerSettings(
         rules_dir=args.rules,
         address=args.address,
@@ -261,6 +274,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         decision_log_only=log_only,
         health_address=_unless_off(args.health_address),
         tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None,
+        tracing=traced,
         log_format=args.log_format,
         log_level=args.log_level,
         max_connection_age=args.max_connection_age,

@@ -43,6 +43,8 @@ from .servicer import SERVICE as POLICY_SERVICE, PolicyServicer, add_to_server
 from ..events import event
 from .shell import Signals, announce, counting_signals, logging_to, said
 from .tls import TlsUnreadable, server_credentials
+from .tracing import Tracing, TracingUnavailable
+from .. import __version__
 
 __all__ = ["CannotListen", "create_server", "serve"]
 
@@ -67,12 +69,14 @@ def create_server(
     health_servicer: health.HealthServicer | None = None,
     metrics: Metrics | None = None,
     decision_log: DecisionLog | None = None,
+    tracing: Tracing | None = None,
 ) -> tuple[grpc.Server, int]:
     """A bound, not yet started server and the port it bound.
 
     Health starts as the holder stands (SERVING only with rules loaded); pass
     `health_servicer` to keep flipping it on later events, as `serve()` does.
-    Without `metrics`, the server counts into a private registry nobody reads.
+    Without `metrics`, the server counts into a private registry nobody reads;
+    with `tracing`, each PolicyService call has a span.
     """
     metrics = metrics or Metrics()
     identify.set_cache_budget(settings.matcher_cache_bytes)
@@ -80,7 +84,8 @@ def create_server(
         _native_matcher_budget(settings.matcher_cache_bytes)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="discretion-rpc"),
-        interceptors=[metrics.grpc],
+        # Tracing outermost: the span covers what the metrics time, and sees the status they count.
+        interceptors=[*([tracing.interceptor()] if tracing else []), metrics.grpc],
         options=_options(settings),
     )
     add_to_server(PolicyServicer(holder, settings, metrics=metrics, decision_log=decision_log), server)
@@ -217,16 +222,17 @@ def _run(
         # the file may have changed since, and nobody is served before this.
         settings.tenants.refresh()
     try:
+        tracing = _start_tracing(settings, cleanup)
         on_hangup: list[Callable[[], None]] = []  # besides reloading the rules and the tenants
         decision_log = _open_decision_log(settings, decision_log_pipe, metrics, cleanup, on_hangup)
         server, port = create_server(settings, holder, health_servicer=health_servicer, metrics=metrics,
-                                     decision_log=decision_log)
+                                     decision_log=decision_log, tracing=tracing)
         health_port = 0
         if settings.health_address:
             health_server, health_port = create_health_server(settings, health_servicer)
             health_server.start()
             cleanup.callback(health_server.stop, 0)
-    except (CannotListen, TlsUnreadable, OSError) as error:
+    except (CannotListen, TlsUnreadable, TracingUnavailable, OSError) as error:
         said("%s", error, event_name="cannot_start", level=logging.ERROR, error=str(error))
         return 2
     with counting_signals(stop_signals) as signals:  # the previous handlers are back before the log is flushed
@@ -274,6 +280,15 @@ def _start_metrics(settings: ServerSettings, metrics: Metrics, cleanup: contextl
     cleanup.callback(httpd.server_close)
     cleanup.callback(httpd.shutdown)
     return port
+
+
+def _start_tracing(settings: ServerSettings, cleanup: contextlib.ExitStack) -> Tracing | None:
+    """This process's tracer when traces are wanted; its last spans are sent once the server stopped."""
+    if not settings.tracing:
+        return None
+    tracing = Tracing(POLICY_SERVICE, __version__)
+    cleanup.callback(tracing.close)
+    return tracing
 
 
 def _open_decision_log(settings: ServerSettings, pipe: int | None, metrics: Metrics,

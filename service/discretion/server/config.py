@@ -67,6 +67,9 @@ class ServerSettings:
     # a word (a node lost) is noticed, and its connection closed, within their sum.
     keepalive_time: float = 60.0
     keepalive_timeout: float = 20.0
+    # One OpenTelemetry span per PolicyService call, exported as the OTEL_* environment says (tracing.py); the
+    # CLI sets it when that environment asks for traces (`tracing.wanted`).
+    tracing: bool = False
     log_format: str = "text"  # the process's own log on standard error: `text` lines or `json` objects (shell)
     log_level: str = "info"  # debug, info, warning, error: the package's records below it are not written
 

@@ -7,7 +7,8 @@ carries), the time, the policy revision, the group id, the action, the
 destination kind, the decision, the agreements and rules that decided and
 the findings' reason codes (a refusal of the engine's own has a code and no
 rule), the obligation types, the number of items and the latency; and, when
-the caller sent them, its `x-request-id`, its W3C trace and span ids and the
+the caller sent them, its `x-request-id`, its W3C trace and span ids (the
+call's own span's, while tracing records one: `tracing.correlated`) and the
 check's `request_context` (`correlation`). It never has the quoted text, an
 item's text, a person's name, handle or organization, a finding's message, or
 the reason (which may quote the request).

@@ -9,7 +9,8 @@ reload mid-call never changes the rules under a decision, and every entry of a
 batch is judged by the same rules at the same instant: the server's, not the
 caller's (`convert.Clock`), unless the server runs with `--max-clock-skew off`.
 
-Each decision is counted in the metrics, and a call's decisions are written
+Each decision is counted in the metrics, written on the call's span when
+tracing is on (`tracing`), and a call's decisions are written
 to the decision log's pipe before the call is answered: a process that dies
 after answering has lost no line. Each decision has an id (`correlation`):
 in its response, in the call's trailing metadata, and on its log line.
@@ -34,7 +35,7 @@ from google.protobuf.message import DecodeError, Message
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
 from ..engine.instants import SECOND
-from . import convert, limits
+from . import convert, limits, tracing
 from .convert import FieldViolation, RequestInvalid
 from ._gen.discretion.v1 import policy_pb2
 from .auth import Gate, Tenant
@@ -119,7 +120,7 @@ class PolicyServicer:
         response, summaries = _natively(engine.check, decoded, now, self._max_skew, self._native_limits,
                                         _matchers_of(tenant), context.time_remaining(), ids[0])
         _still_awaited(context)
-        self._answered(summaries, ids, decoded, context, started, now)
+        self._answered(summaries, ids, decoded, context, started, now, batch=False)
         self._metrics.check_duration("Check").observe(time.perf_counter() - started)
         return response
 
@@ -128,15 +129,17 @@ class PolicyServicer:
         if self._log_only is not None:
             entries = [entry for entry in entries if entry.summary.decision in self._log_only]
         if entries:
-            self._log.record(entries, now, call_of(context.invocation_metadata()))
+            self._log.record(entries, now, tracing.correlated(call_of(context.invocation_metadata())))
 
     def _answered(self, summaries: list[tuple], ids: list[str], decoded: Any, context: grpc.ServicerContext,
-                  started: float, now: int) -> None:
-        """Count and log a call's decisions, given by the native engine as `Summary` fields; name them in its trailer."""
+                  started: float, now: int, *, batch: bool) -> None:
+        """Count, trace and log a call's decisions, given by the native engine as `Summary` fields; name them in
+        its trailer."""
         latency = time.perf_counter() - started
         decided = [Summary(*fields) for fields in summaries]
         for summary in decided:
             self._metrics.decided(summary)
+        tracing.decided(ids, decided, batch=batch)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
             entries = [Entry(summary, latency, decision_id, tuple(pairs))
                        for summary, decision_id, pairs in zip(decided, ids, decoded.request_contexts, strict=True)]
@@ -160,6 +163,7 @@ class PolicyServicer:
         summary = Summary.of(facts, decision)
         self._metrics.decided(summary)
         (decision_id,) = decision_ids(1)
+        tracing.decided([decision_id], (summary,), batch=False)
         if self._log is not None:  # before the answer leaves: a decision given out is a decision logged
             entry = Entry(summary, time.perf_counter() - started, decision_id, _context(request))
             self._record((entry,), now, context)
@@ -196,7 +200,7 @@ class PolicyServicer:
                                         self._max_batch, _matchers_of(tenant), context.time_remaining(), ids)
         # Counted only once the whole batch is decided in time: a batch abandoned half way answers nothing.
         _still_awaited(context)
-        self._answered(summaries, ids, decoded, context, started, now)
+        self._answered(summaries, ids, decoded, context, started, now, batch=True)
         self._metrics.batch_size.observe(len(summaries))
         self._metrics.check_duration("CheckBatch").observe(time.perf_counter() - started)
         return response
@@ -222,17 +226,18 @@ class PolicyServicer:
         for facts, check, decision_id in zip(batch, request.checks, ids, strict=True):
             _still_awaited(context)
             decision = decide(policy, facts, now=now, tracer=_tracer(check), abandoned=abandoned)
-            decided.append((facts, decision))
+            summary = Summary.of(facts, decision)
+            decided.append(summary)
             if self._log is not None:
-                logged.append(Entry(Summary.of(facts, decision), time.perf_counter() - started, decision_id,
-                                    _context(check)))
+                logged.append(Entry(summary, time.perf_counter() - started, decision_id, _context(check)))
             result = results.add()
             convert.response_to_proto(decision, explain=check.explain, into=result)
             result.decision_id = decision_id
         # Counted only once the whole batch is decided in time: a batch abandoned half way answers nothing.
         _still_awaited(context)
-        for facts, decision in decided:
-            self._metrics.decided(Summary.of(facts, decision))
+        for summary in decided:
+            self._metrics.decided(summary)
+        tracing.decided(ids, decided, batch=True)
         if self._log is not None:
             self._record(logged, now, context)
         _trail(context, ids)

@@ -12,6 +12,11 @@ from typing import Generic, TypeVar
 
 import grpc
 
+try:  # the platform's own OpenTelemetry, if it has one: a call carries its trace context (`_trace_context`)
+    from opentelemetry import propagate as _propagate
+except ImportError:
+    _propagate = None
+
 SERVICE = "discretion.v1.PolicyService"
 
 # UNAVAILABLE means the call never reached a server (a restart, a refused
@@ -133,13 +138,30 @@ class Settings:
         return float(timeout)
 
     def call_metadata(self, request_id: str | None = None) -> tuple[tuple[str, str], ...] | None:
-        """The client's metadata, and the call's `x-request-id` when given: the server's decision-log lines
-        for the call carry it as `request_id`, so a platform finds them by its own request's id."""
-        if request_id is None:
-            return self.metadata or None
-        if not isinstance(request_id, str) or not re.fullmatch(r"[\x20-\x7e]{1,128}", request_id):
-            raise ValueError(f"request_id: 1 to 128 printable ASCII characters, got {request_id!r}")
-        return (*(pair for pair in self.metadata if pair[0] != "x-request-id"), ("x-request-id", request_id))
+        """The client's metadata, the call's `x-request-id` when given, and the caller's trace context.
+
+        The server's decision-log lines for the call carry the request id as `request_id`, so a platform
+        finds them by its own request's id; with OpenTelemetry in the calling process, the current span's
+        context goes as its propagators write it (W3C `traceparent` by default), so the server's span and
+        log line join the platform's trace."""
+        metadata = self.metadata
+        if request_id is not None:
+            if not isinstance(request_id, str) or not re.fullmatch(r"[\x20-\x7e]{1,128}", request_id):
+                raise ValueError(f"request_id: 1 to 128 printable ASCII characters, got {request_id!r}")
+            metadata = (*(pair for pair in metadata if pair[0] != "x-request-id"), ("x-request-id", request_id))
+        traced = _trace_context()
+        if traced:
+            metadata = (*(pair for pair in metadata if pair[0] not in traced), *traced.items())
+        return metadata or None
+
+
+def _trace_context() -> dict[str, str]:
+    """The current OpenTelemetry context as headers; none without OpenTelemetry or outside a span."""
+    if _propagate is None:
+        return {}
+    carrier: dict[str, str] = {}
+    _propagate.inject(carrier)
+    return carrier
 
 
 def _check_timeout(name: str, value: float) -> None:
