@@ -63,11 +63,35 @@ def render(overlay: str) -> list[dict]:
 
 
 KUSTOMIZATIONS = ["base", "overlays/production"]
+CHART = DEPLOY / "helm" / "discretion"
+# Values files of the chart's (ci/), and the kustomization each renders the same objects as.
+CHART_TWINS = {"": "base", "production": "overlays/production"}
 
 
-@pytest.fixture(scope="module", params=KUSTOMIZATIONS)
+def render_chart(values: str = "", *settings: str, release: str = "discretion",
+                 namespace: str = "discretion") -> list[dict]:
+    """The objects `helm install RELEASE deploy/helm/discretion -f ci/VALUES.yaml` installs, rendered by helm."""
+    helm = BIN / "helm"
+    assert helm.exists(), "`make test` builds helm into the venv (Makefile: HELM_STAMP)"
+    command = [str(helm), "template", release, str(CHART), "--namespace", namespace, *settings]
+    if values:
+        command += ["--values", str(CHART / "ci" / f"{values}.yaml")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def by_name(docs: list[dict]) -> dict[str, dict]:
+    return {f"{doc['kind']}/{doc['metadata']['name']}": doc for doc in docs}
+
+
+@pytest.fixture(scope="module", params=[*KUSTOMIZATIONS, *(f"helm:{values or 'defaults'}" for values in CHART_TWINS)])
 def manifests(request) -> dict[str, dict]:
-    return {f"{doc['kind']}/{doc['metadata']['name']}": doc for doc in render(request.param)}
+    """What each way of deploying applies: every check below holds for the kustomizations and the chart alike."""
+    if request.param.startswith("helm:"):
+        values = request.param.removeprefix("helm:")
+        return by_name(render_chart("" if values == "defaults" else values))
+    return by_name(render(request.param))
 
 
 def test_every_kustomization_is_listed_here():
@@ -108,6 +132,11 @@ def container(manifests: dict[str, dict]) -> dict:
 
 def env(manifests: dict[str, dict]) -> dict[str, str]:
     return {item["name"]: item["value"] for item in container(manifests)["env"]}
+
+
+def server_env(manifests: dict[str, dict]) -> dict[str, str]:
+    """The settings of `discretion serve` (DISCRETION_*), without OpenTelemetry's own (OTEL_*)."""
+    return {name: value for name, value in env(manifests).items() if name.startswith("DISCRETION_")}
 
 
 def port_of(address: str) -> int:
@@ -255,7 +284,9 @@ def test_the_rules_configmap_holds_every_rule_file_and_compiles_to_the_same_revi
 def test_every_setting_is_one_the_server_reads(manifests):
     result = subprocess.run([str(BIN / "discretion"), "serve", "--help"], capture_output=True, text=True, timeout=60)
     known = set(re.findall(r"env\s+(DISCRETION_[A-Z_]+)", result.stdout + result.stderr))
-    assert set(env(manifests)) <= known
+    assert set(server_env(manifests)) <= known
+    assert set(env(manifests)) - set(server_env(manifests)) <= {
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
 
 
 def test_production_serves_mutual_tls_from_a_mounted_secret():
@@ -267,6 +298,134 @@ def test_production_serves_mutual_tls_from_a_mounted_secret():
         assert settings[name].startswith(mounts["tls"] + "/")
     volumes = only(manifests, "Deployment")["spec"]["template"]["spec"]["volumes"]
     assert {"name": "tls", "secret": {"secretName": "discretion-tls", "defaultMode": 0o440}} in volumes
+
+
+# ---- the Helm chart -----------------------------------------------------------------------
+
+# Labels Helm's conventions add (which release, which chart): the rest of an object is what kustomize applies.
+HELM_LABELS = {"app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/managed-by",
+               "helm.sh/chart"}
+
+
+def comparable(value, key: str = ""):
+    """An object as both renderers mean it: Helm's own labels and the namespace left out, lists of named
+    things (env, ports, volumes) in name order, since their order means nothing to Kubernetes."""
+    if isinstance(value, dict):
+        if key in ("labels", "matchLabels", "selector"):
+            value = {k: v for k, v in value.items() if k not in HELM_LABELS}
+        if key == "metadata":
+            value = {k: v for k, v in value.items() if k != "namespace"}
+        return {k: comparable(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [comparable(v, key) for v in value]
+        if items and all(isinstance(v, dict) and "name" in v for v in items):
+            items.sort(key=lambda v: str(v["name"]))
+        return items
+    return value
+
+
+@pytest.mark.parametrize(("values", "kustomization"), CHART_TWINS.items())
+def test_the_chart_renders_what_kustomize_applies(values, kustomization):
+    chart = by_name(render_chart(values))
+    applied = by_name(render(kustomization))
+    assert sorted(chart) == sorted(applied)
+    for name, doc in chart.items():
+        assert comparable(doc) == comparable(applied[name]), name
+        assert doc["metadata"]["namespace"] == "discretion"  # the release's, so `helm template | kubectl apply` works
+        assert doc["metadata"]["labels"]["app.kubernetes.io/instance"] == "discretion"
+
+
+def test_two_releases_in_one_namespace_select_only_their_own_pods():
+    docs = by_name(render_chart("production", release="discretion-eu"))
+    deployment = docs["Deployment/discretion-eu"]
+    pods = deployment["spec"]["template"]["metadata"]["labels"]
+    other = {**pods, "app.kubernetes.io/instance": "discretion"}
+    for selector in (deployment["spec"]["selector"]["matchLabels"], docs["Service/discretion-eu-headless"]["spec"]
+                     ["selector"], docs["PodDisruptionBudget/discretion-eu"]["spec"]["selector"]["matchLabels"],
+                     docs["NetworkPolicy/discretion-eu"]["spec"]["podSelector"]["matchLabels"],
+                     docs["ServiceMonitor/discretion-eu"]["spec"]["selector"]["matchLabels"]):
+        assert matches(selector, pods | {"discretion/metrics": "true"}) and not matches(selector, other)
+    rule = docs["PrometheusRule/discretion-eu"]
+    down = [r for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "DiscretionDown"]
+    assert 'job="discretion-eu-headless"' in down[0]["expr"]  # the job the operator names after this Service
+    assert "ConfigMap/discretion-eu-rules" in docs
+    assert set(by_name(render_chart(release="trust"))) >= {"Deployment/trust-discretion",
+                                                          "Service/trust-discretion-headless"}
+
+
+def chart_docs(values: str) -> dict[str, dict]:
+    return by_name(render_chart(values))
+
+
+@pytest.mark.parametrize("values", ["everything", "minimal"])
+def test_every_values_file_renders_objects_that_validate_strictly(values):
+    for doc in chart_docs(values).values():
+        if doc["kind"] == "ServiceMonitor":
+            jsonschema.validate(doc, SERVICE_MONITOR)
+        elif doc["kind"] == "PrometheusRule":
+            jsonschema.validate(doc, PROMETHEUS_RULE)
+        else:
+            kubernetes_validate.validate(doc, KUBERNETES, strict=True)
+    lint = subprocess.run([str(BIN / "helm"), "lint", "--strict", str(CHART), "--values",
+                           str(CHART / "ci" / f"{values}.yaml")], capture_output=True, text=True, timeout=120)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_every_optional_part_is_wired_to_what_the_server_reads():
+    docs = chart_docs("everything")
+    assert "ConfigMap/discretion-rules" not in docs  # the operator's own ConfigMap serves
+    pod = docs["Deployment/discretion"]["spec"]["template"]["spec"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert volumes["rules"]["configMap"]["name"] == "my-groups-rules"
+    settings = env(docs)
+    mounts = {m["name"]: m["mountPath"] for m in container(docs)["volumeMounts"]}
+    assert settings["DISCRETION_TENANTS"] == mounts["tenants"] + "/tenants.yaml"
+    assert volumes["tenants"]["secret"]["secretName"] == "discretion-tenants"
+    assert settings["DISCRETION_DECISION_LOG_HASH_IDS"] == mounts["decision-log-key"] + "/key"
+    assert volumes["decision-log-key"]["secret"]["secretName"] == "discretion-decision-log-key"
+    assert settings["DISCRETION_DECISION_LOG_ONLY"] == "deny,obligations"
+    assert "DISCRETION_TLS_CLIENT_CA" not in settings and settings["DISCRETION_TLS_CERT"].startswith(mounts["tls"])
+    assert (settings["DISCRETION_LOG_FORMAT"], settings["DISCRETION_LOG_LEVEL"]) == ("json", "warning")
+    assert settings["DISCRETION_MAX_CLOCK_SKEW"] == "60"
+    assert {name: settings[name] for name in settings if name.startswith("OTEL_")} == {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector.observability:4317",
+        "OTEL_SERVICE_NAME": "discretion-eu", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+        "OTEL_TRACES_SAMPLER_ARG": "0.1"}
+    # Spans leave the pod for the collector's port, and nothing else does.
+    assert docs["NetworkPolicy/discretion"]["spec"]["egress"] == [
+        {"ports": [{"port": 4317, "protocol": "TCP"}]},
+        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
+    assert docs["Deployment/discretion"]["spec"]["template"]["metadata"]["annotations"] == {
+        "example.org/team": "trust-and-safety"}
+
+
+def test_the_least_chart_is_a_deployment_and_its_services():
+    docs = chart_docs("minimal")
+    assert {doc["kind"] for doc in docs.values()} == {"ConfigMap", "Deployment", "Service"}
+    settings = env(docs)
+    assert settings["DISCRETION_METRICS_ADDRESS"] == "off" and "DISCRETION_DECISION_LOG" not in settings
+    assert {p["name"] for p in container(docs)["ports"]} == {"grpc"}
+    assert [p["name"] for p in docs["Service/discretion-headless"]["spec"]["ports"]] == ["grpc"]
+    assert int(settings["DISCRETION_WORKERS"]) == int(container(docs)["resources"]["limits"]["cpu"])
+
+
+@pytest.mark.parametrize(("setting", "said"), [
+    (["--set", "replicas=two"], "replicas"),
+    (["--set", "autoscalling.enabled=false"], "autoscalling"),  # a misspelt key is refused, not ignored
+    (["--set", "tls.enabled=yes"], "tls"),
+    (["--set", "tls.enabled=true", "--set", "tls.secretName="], "secretName"),
+    (["--set", "log.format=xml"], "format"),
+    (["--set", "decisionLog.only=everything"], "only"),
+    (["--set", "tracing.otlpEndpoint=collector:4317"], "otlpEndpoint"),
+    (["--set", "tracing.samplerArg=10%"], "samplerArg"),
+    (["--set", "resources.limits.memory=lots"], "memory"),
+    (["--set", "networkPolicy.clientPodLabels=null"], "clientPodLabels"),
+    (["--set", "autoscaling.minReplicas=30"], "autoscaling.minReplicas (30) is more than"),
+])
+def test_a_wrong_value_is_refused_naming_it(setting, said):
+    result = subprocess.run([str(BIN / "helm"), "template", "discretion", str(CHART), *setting],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and said in result.stderr, result.stderr
 
 
 # ---- the image ----------------------------------------------------------------------------
