@@ -10,6 +10,8 @@ PYTHON_STAMP := $(VENV)/.python-installed
 # rebuilt into the venv whenever its sources change.
 NATIVE_SOURCES := native/Cargo.toml native/Cargo.lock native/build.rs native/pyproject.toml \
                   native/proto/discretion.binpb $(wildcard native/src/*.rs native/src/*/*.rs)
+HELM_VERSION := v4.3.2
+HELM_STAMP   := $(VENV)/.helm-$(HELM_VERSION)
 ADDR   ?= 127.0.0.1:50051
 RULES  ?= rules
 
@@ -41,9 +43,6 @@ test: $(STAMP) $(HELM_STAMP) promtool chromium
 
 # Helm renders deploy/helm/discretion in the tests: built from the Go module proxy into the venv,
 # once per version (cold: about 3 minutes and 550 MB of modules on 2 cores; Go's caches keep it after).
-HELM_VERSION := v4.3.2
-HELM_STAMP   := $(VENV)/.helm-$(HELM_VERSION)
-
 $(HELM_STAMP): $(PYTHON_STAMP)
 	GOBIN=$(abspath $(BIN)) go install -ldflags='-s -w' helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 	touch $(HELM_STAMP)

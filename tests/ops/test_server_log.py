@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import pathlib
 import signal
 import subprocess
@@ -127,3 +128,57 @@ def test_a_log_format_or_level_from_the_environment_is_checked_too():
     assert "--log-format is one of text, json, not `xml`" in result.stderr
     result = serve_and_fail(env={"DISCRETION_LOG_LEVEL": "verbose"})
     assert result.returncode == 2 and "--log-level" in result.stderr
+
+
+def test_a_tenants_reload_is_one_named_event_and_each_worker_says_it_at_debug(start_ops, tmp_path):
+    tenants = tmp_path / "tenants.yaml"
+    entry = {"id": "forum", "tokens": ["0" * 64], "groups": ["g-forum-*"], "agreements": ["chatham-house"]}
+    tenants.write_text(json.dumps({"tenants": [entry]}))
+    server = start_ops(RULES, "--tenants", str(tenants), "--log-format", "json", "--log-level", "debug", workers=2)
+    tenants.write_text(json.dumps({"tenants": [entry, {**entry, "id": "newsroom", "tokens": ["1" * 64],
+                                                       "groups": ["g-news-*"]}]}))
+    eventually(lambda: len(events(server.log(), "tenants_reloaded")) == 3)
+    tenants.write_text("tenants: [")
+    eventually(lambda: len(events(server.log(), "tenants_not_reloaded")) == 3)
+    assert server.stop() == 0, server.log()
+    for name, level in (("tenants_reloaded", "info"), ("tenants_not_reloaded", "error")):
+        said = events(server.log(), name)
+        # The supervisor reads the file for the workers it will restart, and says what all of them read.
+        assert sorted((line["process"], line["level"]) for line in said) == [
+            ("supervisor", level), ("worker-0", "debug"), ("worker-1", "debug")], said
+    reloaded = events(server.log(), "tenants_reloaded")[0]
+    assert reloaded["fields"] == {"file": str(tenants), "tenants": 2}
+
+
+def test_every_record_the_server_writes_names_its_event():
+    """A collector counts events by name: no log call of the package leaves its record as `message`,
+    and the README's table names every event there is, and no other."""
+    import ast
+
+    unnamed = []
+    names = set()
+    for path in sorted((ROOT / "service" / "discretion").rglob("*.py")):
+        if "_gen" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            logged = (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                      and node.func.value.id == "log"
+                      and node.func.attr in {"debug", "info", "warning", "error", "exception", "critical", "log"})
+            keywords = {keyword.arg: keyword.value for keyword in node.keywords}
+            if logged and not (isinstance(keywords.get("extra"), ast.Call)
+                               and getattr(keywords["extra"].func, "id", "") == "event"):
+                unnamed.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node.func, ast.Name) and node.func.id == "said" and "event_name" not in keywords:
+                unnamed.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node.func, ast.Name) and node.func.id == "event" and node.args \
+                    and isinstance(node.args[0], ast.Constant):
+                names.add(node.args[0].value)
+            if isinstance(keywords.get("event_name"), ast.Constant):
+                names.add(keywords["event_name"].value)
+    assert unnamed == []
+    text = README.read_text()
+    table = text[text.index("| events | about |"):]
+    table = table[:table.index("\n\n")]
+    assert set(re.findall(r"`([a-z_]+)`", table)) == names

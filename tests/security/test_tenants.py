@@ -188,7 +188,9 @@ def test_a_rotated_token_takes_effect_without_a_restart_and_a_broken_file_keeps_
 def test_a_replacement_worker_starts_from_the_last_good_tenants(tmp_path):
     """Rotated, then broken: a worker restarted now must refuse the old token like the others."""
     path = tenants_file(tmp_path)
-    server = RunningServer(RULES, "--metrics-address", "off", "--workers", "2", "--tenants", str(path))
+    # At debug level each process says what it read (the supervisor for all at info, its workers at debug).
+    server = RunningServer(RULES, "--metrics-address", "off", "--workers", "2", "--tenants", str(path),
+                           "--log-level", "debug")
     try:
         rotated = "forum-token-rotated-after-start"
         path.write_text(path.read_text().replace(sha256(FORUM_TOKEN), sha256(rotated)))

@@ -70,13 +70,15 @@ def create_server(
     metrics: Metrics | None = None,
     decision_log: DecisionLog | None = None,
     tracing: Tracing | None = None,
+    reports: bool = True,
 ) -> tuple[grpc.Server, int]:
     """A bound, not yet started server and the port it bound.
 
     Health starts as the holder stands (SERVING only with rules loaded); pass
     `health_servicer` to keep flipping it on later events, as `serve()` does.
     Without `metrics`, the server counts into a private registry nobody reads;
-    with `tracing`, each PolicyService call has a span.
+    with `tracing`, each PolicyService call has a span. `reports` False says a renewed certificate at
+    debug level (a server's other workers, whose worker 0 says it).
     """
     metrics = metrics or Metrics()
     identify.set_cache_budget(settings.matcher_cache_bytes)
@@ -94,7 +96,7 @@ def create_server(
     health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((POLICY_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    credentials = server_credentials(settings.tls) if settings.tls else None
+    credentials = server_credentials(settings.tls, reports=reports) if settings.tls else None
     return server, _bind(server, settings.address, credentials)
 
 
@@ -218,6 +220,9 @@ def _run(
     holder = PolicyHolder(settings.rules_dir, on_reload=on_reload, turns=settings.reload_turns,
                           native=settings.engine == "native", reports=reports)
     if settings.tenants is not None:
+        # A supervisor reads the file too (for workers it restarts) and says what it read: its workers,
+        # reading the same, say it at debug level.
+        settings.tenants.reports = on_ready is None
         # A worker restarted later gets the tenants its supervisor last read:
         # the file may have changed since, and nobody is served before this.
         settings.tenants.refresh()
@@ -226,7 +231,7 @@ def _run(
         on_hangup: list[Callable[[], None]] = []  # besides reloading the rules and the tenants
         decision_log = _open_decision_log(settings, decision_log_pipe, metrics, cleanup, on_hangup)
         server, port = create_server(settings, holder, health_servicer=health_servicer, metrics=metrics,
-                                     decision_log=decision_log, tracing=tracing)
+                                     decision_log=decision_log, tracing=tracing, reports=reports)
         health_port = 0
         if settings.health_address:
             health_server, health_port = create_health_server(settings, health_servicer)
@@ -275,7 +280,8 @@ def _start_metrics(settings: ServerSettings, metrics: Metrics, cleanup: contextl
         httpd, port = serve_metrics(settings.metrics_address, metrics.registry)
     except OSError as error:
         log.error("cannot serve metrics on %s (%s): serving decisions without metrics",
-                  settings.metrics_address, error)
+                  settings.metrics_address, error,
+                  extra=event("metrics_unavailable", address=settings.metrics_address, error=str(error)))
         return 0
     cleanup.callback(httpd.server_close)
     cleanup.callback(httpd.shutdown)

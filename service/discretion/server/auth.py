@@ -55,6 +55,7 @@ from cryptography import x509
 
 from ..engine.compiled import CompiledPolicy
 from ..errors import DiscretionError
+from ..events import event
 from ..source import parse
 from ..store.watch import Watched
 
@@ -176,12 +177,6 @@ def load_tenants(path: pathlib.Path | str) -> Tenants:
         seen = [value for t in everyone for value in getattr(t, kind)]
         if len(set(seen)) != len(seen):
             raise TenantsInvalid(f"`{path}`: a credential is given to two callers ({kind})")
-    open_ = [t.id for t in tenants if t.agreements is None]
-    if open_ and len(open_) < len(tenants):
-        # Legal, and sometimes meant; but a private agreement listed for one
-        # tenant is then adoptable by these, which is rarely what was meant.
-        log.warning("tenants %s may adopt every loaded agreement (`agreements: '*'`), including those "
-                    "listed for other tenants", ", ".join(f"`{i}`" for i in open_))
     return Tenants(tenants, admin, {name: caller for caller in everyone for name in caller.certificates})
 
 
@@ -209,6 +204,9 @@ class TenantsFile:
         self.path = pathlib.Path(path)
         self._file = Watched([self.path])
         self.current = load_tenants(self.path)  # raises TenantsInvalid: a server does not start on a bad file
+        # False in a supervisor's workers: the supervisor says what every worker reads alike, they say it at debug.
+        self.reports = True
+        self._warn_of_open_tenants()
 
     def refresh(self) -> bool:
         """Read the file again if it changed since last time; whether new tenants are in force."""
@@ -218,10 +216,26 @@ class TenantsFile:
         try:
             self.current = load_tenants(self.path)
         except Exception as error:  # noqa: BLE001 - whatever a half-written file does, the last good tenants stay
-            log.error("tenants not reloaded, the last good ones stay in force: %s", error)
+            log.log(logging.ERROR if self.reports else logging.DEBUG,
+                    "tenants not reloaded, the last good ones stay in force: %s", error,
+                    extra=event("tenants_not_reloaded", file=str(self.path), error=str(error)))
             return False
-        log.info("tenants reloaded from %s: %d tenants", self.path, len(self.current.tenants))
+        log.log(logging.INFO if self.reports else logging.DEBUG, "tenants reloaded from %s: %d tenants", self.path,
+                len(self.current.tenants),
+                extra=event("tenants_reloaded", file=str(self.path), tenants=len(self.current.tenants)))
+        self._warn_of_open_tenants()
         return True
+
+    def _warn_of_open_tenants(self) -> None:
+        """Legal, and sometimes meant; but a private agreement listed for one tenant is then adoptable by
+        the tenants with `agreements: '*'`, which is rarely what was meant."""
+        tenants = self.current.tenants
+        open_ = [t.id for t in tenants if t.agreements is None]
+        if open_ and len(open_) < len(tenants):
+            log.log(logging.WARNING if self.reports else logging.DEBUG,
+                    "tenants %s may adopt every loaded agreement (`agreements: '*'`), including those "
+                    "listed for other tenants", ", ".join(f"`{i}`" for i in open_),
+                    extra=event("tenants_open_to_every_agreement", tenants=open_))
 
 
 def _tenant(entry: object, where: str, admin: bool = False) -> Tenant:
@@ -338,7 +352,8 @@ class Gate:
         key = names or (ambiguous,)
         if key not in self._told and len(self._told) < _TOLD_KEPT:
             self._told.add(key)
-            log.warning("a client certificate was refused: %s; a certificate must name one caller", ambiguous)
+            log.warning("a client certificate was refused: %s; a certificate must name one caller", ambiguous,
+                        extra=event("client_certificate_refused", reason=ambiguous))
         return None
 
 

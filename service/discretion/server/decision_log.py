@@ -44,6 +44,7 @@ from typing import Callable, Iterable, NamedTuple
 
 from ..engine import model
 from ..engine.instants import to_iso
+from ..events import event
 from .correlation import Call
 from .summary import Summary
 
@@ -275,7 +276,8 @@ class LogRelay:
         try:
             target = _open_target(self._path)
         except OSError as error:
-            log.error("%s; still writing to the file it had open", error)
+            log.error("%s; still writing to the file it had open", error,
+                      extra=event("decision_log_not_reopened", file=str(self._path), error=str(error)))
             return
         with self._target_lock:
             self._target, old = target, self._target
@@ -288,7 +290,8 @@ class LogRelay:
         if self._thread.is_alive():
             # A write end is still open somewhere (a process that would not
             # die): leave the thread to it rather than close what it reads.
-            log.error("decision log: a pipe was still open after %ss; its last lines may be lost", timeout)
+            log.error("decision log: a pipe was still open after %ss; its last lines may be lost", timeout,
+                      extra=event("decision_log_pipe_left_open", seconds=timeout))
             return
         if self._path is not None:
             os.close(self._target)
@@ -325,7 +328,8 @@ class LogRelay:
         """Stop following a pipe at its end (lock held)."""
         partial = self._pipes.pop(read_fd)
         if partial:
-            log.error("decision log: dropped the start of a line (%d bytes) its process died writing", len(partial))
+            log.error("decision log: dropped the start of a line (%d bytes) its process died writing", len(partial),
+                      extra=event("decision_log_line_cut", bytes=len(partial)))
         os.close(read_fd)
 
     def _write(self, lines: bytes) -> None:
@@ -345,7 +349,8 @@ class LogRelay:
             except OSError as error:
                 # A full disk or a closed standard output must not stop the
                 # relay (and with it every pipe's reader): say it, go on.
-                log.error("decision log: cannot write %d bytes: %s", len(view), error)
+                log.error("decision log: cannot write %d bytes: %s", len(view), error,
+                          extra=event("decision_log_not_written", bytes=len(view), error=str(error)))
                 self._cut = len(view) < len(data)  # part of a line is out: end it before the next
                 return
             view = view[written:]

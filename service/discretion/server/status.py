@@ -26,6 +26,7 @@ from grpc_status import rpc_status
 
 from ..engine.deadline import Abandoned
 from ..errors import DiscretionError
+from ..events import event
 from .auth import PermissionDenied, Unauthenticated
 from .convert import RequestInvalid
 
@@ -80,7 +81,8 @@ def translate_errors(method: Method) -> Method:
             # A fault of ours: the caller learns only that it happened and the id
             # to quote; the details may hold request facts and stay in the log.
             incident = uuid.uuid4().hex[:12]
-            log.exception("internal error in %s (incident %s)", method.__name__, incident)
+            log.exception("internal error in %s (incident %s)", method.__name__, incident,
+                          extra=event("internal_error", method=method.__name__, incident=incident))
             context.abort(grpc.StatusCode.INTERNAL, f"internal error (incident {incident})")
 
     return translated  # type: ignore[return-value]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import grpc
 
 from ..errors import DiscretionError
+from ..events import event
 from ..store.watch import Watched, all_present
 
 __all__ = ["TlsFiles", "TlsUnreadable", "server_credentials"]
@@ -34,8 +35,9 @@ class TlsFiles:
 
 
 class _Certificates:
-    def __init__(self, files: TlsFiles):
+    def __init__(self, files: TlsFiles, reports: bool):
         self._files = files
+        self._reports = reports  # False in a server's other workers: worker 0 says it for all
         paths = [pathlib.Path(p) for p in (files.certificate, files.private_key, files.client_ca) if p]
         self._watched = Watched(paths)
         self.initial = self._configuration()
@@ -59,15 +61,19 @@ class _Certificates:
         try:
             configuration = self._configuration()
         except TlsUnreadable as error:  # caught mid-rewrite: keep serving the old one, look again next time
-            log.warning("%s; keeping the current certificate", error)
+            log.log(logging.WARNING if self._reports else logging.DEBUG, "%s; keeping the current certificate",
+                    error, extra=event("tls_not_reloaded", error=str(error)))
             return None
         self._watched.seen = now
-        log.info("TLS certificate files changed: new connections use them")
+        log.log(logging.INFO if self._reports else logging.DEBUG,
+                "TLS certificate files changed: new connections use them", extra=event("tls_reloaded"))
         return configuration
 
 
-def server_credentials(files: TlsFiles) -> grpc.ServerCredentials:
-    certificates = _Certificates(files)
+def server_credentials(files: TlsFiles, *, reports: bool = True) -> grpc.ServerCredentials:
+    """Credentials reading `files` again when they change; `reports` False says so at debug level (a server's
+    other workers, whose worker 0 says it)."""
+    certificates = _Certificates(files, reports)
     return grpc.dynamic_ssl_server_credentials(
         certificates.initial, certificates.fetch, require_client_authentication=files.client_ca is not None
     )
