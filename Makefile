@@ -12,10 +12,16 @@ NATIVE_SOURCES := native/Cargo.toml native/Cargo.lock native/build.rs native/pyp
                   native/proto/discretion.binpb $(wildcard native/src/*.rs native/src/*/*.rs)
 HELM_VERSION := v4.3.2
 HELM_STAMP   := $(VENV)/.helm-$(HELM_VERSION)
+# The clients in other languages, and the plugins buf generates their code with (`make proto`).
+TS_CLIENT    := clients/typescript
+TS_STAMP     := $(TS_CLIENT)/node_modules/.installed
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GO_PLUGINS_STAMP := $(VENV)/.protoc-gen-go-$(PROTOC_GEN_GO_VERSION)-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
 ADDR   ?= 127.0.0.1:50051
 RULES  ?= rules
 
-.PHONY: setup run test lint deploy proto golden promtool chromium clean bench fuzz chaos hostile
+.PHONY: setup run test lint deploy proto golden promtool chromium clean bench fuzz chaos hostile typescript proto-baseline
 
 setup: $(STAMP)
 
@@ -35,11 +41,25 @@ run: $(STAMP)
 # One test process per core (TEST_WORKERS=0: all in this process, in file order).
 TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-test: $(STAMP) $(HELM_STAMP) promtool chromium
+test: $(STAMP) $(HELM_STAMP) $(GO_PLUGINS_STAMP) typescript promtool chromium
 	cargo fmt --check --manifest-path native/Cargo.toml
 	cargo clippy --quiet --release --all-targets --features python --manifest-path native/Cargo.toml -- -D warnings
 	cargo test --quiet --release --manifest-path native/Cargo.toml
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+
+# The TypeScript client: its packages from npm (as package-lock.json pins them), then compiled.
+$(TS_STAMP): $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(TS_STAMP)
+
+typescript: $(TS_STAMP)
+	cd $(TS_CLIENT) && node_modules/.bin/tsc -p .
+
+# protoc-gen-go and protoc-gen-go-grpc, from the Go module proxy into the venv.
+$(GO_PLUGINS_STAMP): $(PYTHON_STAMP)
+	GOBIN=$(abspath $(BIN)) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(abspath $(BIN)) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	touch $(GO_PLUGINS_STAMP)
 
 # Helm renders deploy/helm/discretion in the tests: built from the Go module proxy into the venv,
 # once per version (cold: about 3 minutes and 550 MB of modules on 2 cores; Go's caches keep it after).
@@ -111,8 +131,13 @@ deploy: $(STAMP)
 	$(BIN)/python deploy/sync.py
 
 # Regenerate the committed stubs after editing proto/ (a test fails if they are stale).
-proto: $(STAMP)
+proto: $(STAMP) $(TS_STAMP) $(GO_PLUGINS_STAMP)
 	$(BIN)/python proto/generate.py
+
+# The wire contract as clients were built against it: `buf breaking` (a test) compares proto/ with this
+# image. Write it again only for a change that is meant to break them (a new major version).
+proto-baseline: $(STAMP)
+	cd proto && ../$(BIN)/buf build --path discretion/v1 -o discretion-v1.binpb
 
 # Rewrite the golden files of the compiled form (tests/golden/ir) after changing
 # the compiler or rules/; review their diff (a test fails while they are stale).
@@ -120,7 +145,7 @@ golden: $(STAMP)
 	$(BIN)/python tests/golden/generate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache native/target
+	rm -rf $(VENV) .pytest_cache native/target $(TS_CLIENT)/node_modules $(TS_CLIENT)/dist
 
 # Each known attack on a running server (`discretion serve --workers 2` on
 # loopback, normal traffic beside it): how each was answered, worker restarts,

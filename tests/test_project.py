@@ -32,6 +32,37 @@ def test_buf_lint_passes_on_the_proto():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def buf() -> str:
+    found = shutil.which("buf", path=str(BIN)) or shutil.which("buf")
+    assert found, "buf is installed with the dev extras (buf-bin)"
+    return found
+
+
+def test_the_wire_contract_breaks_no_client_built_against_its_baseline():
+    """`buf breaking` against proto/discretion-v1.binpb, the contract as the clients were built against it."""
+    result = subprocess.run([buf(), "breaking", "--path", "discretion/v1", "--against", "discretion-v1.binpb"],
+                            cwd=ROOT / "proto", capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_change_that_breaks_the_clients_is_caught(tmp_path):
+    changed = tmp_path / "proto"
+    shutil.copytree(ROOT / "proto", changed)
+    policy = changed / "discretion" / "v1" / "policy.proto"
+    policy.write_text(policy.read_text().replace("  string decision_id = 8;", "  string decision_ref = 8;"))
+    result = subprocess.run([buf(), "breaking", "--path", "discretion/v1", "--against", str(ROOT / "proto" /
+                             "discretion-v1.binpb")], cwd=changed, capture_output=True, text=True)
+    assert result.returncode != 0 and 'Field "8" on message "CheckResponse" changed name from "decision_id"' in \
+        result.stdout, result.stdout + result.stderr
+
+
+def test_the_go_package_is_where_the_go_client_keeps_the_generated_code():
+    module = (ROOT / "clients" / "go" / "go.mod").read_text().splitlines()[0].removeprefix("module ")
+    proto = (ROOT / "proto" / "discretion" / "v1" / "policy.proto").read_text()
+    assert f'option go_package = "{module}/discretionv1;discretionv1";' in proto
+    assert (ROOT / "clients" / "go" / "discretionv1" / "policy.pb.go").exists()
+
+
 def test_every_shipped_rule_file_names_the_schema():
     for path in sorted((ROOT / "rules").glob("*.yaml")):
         first = path.read_text().splitlines()[0]

@@ -1,0 +1,306 @@
+// Package discretion is the Go client of the Discretion policy service: ask whether a share, a quote or
+// an export keeps a group's agreement, and act on the answer.
+//
+// Requests and answers are the contract's own messages (package discretionv1, generated from
+// proto/discretion/v1 by buf). What the client adds is what every caller would otherwise write: a
+// deadline on every call, retries of calls that never reached a server, calls spread over every address
+// a name resolves to and over a small pool of connections, refusals as *Error naming the fields at
+// fault, and answers checked before anyone acts on them.
+package discretion
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	v1 "github.com/discretion/discretion/clients/go/discretionv1"
+)
+
+// ServiceConfig is the channel's behaviour, the same as the other clients': round_robin over every
+// address the target resolves to (a Kubernetes headless Service:
+// "dns:///discretion-headless.NS.svc.cluster.local:50051"), and up to three retries with backoff of a
+// call that never reached a server (UNAVAILABLE) or that a stopping server never handled (CANCELLED).
+// Every method is a pure read, so a retry decides nothing twice; the retries share the call's deadline.
+const ServiceConfig = `{
+  "loadBalancingConfig": [{"round_robin": {}}],
+  "methodConfig": [{
+    "name": [{"service": "discretion.v1.PolicyService"}],
+    "retryPolicy": {
+      "maxAttempts": 4,
+      "initialBackoff": "0.05s",
+      "maxBackoff": "1s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE", "CANCELLED"]
+    }
+  }]
+}`
+
+type options struct {
+	timeout  time.Duration
+	channels int
+	tls      *tls.Config
+	metadata []string
+}
+
+// Option configures a Client.
+type Option func(*options) error
+
+// WithTimeout is how long a call may take when its context has no deadline (default 2 s).
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("discretion: WithTimeout(%v): expected a positive duration", d)
+		}
+		o.timeout = d
+		return nil
+	}
+}
+
+// WithChannels spreads calls over n connections, for servers running several processes on one port.
+func WithChannels(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("discretion: WithChannels(%d): expected at least 1", n)
+		}
+		o.channels = n
+		return nil
+	}
+}
+
+// WithTLS turns on TLS (mutual TLS when config carries a client certificate); plaintext without it.
+func WithTLS(config *tls.Config) Option {
+	return func(o *options) error {
+		o.tls = config
+		return nil
+	}
+}
+
+// WithMetadata sends key, value pairs with every call, e.g. "authorization", "Bearer ...".
+func WithMetadata(pairs ...string) Option {
+	return func(o *options) error {
+		if len(pairs)%2 != 0 {
+			return errors.New("discretion: WithMetadata: expected key, value pairs")
+		}
+		o.metadata = append(o.metadata, pairs...)
+		return nil
+	}
+}
+
+// Client asks one Discretion service. It is safe for concurrent use.
+type Client struct {
+	conns    []*grpc.ClientConn
+	stubs    []v1.PolicyServiceClient
+	next     atomic.Uint64
+	timeout  time.Duration
+	metadata metadata.MD
+}
+
+// New makes a client of the service at target ("127.0.0.1:50051", "dns:///name:50051"). Nothing is
+// dialled until the first call.
+func New(target string, opts ...Option) (*Client, error) {
+	if target == "" {
+		return nil, errors.New("discretion: New: expected a target such as 127.0.0.1:50051")
+	}
+	o := options{timeout: 2 * time.Second, channels: 1}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	transport := insecure.NewCredentials()
+	if o.tls != nil {
+		transport = credentials.NewTLS(o.tls)
+	}
+	dial := []grpc.DialOption{
+		grpc.WithTransportCredentials(transport),
+		grpc.WithDefaultServiceConfig(ServiceConfig),
+		// A server gone without a word (its node lost) is noticed in 80 s; the server accepts pings every 10 s.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 60 * time.Second, Timeout: 20 * time.Second}),
+	}
+	c := &Client{timeout: o.timeout, metadata: metadata.Pairs(o.metadata...)}
+	for i := 0; i < o.channels; i++ {
+		conn, err := grpc.NewClient(target, dial...)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("discretion: New(%q): %w", target, err)
+		}
+		c.conns = append(c.conns, conn)
+		c.stubs = append(c.stubs, v1.NewPolicyServiceClient(conn))
+	}
+	return c, nil
+}
+
+// Close closes every connection.
+func (c *Client) Close() error {
+	var first error
+	for _, conn := range c.conns {
+		if err := conn.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+type call struct {
+	timeout   time.Duration
+	requestID string
+}
+
+// CallOption configures one call.
+type CallOption func(*call)
+
+// WithCallTimeout is this call's deadline when its context has none.
+func WithCallTimeout(d time.Duration) CallOption { return func(c *call) { c.timeout = d } }
+
+// WithRequestID sends your id for the call as x-request-id; the server writes it on the call's
+// decision-log lines (1–128 printable ASCII characters).
+func WithRequestID(id string) CallOption { return func(c *call) { c.requestID = id } }
+
+var requestID = regexp.MustCompile(`^[\x20-\x7e]{1,128}$`)
+
+func (c *Client) prepare(ctx context.Context, opts []CallOption) (context.Context, context.CancelFunc, v1.PolicyServiceClient, error) {
+	settings := call{timeout: c.timeout}
+	for _, opt := range opts {
+		opt(&settings)
+	}
+	if settings.timeout <= 0 {
+		return nil, nil, nil, fmt.Errorf("discretion: WithCallTimeout(%v): expected a positive duration", settings.timeout)
+	}
+	md := c.metadata.Copy()
+	if settings.requestID != "" {
+		if !requestID.MatchString(settings.requestID) {
+			return nil, nil, nil, fmt.Errorf("discretion: WithRequestID(%q): 1 to 128 printable ASCII characters", settings.requestID)
+		}
+		md.Set("x-request-id", settings.requestID)
+	}
+	ctx = metadata.NewOutgoingContext(ctx, metadata.Join(metadataOf(ctx), md))
+	cancel := context.CancelFunc(func() {})
+	if _, has := ctx.Deadline(); !has {
+		// Every call gets a deadline: a call without one can hang for ever on a stuck server.
+		ctx, cancel = context.WithTimeout(ctx, settings.timeout)
+	}
+	stub := c.stubs[int(c.next.Add(1)-1)%len(c.stubs)]
+	return ctx, cancel, stub, nil
+}
+
+func metadataOf(ctx context.Context) metadata.MD {
+	md, _ := metadata.FromOutgoingContext(ctx)
+	return md
+}
+
+// Check decides one request. A deny is an answer, not an error: read the response's Decision.
+func (c *Client) Check(ctx context.Context, request *v1.CheckRequest, opts ...CallOption) (*v1.CheckResponse, error) {
+	ctx, cancel, stub, err := c.prepare(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	response, err := stub.Check(ctx, withSpanUnit(request))
+	if err != nil {
+		return nil, translate(err)
+	}
+	if err := checked(response, len(request.GetItems()), ""); err != nil {
+		return nil, err
+	}
+	return response, nil
+}
+
+// CheckBatch decides several requests in one call: one answer per request, in order.
+func (c *Client) CheckBatch(ctx context.Context, requests []*v1.CheckRequest, opts ...CallOption) ([]*v1.CheckResponse, error) {
+	ctx, cancel, stub, err := c.prepare(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	batch := &v1.CheckBatchRequest{Checks: make([]*v1.CheckRequest, len(requests))}
+	for i, request := range requests {
+		batch.Checks[i] = withSpanUnit(request)
+	}
+	response, err := stub.CheckBatch(ctx, batch)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if len(response.GetResults()) != len(requests) {
+		return nil, unexpected("the batch asked %d questions and got %d answers", len(requests), len(response.GetResults()))
+	}
+	for i, result := range response.GetResults() {
+		if err := checked(result, len(requests[i].GetItems()), fmt.Sprintf("results[%d].", i)); err != nil {
+			return nil, err
+		}
+	}
+	return response.GetResults(), nil
+}
+
+// IsAllowed is true only for DECISION_ALLOW: an allow with obligations must have them fulfilled first.
+func (c *Client) IsAllowed(ctx context.Context, request *v1.CheckRequest, opts ...CallOption) (bool, error) {
+	response, err := c.Check(ctx, request, opts...)
+	if err != nil {
+		return false, err
+	}
+	return response.GetDecision() == v1.Decision_DECISION_ALLOW, nil
+}
+
+// ListAgreements lists the agreements the server has loaded (those a tenant may use, under tenants).
+func (c *Client) ListAgreements(ctx context.Context, opts ...CallOption) ([]*v1.AgreementInfo, error) {
+	ctx, cancel, stub, err := c.prepare(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	response, err := stub.ListAgreements(ctx, &v1.ListAgreementsRequest{})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return response.GetAgreements(), nil
+}
+
+// withSpanUnit asks for spans in UTF-8 bytes, as Go strings are indexed, unless the request says: a
+// shallow copy, so the caller's request is not changed and its roster not copied.
+func withSpanUnit(request *v1.CheckRequest) *v1.CheckRequest {
+	if request == nil || request.GetSpanUnit() != v1.SpanUnit_SPAN_UNIT_UNSPECIFIED {
+		return request
+	}
+	copied := &v1.CheckRequest{}
+	into := copied.ProtoReflect()
+	request.ProtoReflect().Range(func(field protoreflect.FieldDescriptor, value protoreflect.Value) bool {
+		into.Set(field, value)
+		return true
+	})
+	copied.SpanUnit = v1.SpanUnit_SPAN_UNIT_UTF8
+	return copied
+}
+
+// checked refuses an answer that cannot be right: a decision or item outcome this client does not know
+// is not read as anything at all, since acting on a guess could let content through.
+func checked(response *v1.CheckResponse, items int, where string) error {
+	switch response.GetDecision() {
+	case v1.Decision_DECISION_ALLOW, v1.Decision_DECISION_ALLOW_WITH_OBLIGATIONS, v1.Decision_DECISION_DENY:
+	default:
+		return unexpected("the response's %sdecision is %v, which this client does not know how to act on", where, response.GetDecision())
+	}
+	if response.GetDecision() == v1.Decision_DECISION_ALLOW && len(response.GetObligations()) > 0 {
+		return unexpected("the response's %sdecision is allow but carries obligations", where)
+	}
+	if len(response.GetItems()) != items {
+		return unexpected("the response's %sitems answer %d items, %d were asked about", where, len(response.GetItems()), items)
+	}
+	for i, item := range response.GetItems() {
+		switch item.GetOutcome() {
+		case v1.ItemOutcome_ITEM_OUTCOME_KEPT, v1.ItemOutcome_ITEM_OUTCOME_REDACTED, v1.ItemOutcome_ITEM_OUTCOME_EXCLUDED:
+		default:
+			return unexpected("the response's %sitems[%d].outcome is %v, which this client does not know", where, i, item.GetOutcome())
+		}
+	}
+	return nil
+}
