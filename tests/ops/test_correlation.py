@@ -171,12 +171,14 @@ def test_the_readmes_correlated_line_has_the_fields_a_real_line_has(start_ops, t
 
 
 def test_the_call_facts_read_from_metadata():
-    assert call_of([("x-request-id", "r-1"), ("traceparent", f" {TRACEPARENT} ")]) == ("r-1", TRACE_ID, SPAN_ID)
+    assert call_of([("x-request-id", "r-1"), ("traceparent", f" {TRACEPARENT} ")]) == ("r-1", TRACE_ID, SPAN_ID, True)
     # A later version may add fields; only version 00 is held to exactly four.
-    assert call_of([("traceparent", f"01-{TRACE_ID}-{SPAN_ID}-01-more")]) == ("", TRACE_ID, SPAN_ID)
-    assert call_of([("x-request-id", "a b")]) == ("a b", "", "")
-    assert call_of(None) == ("", "", "")
-    assert call_of([("x-request-id", "\x7f")]) == ("", "", "")
+    assert call_of([("traceparent", f"01-{TRACE_ID}-{SPAN_ID}-00-more")]) == ("", TRACE_ID, SPAN_ID, False)
+    # Past 512 characters a traceparent is not read, whatever it holds.
+    assert call_of([("traceparent", f"01-{TRACE_ID}-{SPAN_ID}-01-{'x' * 460}")]).trace_id == ""
+    assert call_of([("x-request-id", "a b")]) == ("a b", "", "", False)
+    assert call_of(None) == ("", "", "", False)
+    assert call_of([("x-request-id", "\x7f")]) == ("", "", "", False)
     ids = decision_ids(5)
     assert len(set(ids)) == 5 and all(re.fullmatch("[0-9a-f]{32}", one) for one in ids)
     assert decision_ids(0) == []

@@ -427,6 +427,19 @@ def test_the_least_chart_is_a_deployment_and_its_services():
     (["--set", "resources.limits.memory=lots"], "memory"),
     (["--set", "networkPolicy.clientPodLabels=null"], "clientPodLabels"),
     (["--set", "autoscaling.minReplicas=30"], "autoscaling.minReplicas (30) is more than"),
+    # A string that would write YAML of its own (an ingress rule `- {}` opening every port), or another env entry.
+    (["--set-string", "networkPolicy.metricsNamespace=monitoring\n    - {}"], "metricsNamespace"),
+    (["--set", "tenants.enabled=true,tenants.secretName=t", "--set-string",
+      "tenants.key=t.yaml\n            - name: DISCRETION_DECISION_LOG\n              value: /dev/null"], "key"),
+    (["--set-string", "image.tag=1\"\n          command: [sh]"], "tag"),
+    # The exporter dials 443 when the endpoint names no port, which the NetworkPolicy would not open.
+    (["--set", "tracing.otlpEndpoint=http://otel-collector-0"], "otlpEndpoint"),
+    (["--set", "tracing.otlpEndpoint=http://collector:99999"], "port 99999 is not a port"),
+    (["--set-string", "podDisruptionBudget.maxUnavailable=0%"], "maxUnavailable"),  # would block every drain
+    (["--set", "resources.limits.memory=512m"], "memory"),  # millibytes
+    (["--set", "tls.enabled=true,tls.healthPort=50051"], "must differ"),
+    (["--set", "metrics.enabled=false,metrics.prometheusRule.enabled=true"], "DiscretionDown would fire for ever"),
+    (["--set", "metrics.enabled=false,metrics.serviceMonitor.enabled=true"], "no metrics port to scrape"),
 ])
 def test_a_wrong_value_is_refused_naming_it(setting, said):
     result = subprocess.run([str(BIN / "helm"), "template", "discretion", str(CHART), *setting],

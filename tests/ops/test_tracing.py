@@ -22,9 +22,11 @@ from opentelemetry.sdk.trace import TracerProvider
 
 import discretion_client as dc
 from discretion.server import tracing
+from discretion.server.correlation import TRAILER
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 from discretion.server._gen.discretion.v1 import policy_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from server.support import check
 
 from .conftest import RULES, chatham_quote, eventually, log_lines
 
@@ -183,13 +185,75 @@ def test_no_span_is_sent_when_the_environment_says_so(start_ops, receiver, tmp_p
 @pytest.mark.parametrize(("environment", "said"), [
     ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, "OTEL_EXPORTER_OTLP_PROTOCOL=`http/protobuf`"),
     ({"OTEL_TRACES_EXPORTER": "zipkin"}, "OTEL_TRACES_EXPORTER=`zipkin`"),
+    ({"OTEL_PROPAGATORS": "b3"}, "OTEL_PROPAGATORS=`b3`"),  # not installed
+    ({"OTEL_EXPORTER_OTLP_TIMEOUT": "abc"}, "OTEL_EXPORTER_OTLP_TIMEOUT=`abc`: a number"),
+    ({"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd"}, "OTEL_EXPORTER_OTLP_COMPRESSION=`zstd`"),
+    ({"OTEL_EXPORTER_OTLP_CERTIFICATE": "/nonexistent/ca.pem"}, "no such file can be read"),
+    ({"OTEL_TRACES_SAMPLER": "bogus"}, "OTEL_TRACES_SAMPLER=`bogus`"),
+    ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}, "OTEL_TRACES_SAMPLER_ARG=`2`"),
 ])
-def test_traces_asked_for_in_a_way_they_cannot_be_sent_stop_the_server_from_starting(environment, said):
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_traces_asked_for_in_a_way_they_cannot_be_sent_stop_the_server_from_starting(environment, said, workers):
     done = subprocess.run([sys.executable, "-m", "discretion", "serve", "--rules", str(RULES), "--address",
-                           "127.0.0.1:0"], capture_output=True, text=True, timeout=60,
+                           "127.0.0.1:0", "--workers", workers, "--metrics-address", "off"], capture_output=True,
+                          text=True, timeout=60,
                           env={**_environ(), "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", **environment})
     assert done.returncode == 2, done.stderr
     assert said in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_callers_tracestate_and_baggage_reach_neither_a_span_nor_the_log(start_ops, receiver):
+    server = start_ops(RULES, "--log-format", "json", env=receiver.environment)
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    baggage = ",".join(f"u-chen{n} Li Chen" for n in range(170))  # not even well formed: each entry a warning
+    metadata = (("traceparent", traceparent), ("tracestate", "person=u-chen"), ("baggage", baggage))
+    with grpc.insecure_channel(server.target) as channel:
+        stub = policy_pb2_grpc.PolicyServiceStub(channel)
+        for _ in range(3):
+            stub.ListAgreements(pb.ListAgreementsRequest(), timeout=10, metadata=metadata)
+    assert server.stop() == 0
+    spans = [span for _, span in receiver.spans]
+    assert len(spans) == 3 and {span.trace_state for span in spans} == {""}
+    assert {span.parent_span_id.hex() for span in spans} == {"00f067aa0ba902b7"}
+    assert "u-chen" not in server.log() and "Li Chen" not in server.log()
+
+
+def test_a_large_batch_is_one_span_of_bounded_size_and_without_the_trailer(start_ops, receiver):
+    server = start_ops(RULES, "--max-batch", "250", env=receiver.environment)
+    checks = [chatham_quote() for _ in range(250)]
+    with dc.Client(server.target) as client:
+        decisions = client.check_batch(checks)  # its trailer would be 8 KiB: the ids are in the results
+    with grpc.insecure_channel(server.target) as channel:
+        ask = policy_pb2_grpc.PolicyServiceStub(channel).CheckBatch.with_call
+        _, at_most = ask(pb.CheckBatchRequest(checks=[check()] * 200), timeout=30)
+        _, beyond = ask(pb.CheckBatchRequest(checks=[check()] * 201), timeout=30)
+    assert len(dict(at_most.trailing_metadata())[TRAILER].split(",")) == 200
+    assert TRAILER not in dict(beyond.trailing_metadata())
+    assert server.stop() == 0
+    [span] = [span for span in receiver.named(BATCH) if _attributes(span.attributes)["discretion.checks"] == 250]
+    attributes = _attributes(span.attributes)
+    assert attributes["discretion.decision_ids"] == [decision.decision_id for decision in decisions[:100]]
+    assert len(attributes["discretion.decisions"]) == len(attributes["discretion.actions"]) == 100
+
+
+def test_a_collector_that_never_answers_does_not_hold_up_a_stop(start_ops, tmp_path):
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts connections, never says a word
+    try:
+        environment = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{silent.getsockname()[1]}",
+                       "OTEL_EXPORTER_OTLP_TIMEOUT": "60", "OTEL_BSP_SCHEDULE_DELAY": "50"}
+        server = start_ops(RULES, env=environment)
+        with dc.Client(server.target) as client:
+            for _ in range(5):
+                assert client.check(chatham_quote()).decision == "allow_with_obligations"
+        # The supervisor kills a worker still stopping after grace + 15 s, and then exits 1: the last spans
+        # are given up after 5 s, so each worker stops by itself.
+        assert server.stop() == 0, server.log()
+    finally:
+        silent.close()
 
 
 def _environ() -> dict[str, str]:
@@ -225,3 +289,25 @@ print(sorted(name for name in sys.modules if name.startswith("opentelemetry")))
                           env=_environ())
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_python_client_sends_the_trace_context_but_never_the_platforms_baggage():
+    from opentelemetry import baggage, context
+
+    from discretion_client._channel import Settings
+
+    settings = Settings.make("127.0.0.1:1", 2.0, 1, None, None)
+    assert settings.call_metadata() is None  # outside a span: nothing
+    with _platform().start_as_current_span("share-button") as platform:
+        token = context.attach(baggage.set_baggage("user.id", "u-chen"))
+        try:
+            sent = dict(settings.call_metadata(request_id="req-1"))
+        finally:
+            context.detach(token)
+    assert sent["traceparent"].startswith(f"00-{platform.get_span_context().trace_id:032x}-"
+                                          f"{platform.get_span_context().span_id:016x}-")
+    assert "baggage" not in sent and sent["x-request-id"] == "req-1"
+    # A platform whose OTEL_PROPAGATORS names one it cannot load still imports the client (and sends no context).
+    done = subprocess.run([sys.executable, "-c", "import discretion_client._channel as c; print(c._propagate)"],
+                          capture_output=True, text=True, timeout=60, env={**_environ(), "OTEL_PROPAGATORS": "b3"})
+    assert (done.returncode, done.stdout.strip()) == (0, "None"), done.stderr

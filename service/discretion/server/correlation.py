@@ -25,6 +25,7 @@ TRAILER = "discretion-decision-id"
 _REQUEST_ID = re.compile(r"[\x20-\x7e]{1,128}")
 # version-traceid-parentid-flags; a later version may append fields after a dash.
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_TRACEPARENT_CHARS = 512  # a later version's fields included; the OpenTelemetry SDK's bound too
 
 
 class Call(NamedTuple):
@@ -33,6 +34,7 @@ class Call(NamedTuple):
     request_id: str = ""
     trace_id: str = ""
     span_id: str = ""  # the caller's span: the parent of anything this call records
+    sampled: bool = False  # the traceparent's sampled flag: whether the caller records its trace
 
 
 def decision_ids(count: int) -> list[str]:
@@ -51,16 +53,16 @@ def call_of(metadata: Iterable[tuple[str, str | bytes]] | None) -> Call:
             traceparent = value
     if not _REQUEST_ID.fullmatch(request_id):
         request_id = ""
-    trace_id, span_id = _trace(traceparent.strip())
-    return Call(request_id, trace_id, span_id)
+    trace_id, span_id, sampled = _trace(traceparent.strip())
+    return Call(request_id, trace_id, span_id, sampled)
 
 
-def _trace(traceparent: str) -> tuple[str, str]:
-    """(trace id, parent span id) of a valid `traceparent`, else ("", "")."""
-    found = _TRACEPARENT.fullmatch(traceparent)
+def _trace(traceparent: str) -> tuple[str, str, bool]:
+    """(trace id, parent span id, sampled) of a valid `traceparent`, else ("", "", False)."""
+    found = _TRACEPARENT.fullmatch(traceparent) if len(traceparent) <= _TRACEPARENT_CHARS else None
     if found is None:
-        return "", ""
-    version, trace_id, span_id, _, rest = found.groups()
+        return "", "", False
+    version, trace_id, span_id, flags, rest = found.groups()
     if version == "ff" or (version == "00" and rest) or set(trace_id) == {"0"} or set(span_id) == {"0"}:
-        return "", ""
-    return trace_id, span_id
+        return "", "", False
+    return trace_id, span_id, bool(int(flags, 16) & 1)

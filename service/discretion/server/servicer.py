@@ -365,8 +365,15 @@ def _context(check: policy_pb2.CheckRequest) -> tuple[tuple[str, str], ...]:
 
 
 def _trail(context: grpc.ServicerContext, ids: Any) -> None:
-    """Name the call's decisions in its trailing metadata, in order: a caller that keeps only headers still has them."""
-    context.set_trailing_metadata(((TRAILER, ",".join(ids)),))
+    """Name the call's decisions in its trailing metadata, in order: a caller that keeps only headers still has them.
+
+    Not for a batch of more than TRAILED_IDS: 33 bytes an id would pass the 8 KiB of metadata gRPC clients
+    take by default (past 16 KiB they refuse the whole answer); its ids are in its results."""
+    if len(ids) <= TRAILED_IDS:
+        context.set_trailing_metadata(((TRAILER, ",".join(ids)),))
+
+
+TRAILED_IDS = 200
 
 
 def _tracer(check: policy_pb2.CheckRequest) -> list | None:

@@ -8,9 +8,17 @@ them off whatever else is set. Everything else is the SDK's own reading of the
 standard variables: the service's name and resource (`OTEL_SERVICE_NAME`,
 `OTEL_RESOURCE_ATTRIBUTES`; "discretion" unless named), the sampler
 (`OTEL_TRACES_SAMPLER`, parent-based by default: a platform that samples a
-trace gets Discretion's span in it), the propagators (`OTEL_PROPAGATORS`, W3C
-trace context by default), the batch processor (`OTEL_BSP_*`) and the OTLP/gRPC
-exporter (`OTEL_EXPORTER_OTLP_*`: endpoint, headers, certificates, timeout).
+trace gets Discretion's span in it), the batch processor (`OTEL_BSP_*`; at
+most 128 spans an export unless set, so an export stays far below a
+collector's 4 MiB) and the OTLP/gRPC exporter (`OTEL_EXPORTER_OTLP_*`:
+endpoint, headers, certificates, timeout). A setting that cannot be honoured
+stops the server before it serves (`check`), never a traceback.
+
+The caller's trace is read from its `traceparent` alone, by the same parser
+the decision log's ids come from (`correlation.call_of`): `tracestate` and
+`baggage` are the caller's free text, and neither reaches a span or the log.
+Only when the operator names other propagators (`OTEL_PROPAGATORS`, e.g. `b3`)
+do those read the call's headers (still without `baggage`).
 
 Each call's span is a child of the caller's `traceparent`, named as the RPC
 semantic conventions say (`discretion.v1.PolicyService/Check`), and carries
@@ -21,25 +29,37 @@ backend is read by more people than the decision log. Health and reflection
 calls have no span (probes would drown the traces).
 
 A process's spans are exported in the background and flushed when it stops
-(`Tracing.close`); each worker process has its own exporter.
+(`Tracing.close`), for at most `_CLOSE_SECONDS` whatever the exporter's
+timeout: a collector that does not answer never holds up a stop. Each worker
+process has its own exporter.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import os
+import threading
 from typing import Any, Callable, Iterable, Mapping
 
 import grpc
 
 from ..errors import DiscretionError
-from .correlation import Call
+from .correlation import Call, call_of
 from .summary import Summary
 
 __all__ = ["Tracing", "TracingUnavailable", "correlated", "decided", "wanted"]
 
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 _PROTOCOLS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+_SAMPLERS = ("always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off",
+             "parentbased_traceidratio")
+_COMPRESSIONS = ("gzip", "deflate", "none")
+_FILES = ("CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE")
+_EXPORT_BATCH = 128  # spans an export carries unless OTEL_BSP_MAX_EXPORT_BATCH_SIZE says
+_CLOSE_SECONDS = 5.0
+_LISTED = 100  # entries a span's per-decision list keeps (a batch's ids, decisions, actions)
+_HEADER_CHARS = 512  # a header longer than this is not read by other propagators
 
 # The span of the call this thread answers, where there is one: what `decided` writes on.
 _SPAN: contextvars.ContextVar[Any] = contextvars.ContextVar("discretion_span", default=None)
@@ -73,12 +93,46 @@ def check(environ: Mapping[str, str] | None = None) -> None:
     if exporters - {"otlp"}:
         raise TracingUnavailable(f"OTEL_TRACES_EXPORTER=`{environ['OTEL_TRACES_EXPORTER']}`: traces are sent "
                                  "over OTLP only (`otlp`, or `none` for no traces)")
+    sampler = environ.get("OTEL_TRACES_SAMPLER", "").strip().lower()
+    if sampler and sampler not in _SAMPLERS:
+        raise TracingUnavailable(f"OTEL_TRACES_SAMPLER=`{sampler}`: one of {', '.join(_SAMPLERS)}")
+    if sampler.endswith("traceidratio") and environ.get("OTEL_TRACES_SAMPLER_ARG", "").strip():
+        _number(environ, "OTEL_TRACES_SAMPLER_ARG", 0.0, 1.0)
+    for name in ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_BSP_SCHEDULE_DELAY",
+                 "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"):
+        if environ.get(name, "").strip():
+            _number(environ, name, 1.0, None)
+    for name in ("OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"):
+        compression = environ.get(name, "").strip().lower()
+        if compression and compression not in _COMPRESSIONS:
+            raise TracingUnavailable(f"{name}=`{compression}`: one of {', '.join(_COMPRESSIONS)}")
+    for part in _FILES:
+        for name in (f"OTEL_EXPORTER_OTLP_TRACES_{part}", f"OTEL_EXPORTER_OTLP_{part}"):
+            path = environ.get(name, "").strip()
+            if path and not os.access(path, os.R_OK):
+                raise TracingUnavailable(f"{name}=`{path}`: no such file can be read")
     try:
         import opentelemetry.exporter.otlp.proto.grpc.trace_exporter  # noqa: F401
         import opentelemetry.sdk.trace  # noqa: F401
     except ImportError as error:
         raise TracingUnavailable(f"traces are asked for ({_asked_by(environ)}) but OpenTelemetry is not installed "
                                  f"({error.name}): install `discretion[otel]`") from None
+    if environ.get("OTEL_PROPAGATORS", "").strip():
+        try:  # the SDK loads the named propagators as it is imported, and raises for one it cannot find
+            from opentelemetry import propagate  # noqa: F401
+        except Exception as error:  # noqa: BLE001 - whatever it raises, the server says it and does not start
+            raise TracingUnavailable(f"OTEL_PROPAGATORS=`{environ['OTEL_PROPAGATORS']}`: {error}") from None
+
+
+def _number(environ: Mapping[str, str], name: str, least: float, most: float | None) -> None:
+    text = environ[name].strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value >= least and (most is None or value <= most)):
+        bounds = f"from {least:g} to {most:g}" if most is not None else f"of at least {least:g}"
+        raise TracingUnavailable(f"{name}=`{text}`: a number {bounds}")
 
 
 def _asked_by(environ: Mapping[str, str]) -> str:
@@ -90,7 +144,13 @@ class Tracing:
 
     def __init__(self, service: str, version: str):
         check()
-        from opentelemetry import propagate, trace
+        try:
+            self._start(version)
+        except Exception as error:  # noqa: BLE001 - a setting check() could not foresee: said, not a traceback
+            raise TracingUnavailable(f"tracing cannot start: {error}") from None
+        self._service = service
+
+    def _start(self, version: str) -> None:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
         from opentelemetry.sdk.trace import TracerProvider
@@ -101,18 +161,21 @@ class Tracing:
             resource = resource.merge(Resource({SERVICE_NAME: "discretion"}))
         # The sampler is the SDK's reading of OTEL_TRACES_SAMPLER (parent-based, always on, by default).
         self._provider = TracerProvider(resource=resource)
-        self._provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        batch = {} if os.environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "").strip() else {
+            "max_export_batch_size": _EXPORT_BATCH}
+        self._provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(), **batch))
         self._tracer = self._provider.get_tracer("discretion", version)
-        self._extract = propagate.get_global_textmap().extract  # OTEL_PROPAGATORS; W3C trace context by default
-        self._trace = trace
-        self._service = service
+        self._parent = _parent_reader()
 
     def interceptor(self) -> grpc.ServerInterceptor:
         return _Interceptor(self)
 
     def close(self) -> None:
-        """Send what is left and stop the exporter (as a process stops, after its last call)."""
-        self._provider.shutdown()
+        """Send what is left and stop the exporter (as a process stops, after its last call), giving up after
+        `_CLOSE_SECONDS`: the spans of a collector that does not answer are lost, the stop is not held."""
+        closing = threading.Thread(target=self._provider.shutdown, name="tracing-close", daemon=True)
+        closing.start()
+        closing.join(_CLOSE_SECONDS)
 
     def _traced(self, method: str, behavior: Callable[[Any, grpc.ServicerContext], Any]):
         from opentelemetry.trace import SpanKind, Status, StatusCode
@@ -121,7 +184,7 @@ class Tracing:
         attributes = {"rpc.system": "grpc", "rpc.service": self._service, "rpc.method": method}
 
         def traced(request: Any, context: grpc.ServicerContext) -> Any:
-            parent = self._extract(_carrier(context.invocation_metadata()))
+            parent = self._parent(context.invocation_metadata())
             span = self._tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
             token = _SPAN.set(span)
             try:
@@ -159,9 +222,34 @@ class _Interceptor(grpc.ServerInterceptor):
         return wrapped
 
 
-def _carrier(metadata: Iterable[tuple[str, str | bytes]] | None) -> dict[str, str]:
-    """The call's text metadata as a propagator reads headers (keys already lower case)."""
-    return {key: value for key, value in metadata or () if isinstance(value, str)}
+def _parent_reader() -> Callable[[Any], Any]:
+    """What reads a call's parent context from its metadata: its `traceparent` by our own parser, unless the
+    operator named propagators; then theirs, given the call's text headers (without `baggage`), each at most
+    `_HEADER_CHARS` long, and with their warnings about malformed headers kept out of the log (the caller's
+    text, once per call)."""
+    from opentelemetry import trace
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    if not os.environ.get("OTEL_PROPAGATORS", "").strip():
+        def from_traceparent(metadata: Any) -> Any:
+            call = call_of(metadata)
+            if not call.trace_id:
+                return None
+            parent = SpanContext(int(call.trace_id, 16), int(call.span_id, 16), is_remote=True,
+                                 trace_flags=TraceFlags(TraceFlags.SAMPLED if call.sampled else TraceFlags.DEFAULT))
+            return trace.set_span_in_context(NonRecordingSpan(parent))
+        return from_traceparent
+
+    from opentelemetry import propagate
+
+    for name in ("opentelemetry.propagators", "opentelemetry.trace", "opentelemetry.baggage"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    extract = propagate.get_global_textmap().extract
+
+    def from_headers(metadata: Any) -> Any:
+        return extract({key: value for key, value in metadata or ()
+                        if isinstance(value, str) and key != "baggage" and len(value) <= _HEADER_CHARS})
+    return from_headers
 
 
 def decided(ids: list[str], summaries: Iterable[Summary], *, batch: bool) -> None:
@@ -191,9 +279,12 @@ def decided(ids: list[str], summaries: Iterable[Summary], *, batch: bool) -> Non
         attributes.update({"discretion.decision_id": ids[0], "discretion.decision": summaries[0].decision,
                            "discretion.action": summaries[0].action})
     else:
-        attributes.update({"discretion.decision_ids": list(ids),
-                           "discretion.decisions": [summary.decision for summary in summaries],
-                           "discretion.actions": [summary.action for summary in summaries]})
+        # The first _LISTED of a larger batch: a span stays a few kilobytes (each decision's log line carries
+        # the span's ids, so every decision is still found from it).
+        listed = summaries[:_LISTED]
+        attributes.update({"discretion.decision_ids": list(ids[:_LISTED]),
+                           "discretion.decisions": [summary.decision for summary in listed],
+                           "discretion.actions": [summary.action for summary in listed]})
     span.set_attributes(attributes)
 
 

@@ -14,7 +14,7 @@ import grpc
 
 try:  # the platform's own OpenTelemetry, if it has one: a call carries its trace context (`_trace_context`)
     from opentelemetry import propagate as _propagate
-except ImportError:
+except Exception:  # noqa: BLE001 - not installed, or its OTEL_PROPAGATORS names one it cannot load: no context sent
     _propagate = None
 
 SERVICE = "discretion.v1.PolicyService"
@@ -156,11 +156,14 @@ class Settings:
 
 
 def _trace_context() -> dict[str, str]:
-    """The current OpenTelemetry context as headers; none without OpenTelemetry or outside a span."""
+    """The current OpenTelemetry context as headers; none without OpenTelemetry or outside a span.
+
+    Never `baggage`: it often carries the platform's user ids, and the server reads none of it."""
     if _propagate is None:
         return {}
     carrier: dict[str, str] = {}
     _propagate.inject(carrier)
+    carrier.pop("baggage", None)
     return carrier
 
 

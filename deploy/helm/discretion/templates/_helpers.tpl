@@ -28,3 +28,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "discretion.probePort" -}}
 {{- if .Values.tls.enabled }}{{ .Values.tls.healthPort }}{{ else }}{{ .Values.grpc.port }}{{ end -}}
 {{- end -}}
+
+{{/* Ports the pod binds must differ: the server would not start ("address already in use"). */}}
+{{- define "discretion.checkPorts" -}}
+{{- $ports := list (int .Values.grpc.port) }}
+{{- if .Values.metrics.enabled }}{{ $ports = append $ports (int .Values.metrics.port) }}{{ end }}
+{{- if .Values.tls.enabled }}{{ $ports = append $ports (int .Values.tls.healthPort) }}{{ end }}
+{{- if ne (len $ports) (len (uniq $ports)) }}
+{{- fail (printf "grpc.port, metrics.port and tls.healthPort must differ: %v" $ports) }}
+{{- end }}
+{{- end -}}
