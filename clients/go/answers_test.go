@@ -55,6 +55,9 @@ func TestAnAnswerThatCannotBeRightIsRefused(t *testing.T) {
 		"an allow carrying obligations": {Decision: v1.Decision_DECISION_ALLOW, Items: []*v1.ItemResult{kept},
 			Obligations: []*v1.Obligation{{Type: "redact_author_identity"}}},
 		"fewer item results than items": {Decision: v1.Decision_DECISION_ALLOW},
+		"an obligation this client does not know how to fulfil": {Decision: v1.Decision_DECISION_ALLOW_WITH_OBLIGATIONS,
+			Items:       []*v1.ItemResult{kept},
+			Obligations: []*v1.Obligation{{Type: "redact_author_identity"}, {Type: "send_to_regulator"}}},
 		"an item outcome this client does not know": {Decision: v1.Decision_DECISION_ALLOW,
 			Items: []*v1.ItemResult{{ItemId: "m-1", Outcome: v1.ItemOutcome(9)}}},
 	} {

@@ -281,6 +281,24 @@ func withSpanUnit(request *v1.CheckRequest) *v1.CheckRequest {
 	return copied
 }
 
+// ObligationTypes is every obligation the server can ask for. An answer carrying another is refused: a
+// caller cannot fulfil what it does not know, and proceeding without it would leak.
+var ObligationTypes = map[string]bool{
+	"redact_author_identity":        true,
+	"redact_author_affiliation":     true,
+	"redact_descriptor":             true,
+	"use_agreed_descriptor":         true,
+	"redact_identifying_content":    true,
+	"redact_participant_identities": true,
+	"exclude_items":                 true,
+	"require_author_consent":        true,
+	"hold_until":                    true,
+	"preserve_label":                true,
+	"add_notice":                    true,
+	"add_attribution":               true,
+	"notify_affected_members":       true,
+}
+
 // checked refuses an answer that cannot be right: a decision or item outcome this client does not know
 // is not read as anything at all, since acting on a guess could let content through.
 func checked(response *v1.CheckResponse, items int, where string) error {
@@ -291,6 +309,11 @@ func checked(response *v1.CheckResponse, items int, where string) error {
 	}
 	if response.GetDecision() == v1.Decision_DECISION_ALLOW && len(response.GetObligations()) > 0 {
 		return unexpected("the response's %sdecision is allow but carries obligations", where)
+	}
+	for i, obligation := range response.GetObligations() {
+		if !ObligationTypes[obligation.GetType()] {
+			return unexpected("the response's %sobligations[%d].type is %q, which this client does not know how to fulfil", where, i, obligation.GetType())
+		}
 	}
 	if len(response.GetItems()) != items {
 		return unexpected("the response's %sitems answer %d items, %d were asked about", where, len(response.GetItems()), items)

@@ -20,8 +20,8 @@ import (
 //	ErrPermissionDenied  PERMISSION_DENIED
 //	ErrUnauthenticated   UNAUTHENTICATED
 //	ErrServer            any other status
-//	ErrUnexpectedAnswer  an answer that cannot be right (also ErrServer): a decision or item outcome this
-//	                     client does not know, an allow carrying obligations, item results not matching
+//	ErrUnexpectedAnswer  an answer that cannot be right (also ErrServer): a decision, obligation or item
+//	                     outcome this client does not know, an allow carrying obligations, item results not matching
 //	                     the items asked about
 var (
 	ErrInvalidRequest   = errors.New("discretion: invalid request")

@@ -677,6 +677,22 @@ def test_the_python_client_knows_every_obligation_the_engine_can_ask_for():
     assert set(typing.get_args(client_model.SpanFieldName)) == set(model.SPAN_FIELDS)
 
 
+def test_the_typescript_and_go_clients_know_every_obligation_the_engine_can_ask_for():
+    # Each refuses an answer with any other type (UnexpectedAnswerError, ErrUnexpectedAnswer).
+    import pathlib
+    import re
+
+    from discretion.engine.obligations import OBLIGATION_TYPES
+
+    clients = pathlib.Path(__file__).resolve().parents[2] / "clients"
+    typescript = (clients / "typescript" / "src" / "client.ts").read_text()
+    listed = typescript[typescript.index("export const OBLIGATION_TYPES"):]
+    assert set(re.findall(r'^  "([a-z_]+)",$', listed[:listed.index("];")], re.M)) == set(OBLIGATION_TYPES)
+    go = (clients / "go" / "client.go").read_text()
+    listed = go[go.index("var ObligationTypes"):]
+    assert set(re.findall(r'^\t"([a-z_]+)": +true,$', listed[:listed.index("\n}")], re.M)) == set(OBLIGATION_TYPES)
+
+
 @pytest.mark.parametrize(("actor", "fields"), [
     (pb.Actor(id="bot", kind=pb.ACTOR_KIND_SERVICE), ["actor.installed_by"]),
     (pb.Actor(id="bot", kind=pb.ACTOR_KIND_SERVICE, installed_by=" "), ["actor.installed_by"]),

@@ -218,6 +218,27 @@ function withSpanUnit(request: CheckRequestInit): CheckRequestInit {
   return request.spanUnit === undefined ? { ...request, spanUnit: SpanUnit.UTF16 } : request;
 }
 
+/**
+ * Every obligation the server can ask for. An answer carrying another is refused: a caller cannot fulfil
+ * what it does not know, and proceeding without it would leak.
+ */
+export const OBLIGATION_TYPES: readonly string[] = [
+  "redact_author_identity",
+  "redact_author_affiliation",
+  "redact_descriptor",
+  "use_agreed_descriptor",
+  "redact_identifying_content",
+  "redact_participant_identities",
+  "exclude_items",
+  "require_author_consent",
+  "hold_until",
+  "preserve_label",
+  "add_notice",
+  "add_attribution",
+  "notify_affected_members",
+];
+const KNOWN_OBLIGATIONS = new Set(OBLIGATION_TYPES);
+
 const DECISIONS = new Set([Decision.ALLOW, Decision.ALLOW_WITH_OBLIGATIONS, Decision.DENY]);
 const OUTCOMES = new Set([ItemOutcome.KEPT, ItemOutcome.REDACTED, ItemOutcome.EXCLUDED]);
 
@@ -233,6 +254,12 @@ function checked(response: CheckResponse, items: number, where: string): CheckRe
   if (response.decision === Decision.ALLOW && response.obligations.length > 0) {
     throw new UnexpectedAnswerError(`the response's ${where}decision is allow but carries obligations`);
   }
+  response.obligations.forEach((obligation, index) => {
+    if (!KNOWN_OBLIGATIONS.has(obligation.type)) {
+      throw new UnexpectedAnswerError(`the response's ${where}obligations[${index}].type is ` +
+                                      `${JSON.stringify(obligation.type)}, which this client does not know how to fulfil`);
+    }
+  });
   if (response.items.length !== items) {
     throw new UnexpectedAnswerError(`the response's ${where}items answer ${response.items.length} items, ` +
                                     `${items} were asked about`);

@@ -12,8 +12,9 @@
  *     ├── PermissionDeniedError   PERMISSION_DENIED
  *     ├── UnauthenticatedError    UNAUTHENTICATED
  *     └── ServerError             any other status
- *         └── UnexpectedAnswerError  an answer that cannot be right (a decision this client does not know,
- *                                 an allow carrying obligations, item results not matching the items)
+ *         └── UnexpectedAnswerError  an answer that cannot be right (a decision or obligation this client
+ *                                 does not know, an allow carrying obligations, item results not matching
+ *                                 the items)
  *
  * No grpc-js error leaves a public method: the original is the error's `cause`.
  */

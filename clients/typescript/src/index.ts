@@ -1,5 +1,6 @@
 export {
   Client,
+  OBLIGATION_TYPES,
   SERVICE,
   SERVICE_CONFIG,
   type CallOptions,

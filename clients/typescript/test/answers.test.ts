@@ -52,6 +52,8 @@ describe("answers that cannot be right", () => {
     ["an allow carrying obligations", { decision: Decision.ALLOW, items: [item],
                                         obligations: [{ type: "redact_author_identity" }] }],
     ["fewer item results than items asked about", { decision: Decision.ALLOW, items: [] }],
+    ["an obligation this client does not know how to fulfil", { decision: Decision.ALLOW_WITH_OBLIGATIONS,
+      items: [item], obligations: [{ type: "redact_author_identity" }, { type: "send_to_regulator" }] }],
     ["an item outcome this client does not know", { decision: Decision.ALLOW,
                                                     items: [{ ...item, outcome: 9 as ItemOutcome }] }],
   ];
