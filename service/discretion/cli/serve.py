@@ -104,6 +104,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(env DISCRETION_HEALTH_ADDRESS; default: off)",
     )
     parser.add_argument(
+        "--http-address",
+        default=env("DISCRETION_HTTP_ADDRESS", "off"),
+        metavar="HOST:PORT",
+        help="also answer the same calls as HTTP/JSON (/v1/check, /v1/check-batch, /v1/agreements) and the "
+        "AuthZEN 1.0 evaluation API, with the same tenants, TLS and limits "
+        "(env DISCRETION_HTTP_ADDRESS; default: off)",
+    )
+    parser.add_argument(
         "--max-clock-skew",
         default=env("DISCRETION_MAX_CLOCK_SKEW", "300"),
         type=_skew,
@@ -221,6 +229,10 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         return refuse("--tls-cert and --tls-key go together")
     if args.tls_client_ca and not args.tls_cert:
         return refuse("--tls-client-ca needs --tls-cert and --tls-key")
+    http_address = _unless_off(args.http_address)
+    if http_address and not args.tls_cert and not args.plaintext and not _loopback(http_address):
+        return refuse(f"`{http_address}` is not loopback: serve TLS (--tls-cert, --tls-key) "
+                      "or say --plaintext (env DISCRETION_PLAINTEXT=1)")
     if not args.tls_cert and not args.plaintext and not _loopback(args.address):
         # What is decided here is about the most private things a group says:
         # it crosses a network in the clear only when someone chose that.
@@ -273,6 +285,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         decision_log_id_key=id_key,
         decision_log_only=log_only,
         health_address=_unless_off(args.health_address),
+        http_address=_unless_off(args.http_address),
         tls=TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None,
         tracing=traced,
         log_format=args.log_format,

@@ -71,6 +71,7 @@ def create_server(
     decision_log: DecisionLog | None = None,
     tracing: Tracing | None = None,
     reports: bool = True,
+    servicer: PolicyServicer | None = None,
 ) -> tuple[grpc.Server, int]:
     """A bound, not yet started server and the port it bound.
 
@@ -90,7 +91,8 @@ def create_server(
         interceptors=[*([tracing.interceptor()] if tracing else []), metrics.grpc],
         options=_options(settings),
     )
-    add_to_server(PolicyServicer(holder, settings, metrics=metrics, decision_log=decision_log), server)
+    servicer = servicer or PolicyServicer(holder, settings, metrics=metrics, decision_log=decision_log)
+    add_to_server(servicer, server)
     health_servicer = health_servicer or health.HealthServicer()
     set_health(health_servicer, serving=holder.current is not None)
     health_servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
@@ -230,8 +232,10 @@ def _run(
         tracing = _start_tracing(settings, cleanup)
         on_hangup: list[Callable[[], None]] = []  # besides reloading the rules and the tenants
         decision_log = _open_decision_log(settings, decision_log_pipe, metrics, cleanup, on_hangup)
+        servicer = PolicyServicer(holder, settings, metrics=metrics, decision_log=decision_log)
         server, port = create_server(settings, holder, health_servicer=health_servicer, metrics=metrics,
-                                     decision_log=decision_log, tracing=tracing, reports=reports)
+                                     decision_log=decision_log, tracing=tracing, reports=reports, servicer=servicer)
+        http_port = _start_http(settings, servicer, metrics, cleanup)
         health_port = 0
         if settings.health_address:
             health_server, health_port = create_health_server(settings, health_servicer)
@@ -248,7 +252,7 @@ def _run(
                         "no rules loaded: answering UNAVAILABLE until the rules in %s compile", settings.rules_dir,
                         extra=event("no_rules", rules=str(settings.rules_dir)))
             holder.start_watching(settings.watch_interval)
-            ready = Ready(port, metrics_port, health_port)
+            ready = Ready(port, metrics_port, health_port, http_port)
             if on_ready:
                 on_ready(ready)
             else:
@@ -285,6 +289,25 @@ def _start_metrics(settings: ServerSettings, metrics: Metrics, cleanup: contextl
         return 0
     cleanup.callback(httpd.server_close)
     cleanup.callback(httpd.shutdown)
+    return port
+
+
+def _start_http(settings: ServerSettings, servicer: PolicyServicer, metrics: Metrics,
+                cleanup: contextlib.ExitStack) -> int:
+    """Serve the HTTP/JSON and AuthZEN face if asked to; its port, 0 if none. Stopped before the log is flushed."""
+    if not settings.http_address:
+        return 0
+    from .authzen import authzen_routes
+    from .http import create_http_server, policy_routes, serve_in_background
+
+    try:
+        server, port = create_http_server(settings, {**policy_routes(servicer), **authzen_routes(servicer)},
+                                          lambda path, code: metrics.http_requests(path, str(code)).inc())
+    except OSError as error:
+        raise CannotListen(f"cannot listen on `{settings.http_address}`: {error}") from error
+    serve_in_background(server)
+    cleanup.callback(server.server_close)
+    cleanup.callback(server.shutdown)
     return port
 
 

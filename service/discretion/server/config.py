@@ -58,6 +58,7 @@ class ServerSettings:
     decision_log_id_key: bytes | None = None  # given: ids are logged as HMAC-SHA256 with it (decision_log.hashed_id)
     tls: TlsFiles | None = None  # None: plaintext
     health_address: str | None = None  # a plaintext port answering health only (for probes when `tls` is set)
+    http_address: str | None = None  # host:port of the HTTP/JSON and AuthZEN face (http.py); None serves none
     # A connection older than this is asked to go (GOAWAY) once its calls finish, within the grace: its client
     # resolves the name again and connects to every replica there is now, so one added meanwhile gets calls.
     # None keeps connections for ever (new replicas then see only new clients).
@@ -81,3 +82,4 @@ class Ready:
     port: int
     metrics_port: int = 0
     health_port: int = 0
+    http_port: int = 0

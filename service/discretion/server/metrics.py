@@ -103,6 +103,9 @@ class Metrics:
         self.decision_log_dropped = prom.Counter(
             "discretion_decision_log_dropped",
             "Decision log lines dropped because the log's output fell a whole pipe behind.", registry=r)
+        self.http_requests = _Bound(prom.Counter(
+            "discretion_http_requests", "Calls to the HTTP/JSON and AuthZEN face, by path and HTTP status.",
+            ["path", "code"], registry=r))
         self.grpc = GrpcMetrics(r)
         self._revision = ""
         # Counters appear at 0 before their first event, so rate() and alerts

@@ -163,6 +163,9 @@ def announce(settings: ServerSettings, ready: Ready, stderr: TextIO, workers: in
     if ready.metrics_port:
         said("metrics on %s:%d", host(settings.metrics_address), ready.metrics_port, event_name="listening",
              service="metrics", host=host(settings.metrics_address), port=ready.metrics_port)
+    if ready.http_port:
+        said("http on %s:%d", host(settings.http_address), ready.http_port, event_name="listening",
+             service="http", host=host(settings.http_address), port=ready.http_port)
     if ready.health_port:
         said("health on %s:%d", host(settings.health_address), ready.health_port, event_name="listening",
              service="health", host=host(settings.health_address), port=ready.health_port)

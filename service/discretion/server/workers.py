@@ -198,6 +198,9 @@ class _Supervisor:
         if self.settings.health_address:
             health, health_port = _reserve(self.settings.health_address, reserved)
             changes["health_address"] = f"{health}:{health_port}"
+        if self.settings.http_address:
+            http, http_port = _reserve(self.settings.http_address, reserved)
+            changes["http_address"] = f"{http}:{http_port}"
         return dataclasses.replace(self.settings, **changes)
 
     # ---- workers ------------------------------------------------------------------

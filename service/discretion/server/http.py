@@ -1,0 +1,306 @@
+"""The HTTP/JSON face of PolicyService: the same servicer, reached with `curl`.
+
+`POST /v1/check` and `POST /v1/check-batch` take a CheckRequest and a
+CheckBatchRequest in the proto3 JSON mapping (what grpcurl takes) and answer a
+CheckResponse and a CheckBatchResponse the same way; `GET /v1/agreements`
+answers ListAgreementsResponse. The AuthZEN evaluation API (`authzen`) is
+served beside them.
+
+Nothing here decides or checks a caller: each call is handed to the gRPC
+servicer's own method as the request's bytes, with an `HttpCall` standing in
+for gRPC's context, so tenants (a bearer token, or the client certificate of
+an HTTPS connection), limits, metrics, the decision log and the decision ids
+are the gRPC path's, by construction. A gRPC status becomes the HTTP status
+the gRPC-HTTP mapping gives it, with a `google.rpc.Status` in JSON as the body
+(a refused request's `google.rpc.BadRequest` naming each field).
+
+Each worker serves the port (SO_REUSEPORT, as the gRPC port); with TLS, the
+handshake happens in the connection's own thread, within
+`_HANDSHAKE_SECONDS`, so a client that never finishes it holds up no other.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Callable
+
+import grpc
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from ._gen.discretion.v1 import policy_pb2 as pb
+from .correlation import TRAILER
+
+if TYPE_CHECKING:
+    from .config import ServerSettings
+    from .servicer import PolicyServicer
+
+__all__ = ["HttpCall", "create_http_server", "grpc_status_to_http"]
+
+_HANDSHAKE_SECONDS = 10.0
+_READ_SECONDS = 30.0  # a body not sent in this long is given up on
+_PEM = "x509_pem_cert"  # what gRPC's auth context calls the client certificate (auth._PEM)
+
+# The gRPC-HTTP mapping (google.rpc.Code's comments; grpc-gateway's table).
+_HTTP = {
+    grpc.StatusCode.OK: 200, grpc.StatusCode.CANCELLED: 499, grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.DEADLINE_EXCEEDED: 504, grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409, grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429, grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409, grpc.StatusCode.OUT_OF_RANGE: 400, grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500, grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.DATA_LOSS: 500,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+}
+
+
+def grpc_status_to_http(code: grpc.StatusCode) -> int:
+    return _HTTP.get(code, 500)
+
+
+class Refusal(Exception):
+    """A call answered with a status other than OK: its google.rpc.Status."""
+
+    def __init__(self, status: status_pb2.Status):
+        super().__init__(status.message)
+        self.status = status
+
+    @property
+    def http_status(self) -> int:
+        return grpc_status_to_http(_CODES.get(self.status.code, grpc.StatusCode.UNKNOWN))
+
+
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def refusal(code: grpc.StatusCode, message: str, violations: list[tuple[str, str]] = ()) -> Refusal:
+    status = status_pb2.Status(code=code.value[0], message=message)
+    if violations:
+        bad = error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
+            for field, description in violations])
+        status.details.add().Pack(bad)
+    return Refusal(status)
+
+
+class HttpCall:
+    """What the servicer reads of a gRPC call, from an HTTP request: its headers as metadata, its client
+    certificate (verified by the TLS handshake) as the auth context; an abort raises Refusal."""
+
+    def __init__(self, headers: list[tuple[str, str]], certificate_pem: bytes | None, secure: bool = False):
+        self._metadata = tuple((key.lower(), value) for key, value in headers)
+        self.secure = secure  # reached over TLS
+        self._auth = {_PEM: [certificate_pem]} if certificate_pem else {}
+        self.trailing: tuple = ()
+
+    def invocation_metadata(self):
+        return self._metadata
+
+    def auth_context(self):
+        return self._auth
+
+    def time_remaining(self) -> float | None:
+        return None  # an HTTP caller gives no deadline: the call is decided however long it takes
+
+    def set_trailing_metadata(self, metadata) -> None:
+        self.trailing = tuple(metadata)
+
+    def abort(self, code: grpc.StatusCode, details: str):
+        raise Refusal(status_pb2.Status(code=code.value[0], message=details))
+
+    def abort_with_status(self, status: grpc.Status):
+        for key, value in status.trailing_metadata or ():
+            if key == "grpc-status-details-bin":
+                raise Refusal(status_pb2.Status.FromString(value))
+        raise Refusal(status_pb2.Status(code=status.code.value[0], message=status.details))
+
+
+# A route: (method, path) -> handler(body, call) -> the answer as a JSON-ready dict, or raises Refusal.
+Route = Callable[[bytes, HttpCall], Any]
+
+
+def json_message(message: type[Message], body: bytes) -> Message:
+    """The message a JSON body holds (proto3 JSON mapping, names in camelCase or as in the proto);
+    INVALID_ARGUMENT naming what does not read."""
+    try:
+        return json_format.Parse(body.decode("utf-8"), message(), ignore_unknown_fields=False)
+    except (json_format.ParseError, UnicodeDecodeError, RecursionError) as error:
+        raise refusal(grpc.StatusCode.INVALID_ARGUMENT, "the body is not a well-formed "
+                      f"{message.DESCRIPTOR.full_name} in JSON",
+                      [("", str(error) or type(error).__name__)]) from None
+
+
+def as_json(message: Message) -> dict:
+    return json_format.MessageToDict(message, preserving_proto_field_name=False)
+
+
+def _answered(answer: Message | bytes, message: type[Message]) -> Message:
+    return message.FromString(answer) if isinstance(answer, bytes) else answer
+
+
+def policy_routes(servicer: PolicyServicer) -> dict[tuple[str, str], Route]:
+    """/v1: the PolicyService methods a platform calls, as JSON."""
+
+    def check(body: bytes, call: HttpCall) -> dict:
+        request = json_message(pb.CheckRequest, body)
+        return as_json(_answered(servicer.Check(request.SerializeToString(), call), pb.CheckResponse))
+
+    def check_batch(body: bytes, call: HttpCall) -> dict:
+        request = json_message(pb.CheckBatchRequest, body)
+        return as_json(_answered(servicer.CheckBatch(request.SerializeToString(), call), pb.CheckBatchResponse))
+
+    def agreements(body: bytes, call: HttpCall) -> dict:
+        return as_json(servicer.ListAgreements(b"", call))
+
+    return {("POST", "/v1/check"): check, ("POST", "/v1/check-batch"): check_batch,
+            ("GET", "/v1/agreements"): agreements}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple, family: int, reuse_port: bool, tls: ssl.SSLContext | None,
+                 routes: dict[tuple[str, str], Route], max_body: int, counted: Callable[[str, int], None]):
+        self.address_family = family
+        self.reuse_port = reuse_port
+        self.routes = routes
+        self.max_body = max_body
+        self.counted = counted
+        super().__init__(address, _Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+        self.tls = tls is not None
+
+    def server_bind(self) -> None:
+        if self.reuse_port:  # the workers of one server share the port, as they share the gRPC one
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
+
+    def finish_request(self, request, client_address) -> None:
+        if self.tls:  # in this connection's thread: a slow handshake holds up nobody else
+            try:
+                request.settimeout(_HANDSHAKE_SECONDS)
+                request.do_handshake()
+            except (OSError, ssl.SSLError):
+                return
+        request.settimeout(_READ_SECONDS)
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a connection reset or cut short is the client's affair, not a traceback on stderr
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def version_string(self) -> str:
+        return "discretion"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the decision log and the metrics say what was asked; an access log would repeat it
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def _answer(self, method: str) -> None:
+        path = self.path.split("?", 1)[0]
+        route = self.server.routes.get((method, path))
+        try:
+            if route is None:
+                allowed = [m for (m, p) in self.server.routes if p == path]
+                raise refusal(grpc.StatusCode.UNIMPLEMENTED if allowed else grpc.StatusCode.NOT_FOUND,
+                              f"{method} {path}: " + (f"use {', '.join(allowed)}" if allowed else "no such path"))
+            body = self._body(method)
+            call = HttpCall(list(self.headers.items()), self._certificate(),
+                            isinstance(self.connection, ssl.SSLSocket))
+            answer = route(body, call)
+        except Refusal as refused:
+            self._send(refused.http_status, as_json(refused.status), path)
+            return
+        except Exception:  # noqa: BLE001 - never a traceback to a caller; the servicer logs its own faults
+            self._send(500, {"code": code_pb2.INTERNAL, "message": "internal error"}, path)
+            return
+        extra = {}
+        for key, value in call.trailing:
+            if key == TRAILER:
+                extra[TRAILER] = value
+        self._send(200, answer, path, extra)
+
+    def _body(self, method: str) -> bytes:
+        if method != "POST":
+            return b""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise refusal(grpc.StatusCode.INVALID_ARGUMENT, "send the body with a Content-Length, not chunked")
+        kind = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if kind != "application/json":
+            raise refusal(grpc.StatusCode.INVALID_ARGUMENT, f"Content-Type `{kind}`: the body is JSON "
+                          "(application/json)", [("Content-Type", "expected application/json")])
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            raise refusal(grpc.StatusCode.INVALID_ARGUMENT, "a body needs its Content-Length") from None
+        if length < 0 or length > self.server.max_body:
+            self.close_connection = True  # the body is not read: the connection cannot carry another request
+            raise refusal(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                          f"the body is {length} bytes; at most {self.server.max_body} (--max-message-bytes)")
+        return self.rfile.read(length)
+
+    def _certificate(self) -> bytes | None:
+        """The client certificate the handshake verified against the client CA, as PEM; None without one."""
+        connection = self.connection
+        if not isinstance(connection, ssl.SSLSocket):
+            return None
+        der = connection.getpeercert(binary_form=True)
+        return ssl.DER_cert_to_PEM_cert(der).encode() if der else None
+
+    def _send(self, status: int, body: dict, path: str, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.server.counted(path if path in {p for _, p in self.server.routes} else "other", status)
+
+
+def create_http_server(settings: ServerSettings, routes: dict[tuple[str, str], Route],
+                       counted: Callable[[str, int], None]) -> tuple[_Server, int]:
+    """A bound HTTP server answering `routes` on `settings.http_address` (TLS as the gRPC port has it)."""
+    assert settings.http_address
+    host, _, port = settings.http_address.rpartition(":")
+    bare = host.strip("[]")
+    family = socket.AF_INET6 if ":" in bare else socket.AF_INET
+    server = _Server((bare or "0.0.0.0", int(port)), family, settings.reuse_port, _tls_context(settings), routes,
+                     settings.max_message_bytes, counted)
+    return server, server.server_address[1]
+
+
+def _tls_context(settings: ServerSettings) -> ssl.SSLContext | None:
+    if settings.tls is None:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(settings.tls.certificate), str(settings.tls.private_key))
+    if settings.tls.client_ca:
+        context.load_verify_locations(str(settings.tls.client_ca))
+        context.verify_mode = ssl.CERT_REQUIRED  # as the gRPC port: mutual TLS or no connection
+    return context
+
+
+def serve_in_background(server: _Server) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="discretion-http",
+                              daemon=True)
+    thread.start()
+    return thread
