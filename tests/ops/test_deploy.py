@@ -403,6 +403,15 @@ def test_every_optional_part_is_wired_to_what_the_server_reads():
         {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
     assert docs["Deployment/discretion"]["spec"]["template"]["metadata"]["annotations"] == {
         "example.org/team": "trust-and-safety"}
+    # The HTTP face: bound where the container port says, reachable through both Services, open to clients.
+    ports = {p["name"]: p["containerPort"] for p in container(docs)["ports"]}
+    assert port_of(settings["DISCRETION_HTTP_ADDRESS"]) == ports["http"] == 8080
+    for service in ("Service/discretion", "Service/discretion-headless"):
+        assert {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP", "appProtocol": "http"} in \
+            docs[service]["spec"]["ports"]
+    [clients] = [rule for rule in docs["NetworkPolicy/discretion"]["spec"]["ingress"]
+                 if "podSelector" in rule["from"][0]]
+    assert [port["port"] for port in clients["ports"]] == ["grpc", "http"]
 
 
 def test_the_least_chart_is_a_deployment_and_its_services():
@@ -438,6 +447,7 @@ def test_the_least_chart_is_a_deployment_and_its_services():
     (["--set-string", "podDisruptionBudget.maxUnavailable=0%"], "maxUnavailable"),  # would block every drain
     (["--set", "resources.limits.memory=512m"], "memory"),  # millibytes
     (["--set", "tls.enabled=true,tls.healthPort=50051"], "must differ"),
+    (["--set", "http.enabled=true,http.port=9464"], "must differ"),
     (["--set", "metrics.enabled=false,metrics.prometheusRule.enabled=true"], "DiscretionDown would fire for ever"),
     (["--set", "metrics.enabled=false,metrics.serviceMonitor.enabled=true"], "no metrics port to scrape"),
 ])

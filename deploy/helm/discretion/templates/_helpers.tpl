@@ -34,7 +34,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- $ports := list (int .Values.grpc.port) }}
 {{- if .Values.metrics.enabled }}{{ $ports = append $ports (int .Values.metrics.port) }}{{ end }}
 {{- if .Values.tls.enabled }}{{ $ports = append $ports (int .Values.tls.healthPort) }}{{ end }}
+{{- if .Values.http.enabled }}{{ $ports = append $ports (int .Values.http.port) }}{{ end }}
 {{- if ne (len $ports) (len (uniq $ports)) }}
-{{- fail (printf "grpc.port, metrics.port and tls.healthPort must differ: %v" $ports) }}
+{{- fail (printf "grpc.port, metrics.port, tls.healthPort and http.port must differ: %v" $ports) }}
 {{- end }}
 {{- end -}}
