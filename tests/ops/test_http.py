@@ -233,3 +233,50 @@ def test_the_readme_curl_example_answers_what_the_readme_shows(face):
     assert status == 200
     masked = lambda found: {**found, "decisionId": "…", "policyRevision": "…"}  # noqa: E731
     assert masked(answer) == masked(shown)
+
+
+def test_a_stop_lets_the_requests_in_flight_finish_and_refuses_new_ones_on_kept_connections():
+    """The face's drain, on a real socket, with a route that holds its answer until the test lets it go."""
+    import threading
+    import time
+
+    from discretion.server.config import ServerSettings
+    from discretion.server.http import create_http_server, serve_in_background
+
+    holding, release = threading.Event(), threading.Event()
+
+    def slow(body, call):
+        holding.set()
+        release.wait(10)
+        return {"done": True}
+
+    server, port = create_http_server(ServerSettings(http_address="127.0.0.1:0"),
+                                      {("POST", "/slow"): slow, ("POST", "/fast"): lambda body, call: {}},
+                                      lambda path, code: None)
+    serve_in_background(server)
+    kept = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    kept.request("POST", "/fast", body=b"{}", headers={"Content-Type": "application/json"})
+    assert kept.getresponse().read() == b"{}"
+    answers = []
+    slow_call = threading.Thread(target=lambda: answers.append(_post(port, "/slow")))
+    slow_call.start()
+    assert holding.wait(10)
+    drained = threading.Thread(target=server.drain, args=(10,))
+    drained.start()
+    time.sleep(0.3)
+    assert drained.is_alive()  # waiting for the call in flight
+    kept.request("POST", "/fast", body=b"{}", headers={"Content-Type": "application/json"})
+    refused = kept.getresponse()
+    assert refused.status == 503 and refused.getheader("Connection") == "close"
+    release.set()
+    drained.join(10)
+    slow_call.join(10)
+    assert not drained.is_alive() and answers == [(200, {"done": True})]
+    server.server_close()
+
+
+def _post(port: int, path: str) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
+    answer = connection.getresponse()
+    return answer.status, json.loads(answer.read())

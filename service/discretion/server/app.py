@@ -235,7 +235,8 @@ def _run(
         servicer = PolicyServicer(holder, settings, metrics=metrics, decision_log=decision_log)
         server, port = create_server(settings, holder, health_servicer=health_servicer, metrics=metrics,
                                      decision_log=decision_log, tracing=tracing, reports=reports, servicer=servicer)
-        http_port = _start_http(settings, servicer, metrics, cleanup)
+        http_server = _start_http(settings, servicer, metrics, cleanup)
+        http_port = http_server.server_address[1] if http_server else 0
         health_port = 0
         if settings.health_address:
             health_server, health_port = create_health_server(settings, health_servicer)
@@ -262,7 +263,12 @@ def _run(
             log.log(logging.INFO if reports else logging.DEBUG, "stopping: letting calls in flight finish (up to %ss)",
                     settings.grace, extra=event("stopping", grace_seconds=settings.grace))
             health_servicer.enter_graceful_shutdown()  # load balancers stop sending first
+            drained = time.monotonic() + settings.grace
+            if http_server is not None:
+                threading.Thread(target=http_server.drain, args=(settings.grace,), daemon=True).start()
             _drain(server, settings.grace, signals, counted)
+            if http_server is not None:
+                http_server.drain(max(0.0, drained - time.monotonic()))
         finally:
             holder.stop_watching()
             server.stop(0)  # a no-op after the graceful stop; frees the port if we got here by an error
@@ -293,22 +299,22 @@ def _start_metrics(settings: ServerSettings, metrics: Metrics, cleanup: contextl
 
 
 def _start_http(settings: ServerSettings, servicer: PolicyServicer, metrics: Metrics,
-                cleanup: contextlib.ExitStack) -> int:
-    """Serve the HTTP/JSON and AuthZEN face if asked to; its port, 0 if none. Stopped before the log is flushed."""
+                cleanup: contextlib.ExitStack):
+    """Serve the HTTP/JSON and AuthZEN face if asked to; the server, None if none. Closed before the log is."""
     if not settings.http_address:
-        return 0
+        return None
     from .authzen import authzen_routes
     from .http import create_http_server, policy_routes, serve_in_background
 
     try:
-        server, port = create_http_server(settings, {**policy_routes(servicer), **authzen_routes(servicer)},
+        server, _ = create_http_server(settings, {**policy_routes(servicer), **authzen_routes(servicer)},
                                           lambda path, code: metrics.http_requests(path, str(code)).inc())
     except OSError as error:
         raise CannotListen(f"cannot listen on `{settings.http_address}`: {error}") from error
     serve_in_background(server)
     cleanup.callback(server.server_close)
-    cleanup.callback(server.shutdown)
-    return port
+    cleanup.callback(server.drain, 0)  # drained at the stop already (`_drain`); a start that failed lands here
+    return server
 
 
 def _start_tracing(settings: ServerSettings, cleanup: contextlib.ExitStack) -> Tracing | None:

@@ -172,6 +172,9 @@ class _Server(ThreadingHTTPServer):
         self.routes = routes
         self.max_body = max_body
         self.counted = counted
+        self.stopping = False
+        self._active = 0
+        self._idle = threading.Condition()
         super().__init__(address, _Handler)
         if tls is not None:
             self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
@@ -195,6 +198,28 @@ class _Server(ThreadingHTTPServer):
     def handle_error(self, request, client_address) -> None:
         pass  # a connection reset or cut short is the client's affair, not a traceback on stderr
 
+    def drain(self, timeout: float) -> None:
+        """Stop taking connections and requests (a request on a kept-alive connection is answered 503), and give
+        the requests in flight up to `timeout` seconds to finish: their decisions are logged before the log closes."""
+        self.stopping = True
+        self.shutdown()
+        with self._idle:
+            self._idle.wait_for(lambda: self._active == 0, timeout)
+
+    def answering(self):
+        server = self
+
+        class Answering:
+            def __enter__(self):
+                with server._idle:
+                    server._active += 1
+
+            def __exit__(self, *exc):
+                with server._idle:
+                    server._active -= 1
+                    server._idle.notify_all()
+        return Answering()
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -213,8 +238,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("POST")
 
     def _answer(self, method: str) -> None:
+        with self.server.answering():
+            self._answer_now(method)
+
+    def _answer_now(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
         route = self.server.routes.get((method, path))
+        if self.server.stopping:
+            self.close_connection = True
+            self._send(503, {"code": code_pb2.UNAVAILABLE, "message": "the server is stopping"}, path,
+                       {"Connection": "close"})
+            return
         try:
             if route is None:
                 allowed = [m for (m, p) in self.server.routes if p == path]
