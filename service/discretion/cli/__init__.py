@@ -15,6 +15,7 @@ import argparse
 import sys
 from typing import Sequence, TextIO
 
+from .. import __version__
 from . import diff, explain, hash_token, health, lint, matrix, serve, test
 from .common import EXIT_INTERNAL
 
@@ -27,18 +28,21 @@ _AUTHOR_TOOLS = {"lint", "test", "explain", "matrix", "diff"}
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse writes usage errors to sys.stderr; route them to our stderr."""
+    """argparse writes to sys.stdout and sys.stderr; route them to ours."""
 
+    stdout: TextIO = sys.stdout
     stderr: TextIO = sys.stderr
 
-    def _print_message(self, message: str, file=None) -> None:  # noqa: ARG002
+    def _print_message(self, message: str, file=None) -> None:
         if message:
-            self.stderr.write(message)
+            (self.stdout if file is sys.stdout else self.stderr).write(message)
 
 
 def build_parser(stdout: TextIO, stderr: TextIO) -> argparse.ArgumentParser:
+    _Parser.stdout = stdout
     _Parser.stderr = stderr
     parser = _Parser(prog="discretion", description="A policy engine for community norms.")
+    parser.add_argument("--version", action="version", version=f"discretion {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for command in COMMANDS:
         command.register(subparsers)

@@ -25,6 +25,18 @@ EXIT_TESTS_FAILED = 4
 EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE
 
 
+def add_rule_paths(parser, help: str) -> None:
+    """PATH… and `--rules DIR`, as every author tool takes them: both name rules to read; neither means `rules`."""
+    parser.add_argument("paths", nargs="*", metavar="PATH", help=f"{help} (default: rules)")
+    parser.add_argument("--rules", action="append", default=[], metavar="DIR",
+                        help="the rules directory, as a PATH (may be given more than once)")
+
+
+def rule_paths(args) -> list[str]:
+    """The paths `add_rule_paths` read, in the order given; `rules` when none was."""
+    return [*args.paths, *args.rules] or ["rules"]
+
+
 def load_or_report(root: str | pathlib.Path, stderr: TextIO) -> RuleSet | None:
     """The compiled rules, or None after writing their errors (as `lint` shows them) to `stderr`."""
     rules = load_rules(root)

@@ -12,7 +12,7 @@ from typing import TextIO
 from ..author.workspace import find_suites, is_suite, load_rules, load_suite
 from ..errors import Diagnostic
 from ..policy.suites import check_suite
-from .common import EXIT_RULE_ERRORS, render_with_source
+from .common import EXIT_RULE_ERRORS, add_rule_paths, render_with_source, rule_paths
 
 __all__ = ["lint_paths", "register", "render_with_source"]
 
@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("lint", help="check rule files and suites; report every problem with its place",
                                    description="Check rule files and their test suites against the schema and "
                                                "for mistakes of meaning, and report every problem at once.")
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="rule folders or files")
+    add_rule_paths(parser, "rule folders or files")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--strict", action="store_true", help="fail on warnings too")
     parser.set_defaults(func=run)
@@ -43,7 +43,7 @@ def lint_paths(paths: list[str]) -> list[Diagnostic]:
 
 
 def run(args, stdout: TextIO, stderr: TextIO) -> int:
-    diagnostics = lint_paths(args.paths)
+    diagnostics = lint_paths(rule_paths(args))
     if args.format == "json":
         json.dump({"diagnostics": [d.to_dict() for d in diagnostics]}, stdout, indent=2)
         stdout.write("\n")

@@ -17,7 +17,8 @@ from ..escape import terminal, terminal_lines
 from ..author.testing import TestRun, run_tests
 from ..errors import Diagnostic
 from ..policy.suites import CaseResult
-from .common import EXIT_RULE_ERRORS, EXIT_TESTS_FAILED, EXIT_USAGE, render_with_source
+from .common import (EXIT_RULE_ERRORS, EXIT_TESTS_FAILED, EXIT_USAGE, add_rule_paths, render_with_source,
+                     rule_paths)
 
 
 def register(subparsers) -> None:
@@ -25,7 +26,7 @@ def register(subparsers) -> None:
         "test", help="run the test suites beside the agreements",
         description="Decide every case of the suites (`*.test.yaml`) with the compiled rules and compare the "
                     "decision, obligations, reasons and item outcomes with what the case expects.")
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="rule folders, suites or agreement files")
+    add_rule_paths(parser, "rule folders, suites or agreement files")
     parser.add_argument("--coverage", action="store_true",
                         help="report which rules and condition outcomes no case exercised")
     parser.add_argument("--min-coverage", type=_percent, metavar="N",
@@ -35,12 +36,13 @@ def register(subparsers) -> None:
 
 
 def run(args, stdout: TextIO, stderr: TextIO) -> int:
-    missing = [p for p in args.paths if not pathlib.Path(p).exists()]
+    paths = rule_paths(args)
+    missing = [p for p in paths if not pathlib.Path(p).exists()]
     if missing:
         stderr.write(terminal(f"error: `{missing[0]}` does not exist") + "\n")
         return EXIT_USAGE
     coverage = args.coverage or args.min_coverage is not None
-    runs = [run_tests(p, coverage=coverage) for p in args.paths]
+    runs = [run_tests(p, coverage=coverage) for p in paths]
     errors = [d for r in runs for d in r.diagnostics if d.severity == "error"]
     for diagnostic in sorted({(d.file, d.line, d.column, d.code): d for d in errors}.values(), key=Diagnostic.sort_key):
         stdout.write(render_with_source(diagnostic) + "\n")
