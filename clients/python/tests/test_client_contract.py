@@ -945,6 +945,7 @@ PUBLIC = {
     "UnexpectedAnswerError",
     "AsyncClient",
     "Client",
+    "LocalEngine",
     "TlsCredentials",
     "Actor",
     "Adoption",

@@ -37,7 +37,8 @@ import grpc
 from google.protobuf import json_format
 
 from ._gen.discretion.v1 import policy_pb2 as pb
-from .http import HttpCall, Route, as_json, refusal
+from .call import PlainCall, refusal
+from .http import Route, as_json
 
 if TYPE_CHECKING:
     from .servicer import PolicyServicer
@@ -58,13 +59,13 @@ _SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
 
 
 def authzen_routes(servicer: PolicyServicer) -> dict[tuple[str, str], Route]:
-    def evaluation(body: bytes, call: HttpCall) -> dict:
+    def evaluation(body: bytes, call: PlainCall) -> dict:
         request = _object(body)
         check, enforces = _check(request, "")
         response = pb.CheckResponse.FromString(_bytes(servicer.Check(check.SerializeToString(), call)))
         return _evaluated(response, enforces)
 
-    def evaluations(body: bytes, call: HttpCall) -> dict:
+    def evaluations(body: bytes, call: PlainCall) -> dict:
         request = _object(body)
         listed = request.get("evaluations")
         options = request.get("options") or {}
@@ -94,7 +95,7 @@ def authzen_routes(servicer: PolicyServicer) -> dict[tuple[str, str], Route]:
                 break
         return {"evaluations": answered}
 
-    def configuration(body: bytes, call: HttpCall) -> dict:
+    def configuration(body: bytes, call: PlainCall) -> dict:
         base = _base(call)
         return {"policy_decision_point": base, "access_evaluation_endpoint": base + EVALUATION,
                 "access_evaluations_endpoint": base + EVALUATIONS}
@@ -186,7 +187,7 @@ def _evaluated(response: pb.CheckResponse, enforces: bool) -> dict:
     return {"decision": allowed, "context": context}
 
 
-def _base(call: HttpCall) -> str:
+def _base(call: PlainCall) -> str:
     """This service's URL as the caller reached it (the Host it asked for)."""
     headers = dict(call.invocation_metadata())
     scheme = "https" if call.secure or headers.get("x-forwarded-proto") == "https" else "http"

@@ -7,8 +7,8 @@ answers ListAgreementsResponse. The AuthZEN evaluation API (`authzen`) is
 served beside them.
 
 Nothing here decides or checks a caller: each call is handed to the gRPC
-servicer's own method as the request's bytes, with an `HttpCall` standing in
-for gRPC's context, so tenants (a bearer token, or the client certificate of
+servicer's own method as the request's bytes, with a `call.PlainCall` standing
+in for gRPC's context, so tenants (a bearer token, or the client certificate of
 an HTTPS connection), limits, metrics, the decision log and the decision ids
 are the gRPC path's, by construction. A gRPC status becomes the HTTP status
 the gRPC-HTTP mapping gives it, with a `google.rpc.Status` in JSON as the body
@@ -32,20 +32,20 @@ from typing import TYPE_CHECKING, Any, Callable
 import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import code_pb2
 
 from ._gen.discretion.v1 import policy_pb2 as pb
+from .call import PlainCall, Refusal, refusal
 from .correlation import TRAILER
 
 if TYPE_CHECKING:
     from .config import ServerSettings
     from .servicer import PolicyServicer
 
-__all__ = ["HttpCall", "create_http_server", "grpc_status_to_http"]
+__all__ = ["PlainCall", "create_http_server", "grpc_status_to_http"]
 
 _HANDSHAKE_SECONDS = 10.0
 _READ_SECONDS = 30.0  # a body not sent in this long is given up on
-_PEM = "x509_pem_cert"  # what gRPC's auth context calls the client certificate (auth._PEM)
 
 # The gRPC-HTTP mapping (google.rpc.Code's comments; grpc-gateway's table).
 _HTTP = {
@@ -63,65 +63,8 @@ def grpc_status_to_http(code: grpc.StatusCode) -> int:
     return _HTTP.get(code, 500)
 
 
-class Refusal(Exception):
-    """A call answered with a status other than OK: its google.rpc.Status."""
-
-    def __init__(self, status: status_pb2.Status):
-        super().__init__(status.message)
-        self.status = status
-
-    @property
-    def http_status(self) -> int:
-        return grpc_status_to_http(_CODES.get(self.status.code, grpc.StatusCode.UNKNOWN))
-
-
-_CODES = {code.value[0]: code for code in grpc.StatusCode}
-
-
-def refusal(code: grpc.StatusCode, message: str, violations: list[tuple[str, str]] = ()) -> Refusal:
-    status = status_pb2.Status(code=code.value[0], message=message)
-    if violations:
-        bad = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
-            for field, description in violations])
-        status.details.add().Pack(bad)
-    return Refusal(status)
-
-
-class HttpCall:
-    """What the servicer reads of a gRPC call, from an HTTP request: its headers as metadata, its client
-    certificate (verified by the TLS handshake) as the auth context; an abort raises Refusal."""
-
-    def __init__(self, headers: list[tuple[str, str]], certificate_pem: bytes | None, secure: bool = False):
-        self._metadata = tuple((key.lower(), value) for key, value in headers)
-        self.secure = secure  # reached over TLS
-        self._auth = {_PEM: [certificate_pem]} if certificate_pem else {}
-        self.trailing: tuple = ()
-
-    def invocation_metadata(self):
-        return self._metadata
-
-    def auth_context(self):
-        return self._auth
-
-    def time_remaining(self) -> float | None:
-        return None  # an HTTP caller gives no deadline: the call is decided however long it takes
-
-    def set_trailing_metadata(self, metadata) -> None:
-        self.trailing = tuple(metadata)
-
-    def abort(self, code: grpc.StatusCode, details: str):
-        raise Refusal(status_pb2.Status(code=code.value[0], message=details))
-
-    def abort_with_status(self, status: grpc.Status):
-        for key, value in status.trailing_metadata or ():
-            if key == "grpc-status-details-bin":
-                raise Refusal(status_pb2.Status.FromString(value))
-        raise Refusal(status_pb2.Status(code=status.code.value[0], message=status.details))
-
-
 # A route: (method, path) -> handler(body, call) -> the answer as a JSON-ready dict, or raises Refusal.
-Route = Callable[[bytes, HttpCall], Any]
+Route = Callable[[bytes, PlainCall], Any]
 
 
 def json_message(message: type[Message], body: bytes) -> Message:
@@ -146,15 +89,15 @@ def _answered(answer: Message | bytes, message: type[Message]) -> Message:
 def policy_routes(servicer: PolicyServicer) -> dict[tuple[str, str], Route]:
     """/v1: the PolicyService methods a platform calls, as JSON."""
 
-    def check(body: bytes, call: HttpCall) -> dict:
+    def check(body: bytes, call: PlainCall) -> dict:
         request = json_message(pb.CheckRequest, body)
         return as_json(_answered(servicer.Check(request.SerializeToString(), call), pb.CheckResponse))
 
-    def check_batch(body: bytes, call: HttpCall) -> dict:
+    def check_batch(body: bytes, call: PlainCall) -> dict:
         request = json_message(pb.CheckBatchRequest, body)
         return as_json(_answered(servicer.CheckBatch(request.SerializeToString(), call), pb.CheckBatchResponse))
 
-    def agreements(body: bytes, call: HttpCall) -> dict:
+    def agreements(body: bytes, call: PlainCall) -> dict:
         return as_json(servicer.ListAgreements(b"", call))
 
     return {("POST", "/v1/check"): check, ("POST", "/v1/check-batch"): check_batch,
@@ -255,11 +198,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise refusal(grpc.StatusCode.UNIMPLEMENTED if allowed else grpc.StatusCode.NOT_FOUND,
                               f"{method} {path}: " + (f"use {', '.join(allowed)}" if allowed else "no such path"))
             body = self._body(method)
-            call = HttpCall(list(self.headers.items()), self._certificate(),
+            call = PlainCall(list(self.headers.items()), self._certificate(),
                             isinstance(self.connection, ssl.SSLSocket))
             answer = route(body, call)
         except Refusal as refused:
-            self._send(refused.http_status, as_json(refused.status), path)
+            self._send(grpc_status_to_http(refused.code), as_json(refused.status), path)
             return
         except Exception:  # noqa: BLE001 - never a traceback to a caller; the servicer logs its own faults
             self._send(500, {"code": code_pb2.INTERNAL, "message": "internal error"}, path)

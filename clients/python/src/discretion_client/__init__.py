@@ -23,6 +23,7 @@ Nothing here exposes gRPC or protobuf types; the errors raised are listed in
 from ._aio import AsyncClient
 from ._channel import TlsCredentials
 from ._client import Client
+from ._local import LocalEngine
 from ._errors import (
     DeadlineExceededError,
     DiscretionError,
@@ -62,6 +63,7 @@ __all__ = [
     # clients
     "AsyncClient",
     "Client",
+    "LocalEngine",
     "TlsCredentials",
     # requests
     "Actor",

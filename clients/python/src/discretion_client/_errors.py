@@ -31,7 +31,7 @@ is built, and a closed client raises ValueError, as a closed file does.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import grpc
 from google.rpc import error_details_pb2
@@ -126,14 +126,30 @@ _BY_STATUS: dict[grpc.StatusCode, type[DiscretionError]] = {
 }
 
 
+def from_status(code: grpc.StatusCode, details: str, violations: tuple[FieldViolation, ...] = ()) -> DiscretionError:
+    """The error a status stands for, however it came: a failed call, or the in-process engine's refusal."""
+    kind = _BY_STATUS.get(code, ServerError)
+    if kind is InvalidRequestError:
+        return InvalidRequestError(details, code=code.name, field_violations=violations)
+    return kind(details, code=code.name)
+
+
+def field_violations(details: Iterable[Any]) -> tuple[FieldViolation, ...]:
+    """The BadRequest field violations among a google.rpc.Status's details."""
+    violations: list[FieldViolation] = []
+    for detail in details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            violations += [FieldViolation(v.field, v.description) for v in bad_request.field_violations]
+    return tuple(violations)
+
+
 def from_rpc_error(error: grpc.RpcError) -> DiscretionError:
     """Translate a failed call (sync or grpc.aio; both expose the status synchronously)."""
     status = _status_code(error)
-    details = _details(error)
-    kind = _BY_STATUS.get(status, ServerError)
-    if kind is InvalidRequestError:
-        return InvalidRequestError(details, code=status.name, field_violations=_field_violations(error))
-    return kind(details, code=status.name)
+    violations = _field_violations(error) if status is grpc.StatusCode.INVALID_ARGUMENT else ()
+    return from_status(status, _details(error), violations)
 
 
 def _status_code(error: grpc.RpcError) -> grpc.StatusCode:
@@ -158,10 +174,4 @@ def _field_violations(error: grpc.RpcError) -> tuple[FieldViolation, ...]:
         return ()
     if status is None:
         return ()
-    violations: list[FieldViolation] = []
-    for detail in status.details:
-        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            violations += [FieldViolation(v.field, v.description) for v in bad_request.field_violations]
-    return tuple(violations)
+    return field_violations(status.details)
