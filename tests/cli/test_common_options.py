@@ -32,3 +32,40 @@ def test_lint_and_test_take_the_rules_as_a_path_or_with_rules(tmp_path):
     assert installed("lint", "--rules", broken).code == 3
     assert installed("lint", "--rules", RULES, "--rules", broken).code == 3  # every path is read
     assert installed("test", "--rules", tmp_path / "nowhere").code == 2
+
+
+def _readme_grpcurl_json() -> str:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- example: grpcurl -->\n```sh\n[^\n]*<<'EOF'\n(.*?)\nEOF\n```", readme, re.S).group(1)
+    return block
+
+
+def test_explain_takes_the_wire_json_grpcurl_takes(tmp_path):
+    wire = tmp_path / "request.json"
+    wire.write_text(_readme_grpcurl_json())
+    done = installed("explain", wire, "--rules", RULES, "--now", "2026-03-02T00:00:00Z")
+    assert done.code == 0, done.err
+    assert "decision: allow_with_obligations" in done.out and "redact_identifying_content" in done.out
+    # The proto's own field names are the wire's too.
+    snake = tmp_path / "snake.json"
+    snake.write_text(_readme_grpcurl_json().replace('"quotedText"', '"quoted_text"'))
+    assert installed("explain", snake, "--rules", RULES, "--now", "2026-03-02T00:00:00Z").out == done.out
+    # What the server would refuse, refused naming the field.
+    refused = tmp_path / "refused.json"
+    refused.write_text(_readme_grpcurl_json().replace('"id": "u-ana", ', '', 1))
+    done = installed("explain", refused, "--rules", RULES)
+    assert done.code == 2 and "`actor.id`" in done.err, done.err
+
+
+def test_a_word_written_as_the_wire_names_it_is_refused_with_the_word_meant(tmp_path):
+    request = tmp_path / "request.yaml"
+    request.write_text("action: ACTION_QUOTE\nactor: {id: u-ana, member: true}\n"
+                       "group: {id: g1, adoptions: [{agreement: chatham-house, version: 1}]}\n"
+                       "items: [{id: m-1, author: {id: u-chen}}]\ndestination: {kind: DESTINATION_KIND_PUBLIC}\n")
+    done = installed("explain", request, "--rules", RULES)
+    assert done.code == 2 and "did you mean `quote`?" in done.err, done.err
+    request.write_text(request.read_text().replace("ACTION_QUOTE", "quote"))
+    done = installed("explain", request, "--rules", RULES)
+    assert done.code == 2 and "did you mean `public`?" in done.err, done.err

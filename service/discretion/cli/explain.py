@@ -26,8 +26,8 @@ from .common import EXIT_RULE_ERRORS, EXIT_USAGE, load_or_report, render_with_so
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "explain", help="decide one request and show why, item by item",
-        description="Decide the request in a YAML file (its fields, or `request:` with `fixtures:`, or a suite "
-                    "with `--case`) and show, per item, the governing agreement versions, the rules that "
+        description="Decide the request in a file (the wire's JSON, as grpcurl takes it; or YAML: its fields, "
+                    "or `request:` with `fixtures:`, or a suite with `--case`) and show, per item, the governing agreement versions, the rules that "
                     "decided, the conditions that did not hold, and the decision with its obligations.")
     parser.add_argument("request", metavar="REQUEST.yaml", help="the request file; `-` reads standard input")
     parser.add_argument("--rules", default="rules", metavar="DIR", help="the rules directory (default: rules)")
@@ -48,17 +48,45 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
     except RequestDataError as error:
         stderr.write(terminal(f"error: {error}") + "\n")
         return EXIT_USAGE
-    try:
-        request = read_request_file(content, "<stdin>" if args.request == "-" else args.request, args.case)
-    except RequestFileError as error:
-        for diagnostic in error.diagnostics:
-            stderr.write(render_with_source(diagnostic) + "\n")
-        return EXIT_USAGE
+    request = _wire_request(content, args, stderr)
+    if request is None:
+        try:
+            request = read_request_file(content, "<stdin>" if args.request == "-" else args.request, args.case)
+        except RequestFileError as error:
+            for diagnostic in error.diagnostics:
+                stderr.write(render_with_source(diagnostic) + "\n")
+            return EXIT_USAGE
+    elif isinstance(request, int):
+        return request
     rules = load_or_report(args.rules, stderr)
     if rules is None:
         return EXIT_RULE_ERRORS
     stdout.write(render(explain(rules.policy, request, now=now)))
     return 0
+
+
+def _wire_request(content: bytes, args, stderr: TextIO):
+    """The request of a file written as the wire's JSON (what grpcurl and the HTTP face take: `requestedAt`,
+    `ACTION_QUOTE`), read as the server reads it; None when the file is no such JSON (then it is the suite's
+    YAML), or EXIT_USAGE after saying which fields the server would refuse."""
+    if args.case is not None or not content.lstrip().startswith(b"{"):
+        return None
+    from google.protobuf import json_format
+
+    from ..server import convert
+    from ..server._gen.discretion.v1 import policy_pb2
+
+    try:
+        message = json_format.Parse(content.decode("utf-8"), policy_pb2.CheckRequest())
+    except (json_format.ParseError, UnicodeDecodeError, RecursionError):
+        return None  # not the wire's JSON: read as a request file, whose errors say where
+    try:
+        return convert.request_from_proto(message)
+    except convert.RequestInvalid as error:
+        for violation in error.violations:
+            stderr.write(terminal(f"{args.request}: `{violation.field}`: {violation.description} "
+                                  "[invalid_argument]") + "\n")
+        return EXIT_USAGE
 
 
 def render(explanation: Explanation) -> str:

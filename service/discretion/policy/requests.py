@@ -59,6 +59,10 @@ _MAX_UINT32 = 2**32 - 1
 _OWNERS = {"": model.Request, "actor": model.Actor, "group": model.Group, "item": model.Item, "purpose": model.Purpose}
 _VOCABULARY = {(_OWNERS[fact.rpartition(".")[0]], fact.rpartition(".")[2]): words
                for fact, words in model.VOCABULARIES.items() if fact not in ("action", "destination.kind")}
+# Every enum field's words, `action` and `destination.kind` included: a word written as the wire names it
+# (`ACTION_QUOTE`, what grpcurl's JSON holds) is refused with the word meant, never read as an unknown word.
+_WIRE_NAMED = {(({**_OWNERS, "destination": model.Destination})[fact.rpartition(".")[0]], fact.rpartition(".")[2]):
+               words for fact, words in model.VOCABULARIES.items()}
 
 
 class RequestDataError(ValueError):
@@ -215,6 +219,9 @@ def _build(cls: type, value: Any, path: str, at: tuple, reading: _Reading, inlin
         kwargs[key] = _convert(hints[key], raw, where, location, reading)
         if cls is model.Adoption and key in _LABEL_MAPS:
             kwargs[key] = label_map(kwargs[key].items(), where, reading.problems)
+        meant = _wire_word(_WIRE_NAMED.get((cls, key), ()), kwargs[key])
+        if meant is not None:
+            raise RequestDataError(where, f"`{kwargs[key]}` is the wire's name: did you mean `{meant}`?", location)
         words = _VOCABULARY.get((cls, key))
         if words is not None and kwargs[key] not in words:
             raise RequestDataError(where, f"`{kwargs[key]}` is not one of " + ", ".join(f"`{w}`" for w in words),
@@ -232,6 +239,14 @@ def _build(cls: type, value: Any, path: str, at: tuple, reading: _Reading, inlin
         return cls(**kwargs)
     except TypeError as error:
         raise RequestDataError(path, str(error), at) from None
+
+
+def _wire_word(words: tuple[str, ...], value: object) -> str | None:
+    """The word `value` names as the wire's enum does (`ACTION_QUOTE`: `quote`), if it is one."""
+    if not words or not isinstance(value, str) or not value.isupper() or "_" not in value:
+        return None
+    lowered = value.lower()
+    return next((word for word in words if lowered.endswith("_" + word)), None)
 
 
 def _fixtures_of(fixtures: Mapping, kind: str, path: str) -> Mapping:
