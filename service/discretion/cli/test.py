@@ -32,6 +32,8 @@ def register(subparsers) -> None:
     parser.add_argument("--min-coverage", type=_percent, metavar="N",
                         help="fail when fewer than N%% of the rules are exercised (implies --coverage)")
     parser.add_argument("--verbose", "-v", action="store_true", help="name every case, not only the failures")
+    parser.add_argument("--format", choices=("text", "junit"), default="text",
+                        help="junit: JUnit XML on standard output, for CI's test reports (the rest on standard error)")
     parser.set_defaults(func=run)
 
 
@@ -43,6 +45,9 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         return EXIT_USAGE
     coverage = args.coverage or args.min_coverage is not None
     runs = [run_tests(p, coverage=coverage) for p in paths]
+    if args.format == "junit":
+        stdout.write(junit(runs))
+        stdout = stderr  # what a person reads goes beside the report, not into it
     errors = [d for r in runs for d in r.diagnostics if d.severity == "error"]
     for diagnostic in sorted({(d.file, d.line, d.column, d.code): d for d in errors}.values(), key=Diagnostic.sort_key):
         stdout.write(render_with_source(diagnostic) + "\n")
@@ -157,3 +162,46 @@ def _gaps(report: list[AgreementCoverage]):
                     what = "was never evaluated" if len(missing) == 2 else f"never {missing[0]}"
                     found.append((entry.file, entry.line, entry.column, f"`{entry.text}` {what} (rule `{use.key[2]}`)"))
     return [f"{file}:{line}:{column}: {text}" for file, line, column, text in sorted(found)]
+
+
+def junit(runs: list[TestRun]) -> str:
+    """The runs as JUnit XML: a <testsuite> per suite, a <testcase> per case, a <failure> per failed case with
+    what differed, an <error> per suite that could not run and per rule error. Every text is escaped for the
+    terminal first (authors' text may hold control characters, which XML 1.0 cannot carry)."""
+    from xml.etree import ElementTree as ET
+
+    root = ET.Element("testsuites", name="discretion test")
+    errors = sorted({(d.file, d.line, d.column, d.code): d for r in runs for d in r.rules.diagnostics
+                     if d.severity == "error"}.values(), key=Diagnostic.sort_key)
+    if errors:
+        rules = ET.SubElement(root, "testsuite", name="rules", tests="1", failures="0", errors="1")
+        case = ET.SubElement(rules, "testcase", classname="rules", name="the rules compile")
+        ET.SubElement(case, "error", message=terminal(f"{len(errors)} rule errors"), type="rule_errors").text = \
+            terminal("\n".join(d.render() for d in errors))
+    total = failures = suite_errors = 0
+    for test_run in runs:
+        for suite in test_run.suites:
+            failed = suite.failed
+            element = ET.SubElement(root, "testsuite", name=terminal(str(suite.path)), file=terminal(str(suite.path)),
+                                    tests=str(len(suite.results) or 1), failures=str(len(failed)),
+                                    errors="0" if suite.document is not None else "1")
+            if suite.document is None:
+                suite_errors += 1
+                case = ET.SubElement(element, "testcase", classname=terminal(str(suite.path)), name="the suite reads")
+                ET.SubElement(case, "error", message="the file has errors", type="suite_errors").text = \
+                    terminal("\n".join(d.render() for d in suite.diagnostics))
+                continue
+            for result in suite.results:
+                total += 1
+                case = ET.SubElement(element, "testcase", classname=terminal(result.suite or str(suite.path)),
+                                     name=terminal(result.name), file=terminal(result.file), line=str(result.line))
+                if not result.passed:
+                    failures += 1
+                    ET.SubElement(case, "failure", message=terminal("; ".join(result.problems)),
+                                  type="mismatch").text = "\n".join(terminal(line) for line in _failure(result)[1:])
+    root.set("tests", str(total + bool(errors) + suite_errors))
+    root.set("failures", str(failures))
+    root.set("errors", str(bool(errors) + suite_errors))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
