@@ -280,3 +280,138 @@ def _post(port: int, path: str) -> tuple[int, dict]:
     connection.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
     answer = connection.getresponse()
     return answer.status, json.loads(answer.read())
+
+
+# ---- what a hostile or careless client sends -----------------------------------------------------------------
+
+
+def raw(server, data: bytes, *, timeout: float = 10) -> bytes:
+    """Everything the server sends back for `data` on one connection, until it closes it."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", http_port(server)), timeout=timeout) as connection:
+        connection.sendall(data)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+        return received
+
+
+def _request(method: str, path: str, body: bytes, headers: str = "Content-Type: application/json\r\n") -> bytes:
+    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("first", ["unknown path", "wrong type", "get with a body"])
+def test_a_body_left_unread_is_never_read_as_the_next_request(face, first):
+    smuggled = _request("POST", "/v1/check", json.dumps(QUOTE).encode())
+    data = {"unknown path": _request("POST", "/v1/nothing", smuggled),
+            "wrong type": _request("POST", "/v1/check", smuggled, "Content-Type: text/plain\r\n"),
+            "get with a body": _request("GET", "/v1/agreements", smuggled)}[first]
+    answered = raw(face, data)
+    assert answered.count(b"HTTP/1.1 ") == 1, answered[:400]  # one answer, then the connection ends
+    assert not answered.startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize("headers", [
+    "Content-Type: application/json\r\nContent-Length: 2\r\n",  # two lengths: which one?
+    "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+])
+def test_framing_that_two_readers_could_read_differently_is_refused(face, headers):
+    body = json.dumps(QUOTE).encode()
+    answered = raw(face, _request("POST", "/v1/check", body, headers))
+    assert answered.startswith(b"HTTP/1.1 400"), answered[:200]
+    plus = (f"POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: +{len(body)}\r\n\r\n").encode() + body
+    assert raw(face, plus).startswith(b"HTTP/1.1 400")
+
+
+def test_http_servers_own_refusals_are_json_and_close_the_connection(face):
+    answered = raw(face, b"BREW /v1/check HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, _, body = answered.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 501") and b"Connection: close" in head
+    assert set(json.loads(body)) == {"code", "message"}
+
+
+def test_a_message_larger_than_grpc_takes_is_refused_whatever_the_size_of_its_json(start_ops):
+    server = start_ops(RULES, "--http-address", "127.0.0.1:0", "--max-message-bytes", "4096", workers=1)
+    attributes = {f"k{n}": 1 for n in range(300)}  # ~3.4 KB of JSON, ~6 KB as a message
+    body = json.dumps({**QUOTE, "attributes": attributes}, separators=(",", ":")).encode()
+    assert len(body) < 4096
+    status, answer, _ = ask(server, "POST", "/v1/check", raw=body)
+    assert status == 429 and "as a message" in answer["message"]
+
+
+def test_a_worker_takes_a_bounded_number_of_connections(start_ops):
+    import socket
+
+    from discretion.server.http import _CONNECTIONS
+
+    server = start_ops(RULES, "--http-address", "127.0.0.1:0", workers=1)
+    held = [socket.create_connection(("127.0.0.1", http_port(server)), timeout=10) for _ in range(_CONNECTIONS)]
+    try:
+        import time
+
+        time.sleep(0.5)
+        extra = socket.create_connection(("127.0.0.1", http_port(server)), timeout=10)
+        extra.sendall(_request("POST", "/v1/check", json.dumps(QUOTE).encode()))
+        assert extra.recv(100) == b""  # closed at once: no thread for it
+        extra.close()
+    finally:
+        for connection in held:
+            connection.close()
+    eventually(lambda: ask(server, "POST", "/v1/check", QUOTE)[0] == 200)  # and the worker answers again
+
+
+def test_a_renewed_client_ca_is_the_only_one_trusted_from_the_next_connection(start_ops, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = Authority(tmp_path / "a", "CA A"), Authority(tmp_path / "b", "CA B")
+    served = first.issue("discretion.test", server=True)
+    client_ca = tmp_path / "client-ca.pem"
+    client_ca.write_bytes(first.pem())
+    server = start_ops(RULES, "--http-address", "127.0.0.1:0", "--tenants", str(tenants_file(tmp_path)),
+                       "--tls-cert", str(served.certificate), "--tls-key", str(served.key),
+                       "--tls-client-ca", str(client_ca), workers=1)
+
+    def presenting(authority: Authority) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(first.path))
+        issued = authority.issue("forum.example.org")
+        context.load_cert_chain(str(issued.certificate), str(issued.key))
+        return context
+
+    assert ask(server, "POST", "/v1/check", QUOTE, {}, presenting(first))[0] == 200
+    client_ca.write_bytes(second.pem())  # the operator removes CA A
+    with pytest.raises((ssl.SSLError, ConnectionError, http.client.RemoteDisconnected)):
+        ask(server, "POST", "/v1/check", QUOTE, {}, presenting(first))
+    assert ask(server, "POST", "/v1/check", QUOTE, {}, presenting(second))[0] == 200
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda r: {**r, "action": {**r["action"], "properties": {"attribution": {"authorIdentity": True}}}},
+     "action.properties"),
+    (lambda r: {**r, "attribution": {"authorIdentity": True}}, "attribution"),
+    (lambda r: {**r, "subject": {**r["subject"], "attribution": {}}}, "subject.attribution"),
+    (lambda r: {**r, "subject": {**r["subject"], "type": ["user"]}}, "subject.type"),
+    (lambda r: {**r, "evaluations": [{}]}, "evaluations"),  # a list of evaluations is /evaluations' to read
+])
+def test_authzen_refuses_what_it_does_not_map_rather_than_ignore_it(face, change, field):
+    request = change(_fixture("quote-named-speaker.json")["request"])
+    status, answer, _ = ask(face, "POST", "/access/v1/evaluation", request)
+    assert status == 400, answer
+    [bad] = [detail for detail in answer["details"] if detail["@type"].endswith("google.rpc.BadRequest")]
+    assert [violation["field"] for violation in bad["fieldViolations"]] == [field]
+
+
+def test_authzen_refuses_a_key_given_twice_and_options_it_does_not_know(face):
+    body = json.dumps(_fixture("quote-named-speaker.json")["request"])
+    doubled = body[:-1] + ', "context": {"enforcesObligations": true}}'  # the last would win in most readers
+    status, answer, _ = ask(face, "POST", "/access/v1/evaluation", raw=doubled.encode())
+    assert status == 400 and "given twice" in answer["message"]
+    evaluations = _fixture("evaluations-execute-all.json")["request"]
+    for options in ([], {"evaluationsSemantic": "deny_on_first_deny"}):
+        assert ask(face, "POST", "/access/v1/evaluations", {**evaluations, "options": options})[0] == 400
+
+
+def test_the_configuration_never_names_a_host_a_caller_made_up(face):
+    _, answer, _ = ask(face, "GET", "/.well-known/authzen-configuration", headers={"Host": "evil.example/x?"})
+    assert answer["policy_decision_point"] == "http://localhost"

@@ -307,7 +307,9 @@ def _start_http(settings: ServerSettings, servicer: PolicyServicer, metrics: Met
     from .http import create_http_server, policy_routes, serve_in_background
 
     try:
-        server, _ = create_http_server(settings, {**policy_routes(servicer), **authzen_routes(servicer)},
+        routes = {**policy_routes(servicer, settings.max_message_bytes),
+                  **authzen_routes(servicer, settings.max_message_bytes)}
+        server, _ = create_http_server(settings, routes,
                                           lambda path, code: metrics.http_requests(path, str(code)).inc())
     except OSError as error:
         raise CannotListen(f"cannot listen on `{settings.http_address}`: {error}") from error

@@ -25,12 +25,15 @@ Discretion said (`decision`, `decisionId`, `obligations`, `reason`,
 
 A refused request is an HTTP error with a `google.rpc.Status` body, whose
 field violations name the CheckRequest field the AuthZEN field maps to
-(`actor.id` for `subject.id`).
+(`actor.id` for `subject.id`). A key this does not map (anywhere: the top,
+`subject`, `action`, `resource`, `context`, `options`), a key given twice, or a
+value of the wrong type is refused: a fact ignored could loosen the answer.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -38,7 +41,7 @@ from google.protobuf import json_format
 
 from ._gen.discretion.v1 import policy_pb2 as pb
 from .call import PlainCall, refusal
-from .http import Route, as_json
+from .http import Route, as_json, within
 
 if TYPE_CHECKING:
     from .servicer import PolicyServicer
@@ -56,35 +59,47 @@ _GROUP = {"adoptions", "participants", "community", "privacy", "visibility", "co
 _CONTEXT = {"destination", "attribution", "quotedText", "format", "derived", "purpose", "attributes",
             "requestContext", "spanUnit", "enforcesObligations"}
 _SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")
+_EVALUATION = {"subject", "action", "resource", "context"}
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
 
 
-def authzen_routes(servicer: PolicyServicer) -> dict[tuple[str, str], Route]:
+def authzen_routes(servicer: PolicyServicer, max_bytes: int) -> dict[tuple[str, str], Route]:
     def evaluation(body: bytes, call: PlainCall) -> dict:
         request = _object(body)
+        _only(request, _EVALUATION, "")
+        return _evaluate(request, call)
+
+    def _evaluate(request: dict, call: PlainCall) -> dict:
         check, enforces = _check(request, "")
-        response = pb.CheckResponse.FromString(_bytes(servicer.Check(check.SerializeToString(), call)))
+        response = pb.CheckResponse.FromString(_bytes(servicer.Check(within(check.SerializeToString(), max_bytes),
+                                                                     call)))
         return _evaluated(response, enforces)
 
     def evaluations(body: bytes, call: PlainCall) -> dict:
         request = _object(body)
+        _only(request, _EVALUATION | {"evaluations", "options"}, "")
         listed = request.get("evaluations")
-        options = request.get("options") or {}
+        options = request.get("options", {})
         if not isinstance(options, dict):
             raise _invalid("options", "expected an object")
+        _only(options, {"evaluations_semantic"}, "options.")
         semantic = options.get("evaluations_semantic", "execute_all")
         if semantic not in _SEMANTICS:
             raise _invalid("options.evaluations_semantic", f"one of {', '.join(_SEMANTICS)}")
         if listed is None or listed == []:  # no evaluations: the request is one evaluation (AuthZEN 1.0 §7.1)
-            return {"evaluations": [evaluation(body, call)]}
+            return {"evaluations": [_evaluate({k: v for k, v in request.items() if k in _EVALUATION}, call)]}
         if not isinstance(listed, list) or not all(isinstance(one, dict) for one in listed):
             raise _invalid("evaluations", "expected a list of objects")
-        defaults = {key: request[key] for key in ("subject", "action", "resource", "context") if key in request}
+        defaults = {key: request[key] for key in _EVALUATION if key in request}
         checks, enforcing = [], []
         for index, one in enumerate(listed):
+            _only(one, _EVALUATION, f"evaluations[{index}].")
+            # Each part an evaluation names replaces the default's whole (AuthZEN 1.0 §7.1), `context` included:
+            # its `enforcesObligations` is the evaluation's own.
             check, enforces = _check({**defaults, **one}, f"evaluations[{index}].")
             checks.append(check)
             enforcing.append(enforces)
-        batch = pb.CheckBatchRequest(checks=checks).SerializeToString()
+        batch = within(pb.CheckBatchRequest(checks=checks).SerializeToString(), max_bytes)
         results = pb.CheckBatchResponse.FromString(_bytes(servicer.CheckBatch(batch, call))).results
         answered = []
         for result, enforces in zip(results, enforcing, strict=True):
@@ -112,9 +127,25 @@ def _invalid(field: str, description: str):
     return refusal(grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {description}", [(field, description)])
 
 
+def _only(part: dict, allowed: set[str], where: str) -> None:
+    """Refuse a key this does not map: a fact ignored could loosen the answer."""
+    unknown = sorted(set(part) - allowed)
+    if unknown:
+        raise _invalid(where + unknown[0], f"not a field this maps; one of {', '.join(sorted(allowed))}")
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict:
+    found: dict = {}
+    for key, value in pairs:
+        if key in found:  # which one a reader keeps differs between readers: neither is taken
+            raise _invalid(key, "given twice")
+        found[key] = value
+    return found
+
+
 def _object(body: bytes) -> dict:
     try:
-        found = json.loads(body.decode("utf-8"))
+        found = json.loads(body.decode("utf-8"), object_pairs_hook=_unique)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise _invalid("", f"the body is not JSON ({error})") from None
     if not isinstance(found, dict):
@@ -147,12 +178,18 @@ def _check(request: dict, where: str) -> tuple[pb.CheckRequest, bool]:
     context = request.get("context", {})
     if not isinstance(context, dict):
         raise _invalid(where + "context", "expected an object")
-    kind = _SUBJECT_TYPES.get(subject.get("type"))
+    _only(subject, {"type", "id", "properties"}, where + "subject.")
+    _only(action, {"name"}, where + "action.")  # AuthZEN's action.properties: nothing here reads them
+    _only(resource, {"type", "id", "properties"}, where + "resource.")
+    kind = _SUBJECT_TYPES.get(subject.get("type")) if isinstance(subject.get("type"), str) else None
     if kind is None:
         raise _invalid(where + "subject.type", "`user` or `service`")
-    name = _ACTIONS.get(action.get("name"))
+    name = _ACTIONS.get(action.get("name")) if isinstance(action.get("name"), str) else None
     if name is None:
         raise _invalid(where + "action.name", "`share`, `quote` or `export`")
+    for field, value in (("subject.id", subject.get("id", "")), ("resource.id", resource.get("id", ""))):
+        if not isinstance(value, str):
+            raise _invalid(where + field, "expected a string")
     if resource.get("type") != "group":
         raise _invalid(where + "resource.type", "`group`: the resource is the group whose items are acted on")
     actor = {"id": subject.get("id", ""), "kind": kind, **_properties(subject, where + "subject", _ACTOR)}
@@ -191,4 +228,6 @@ def _base(call: PlainCall) -> str:
     """This service's URL as the caller reached it (the Host it asked for)."""
     headers = dict(call.invocation_metadata())
     scheme = "https" if call.secure or headers.get("x-forwarded-proto") == "https" else "http"
-    return f"{scheme}://{headers.get('host', 'localhost')}"
+    host = headers.get("host", "")
+    # Only a host name or address, with a port: what a client is told to call is never a caller's free text.
+    return f"{scheme}://{host if _HOST.fullmatch(host) else 'localhost'}"

@@ -16,14 +16,28 @@ the gRPC-HTTP mapping gives it, with a `google.rpc.Status` in JSON as the body
 
 Each worker serves the port (SO_REUSEPORT, as the gRPC port); with TLS, the
 handshake happens in the connection's own thread, within
-`_HANDSHAKE_SECONDS`, so a client that never finishes it holds up no other.
+`_HANDSHAKE_SECONDS`, with the certificate, key and client CA read again when
+their files change (as the gRPC port reads them), so a client that never
+finishes it holds up no other and a removed CA stops authenticating at once.
+
+Bounded as the gRPC port is: at most `_CONNECTIONS` connections a worker (one
+more is closed at once), at most `settings.threads` requests parsed and
+decided at a time (a JSON body costs many times its size while parsed), a
+body no larger than `--max-message-bytes` as JSON and as the message it
+becomes, and a connection idle or trickling for `_READ_SECONDS` closed.
+Framing is strict: one Content-Length of digits only, no Transfer-Encoding,
+and any answer but a success closes the connection, so a body left unread can
+never be taken for the next request (which, behind a proxy that reuses
+connections, would answer someone else).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
+import pathlib
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +48,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
+from ..store.watch import Watched, all_present
 from ._gen.discretion.v1 import policy_pb2 as pb
 from .call import PlainCall, Refusal, refusal
 from .correlation import TRAILER
@@ -45,7 +60,9 @@ if TYPE_CHECKING:
 __all__ = ["PlainCall", "create_http_server", "grpc_status_to_http"]
 
 _HANDSHAKE_SECONDS = 10.0
-_READ_SECONDS = 30.0  # a body not sent in this long is given up on
+_READ_SECONDS = 10.0  # a connection that sends nothing for this long is closed
+_CONNECTIONS = 64  # a worker's open connections; past it a new one is closed at once
+_LENGTH = re.compile(r"[0-9]{1,12}")
 
 # The gRPC-HTTP mapping (google.rpc.Code's comments; grpc-gateway's table).
 _HTTP = {
@@ -78,6 +95,14 @@ def json_message(message: type[Message], body: bytes) -> Message:
                       [("", str(error) or type(error).__name__)]) from None
 
 
+def within(data: bytes, max_bytes: int) -> bytes:
+    """The message's bytes, if gRPC would take them: JSON a fraction of the size can say as much."""
+    if len(data) > max_bytes:
+        raise refusal(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                      f"the request is {len(data)} bytes as a message; at most {max_bytes} (--max-message-bytes)")
+    return data
+
+
 def as_json(message: Message) -> dict:
     return json_format.MessageToDict(message, preserving_proto_field_name=False)
 
@@ -86,16 +111,16 @@ def _answered(answer: Message | bytes, message: type[Message]) -> Message:
     return message.FromString(answer) if isinstance(answer, bytes) else answer
 
 
-def policy_routes(servicer: PolicyServicer) -> dict[tuple[str, str], Route]:
+def policy_routes(servicer: PolicyServicer, max_bytes: int) -> dict[tuple[str, str], Route]:
     """/v1: the PolicyService methods a platform calls, as JSON."""
 
     def check(body: bytes, call: PlainCall) -> dict:
-        request = json_message(pb.CheckRequest, body)
-        return as_json(_answered(servicer.Check(request.SerializeToString(), call), pb.CheckResponse))
+        request = within(json_message(pb.CheckRequest, body).SerializeToString(), max_bytes)
+        return as_json(_answered(servicer.Check(request, call), pb.CheckResponse))
 
     def check_batch(body: bytes, call: PlainCall) -> dict:
-        request = json_message(pb.CheckBatchRequest, body)
-        return as_json(_answered(servicer.CheckBatch(request.SerializeToString(), call), pb.CheckBatchResponse))
+        request = within(json_message(pb.CheckBatchRequest, body).SerializeToString(), max_bytes)
+        return as_json(_answered(servicer.CheckBatch(request, call), pb.CheckBatchResponse))
 
     def agreements(body: bytes, call: PlainCall) -> dict:
         return as_json(servicer.ListAgreements(b"", call))
@@ -106,10 +131,12 @@ def policy_routes(servicer: PolicyServicer) -> dict[tuple[str, str], Route]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog: connections arrive in bursts
     block_on_close = False
 
-    def __init__(self, address: tuple, family: int, reuse_port: bool, tls: ssl.SSLContext | None,
-                 routes: dict[tuple[str, str], Route], max_body: int, counted: Callable[[str, int], None]):
+    def __init__(self, address: tuple, family: int, reuse_port: bool, tls: _TlsFiles | None,
+                 routes: dict[tuple[str, str], Route], max_body: int, counted: Callable[[str, int], None],
+                 deciding: int):
         self.address_family = family
         self.reuse_port = reuse_port
         self.routes = routes
@@ -118,10 +145,26 @@ class _Server(ThreadingHTTPServer):
         self.stopping = False
         self._active = 0
         self._idle = threading.Condition()
+        self._connections = threading.BoundedSemaphore(_CONNECTIONS)
+        self.deciding = threading.BoundedSemaphore(max(1, deciding))
+        self.tls = tls
         super().__init__(address, _Handler)
-        if tls is not None:
-            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
-        self.tls = tls is not None
+
+    def process_request(self, request, client_address) -> None:
+        if not self._connections.acquire(blocking=False):  # at the bound: no thread for this one
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._connections.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
 
     def server_bind(self) -> None:
         if self.reuse_port:  # the workers of one server share the port, as they share the gRPC one
@@ -129,14 +172,21 @@ class _Server(ThreadingHTTPServer):
         super().server_bind()
 
     def finish_request(self, request, client_address) -> None:
-        if self.tls:  # in this connection's thread: a slow handshake holds up nobody else
-            try:
-                request.settimeout(_HANDSHAKE_SECONDS)
-                request.do_handshake()
-            except (OSError, ssl.SSLError):
-                return
-        request.settimeout(_READ_SECONDS)
-        super().finish_request(request, client_address)
+        if self.tls is None:
+            request.settimeout(_READ_SECONDS)
+            super().finish_request(request, client_address)
+            return
+        # In this connection's thread: a slow handshake holds up nobody else; the files as they are now.
+        secure = self.tls.context().wrap_socket(request, server_side=True, do_handshake_on_connect=False)
+        try:
+            secure.settimeout(_HANDSHAKE_SECONDS)
+            secure.do_handshake()
+            secure.settimeout(_READ_SECONDS)
+            super().finish_request(secure, client_address)
+        except (OSError, ssl.SSLError):
+            return
+        finally:
+            secure.close()
 
     def handle_error(self, request, client_address) -> None:
         pass  # a connection reset or cut short is the client's affair, not a traceback on stderr
@@ -184,13 +234,22 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.answering():
             self._answer_now(method)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a bad request line, a method it does not know) as a Status in JSON."""
+        self.close_connection = True
+        status = {"code": code_pb2.INVALID_ARGUMENT if code < 500 else code_pb2.INTERNAL,
+                  "message": message or HTTPStatus(code).phrase}
+        try:
+            self._send(code, status, "other")
+        except OSError:
+            pass
+
     def _answer_now(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
         route = self.server.routes.get((method, path))
         if self.server.stopping:
             self.close_connection = True
-            self._send(503, {"code": code_pb2.UNAVAILABLE, "message": "the server is stopping"}, path,
-                       {"Connection": "close"})
+            self._send(503, {"code": code_pb2.UNAVAILABLE, "message": "the server is stopping"}, path)
             return
         try:
             if route is None:
@@ -199,8 +258,9 @@ class _Handler(BaseHTTPRequestHandler):
                               f"{method} {path}: " + (f"use {', '.join(allowed)}" if allowed else "no such path"))
             body = self._body(method)
             call = PlainCall(list(self.headers.items()), self._certificate(),
-                            isinstance(self.connection, ssl.SSLSocket))
-            answer = route(body, call)
+                             isinstance(self.connection, ssl.SSLSocket))
+            with self.server.deciding:  # a JSON body costs many times its size while parsed: a few at a time
+                answer = route(body, call)
         except Refusal as refused:
             self._send(grpc_status_to_http(refused.code), as_json(refused.status), path)
             return
@@ -214,23 +274,27 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, answer, path, extra)
 
     def _body(self, method: str) -> bytes:
+        if self.headers.get_all("Transfer-Encoding"):
+            raise refusal(grpc.StatusCode.INVALID_ARGUMENT, "send the body with a Content-Length, no Transfer-Encoding")
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1 or (lengths and not _LENGTH.fullmatch(lengths[0].strip())):
+            raise refusal(grpc.StatusCode.INVALID_ARGUMENT, "one Content-Length, of digits only")
+        length = int(lengths[0]) if lengths else 0
         if method != "POST":
+            if length:
+                raise refusal(grpc.StatusCode.INVALID_ARGUMENT, f"a {method} has no body")
             return b""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            raise refusal(grpc.StatusCode.INVALID_ARGUMENT, "send the body with a Content-Length, not chunked")
+        if not lengths:
+            raise refusal(grpc.StatusCode.INVALID_ARGUMENT, "a body needs its Content-Length")
+        if length > self.server.max_body:
+            raise refusal(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                          f"the body is {length} bytes; at most {self.server.max_body} (--max-message-bytes)")
+        body = self.rfile.read(length)
         kind = self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
         if kind != "application/json":
             raise refusal(grpc.StatusCode.INVALID_ARGUMENT, f"Content-Type `{kind}`: the body is JSON "
                           "(application/json)", [("Content-Type", "expected application/json")])
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            raise refusal(grpc.StatusCode.INVALID_ARGUMENT, "a body needs its Content-Length") from None
-        if length < 0 or length > self.server.max_body:
-            self.close_connection = True  # the body is not read: the connection cannot carry another request
-            raise refusal(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                          f"the body is {length} bytes; at most {self.server.max_body} (--max-message-bytes)")
-        return self.rfile.read(length)
+        return body
 
     def _certificate(self) -> bytes | None:
         """The client certificate the handshake verified against the client CA, as PEM; None without one."""
@@ -242,6 +306,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: dict, path: str, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if status != 200:
+            # A refusal may leave a body unread: the connection ends here, so nothing of it is read as a request.
+            self.close_connection = True
+            headers = {**(headers or {}), "Connection": "close"}
+        # Counted before the answer leaves: whoever reads the metrics after it sees it counted.
+        self.server.counted(path if path in {p for _, p in self.server.routes} else "other", status)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -249,7 +319,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
-        self.server.counted(path if path in {p for _, p in self.server.routes} else "other", status)
 
 
 def create_http_server(settings: ServerSettings, routes: dict[tuple[str, str], Route],
@@ -259,21 +328,42 @@ def create_http_server(settings: ServerSettings, routes: dict[tuple[str, str], R
     host, _, port = settings.http_address.rpartition(":")
     bare = host.strip("[]")
     family = socket.AF_INET6 if ":" in bare else socket.AF_INET
-    server = _Server((bare or "0.0.0.0", int(port)), family, settings.reuse_port, _tls_context(settings), routes,
-                     settings.max_message_bytes, counted)
+    tls = _TlsFiles(settings.tls) if settings.tls is not None else None
+    server = _Server((bare or "0.0.0.0", int(port)), family, settings.reuse_port, tls, routes,
+                     settings.max_message_bytes, counted, settings.threads)
     return server, server.server_address[1]
 
 
-def _tls_context(settings: ServerSettings) -> ssl.SSLContext | None:
-    if settings.tls is None:
-        return None
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(str(settings.tls.certificate), str(settings.tls.private_key))
-    if settings.tls.client_ca:
-        context.load_verify_locations(str(settings.tls.client_ca))
-        context.verify_mode = ssl.CERT_REQUIRED  # as the gRPC port: mutual TLS or no connection
-    return context
+class _TlsFiles:
+    """The TLS context of the files as they are now: read again, for the next connection, when one changed
+    (a file missing is one caught mid-swap, and the last good context serves meanwhile)."""
+
+    def __init__(self, files: Any):
+        self._files = files
+        self._watched = Watched([pathlib.Path(p) for p in (files.certificate, files.private_key, files.client_ca)
+                                 if p])
+        self._context = self._read()
+        self._lock = threading.Lock()
+
+    def _read(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(str(self._files.certificate), str(self._files.private_key))
+        if self._files.client_ca:
+            context.load_verify_locations(str(self._files.client_ca))
+            context.verify_mode = ssl.CERT_REQUIRED  # as the gRPC port: mutual TLS or no connection
+        return context
+
+    def context(self) -> ssl.SSLContext:
+        with self._lock:
+            now = self._watched.look()
+            if all_present(now) and now != self._watched.seen:
+                try:
+                    self._context = self._read()
+                    self._watched.seen = now
+                except (OSError, ssl.SSLError):
+                    pass  # caught mid-rewrite: the last good context, and a look again next time
+            return self._context
 
 
 def serve_in_background(server: _Server) -> threading.Thread:
