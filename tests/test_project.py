@@ -77,3 +77,29 @@ def test_the_schema_offers_editors_the_consent_scopes_of_the_model():
     schema = json.loads((ROOT / "service" / "discretion" / "policy" / "schema.json").read_text())
     offered = schema["$defs"]["consentScope"]["anyOf"][0]
     assert dict(zip(offered["enum"], offered["enumDescriptions"], strict=True)) == CONSENT_SCOPES
+
+
+def test_a_generic_validator_reports_the_errors_of_the_kind_of_file_it_is():
+    """An editor's validator knows nothing of our diagnostics: the schema itself must send each file to one
+    branch, so a broken agreement is told about its own fields, never that it lacks `suite:`."""
+    import json
+
+    import jsonschema
+
+    from discretion.source import parse
+
+    def read(text: str):  # as an editor reads YAML: times stay text
+        return parse(text, "file.yaml")[0].data
+
+    schema = json.loads((ROOT / "service" / "discretion" / "policy" / "schema.json").read_text())
+    assert schema["$id"].endswith(".json") and "oneOf" not in schema
+    validator = jsonschema.Draft202012Validator(schema)
+    for path in sorted((ROOT / "rules").glob("*.yaml")):
+        assert not list(validator.iter_errors(read(path.read_text()))), path
+    agreement = read((ROOT / "rules" / "chatham-house.yaml").read_text().replace("effect: allow", "effect: alow", 1))
+    errors = list(validator.iter_errors(agreement))
+    assert errors and all(list(e.absolute_path)[:1] == ["versions"] for e in errors), [e.message for e in errors]
+    suite = read((ROOT / "rules" / "tlp.test.yaml").read_text())
+    suite["cases"][0]["expectt"] = suite["cases"][0].pop("expect")
+    errors = list(validator.iter_errors(suite))
+    assert errors and all(list(e.absolute_path)[:1] == ["cases"] for e in errors), [e.message for e in errors]
