@@ -103,3 +103,11 @@ def test_a_generic_validator_reports_the_errors_of_the_kind_of_file_it_is():
     suite["cases"][0]["expectt"] = suite["cases"][0].pop("expect")
     errors = list(validator.iter_errors(suite))
     assert errors and all(list(e.absolute_path)[:1] == ["cases"] for e in errors), [e.message for e in errors]
+
+
+def test_the_changelog_has_the_packages_version():
+    import tomllib
+
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert f"## [{version}]" in (ROOT / "CHANGELOG.md").read_text()
+    assert (ROOT / "LICENSE").read_text().startswith(" " * 33 + "Apache License\n")
