@@ -45,6 +45,8 @@ test: $(STAMP) $(HELM_STAMP) $(GO_PLUGINS_STAMP) typescript promtool chromium
 	cargo fmt --check --manifest-path native/Cargo.toml
 	cargo clippy --quiet --release --all-targets --features python --manifest-path native/Cargo.toml -- -D warnings
 	cargo test --quiet --release --manifest-path native/Cargo.toml
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The TypeScript client: its packages from npm (as package-lock.json pins them), then compiled.

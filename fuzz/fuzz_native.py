@@ -152,7 +152,7 @@ def _coherent(request: model.Request) -> model.Request:
         actor = replace(actor, role="member", organization="", installed_by=actor.installed_by or "u0")
     else:
         actor = replace(actor, installed_by="")
-    items = tuple(replace(item, id=f"i{index}", labels=tuple(l for l in item.labels if l.scheme))
+    items = tuple(replace(item, id=f"i{index}", labels=tuple(label for label in item.labels if label.scheme))
                   for index, item in enumerate(request.items)) or (model.Item(id="i0", author=PEOPLE[0]),)
     group = replace(request.group, id=request.group.id or "g")
     destination = request.destination

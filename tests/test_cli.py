@@ -20,7 +20,8 @@ def _broken_rules(tmp_path: pathlib.Path) -> pathlib.Path:
     shutil.copytree(ROOT / "rules", rules)
     chatham = rules / "chatham-house.yaml"
     text = chatham.read_text()
-    text = text.replace("original_exchange_participant, personal_archive]}", "original_exchange_participant, personal_archiv]}", 1)
+    text = text.replace("original_exchange_participant, personal_archive]}",
+                        "original_exchange_participant, personal_archiv]}", 1)
     text = text.replace("when: {item.kind: [attendee_list, member_list]}", "when: {item.knd: [attendee_list]}", 1)
     chatham.write_text(text)
     return rules

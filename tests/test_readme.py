@@ -81,7 +81,8 @@ def test_lint_example(tmp_path):
         for number, content in lines.items():
             text[number - 1] = content
         path.write_text("\n".join(text) + "\n")
-    command = block("example", "lint").strip().replace(".venv/bin/discretion", str(pathlib.Path(sys.executable).parent / "discretion"))
+    command = block("example", "lint").strip().replace(".venv/bin/discretion",
+                                                       str(pathlib.Path(sys.executable).parent / "discretion"))
     result = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 3
     assert result.stdout == expected

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from discretion.engine import decide
 from discretion.engine.compiled import scheme_key
 from discretion.engine.model import (
-    DESTINATION_KINDS, Actor, Adoption, Attribution, Consent, Destination, Group, Item, Label, Person, Recipient,
-    Request, Service, Session,
+    DESTINATION_KINDS, Adoption, Attribution, Consent, Item, Label, Person, Recipient,
+    Request, Session,
 )
 from strategies import ADOPTABLE, NOW, PAIRS, PEOPLE, POLICY, POSTED, SCHEME_OWNER, S, budget, looser, requests
 
@@ -259,7 +259,8 @@ SEGMENTED = st.sampled_from(PAIRS).map(lambda pair: (
 
 
 @budget(300)
-@given(requests(AGREEMENTS), SEGMENTED, st.sampled_from(["presentation", "DISCUSSION", " discussion ", "dis\u0301cussion", "ｄiscus\u200bsion", "qa"]))
+@given(requests(AGREEMENTS), SEGMENTED,
+       st.sampled_from(["presentation", "DISCUSSION", " discussion ", "dis\u0301cussion", "ｄiscus\u200bsion", "qa"]))
 def test_segment_names_compare_without_case_and_an_unknown_segment_gets_every_segments_terms(drawn, adoptions, segment):
     request, _ = drawn
     request = adopt(request, adoptions)
@@ -320,7 +321,8 @@ def test_two_labels_of_one_scheme_are_at_least_as_strict_as_either_alone(drawn, 
     scheme = data.draw(st.sampled_from(["embargo", "press"] if "press" in adopted else sorted(POLICY.label_schemes)))
     values = POLICY.label_schemes[scheme].order
     first, second = (Label(scheme, data.draw(st.sampled_from(values)), set_by=setter,
-                           params=data.draw(st.sampled_from(PARAMS))) for setter in ("", data.draw(st.sampled_from(["", "admin"]))))
+                           params=data.draw(st.sampled_from(PARAMS)))
+                     for setter in ("", data.draw(st.sampled_from(["", "admin"]))))
     both = decide(POLICY, with_item(request, labels=(first, second)), now=NOW)
     # Beside the source's label, any other adds restrictions; two of the source's are each binding.
     for alone in (first, second) if second.set_by == "" else (first,):

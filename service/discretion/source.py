@@ -342,7 +342,8 @@ class _Composer:
 # (Persian, Indic scripts, emoji) stay allowed. Recorded here
 # (`Source.hidden`); the loader refuses them in agreements and bindings, while
 # request files may carry any text a request may.
-_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
+_HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069"
+                     "\ufeff\U000e0000-\U000e007f]")
 
 
 # ---- JSON ---------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_a_change_lists_the_cells_and_the_rule_and_exits_1(rules_copy):
     assert lines[0] == "matrix cells that change (3):" and lines[1] == "  chatham-house@1"
     assert ("    quote → actor_org_internal: allow_with_obligations, no longer owes redact_author_identity, "
             "redact_author_affiliation") in lines
-    assert any(l.startswith("  rule chatham-house@1/speaker-not-named changed  (") for l in lines)
+    assert any(line.startswith("  rule chatham-house@1/speaker-not-named changed  (") for line in lines)
 
 
 def test_a_change_no_cell_shows_is_still_reported(rules_copy):

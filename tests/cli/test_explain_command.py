@@ -48,7 +48,7 @@ def test_every_line_of_the_api_trace_is_shown_under_its_item(tmp_path):
         if rest.startswith("governed by"):
             assert f"  {rest}\n" in sections[item] + "\n"
         elif "@" in where:
-            shown = next(l for l in sections[item].splitlines() if l.strip().startswith(where + " "))
+            shown = next(line for line in sections[item].splitlines() if line.strip().startswith(where + " "))
             assert shown.split(None, 1)[1] == what.removeprefix("not applicable, "), line
         else:
             assert f"item {item}: {rest}\n" in result.out, line

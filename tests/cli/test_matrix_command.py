@@ -120,7 +120,7 @@ def test_the_html_page_is_self_contained_and_well_formed(tmp_path):
     assert parser.open == [] and parser.fetches == []
     assert "url(" not in text and "@import" not in text
     # The only address is the agreement's source, a link to follow, not an asset to load.
-    assert [l for l in parser.links if not l.startswith("#")] == ["https://www.chathamhouse.org/about-us/chatham-house-rule"]
+    assert [link for link in parser.links if not link.startswith("#")] == ["https://www.chathamhouse.org/about-us/chatham-house-rule"]
     assert text.count('class="deny"') >= 2 and text.count('class="oblige"') >= 10
 
 

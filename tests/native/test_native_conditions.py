@@ -16,7 +16,6 @@ import sys
 import discretion_native
 import pytest
 import re2
-from google.protobuf import text_format
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

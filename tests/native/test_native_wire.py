@@ -12,7 +12,6 @@ import pathlib
 import sys
 
 import pytest
-from google.protobuf import struct_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -27,7 +27,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "explain", help="decide one request and show why, item by item",
         description="Decide the request in a file (the wire's JSON, as grpcurl takes it; or YAML: its fields, "
-                    "or `request:` with `fixtures:`, or a suite with `--case`) and show, per item, the governing agreement versions, the rules that "
+                    "or `request:` with `fixtures:`, or a suite with `--case`) and show, per item, the governing "
+                    "agreement versions, the rules that "
                     "decided, the conditions that did not hold, and the decision with its obligations.")
     parser.add_argument("request", metavar="REQUEST.yaml", help="the request file; `-` reads standard input")
     parser.add_argument("--rules", default="rules", metavar="DIR", help="the rules directory (default: rules)")

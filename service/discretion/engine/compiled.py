@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from .model import NEW_TERMS_CONSENT, Adoption, Instant
 

@@ -170,7 +170,6 @@ def _minors_everywhere(request: Request) -> Request:
 def _decide_item(policy: CompiledPolicy, terms: Terms, audiences: tuple[Request, ...], item: Item,
                  requested_at: Instant, outcome: _Outcome, tracer: Tracer | None, memo: dict) -> tuple[str, ...]:
     """Evaluate one item under every set of terms, labelling and audience that may apply; the stricter holds."""
-    request = audiences[0]
     # A release by consent is read for the widest audience: one naming recipients never reaches the public.
     sets = _governing_sets(terms, item, requested_at, audiences[-1].destination)
     governed_by = tuple(dict.fromkeys(key for governing, _ in sets for key in governing.keys))

@@ -12,6 +12,7 @@ import functools
 import json
 import pathlib
 from dataclasses import dataclass
+from typing import Any
 
 import jsonschema
 import jsonschema_rs

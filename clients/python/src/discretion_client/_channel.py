@@ -8,10 +8,11 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 
+_propagate: Any
 try:  # the platform's own OpenTelemetry, if it has one: a call carries its trace context (`_trace_context`)
     from opentelemetry import propagate as _propagate
 except Exception:  # noqa: BLE001 - not installed, or its OTEL_PROPAGATORS names one it cannot load: no context sent

@@ -221,21 +221,21 @@ def _fill_request(message: pb.CheckRequest, request: m.CheckRequest) -> None:
         _fill_item(message.items.add(), item)
     _fill_destination(message.destination, request.destination)
     if request.attribution is not None:
-        attribution, given = message.attribution, request.attribution
+        attribution = message.attribution
         attribution.SetInParent()
-        attribution.author_identity = given.author_identity
-        attribution.affiliation = given.affiliation
-        attribution.descriptor = given.descriptor
-        attribution.link = given.link
+        attribution.author_identity = request.attribution.author_identity
+        attribution.affiliation = request.attribution.affiliation
+        attribution.descriptor = request.attribution.descriptor
+        attribution.link = request.attribution.link
     _set_enum(message, "format", pb.Format, request.format)
     _set_enum(message, "derived", pb.Derivation, request.derived)
     message.quoted_text = request.quoted_text
     if request.purpose is not None:
-        purpose, given = message.purpose, request.purpose
+        purpose = message.purpose
         purpose.SetInParent()
-        purpose.need_to_know = given.need_to_know
-        _set_enum(purpose, "legal_basis", pb.LegalBasis, given.legal_basis)
-        purpose.notification_prohibited = given.notification_prohibited
+        purpose.need_to_know = request.purpose.need_to_know
+        _set_enum(purpose, "legal_basis", pb.LegalBasis, request.purpose.legal_basis)
+        purpose.notification_prohibited = request.purpose.notification_prohibited
     if request.attributes:
         message.attributes.update(_plain(request.attributes))
     message.explain = request.explain
