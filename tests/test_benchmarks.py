@@ -29,3 +29,10 @@ def test_grpc_benchmark_prints_its_table_offline():
                 "| 20 | Python gRPC floor", "| 1 | Discretion, rules reloaded every 1 s |",
                 "reload under load, p99 within 2×"):
         assert row in out, out
+
+
+def test_http_benchmark_prints_its_table():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "http_bench.py"), "--calls", "20",
+                             "--repeats", "1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| gRPC |" in result.stdout and "| HTTP/JSON |" in result.stdout and "HTTP/gRPC:" in result.stdout

@@ -217,6 +217,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    # The head and the body are two writes: with Nagle's algorithm the body waited for the client's delayed ACK,
+    # 40 ms an answer on a kept-alive connection.
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return "discretion"
