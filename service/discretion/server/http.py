@@ -33,6 +33,7 @@ connections, would answer someone else).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -41,7 +42,7 @@ import pathlib
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import grpc
 from google.protobuf import json_format
@@ -140,6 +141,7 @@ class _Server(ThreadingHTTPServer):
         self.address_family = family
         self.reuse_port = reuse_port
         self.routes = routes
+        self.paths = frozenset(path for _, path in routes)  # what the metrics name; any other path is "other"
         self.max_body = max_body
         self.counted = counted
         self.stopping = False
@@ -199,19 +201,17 @@ class _Server(ThreadingHTTPServer):
         with self._idle:
             self._idle.wait_for(lambda: self._active == 0, timeout)
 
-    def answering(self):
-        server = self
-
-        class Answering:
-            def __enter__(self):
-                with server._idle:
-                    server._active += 1
-
-            def __exit__(self, *exc):
-                with server._idle:
-                    server._active -= 1
-                    server._idle.notify_all()
-        return Answering()
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """Count a request in flight, for `drain` to wait on."""
+        with self._idle:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -314,7 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             headers = {**(headers or {}), "Connection": "close"}
         # Counted before the answer leaves: whoever reads the metrics after it sees it counted.
-        self.server.counted(path if path in {p for _, p in self.server.routes} else "other", status)
+        self.server.counted(path if path in self.server.paths else "other", status)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -74,8 +74,7 @@ def wanted(environ: Mapping[str, str] | None = None) -> bool:
     environ = os.environ if environ is None else environ
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
-    exporters = {name.strip().lower() for name in environ.get("OTEL_TRACES_EXPORTER", "").split(",")}
-    if "none" in exporters:
+    if "none" in _exporters(environ):
         return False
     return any(environ.get(name, "").strip() for name in _ENDPOINTS)
 
@@ -89,8 +88,7 @@ def check(environ: Mapping[str, str] | None = None) -> None:
             if protocol != "grpc":
                 raise TracingUnavailable(f"{name}=`{protocol}`: traces are sent over OTLP/gRPC only (`grpc`)")
             break
-    exporters = {name.strip().lower() for name in environ.get("OTEL_TRACES_EXPORTER", "").split(",")} - {""}
-    if exporters - {"otlp"}:
+    if _exporters(environ) - {"otlp"}:
         raise TracingUnavailable(f"OTEL_TRACES_EXPORTER=`{environ['OTEL_TRACES_EXPORTER']}`: traces are sent "
                                  "over OTLP only (`otlp`, or `none` for no traces)")
     sampler = environ.get("OTEL_TRACES_SAMPLER", "").strip().lower()
@@ -122,6 +120,11 @@ def check(environ: Mapping[str, str] | None = None) -> None:
             from opentelemetry import propagate  # noqa: F401
         except Exception as error:  # noqa: BLE001 - whatever it raises, the server says it and does not start
             raise TracingUnavailable(f"OTEL_PROPAGATORS=`{environ['OTEL_PROPAGATORS']}`: {error}") from None
+
+
+def _exporters(environ: Mapping[str, str]) -> set[str]:
+    """The exporters OTEL_TRACES_EXPORTER names, in lower case."""
+    return {name.strip().lower() for name in environ.get("OTEL_TRACES_EXPORTER", "").split(",")} - {""}
 
 
 def _number(environ: Mapping[str, str], name: str, least: float, most: float | None) -> None:
