@@ -69,3 +69,28 @@ def test_a_word_written_as_the_wire_names_it_is_refused_with_the_word_meant(tmp_
     request.write_text(request.read_text().replace("ACTION_QUOTE", "quote"))
     done = installed("explain", request, "--rules", RULES)
     assert done.code == 2 and "did you mean `public`?" in done.err, done.err
+
+
+def test_explain_reads_the_wire_json_at_the_servers_clock(tmp_path):
+    """As a server with its default skew: a retraction stamped just ahead of the instant decided at has
+    happened, a requested_at far from it is refused, and the wire's own faults are named."""
+    import json
+
+    share = {"action": "ACTION_SHARE", "actor": {"id": "u-ana", "member": True},
+             "group": {"id": "g1", "adoptions": [{"agreement": "stays-in-group", "version": 1}]},
+             "items": [{"id": "m-1", "author": {"id": "u-chen"}, "postedAt": "2026-03-01T00:00:00Z"}],
+             "destination": {"kind": "DESTINATION_KIND_SAME_GROUP"}}
+    now = ("--now", "2026-03-02T00:00:00Z")
+    request = tmp_path / "share.json"
+    request.write_text(json.dumps(share))
+    assert "decision: allow" in installed("explain", request, "--rules", RULES, *now).out
+    share["items"][0]["retractedAt"] = "2026-03-02T00:01:40Z"  # 100 s ahead: the server reads it as past
+    request.write_text(json.dumps(share))
+    assert "decision: deny" in installed("explain", request, "--rules", RULES, *now).out
+    share["requestedAt"] = "2026-06-01T00:00:00Z"
+    request.write_text(json.dumps(share))
+    done = installed("explain", request, "--rules", RULES, *now)
+    assert done.code == 2 and "requested_at" in done.err, done.err
+    request.write_text(json.dumps({**share, "requestedAt": "2026-03-02T00:00:00Z", "bogus": 1}))
+    done = installed("explain", request, "--rules", RULES, *now)
+    assert done.code == 2 and "bogus" in done.err and "did you mean" not in done.err, done.err

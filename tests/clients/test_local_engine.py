@@ -58,6 +58,14 @@ def test_the_local_engine_refuses_as_a_server_does(server):
             local.check(chatham_quote(), request_id="no\nline breaks")
     with pytest.raises(ValueError, match="closed"):
         local.check(chatham_quote())
+    # A message larger than a server takes (4 MiB) is refused here too, not decided.
+    huge = chatham_quote(items=[dc.Item(id=f"m-{n}", author=CHEN, text="x" * 99_000) for n in range(46)])
+    with dc.Client(server.target, timeout=30) as client, dc.LocalEngine(RULES) as local:
+        with pytest.raises(dc.ServerError) as remote:
+            client.check(huge)
+        with pytest.raises(dc.ServerError) as here:
+            local.check(huge)
+        assert here.value.code == remote.value.code == "RESOURCE_EXHAUSTED"
 
 
 def test_as_of_decides_at_that_instant(tmp_path):

@@ -11,6 +11,7 @@ so every line is escaped for the terminal (discretion/escape.py).
 from __future__ import annotations
 
 import pathlib
+import re
 import sys
 import time
 from typing import TextIO
@@ -49,7 +50,7 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
     except RequestDataError as error:
         stderr.write(terminal(f"error: {error}") + "\n")
         return EXIT_USAGE
-    request = _wire_request(content, args, stderr)
+    request = _wire_request(content, args, now, stderr)
     if request is None:
         try:
             request = read_request_file(content, "<stdin>" if args.request == "-" else args.request, args.case)
@@ -66,28 +67,60 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
     return 0
 
 
-def _wire_request(content: bytes, args, stderr: TextIO):
+def _wire_request(content: bytes, args, now: int, stderr: TextIO):
     """The request of a file written as the wire's JSON (what grpcurl and the HTTP face take: `requestedAt`,
-    `ACTION_QUOTE`), read as the server reads it; None when the file is no such JSON (then it is the suite's
-    YAML), or EXIT_USAGE after saying which fields the server would refuse."""
+    `ACTION_QUOTE`), read as a server with its default clock skew reads it at `now` (`--now`, or the clock):
+    decided at that instant, a time or event stamped further ahead refused, as the server would; None when the
+    file is no such JSON (then it is the suite's YAML), or EXIT_USAGE after saying what the server would refuse."""
     if args.case is not None or not content.lstrip().startswith(b"{"):
         return None
     from google.protobuf import json_format
 
+    from ..engine.instants import SECOND
     from ..server import convert
     from ..server._gen.discretion.v1 import policy_pb2
 
     try:
         message = json_format.Parse(content.decode("utf-8"), policy_pb2.CheckRequest())
-    except (json_format.ParseError, UnicodeDecodeError, RecursionError):
-        return None  # not the wire's JSON: read as a request file, whose errors say where
+    except (json_format.ParseError, UnicodeDecodeError, RecursionError) as error:
+        if not _wire_shaped(content):
+            return None  # not the wire's JSON: read as a request file, whose errors say where
+        stderr.write(terminal(f"{args.request}: the wire's JSON does not read as a CheckRequest: {error} "
+                              "[bad_request]") + "\n")
+        return EXIT_USAGE
     try:
-        return convert.request_from_proto(message)
+        return convert.request_from_proto(message, convert.Clock(now, 300 * SECOND))
     except convert.RequestInvalid as error:
         for violation in error.violations:
             stderr.write(terminal(f"{args.request}: `{violation.field}`: {violation.description} "
                                   "[invalid_argument]") + "\n")
         return EXIT_USAGE
+
+
+_WIRE_WORD = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
+def _wire_shaped(content: bytes) -> bool:
+    """Whether JSON that does not read as a CheckRequest was meant as one: a key in camelCase or a value named
+    as the wire's enums are (`ACTION_QUOTE`). Its own fault is then named, not the words a YAML request uses."""
+    import json
+
+    try:
+        data = json.loads(content.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if any(isinstance(key, str) and key != key.lower() for key in node):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and _WIRE_WORD.fullmatch(node):
+            return True
+    return False
 
 
 def render(explanation: Explanation) -> str:

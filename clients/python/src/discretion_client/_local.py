@@ -60,6 +60,7 @@ class LocalEngine:
         settings = ServerSettings(rules_dir=os.fspath(rules), engine=engine,
                                   max_clock_skew=None if as_of is not None else 300.0)
         self._servicer = PolicyServicer(holder, settings)
+        self._max_bytes = settings.max_message_bytes
         self._as_of = as_of
         self._call_type = PlainCall
         self._refusal = Refusal
@@ -114,8 +115,12 @@ class LocalEngine:
                                            and all(" " <= c <= "~" for c in request_id)):
             raise ValueError(f"request_id: 1 to 128 printable ASCII characters, got {request_id!r}")
         call = self._call_type([("x-request-id", request_id)] if request_id else [], None)
+        data = message.SerializeToString()
+        if len(data) > self._max_bytes:  # what gRPC refuses before a server reads it, refused here too
+            raise from_status(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                              f"the request is {len(data)} bytes; a server takes at most {self._max_bytes}")
         try:
-            answered = getattr(self._servicer, method)(message.SerializeToString(), call)
+            answered = getattr(self._servicer, method)(data, call)
         except self._refusal as refused:
             raise _error(refused) from None
         # The servicer's messages are the service's own classes (or the native engine's bytes): read as the client's.
