@@ -97,14 +97,18 @@ def _wire_request(content: bytes, args, now: int, stderr: TextIO):
         return EXIT_USAGE
 
 
-_WIRE_WORD = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_CAMEL = re.compile(r"[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*")
 
 
 def _wire_shaped(content: bytes) -> bool:
-    """Whether JSON that does not read as a CheckRequest was meant as one: a key in camelCase or a value named
-    as the wire's enums are (`ACTION_QUOTE`). Its own fault is then named, not the words a YAML request uses."""
+    """Whether JSON that does not read as a CheckRequest was meant as one: a key in camelCase (`postedAt`) or a
+    value one of the wire's enum names (`ACTION_QUOTE`). Its own fault is then named, not the words a YAML
+    request uses."""
     import json
 
+    from ..server._gen.discretion.v1 import policy_pb2
+
+    wire_words = {value.name for enum in policy_pb2.DESCRIPTOR.enum_types_by_name.values() for value in enum.values}
     try:
         data = json.loads(content.decode("utf-8-sig"))
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -113,12 +117,12 @@ def _wire_shaped(content: bytes) -> bool:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            if any(isinstance(key, str) and key != key.lower() for key in node):
+            if any(isinstance(key, str) and _CAMEL.fullmatch(key) for key in node):
                 return True
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-        elif isinstance(node, str) and _WIRE_WORD.fullmatch(node):
+        elif isinstance(node, str) and node in wire_words:
             return True
     return False
 
