@@ -49,7 +49,9 @@ def test_example(workspace, name):
     assert result.stdout == blocks("output")[name]
 
 
-def test_the_suite_shown_in_the_readme_passes(workspace):
-    result = installed("test", "rules/green.test.yaml", cwd=workspace)
+@pytest.mark.parametrize("path", sorted(p for p in blocks("file") if p.endswith(".test.yaml")))
+def test_each_suite_shown_in_the_readme_passes(workspace, path):
+    result = installed("test", path, cwd=workspace)
     assert result.code == 0, result.out + result.err
-    assert result.out.splitlines()[0].split() == ["rules/green.test.yaml", "1", "passed"]
+    cases = len(re.findall(r"^  - name: ", blocks("file")[path], re.M))
+    assert cases and result.out.splitlines()[0].split() == [path, str(cases), "passed"]

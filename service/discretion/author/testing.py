@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ..errors import Diagnostic
 from ..policy import model
 from ..policy.load import Document
-from ..policy.suites import CaseResult, check_suite, run_suite
+from ..policy.suites import CaseResult, WireReader, check_suite, run_suite
 from ..store.files import TEST_SUFFIXES
 from .coverage import Coverage
 from .workspace import RuleSet, find_suites, is_suite, load_rules, load_suite
@@ -48,7 +48,7 @@ class TestRun:
         return [r for s in self.suites for r in s.results]
 
 
-def run_tests(path: pathlib.Path | str, *, coverage: bool = False) -> TestRun:
+def run_tests(path: pathlib.Path | str, *, coverage: bool = False, wire: WireReader | None = None) -> TestRun:
     path = pathlib.Path(path)
     if path.is_dir():
         root, suites, covered = path, find_suites(path), None
@@ -66,8 +66,8 @@ def run_tests(path: pathlib.Path | str, *, coverage: bool = False) -> TestRun:
         document, problems = load_suite(suite)
         run = SuiteRun(suite, document, problems)
         if document is not None:
-            run.diagnostics += check_suite(document)
-            run.results = run_suite(document, rules.policy, traced=recorder.record if recorder else None)
+            run.diagnostics += check_suite(document, wire)
+            run.results = run_suite(document, rules.policy, traced=recorder.record if recorder else None, wire=wire)
         runs.append(run)
     return TestRun(path, rules, runs, recorder, covered)
 

@@ -20,8 +20,9 @@ from ..escape import terminal, terminal_lines
 from ..author.explain import Explanation, RequestFileError, explain, read_request_file
 from ..engine.instants import to_iso
 from ..engine.model import Obligation
-from ..policy.requests import RequestDataError, parse_instant
+from ..policy.requests import RequestDataError, RequestRefused, parse_instant
 from .common import EXIT_RULE_ERRORS, EXIT_USAGE, load_or_report, render_with_source
+from .wire import read_check_request
 
 
 def register(subparsers) -> None:
@@ -74,26 +75,21 @@ def _wire_request(content: bytes, args, now: int, stderr: TextIO):
     file is no such JSON (then it is the suite's YAML), or EXIT_USAGE after saying what the server would refuse."""
     if args.case is not None or not content.lstrip().startswith(b"{"):
         return None
-    from google.protobuf import json_format
-
-    from ..engine.instants import SECOND
-    from ..server import convert
-    from ..server._gen.discretion.v1 import policy_pb2
-
     try:
-        message = json_format.Parse(content.decode("utf-8"), policy_pb2.CheckRequest())
-    except (json_format.ParseError, UnicodeDecodeError, RecursionError) as error:
-        if not _wire_shaped(content):
-            return None  # not the wire's JSON: read as a request file, whose errors say where
-        stderr.write(terminal(f"{args.request}: the wire's JSON does not read as a CheckRequest: {error} "
-                              "[bad_request]") + "\n")
-        return EXIT_USAGE
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # not JSON at all: the request file's reader says what it is
     try:
-        return convert.request_from_proto(message, convert.Clock(now, 300 * SECOND))
-    except convert.RequestInvalid as error:
+        return read_check_request(text, now)
+    except RequestRefused as error:
         for violation in error.violations:
             stderr.write(terminal(f"{args.request}: `{violation.field}`: {violation.description} "
                                   "[invalid_argument]") + "\n")
+        return EXIT_USAGE
+    except RequestDataError as error:
+        if not _wire_shaped(content):
+            return None  # not the wire's JSON: read as a request file, whose errors say where
+        stderr.write(terminal(f"{args.request}: the wire's JSON {error} [bad_request]") + "\n")
         return EXIT_USAGE
 
 

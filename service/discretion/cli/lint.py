@@ -14,6 +14,7 @@ from ..errors import Diagnostic
 from .. import __version__
 from ..policy.suites import check_suite
 from .common import EXIT_RULE_ERRORS, add_rule_paths, render_with_source, rule_paths
+from .wire import read_case
 
 __all__ = ["lint_paths", "register", "render_with_source"]
 
@@ -39,7 +40,7 @@ def lint_paths(paths: list[str]) -> list[Diagnostic]:
             document, problems = load_suite(suite)
             found += problems
             if document is not None:
-                found += check_suite(document)
+                found += check_suite(document, read_case)
     unique = {(d.file, d.line, d.column, d.code, d.message): d for d in found}
     return sorted(unique.values(), key=Diagnostic.sort_key)
 

@@ -19,6 +19,7 @@ from ..errors import Diagnostic
 from ..policy.suites import CaseResult
 from .common import (EXIT_RULE_ERRORS, EXIT_TESTS_FAILED, EXIT_USAGE, add_rule_paths, render_with_source,
                      rule_paths)
+from .wire import read_case
 
 
 def register(subparsers) -> None:
@@ -44,7 +45,7 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         stderr.write(terminal(f"error: `{missing[0]}` does not exist") + "\n")
         return EXIT_USAGE
     coverage = args.coverage or args.min_coverage is not None
-    runs = [run_tests(p, coverage=coverage) for p in paths]
+    runs = [run_tests(p, coverage=coverage, wire=read_case) for p in paths]
     if args.format == "junit":
         stdout.write(junit(runs))
         stdout = stderr  # what a person reads goes beside the report, not into it

@@ -175,6 +175,17 @@ def _field(path) -> str:
 
 def _diagnose(source: Source, error: jsonschema.ValidationError) -> Diagnostic:
     """One schema error as a diagnostic that names the field and suggests the fix."""
+    if error.validator == "oneOf" and all(list(branch) == ["required"] for branch in error.validator_value):
+        # Alternative fields (a case's `request` or `wire`): name them all, whichever way the choice failed.
+        path, names = tuple(error.absolute_path), [n for branch in error.validator_value for n in branch["required"]]
+        given = [name for name in names if name in error.instance]
+        choice = " or ".join(f"`{name}`" for name in names)
+        if given:
+            return source.diagnostic(path + (given[-1], "<key>"), "conflicting_fields",
+                                     f"{_field(path)} has {' and '.join(f'`{n}`' for n in given)}: it takes one",
+                                     help=f"keep {choice}, not both")
+        return source.diagnostic(path, "missing_field", f"missing field {choice} in {_field(path)}",
+                                 help=f"add {' or '.join(f'`{name}:`' for name in names)}")
     while error.validator in ("oneOf", "anyOf") and error.context:
         error = _closest_branch(error)
     path = tuple(error.absolute_path)

@@ -101,9 +101,11 @@ def request_diagnostics(error: RequestDataError, source: Source) -> list[Diagnos
                                    help=f"a server answers this request INVALID_ARGUMENT naming `{v.field}`")
                  for v, location in zip(error.violations, error.locations)]
         return sorted(found, key=Diagnostic.sort_key)
+    wire = error.location[-1:] == ("wire",)
     return [source.diagnostic(error.location, "bad_request",
                               f"{error.detail} at `{error.path}`" if error.path else error.detail,
-                              help="a request has the fields of the wire contract, in lowercase words")]
+                              help="`wire:` is a CheckRequest as grpcurl takes it: camelCase fields, enum names"
+                                   if wire else "a request has the fields of the wire contract, in lowercase words")]
 
 
 def parse_instant(value: Any, path: str, location: tuple = (), *, bounded: bool = True) -> Instant:

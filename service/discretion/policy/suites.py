@@ -59,20 +59,35 @@ class CaseResult:
         return tuple(map(str, self.mismatches))
 
 
-def case_request(document: Document, index: int) -> Request:
+# Reads a case's `wire:` (a CheckRequest in the wire's JSON) as a server would, deciding at the given instant
+# unless it states its own time; raises RequestDataError placed at the location given. The reader needs the
+# wire's messages, which the core does not carry: the CLI supplies it (cli/wire.py).
+WireReader = Callable[[Any, Instant, tuple], Request]
+
+
+def case_request(document: Document, index: int, wire: WireReader | None = None) -> Request:
     """The request of case `index`; raises RequestDataError.
 
-    Unchecked: a case may give the engine a request the server refuses at the
-    door (a recipient outside the community of a `community_peer`), to test
-    that the engine denies it too.
+    Unchecked when written in the suite's words: a case may give the engine a
+    request the server refuses at the door (a recipient outside the community
+    of a `community_peer`), to test that the engine denies it too. A case
+    written as the wire's JSON (`wire:`) is what a platform sends, so it is
+    read and checked exactly as the server reads it.
     """
     data = document.data
-    return request_from_data(data["cases"][index]["request"], data.get("fixtures"), at=("cases", index, "request"),
+    case = data["cases"][index]
+    if "wire" in case:
+        at = ("cases", index, "wire")
+        if wire is None:
+            raise RequestDataError("", "a case written as the wire's JSON is read by `discretion test`, which "
+                                       "carries the wire's messages", at)
+        return wire(case["wire"], DEFAULT_NOW, at)
+    return request_from_data(case["request"], data.get("fixtures"), at=("cases", index, "request"),
                              checked=False)
 
 
 def run_suite(document: Document, policy: CompiledPolicy, *, now: Instant = DEFAULT_NOW,
-              traced: Callable[[tuple], None] | None = None) -> list[CaseResult]:
+              traced: Callable[[tuple], None] | None = None, wire: WireReader | None = None) -> list[CaseResult]:
     """Each case's result; `traced`, when given, is handed the trace of each case's decision (coverage)."""
     data, source = document.data, document.source
     results = []
@@ -85,7 +100,7 @@ def run_suite(document: Document, policy: CompiledPolicy, *, now: Instant = DEFA
                                       (mismatch,), None))
             continue
         try:
-            request = case_request(document, index)
+            request = case_request(document, index, wire)
         except RequestDataError as error:
             mismatch = Mismatch("request", "a request that can be built", f"`{error}`")
             results.append(CaseResult(data["suite"], case["name"], source.file, line, (mismatch,), None))
@@ -170,7 +185,7 @@ def _plain(value: Any) -> Any:
 # ---- checking a suite ----------------------------------------------------------
 
 
-def check_suite(document: Document) -> list[Diagnostic]:
+def check_suite(document: Document, wire: WireReader | None = None) -> list[Diagnostic]:
     """What is wrong with the suite itself.
 
     An adoption of an unknown agreement is not reported: a case may adopt one on
@@ -190,7 +205,7 @@ def check_suite(document: Document) -> list[Diagnostic]:
                                                 "give each case its own name"))
         names.setdefault(name, index)
         try:
-            case_request(document, index)
+            case_request(document, index, wire)
         except RequestDataError as error:
             found += request_diagnostics(error, source)
         for at, spec in enumerate((case.get("expect") or {}).get("obligations") or ()):
