@@ -112,6 +112,8 @@ _NOT_FROM_FILES = {
     "json_syntax": "JSON lines, which only `diff --replay` reads: tests/cli/test_hostile_input.py",
     "invalid_request": "a request a server refuses, in a file `explain` reads (lint takes it in a "
                        "suite, to test the engine): tests/cli/test_hostile_input.py",
+    "cannot_format": "`fmt` refusing a file its layout would change the meaning of: no such file is known "
+                     "(the property in tests/cli/test_fmt.py looks for one)",
 }
 
 

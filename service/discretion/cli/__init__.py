@@ -16,15 +16,15 @@ import sys
 from typing import Sequence, TextIO
 
 from .. import __version__
-from . import diff, explain, hash_token, health, lint, matrix, serve, test
+from . import diff, explain, fmt, hash_token, health, lint, matrix, serve, test
 from .common import EXIT_INTERNAL
 
-COMMANDS = (serve, health, lint, test, explain, matrix, diff, hash_token)
+COMMANDS = (serve, health, lint, fmt, test, explain, matrix, diff, hash_token)
 # The author tools answer any file with a diagnostic and one of their exit
 # codes. Should one of them still fail, the author sees what failed and 70,
 # not a traceback and Python's 1, which `diff` means as "changed". `serve`
 # keeps its own handling: it says why it cannot start and exits 2.
-_AUTHOR_TOOLS = {"lint", "test", "explain", "matrix", "diff"}
+_AUTHOR_TOOLS = {"lint", "fmt", "test", "explain", "matrix", "diff"}
 
 
 class _Parser(argparse.ArgumentParser):
