@@ -42,7 +42,12 @@ NOW = 1_800_000_000 * SECOND
 POSTED = NOW - 1000 * S
 LABELS = [("tlp", v) for v in ("red", "amber+strict", "amber", "green", "clear", "white", "purple")] + [
     ("press", v) for v in ("on_record", "background", "deep_background", "off_record")] + [
-    ("flag", "no_sharing"), ("embargo", "until")]
+    ("flag", "no_sharing"), ("embargo", "until"), ("attribution", "withheld")] + [
+    # The sharing communities' own forms (engine/community.py), read and unread.
+    ("misp", "tlp:amber+strict"), ("misp", "TLP:RED"), ("misp", "tlp:ex:chr"), ("misp", "tlp:unclear"),
+    ("misp", "PAP:AMBER"), ("misp", "workflow:state=\"draft\""),
+    ("stix", "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"),
+    ("stix", "marking-definition--d0f8c7a1-9b2e-4c3d-8e5f-6a7b8c9d0e1f")]
 SETTERS = ["", "author", "admin", "platform", "u1"]
 SCOPES = sorted(POLICY.consent_scopes_read)
 TEXTS = ["", "as Chen said", "At Contoso we think", "Kim Young from Acme CERT spoke", "Ana Lopez and Sam Okafor"]
@@ -147,9 +152,13 @@ def looser(a, b) -> str | None:
 
 
 def _owed(decision, kept: set[str]) -> set[tuple]:
+    """What is owed for the items kept; a span in an item's own text is owed for that item alone (when the item
+    is left out, so is its text)."""
     owed = set()
     for o in decision.obligations:
         for item_id in set(o.item_ids) & kept:
             owed.add((o.type, item_id))
-            owed.update((o.type, item_id, span.start, span.end) for span in o.spans)
+            owed.update((o.type, item_id, span.start, span.end) for span in o.spans if span.field != "items.text")
+        owed.update((o.type, "text of", span.item_id, span.start, span.end) for span in o.spans
+                    if span.field == "items.text" and span.item_id in kept)
     return owed

@@ -131,7 +131,17 @@ def test_case_and_blanks_around_a_label_never_change_the_decision(drawn, data):
             labels = dict(field)
             field.clear()
             field.update({noisy_scheme(scheme, data): noisy(value, data) for scheme, value in labels.items()})
-    assert decided(sent) == decided(clean)
+    # A community's tag is stated back, and named in a finding, as received (engine/community.py): its case is
+    # the caller's; what is decided is the same.
+    assert _without_case(decided(sent)) == _without_case(decided(clean))
+
+
+def _without_case(decision):
+    return dataclasses.replace(
+        decision, reason=decision.reason.lower(),
+        findings=tuple(dataclasses.replace(f, message=f.message.lower()) for f in decision.findings),
+        obligations=tuple(dataclasses.replace(o, label=o.label.lower()) if o.type == "preserve_label" else o
+                          for o in decision.obligations))
 
 
 @budget(100)

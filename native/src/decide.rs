@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::community;
 use crate::compiled::{
     CompiledObligation, CompiledPolicy, CompiledRule, CompiledVersion, Effect, Failure, LabelScheme, Scope,
 };
@@ -78,13 +79,17 @@ pub fn decide_as(policy: &CompiledPolicy, request: &Request, now: Instant, calle
         Ok(terms) => terms,
         Err(refused) => return refuse(policy, request, &refused.code, &refused.field, &refused.message),
     };
-    let request = minors_everywhere(undated_when_later(service_as_itself(Cow::Borrowed(request)), requested_at));
+    let received = &request.items;
+    let request = minors_everywhere(undated_when_later(
+        service_as_itself(community_labels(Cow::Borrowed(request))),
+        requested_at,
+    ));
     let public = as_publication(&request);
     let audiences: Vec<&Request> = std::iter::once(&*request).chain(public.as_ref()).collect();
     let mut results: Vec<(&Item, Outcome, Vec<String>)> = Vec::new();
     // What every item of this decision shares (scope.once_per_request).
     let memo = Memo::new(caller);
-    for item in &request.items {
+    for (item, as_received) in request.items.iter().zip(received) {
         if crate::deadline::passed() {
             // Dropped by deadline::watching, and denied all the same should it ever be read.
             return refuse(
@@ -97,6 +102,7 @@ pub fn decide_as(policy: &CompiledPolicy, request: &Request, now: Instant, calle
         }
         let mut outcome = Outcome::default();
         let governed_by = decide_item(policy, &terms, &audiences, item, requested_at, &mut outcome, &memo);
+        state_labels_as_received(policy, as_received, &mut outcome);
         results.push((item, outcome, governed_by));
     }
     if request.action == "export" {
@@ -127,6 +133,34 @@ fn as_publication(request: &Request) -> Option<Request> {
 /// Whatever it was given: a bot claiming an owner's role would export what
 /// the owner in person may not, and one claiming a peer's organization would
 /// carry TLP:AMBER+STRICT to that peer.
+/// Labels in a sharing community's form (MISP tags, STIX markings) as the schemes read them (community.rs).
+fn community_labels(request: Cow<'_, Request>) -> Cow<'_, Request> {
+    if !request.items.iter().any(|item| item.labels.iter().any(|label| !community::form_of(label).is_empty())) {
+        return request;
+    }
+    let mut request = request.into_owned();
+    for item in &mut request.items {
+        if let Some(labels) = community::read_labels(&item.labels) {
+            item.labels = labels;
+        }
+    }
+    Cow::Owned(request)
+}
+
+/// An obligation to state an item's label states it in the form the item's label came in (decide.py).
+fn state_labels_as_received(policy: &CompiledPolicy, item: &Item, outcome: &mut Outcome) {
+    for obligation in outcome.obligations.iter_mut().filter(|o| o.r#type == "preserve_label") {
+        let label = lower(&obligation.label);
+        let (name, value) = label.split_once(':').unwrap_or((&label, ""));
+        let Some(scheme) = policy.label_schemes.get(name) else {
+            continue;
+        };
+        if let Some(written) = community::received_form(&item.labels, name, value, |v| scheme.normalize(v)) {
+            obligation.label = written;
+        }
+    }
+}
+
 fn service_as_itself(request: Cow<'_, Request>) -> Cow<'_, Request> {
     let actor = &request.actor;
     if actor.kind != "service" || (actor.role == "member" && actor.organization.is_empty()) {
@@ -650,6 +684,16 @@ fn evaluate(
 /// otherwise carry a TLP:RED item past the recipients its label allows.
 fn refuse_uninterpreted_labels(schemes: &BTreeMap<String, LabelScheme>, item: &Item, outcome: &mut Outcome) {
     if item.labels.is_empty() {
+        return;
+    }
+    if let Some(unread) = item.labels.iter().find(|label| !community::form_of(label).is_empty()) {
+        // Read as no scheme (community.rs): a tag of no sharing namespace, a STIX marking not of TLP.
+        let message = format!(
+            "item `{}` carries {}, so what it allows cannot be known and it is not passed on",
+            item.id,
+            community::refused(unread)
+        );
+        deny_item(item, outcome, "not_a_sharing_label", message, None);
         return;
     }
     let unknown: BTreeSet<String> =

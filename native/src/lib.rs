@@ -17,6 +17,7 @@ pub mod pb {
 }
 
 pub mod build;
+pub mod community;
 pub mod compiled;
 pub mod conditions;
 pub mod consent;

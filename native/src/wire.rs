@@ -1028,13 +1028,14 @@ fn label(label: &pb::Label, at: &str, problems: &mut Problems) -> model::Label {
     // A map's order is not the wire's (nor upb's): kept sorted, for one order every time.
     let mut params: Vec<(String, String)> = label.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     params.sort();
-    model::Label {
-        scheme: scheme_key(&label.scheme),
-        value: label_word(&label.value),
-        set_by: label_word(&label.set_by),
-        set_at,
-        params,
-    }
+    let scheme = scheme_key(&label.scheme);
+    // A community's tag is kept as received (but trimmed), to be stated back as it came (community.rs).
+    let value = if crate::community::FORMS.contains(&scheme.as_str()) {
+        strip(&label.value).to_string()
+    } else {
+        label_word(&label.value)
+    };
+    model::Label { scheme, value, set_by: label_word(&label.set_by), set_at, params }
 }
 
 fn consent(consent: &pb::Consent, at: &str, problems: &mut Problems) -> model::Consent {

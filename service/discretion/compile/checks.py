@@ -59,12 +59,13 @@ def check_policy(authored: model.Policy, policy: ir.Policy, shadows: bool = True
                 key = (agreement.id, version.number, rule.id)
                 rules.append((rule, key in compiled))
                 compiled.discard(key)  # a duplicate id further down is not this rule
-            found += _check_version(agreement.source, rules, schemes, shadows)
+            own = {name for name, scheme in schemes.items() if scheme.agreement == agreement.id}
+            found += _check_version(agreement.source, rules, schemes, shadows, own)
     return found
 
 
 def _check_version(source: Source, rules: list[tuple[model.Rule, bool]], schemes, shadows: bool = True,
-                   ) -> list[Diagnostic]:
+                   own: set[str] | frozenset[str] = frozenset()) -> list[Diagnostic]:
     found = []
     for rule, _ in rules:
         pace()
@@ -74,7 +75,7 @@ def _check_version(source: Source, rules: list[tuple[model.Rule, bool]], schemes
             scope = {"action": _values(rule.actions, ACTIONS), "destination.kind": _destinations(rule)}
             _check_conjunction(_conjuncts(rule.when), scope, report, {})
     compiled = [rule for rule, ok in rules if ok] if shadows else []
-    for rule, earlier in shadowed(compiled):
+    for rule, earlier in shadowed(compiled, own):
         line = source.position(earlier.path)[0]
         found.append(source.diagnostic(
             rule.path + ("id",), "shadowed_rule",
@@ -135,6 +136,12 @@ def _check_labels(rule: model.Rule, schemes: dict[str, ir.LabelScheme], report: 
             report(where, "unknown_label_scheme", f"no agreement defines the label scheme `{spec}`",
                    close if close.startswith("did you mean") else
                    "define it under `labels:` in an agreement, and lint the folder that holds both")
+
+
+def _schemes_read(rule: model.Rule) -> set[str]:
+    """The label schemes a rule's condition reads (`item.label.tlp`, `item.label_param.press.until`)."""
+    return {parts[2] for parts in (fact.split(".") for _, fact, _ in _fact_references(rule))
+            if parts[:2] in (["item", "label"], ["item", "label_param"]) and len(parts) >= 3}
 
 
 def _check_label_value(scheme: ir.LabelScheme, value: Any, path: tuple, report: _Reporter) -> None:
@@ -364,7 +371,8 @@ def _report_never(entry: model.FactTest, before: list[str], scope: dict, report:
 # ---- shadowed rules ---------------------------------------------------------------
 
 
-def shadowed(rules: Sequence[model.Rule]) -> Iterator[tuple[model.Rule, model.Rule]]:
+def shadowed(rules: Sequence[model.Rule], own: set[str] | frozenset[str] = frozenset(),
+             ) -> Iterator[tuple[model.Rule, model.Rule]]:
     """Each rule an earlier one shadows (`_shadows`), with the first such earlier rule, in file order.
 
     Comparing every pair took minutes for a few thousand rules. An earlier rule
@@ -387,7 +395,12 @@ def shadowed(rules: Sequence[model.Rule]) -> Iterator[tuple[model.Rule, model.Ru
                 candidates.update(filed[(effect, c.key, "in", min(c.choice, key=repr))])
             elif c.choice is not None:  # `in: []` holds for nothing: any choice on the key accepts it
                 candidates.update(filed[(effect, c.key, "*")])
+        # A label of the version's own schemes carries the rules that read it into groups that did not adopt
+        # the agreement, without the others (decide._interpreters): there no rule reading none shadows it.
+        carried = _schemes_read(rule) & own
         for earlier in sorted(candidates):
+            if carried and not _schemes_read(rules[earlier]) & carried:
+                continue
             if _shadows(rules[earlier], rule):
                 yield rule, rules[earlier]
                 break

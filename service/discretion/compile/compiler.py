@@ -16,6 +16,7 @@ import string
 from typing import Any, Iterator, TYPE_CHECKING
 
 from .. import ir
+from ..engine import community
 from ..engine.build import build_policy
 from ..engine.compiled import CompiledPolicy
 from ..engine.facts import UnknownFact, resolve
@@ -120,6 +121,13 @@ class _Compiler:
         schemes: dict[str, ir.LabelScheme] = {}
         for agreement in agreements:
             for spec in agreement.labels:
+                if spec.name.lower() in community.FORMS:
+                    self.diagnose(agreement.source, spec.path + ("<key>",), "reserved_label_scheme",
+                                  f"`{spec.name}` is the scheme of the labels a sharing community writes in its own form "
+                                  "(MISP tags, STIX markings): the engines read them as `tlp`, `pap` and `attribution`, "
+                                  "so a scheme of that name would never be read",
+                                  help="name the scheme after what it labels")
+                    continue
                 if spec.name in schemes:
                     self.diagnose(agreement.source, spec.path + ("<key>",), "duplicate_label_scheme",
                                 f"label scheme `{spec.name}` is defined twice", help="define each scheme in one agreement")

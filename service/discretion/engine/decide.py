@@ -14,7 +14,7 @@ import math
 from dataclasses import replace
 from typing import Callable, Iterable
 
-from . import consent, deadline
+from . import community, consent, deadline
 from .build import entry_texts, traced_condition
 from .compiled import CompiledPolicy, CompiledRule, CompiledVersion, scheme_key
 from .model import (
@@ -75,16 +75,18 @@ def _decide(policy: CompiledPolicy, request: Request, now: Instant, tracer: Trac
     terms = terms_for(policy, policy.bindings.get(request.group.id, ()), request.group.adoptions)
     if isinstance(terms, Refusal):
         return _refuse(policy, request, *terms, tracer=tracer)
-    request = _minors_everywhere(_undated_when_later(_service_as_itself(request), requested_at))
+    received = request.items
+    request = _minors_everywhere(_undated_when_later(_service_as_itself(_community_labels(request)), requested_at))
     audiences = _audiences(request)
     if len(audiences) > 1 and tracer is not None:
         tracer.append(JudgedAsPublic(request.destination.kind))
     results: list[tuple[Item, _Outcome, tuple[str, ...]]] = []
     memo: dict = {}  # what every item of this decision shares (scope.once_per_request)
-    for item in request.items:
+    for item, as_received in zip(request.items, received):
         deadline.check()
         outcome = _Outcome()
         governed_by = _decide_item(policy, terms, audiences, item, requested_at, outcome, tracer, memo)
+        _state_labels_as_received(policy, as_received, outcome)
         if tracer is not None:
             owes = () if outcome.denied else tuple(sorted({o.type for o in outcome.obligations}))
             tracer.append(ItemDecided(item.id, outcome.denied, owes))
@@ -111,6 +113,28 @@ def _audiences(request: Request) -> tuple[Request, ...]:
     if destination.publicly_accessible and destination.kind != "public":
         return request, replace(request, destination=replace(destination, kind="public"))
     return (request,)
+
+
+def _community_labels(request: Request) -> Request:
+    """Labels in a sharing community's form (MISP tags, STIX markings) as the schemes read them (community.py)."""
+    if not any(community.form_of(label) for item in request.items for label in item.labels):
+        return request
+    return replace(request, items=tuple(replace(i, labels=community.read_labels(i.labels)) for i in request.items))
+
+
+def _state_labels_as_received(policy: CompiledPolicy, item: Item, outcome: _Outcome) -> None:
+    """An obligation to state an item's label states it in the form the item's label came in: the MISP tag or
+    STIX marking a caller sent, which is what it carries on the copy."""
+    for index, obligation in enumerate(outcome.obligations):
+        if obligation.type != "preserve_label":
+            continue
+        name, _, value = obligation.label.lower().partition(":")
+        scheme = policy.label_schemes.get(name)
+        if scheme is None:
+            continue
+        written = community.received_form(item.labels, name, value, scheme.normalize)
+        if written is not None:
+            outcome.obligations[index] = replace(obligation, label=written)
 
 
 def _service_as_itself(request: Request) -> Request:
@@ -437,6 +461,14 @@ def _refuse_uninterpreted_labels(schemes, item: Item, outcome: _Outcome, tracer:
     otherwise carry a TLP:RED item past the recipients its label allows.
     """
     if not item.labels:
+        return
+    unread = [label for label in item.labels if community.form_of(label)]
+    if unread:
+        # Read as no scheme (community.py): a tag of no sharing namespace, a STIX marking not of TLP.
+        _deny_item(item, outcome, tracer, "not_a_sharing_label",
+                   f"item `{item.id}` carries {community.refused(unread[0])}, so what it allows cannot be known "
+                   "and it is not passed on",
+                   trace=f"label `{unread[0].scheme}: {unread[0].value}` is no sharing label")
         return
     unknown = sorted({scheme_key(label.scheme) for label in item.labels} - set(schemes))
     if not unknown:

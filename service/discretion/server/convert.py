@@ -29,7 +29,7 @@ from google.protobuf import struct_pb2
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from ..engine import model
+from ..engine import community, model
 from ..engine.compiled import AgreementInfo, VersionInfo, scheme_key
 from ..engine.instants import FIRST_INSTANT, LAST_INSTANT, SECOND, to_iso
 from ..engine.validate import check_actor, check_destination, check_group, check_items, label_map, label_word
@@ -427,9 +427,11 @@ def _labels(labels: Iterable[pb.Label], where: str, problems: list[FieldViolatio
 def _label(label: pb.Label, where: str, problems: list[FieldViolation]) -> model.Label:
     # Labels are matched trimmed and without case (` TLP ` `AMBER` is `tlp` `amber`); a blank
     # scheme is refused by check_items.
+    scheme = scheme_key(label.scheme)
     return model.Label(
-        scheme_key(label.scheme),  # scheme
-        label_word(label.value),  # value
+        scheme,  # scheme
+        # A community's tag is kept as received (but trimmed), to be stated back as it came (engine/community.py).
+        label.value.strip() if scheme in community.FORMS else label_word(label.value),  # value
         label_word(label.set_by),  # set_by
         _instant(label, "set_at", where, problems),  # set_at
         dict(label.params) if label.params else {},  # params
