@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -98,6 +99,48 @@ def test_the_layout_is_a_fixed_point_for_every_shipped_file():
     for path in sorted(RULES.glob("*.y*ml")):
         formatted = _layout(path.read_text())
         assert _layout(formatted) == formatted, path.name
+
+
+@pytest.mark.parametrize("given, laid_out", [
+    # A comment on a `>` or `|` header stays on it.
+    (b"summary: > # shown to users\n  text\n", b"summary: >  # shown to users\n  text\n"),
+    # A byte-order mark and other line ends go; the comments after them stay.
+    (b"\xef\xbb\xbf# yaml-language-server: $schema=x.json\nagreement: a\n",
+     b"# yaml-language-server: $schema=x.json\nagreement: a\n"),
+    (b"a: 1\r# about b\rb: 2\r", b"a: 1\n# about b\nb: 2\n"),
+    (b"a:\r\n  b: |\r\n    x\r\nc: # c\r\n  1\r\n", b"a:\n  b: |\n    x\nc: 1  # c\n"),
+    # A comment after a `- ` or a key whose value is below stays with that entry, not the one before.
+    (b"rules:\n  - id: a\n    effect: allow\n  - # deny everything else\n    id: b\n",
+     b"rules:\n  - id: a\n    effect: allow\n  # deny everything else\n  - id: b\n"),
+    (b"x: 1\na: # about a\n  b\n", b"x: 1\na: b  # about a\n"),
+    (b"code:\n  # the code clients show\n  no_ai\nmessage: m\n", b"# the code clients show\ncode: no_ai\nmessage: m\n"),
+])
+def test_each_comment_stays_with_what_it_was_written_beside(given, laid_out):
+    formatted, problems = format_file("f.yaml", given)
+    assert formatted == laid_out, problems
+    assert format_file("f.yaml", formatted)[0] == formatted
+
+
+@pytest.mark.parametrize("given", [
+    b"a: &x\n  # c\n  1\n", b"- |\n  x\n- &x # c\n  - y\n", b"a: &x |\n  x\n", b"a: !!str |\n  x\n",
+    b"a: one\xc2\x85two\n", b"a: 'x\xe2\x80\xa8y'\n",
+])
+def test_anchors_tags_and_other_line_breaks_are_left_as_they_are(given):
+    formatted, problems = format_file("f.yaml", given)
+    assert formatted is None and problems  # refused by the layout, or before it by the reader of rule files
+
+
+def test_a_layout_larger_than_a_rule_file_may_be_is_refused():
+    from discretion.policy.load import MAX_FILE_BYTES
+    given = ("a: [" + ",".join(["1"] * (MAX_FILE_BYTES // 2 - 8)) + "]\n").encode()
+    assert len(given) <= MAX_FILE_BYTES
+    formatted, problems = format_file("f.yaml", given)
+    assert formatted is None and "more than the" in problems[0].message
+
+
+def test_values_equal_in_python_but_not_the_same_are_told_apart():
+    from discretion.policy.layout import _same
+    assert not _same({"a": [1]}, {"a": [1.0]}) and not _same({"a": 1}, {"a": True}) and _same({"a": [1]}, {"a": [1]})
 
 
 # ---- a property: any data, dumped any way, is laid out without a change of meaning ----------------------------
@@ -219,6 +262,20 @@ def test_only_a_single_long_value_passes_the_width_in_the_shipped_files():
         for line in _layout(path.read_text()).splitlines():
             if len(line) > WIDTH:  # then one value alone takes most of it
                 assert max(map(len, line.split(": "))) > WIDTH // 2, (path.name, line)
+
+
+def test_a_named_file_that_is_no_rule_file_is_a_usage_error(tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nSome   text here   \nmore text\n")
+    assert installed("fmt", notes).code == 2 and notes.read_text() == "# Notes\n\nSome   text here   \nmore text\n"
+
+
+def test_check_and_diff_on_standard_input_say_whether_it_is_in_the_layout():
+    assert installed("fmt", "--check", "-", stdin=LAID_OUT).code == 0
+    checked = installed("fmt", "--check", "-", stdin=MESSY)
+    assert (checked.code, checked.out) == (1, "not in the layout: <stdin>\n")
+    diffed = installed("fmt", "--diff", "-", stdin=MESSY)
+    assert diffed.code == 1 and "+agreement: demo  # the id" in diffed.out
 
 
 def test_a_missing_path_is_a_usage_error(tmp_path):

@@ -42,15 +42,19 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         if len(paths) > 1:
             stderr.write("error: `-` (standard input) is formatted alone\n")
             return EXIT_USAGE
-        return _stream(stdout, stderr)
+        return _stream(args, stdout, stderr)
     missing = [p for p in paths if not pathlib.Path(p).exists()]
     if missing:
         stderr.write(terminal(f"error: `{missing[0]}` does not exist") + "\n")
         return EXIT_USAGE
-    files = [f for p in paths for f in _files(pathlib.Path(p))]
+    other = [p for p in paths if pathlib.Path(p).is_file() and not p.endswith(RULE_SUFFIXES)]
+    if other:
+        stderr.write(terminal(f"error: `{other[0]}` is not a rule file or suite (`*.yaml`, `*.yml`)") + "\n")
+        return EXIT_USAGE
+    files = list(dict.fromkeys(f for p in paths for f in _files(pathlib.Path(p))))
     errors: list[Diagnostic] = []
     changed = []
-    for path in dict.fromkeys(files):
+    for path in files:
         try:
             content = path.read_bytes()
         except OSError as error:
@@ -68,7 +72,12 @@ def run(args, stdout: TextIO, stderr: TextIO) -> int:
         elif args.check:
             stdout.write(terminal(f"not in the layout: {path}") + "\n")
         else:
-            _replace(path, formatted)
+            try:
+                _replace(path, formatted)
+            except OSError as error:
+                errors.append(Diagnostic("cannot_format", f"cannot write `{path}`: {error.strerror}", str(path),
+                                         help="the file is left as it was"))
+                continue
             stdout.write(terminal(f"laid out: {path}") + "\n")
     for diagnostic in sorted(errors, key=Diagnostic.sort_key):
         stderr.write(render_with_source(diagnostic) + "\n")
@@ -89,14 +98,24 @@ def _files(path: pathlib.Path) -> list[pathlib.Path]:
             and not any(part.startswith(".") for part in p.relative_to(path).parts)]
 
 
-def _stream(stdout: TextIO, stderr: TextIO) -> int:
-    formatted, problems = format_file("<stdin>", sys.stdin.buffer.read())
+def _stream(args, stdout: TextIO, stderr: TextIO) -> int:
+    """Standard input laid out to standard output; with `--check` or `--diff`, whether it is in the layout."""
+    content = sys.stdin.buffer.read()
+    formatted, problems = format_file("<stdin>", content)
     if formatted is None:
         for diagnostic in problems:
             stderr.write(terminal(diagnostic.render()) + "\n")
         return EXIT_RULE_ERRORS
-    stdout.write(formatted.decode("utf-8"))
-    return 0
+    if not (args.check or args.diff):
+        stdout.write(formatted.decode("utf-8"))
+        return 0
+    if formatted == content:
+        return 0
+    if args.diff:
+        stdout.write(terminal_lines(list(_diff(pathlib.Path("<stdin>"), content, formatted))))
+    else:
+        stdout.write("not in the layout: <stdin>\n")
+    return EXIT_CHANGED
 
 
 def _diff(path: pathlib.Path, before: bytes, after: bytes):
@@ -108,12 +127,18 @@ def _diff(path: pathlib.Path, before: bytes, after: bytes):
 def _replace(path: pathlib.Path, content: bytes) -> None:
     """Written whole or not at all (a server reloading the folder never reads half a file), keeping the mode."""
     path = path.resolve()  # through a symbolic link (a ConfigMap's), to the file it names
-    mode = path.stat().st_mode & 0o7777
+    status = path.stat()
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".fmt")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(content)
-        os.chmod(temporary, mode)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, status.st_mode & 0o7777)
+        try:
+            os.chown(temporary, status.st_uid, status.st_gid)  # the owner's file stays the owner's
+        except PermissionError:
+            pass  # only the owner's group or root may give it away; the new file is then the writer's
         os.replace(temporary, path)
     except BaseException:
         pathlib.Path(temporary).unlink(missing_ok=True)

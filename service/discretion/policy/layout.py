@@ -16,6 +16,7 @@ The result is read back and must say exactly what the file said, else the file i
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -27,6 +28,11 @@ from .load import MAX_FILE_BYTES
 
 WIDTH = 120
 STEP = 2
+# libyaml's reader when PyYAML was built with it (the pure-Python one takes 20 s on a 1 MiB file); its marks
+# count characters as the Python reader's do.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Line breaks YAML reads besides LF, CRLF and CR: a file holding one is not laid out (rule files never need them).
+_OTHER_BREAKS = ("\x85", "\u2028", "\u2029")
 BLANKS = " \t"  # YAML's white space; a no-break space is text
 
 
@@ -36,8 +42,9 @@ class _Line:
     text: str
     first: int  # where in the source the line's first written value starts
     last: int  # where in the source the line's last written value ends
-    verbatim: bool = False  # a block scalar's body: content, never re-indented by comments' rules
+    verbatim: bool = False  # written as it stands (a block scalar's body, a flow collection kept whole)
     comment: str = ""
+    verbatim_text: bool = False  # a block scalar's body line: content, which no comment may follow
 
 
 class _Unformattable(Exception):
@@ -57,15 +64,35 @@ def format_file(name: str, content: bytes) -> tuple[bytes | None, list[Diagnosti
     if problems:
         return None, problems
     try:
-        formatted = _Layout(text).render()
+        if any(mark in text for mark in _OTHER_BREAKS):
+            raise _Unformattable("a line break other than LF, CRLF or CR (U+0085, U+2028 or U+2029)")
+        # One kind of line end, and no byte-order mark: what the layout writes.
+        plain = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        formatted = _Layout(plain).render()
     except (_Unformattable, yaml.YAMLError, RecursionError) as error:
         return None, [Diagnostic("cannot_format", f"the file has a construct the layout does not cover: {error}",
                                  name, 1, 1, help="the file is left as it is")]
+    written = formatted.encode("utf-8")
+    if len(written) > MAX_FILE_BYTES:
+        return None, [Diagnostic("cannot_format", f"laid out, the file would be {len(written)} bytes, more than the "
+                                 f"{MAX_FILE_BYTES} a rule file may be; it is left as it is", name, 1, 1,
+                                 help="split it into one agreement per file")]
     after, problems = parse(formatted, name)
-    if problems or after.data != before.data or type(after.data) is not type(before.data):
+    if problems or not _same(after.data, before.data):
         return None, [Diagnostic("cannot_format", "laid out, the file would say something else; it is left as it is",
                                  name, 1, 1, help="please report the file: the layout must never change meaning")]
-    return formatted.encode("utf-8"), []
+    return written, []
+
+
+def _same(a, b) -> bool:
+    """Equal and of the same types all the way down: 1, 1.0 and true are equal in Python, and not the same value."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return a == b
 
 
 class _Layout:
@@ -78,7 +105,8 @@ class _Layout:
     # ---- the nodes -------------------------------------------------------------------------------------
 
     def render(self) -> str:
-        root = yaml.compose(self.text, Loader=yaml.SafeLoader)
+        self._comment_places()  # first: it refuses what the layout does not cover (anchors, tags)
+        root = yaml.compose(self.text, Loader=_LOADER)
         if root is not None:
             if isinstance(root, yaml.ScalarNode) or root.flow_style:
                 self._value("", root.start_mark.index, root, 0)
@@ -134,8 +162,13 @@ class _Layout:
         key's move, when the header fixes the indentation), so each keeps its place relative to the others."""
         start = node.start_mark
         header_end = self.text.find("\n", start.index)
-        header = re.match(r"[|>][0-9+-]*", self.text[start.index:header_end]).group(0)
+        line = self.text[start.index:header_end if header_end >= 0 else len(self.text)]
+        match = re.match(r"([|>][0-9+-]*)[ \t]*(#.*)?$", line)
+        if match is None:
+            raise _Unformattable(f"a `|` or `>` header that is not only its indicators, line {start.line + 1}")
+        header = match.group(1)
         self._add(indent, lead + header, at, start.index + len(header))
+        self.lines[-1].comment = (match.group(2) or "").rstrip(BLANKS)  # within the scalar's token: not found later
         end_line = node.end_mark.line if node.end_mark.column == 0 else node.end_mark.line + 1
         body = [self._source_line(n) for n in range(start.line + 1, min(end_line, len(self.starts)))]
         if "+" not in header:
@@ -150,6 +183,7 @@ class _Layout:
             index = self.starts[number]
             self._add(0, " " * (len(line) - len(line.lstrip(" ")) + shift) + line.lstrip(" ") if line.strip(" ") else "",
                       index, index + len(line), verbatim=True)
+            self.lines[-1].verbatim_text = True
 
     def _flow(self, lead: str, at: int, node: yaml.Node, indent: int) -> None:
         start, end = node.start_mark.index, node.end_mark.index
@@ -235,7 +269,14 @@ class _Layout:
                 stack += [part for pair in current.value for part in pair]
             else:
                 stack += current.value
-        return any(node.start_mark.index < c < node.end_mark.index for c, _ in self._comment_places())
+        places = self._comment_indexes()
+        at = bisect.bisect_right(places, node.start_mark.index)
+        return at < len(places) and places[at] < node.end_mark.index
+
+    def _comment_indexes(self) -> list[int]:
+        if not hasattr(self, "_indexes"):
+            self._indexes = [index for index, _ in self._comment_places()]
+        return self._indexes
 
     # ---- the text around the nodes ----------------------------------------------------------------------
 
@@ -268,7 +309,10 @@ class _Layout:
         blanks and comments can be, so a `#` inside a value is never taken for one."""
         if not hasattr(self, "_comments_found"):
             covered = bytearray(len(self.text) + 1)
-            for token in yaml.scan(self.text, Loader=yaml.SafeLoader):
+            for token in yaml.scan(self.text, Loader=_LOADER):
+                if isinstance(token, (yaml.AnchorToken, yaml.TagToken)):
+                    raise _Unformattable(f"an anchor or a tag, line {token.start_mark.line + 1}: the layout keeps "
+                                         "values as written and does not cover them")
                 covered[token.start_mark.index:token.end_mark.index] = b"\1" * (
                     token.end_mark.index - token.start_mark.index)
             found = []
@@ -283,28 +327,32 @@ class _Layout:
         return self._comments_found
 
     def _comments(self) -> list[tuple[int, _Line]]:
-        """Own-line comments as lines, each before the written line that followed it; trailing ones put on the
-        line whose value they followed. Each line with the source line it stood on, for the blank lines."""
-        placed = [(self._line_of(line.first), line) for line in self.lines]
-        by_end = sorted(self.lines, key=lambda line: line.last)
-        ends = [line.last for line in by_end]
-        ahead = sorted((line for line in self.lines if not line.verbatim), key=lambda line: line.first)
-        starts = [line.first for line in ahead]
+        """The written lines with the comments placed among them, each with the source line it stood on (for
+        the blank lines). A comment after a value goes on the written line that holds its source line; one on a
+        line of its own, or one no written line holds (after a `- ` whose value starts below), goes above the
+        first written line that holds anything written after it, indented as that line is."""
+        lines = self.lines
+        reach = list(itertools.accumulate((line.last for line in lines), max))
+        firsts = list(itertools.accumulate((line.first for line in lines), max))
+        kept_starts = [start for start, _ in self.kept]
+        placed = [((position, 1, 0), self._line_of(line.first), line) for position, line in enumerate(lines)]
         for index, comment in self._comment_places():
-            if any(start < index < end for start, end in self.kept):
-                continue  # written with the collection it is in
+            inside = bisect.bisect_right(kept_starts, index) - 1
+            if inside >= 0 and index < self.kept[inside][1]:
+                continue  # written with the flow collection it is in
             number = self._line_of(index)
-            alone = not self.text[self.starts[number]:index].strip(BLANKS)
-            if not alone:
-                at = bisect.bisect_right(ends, index)
-                owner = by_end[at - 1] if at else None
-                if owner is not None and not owner.comment:
-                    owner.comment = comment
+            if self.text[self.starts[number]:index].strip(BLANKS):
+                owner = bisect.bisect_right(firsts, index) - 1
+                if owner >= 0 and not lines[owner].comment and not lines[owner].verbatim_text and (
+                        self._line_of(lines[owner].first) <= number
+                        <= self._line_of(max(lines[owner].last - 1, lines[owner].first))):
+                    lines[owner].comment = comment
                     continue
-            at = bisect.bisect_right(starts, index)
-            indent = ahead[at].indent if at < len(ahead) else 0
-            placed.append((number, _Line(indent, comment, index, index + len(comment))))
-        return sorted(placed, key=lambda pair: pair[1].first)
+            position = bisect.bisect_right(reach, index)
+            indent = lines[position].indent if position < len(lines) else 0
+            placed.append(((position, 0, index), number, _Line(indent, comment, index, index + len(comment))))
+        placed.sort(key=lambda entry: entry[0])
+        return [(number, line) for _, number, line in placed]
 
     def _join(self, placed: list[tuple[int, _Line]]) -> str:
         out: list[str] = []
