@@ -119,7 +119,8 @@ def requests(draw, agreements=None) -> tuple[Request, list[str]]:
                                 descriptor=draw(st.sampled_from(["", "a banker"])), link=draw(st.booleans())),
         format=draw(st.sampled_from(["text", "screenshot"])),
         quoted_text=draw(st.sampled_from(TEXTS)),
-        purpose=Purpose(need_to_know=draw(st.booleans()), legal_basis=draw(st.sampled_from(["none", "member_consent"]))),
+        purpose=Purpose(need_to_know=draw(st.booleans()), legal_basis=draw(st.sampled_from(["none", "member_consent"])),
+                        use=draw(st.sampled_from(["", "passive", "lookup", "active", "resale"]))),
     )
     return request, adopted
 

@@ -125,6 +125,16 @@ def test_the_label_to_state_is_the_tag_or_marking_received(form, written, value)
     assert [(o.type, o.label) for o in decision.obligations] == [("preserve_label", written)]
 
 
+@pytest.mark.parametrize("tag, value", sorted(MISP_PAP.items()))
+def test_every_pap_tag_is_stated_as_received_where_the_label_travels(tag, value):
+    request, _ = _isac_share(*_WITHIN["amber+strict"])
+    item = dataclasses.replace(request.items[0], labels=(Label("tlp", "clear"), Label("misp", tag)))
+    decision = _both(dataclasses.replace(request, items=(item,), purpose=Purpose(need_to_know=True, use="passive")))
+    stated = [o.label for o in decision.obligations if o.type == "preserve_label"]
+    assert decision.decision != "deny", decision.reason
+    assert stated == ([] if POLICY.label_schemes["pap"].normalize(value) == "clear" else [tag])
+
+
 def test_a_floor_raises_a_community_label_and_states_it_in_the_same_form():
     request, _ = _isac_share(*_WITHIN["red"])
     group = dataclasses.replace(request.group, adoptions=(dataclasses.replace(request.group.adoptions[0],

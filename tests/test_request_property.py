@@ -52,7 +52,7 @@ def test_every_enum_field_of_the_request_is_reached():
     message = pb.CheckRequest(items=[pb.Item()])
     paths = {path for path, _, _ in enum_fields(message)}
     assert paths == {"action", "actor.role", "actor.kind", "group.privacy", "group.visibility", "items[0].kind",
-                     "destination.kind", "format", "derived", "purpose.legal_basis", "span_unit"}
+                     "destination.kind", "format", "derived", "purpose.legal_basis", "purpose.use", "span_unit"}
 
 
 @budget(300)

@@ -32,6 +32,7 @@ def _words(enum, prefix: str) -> tuple[str, ...]:
     (wire.Privacy, "PRIVACY_", model.PRIVACIES),
     (wire.Visibility, "VISIBILITY_", model.VISIBILITIES),
     (wire.LegalBasis, "LEGAL_BASIS_", model.LEGAL_BASES),
+    (wire.Use, "USE_", model.USES),
     (wire.ActorKind, "ACTOR_KIND_", model.ACTOR_KINDS),
     (wire.SpanUnit, "SPAN_UNIT_", model.SPAN_UNITS),
     (wire.Decision, "DECISION_", model.DECISIONS),

@@ -705,7 +705,7 @@ const DESTINATION: &[(&str, Hint)] = &[
 const ATTRIBUTION: &[(&str, Hint)] =
     &[("author_identity", H::Bool), ("affiliation", H::Bool), ("descriptor", H::Text), ("link", H::Bool)];
 const PURPOSE: &[(&str, Hint)] =
-    &[("need_to_know", H::Bool), ("legal_basis", H::Text), ("notification_prohibited", H::Bool)];
+    &[("need_to_know", H::Bool), ("legal_basis", H::Text), ("notification_prohibited", H::Bool), ("use", H::Text)];
 
 impl RecordKind {
     /// The fields in the order the dataclass declares them, with their types.
@@ -849,6 +849,7 @@ impl<'a> Record<'a> {
             (Record::Purpose(p), "need_to_know") => Value::Bool(p.need_to_know),
             (Record::Purpose(p), "legal_basis") => t(&p.legal_basis),
             (Record::Purpose(p), "notification_prohibited") => Value::Bool(p.notification_prohibited),
+            (Record::Purpose(p), "use") => t(&p.usage),
             _ => return None,
         })
     }
@@ -936,6 +937,7 @@ fn vocabulary(path: &str) -> &'static [&'static str] {
         "group.privacy" => &PRIVACIES,
         "group.visibility" => &VISIBILITIES,
         "purpose.legal_basis" => &LEGAL_BASES,
+        "purpose.use" => &USES,
         "span_unit" => &SPAN_UNITS,
         _ => &[],
     }

@@ -39,6 +39,7 @@ pub const PRIVACIES: [&str; 2] = ["public", "private"];
 pub const VISIBILITIES: [&str; 2] = ["visible", "hidden"];
 pub const SPAN_UNITS: [&str; 3] = ["code_point", "utf16", "utf8"];
 pub const LEGAL_BASES: [&str; 4] = ["none", "valid_legal_process", "member_consent", "legal_requirement"];
+pub const USES: [&str; 4] = ["passive", "lookup", "active", "resale"];
 /// Read by the engine itself for every item (model.py NEW_TERMS_CONSENT).
 pub const NEW_TERMS_CONSENT: &str = "new_terms";
 
@@ -234,11 +235,18 @@ pub struct Purpose {
     pub need_to_know: bool,
     pub legal_basis: String,
     pub notification_prohibited: bool,
+    /// One of USES, "" when the caller did not say (model.py `Purpose.use`).
+    pub usage: String,
 }
 
 impl Default for Purpose {
     fn default() -> Self {
-        Purpose { need_to_know: false, legal_basis: "none".into(), notification_prohibited: false }
+        Purpose {
+            need_to_know: false,
+            legal_basis: "none".into(),
+            notification_prohibited: false,
+            usage: String::new(),
+        }
     }
 }
 

@@ -642,6 +642,7 @@ fn purpose(p: &Bound<'_, PyAny>) -> PyResult<Purpose> {
         need_to_know: flag(p, "need_to_know")?,
         legal_basis: text(p, "legal_basis")?,
         notification_prohibited: flag(p, "notification_prohibited")?,
+        usage: text(p, "use")?,
     })
 }
 
@@ -1131,6 +1132,7 @@ fn request_to_py<'py>(py: Python<'py>, r: &model::Request) -> PyResult<Bound<'py
     purpose.set_item("need_to_know", r.purpose.need_to_know)?;
     purpose.set_item("legal_basis", &r.purpose.legal_basis)?;
     purpose.set_item("notification_prohibited", r.purpose.notification_prohibited)?;
+    purpose.set_item("use", &r.purpose.usage)?;
     let attributes = PyDict::new(py);
     for (k, v) in &r.attributes {
         attributes.set_item(k, any_to_py(py, v)?)?;

@@ -363,7 +363,7 @@ impl Shape {
             (Service, 3 | 4 | 5) => V,
             (Attribution, 1 | 2 | 4) => V,
             (Attribution, 3) => T,
-            (Purpose, 1 | 2 | 3) => V,
+            (Purpose, 1 | 2 | 3 | 4) => V,
             (Timestamp, 1 | 2) => V,
             (Struct, 1) => M(StructEntry),
             (StructEntry, 1) => T,
@@ -707,6 +707,11 @@ const LEGAL_BASES: Enum = Enum {
         "LEGAL_BASIS_LEGAL_REQUIREMENT",
     ],
     unspecified: "none",
+};
+const USES: Enum = Enum {
+    name: "Use",
+    values: &["USE_UNSPECIFIED", "USE_PASSIVE", "USE_LOOKUP", "USE_ACTIVE", "USE_RESALE"],
+    unspecified: "",
 };
 const SPAN_UNITS: Enum = Enum {
     name: "SpanUnit",
@@ -1091,6 +1096,7 @@ fn purpose(purpose: &pb::Purpose, problems: &mut Problems) -> model::Purpose {
         need_to_know: purpose.need_to_know,
         legal_basis: LEGAL_BASES.read(purpose.legal_basis, "purpose.legal_basis", problems),
         notification_prohibited: purpose.notification_prohibited,
+        usage: USES.read(purpose.r#use, "purpose.use", problems),
     }
 }
 

@@ -3,7 +3,9 @@
 One file per agreement (`<id>.txtpb`: a Policy holding that agreement and the
 label schemes it defines) and `policy.txtpb` for the rest (the version of the
 representation, the revision, the bindings). Read together they are the whole
-compiled policy. A change to the compiler or to `rules/` shows here as a diff
+compiled policy. Beside them, in `matrix/`, what `discretion matrix` prints for
+the agreements whose every cell a reviewer signs off (the labels of the sharing
+communities). A change to the compiler or to `rules/` shows here as a diff
 to review; `make golden` rewrites them and `--check` (a test) fails when they
 are stale.
 """
@@ -20,6 +22,23 @@ from discretion.store.files import lower_directory
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 RULES = ROOT / "rules"
 GOLDEN = ROOT / "tests" / "golden" / "ir"
+MATRICES = ROOT / "tests" / "golden" / "matrix"
+REVIEWED = ("pap",)  # the agreements whose `discretion matrix` table is a golden file
+
+
+def matrices() -> dict[str, str]:
+    """File name -> what `discretion matrix` prints for each reviewed agreement."""
+    import io
+
+    from discretion.cli import run
+
+    found = {}
+    for agreement in REVIEWED:
+        out, err = io.StringIO(), io.StringIO()
+        if run(["matrix", agreement, "--rules", str(RULES)], out, err) != 0:
+            raise SystemExit(err.getvalue())
+        found[f"{agreement}.md"] = out.getvalue()
+    return found
 
 
 def split(policy: ir.Policy) -> dict[str, str]:
@@ -56,21 +75,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the committed golden files are stale")
     args = parser.parse_args(argv)
-    expected = split(lower_directory(RULES))
-    present = {p.name for p in GOLDEN.glob("*.txtpb")}
+    folders = [(GOLDEN, "*.txtpb", split(lower_directory(RULES))), (MATRICES, "*.md", matrices())]
     if args.check:
-        stale = sorted(name for name, text in expected.items()
-                       if name not in present or (GOLDEN / name).read_text() != text)
-        stale += sorted(present - set(expected))
+        stale = []
+        for folder, pattern, expected in folders:
+            present = {p.name for p in folder.glob(pattern)}
+            stale += sorted(str(folder / name) for name, text in expected.items()
+                            if name not in present or (folder / name).read_text() != text)
+            stale += sorted(str(folder / name) for name in present - set(expected))
         if stale:
             print("stale golden files (run `make golden` and review the diff):", *stale, sep="\n  ", file=sys.stderr)
             return 1
         return 0
-    GOLDEN.mkdir(parents=True, exist_ok=True)
-    for name in present - set(expected):
-        (GOLDEN / name).unlink()
-    for name, text in expected.items():
-        (GOLDEN / name).write_text(text)
+    for folder, pattern, expected in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in {p.name for p in folder.glob(pattern)} - set(expected):
+            (folder / name).unlink()
+        for name, text in expected.items():
+            (folder / name).write_text(text)
     return 0
 
 

@@ -118,7 +118,7 @@ def full_request() -> pb.CheckRequest:
         derived=pb.DERIVATION_SUMMARY,
         quoted_text="she said",
         purpose=pb.Purpose(need_to_know=True, legal_basis=pb.LEGAL_BASIS_MEMBER_CONSENT,
-                           notification_prohibited=True),
+                           notification_prohibited=True, use=pb.USE_LOOKUP),
         attributes=attributes,
         explain=True,
         span_unit=pb.SPAN_UNIT_UTF16,
@@ -185,7 +185,8 @@ def test_every_field_of_a_check_arrives_in_the_request():
         format="screenshot",
         derived="summary",
         quoted_text="she said",
-        purpose=model.Purpose(need_to_know=True, legal_basis="member_consent", notification_prohibited=True),
+        purpose=model.Purpose(need_to_know=True, legal_basis="member_consent", notification_prohibited=True,
+                              use="lookup"),
         attributes={"ticket": "T-9", "count": 3, "ratio": 0.5, "ok": True, "none": None,
                     "nested": {"tags": ["a", 2]}},
         span_unit="utf16",
@@ -261,6 +262,7 @@ ENUM_VOCABULARIES = [
     (pb.Privacy, "group.privacy", model.PRIVACIES, "private"),
     (pb.Visibility, "group.visibility", model.VISIBILITIES, "visible"),
     (pb.LegalBasis, "purpose.legal_basis", model.LEGAL_BASES, "none"),
+    (pb.Use, "purpose.use", model.USES, ""),
     (pb.SpanUnit, "span_unit", model.SPAN_UNITS, "code_point"),
 ]
 
@@ -300,6 +302,9 @@ def read_enum(fact: str, number: int) -> str:
     if fact == "purpose.legal_basis":
         request.purpose.legal_basis = number
         return convert.request_from_proto(request).purpose.legal_basis
+    if fact == "purpose.use":
+        request.purpose.use = number
+        return convert.request_from_proto(request).purpose.use
     if fact == "span_unit":
         request.span_unit = number
         return convert.request_from_proto(request).span_unit

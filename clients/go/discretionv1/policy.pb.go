@@ -609,6 +609,67 @@ func (LegalBasis) EnumDescriptor() ([]byte, []int) {
 	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{9}
 }
 
+// What the recipient will do with the content, in the Permissible Actions
+// Protocol's terms. Unspecified is read as the most invasive use.
+type Use int32
+
+const (
+	Use_USE_UNSPECIFIED Use = 0
+	// Read it, search one's own logs and stores for it: nothing anyone else can see.
+	Use_USE_PASSIVE Use = 1
+	// Look it up, in one's own tools or a third party's (whois, a reputation service).
+	Use_USE_LOOKUP Use = 2
+	// Act on it where others can see: block, scan, ping, take down.
+	Use_USE_ACTIVE Use = 3
+	// Sell it on, unmodified.
+	Use_USE_RESALE Use = 4
+)
+
+// Enum value maps for Use.
+var (
+	Use_name = map[int32]string{
+		0: "USE_UNSPECIFIED",
+		1: "USE_PASSIVE",
+		2: "USE_LOOKUP",
+		3: "USE_ACTIVE",
+		4: "USE_RESALE",
+	}
+	Use_value = map[string]int32{
+		"USE_UNSPECIFIED": 0,
+		"USE_PASSIVE":     1,
+		"USE_LOOKUP":      2,
+		"USE_ACTIVE":      3,
+		"USE_RESALE":      4,
+	}
+)
+
+func (x Use) Enum() *Use {
+	p := new(Use)
+	*p = x
+	return p
+}
+
+func (x Use) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Use) Descriptor() protoreflect.EnumDescriptor {
+	return file_discretion_v1_policy_proto_enumTypes[10].Descriptor()
+}
+
+func (Use) Type() protoreflect.EnumType {
+	return &file_discretion_v1_policy_proto_enumTypes[10]
+}
+
+func (x Use) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Use.Descriptor instead.
+func (Use) EnumDescriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{10}
+}
+
 type ActorKind int32
 
 const (
@@ -643,11 +704,11 @@ func (x ActorKind) String() string {
 }
 
 func (ActorKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_discretion_v1_policy_proto_enumTypes[10].Descriptor()
+	return file_discretion_v1_policy_proto_enumTypes[11].Descriptor()
 }
 
 func (ActorKind) Type() protoreflect.EnumType {
-	return &file_discretion_v1_policy_proto_enumTypes[10]
+	return &file_discretion_v1_policy_proto_enumTypes[11]
 }
 
 func (x ActorKind) Number() protoreflect.EnumNumber {
@@ -656,7 +717,7 @@ func (x ActorKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ActorKind.Descriptor instead.
 func (ActorKind) EnumDescriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{10}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{11}
 }
 
 // The unit a caller indexes its strings by, for the spans it must redact.
@@ -700,11 +761,11 @@ func (x SpanUnit) String() string {
 }
 
 func (SpanUnit) Descriptor() protoreflect.EnumDescriptor {
-	return file_discretion_v1_policy_proto_enumTypes[11].Descriptor()
+	return file_discretion_v1_policy_proto_enumTypes[12].Descriptor()
 }
 
 func (SpanUnit) Type() protoreflect.EnumType {
-	return &file_discretion_v1_policy_proto_enumTypes[11]
+	return &file_discretion_v1_policy_proto_enumTypes[12]
 }
 
 func (x SpanUnit) Number() protoreflect.EnumNumber {
@@ -713,7 +774,7 @@ func (x SpanUnit) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SpanUnit.Descriptor instead.
 func (SpanUnit) EnumDescriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{11}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{12}
 }
 
 type ItemOutcome int32
@@ -752,11 +813,11 @@ func (x ItemOutcome) String() string {
 }
 
 func (ItemOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_discretion_v1_policy_proto_enumTypes[12].Descriptor()
+	return file_discretion_v1_policy_proto_enumTypes[13].Descriptor()
 }
 
 func (ItemOutcome) Type() protoreflect.EnumType {
-	return &file_discretion_v1_policy_proto_enumTypes[12]
+	return &file_discretion_v1_policy_proto_enumTypes[13]
 }
 
 func (x ItemOutcome) Number() protoreflect.EnumNumber {
@@ -765,7 +826,7 @@ func (x ItemOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ItemOutcome.Descriptor instead.
 func (ItemOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{12}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{13}
 }
 
 type Effect int32
@@ -804,11 +865,11 @@ func (x Effect) String() string {
 }
 
 func (Effect) Descriptor() protoreflect.EnumDescriptor {
-	return file_discretion_v1_policy_proto_enumTypes[13].Descriptor()
+	return file_discretion_v1_policy_proto_enumTypes[14].Descriptor()
 }
 
 func (Effect) Type() protoreflect.EnumType {
-	return &file_discretion_v1_policy_proto_enumTypes[13]
+	return &file_discretion_v1_policy_proto_enumTypes[14]
 }
 
 func (x Effect) Number() protoreflect.EnumNumber {
@@ -817,7 +878,7 @@ func (x Effect) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Effect.Descriptor instead.
 func (Effect) EnumDescriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{13}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{14}
 }
 
 // A person: an actor, an author, a participant or a recipient.
@@ -1981,6 +2042,7 @@ type Purpose struct {
 	NeedToKnow             bool       `protobuf:"varint,1,opt,name=need_to_know,json=needToKnow,proto3" json:"need_to_know,omitempty"`
 	LegalBasis             LegalBasis `protobuf:"varint,2,opt,name=legal_basis,json=legalBasis,proto3,enum=discretion.v1.LegalBasis" json:"legal_basis,omitempty"`
 	NotificationProhibited bool       `protobuf:"varint,3,opt,name=notification_prohibited,json=notificationProhibited,proto3" json:"notification_prohibited,omitempty"`
+	Use                    Use        `protobuf:"varint,4,opt,name=use,proto3,enum=discretion.v1.Use" json:"use,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -2034,6 +2096,13 @@ func (x *Purpose) GetNotificationProhibited() bool {
 		return x.NotificationProhibited
 	}
 	return false
+}
+
+func (x *Purpose) GetUse() Use {
+	if x != nil {
+		return x.Use
+	}
+	return Use_USE_UNSPECIFIED
 }
 
 type CheckRequest struct {
@@ -3368,13 +3437,14 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\n" +
 	"descriptor\x18\x03 \x01(\tR\n" +
 	"descriptor\x12\x12\n" +
-	"\x04link\x18\x04 \x01(\bR\x04link\"\xa0\x01\n" +
+	"\x04link\x18\x04 \x01(\bR\x04link\"\xc6\x01\n" +
 	"\aPurpose\x12 \n" +
 	"\fneed_to_know\x18\x01 \x01(\bR\n" +
 	"needToKnow\x12:\n" +
 	"\vlegal_basis\x18\x02 \x01(\x0e2\x19.discretion.v1.LegalBasisR\n" +
 	"legalBasis\x127\n" +
-	"\x17notification_prohibited\x18\x03 \x01(\bR\x16notificationProhibited\"\xd8\x06\n" +
+	"\x17notification_prohibited\x18\x03 \x01(\bR\x16notificationProhibited\x12$\n" +
+	"\x03use\x18\x04 \x01(\x0e2\x12.discretion.v1.UseR\x03use\"\xd8\x06\n" +
 	"\fCheckRequest\x12-\n" +
 	"\x06action\x18\x01 \x01(\x0e2\x15.discretion.v1.ActionR\x06action\x12=\n" +
 	"\frequested_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\x12*\n" +
@@ -3553,7 +3623,16 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\x10LEGAL_BASIS_NONE\x10\x01\x12#\n" +
 	"\x1fLEGAL_BASIS_VALID_LEGAL_PROCESS\x10\x02\x12\x1e\n" +
 	"\x1aLEGAL_BASIS_MEMBER_CONSENT\x10\x03\x12!\n" +
-	"\x1dLEGAL_BASIS_LEGAL_REQUIREMENT\x10\x04*V\n" +
+	"\x1dLEGAL_BASIS_LEGAL_REQUIREMENT\x10\x04*[\n" +
+	"\x03Use\x12\x13\n" +
+	"\x0fUSE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vUSE_PASSIVE\x10\x01\x12\x0e\n" +
+	"\n" +
+	"USE_LOOKUP\x10\x02\x12\x0e\n" +
+	"\n" +
+	"USE_ACTIVE\x10\x03\x12\x0e\n" +
+	"\n" +
+	"USE_RESALE\x10\x04*V\n" +
 	"\tActorKind\x12\x1a\n" +
 	"\x16ACTOR_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ACTOR_KIND_PERSON\x10\x01\x12\x16\n" +
@@ -3592,7 +3671,7 @@ func file_discretion_v1_policy_proto_rawDescGZIP() []byte {
 	return file_discretion_v1_policy_proto_rawDescData
 }
 
-var file_discretion_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
+var file_discretion_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 15)
 var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_discretion_v1_policy_proto_goTypes = []any{
 	(Action)(0),                     // 0: discretion.v1.Action
@@ -3605,118 +3684,120 @@ var file_discretion_v1_policy_proto_goTypes = []any{
 	(Privacy)(0),                    // 7: discretion.v1.Privacy
 	(Visibility)(0),                 // 8: discretion.v1.Visibility
 	(LegalBasis)(0),                 // 9: discretion.v1.LegalBasis
-	(ActorKind)(0),                  // 10: discretion.v1.ActorKind
-	(SpanUnit)(0),                   // 11: discretion.v1.SpanUnit
-	(ItemOutcome)(0),                // 12: discretion.v1.ItemOutcome
-	(Effect)(0),                     // 13: discretion.v1.Effect
-	(*Person)(nil),                  // 14: discretion.v1.Person
-	(*Actor)(nil),                   // 15: discretion.v1.Actor
-	(*Adoption)(nil),                // 16: discretion.v1.Adoption
-	(*Group)(nil),                   // 17: discretion.v1.Group
-	(*Label)(nil),                   // 18: discretion.v1.Label
-	(*Consent)(nil),                 // 19: discretion.v1.Consent
-	(*Session)(nil),                 // 20: discretion.v1.Session
-	(*Item)(nil),                    // 21: discretion.v1.Item
-	(*Recipient)(nil),               // 22: discretion.v1.Recipient
-	(*Destination)(nil),             // 23: discretion.v1.Destination
-	(*Service)(nil),                 // 24: discretion.v1.Service
-	(*Attribution)(nil),             // 25: discretion.v1.Attribution
-	(*Purpose)(nil),                 // 26: discretion.v1.Purpose
-	(*CheckRequest)(nil),            // 27: discretion.v1.CheckRequest
-	(*Obligation)(nil),              // 28: discretion.v1.Obligation
-	(*Span)(nil),                    // 29: discretion.v1.Span
-	(*Finding)(nil),                 // 30: discretion.v1.Finding
-	(*ItemResult)(nil),              // 31: discretion.v1.ItemResult
-	(*CheckResponse)(nil),           // 32: discretion.v1.CheckResponse
-	(*CheckBatchRequest)(nil),       // 33: discretion.v1.CheckBatchRequest
-	(*CheckBatchResponse)(nil),      // 34: discretion.v1.CheckBatchResponse
-	(*ListAgreementsRequest)(nil),   // 35: discretion.v1.ListAgreementsRequest
-	(*AgreementVersion)(nil),        // 36: discretion.v1.AgreementVersion
-	(*AgreementInfo)(nil),           // 37: discretion.v1.AgreementInfo
-	(*ListAgreementsResponse)(nil),  // 38: discretion.v1.ListAgreementsResponse
-	(*GetPolicyStatusRequest)(nil),  // 39: discretion.v1.GetPolicyStatusRequest
-	(*GetPolicyStatusResponse)(nil), // 40: discretion.v1.GetPolicyStatusResponse
-	(*Diagnostic)(nil),              // 41: discretion.v1.Diagnostic
-	nil,                             // 42: discretion.v1.Adoption.DefaultLabelsEntry
-	nil,                             // 43: discretion.v1.Adoption.LabelFloorsEntry
-	nil,                             // 44: discretion.v1.Label.ParamsEntry
-	nil,                             // 45: discretion.v1.CheckRequest.RequestContextEntry
-	(*timestamppb.Timestamp)(nil),   // 46: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),         // 47: google.protobuf.Struct
+	(Use)(0),                        // 10: discretion.v1.Use
+	(ActorKind)(0),                  // 11: discretion.v1.ActorKind
+	(SpanUnit)(0),                   // 12: discretion.v1.SpanUnit
+	(ItemOutcome)(0),                // 13: discretion.v1.ItemOutcome
+	(Effect)(0),                     // 14: discretion.v1.Effect
+	(*Person)(nil),                  // 15: discretion.v1.Person
+	(*Actor)(nil),                   // 16: discretion.v1.Actor
+	(*Adoption)(nil),                // 17: discretion.v1.Adoption
+	(*Group)(nil),                   // 18: discretion.v1.Group
+	(*Label)(nil),                   // 19: discretion.v1.Label
+	(*Consent)(nil),                 // 20: discretion.v1.Consent
+	(*Session)(nil),                 // 21: discretion.v1.Session
+	(*Item)(nil),                    // 22: discretion.v1.Item
+	(*Recipient)(nil),               // 23: discretion.v1.Recipient
+	(*Destination)(nil),             // 24: discretion.v1.Destination
+	(*Service)(nil),                 // 25: discretion.v1.Service
+	(*Attribution)(nil),             // 26: discretion.v1.Attribution
+	(*Purpose)(nil),                 // 27: discretion.v1.Purpose
+	(*CheckRequest)(nil),            // 28: discretion.v1.CheckRequest
+	(*Obligation)(nil),              // 29: discretion.v1.Obligation
+	(*Span)(nil),                    // 30: discretion.v1.Span
+	(*Finding)(nil),                 // 31: discretion.v1.Finding
+	(*ItemResult)(nil),              // 32: discretion.v1.ItemResult
+	(*CheckResponse)(nil),           // 33: discretion.v1.CheckResponse
+	(*CheckBatchRequest)(nil),       // 34: discretion.v1.CheckBatchRequest
+	(*CheckBatchResponse)(nil),      // 35: discretion.v1.CheckBatchResponse
+	(*ListAgreementsRequest)(nil),   // 36: discretion.v1.ListAgreementsRequest
+	(*AgreementVersion)(nil),        // 37: discretion.v1.AgreementVersion
+	(*AgreementInfo)(nil),           // 38: discretion.v1.AgreementInfo
+	(*ListAgreementsResponse)(nil),  // 39: discretion.v1.ListAgreementsResponse
+	(*GetPolicyStatusRequest)(nil),  // 40: discretion.v1.GetPolicyStatusRequest
+	(*GetPolicyStatusResponse)(nil), // 41: discretion.v1.GetPolicyStatusResponse
+	(*Diagnostic)(nil),              // 42: discretion.v1.Diagnostic
+	nil,                             // 43: discretion.v1.Adoption.DefaultLabelsEntry
+	nil,                             // 44: discretion.v1.Adoption.LabelFloorsEntry
+	nil,                             // 45: discretion.v1.Label.ParamsEntry
+	nil,                             // 46: discretion.v1.CheckRequest.RequestContextEntry
+	(*timestamppb.Timestamp)(nil),   // 47: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),         // 48: google.protobuf.Struct
 }
 var file_discretion_v1_policy_proto_depIdxs = []int32{
 	6,  // 0: discretion.v1.Actor.role:type_name -> discretion.v1.Role
-	46, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
-	10, // 2: discretion.v1.Actor.kind:type_name -> discretion.v1.ActorKind
-	46, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
-	46, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
-	42, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
-	43, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
+	47, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
+	11, // 2: discretion.v1.Actor.kind:type_name -> discretion.v1.ActorKind
+	47, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
+	47, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
+	43, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
+	44, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
 	7,  // 7: discretion.v1.Group.privacy:type_name -> discretion.v1.Privacy
 	8,  // 8: discretion.v1.Group.visibility:type_name -> discretion.v1.Visibility
-	16, // 9: discretion.v1.Group.adoptions:type_name -> discretion.v1.Adoption
-	14, // 10: discretion.v1.Group.participants:type_name -> discretion.v1.Person
-	46, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
-	46, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
-	44, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
-	46, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
-	46, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
-	14, // 16: discretion.v1.Item.author:type_name -> discretion.v1.Person
-	46, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
-	46, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
-	18, // 19: discretion.v1.Item.labels:type_name -> discretion.v1.Label
-	19, // 20: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
+	17, // 9: discretion.v1.Group.adoptions:type_name -> discretion.v1.Adoption
+	15, // 10: discretion.v1.Group.participants:type_name -> discretion.v1.Person
+	47, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
+	47, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
+	45, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
+	47, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
+	47, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
+	15, // 16: discretion.v1.Item.author:type_name -> discretion.v1.Person
+	47, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
+	47, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
+	19, // 19: discretion.v1.Item.labels:type_name -> discretion.v1.Label
+	20, // 20: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
 	3,  // 21: discretion.v1.Item.kind:type_name -> discretion.v1.ItemKind
-	14, // 22: discretion.v1.Item.listed_people:type_name -> discretion.v1.Person
-	20, // 23: discretion.v1.Item.session:type_name -> discretion.v1.Session
+	15, // 22: discretion.v1.Item.listed_people:type_name -> discretion.v1.Person
+	21, // 23: discretion.v1.Item.session:type_name -> discretion.v1.Session
 	2,  // 24: discretion.v1.Destination.kind:type_name -> discretion.v1.DestinationKind
-	22, // 25: discretion.v1.Destination.recipients:type_name -> discretion.v1.Recipient
-	24, // 26: discretion.v1.Destination.service:type_name -> discretion.v1.Service
+	23, // 25: discretion.v1.Destination.recipients:type_name -> discretion.v1.Recipient
+	25, // 26: discretion.v1.Destination.service:type_name -> discretion.v1.Service
 	9,  // 27: discretion.v1.Purpose.legal_basis:type_name -> discretion.v1.LegalBasis
-	0,  // 28: discretion.v1.CheckRequest.action:type_name -> discretion.v1.Action
-	46, // 29: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
-	15, // 30: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
-	17, // 31: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
-	21, // 32: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
-	23, // 33: discretion.v1.CheckRequest.destination:type_name -> discretion.v1.Destination
-	25, // 34: discretion.v1.CheckRequest.attribution:type_name -> discretion.v1.Attribution
-	4,  // 35: discretion.v1.CheckRequest.format:type_name -> discretion.v1.Format
-	5,  // 36: discretion.v1.CheckRequest.derived:type_name -> discretion.v1.Derivation
-	26, // 37: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
-	47, // 38: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
-	11, // 39: discretion.v1.CheckRequest.span_unit:type_name -> discretion.v1.SpanUnit
-	45, // 40: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
-	29, // 41: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
-	46, // 42: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
-	13, // 43: discretion.v1.Finding.effect:type_name -> discretion.v1.Effect
-	12, // 44: discretion.v1.ItemResult.outcome:type_name -> discretion.v1.ItemOutcome
-	1,  // 45: discretion.v1.ItemResult.decision:type_name -> discretion.v1.Decision
-	1,  // 46: discretion.v1.CheckResponse.decision:type_name -> discretion.v1.Decision
-	28, // 47: discretion.v1.CheckResponse.obligations:type_name -> discretion.v1.Obligation
-	31, // 48: discretion.v1.CheckResponse.items:type_name -> discretion.v1.ItemResult
-	30, // 49: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
-	27, // 50: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
-	32, // 51: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
-	46, // 52: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
-	46, // 53: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
-	36, // 54: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
-	37, // 55: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
-	46, // 56: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
-	46, // 57: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
-	41, // 58: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
-	27, // 59: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
-	33, // 60: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
-	35, // 61: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
-	39, // 62: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
-	32, // 63: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
-	34, // 64: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
-	38, // 65: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
-	40, // 66: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
-	63, // [63:67] is the sub-list for method output_type
-	59, // [59:63] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	10, // 28: discretion.v1.Purpose.use:type_name -> discretion.v1.Use
+	0,  // 29: discretion.v1.CheckRequest.action:type_name -> discretion.v1.Action
+	47, // 30: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
+	16, // 31: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
+	18, // 32: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
+	22, // 33: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
+	24, // 34: discretion.v1.CheckRequest.destination:type_name -> discretion.v1.Destination
+	26, // 35: discretion.v1.CheckRequest.attribution:type_name -> discretion.v1.Attribution
+	4,  // 36: discretion.v1.CheckRequest.format:type_name -> discretion.v1.Format
+	5,  // 37: discretion.v1.CheckRequest.derived:type_name -> discretion.v1.Derivation
+	27, // 38: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
+	48, // 39: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
+	12, // 40: discretion.v1.CheckRequest.span_unit:type_name -> discretion.v1.SpanUnit
+	46, // 41: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
+	30, // 42: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
+	47, // 43: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
+	14, // 44: discretion.v1.Finding.effect:type_name -> discretion.v1.Effect
+	13, // 45: discretion.v1.ItemResult.outcome:type_name -> discretion.v1.ItemOutcome
+	1,  // 46: discretion.v1.ItemResult.decision:type_name -> discretion.v1.Decision
+	1,  // 47: discretion.v1.CheckResponse.decision:type_name -> discretion.v1.Decision
+	29, // 48: discretion.v1.CheckResponse.obligations:type_name -> discretion.v1.Obligation
+	32, // 49: discretion.v1.CheckResponse.items:type_name -> discretion.v1.ItemResult
+	31, // 50: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
+	28, // 51: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
+	33, // 52: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
+	47, // 53: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
+	47, // 54: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
+	37, // 55: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
+	38, // 56: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
+	47, // 57: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
+	47, // 58: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
+	42, // 59: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
+	28, // 60: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
+	34, // 61: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
+	36, // 62: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
+	40, // 63: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
+	33, // 64: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
+	35, // 65: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
+	39, // 66: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
+	41, // 67: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
+	64, // [64:68] is the sub-list for method output_type
+	60, // [60:64] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_discretion_v1_policy_proto_init() }
@@ -3730,7 +3811,7 @@ func file_discretion_v1_policy_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_discretion_v1_policy_proto_rawDesc), len(file_discretion_v1_policy_proto_rawDesc)),
-			NumEnums:      14,
+			NumEnums:      15,
 			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -53,6 +53,9 @@ PRIVACIES = ("public", "private")
 VISIBILITIES = ("visible", "hidden")
 SPAN_UNITS = ("code_point", "utf16", "utf8")
 LEGAL_BASES = ("none", "valid_legal_process", "member_consent", "legal_requirement")
+# What the recipient will do with the content (the Permissible Actions Protocol); "" when not said, which rules
+# read as the most invasive (they allow a use only when it is named).
+USES = ("passive", "lookup", "active", "resale")
 DECISIONS = ("allow", "allow_with_obligations", "deny")
 # What a person may permit for an item: the `scope` of a Consent, and what it
 # lets happen. Rules name these (`author_consented: attribution`); the compiler
@@ -85,6 +88,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "group.privacy": PRIVACIES,
     "group.visibility": VISIBILITIES,
     "purpose.legal_basis": LEGAL_BASES,
+    "purpose.use": USES,
     "span_unit": SPAN_UNITS,
 }
 
@@ -228,6 +232,7 @@ class Purpose:
     need_to_know: bool = False
     legal_basis: str = "none"
     notification_prohibited: bool = False
+    use: str = ""  # one of USES, "" when the caller did not say
 
 
 @dataclass(slots=True)

@@ -25,10 +25,11 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..errors import FieldViolation
+from .community import FORMS
 from .compiled import scheme_key
 from .model import Actor, Group, Item, Request, Service
 
-__all__ = ["check_actor", "check_destination", "check_group", "check_items", "label_map", "label_word",
+__all__ = ["check_actor", "check_destination", "check_group", "check_items", "label_map", "label_value", "label_word",
            "violations"]
 
 _NO_SERVICE = Service()
@@ -47,6 +48,12 @@ def violations(request: Request) -> list[FieldViolation]:
 def label_word(text: str) -> str:
     """A label's value or setter as it is matched: trimmed, without case (` AMBER` is `amber`)."""
     return text.strip().lower()
+
+
+def label_value(scheme: str, value: str) -> str:
+    """A label's value as it is read, its scheme already a `scheme_key`: a sharing community's tag or marking as
+    received but trimmed, to be stated back as it came (community.py); any other as `label_word`."""
+    return value.strip() if scheme in FORMS else label_word(value)
 
 
 def label_map(entries: Iterable[tuple[str, str]], where: str, problems: list[FieldViolation]) -> dict[str, str]:

@@ -45,7 +45,7 @@ from ..engine import model
 from ..engine.compiled import scheme_key
 from ..engine.instants import FIRST_INSTANT, LAST_INSTANT, SECOND, NoTimeZone, parse_iso
 from ..engine.model import Instant
-from ..engine.validate import label_map, label_word, violations
+from ..engine.validate import label_map, label_value, label_word, violations
 from ..errors import Diagnostic, FieldViolation
 from ..source import Source
 
@@ -235,7 +235,7 @@ def _build(cls: type, value: Any, path: str, at: tuple, reading: _Reading, inlin
     if cls is model.Label:
         # Read as the server reads a label (convert._label): ` TLP ` `AMBER` is `tlp` `amber`.
         kwargs["scheme"] = scheme_key(kwargs["scheme"])
-        kwargs["value"] = label_word(kwargs["value"])
+        kwargs["value"] = label_value(kwargs["scheme"], kwargs["value"])
         kwargs["set_by"] = label_word(kwargs.get("set_by", ""))
     try:
         return cls(**kwargs)

@@ -29,10 +29,11 @@ from google.protobuf import struct_pb2
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from ..engine import community, model
+from ..engine import model
 from ..engine.compiled import AgreementInfo, VersionInfo, scheme_key
 from ..engine.instants import FIRST_INSTANT, LAST_INSTANT, SECOND, to_iso
-from ..engine.validate import check_actor, check_destination, check_group, check_items, label_map, label_word
+from ..engine.validate import (check_actor, check_destination, check_group, check_items, label_map, label_value,
+                               label_word)
 from ..errors import Diagnostic, FieldViolation, RequestInvalid
 from ._gen.discretion.v1 import policy_pb2 as pb
 
@@ -105,6 +106,7 @@ _ACTOR_KINDS = _Enum(pb.ActorKind.DESCRIPTOR, "person")
 _PRIVACIES = _Enum(pb.Privacy.DESCRIPTOR, "private")
 _VISIBILITIES = _Enum(pb.Visibility.DESCRIPTOR, "visible")
 _LEGAL_BASES = _Enum(pb.LegalBasis.DESCRIPTOR, "none")
+_USES = _Enum(pb.Use.DESCRIPTOR, "")
 _SPAN_UNITS = _Enum(pb.SpanUnit.DESCRIPTOR, "code_point")
 
 # An answer word the wire cannot carry is an engine bug: the KeyError surfaces
@@ -430,8 +432,7 @@ def _label(label: pb.Label, where: str, problems: list[FieldViolation]) -> model
     scheme = scheme_key(label.scheme)
     return model.Label(
         scheme,  # scheme
-        # A community's tag is kept as received (but trimmed), to be stated back as it came (engine/community.py).
-        label.value.strip() if scheme in community.FORMS else label_word(label.value),  # value
+        label_value(scheme, label.value),  # value
         label_word(label.set_by),  # set_by
         _instant(label, "set_at", where, problems),  # set_at
         dict(label.params) if label.params else {},  # params
@@ -489,6 +490,7 @@ def _purpose(purpose: pb.Purpose, problems: list[FieldViolation]) -> model.Purpo
         purpose.need_to_know,  # need_to_know
         _LEGAL_BASES.read(purpose.legal_basis, "purpose.legal_basis", problems),  # legal_basis
         purpose.notification_prohibited,  # notification_prohibited
+        _USES.read(purpose.use, "purpose.use", problems),  # use
     )
 
 
@@ -550,7 +552,8 @@ def request_to_proto(request: model.Request) -> pb.CheckRequest:
         p = r.purpose
         message.purpose.CopyFrom(pb.Purpose(
             need_to_know=p.need_to_know, notification_prohibited=p.notification_prohibited,
-            legal_basis=_number(_LEGAL_BASES, p.legal_basis, "purpose.legal_basis")))
+            legal_basis=_number(_LEGAL_BASES, p.legal_basis, "purpose.legal_basis"),
+            use=_number(_USES, p.use, "purpose.use")))
     if r.attributes:
         message.attributes.update(r.attributes)
     return message

@@ -236,6 +236,7 @@ def _fill_request(message: pb.CheckRequest, request: m.CheckRequest) -> None:
         purpose.need_to_know = request.purpose.need_to_know
         _set_enum(purpose, "legal_basis", pb.LegalBasis, request.purpose.legal_basis)
         purpose.notification_prohibited = request.purpose.notification_prohibited
+        _set_enum(purpose, "use", pb.Use, request.purpose.use)
     if request.attributes:
         message.attributes.update(_plain(request.attributes))
     message.explain = request.explain

@@ -48,6 +48,8 @@ ActorKindName = Literal["person", "service"]
 PrivacyName = Literal["public", "private"]
 VisibilityName = Literal["visible", "hidden"]
 LegalBasisName = Literal["none", "valid_legal_process", "member_consent", "legal_requirement"]
+# What the recipient will do with the content (Permissible Actions Protocol); None: not said, read as the most invasive.
+UseName = Literal["passive", "lookup", "active", "resale"]
 DecisionName = Literal["allow", "allow_with_obligations", "deny"]
 ItemOutcomeName = Literal["kept", "redacted", "excluded"]
 # Every obligation a server may ask for: one this client does not know is an
@@ -403,9 +405,11 @@ class Purpose:
     need_to_know: bool = False
     legal_basis: LegalBasisName | None = None
     notification_prohibited: bool = False
+    use: UseName | None = None
 
     def __post_init__(self) -> None:
         _check_choice(self, "legal_basis", LegalBasisName)
+        _check_choice(self, "use", UseName)
 
 
 @dataclass(frozen=True, kw_only=True)

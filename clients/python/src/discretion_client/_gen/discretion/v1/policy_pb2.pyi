@@ -93,6 +93,14 @@ class LegalBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LEGAL_BASIS_MEMBER_CONSENT: _ClassVar[LegalBasis]
     LEGAL_BASIS_LEGAL_REQUIREMENT: _ClassVar[LegalBasis]
 
+class Use(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    USE_UNSPECIFIED: _ClassVar[Use]
+    USE_PASSIVE: _ClassVar[Use]
+    USE_LOOKUP: _ClassVar[Use]
+    USE_ACTIVE: _ClassVar[Use]
+    USE_RESALE: _ClassVar[Use]
+
 class ActorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ACTOR_KIND_UNSPECIFIED: _ClassVar[ActorKind]
@@ -171,6 +179,11 @@ LEGAL_BASIS_NONE: LegalBasis
 LEGAL_BASIS_VALID_LEGAL_PROCESS: LegalBasis
 LEGAL_BASIS_MEMBER_CONSENT: LegalBasis
 LEGAL_BASIS_LEGAL_REQUIREMENT: LegalBasis
+USE_UNSPECIFIED: Use
+USE_PASSIVE: Use
+USE_LOOKUP: Use
+USE_ACTIVE: Use
+USE_RESALE: Use
 ACTOR_KIND_UNSPECIFIED: ActorKind
 ACTOR_KIND_PERSON: ActorKind
 ACTOR_KIND_SERVICE: ActorKind
@@ -403,14 +416,16 @@ class Attribution(_message.Message):
     def __init__(self, author_identity: _Optional[bool] = ..., affiliation: _Optional[bool] = ..., descriptor: _Optional[str] = ..., link: _Optional[bool] = ...) -> None: ...
 
 class Purpose(_message.Message):
-    __slots__ = ("need_to_know", "legal_basis", "notification_prohibited")
+    __slots__ = ("need_to_know", "legal_basis", "notification_prohibited", "use")
     NEED_TO_KNOW_FIELD_NUMBER: _ClassVar[int]
     LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
     NOTIFICATION_PROHIBITED_FIELD_NUMBER: _ClassVar[int]
+    USE_FIELD_NUMBER: _ClassVar[int]
     need_to_know: bool
     legal_basis: LegalBasis
     notification_prohibited: bool
-    def __init__(self, need_to_know: _Optional[bool] = ..., legal_basis: _Optional[_Union[LegalBasis, str]] = ..., notification_prohibited: _Optional[bool] = ...) -> None: ...
+    use: Use
+    def __init__(self, need_to_know: _Optional[bool] = ..., legal_basis: _Optional[_Union[LegalBasis, str]] = ..., notification_prohibited: _Optional[bool] = ..., use: _Optional[_Union[Use, str]] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
     __slots__ = ("action", "requested_at", "actor", "group", "items", "destination", "attribution", "format", "derived", "quoted_text", "purpose", "attributes", "explain", "span_unit", "request_context")
