@@ -1,0 +1,96 @@
+"""The MISP adapter (discretion_client.misp): MISP's event JSON in, a check of a real server, a verdict out."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+import discretion_client as dc
+from discretion_client import misp
+from integration.conftest import RULES, RunningServer
+
+FIXTURES = pathlib.Path(__file__).resolve().parent / "misp"
+EVENT = json.loads((FIXTURES / "event-amber-strict-chr.json").read_text())
+PAP_EVENT = json.loads((FIXTURES / "event-pap-attribute.json").read_text())
+ME = dc.Actor(id="u-me", organization="Northwind Bank", member=True)
+ISAC = dc.Group(id="g-isac", adoptions=[dc.Adoption("tlp")], community=["Northwind Bank", "Contoso", "Acme CERT"])
+IN_MY_ORG = dc.Destination(kind="actor_org_internal", recipients=[dc.Recipient(id="u-boss", organization="Northwind Bank")])
+TO_A_PEER = dc.Destination(kind="community_peer", recipients=[dc.Recipient(id="u-peer", organization="Contoso")])
+
+
+@pytest.fixture(scope="module")
+def client():
+    running = RunningServer(RULES, "--workers", "1", "--metrics-address", "off")
+    with dc.Client(running.target) as connected:
+        yield connected
+    running.stop()
+
+
+def test_only_policy_tags_become_labels():
+    (event,) = misp.event_items(EVENT)
+    assert [label.value for label in event.labels] == ["tlp:amber+strict", "tlp:ex:chr"]
+    assert (event.id, event.author.organization) == ("5f2c6e1a-3b7d-4c8e-9a1f-2d4b6c8e0a13", "Acme CERT")
+
+
+def test_an_amber_strict_ex_chr_event_stays_in_the_organization_without_its_provider(client):
+    inside = client.check(misp.check_event(EVENT, actor=ME, group=ISAC, destination=IN_MY_ORG,
+                                           purpose=dc.Purpose(need_to_know=True)))
+    assert inside.decision == "allow_with_obligations", inside.reason
+    assert sorted((o.type, o.label) for o in inside.obligations) == [
+        ("preserve_label", "tlp:amber+strict"), ("redact_author_affiliation", ""), ("redact_author_identity", "")]
+
+    to_a_peer = client.check(misp.check_event(EVENT, actor=ME, group=ISAC, destination=TO_A_PEER,
+                                              purpose=dc.Purpose(need_to_know=True)))
+    assert to_a_peer.decision == "deny"
+    assert "tlp_beyond_label" in {f.reason_code for f in to_a_peer.findings}
+
+
+def test_an_export_leaves_out_the_attributes_whose_own_tags_forbid_it(client):
+    items = misp.event_items(PAP_EVENT)
+    # The event, and the two attributes with policy tags of their own (one of them inside an object).
+    assert [item.id for item in items] == ["a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d", "11111111-2222-4333-8444-555555555555",
+                                          "abababab-cdcd-4efe-8a8a-bcbcbcbcbcbc"]
+    lookup = dc.Destination(kind="third_party_service",
+                            service=dc.Service(name="whois", may_train=False, retains=False, new_controller=False))
+    answer = client.check(misp.check_event(PAP_EVENT, actor=ME, group=ISAC, destination=lookup, action="export",
+                                           purpose=dc.Purpose(use="lookup")))
+    outcomes = {result.item_id: result.outcome for result in answer.items}
+    assert outcomes["a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"] != "excluded"
+    assert outcomes["11111111-2222-4333-8444-555555555555"] == "excluded"  # PAP:RED: no third party's service
+    assert outcomes["abababab-cdcd-4efe-8a8a-bcbcbcbcbcbc"] == "excluded"  # TLP:RED
+
+
+def _workflow(event, **params):
+    defaults = {"group": json.dumps({"id": "g-isac", "adoptions": [{"agreement": "tlp"}],
+                                     "community": ["Northwind Bank", "Contoso", "Acme CERT"]}),
+                "actor": json.dumps({"id": "u-me", "organization": "Northwind Bank"})}
+    return json.dumps({"data": event, "params": {**defaults, **params}})
+
+
+def test_the_workflow_module_stops_a_publish_the_agreement_refuses_and_what_it_cannot_perform(client):
+    peer = json.dumps({"kind": "community_peer", "recipients": [{"id": "u-peer", "organization": "Contoso"}]})
+    refused = misp.handler(_workflow(EVENT, destination=peer), client=client)
+    assert refused["data"] is False and "TLP" in refused["message"]
+    own = json.dumps({"kind": "actor_org_internal", "recipients": [{"id": "u-b", "organization": "Northwind Bank"}]})
+    # Allowed only if the provider's name is taken out, which a publish does not do: stopped.
+    owed = misp.handler(_workflow(EVENT, destination=own, purpose='{"need_to_know": true}'), client=client)
+    assert owed["data"] is False and "redact_author_identity" in owed["message"]
+    clear = {"Event": {**EVENT["Event"], "Tag": [{"name": "tlp:clear"}]}}
+    assert misp.handler(_workflow(clear, destination=peer), client=client)["data"] is True
+
+
+@pytest.mark.parametrize("broken", [
+    json.dumps({"data": EVENT, "params": {}}),  # settings missing
+    json.dumps({"data": EVENT, "params": {"group": "{", "actor": "{}", "destination": "{}"}}),
+    "not json",
+])
+def test_the_workflow_module_stops_whatever_it_cannot_check(client, broken):
+    outcome = misp.handler(broken, client=client)
+    assert outcome["data"] is False and outcome["message"].startswith("not checked, so not published")
+
+
+def test_the_workflow_module_stops_when_no_server_answers():
+    event = _workflow(EVENT, destination=json.dumps({"kind": "same_group"}), server="127.0.0.1:9")
+    assert misp.handler(event)["data"] is False
