@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import yaml
 
 from ..errors import Diagnostic
-from ..source import decode, parse
-from .load import MAX_FILE_BYTES
+from ..source import parse
+from .load import MAX_FILE_BYTES, rule_file_text
 
 WIDTH = 120
 STEP = 2
@@ -54,10 +54,7 @@ class _Unformattable(Exception):
 def format_file(name: str, content: bytes) -> tuple[bytes | None, list[Diagnostic]]:
     """The file in the canonical layout, or None with why it cannot be laid out: it is no YAML a rule file may
     be (bounded as every rule file is), or the layout would change what it says."""
-    if len(content) > MAX_FILE_BYTES:
-        return None, [Diagnostic("file_too_large", f"the file is {len(content)} bytes, more than {MAX_FILE_BYTES}",
-                                 name, 1, 1, help="split it into one agreement per file")]
-    text, problems = decode(content, name)
+    text, problems = rule_file_text(name, content)
     if text is None:
         return None, problems
     before, problems = parse(text, name)

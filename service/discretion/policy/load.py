@@ -100,11 +100,16 @@ def load_documents(files: list[tuple[str, bytes]]) -> tuple[list[Document], list
     return documents, problems
 
 
-def load_document(name: str, content: bytes) -> tuple[Document | None, list[Diagnostic]]:
+def rule_file_text(name: str, content: bytes) -> tuple[str | None, list[Diagnostic]]:
+    """The text of a rule file's bytes, or None with why it is none: larger than a rule file may be, or not UTF-8."""
     if len(content) > MAX_FILE_BYTES:
         return None, [Diagnostic("file_too_large", f"the file is {len(content)} bytes, more than {MAX_FILE_BYTES}",
                                  name, 1, 1, help="split it into one agreement per file")]
-    text, problems = decode(content, name)
+    return decode(content, name)
+
+
+def load_document(name: str, content: bytes) -> tuple[Document | None, list[Diagnostic]]:
+    text, problems = rule_file_text(name, content)
     if text is None:
         return None, problems
     source, problems = parse(text, name)
