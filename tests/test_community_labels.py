@@ -122,7 +122,9 @@ def test_the_label_to_state_is_the_tag_or_marking_received(form, written, value)
     item = dataclasses.replace(request.items[0], labels=(Label(form, written),), exchange_participants=("u0",))
     decision = _both(dataclasses.replace(request, items=(item,)))
     assert decision.decision == "allow_with_obligations", decision.reason
-    assert [(o.type, o.label) for o in decision.obligations] == [("preserve_label", written)]
+    # As received when it spells the label applied; `tlp:unclear`, read as RED, is stated as RED.
+    stated = written if written.lower() != "tlp:unclear" else "tlp:red"
+    assert [(o.type, o.label) for o in decision.obligations] == [("preserve_label", stated)]
 
 
 @pytest.mark.parametrize("tag, value", sorted(MISP_PAP.items()))
@@ -169,7 +171,7 @@ def test_a_label_written_in_a_communitys_form_is_decided_as_the_label_it_names(d
     name = data.draw(st.sampled_from(sorted(_FORMS_OF)))
     form, written = data.draw(st.sampled_from(_FORMS_OF[name]))
     setter = data.draw(st.sampled_from(["", "admin"]))
-    native = decide(POLICY, with_item(request, labels=(Label(*name),)), now=NOW)
+    native = decide(POLICY, with_item(request, labels=(Label(*name, set_by=setter),)), now=NOW)
     community_form = _both(with_item(request, labels=(Label(form, written, set_by=setter),)))
     stated = {o.label for o in community_form.obligations if o.type == "preserve_label"}
     assert stated <= {written}, stated
@@ -182,11 +184,15 @@ def test_a_label_written_in_a_communitys_form_is_decided_as_the_label_it_names(d
 
 @budget(400)
 @given(requests(st.sampled_from([["tlp"], ["chatham-house"], ["tlp", "chatham-house"], ["press"], ["stays-in-group"],
-                                 ["open-with-opt-out"], ["ai-allowed"]])),
-       st.sampled_from(ANY_COMMUNITY_LABEL), st.sampled_from(["", "admin", "author"]))
-def test_a_label_in_a_communitys_form_never_loosens_a_decision(drawn, label, setter):
+                                 ["open-with-opt-out"], ["ai-allowed"], ["tlp", "pap"]])),
+       st.sampled_from(ANY_COMMUNITY_LABEL), st.sampled_from(["", "admin", "author", "u1"]),
+       st.sampled_from([{}, {"tlp": "red"}, {"tlp": "amber"}, {"pap": "red"}]), st.booleans())
+def test_a_label_in_a_communitys_form_never_loosens_a_decision(drawn, label, setter, labels, floor):
     request, adopted = drawn
-    request = adopt(ordinary(request), adopted)
+    # The group's defaults (or floors) too: a tag must never take a default's place unless the source set it.
+    terms = {"label_floors" if floor else "default_labels": labels}
+    request = dataclasses.replace(adopt(ordinary(request), adopted), group=dataclasses.replace(
+        request.group, adoptions=tuple(Adoption(a, effective_from=0, **terms) for a in adopted)))
     item = request.items[0]
     added = with_item(request, labels=item.labels + (Label(*label, set_by=setter),))
     assert_not_looser(_both(added), decide(POLICY, request, now=NOW), label)
@@ -197,3 +203,29 @@ def _without_community_labels(request):
     return dataclasses.replace(request, items=tuple(
         dataclasses.replace(i, labels=tuple(label for label in i.labels if not community.form_of(label)))
         for i in request.items))
+
+
+@pytest.mark.parametrize("form, written", [("misp", "tlp:clear"), ("misp", "TLP:CLEAR"),
+                                           ("stix", "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487")])
+@pytest.mark.parametrize("setter", ["u1", "admin", "platform"])
+def test_a_tag_someone_else_added_never_takes_the_place_of_the_groups_default(form, written, setter):
+    request, _ = _isac_share("public")
+    group = dataclasses.replace(request.group, adoptions=(dataclasses.replace(request.group.adoptions[0],
+                                                                              default_labels={"tlp": "red"}),))
+    item = dataclasses.replace(request.items[0], labels=(Label(form, written, set_by=setter),))
+    decision = _both(dataclasses.replace(request, group=group, items=(item,)))
+    assert decision.decision == "deny", decision.reason
+    # The source's own tag is the item's label, as any label the source sets.
+    item = dataclasses.replace(item, labels=(Label(form, written),))
+    assert _both(dataclasses.replace(request, group=group, items=(item,))).decision == "allow"
+
+
+@pytest.mark.parametrize("look_alike", ["tlp:сlear", "tlp:ｃｌｅａｒ", "tlp:clear\u200b", "TLP:CLEAR\u200b", "tlp:purple",
+                                        "tlp:", "tlp:unclear"])
+def test_a_tag_read_as_red_is_stated_as_red_never_as_it_was_spelled(look_alike):
+    request, _ = _isac_share(*_WITHIN["red"])
+    for labels in ((Label("misp", look_alike),), (Label("misp", look_alike), Label("tlp", "red"))):
+        item = dataclasses.replace(request.items[0], labels=labels, exchange_participants=("u0",))
+        decision = _both(dataclasses.replace(request, items=(item,)))
+        stated = [o.label for o in decision.obligations if o.type == "preserve_label"]
+        assert stated in (["tlp:red"], ["TLP:RED"]), (labels, stated)

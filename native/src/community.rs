@@ -37,14 +37,24 @@ pub fn form_of(label: &Label) -> &'static str {
     FORMS.into_iter().find(|form| *form == scheme).unwrap_or("")
 }
 
+/// The tag as a label of `scheme`, set by whoever set the tag, when they did.
 fn as_scheme(label: &Label, scheme: &str, value: &str) -> Label {
     Label {
         scheme: scheme.into(),
         value: value.into(),
-        set_by: String::new(),
+        set_by: label.set_by.clone(),
         set_at: label.set_at,
         params: Vec::new(),
     }
+}
+
+/// Whether the tag or marking is the very spelling of `scheme: value` (in any case), not a reading of it.
+fn spells(label: &Label, form: &str, scheme: &str, value: &str) -> bool {
+    let text = lower(strip(&label.value));
+    if form == STIX {
+        return scheme == "tlp" && STIX_TLP.iter().any(|(id, tlp)| *id == text && *tlp == value);
+    }
+    text == format!("{scheme}:{value}") && MISP_SCHEMES.iter().any(|(name, _)| *name == scheme)
 }
 
 /// The label as the schemes read it; None when it is in no community form or is no sharing label (left as it is).
@@ -91,7 +101,16 @@ pub fn received_form(
             continue;
         }
         if normalize(&read_as.value) == value {
-            return if form.is_empty() { None } else { Some(label.value.clone()) };
+            if form.is_empty() {
+                return None;
+            }
+            if spells(label, form, scheme, value) {
+                return Some(label.value.clone());
+            }
+            if written.is_none() {
+                written = write(form, scheme, value);
+            }
+            continue;
         }
         if !form.is_empty() && written.is_none() {
             written = write(form, scheme, value);

@@ -94,3 +94,18 @@ def test_the_workflow_module_stops_whatever_it_cannot_check(client, broken):
 def test_the_workflow_module_stops_when_no_server_answers():
     event = _workflow(EVENT, destination=json.dumps({"kind": "same_group"}), server="127.0.0.1:9")
     assert misp.handler(event)["data"] is False
+
+
+@pytest.mark.parametrize("disguised", ["tlр:red", "ｔｌｐ:red", "tlp\u200b:red", "\u200btlp:red", "ＰＡＰ:RED", "TLP RED",
+                                       "TLP: RED"])
+def test_a_tag_that_may_be_a_policy_tag_in_disguise_reaches_the_engine_and_stops_the_publish(client, disguised):
+    event = {"Event": {**EVENT["Event"], "Tag": [{"name": "tlp:green"}, {"name": disguised}]}}
+    assert disguised in misp.policy_tags(event["Event"]["Tag"])
+    peer = json.dumps({"kind": "community_peer", "recipients": [{"id": "u-peer", "organization": "Contoso"}]})
+    outcome = misp.handler(_workflow(event, destination=peer, obligations_enforced="yes"), client=client)
+    assert outcome["data"] is False, outcome
+
+
+def test_tags_of_other_namespaces_stay_home():
+    assert misp.policy_tags([{"name": "misp-galaxy:threat-actor=\"Sofacy\""}, {"name": "workflow:state=\"draft\""},
+                             {"name": "admiralty-scale:source-reliability=\"b\""}, {"name": "PAP:RED"}]) == ["PAP:RED"]

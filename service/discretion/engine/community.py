@@ -4,10 +4,13 @@ A CSIRT or an ISAC labels its items as its tools do: MISP machine tags
 (`tlp:amber+strict`, `tlp:ex:chr`, `PAP:RED`) and STIX 2.1 marking-definition
 ids. An item label `{scheme: misp, value: <tag>}` or `{scheme: stix, value:
 <id>}` is read here, without regard to case, as the label of the scheme an
-agreement defines (`tlp`, `pap`, `attribution`), and as the source's label
-whatever `set_by` says: a tag is the source's. What the caller sent is kept, so
-an obligation to state the label states it in the form the caller reads
-(`received_form`).
+agreement defines (`tlp`, `pap`, `attribution`), set by whoever set the tag
+(a tag normally names no setter: then it is the source's, like any label; one
+someone else added is a reading beside the source's, never in its place). What
+the caller sent is kept, so an obligation to state the label states it in the
+form the caller reads (`received_form`), as received only when it is the very
+spelling of the value applied (a look-alike of `tlp:clear` read as RED is
+stated as `tlp:red`).
 
 Where a tag cannot be read, the most restrictive reading: an unknown `tlp:`
 value is TLP:RED (the tlp scheme reads every unknown value so), `tlp:unclear`
@@ -68,14 +71,27 @@ def read(label: Label) -> Label:
     value = label.value.strip().lower()
     if form == STIX:
         tlp = STIX_TLP.get(value)
-        return label if tlp is None else Label("tlp", tlp, set_at=label.set_at)
+        return label if tlp is None else _as(label, "tlp", tlp)
     namespace, _, predicate = value.partition(":")
     if namespace == "tlp" and predicate == "ex:chr":
-        return Label(*WITHHELD, set_at=label.set_at)
+        return _as(label, *WITHHELD)
     if namespace == "tlp" and predicate == "unclear":
-        return Label("tlp", "red", set_at=label.set_at)
+        return _as(label, "tlp", "red")
     scheme = _MISP_SCHEMES.get(namespace)
-    return label if scheme is None else Label(scheme, predicate, set_at=label.set_at)
+    return label if scheme is None else _as(label, scheme, predicate)
+
+
+def _as(label: Label, scheme: str, value: str) -> Label:
+    """The tag as a label of `scheme`, set by whoever set the tag, when they did."""
+    return Label(scheme, value, set_by=label.set_by, set_at=label.set_at)
+
+
+def _spells(label: Label, form: str, scheme: str, value: str) -> bool:
+    """Whether the tag or marking is the very spelling of `scheme: value` (in any case), not a reading of it."""
+    text = label.value.strip().lower()
+    if form == STIX:
+        return scheme == "tlp" and STIX_TLP.get(text) == value
+    return text == f"{scheme}:{value}" and scheme in _MISP_SCHEMES
 
 
 def read_labels(labels: tuple[Label, ...]) -> tuple[Label, ...]:
@@ -84,15 +100,21 @@ def read_labels(labels: tuple[Label, ...]) -> tuple[Label, ...]:
 
 def received_form(labels: tuple[Label, ...], scheme: str, value: str, normalize) -> str | None:
     """How the item's own labels write `scheme: value` when it came in a community form: the first label that
-    reads as it, as it was received; else, when a label of the scheme came in a form, the value written in that
-    form. None when the scheme's labels came in the engines' own form (or none came)."""
+    is its very spelling, as it was received; else, when a label of the scheme came in a form, the value written
+    in that form (a look-alike or an unknown value read as RED is stated as RED). None when the value came in the
+    engines' own form first (or no label of the scheme came in a form)."""
     written = None
     for label in labels:
         form, reading = form_of(label), read(label)
         if scheme_key(reading.scheme) != scheme:
             continue
         if normalize(reading.value) == value:
-            return label.value if form else None
+            if not form:
+                return None
+            if _spells(label, form, scheme, value):
+                return label.value
+            written = written or _write(form, scheme, value)
+            continue
         if form and written is None:
             written = _write(form, scheme, value)
     return written

@@ -31,14 +31,26 @@ POLICY_NAMESPACES = ("tlp", "pap", "iep2-policy")
 
 
 def policy_tags(tags: Iterable[Mapping[str, Any]] | None) -> list[str]:
-    """The names of the tags that set sharing terms, in order, each once; tags of any other namespace left out."""
+    """The names of the tags that may set sharing terms, in order, each once; those of another namespace left out.
+
+    Left out only when plainly another namespace's (plain ASCII, naming no policy vocabulary): a tag that
+    might be a policy tag in disguise (a Cyrillic `tlр:red`, a zero-width space, fullwidth letters, free text
+    such as `TLP RED`) goes to the engine, which reads it or denies the event naming it. A tag dropped here
+    would have let the event go unlabelled."""
     names: list[str] = []
     for tag in tags or ():
         tag = tag.get("Tag", tag)  # `EventTag` and `AttributeTag` entries wrap the tag
         name = str(tag.get("name", "")).strip()
-        if name.partition(":")[0].strip().lower() in POLICY_NAMESPACES and name not in names:
+        if _may_set_terms(name) and name not in names:
             names.append(name)
     return names
+
+
+def _may_set_terms(name: str) -> bool:
+    if not name.isascii() or not name.isprintable():
+        return True
+    letters = "".join(c for c in name.lower() if c.isalnum())
+    return name.partition(":")[0].strip().lower() in POLICY_NAMESPACES or letters.startswith(("tlp", "pap", "iep"))
 
 
 def _event(document: Mapping[str, Any]) -> Mapping[str, Any]:
