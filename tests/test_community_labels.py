@@ -70,7 +70,7 @@ def test_every_stix_tlp_marking_reads_as_its_tlp_label(marking, value):
 @pytest.mark.parametrize("label", [Label("misp", 'misp-galaxy:threat-actor="Sofacy"'), Label("misp", "workflow:todo"),
                                    Label("misp", "tlр:clear"), Label("misp", "clear"),
                                    Label("stix", "marking-definition--d0f8c7a1-9b2e-4c3d-8e5f-6a7b8c9d0e1f"),
-                                   Label("misp", 'iep2-policy:tlp="white"')])
+                                   Label("misp", 'iep2-policy:permitted_actions="none"')])
 def test_a_label_of_no_sharing_vocabulary_denies_its_item_even_within_the_group(label):
     request, adopted = _isac_share("same_group")
     decision = _both(dataclasses.replace(request, items=(dataclasses.replace(request.items[0], labels=(label,)),)))
@@ -86,6 +86,37 @@ def test_the_native_engine_holds_the_same_tables():
     schemes = re.search(r"MISP_SCHEMES: \[\(&str, &str\); \d+\] = \[(.*?)\];", source, re.S).group(1)
     assert dict(re.findall(r'\("([a-z]+)", "([a-z]+)"\)', schemes)) == community._MISP_SCHEMES
     assert re.search(r'WITHHELD: \(&str, &str\) = \("(\w+)", "(\w+)"\)', source).groups() == community.WITHHELD
+
+
+@pytest.mark.parametrize("tag, read_as", [
+    ('iep2-policy:tlp="red"', ("tlp", "red")), ('IEP2-POLICY:TLP="WHITE"', ("tlp", "clear")),
+    ('iep2-policy:tlp="purple"', ("tlp", "red")), ('iep2-policy:attribution="must-not"', community.WITHHELD),
+    ('iep2-policy:attribution="nobody knows"', community.WITHHELD),
+])
+def test_an_iep_policy_is_read_field_by_field(tag, read_as):
+    read = community.read(Label("misp", tag))
+    assert (read.scheme, POLICY.label_schemes[read.scheme].normalize(read.value)) == read_as
+
+
+@pytest.mark.parametrize("tag", ['iep2-policy:id="5b0d1a2c"', 'iep2-policy:name="ISAC default"',
+                                 'iep2-policy:iep_version="2.0"', 'iep2-policy:attribution="may"'])
+def test_what_only_describes_an_iep_policy_sets_no_terms(tag):
+    request, _ = _isac_share(*_WITHIN["amber"])
+    labels = (Label("misp", 'iep2-policy:tlp="amber"'), Label("misp", tag))
+    decision = _both(dataclasses.replace(request, items=(dataclasses.replace(request.items[0], labels=labels),)))
+    assert decision.decision == "allow_with_obligations", decision.reason
+    assert [o.label for o in decision.obligations if o.type == "preserve_label"] == ["tlp:amber"]
+
+
+@pytest.mark.parametrize("tag", ['iep2-policy:permitted_actions="externally-visible-direct-actions"',
+                                 'iep2-policy:start_date="2026-01-01T00:00:00Z"', 'iep2-policy:end_date="2099-01-01"',
+                                 'iep2-policy:attribution="must"', 'iep2-policy:encrypt_in_transit="may"'])
+def test_an_iep_field_no_agreement_reads_yet_denies_the_item(tag):
+    request, _ = _isac_share("same_group")
+    labels = (Label("misp", 'iep2-policy:tlp="white"'), Label("misp", tag))
+    decision = _both(dataclasses.replace(request, items=(dataclasses.replace(request.items[0], labels=labels),)))
+    assert decision.decision == "deny" and "not_a_sharing_label" in {f.reason_code for f in decision.findings}
+    assert "IEP 2.0 policy, whose field no loaded agreement reads yet" in decision.reason
 
 
 # ---- answered in the form received -------------------------------------------------------------------
@@ -155,10 +186,16 @@ def test_a_floor_raises_a_community_label_and_states_it_in_the_same_form():
 _FORMS_OF = {("tlp", value): [("misp", f"tlp:{value}"), ("misp", f"TLP:{value.upper()}")]
              + [("stix", marking) for marking, v in community.STIX_TLP.items() if v == value]
              for value in ("red", "amber+strict", "amber", "green", "clear")}
-_FORMS_OF[community.WITHHELD] = [("misp", "tlp:ex:chr"), ("misp", "TLP:EX:CHR")]
+_FORMS_OF[community.WITHHELD] = [("misp", "tlp:ex:chr"), ("misp", "TLP:EX:CHR"),
+                                 ("misp", 'iep2-policy:attribution="must-not"')]
+for _value, _said in (("red", "red"), ("amber", "amber"), ("green", "green"), ("clear", "white")):
+    _FORMS_OF[("tlp", _value)].append(("misp", f'iep2-policy:tlp="{_said}"'))
 ANY_COMMUNITY_LABEL = [form for forms in _FORMS_OF.values() for form in forms] + [
     ("misp", "tlp:unclear"), ("misp", "tlp:purple"), ("misp", "PAP:RED"), ("misp", "PAP:CLEAR"),
     ("misp", 'iep2-policy:attribution="must-not"'), ("misp", "circl:incident-classification=\"phishing\""),
+    ("misp", 'iep2-policy:permitted_actions="none"'), ("misp", 'iep2-policy:start_date="2099-01-01T00:00:00Z"'),
+    ("misp", 'iep2-policy:attribution="must"'), ("misp", 'iep2-policy:id="5b0d1a2c"'), ("misp", 'iep2-policy:tlp="purple"'),
+    ("misp", 'iep2-policy:attribution="may"'), ("misp", "iep2-policy:tlp"),
     ("stix", "marking-definition--d0f8c7a1-9b2e-4c3d-8e5f-6a7b8c9d0e1f"), ("MISP ", "Tlp:Clear"), ("stix", "")]
 
 

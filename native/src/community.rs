@@ -31,6 +31,27 @@ pub const STIX_TLP: [(&str, &str); 9] = [
 /// The MISP namespaces read as sharing labels, and the scheme each reads as.
 pub const MISP_SCHEMES: [(&str, &str); 2] = [("tlp", "tlp"), ("pap", "pap")];
 
+/// FIRST's IEP 2.0 (community.py): `tlp` and `attribution` read; the fields that only describe a policy set aside.
+pub const IEP: &str = "iep2-policy";
+pub const IEP_DESCRIPTIVE: [&str; 5] = ["id", "name", "description", "iep_version", "external_reference"];
+
+/// An IEP tag's field and value: `tlp="amber"` is (`tlp`, `amber`).
+fn iep(predicate: &str) -> (&str, &str) {
+    let (field, said) = predicate.split_once('=').unwrap_or((predicate, ""));
+    (strip(field), strip(strip(said).trim_matches('"')))
+}
+
+/// A tag that only describes an IEP policy (its id, name, version…), or says attribution `may` be given.
+pub fn sets_no_terms(label: &Label) -> bool {
+    if form_of(label) != MISP {
+        return false;
+    }
+    let value = lower(strip(&label.value));
+    let (namespace, predicate) = value.split_once(':').unwrap_or((&value, ""));
+    let (field, said) = iep(predicate);
+    namespace == IEP && (IEP_DESCRIPTIVE.contains(&field) || (field, said) == ("attribution", "may"))
+}
+
 /// `misp` or `stix` when the label is in a community's form, else "".
 pub fn form_of(label: &Label) -> &'static str {
     let scheme = scheme_key(&label.scheme);
@@ -68,6 +89,16 @@ pub fn read(label: &Label) -> Option<Label> {
         return STIX_TLP.iter().find(|(id, _)| *id == value).map(|(_, tlp)| as_scheme(label, "tlp", tlp));
     }
     let (namespace, predicate) = value.split_once(':').unwrap_or((&value, ""));
+    if namespace == IEP {
+        let (field, said) = iep(predicate);
+        if field == "tlp" {
+            return Some(as_scheme(label, "tlp", said));
+        }
+        if field == "attribution" && said != "may" && said != "must" {
+            return Some(as_scheme(label, WITHHELD.0, WITHHELD.1));
+        }
+        return None;
+    }
     if namespace == "tlp" && predicate == "ex:chr" {
         return Some(as_scheme(label, WITHHELD.0, WITHHELD.1));
     }
@@ -82,7 +113,13 @@ pub fn read_labels(labels: &[Label]) -> Option<Vec<Label>> {
     if !labels.iter().any(|label| !form_of(label).is_empty()) {
         return None;
     }
-    Some(labels.iter().map(|label| read(label).unwrap_or_else(|| label.clone())).collect())
+    Some(
+        labels
+            .iter()
+            .filter(|label| !sets_no_terms(label))
+            .map(|label| read(label).unwrap_or_else(|| label.clone()))
+            .collect(),
+    )
 }
 
 /// How the item's own labels write `scheme: value` when it came in a community form (community.py `received_form`).
@@ -141,8 +178,11 @@ pub fn refused(label: &Label) -> String {
     }
     let value = lower(strip(&label.value));
     let namespace = value.split_once(':').map_or(value.as_str(), |(namespace, _)| namespace);
-    if namespace == "iep2-policy" {
-        return format!("the MISP tag `{}` of an IEP 2.0 policy, which no loaded agreement reads yet", label.value);
+    if namespace == IEP {
+        return format!(
+            "the MISP tag `{}` of an IEP 2.0 policy, whose field no loaded agreement reads yet",
+            label.value
+        );
     }
     format!("the MISP tag `{}`, of a namespace that sets no sharing terms (only `tlp:` and `PAP:` do)", label.value)
 }

@@ -55,6 +55,14 @@ _STIX_OF_TLP = {value: marking for marking, value in list(STIX_TLP.items())[4:]}
 # The MISP namespaces read as sharing labels, and the scheme each reads as.
 _MISP_SCHEMES = {"tlp": "tlp", "pap": "pap"}
 
+# FIRST's IEP 2.0: a policy is the `iep2-policy:<field>="<value>"` tags of one item, each read on its own. Read
+# today: `tlp` (as the TLP label) and `attribution` (`must-not`, or a value nobody knows, as tlp:ex:chr). The
+# fields that only describe the policy set no terms and are set aside. Any other field (permitted actions,
+# resale, notifications, encryption, the dates the policy holds between, `attribution="must"`) no loaded
+# agreement reads yet: its tag denies the item, the most restrictive reading.
+IEP = "iep2-policy"
+_IEP_DESCRIPTIVE = ("id", "name", "description", "iep_version", "external_reference")
+
 
 def form_of(label: Label) -> str:
     """`misp` or `stix` when the label is in a community's form, else ""."""
@@ -73,6 +81,13 @@ def read(label: Label) -> Label:
         tlp = STIX_TLP.get(value)
         return label if tlp is None else _as(label, "tlp", tlp)
     namespace, _, predicate = value.partition(":")
+    if namespace == IEP:
+        field, said = _iep(predicate)
+        if field == "tlp":
+            return _as(label, "tlp", said)
+        if field == "attribution" and said not in ("may", "must"):
+            return _as(label, *WITHHELD)
+        return label
     if namespace == "tlp" and predicate == "ex:chr":
         return _as(label, *WITHHELD)
     if namespace == "tlp" and predicate == "unclear":
@@ -95,7 +110,25 @@ def _spells(label: Label, form: str, scheme: str, value: str) -> bool:
 
 
 def read_labels(labels: tuple[Label, ...]) -> tuple[Label, ...]:
-    return tuple(map(read, labels)) if any(form_of(label) for label in labels) else labels
+    """Each label as the schemes read it, the tags that set no terms set aside."""
+    if not any(form_of(label) for label in labels):
+        return labels
+    return tuple(read(label) for label in labels if not sets_no_terms(label))
+
+
+def _iep(predicate: str) -> tuple[str, str]:
+    """An IEP tag's field and value: `tlp="amber"` is (`tlp`, `amber`)."""
+    field, _, said = predicate.partition("=")
+    return field.strip(), said.strip().strip('"').strip()
+
+
+def sets_no_terms(label: Label) -> bool:
+    """A tag that only describes an IEP policy (its id, name, version…), or says attribution `may` be given."""
+    if form_of(label) != MISP:
+        return False
+    namespace, _, predicate = label.value.strip().lower().partition(":")
+    field, said = _iep(predicate)
+    return namespace == IEP and (field in _IEP_DESCRIPTIVE or (field, said) == ("attribution", "may"))
 
 
 def received_form(labels: tuple[Label, ...], scheme: str, value: str, normalize) -> str | None:
@@ -131,7 +164,7 @@ def refused(label: Label) -> str:
     if form_of(label) == STIX:
         return f"the STIX marking `{label.value}`, which is not one of TLP's"
     namespace = label.value.strip().lower().partition(":")[0]
-    if namespace == "iep2-policy":
-        return f"the MISP tag `{label.value}` of an IEP 2.0 policy, which no loaded agreement reads yet"
+    if namespace == IEP:
+        return f"the MISP tag `{label.value}` of an IEP 2.0 policy, whose field no loaded agreement reads yet"
     return f"the MISP tag `{label.value}`, of a namespace that sets no sharing terms (only `tlp:` and `PAP:` do)"
 
