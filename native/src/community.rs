@@ -46,10 +46,15 @@ pub fn sets_no_terms(label: &Label) -> bool {
     if form_of(label) != MISP {
         return false;
     }
-    let value = lower(strip(&label.value));
+    let value = text(label);
     let (namespace, predicate) = value.split_once(':').unwrap_or((&value, ""));
     let (field, said) = iep(predicate);
     namespace == IEP && (IEP_DESCRIPTIVE.contains(&field) || (field, said) == ("attribution", "may"))
+}
+
+/// A tag or marking as it is matched: trimmed, without case.
+fn text(label: &Label) -> String {
+    lower(strip(&label.value))
 }
 
 /// `misp` or `stix` when the label is in a community's form, else "".
@@ -71,7 +76,7 @@ fn as_scheme(label: &Label, scheme: &str, value: &str) -> Label {
 
 /// Whether the tag or marking is the very spelling of `scheme: value` (in any case), not a reading of it.
 fn spells(label: &Label, form: &str, scheme: &str, value: &str) -> bool {
-    let text = lower(strip(&label.value));
+    let text = text(label);
     if form == STIX {
         return scheme == "tlp" && STIX_TLP.iter().any(|(id, tlp)| *id == text && *tlp == value);
     }
@@ -84,7 +89,7 @@ pub fn read(label: &Label) -> Option<Label> {
     if form.is_empty() {
         return None;
     }
-    let value = lower(strip(&label.value));
+    let value = text(label);
     if form == STIX {
         return STIX_TLP.iter().find(|(id, _)| *id == value).map(|(_, tlp)| as_scheme(label, "tlp", tlp));
     }
@@ -137,19 +142,16 @@ pub fn received_form(
         if scheme_key(&read_as.scheme) != scheme {
             continue;
         }
-        if normalize(&read_as.value) == value {
-            if form.is_empty() {
+        if form.is_empty() {
+            if normalize(&read_as.value) == value {
                 return None;
-            }
-            if spells(label, form, scheme, value) {
-                return Some(label.value.clone());
-            }
-            if written.is_none() {
-                written = write(form, scheme, value);
             }
             continue;
         }
-        if !form.is_empty() && written.is_none() {
+        if normalize(&read_as.value) == value && spells(label, form, scheme, value) {
+            return Some(label.value.clone());
+        }
+        if written.is_none() {
             written = write(form, scheme, value);
         }
     }
@@ -176,7 +178,7 @@ pub fn refused(label: &Label) -> String {
     if form_of(label) == STIX {
         return format!("the STIX marking `{}`, which is not one of TLP's", label.value);
     }
-    let value = lower(strip(&label.value));
+    let value = text(label);
     let namespace = value.split_once(':').map_or(value.as_str(), |(namespace, _)| namespace);
     if namespace == IEP {
         return format!(

@@ -76,11 +76,10 @@ def read(label: Label) -> Label:
     form = form_of(label)
     if not form:
         return label
-    value = label.value.strip().lower()
     if form == STIX:
-        tlp = STIX_TLP.get(value)
+        tlp = STIX_TLP.get(_text(label))
         return label if tlp is None else _as(label, "tlp", tlp)
-    namespace, _, predicate = value.partition(":")
+    namespace, _, predicate = _text(label).partition(":")
     if namespace == IEP:
         field, said = _iep(predicate)
         if field == "tlp":
@@ -101,9 +100,14 @@ def _as(label: Label, scheme: str, value: str) -> Label:
     return Label(scheme, value, set_by=label.set_by, set_at=label.set_at)
 
 
+def _text(label: Label) -> str:
+    """A tag or marking as it is matched: trimmed, without case."""
+    return label.value.strip().lower()
+
+
 def _spells(label: Label, form: str, scheme: str, value: str) -> bool:
     """Whether the tag or marking is the very spelling of `scheme: value` (in any case), not a reading of it."""
-    text = label.value.strip().lower()
+    text = _text(label)
     if form == STIX:
         return scheme == "tlp" and STIX_TLP.get(text) == value
     return text == f"{scheme}:{value}" and scheme in _MISP_SCHEMES
@@ -126,7 +130,7 @@ def sets_no_terms(label: Label) -> bool:
     """A tag that only describes an IEP policy (its id, name, version…), or says attribution `may` be given."""
     if form_of(label) != MISP:
         return False
-    namespace, _, predicate = label.value.strip().lower().partition(":")
+    namespace, _, predicate = _text(label).partition(":")
     field, said = _iep(predicate)
     return namespace == IEP and (field in _IEP_DESCRIPTIVE or (field, said) == ("attribution", "may"))
 
@@ -141,15 +145,13 @@ def received_form(labels: tuple[Label, ...], scheme: str, value: str, normalize)
         form, reading = form_of(label), read(label)
         if scheme_key(reading.scheme) != scheme:
             continue
-        if normalize(reading.value) == value:
-            if not form:
+        if not form:
+            if normalize(reading.value) == value:
                 return None
-            if _spells(label, form, scheme, value):
-                return label.value
-            written = written or _write(form, scheme, value)
             continue
-        if form and written is None:
-            written = _write(form, scheme, value)
+        if normalize(reading.value) == value and _spells(label, form, scheme, value):
+            return label.value
+        written = written or _write(form, scheme, value)
     return written
 
 
@@ -163,8 +165,7 @@ def refused(label: Label) -> str:
     """Why a label in a community form is no sharing label, for the finding that denies its item."""
     if form_of(label) == STIX:
         return f"the STIX marking `{label.value}`, which is not one of TLP's"
-    namespace = label.value.strip().lower().partition(":")[0]
-    if namespace == IEP:
+    if _text(label).partition(":")[0] == IEP:
         return f"the MISP tag `{label.value}` of an IEP 2.0 policy, whose field no loaded agreement reads yet"
     return f"the MISP tag `{label.value}`, of a namespace that sets no sharing terms (only `tlp:` and `PAP:` do)"
 
