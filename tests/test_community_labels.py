@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from discretion.engine import community, decide
-from discretion.engine.model import Actor, Adoption, Destination, Group, Item, Label, Purpose, Recipient, Request
+from discretion.engine.model import (Actor, Adoption, Attribution, Destination, Group, Item, Label, Purpose, Recipient,
+                                     Request)
 from discretion.store.files import lower_directory
 
 from strategies import NOW, PEOPLE, POLICY, POSTED, budget, requests
@@ -110,7 +111,9 @@ def test_what_only_describes_an_iep_policy_sets_no_terms(tag):
 
 @pytest.mark.parametrize("tag", ['iep2-policy:permitted_actions="externally-visible-direct-actions"',
                                  'iep2-policy:start_date="2026-01-01T00:00:00Z"', 'iep2-policy:end_date="2099-01-01"',
-                                 'iep2-policy:attribution="must"', 'iep2-policy:encrypt_in_transit="may"'])
+                                 'iep2-policy:attribution="must"', 'iep2-policy:encrypt_in_transit="may"',
+                                 # the licences and agreements between producer and receiver: terms nobody read
+                                 'iep2-policy:external_reference="https://isac.example/terms"'])
 def test_an_iep_field_no_agreement_reads_yet_denies_the_item(tag):
     request, _ = _isac_share("same_group")
     labels = (Label("misp", 'iep2-policy:tlp="white"'), Label("misp", tag))
@@ -266,3 +269,26 @@ def test_a_tag_read_as_red_is_stated_as_red_never_as_it_was_spelled(look_alike):
         decision = _both(dataclasses.replace(request, items=(item,)))
         stated = [o.label for o in decision.obligations if o.type == "preserve_label"]
         assert stated in (["tlp:red"], ["TLP:RED"]), (labels, stated)
+
+
+@pytest.mark.parametrize("misspelt", ["tlp:ex:chr\u200b", "TLP:EX: CHR", "tlp:ex:chr:", "tlp:ex_chr", "tlp: ex:chr",
+                                      "tlp:purple"])
+def test_a_tlp_tag_that_names_no_colour_withholds_the_source_as_well_as_reading_red(misspelt):
+    request, _ = _isac_share(*_WITHIN["amber+strict"])
+    item = dataclasses.replace(request.items[0], exchange_participants=("u-b",),
+                               labels=(Label("misp", misspelt), Label("misp", "tlp:amber+strict")))
+    decision = _both(dataclasses.replace(request, items=(item,),
+                                         attribution=Attribution(author_identity=True, affiliation=True)))
+    owed = {o.type for o in decision.obligations}
+    assert decision.decision == "deny" or {"redact_author_identity", "redact_author_affiliation"} <= owed, (
+        decision.reason)
+
+
+def test_a_stix_marking_spelt_with_a_kelvin_sign_is_no_tlp_marking():
+    request, _ = _isac_share("public")
+    group = dataclasses.replace(request.group, adoptions=(dataclasses.replace(request.group.adoptions[0],
+                                                                              default_labels={"tlp": "red"}),))
+    look_alike = "mar\u212aing-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
+    item = dataclasses.replace(request.items[0], labels=(Label("stix", look_alike),))
+    decision = _both(dataclasses.replace(request, group=group, items=(item,)))
+    assert decision.decision == "deny" and "not_a_sharing_label" in {f.reason_code for f in decision.findings}

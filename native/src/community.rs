@@ -33,7 +33,9 @@ pub const MISP_SCHEMES: [(&str, &str); 2] = [("tlp", "tlp"), ("pap", "pap")];
 
 /// FIRST's IEP 2.0 (community.py): `tlp` and `attribution` read; the fields that only describe a policy set aside.
 pub const IEP: &str = "iep2-policy";
-pub const IEP_DESCRIPTIVE: [&str; 5] = ["id", "name", "description", "iep_version", "external_reference"];
+pub const IEP_DESCRIPTIVE: [&str; 4] = ["id", "name", "description", "iep_version"];
+/// The `tlp:` tags that name a colour; any other but `ex:chr` and `unclear` reads as RED and as withholding the source.
+const TLP_COLOURS: [&str; 6] = ["red", "amber", "amber+strict", "green", "clear", "white"];
 
 /// An IEP tag's field and value: `tlp="amber"` is (`tlp`, `amber`).
 fn iep(predicate: &str) -> (&str, &str) {
@@ -77,6 +79,9 @@ fn as_scheme(label: &Label, scheme: &str, value: &str) -> Label {
 /// Whether the tag or marking is the very spelling of `scheme: value` (in any case), not a reading of it.
 fn spells(label: &Label, form: &str, scheme: &str, value: &str) -> bool {
     let text = text(label);
+    if !label.value.is_ascii() {
+        return false; // a look-alike is never stated as spelled
+    }
     if form == STIX {
         return scheme == "tlp" && STIX_TLP.iter().any(|(id, tlp)| *id == text && *tlp == value);
     }
@@ -91,6 +96,10 @@ pub fn read(label: &Label) -> Option<Label> {
     }
     let value = text(label);
     if form == STIX {
+        // ASCII only: lowercase folds a Kelvin sign into `k`, and `marKing-definition--…` is no TLP marking.
+        if !label.value.is_ascii() {
+            return None;
+        }
         return STIX_TLP.iter().find(|(id, _)| *id == value).map(|(_, tlp)| as_scheme(label, "tlp", tlp));
     }
     let (namespace, predicate) = value.split_once(':').unwrap_or((&value, ""));
@@ -122,9 +131,23 @@ pub fn read_labels(labels: &[Label]) -> Option<Vec<Label>> {
         labels
             .iter()
             .filter(|label| !sets_no_terms(label))
-            .map(|label| read(label).unwrap_or_else(|| label.clone()))
+            .flat_map(|label| {
+                let read_as = read(label).unwrap_or_else(|| label.clone());
+                let withheld = unknown_tlp(label).then(|| as_scheme(label, WITHHELD.0, WITHHELD.1));
+                std::iter::once(read_as).chain(withheld)
+            })
             .collect(),
     )
+}
+
+/// A `tlp:` tag that names no colour and is not `ex:chr` or `unclear`: a misspelt `tlp:ex:chr` among them.
+fn unknown_tlp(label: &Label) -> bool {
+    let value = text(label);
+    let (namespace, predicate) = value.split_once(':').unwrap_or((&value, ""));
+    form_of(label) == MISP
+        && namespace == "tlp"
+        && (!label.value.is_ascii()
+            || !(TLP_COLOURS.contains(&predicate) || predicate == "ex:chr" || predicate == "unclear"))
 }
 
 /// How the item's own labels write `scheme: value` when it came in a community form (community.py `received_form`).

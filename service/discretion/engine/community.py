@@ -61,7 +61,11 @@ _MISP_SCHEMES = {"tlp": "tlp", "pap": "pap"}
 # resale, notifications, encryption, the dates the policy holds between, `attribution="must"`) no loaded
 # agreement reads yet: its tag denies the item, the most restrictive reading.
 IEP = "iep2-policy"
-_IEP_DESCRIPTIVE = ("id", "name", "description", "iep_version", "external_reference")
+# (`external_reference` is not among them: it names the licences and agreements between producer and receiver.)
+_IEP_DESCRIPTIVE = ("id", "name", "description", "iep_version")
+# The `tlp:` tags of MISP's taxonomy that name a colour. Any other but `ex:chr` and `unclear` (a misspelling, a
+# look-alike) could be either: it reads as RED and as withholding the source.
+_TLP_COLOURS = ("red", "amber", "amber+strict", "green", "clear", "white")
 
 
 def form_of(label: Label) -> str:
@@ -77,7 +81,8 @@ def read(label: Label) -> Label:
     if not form:
         return label
     if form == STIX:
-        tlp = STIX_TLP.get(_text(label))
+        # ASCII only: lowercase folds a Kelvin sign into `k`, and `marKing-definition--…` is no TLP marking.
+        tlp = STIX_TLP.get(_text(label)) if label.value.isascii() else None
         return label if tlp is None else _as(label, "tlp", tlp)
     namespace, _, predicate = _text(label).partition(":")
     if namespace == IEP:
@@ -108,6 +113,8 @@ def _text(label: Label) -> str:
 def _spells(label: Label, form: str, scheme: str, value: str) -> bool:
     """Whether the tag or marking is the very spelling of `scheme: value` (in any case), not a reading of it."""
     text = _text(label)
+    if not label.value.isascii():
+        return False  # a look-alike is never stated as spelled
     if form == STIX:
         return scheme == "tlp" and STIX_TLP.get(text) == value
     return text == f"{scheme}:{value}" and scheme in _MISP_SCHEMES
@@ -117,7 +124,21 @@ def read_labels(labels: tuple[Label, ...]) -> tuple[Label, ...]:
     """Each label as the schemes read it, the tags that set no terms set aside."""
     if not any(form_of(label) for label in labels):
         return labels
-    return tuple(read(label) for label in labels if not sets_no_terms(label))
+    read_as = []
+    for label in labels:
+        if sets_no_terms(label):
+            continue
+        read_as.append(read(label))
+        if _unknown_tlp(label):
+            read_as.append(_as(label, *WITHHELD))
+    return tuple(read_as)
+
+
+def _unknown_tlp(label: Label) -> bool:
+    """A `tlp:` tag that names no colour and is not `ex:chr` or `unclear`: a misspelt `tlp:ex:chr` among them."""
+    namespace, _, predicate = _text(label).partition(":")
+    return (form_of(label) == MISP and namespace == "tlp"
+            and (not label.value.isascii() or predicate not in (*_TLP_COLOURS, "ex:chr", "unclear")))
 
 
 def _iep(predicate: str) -> tuple[str, str]:
