@@ -4,6 +4,7 @@ before any rule, answered in the form received, and never a way to loosen a deci
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import pathlib
 import re
 
@@ -13,6 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from discretion.engine import community, decide
+from discretion.engine.instants import FIRST_INSTANT as FIRST
+from discretion.engine.instants import LAST_INSTANT as LAST
+from discretion.engine.instants import SECOND, to_iso
 from discretion.engine.model import (Actor, Adoption, Attribution, Destination, Group, Item, Label, Purpose, Recipient,
                                      Request)
 from discretion.store.files import lower_directory
@@ -20,6 +24,7 @@ from discretion.store.files import lower_directory
 from strategies import NOW, PEOPLE, POLICY, POSTED, budget, requests
 from test_semantics_property import adopt, assert_not_looser, ordinary, with_item
 
+DAY = 86_400 * SECOND
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NATIVE = discretion_native.Engine(lower_directory(ROOT / "rules").SerializeToString())
 
@@ -71,7 +76,7 @@ def test_every_stix_tlp_marking_reads_as_its_tlp_label(marking, value):
 @pytest.mark.parametrize("label", [Label("misp", 'misp-galaxy:threat-actor="Sofacy"'), Label("misp", "workflow:todo"),
                                    Label("misp", "tlр:clear"), Label("misp", "clear"),
                                    Label("stix", "marking-definition--d0f8c7a1-9b2e-4c3d-8e5f-6a7b8c9d0e1f"),
-                                   Label("misp", 'iep2-policy:permitted_actions="none"')])
+                                   Label("misp", 'iep2-policy:external_reference="https://isac.example/t"')])
 def test_a_label_of_no_sharing_vocabulary_denies_its_item_even_within_the_group(label):
     request, adopted = _isac_share("same_group")
     decision = _both(dataclasses.replace(request, items=(dataclasses.replace(request.items[0], labels=(label,)),)))
@@ -87,16 +92,73 @@ def test_the_native_engine_holds_the_same_tables():
     schemes = re.search(r"MISP_SCHEMES: \[\(&str, &str\); \d+\] = \[(.*?)\];", source, re.S).group(1)
     assert dict(re.findall(r'\("([a-z]+)", "([a-z]+)"\)', schemes)) == community._MISP_SCHEMES
     assert re.search(r'WITHHELD: \(&str, &str\) = \("(\w+)", "(\w+)"\)', source).groups() == community.WITHHELD
+    assert re.search(r'ATTRIBUTION_MUST: \(&str, &str\) = \("(\w+)", "(\w+)"\)', source).groups() == (
+        community.ATTRIBUTION_MUST)
+    iep = re.search(r"IEP_SCHEMES: \[\(&str, &str\); \d+\] = \[(.*?)\];", source, re.S).group(1)
+    assert dict(re.findall(r'\("([a-z_]+)", "([a-z_]+)"\)', iep)) == community._IEP_SCHEMES
+    for name, python in (("IEP_DATES", community._IEP_DATES), ("IEP_DESCRIPTIVE", community._IEP_DESCRIPTIVE)):
+        listed = re.search(rf"{name}: \[&str; \d+\] = \[(.*?)\];", source, re.S).group(1)
+        assert tuple(re.findall(r'"([a-z_]+)"', listed)) == python, name
+
+
+# Every field of IEP 2.0 that sets terms, each of its fixed values (the MISP iep2-policy taxonomy's), and what it
+# reads as; a value nobody knows reads as the field's most restrictive.
+IEP_FIELDS = {
+    "tlp": {"red": ("tlp", "red"), "amber": ("tlp", "amber"), "green": ("tlp", "green"), "white": ("tlp", "clear"),
+            "purple": ("tlp", "red")},
+    "attribution": {"must": community.ATTRIBUTION_MUST, "must-not": community.WITHHELD,
+                    "nobody knows": community.WITHHELD},
+    "permitted_actions": {value: ("iep_permitted_actions", value) for value in (
+        "none", "contact-for-instruction", "internally-visible-actions", "externally-visible-indirect-actions",
+        "externally-visible-direct-actions")} | {"anything": ("iep_permitted_actions", "none")},
+    "unmodified_resale": {"may": ("iep_unmodified_resale", "may"), "must-not": ("iep_unmodified_resale", "must-not"),
+                          "maybe": ("iep_unmodified_resale", "must-not")},
+    "affected_party_notifications": {"may": ("iep_affected_party_notifications", "may"),
+                                     "must-not": ("iep_affected_party_notifications", "must-not"),
+                                     "": ("iep_affected_party_notifications", "must-not")},
+    "encrypt_in_transit": {"must": ("iep_encrypt_in_transit", "must"), "may": ("iep_encrypt_in_transit", "may"),
+                           "should": ("iep_encrypt_in_transit", "must")},
+}
 
 
 @pytest.mark.parametrize("tag, read_as", [
-    ('iep2-policy:tlp="red"', ("tlp", "red")), ('IEP2-POLICY:TLP="WHITE"', ("tlp", "clear")),
-    ('iep2-policy:tlp="purple"', ("tlp", "red")), ('iep2-policy:attribution="must-not"', community.WITHHELD),
-    ('iep2-policy:attribution="nobody knows"', community.WITHHELD),
-])
+    (f'{written}:{field}="{value}"', read_as) for field, values in IEP_FIELDS.items()
+    for value, read_as in values.items() for written in ("iep2-policy", "IEP2-Policy")])
 def test_an_iep_policy_is_read_field_by_field(tag, read_as):
     read = community.read(Label("misp", tag))
     assert (read.scheme, POLICY.label_schemes[read.scheme].normalize(read.value)) == read_as
+    # Both engines read it so: an item labelled with the tag is decided as one labelled with what it reads as.
+    request, _ = _isac_share("community_peer", {"recipients": (Recipient(id="u-p", organization="Contoso"),)})
+    item = dataclasses.replace(request.items[0], labels=(Label("misp", tag),))
+    as_read = dataclasses.replace(item, labels=(Label(*read_as),))
+    tagged = _both(dataclasses.replace(request, items=(item,)))
+    plain = decide(POLICY, dataclasses.replace(request, items=(as_read,)), now=NOW)
+    assert (tagged.decision, [o.type for o in tagged.obligations]) == (
+        plain.decision, [o.type for o in plain.obligations])
+
+
+@pytest.mark.parametrize("tag", [
+    f'{namespace}:{field}="{value}"' for field, values in (
+        ("permitted_actions", ("none", "contact-for-instruction", "internally-visible-actions",
+                               "externally-visible-indirect-actions")),
+        ("unmodified_resale", ("must-not",)), ("affected_party_notifications", ("must-not",)),
+        ("encrypt_in_transit", ("must",)), ("attribution", ("must",)))
+    for value in values for namespace in ("iep2-policy", "IEP2-POLICY")])
+def test_every_term_of_an_iep_policy_is_stated_on_the_copy_as_the_tag_received(tag):
+    request, _ = _isac_share(*_WITHIN["amber+strict"])
+    item = dataclasses.replace(request.items[0], labels=(Label("tlp", "clear"), Label("misp", tag)))
+    decision = _both(dataclasses.replace(request, items=(item,), purpose=Purpose(need_to_know=True, use="passive")))
+    assert decision.decision == "allow_with_obligations", decision.reason
+    assert [o.label for o in decision.obligations if o.type == "preserve_label"] == [tag]
+
+
+@pytest.mark.parametrize("said, value", [("red", "red"), ("amber", "amber"), ("green", "green")])
+def test_the_tlp_of_an_iep_policy_is_stated_as_the_tag_received(said, value):
+    request, _ = _isac_share(*_WITHIN[value])
+    for written in (f'iep2-policy:tlp="{said}"', f'IEP2-POLICY:TLP = "{said.upper()}"'):
+        item = dataclasses.replace(request.items[0], labels=(Label("misp", written),), exchange_participants=("u0",))
+        decision = _both(dataclasses.replace(request, items=(item,)))
+        assert [(o.type, o.label) for o in decision.obligations] == [("preserve_label", written)]
 
 
 @pytest.mark.parametrize("tag", ['iep2-policy:id="5b0d1a2c"', 'iep2-policy:name="ISAC default"',
@@ -106,20 +168,97 @@ def test_what_only_describes_an_iep_policy_sets_no_terms(tag):
     labels = (Label("misp", 'iep2-policy:tlp="amber"'), Label("misp", tag))
     decision = _both(dataclasses.replace(request, items=(dataclasses.replace(request.items[0], labels=labels),)))
     assert decision.decision == "allow_with_obligations", decision.reason
-    assert [o.label for o in decision.obligations if o.type == "preserve_label"] == ["tlp:amber"]
+    assert [o.label for o in decision.obligations if o.type == "preserve_label"] == ['iep2-policy:tlp="amber"']
 
 
-@pytest.mark.parametrize("tag", ['iep2-policy:permitted_actions="externally-visible-direct-actions"',
-                                 'iep2-policy:start_date="2026-01-01T00:00:00Z"', 'iep2-policy:end_date="2099-01-01"',
-                                 'iep2-policy:attribution="must"', 'iep2-policy:encrypt_in_transit="may"',
-                                 # the licences and agreements between producer and receiver: terms nobody read
-                                 'iep2-policy:external_reference="https://isac.example/terms"'])
-def test_an_iep_field_no_agreement_reads_yet_denies_the_item(tag):
+@pytest.mark.parametrize("tag, why", [
+    # the licences and agreements between producer and receiver: terms nobody here reads
+    ('iep2-policy:external_reference="https://isac.example/terms"', "whose field no loaded agreement reads"),
+    ('iep2-policy:permitted_action="none"', "whose field no loaded agreement reads"),
+    ('iep2-policy:end_date="2099-01-01"', "date that cannot be read"),
+    ('iep2-policy:start_date="2026-01-01T00:00:00"', "date that cannot be read"),
+    ('iep2-policy:start_date="2026-02-29T00:00:00Z"', "date that cannot be read"),
+    ('iep2-policy:start_date="2026-01-01T00:00:60Z"', "date that cannot be read"),
+    ('iep2-policy:start_date="2026-01-01T00:00:00+24:00"', "date that cannot be read"),
+    ('iep2-policy:start_date="2026-01-01T00:00:00.1234567890Z"', "date that cannot be read"),
+    ('iep2-policy:start_date="２０２６-01-01T00:00:00Z"', "date that cannot be read"),
+    ('iep2-policy:start_date="next week"', "date that cannot be read"),
+])
+def test_an_iep_field_or_date_that_cannot_be_read_denies_the_item(tag, why):
     request, _ = _isac_share("same_group")
     labels = (Label("misp", 'iep2-policy:tlp="white"'), Label("misp", tag))
     decision = _both(dataclasses.replace(request, items=(dataclasses.replace(request.items[0], labels=labels),)))
     assert decision.decision == "deny" and "not_a_sharing_label" in {f.reason_code for f in decision.findings}
-    assert "IEP 2.0 policy, whose field no loaded agreement reads yet" in decision.reason
+    assert why in decision.reason, decision.reason
+
+
+@pytest.mark.parametrize("text, instant", [
+    ("2026-01-01t00:00:00z", 1_767_225_600 * SECOND), ("2026-01-01t01:30:00.5+01:30", 1_767_225_600 * SECOND + 5 * 10**8),
+    ("2024-02-29t23:59:59-00:00", 1_709_251_199 * SECOND), ("0001-01-01t00:00:00z", -62_135_596_800 * SECOND),
+    ("9999-12-31t23:59:59.999999999z", 253_402_300_799 * SECOND + 999_999_999), ("1969-12-31t23:59:59.000000001z", -999_999_999),
+])
+def test_an_rfc3339_date_time_names_its_instant(text, instant):
+    assert community.rfc3339(text) == instant
+
+
+# ---- an IEP policy holds between its dates ------------------------------------------------------------
+
+_DATE_TEXT = st.one_of(
+    st.datetimes(min_value=datetime.datetime(1, 1, 2), max_value=datetime.datetime(9999, 12, 30),
+                 timezones=st.sampled_from([datetime.timezone.utc, datetime.timezone(datetime.timedelta(hours=5, minutes=45)),
+                                            datetime.timezone(datetime.timedelta(hours=-11))])).map(
+        lambda at: at.isoformat().replace("+00:00", "Z")),
+    st.text(alphabet="0123456789-:TtZz.+ ", max_size=30))
+
+
+@budget(300)
+@given(_DATE_TEXT, st.sampled_from(["start_date", "end_date"]), st.integers(-2, 2), st.sampled_from(["", "u-me"]))
+def test_both_engines_hold_a_policy_to_the_same_instant(text, field, nudge, setter):
+    """A date either names an instant both engines read alike, to the nanosecond, or denies the item in both."""
+    request, _ = _isac_share("public")
+    group = dataclasses.replace(request.group, adoptions=(dataclasses.replace(
+        request.group.adoptions[0], default_labels={"tlp": "red"}, effective_from=FIRST),))
+    at = community.rfc3339(text.lower())
+    labels = (Label("misp", 'iep2-policy:tlp="white"', set_by=setter),
+              Label("misp", f'iep2-policy:{field}="{text}"', set_by=setter))
+    requested_at = NOW if at is None else max(FIRST, min(LAST, at + nudge))
+    asked = dataclasses.replace(request, group=group, requested_at=requested_at,
+                                items=(dataclasses.replace(request.items[0], labels=labels),))
+    decision = _both(asked)
+    if at is None:
+        assert "not_a_sharing_label" in {f.reason_code for f in decision.findings}
+    elif setter:
+        assert decision.decision == "deny"  # another setter's TLP:CLEAR never takes the place of the default
+    else:
+        holds = requested_at >= at if field == "start_date" else requested_at < at
+        assert (decision.decision == "allow") == holds, (text, requested_at, decision.reason)
+
+
+_POLICY = st.lists(st.sampled_from([(field, value) for field, values in IEP_FIELDS.items() for value in values]),
+                   min_size=1, max_size=4)
+
+
+@budget(300)
+@given(requests(st.sampled_from([["tlp"], ["chatham-house"], ["tlp", "iep2"], ["open-with-opt-out"], ["pap", "tlp"]])),
+       _POLICY, st.sampled_from([None, POSTED - DAY, NOW + DAY]), st.sampled_from([None, NOW, NOW + DAY]),
+       st.sampled_from(["", "author", "u1"]))
+def test_outside_its_dates_a_policy_is_as_if_never_set_and_inside_as_if_undated(drawn, policy, start, end, setter):
+    request, adopted = drawn
+    request = adopt(ordinary(_without_community_labels(request)), adopted)
+    tags = tuple(Label("misp", f'iep2-policy:{field}="{value}"', set_by=setter) for field, value in policy)
+    dates = tuple(Label("misp", f'iep2-policy:{field}="{to_iso(at)}"', set_by=setter)
+                  for field, at in (("start_date", start), ("end_date", end)) if at is not None)
+    item = request.items[0]
+    dated = _both(with_item(request, labels=item.labels + tags + dates))
+    if start is not None and end is not None and end <= start:
+        # A policy that ends before it starts contradicts itself: the item is refused, not read either way.
+        assert "not_a_sharing_label" in {f.reason_code for f in dated.findings}
+        assert dated.decision == "deny" or dated.items[0].outcome == "excluded"
+        return
+    holds = (start is None or start <= NOW) and (end is None or NOW < end)
+    expected = decide(POLICY, with_item(request, labels=item.labels + (tags if holds else ())), now=NOW)
+    assert (dated.decision, dated.obligations, dated.items, [f.reason_code for f in dated.findings]) == (
+        expected.decision, expected.obligations, expected.items, [f.reason_code for f in expected.findings])
 
 
 # ---- answered in the form received -------------------------------------------------------------------

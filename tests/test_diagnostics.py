@@ -46,7 +46,7 @@ def test_the_policy_knows_the_consent_scopes_its_rules_read():
     policy = compile_directory(pathlib.Path(__file__).resolve().parent.parent / "rules")
     # `new_terms` is read by the engine itself, for every item.
     assert policy.consent_scopes_read == {"attribution", "listing", "new_terms", "service_access",
-                                           "share_beyond_label", "share_outside"}
+                                           "share_beyond_label", "share_outside", "provider_instruction"}
 
 
 def test_obligations_read_the_consent_scopes_they_name_or_imply():

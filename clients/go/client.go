@@ -297,6 +297,7 @@ var ObligationTypes = map[string]bool{
 	"add_notice":                    true,
 	"add_attribution":               true,
 	"notify_affected_members":       true,
+	"encrypt_in_transit":            true,
 }
 
 // checked refuses an answer that cannot be right: a decision or item outcome this client does not know

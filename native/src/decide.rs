@@ -37,7 +37,7 @@ const OBLIGE: &str = "allow_with_obligations";
 const REQUIRE: &str = "require";
 
 /// Setters whose label is the source's own (model.py SOURCE_SETTERS).
-const SOURCE_SETTERS: [&str; 2] = ["", "author"];
+pub const SOURCE_SETTERS: [&str; 2] = ["", "author"];
 
 /// An item is judged under each set of terms and each reading of its labels
 /// that may apply; past this many the request is refused rather than slow.
@@ -81,7 +81,7 @@ pub fn decide_as(policy: &CompiledPolicy, request: &Request, now: Instant, calle
     };
     let received = &request.items;
     let request = minors_everywhere(undated_when_later(
-        service_as_itself(community_labels(Cow::Borrowed(request))),
+        service_as_itself(community_labels(Cow::Borrowed(request), requested_at)),
         requested_at,
     ));
     let public = as_publication(&request);
@@ -134,13 +134,13 @@ fn as_publication(request: &Request) -> Option<Request> {
 /// the owner in person may not, and one claiming a peer's organization would
 /// carry TLP:AMBER+STRICT to that peer.
 /// Labels in a sharing community's form (MISP tags, STIX markings) as the schemes read them (community.rs).
-fn community_labels(request: Cow<'_, Request>) -> Cow<'_, Request> {
+fn community_labels(request: Cow<'_, Request>, requested_at: Instant) -> Cow<'_, Request> {
     if !request.items.iter().any(|item| item.labels.iter().any(|label| !community::form_of(label).is_empty())) {
         return request;
     }
     let mut request = request.into_owned();
     for item in &mut request.items {
-        if let Some(labels) = community::read_labels(&item.labels) {
+        if let Some(labels) = community::read_labels(&item.labels, requested_at) {
             item.labels = labels;
         }
     }

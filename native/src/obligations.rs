@@ -123,7 +123,7 @@ const JUDGED: [&str; 2] = [FLAG, IGNORE];
 // A speaker who consented to attribution may be named in what is quoted.
 const NAMED: &str = "attribution";
 
-pub const OBLIGATION_TYPES: [ObligationType; 13] = [
+pub const OBLIGATION_TYPES: [ObligationType; 14] = [
     ObligationType { redacts: true, ..kind("redact_author_identity", redact_identity) },
     ObligationType { redacts: true, ..kind("redact_author_affiliation", redact_affiliation) },
     ObligationType { redacts: true, ..kind("redact_descriptor", redact_descriptor) },
@@ -160,6 +160,7 @@ pub const OBLIGATION_TYPES: [ObligationType; 13] = [
         ..kind("redact_participant_identities", redact_participant_identities)
     },
     kind("exclude_items", exclude_items),
+    kind("encrypt_in_transit", encrypt_in_transit),
     ObligationType {
         params: &[("scope", "consent_scope")],
         required: &["scope"],
@@ -488,6 +489,11 @@ fn redact_participant_identities(
 
 fn exclude_items(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
     Ok(Some(for_item(scope, "exclude_items")))
+}
+
+/// Owed on every copy: no request says how its copy will travel.
+fn encrypt_in_transit(scope: &Scope<'_>, _: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {
+    Ok(Some(for_item(scope, "encrypt_in_transit")))
 }
 
 fn require_author_consent(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -> Result<Option<Obligation>, Failure> {

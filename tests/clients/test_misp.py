@@ -14,6 +14,7 @@ from integration.conftest import RULES, RunningServer
 FIXTURES = pathlib.Path(__file__).resolve().parent / "misp"
 EVENT = json.loads((FIXTURES / "event-amber-strict-chr.json").read_text())
 PAP_EVENT = json.loads((FIXTURES / "event-pap-attribute.json").read_text())
+EXPIRED_IEP_EVENT = json.loads((FIXTURES / "event-iep-expired.json").read_text())
 ME = dc.Actor(id="u-me", organization="Northwind Bank", member=True)
 ISAC = dc.Group(id="g-isac", adoptions=[dc.Adoption("tlp")], community=["Northwind Bank", "Contoso", "Acme CERT"])
 IN_MY_ORG = dc.Destination(kind="actor_org_internal", recipients=[dc.Recipient(id="u-boss", organization="Northwind Bank")])
@@ -60,6 +61,22 @@ def test_an_export_leaves_out_the_attributes_whose_own_tags_forbid_it(client):
     assert outcomes["a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"] != "excluded"
     assert outcomes["11111111-2222-4333-8444-555555555555"] == "excluded"  # PAP:RED: no third party's service
     assert outcomes["abababab-cdcd-4efe-8a8a-bcbcbcbcbcbc"] == "excluded"  # TLP:RED
+
+
+def test_the_events_iep_policy_ending_does_not_end_an_attributes_own(client):
+    # The event's policy (TLP:GREEN, encrypted in transit) ended in 2025; the first attribute's own policy says
+    # TLP:RED, the third's repeats the event's encryption, and neither has an end.
+    group = dc.Group(id="g-isac", adoptions=[dc.Adoption("tlp", default_labels={"tlp": "green"})],
+                     community=["Northwind Bank", "Contoso", "Acme CERT"])
+    event, own_policy, own_tag, repeated = misp.event_items(EXPIRED_IEP_EVENT)
+    assert {label.params["policy"] for label in own_policy.labels} == {
+        "event 7c1e9f40-2a5b-4d3c-8e6f-1a2b3c4d5e6f", "attribute 9d8c7b6a-5f4e-4d3c-9b2a-1f0e9d8c7b6a"}
+    answer = client.check(misp.check_event(EXPIRED_IEP_EVENT, actor=ME, group=group, destination=TO_A_PEER,
+                                           action="export", purpose=dc.Purpose(need_to_know=True)))
+    outcomes = {result.item_id: result.outcome for result in answer.items}
+    assert outcomes[event.id] != "excluded"  # the group's TLP:GREEN governs once the event's policy ended
+    assert outcomes[own_policy.id] == "excluded" and outcomes[own_tag.id] == "excluded"
+    assert [o.item_ids for o in answer.obligations if o.type == "encrypt_in_transit"] == [(repeated.id,)]
 
 
 def _workflow(event, **params):

@@ -23,7 +23,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 RULES = ROOT / "rules"
 GOLDEN = ROOT / "tests" / "golden" / "ir"
 MATRICES = ROOT / "tests" / "golden" / "matrix"
-REVIEWED = ("pap",)  # the agreements whose `discretion matrix` table is a golden file
+# The `discretion matrix` tables that are golden files, each file's name with the command's arguments.
+REVIEWED = {"pap.md": ["pap"], "iep2.md": ["iep2"]}
 
 
 def matrices() -> dict[str, str]:
@@ -33,11 +34,11 @@ def matrices() -> dict[str, str]:
     from discretion.cli import run
 
     found = {}
-    for agreement in REVIEWED:
+    for name, arguments in REVIEWED.items():
         out, err = io.StringIO(), io.StringIO()
-        if run(["matrix", agreement, "--rules", str(RULES)], out, err) != 0:
+        if run(["matrix", *arguments, "--rules", str(RULES)], out, err) != 0:
             raise SystemExit(err.getvalue())
-        found[f"{agreement}.md"] = out.getvalue()
+        found[name] = out.getvalue()
     return found
 
 
@@ -46,7 +47,8 @@ def split(policy: ir.Policy) -> dict[str, str]:
     files = {}
     for agreement in policy.agreements:
         part = ir.Policy(ir_version=policy.ir_version, agreements=[agreement],
-                         label_schemes=[s for s in policy.label_schemes if s.agreement == agreement.id])
+                         label_schemes=[s for s in policy.label_schemes if s.agreement == agreement.id],
+                         consent_scopes=[s for s in policy.consent_scopes if s.agreement == agreement.id])
         files[f"{agreement.id}.txtpb"] = ir.to_text(part)
     files["policy.txtpb"] = ir.to_text(ir.Policy(ir_version=policy.ir_version, revision=policy.revision,
                                                  bindings=policy.bindings))
@@ -63,11 +65,13 @@ def join(texts: list[str]) -> ir.Policy:
         whole.agreements.extend(part.agreements)
         whole.label_schemes.extend(part.label_schemes)
         whole.bindings.extend(part.bindings)
+        whole.consent_scopes.extend(part.consent_scopes)
         if part.revision:
             whole.revision = part.revision
         whole.ir_version = part.ir_version
     whole.agreements.sort(key=lambda a: a.id)
     whole.label_schemes.sort(key=lambda s: s.name)
+    whole.consent_scopes.sort(key=lambda s: s.name)
     return whole
 
 

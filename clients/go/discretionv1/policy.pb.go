@@ -2288,7 +2288,8 @@ func (x *CheckRequest) GetRequestContext() map[string]string {
 type Obligation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One of the vocabulary of domain notes §7.4, e.g.
-	// `redact_author_identity`, `add_notice`, `hold_until`.
+	// `redact_author_identity`, `add_notice`, `hold_until`; and
+	// `encrypt_in_transit` (an IEP 2.0 policy's): send every copy encrypted.
 	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	// The items the obligation applies to.
 	ItemIds []string `protobuf:"bytes,2,rep,name=item_ids,json=itemIds,proto3" json:"item_ids,omitempty"`

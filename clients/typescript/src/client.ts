@@ -236,6 +236,7 @@ export const OBLIGATION_TYPES: readonly string[] = [
   "add_notice",
   "add_attribution",
   "notify_affected_members",
+  "encrypt_in_transit",
 ];
 const KNOWN_OBLIGATIONS = new Set(OBLIGATION_TYPES);
 

@@ -38,6 +38,7 @@ OBLIGATIONS = {
     "redact_identifying_content": "take names out of the text",
     "redact_participant_identities": "take out the names of people who did not agree",
     "exclude_items": "leave the item out",
+    "encrypt_in_transit": "send it encrypted",
     "require_author_consent": "ask the author first",
     "hold_until": "wait until the embargo lifts",
     "preserve_label": "keep the label {}",

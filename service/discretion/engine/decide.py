@@ -76,7 +76,7 @@ def _decide(policy: CompiledPolicy, request: Request, now: Instant, tracer: Trac
     if isinstance(terms, Refusal):
         return _refuse(policy, request, *terms, tracer=tracer)
     received = request.items
-    request = _minors_everywhere(_undated_when_later(_service_as_itself(_community_labels(request)), requested_at))
+    request = _minors_everywhere(_undated_when_later(_service_as_itself(_community_labels(request, requested_at)), requested_at))
     audiences = _audiences(request)
     if len(audiences) > 1 and tracer is not None:
         tracer.append(JudgedAsPublic(request.destination.kind))
@@ -115,11 +115,12 @@ def _audiences(request: Request) -> tuple[Request, ...]:
     return (request,)
 
 
-def _community_labels(request: Request) -> Request:
+def _community_labels(request: Request, requested_at: Instant) -> Request:
     """Labels in a sharing community's form (MISP tags, STIX markings) as the schemes read them (community.py)."""
     if not any(community.form_of(label) for item in request.items for label in item.labels):
         return request
-    return replace(request, items=tuple(replace(i, labels=community.read_labels(i.labels)) for i in request.items))
+    return replace(request, items=tuple(replace(i, labels=community.read_labels(i.labels, requested_at))
+                                        for i in request.items))
 
 
 def _state_labels_as_received(policy: CompiledPolicy, item: Item, outcome: _Outcome) -> None:

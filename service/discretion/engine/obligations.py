@@ -229,6 +229,11 @@ def _exclude_items(scope: Scope, params: Params):
     return _for_item(scope, "exclude_items")
 
 
+def _encrypt_in_transit(scope: Scope, params: Params):
+    # Owed on every copy: no request says how its copy will travel.
+    return _for_item(scope, "encrypt_in_transit")
+
+
 def _require_author_consent(scope: Scope, params: Params):
     if not scope.item.author.id:
         raise UnreadableFact("the item's author has no id, so nobody can be asked for consent")
@@ -294,6 +299,7 @@ OBLIGATION_TYPES: dict[str, ObligationType] = {
                        (("scope", "consent_scope"), ("people", "text")), defaults=(("scope", "listing"),),
                        choices=(("people", PEOPLE),), redacts=True),
         ObligationType("exclude_items", _exclude_items),
+        ObligationType("encrypt_in_transit", _encrypt_in_transit),
         ObligationType("require_author_consent", _require_author_consent, (("scope", "consent_scope"),), ("scope",)),
         ObligationType("hold_until", _hold_until, (("until", "instant"),), ("until",)),
         ObligationType("preserve_label", _preserve_label, (("scheme", "text"),), ("scheme",)),

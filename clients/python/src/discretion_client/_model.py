@@ -68,6 +68,7 @@ ObligationTypeName = Literal[
     "add_notice",
     "add_attribution",
     "notify_affected_members",
+    "encrypt_in_transit",
 ]
 # The request fields a span may index.
 SpanFieldName = Literal["quoted_text", "items.text", "attribution.descriptor"]

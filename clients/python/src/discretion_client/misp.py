@@ -72,6 +72,16 @@ def _when(value: Any) -> _dt.datetime | None:
         return None  # an unreadable time is no time: the engine reads the item as of unknown date
 
 
+def _labels(tags: Iterable[str], policy: str) -> list[Label]:
+    """Tags as labels; an IEP policy's named after the event or attribute it came on, so the engine keeps the
+    event's policy and an attribute's own apart (one's dates never end the other)."""
+    return [Label("misp", name, params={"policy": policy} if _is_iep(name) else {}) for name in tags]
+
+
+def _is_iep(tag: str) -> bool:
+    return tag.strip().lower().startswith("iep2-policy:")
+
+
 def event_items(document: Mapping[str, Any]) -> list[Item]:
     """The event as items: itself with its policy tags, then each attribute with policy tags of its own."""
     event = _event(document)
@@ -79,16 +89,20 @@ def event_items(document: Mapping[str, Any]) -> list[Item]:
     source = Person(id=str(orgc.get("uuid") or orgc.get("id") or orgc.get("name") or ""),
                     organization=str(orgc.get("name", "")))
     event_tags = _tags(event)
-    items = [Item(id=str(event.get("uuid", "")), author=source, posted_at=_when(event.get("timestamp")),
-                  labels=[Label("misp", name) for name in event_tags], kind="file")]
+    event_id = str(event.get("uuid", ""))
+    items = [Item(id=event_id, author=source, posted_at=_when(event.get("timestamp")),
+                  labels=_labels(event_tags, f"event {event_id}"), kind="file")]
     attributes = [*(event.get("Attribute") or ()),
                   *(a for o in event.get("Object") or () for a in o.get("Attribute") or ())]
     for attribute in attributes:
-        own = [name for name in _tags(attribute) if name not in event_tags]
+        # An attribute's own IEP tags are its own policy even where they repeat the event's: the event's ending
+        # must not end them.
+        own = [name for name in _tags(attribute) if name not in event_tags or _is_iep(name)]
         if own:
-            items.append(Item(id=str(attribute.get("uuid", "")), author=source,
-                              posted_at=_when(attribute.get("timestamp")),
-                              labels=[Label("misp", name) for name in (*event_tags, *own)], kind="file"))
+            attribute_id = str(attribute.get("uuid", ""))
+            items.append(Item(id=attribute_id, author=source, posted_at=_when(attribute.get("timestamp")),
+                              labels=[*_labels(event_tags, f"event {event_id}"),
+                                      *_labels(own, f"attribute {attribute_id}")], kind="file"))
     return items
 
 

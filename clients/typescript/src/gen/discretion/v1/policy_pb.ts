@@ -878,7 +878,8 @@ export const CheckRequestSchema: GenMessage<CheckRequest> = /*@__PURE__*/
 export type Obligation = Message<"discretion.v1.Obligation"> & {
   /**
    * One of the vocabulary of domain notes §7.4, e.g.
-   * `redact_author_identity`, `add_notice`, `hold_until`.
+   * `redact_author_identity`, `add_notice`, `hold_until`; and
+   * `encrypt_in_transit` (an IEP 2.0 policy's): send every copy encrypted.
    *
    * @generated from field: string type = 1;
    */
