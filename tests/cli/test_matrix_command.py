@@ -156,3 +156,28 @@ def test_the_installed_command_prints_the_matrix(tmp_path):
     result = installed("matrix", "no-ai", "--rules", RULES)
     assert result.code == 0, result.err
     assert "| an AI tool (`ai_tool`) | **deny** | **deny** | **deny** |" in result.out
+
+
+def test_an_agreement_that_only_restricts_shows_what_it_takes_away_beside_one_that_permits():
+    shipped = SHIPPED.policy
+    alone = matrix("pap")
+    beside = build_matrix(shipped, SHIPPED.documents, select(shipped, "pap"),
+                          beside=(select(shipped, "open-with-opt-out"),), use="lookup")
+    by_label = {section.label: section for section in beside.sections}
+    # Alone it permits nothing outside the group; beside `open-with-opt-out` unlabelled items go as that says.
+    assert alone.sections[0].cell("share", "community_peer").outcome.decision == "deny"
+    assert by_label[None].cell("share", "community_peer").outcome.decision == "allow_with_obligations"
+    # A look-up: AMBER lets it reach a look-up service but no AI tool; RED neither.
+    assert by_label[("pap", "amber")].cell("share", "third_party_service").outcome.decision != "deny"
+    assert by_label[("pap", "amber")].cell("share", "ai_tool").outcome.decision == "deny"
+    assert by_label[("pap", "red")].cell("share", "third_party_service").outcome.decision == "deny"
+    # The stated use settles the rules that read it: no note for them.
+    assert not {n.rule for n in beside.notes} & {"amber-passive-or-lookup", "green-actions-only"}
+    text = invoke("matrix", "pap", "--with", "open-with-opt-out", "--use", "lookup", "--rules", str(RULES)).out
+    assert "adopted `pap@1` beside `open-with-opt-out@1`" in text and "states their use as `lookup`" in text
+
+
+def test_an_unknown_agreement_beside_is_a_usage_error_with_a_suggestion():
+    result = invoke("matrix", "pap", "--with", "open-with-opt-ot", "--rules", str(RULES))
+    assert result.code == 2 and "unknown agreement `open-with-opt-ot`" in result.err
+    assert "open-with-opt-out" in result.err.split("help:")[1]

@@ -23,8 +23,15 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 RULES = ROOT / "rules"
 GOLDEN = ROOT / "tests" / "golden" / "ir"
 MATRICES = ROOT / "tests" / "golden" / "matrix"
-# The `discretion matrix` tables that are golden files, each file's name with the command's arguments.
-REVIEWED = {"pap.md": ["pap"], "iep2.md": ["iep2"]}
+# The `discretion matrix` tables that are golden files, each file's name with the command's arguments: the
+# agreements alone (they restrict, so outside the group every cell denies) and adopted beside one that permits,
+# for a look-up, where each value's row shows what it takes away.
+REVIEWED = {
+    "pap.md": ["pap"],
+    "iep2.md": ["iep2"],
+    "pap-beside-open-with-opt-out.md": ["pap", "--with", "open-with-opt-out", "--use", "lookup"],
+    "iep2-beside-open-with-opt-out.md": ["iep2", "--with", "open-with-opt-out", "--use", "lookup"],
+}
 
 
 def matrices() -> dict[str, str]:

@@ -33,7 +33,7 @@ from ..engine.compiled import CompiledPolicy, CompiledRule, CompiledVersion
 from ..engine.instants import SECOND, to_iso
 from ..engine.model import (
     ACTIONS, DESTINATION_KINDS, Actor, Adoption, Attribution, Destination, Group, Instant, Item, Label, Obligation,
-    Person, Request,
+    Person, Purpose, Request,
 )
 from ..engine.obligations import OBLIGATION_TYPES
 from ..engine.scope import Scope
@@ -102,6 +102,8 @@ class Matrix:
     destinations: tuple[str, ...]
     sections: tuple[Section, ...]
     notes: tuple[Note, ...]
+    beside: tuple[str, ...] = ()  # the versions the example's group adopted with it, `id@n`
+    use: str = ""  # the recipient's use the example states (`purpose.use`), when it states one
 
     @property
     def key(self) -> str:
@@ -130,8 +132,15 @@ def select(policy: CompiledPolicy, name: str) -> CompiledVersion:
     return versions[int(number)]
 
 
-def build_matrix(policy: CompiledPolicy, documents: list[Document], version: CompiledVersion) -> Matrix:
-    """Decide every cell of `version`'s matrix; `documents` give the rules as written."""
+def build_matrix(policy: CompiledPolicy, documents: list[Document], version: CompiledVersion, *,
+                 beside: tuple[CompiledVersion, ...] = (), use: str = "") -> Matrix:
+    """Decide every cell of `version`'s matrix; `documents` give the rules as written.
+
+    An agreement that only restricts (PAP, IEP) permits nothing alone, so its
+    matrix denies every cell outside the group; adopted `beside` one that
+    permits, with the recipient's `use` stated, it shows what it takes away.
+    """
+    example = _Example(version, tuple(v for v in beside if v.agreement != version.agreement), use)
     at = _instant(policy)
     written: dict[RuleKey, model.Rule] = {}
     for w in written_rules(documents):
@@ -144,14 +153,14 @@ def build_matrix(policy: CompiledPolicy, documents: list[Document], version: Com
     platform = [policy.versions[a][_platform_version(policy, a, at)] for a in policy.platform_wide
                 if a != version.agreement]
     cells = _Cells(policy, version, platform)
-    sections = [(label, [(action, kind, *cells.decide(_request(version, action, kind, label, at, label_params),
-                                                      _known(policy, version, action, kind, label)))
+    sections = [(label, [(action, kind, *cells.decide(_request(example, action, kind, label, at, label_params),
+                                                      _known(policy, example, action, kind, label)))
                          for kind in DESTINATION_KINDS for action in ACTIONS])
                 for label in labels]
     marked = {key for _, row in sections for *_, keys in row for key in keys}
     noted = [r for v in (version, *platform) for r in _rules_of(v) if key_of(r) in marked]
     numbers = {key_of(r): i for i, r in enumerate(noted, 1)}
-    scope = _scope(_request(version, "share", "public", None, at, label_params), at)
+    scope = _scope(_request(example, "share", "public", None, at, label_params), at)
     built = tuple(
         Section(label, tuple(Cell(a, k, o, tuple(sorted(numbers[key] for key in keys))) for a, k, o, keys in row))
         for label, row in sections
@@ -159,7 +168,8 @@ def build_matrix(policy: CompiledPolicy, documents: list[Document], version: Com
     info = next(a for a in policy.agreements if a.id == version.agreement)
     return Matrix(version.agreement, version.version, info.title, info.summary, info.source,
                   tuple(v.key for v in platform), tuple(sorted(version.default_labels.items())), ACTIONS,
-                  DESTINATION_KINDS, built, tuple(_note(numbers[key_of(r)], r, scope) for r in noted))
+                  DESTINATION_KINDS, built, tuple(_note(numbers[key_of(r)], r, scope) for r in noted),
+                  tuple(v.key for v in example.beside), use)
 
 
 class _Cells:
@@ -211,18 +221,30 @@ def _instant(policy: CompiledPolicy) -> Instant:
     return max([NOW, *(s + 3 * DAY for s in starts)])
 
 
-def _request(version: CompiledVersion, action: str, kind: str, label: tuple[str, str] | None, at: Instant,
+@dataclass(frozen=True)
+class _Example:
+    """What every cell's request shares: the agreement, those adopted beside it, the use it states."""
+
+    version: CompiledVersion
+    beside: tuple[CompiledVersion, ...]
+    use: str
+
+
+def _request(example: _Example, action: str, kind: str, label: tuple[str, str] | None, at: Instant,
              label_params: dict[str, dict[str, str]]) -> Request:
     """The example request of one cell (see the module's docstring)."""
     labels = ()
     if label is not None:
         labels = (Label(label[0], label[1], set_by="author", set_at=at - DAY, params=dict(label_params.get(label[0], {}))),)
-    group = Group(id="g-example", adoptions=(Adoption(version.agreement, version.version, effective_from=at - 30 * DAY),),
+    adoptions = tuple(Adoption(v.agreement, v.version, effective_from=at - 30 * DAY)
+                      for v in (example.version, *example.beside))
+    group = Group(id="g-example", adoptions=adoptions,
                   participants=(AUTHOR, Person(id=MEMBER.id, display_name=MEMBER.display_name,
                                                organization=MEMBER.organization)))
     item = Item(id="1", author=AUTHOR, posted_at=at - DAY, labels=labels, text=TEXT)
     return Request(action=action, actor=MEMBER, group=group, items=(item,), destination=Destination(kind=kind),
-                   requested_at=at, attribution=Attribution(author_identity=True, affiliation=True), quoted_text=TEXT)
+                   requested_at=at, attribution=Attribution(author_identity=True, affiliation=True), quoted_text=TEXT,
+                   purpose=Purpose(use=example.use))
 
 
 _VOCABULARY = {name: i for i, name in enumerate(OBLIGATION_TYPES)}
@@ -315,10 +337,13 @@ def _label_params(rules: list[model.Rule], at: Instant) -> dict[str, dict[str, s
 # ---- which rules may change a cell -------------------------------------------------------
 
 
-def _known(policy: CompiledPolicy, version: CompiledVersion, action: str, kind: str,
+def _known(policy: CompiledPolicy, example: _Example, action: str, kind: str,
            label: tuple[str, str] | None) -> dict[str, Any]:
-    """The facts a cell fixes: the action, the destination kind, every scheme's effective label."""
+    """The facts a cell fixes: the action, the destination kind, every scheme's effective label, a stated use."""
+    version = example.version
     known: dict[str, Any] = {"action": action, "destination.kind": kind}
+    if example.use:
+        known["purpose.use"] = example.use
     for name, scheme in policy.label_schemes.items():
         value = label[1] if label is not None and label[0] == name else ""
         floor = version.default_labels.get(name)

@@ -126,9 +126,13 @@ def _intro(matrix: Matrix) -> list[str]:
         platform += [", with the platform-wide " if i == 0 else " and ", Code(key)]
     if platform:
         platform.append(" in force as for every group")
+    beside: list[str] = []
+    for i, key in enumerate(matrix.beside):
+        beside += [" beside " if i == 0 else " and ", Code(key)]
+    use = ["; the recipient states their use as ", Code(matrix.use)] if matrix.use else []
     return ["What a member may do with a message someone else posted, in a group that adopted ", Code(matrix.key),
-            *platform, f". Each answer is decided for an example: {SCENARIO}. A number marks a rule that reads "
-            "other facts and would change that answer; see the notes."]
+            *beside, *platform, f". Each answer is decided for an example: {SCENARIO}", *use,
+            ". A number marks a rule that reads other facts and would change that answer; see the notes."]
 
 
 def _section_heading(matrix: Matrix, section: Section) -> list[str]:
