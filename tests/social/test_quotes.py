@@ -134,3 +134,34 @@ def test_a_postgate_is_the_same_record_for_the_same_question():
                     "embeddingRules": [{"$type": "app.bsky.feed.postgate#disableRule"}],
                     "detachedEmbeddingUris": ["at://did:plc:q/app.bsky.feed.post/9"]}
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", gate["createdAt"])
+
+
+@pytest.mark.parametrize("agreement", ["stays-in-group", "chatham-house", "ask-before-quoting"])
+def test_no_id_a_request_names_makes_the_quote_the_authors_own(agreement):
+    # The member passing the post on is nobody the question names: were they the author, their own post would be
+    # theirs to release under every agreement.
+    for taken in ("quote-request", "QUOTE-REQUEST ", "quote-request-1"):
+        author = Person(id=taken, display_name="Quinn Rivers")
+        group = Group(id="g-1", adoptions=(Adoption(agreement, effective_from=0),),
+                      participants=(author, Person(id="quote-request-1"), Person(id="quote-request")))
+        item = Item(id="p-1", author=author, posted_at=NOW - DAY, text="Quinn Rivers says rates will rise.")
+        assert quote_policy(POLICY, group, item, at=NOW).approval != "automatic", taken
+
+
+def test_two_grants_of_one_consent_are_still_one_consent_the_quote_rests_on():
+    grants = tuple(Consent(by=AUTHOR.id, scope="attribution", granted_at=NOW - d * DAY) for d in (1, 2))
+    decided = _decided("chatham-house", {"consents": grants})
+    assert (decided.approval, decided.consent_scope) == ("manual", "attribution")
+    twice = (grants[0], grants[0])
+    assert _decided("chatham-house", {"consents": twice}).approval == "manual"
+
+
+def test_terms_that_change_later_say_when_to_ask_again():
+    later = NOW + 3 * DAY
+    group = Group(id="g-1", participants=(AUTHOR,), adoptions=(
+        Adoption("on-the-record", effective_from=0),
+        Adoption("stays-in-group", effective_from=later, replaces=("on-the-record",))))
+    item = Item(id="p-1", author=AUTHOR, posted_at=NOW - DAY, text="t")
+    decided = quote_policy(POLICY, group, item, at=NOW)
+    assert (decided.approval, decided.ask_again_at) == ("automatic", later)
+    assert quote_policy(POLICY, group, item, at=later).approval == "nobody"

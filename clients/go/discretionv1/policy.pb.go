@@ -881,6 +881,61 @@ func (Effect) EnumDescriptor() ([]byte, []int) {
 	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{14}
 }
 
+type QuoteApproval int32
+
+const (
+	QuoteApproval_QUOTE_APPROVAL_UNSPECIFIED QuoteApproval = 0
+	// Anyone may quote it, without asking.
+	QuoteApproval_QUOTE_APPROVAL_AUTOMATIC QuoteApproval = 1
+	// The author approves each quote (`consent_scope` is what they give).
+	QuoteApproval_QUOTE_APPROVAL_MANUAL QuoteApproval = 2
+	// Nobody but the author; until `ask_again_at` when that is set.
+	QuoteApproval_QUOTE_APPROVAL_NOBODY QuoteApproval = 3
+)
+
+// Enum value maps for QuoteApproval.
+var (
+	QuoteApproval_name = map[int32]string{
+		0: "QUOTE_APPROVAL_UNSPECIFIED",
+		1: "QUOTE_APPROVAL_AUTOMATIC",
+		2: "QUOTE_APPROVAL_MANUAL",
+		3: "QUOTE_APPROVAL_NOBODY",
+	}
+	QuoteApproval_value = map[string]int32{
+		"QUOTE_APPROVAL_UNSPECIFIED": 0,
+		"QUOTE_APPROVAL_AUTOMATIC":   1,
+		"QUOTE_APPROVAL_MANUAL":      2,
+		"QUOTE_APPROVAL_NOBODY":      3,
+	}
+)
+
+func (x QuoteApproval) Enum() *QuoteApproval {
+	p := new(QuoteApproval)
+	*p = x
+	return p
+}
+
+func (x QuoteApproval) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (QuoteApproval) Descriptor() protoreflect.EnumDescriptor {
+	return file_discretion_v1_policy_proto_enumTypes[15].Descriptor()
+}
+
+func (QuoteApproval) Type() protoreflect.EnumType {
+	return &file_discretion_v1_policy_proto_enumTypes[15]
+}
+
+func (x QuoteApproval) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use QuoteApproval.Descriptor instead.
+func (QuoteApproval) EnumDescriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{15}
+}
+
 // A person: an actor, an author, a participant or a recipient.
 type Person struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3325,6 +3380,341 @@ func (x *Diagnostic) GetHelp() string {
 	return ""
 }
 
+type GetInteractionPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As CheckRequest's: the server decides at its own clock unless it runs
+	// with `--max-clock-skew off`; the Bluesky record's `createdAt` is this
+	// instant, so the same question gives the same record.
+	RequestedAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	// The group the item was posted in, as in a CheckRequest. Required.
+	Group *Group `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	// The post. Required (an id at least).
+	Item *Item `protobuf:"bytes,3,opt,name=item,proto3" json:"item,omitempty"`
+	// Who would quote, when the answer is for one viewer (Mastodon's
+	// `QuoteApproval.current_user`); unset, anyone outside the group.
+	Quoter *Quoter `protobuf:"bytes,4,opt,name=quoter,proto3" json:"quoter,omitempty"`
+	// The author's ActivityPub actor, written into `can_quote` (the author may
+	// always quote their own post).
+	AuthorUri string `protobuf:"bytes,5,opt,name=author_uri,json=authorUri,proto3" json:"author_uri,omitempty"`
+	// The post's at-uri, written into `bluesky_postgate.post`.
+	PostUri string `protobuf:"bytes,6,opt,name=post_uri,json=postUri,proto3" json:"post_uri,omitempty"`
+	// As CheckRequest's: copied into the decision's log line, nowhere else.
+	RequestContext map[string]string `protobuf:"bytes,7,rep,name=request_context,json=requestContext,proto3" json:"request_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetInteractionPolicyRequest) Reset() {
+	*x = GetInteractionPolicyRequest{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInteractionPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInteractionPolicyRequest) ProtoMessage() {}
+
+func (x *GetInteractionPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInteractionPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetInteractionPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GetInteractionPolicyRequest) GetRequestedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestedAt
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyRequest) GetGroup() *Group {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyRequest) GetItem() *Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyRequest) GetQuoter() *Quoter {
+	if x != nil {
+		return x.Quoter
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyRequest) GetAuthorUri() string {
+	if x != nil {
+		return x.AuthorUri
+	}
+	return ""
+}
+
+func (x *GetInteractionPolicyRequest) GetPostUri() string {
+	if x != nil {
+		return x.PostUri
+	}
+	return ""
+}
+
+func (x *GetInteractionPolicyRequest) GetRequestContext() map[string]string {
+	if x != nil {
+		return x.RequestContext
+	}
+	return nil
+}
+
+type Quoter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The caller says the quoter is a member of the group: the quote goes to
+	// `same_group` instead of `external_individual` (and still where the public
+	// can reach).
+	Member        bool `protobuf:"varint,2,opt,name=member,proto3" json:"member,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Quoter) Reset() {
+	*x = Quoter{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Quoter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Quoter) ProtoMessage() {}
+
+func (x *Quoter) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Quoter.ProtoReflect.Descriptor instead.
+func (*Quoter) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Quoter) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Quoter) GetMember() bool {
+	if x != nil {
+		return x.Member
+	}
+	return false
+}
+
+type GetInteractionPolicyResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Approval QuoteApproval          `protobuf:"varint,1,opt,name=approval,proto3,enum=discretion.v1.QuoteApproval" json:"approval,omitempty"`
+	// MANUAL: the consent scope the author's approval gives.
+	ConsentScope string `protobuf:"bytes,2,opt,name=consent_scope,json=consentScope,proto3" json:"consent_scope,omitempty"`
+	// NOBODY until this instant (an embargo lifts): ask again then.
+	AskAgainAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=ask_again_at,json=askAgainAt,proto3" json:"ask_again_at,omitempty"`
+	// The native quote's decision, as Check answers it.
+	Quote *CheckResponse `protobuf:"bytes,4,opt,name=quote,proto3" json:"quote,omitempty"`
+	// NOBODY: whether the text may still be shared without its author's name.
+	TextShare *CheckResponse `protobuf:"bytes,5,opt,name=text_share,json=textShare,proto3" json:"text_share,omitempty"`
+	// ActivityPub `interactionPolicy.canQuote`.
+	CanQuote *QuotePolicyLists `protobuf:"bytes,6,opt,name=can_quote,json=canQuote,proto3" json:"can_quote,omitempty"`
+	// Mastodon's `quote_approval_policy`: `public` or `nobody`.
+	QuoteApprovalPolicy string `protobuf:"bytes,7,opt,name=quote_approval_policy,json=quoteApprovalPolicy,proto3" json:"quote_approval_policy,omitempty"`
+	// Mastodon's `QuoteApproval.current_user` for `quoter`: `automatic`,
+	// `manual` or `denied`.
+	CurrentUser string `protobuf:"bytes,8,opt,name=current_user,json=currentUser,proto3" json:"current_user,omitempty"`
+	// A Bluesky `app.bsky.feed.postgate` record, as its lexicon writes it.
+	Postgate      *structpb.Struct `protobuf:"bytes,9,opt,name=postgate,proto3" json:"postgate,omitempty"`
+	DecisionId    string           `protobuf:"bytes,10,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInteractionPolicyResponse) Reset() {
+	*x = GetInteractionPolicyResponse{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInteractionPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInteractionPolicyResponse) ProtoMessage() {}
+
+func (x *GetInteractionPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInteractionPolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetInteractionPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetInteractionPolicyResponse) GetApproval() QuoteApproval {
+	if x != nil {
+		return x.Approval
+	}
+	return QuoteApproval_QUOTE_APPROVAL_UNSPECIFIED
+}
+
+func (x *GetInteractionPolicyResponse) GetConsentScope() string {
+	if x != nil {
+		return x.ConsentScope
+	}
+	return ""
+}
+
+func (x *GetInteractionPolicyResponse) GetAskAgainAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AskAgainAt
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyResponse) GetQuote() *CheckResponse {
+	if x != nil {
+		return x.Quote
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyResponse) GetTextShare() *CheckResponse {
+	if x != nil {
+		return x.TextShare
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyResponse) GetCanQuote() *QuotePolicyLists {
+	if x != nil {
+		return x.CanQuote
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyResponse) GetQuoteApprovalPolicy() string {
+	if x != nil {
+		return x.QuoteApprovalPolicy
+	}
+	return ""
+}
+
+func (x *GetInteractionPolicyResponse) GetCurrentUser() string {
+	if x != nil {
+		return x.CurrentUser
+	}
+	return ""
+}
+
+func (x *GetInteractionPolicyResponse) GetPostgate() *structpb.Struct {
+	if x != nil {
+		return x.Postgate
+	}
+	return nil
+}
+
+func (x *GetInteractionPolicyResponse) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+type QuotePolicyLists struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	AutomaticApproval []string               `protobuf:"bytes,1,rep,name=automatic_approval,json=automaticApproval,proto3" json:"automatic_approval,omitempty"`
+	ManualApproval    []string               `protobuf:"bytes,2,rep,name=manual_approval,json=manualApproval,proto3" json:"manual_approval,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *QuotePolicyLists) Reset() {
+	*x = QuotePolicyLists{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuotePolicyLists) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuotePolicyLists) ProtoMessage() {}
+
+func (x *QuotePolicyLists) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuotePolicyLists.ProtoReflect.Descriptor instead.
+func (*QuotePolicyLists) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *QuotePolicyLists) GetAutomaticApproval() []string {
+	if x != nil {
+		return x.AutomaticApproval
+	}
+	return nil
+}
+
+func (x *QuotePolicyLists) GetManualApproval() []string {
+	if x != nil {
+		return x.ManualApproval
+	}
+	return nil
+}
+
 var File_discretion_v1_policy_proto protoreflect.FileDescriptor
 
 const file_discretion_v1_policy_proto_rawDesc = "" +
@@ -3556,7 +3946,40 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\x04line\x18\x05 \x01(\rR\x04line\x12\x16\n" +
 	"\x06column\x18\x06 \x01(\rR\x06column\x12\x12\n" +
 	"\x04rule\x18\a \x01(\tR\x04rule\x12\x12\n" +
-	"\x04help\x18\b \x01(\tR\x04help*W\n" +
+	"\x04help\x18\b \x01(\tR\x04help\"\xc6\x03\n" +
+	"\x1bGetInteractionPolicyRequest\x12=\n" +
+	"\frequested_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\x12*\n" +
+	"\x05group\x18\x02 \x01(\v2\x14.discretion.v1.GroupR\x05group\x12'\n" +
+	"\x04item\x18\x03 \x01(\v2\x13.discretion.v1.ItemR\x04item\x12-\n" +
+	"\x06quoter\x18\x04 \x01(\v2\x15.discretion.v1.QuoterR\x06quoter\x12\x1d\n" +
+	"\n" +
+	"author_uri\x18\x05 \x01(\tR\tauthorUri\x12\x19\n" +
+	"\bpost_uri\x18\x06 \x01(\tR\apostUri\x12g\n" +
+	"\x0frequest_context\x18\a \x03(\v2>.discretion.v1.GetInteractionPolicyRequest.RequestContextEntryR\x0erequestContext\x1aA\n" +
+	"\x13RequestContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"0\n" +
+	"\x06Quoter\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06member\x18\x02 \x01(\bR\x06member\"\x97\x04\n" +
+	"\x1cGetInteractionPolicyResponse\x128\n" +
+	"\bapproval\x18\x01 \x01(\x0e2\x1c.discretion.v1.QuoteApprovalR\bapproval\x12#\n" +
+	"\rconsent_scope\x18\x02 \x01(\tR\fconsentScope\x12<\n" +
+	"\fask_again_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"askAgainAt\x122\n" +
+	"\x05quote\x18\x04 \x01(\v2\x1c.discretion.v1.CheckResponseR\x05quote\x12;\n" +
+	"\n" +
+	"text_share\x18\x05 \x01(\v2\x1c.discretion.v1.CheckResponseR\ttextShare\x12<\n" +
+	"\tcan_quote\x18\x06 \x01(\v2\x1f.discretion.v1.QuotePolicyListsR\bcanQuote\x122\n" +
+	"\x15quote_approval_policy\x18\a \x01(\tR\x13quoteApprovalPolicy\x12!\n" +
+	"\fcurrent_user\x18\b \x01(\tR\vcurrentUser\x123\n" +
+	"\bpostgate\x18\t \x01(\v2\x17.google.protobuf.StructR\bpostgate\x12\x1f\n" +
+	"\vdecision_id\x18\n" +
+	" \x01(\tR\n" +
+	"decisionId\"j\n" +
+	"\x10QuotePolicyLists\x12-\n" +
+	"\x12automatic_approval\x18\x01 \x03(\tR\x11automaticApproval\x12'\n" +
+	"\x0fmanual_approval\x18\x02 \x03(\tR\x0emanualApproval*W\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fACTION_SHARE\x10\x01\x12\x10\n" +
@@ -3652,13 +4075,19 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\x12EFFECT_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fEFFECT_ALLOW\x10\x01\x12!\n" +
 	"\x1dEFFECT_ALLOW_WITH_OBLIGATIONS\x10\x02\x12\x0f\n" +
-	"\vEFFECT_DENY\x10\x032\xe7\x02\n" +
+	"\vEFFECT_DENY\x10\x03*\x83\x01\n" +
+	"\rQuoteApproval\x12\x1e\n" +
+	"\x1aQUOTE_APPROVAL_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18QUOTE_APPROVAL_AUTOMATIC\x10\x01\x12\x19\n" +
+	"\x15QUOTE_APPROVAL_MANUAL\x10\x02\x12\x19\n" +
+	"\x15QUOTE_APPROVAL_NOBODY\x10\x032\xd8\x03\n" +
 	"\rPolicyService\x12B\n" +
 	"\x05Check\x12\x1b.discretion.v1.CheckRequest\x1a\x1c.discretion.v1.CheckResponse\x12Q\n" +
 	"\n" +
 	"CheckBatch\x12 .discretion.v1.CheckBatchRequest\x1a!.discretion.v1.CheckBatchResponse\x12]\n" +
 	"\x0eListAgreements\x12$.discretion.v1.ListAgreementsRequest\x1a%.discretion.v1.ListAgreementsResponse\x12`\n" +
-	"\x0fGetPolicyStatus\x12%.discretion.v1.GetPolicyStatusRequest\x1a&.discretion.v1.GetPolicyStatusResponseBGZEgithub.com/discretion/discretion/clients/go/discretionv1;discretionv1b\x06proto3"
+	"\x0fGetPolicyStatus\x12%.discretion.v1.GetPolicyStatusRequest\x1a&.discretion.v1.GetPolicyStatusResponse\x12o\n" +
+	"\x14GetInteractionPolicy\x12*.discretion.v1.GetInteractionPolicyRequest\x1a+.discretion.v1.GetInteractionPolicyResponseBGZEgithub.com/discretion/discretion/clients/go/discretionv1;discretionv1b\x06proto3"
 
 var (
 	file_discretion_v1_policy_proto_rawDescOnce sync.Once
@@ -3672,133 +4101,152 @@ func file_discretion_v1_policy_proto_rawDescGZIP() []byte {
 	return file_discretion_v1_policy_proto_rawDescData
 }
 
-var file_discretion_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 15)
-var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_discretion_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
+var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_discretion_v1_policy_proto_goTypes = []any{
-	(Action)(0),                     // 0: discretion.v1.Action
-	(Decision)(0),                   // 1: discretion.v1.Decision
-	(DestinationKind)(0),            // 2: discretion.v1.DestinationKind
-	(ItemKind)(0),                   // 3: discretion.v1.ItemKind
-	(Format)(0),                     // 4: discretion.v1.Format
-	(Derivation)(0),                 // 5: discretion.v1.Derivation
-	(Role)(0),                       // 6: discretion.v1.Role
-	(Privacy)(0),                    // 7: discretion.v1.Privacy
-	(Visibility)(0),                 // 8: discretion.v1.Visibility
-	(LegalBasis)(0),                 // 9: discretion.v1.LegalBasis
-	(Use)(0),                        // 10: discretion.v1.Use
-	(ActorKind)(0),                  // 11: discretion.v1.ActorKind
-	(SpanUnit)(0),                   // 12: discretion.v1.SpanUnit
-	(ItemOutcome)(0),                // 13: discretion.v1.ItemOutcome
-	(Effect)(0),                     // 14: discretion.v1.Effect
-	(*Person)(nil),                  // 15: discretion.v1.Person
-	(*Actor)(nil),                   // 16: discretion.v1.Actor
-	(*Adoption)(nil),                // 17: discretion.v1.Adoption
-	(*Group)(nil),                   // 18: discretion.v1.Group
-	(*Label)(nil),                   // 19: discretion.v1.Label
-	(*Consent)(nil),                 // 20: discretion.v1.Consent
-	(*Session)(nil),                 // 21: discretion.v1.Session
-	(*Item)(nil),                    // 22: discretion.v1.Item
-	(*Recipient)(nil),               // 23: discretion.v1.Recipient
-	(*Destination)(nil),             // 24: discretion.v1.Destination
-	(*Service)(nil),                 // 25: discretion.v1.Service
-	(*Attribution)(nil),             // 26: discretion.v1.Attribution
-	(*Purpose)(nil),                 // 27: discretion.v1.Purpose
-	(*CheckRequest)(nil),            // 28: discretion.v1.CheckRequest
-	(*Obligation)(nil),              // 29: discretion.v1.Obligation
-	(*Span)(nil),                    // 30: discretion.v1.Span
-	(*Finding)(nil),                 // 31: discretion.v1.Finding
-	(*ItemResult)(nil),              // 32: discretion.v1.ItemResult
-	(*CheckResponse)(nil),           // 33: discretion.v1.CheckResponse
-	(*CheckBatchRequest)(nil),       // 34: discretion.v1.CheckBatchRequest
-	(*CheckBatchResponse)(nil),      // 35: discretion.v1.CheckBatchResponse
-	(*ListAgreementsRequest)(nil),   // 36: discretion.v1.ListAgreementsRequest
-	(*AgreementVersion)(nil),        // 37: discretion.v1.AgreementVersion
-	(*AgreementInfo)(nil),           // 38: discretion.v1.AgreementInfo
-	(*ListAgreementsResponse)(nil),  // 39: discretion.v1.ListAgreementsResponse
-	(*GetPolicyStatusRequest)(nil),  // 40: discretion.v1.GetPolicyStatusRequest
-	(*GetPolicyStatusResponse)(nil), // 41: discretion.v1.GetPolicyStatusResponse
-	(*Diagnostic)(nil),              // 42: discretion.v1.Diagnostic
-	nil,                             // 43: discretion.v1.Adoption.DefaultLabelsEntry
-	nil,                             // 44: discretion.v1.Adoption.LabelFloorsEntry
-	nil,                             // 45: discretion.v1.Label.ParamsEntry
-	nil,                             // 46: discretion.v1.CheckRequest.RequestContextEntry
-	(*timestamppb.Timestamp)(nil),   // 47: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),         // 48: google.protobuf.Struct
+	(Action)(0),                          // 0: discretion.v1.Action
+	(Decision)(0),                        // 1: discretion.v1.Decision
+	(DestinationKind)(0),                 // 2: discretion.v1.DestinationKind
+	(ItemKind)(0),                        // 3: discretion.v1.ItemKind
+	(Format)(0),                          // 4: discretion.v1.Format
+	(Derivation)(0),                      // 5: discretion.v1.Derivation
+	(Role)(0),                            // 6: discretion.v1.Role
+	(Privacy)(0),                         // 7: discretion.v1.Privacy
+	(Visibility)(0),                      // 8: discretion.v1.Visibility
+	(LegalBasis)(0),                      // 9: discretion.v1.LegalBasis
+	(Use)(0),                             // 10: discretion.v1.Use
+	(ActorKind)(0),                       // 11: discretion.v1.ActorKind
+	(SpanUnit)(0),                        // 12: discretion.v1.SpanUnit
+	(ItemOutcome)(0),                     // 13: discretion.v1.ItemOutcome
+	(Effect)(0),                          // 14: discretion.v1.Effect
+	(QuoteApproval)(0),                   // 15: discretion.v1.QuoteApproval
+	(*Person)(nil),                       // 16: discretion.v1.Person
+	(*Actor)(nil),                        // 17: discretion.v1.Actor
+	(*Adoption)(nil),                     // 18: discretion.v1.Adoption
+	(*Group)(nil),                        // 19: discretion.v1.Group
+	(*Label)(nil),                        // 20: discretion.v1.Label
+	(*Consent)(nil),                      // 21: discretion.v1.Consent
+	(*Session)(nil),                      // 22: discretion.v1.Session
+	(*Item)(nil),                         // 23: discretion.v1.Item
+	(*Recipient)(nil),                    // 24: discretion.v1.Recipient
+	(*Destination)(nil),                  // 25: discretion.v1.Destination
+	(*Service)(nil),                      // 26: discretion.v1.Service
+	(*Attribution)(nil),                  // 27: discretion.v1.Attribution
+	(*Purpose)(nil),                      // 28: discretion.v1.Purpose
+	(*CheckRequest)(nil),                 // 29: discretion.v1.CheckRequest
+	(*Obligation)(nil),                   // 30: discretion.v1.Obligation
+	(*Span)(nil),                         // 31: discretion.v1.Span
+	(*Finding)(nil),                      // 32: discretion.v1.Finding
+	(*ItemResult)(nil),                   // 33: discretion.v1.ItemResult
+	(*CheckResponse)(nil),                // 34: discretion.v1.CheckResponse
+	(*CheckBatchRequest)(nil),            // 35: discretion.v1.CheckBatchRequest
+	(*CheckBatchResponse)(nil),           // 36: discretion.v1.CheckBatchResponse
+	(*ListAgreementsRequest)(nil),        // 37: discretion.v1.ListAgreementsRequest
+	(*AgreementVersion)(nil),             // 38: discretion.v1.AgreementVersion
+	(*AgreementInfo)(nil),                // 39: discretion.v1.AgreementInfo
+	(*ListAgreementsResponse)(nil),       // 40: discretion.v1.ListAgreementsResponse
+	(*GetPolicyStatusRequest)(nil),       // 41: discretion.v1.GetPolicyStatusRequest
+	(*GetPolicyStatusResponse)(nil),      // 42: discretion.v1.GetPolicyStatusResponse
+	(*Diagnostic)(nil),                   // 43: discretion.v1.Diagnostic
+	(*GetInteractionPolicyRequest)(nil),  // 44: discretion.v1.GetInteractionPolicyRequest
+	(*Quoter)(nil),                       // 45: discretion.v1.Quoter
+	(*GetInteractionPolicyResponse)(nil), // 46: discretion.v1.GetInteractionPolicyResponse
+	(*QuotePolicyLists)(nil),             // 47: discretion.v1.QuotePolicyLists
+	nil,                                  // 48: discretion.v1.Adoption.DefaultLabelsEntry
+	nil,                                  // 49: discretion.v1.Adoption.LabelFloorsEntry
+	nil,                                  // 50: discretion.v1.Label.ParamsEntry
+	nil,                                  // 51: discretion.v1.CheckRequest.RequestContextEntry
+	nil,                                  // 52: discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
+	(*timestamppb.Timestamp)(nil),        // 53: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),              // 54: google.protobuf.Struct
 }
 var file_discretion_v1_policy_proto_depIdxs = []int32{
 	6,  // 0: discretion.v1.Actor.role:type_name -> discretion.v1.Role
-	47, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
+	53, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
 	11, // 2: discretion.v1.Actor.kind:type_name -> discretion.v1.ActorKind
-	47, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
-	47, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
-	43, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
-	44, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
+	53, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
+	53, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
+	48, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
+	49, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
 	7,  // 7: discretion.v1.Group.privacy:type_name -> discretion.v1.Privacy
 	8,  // 8: discretion.v1.Group.visibility:type_name -> discretion.v1.Visibility
-	17, // 9: discretion.v1.Group.adoptions:type_name -> discretion.v1.Adoption
-	15, // 10: discretion.v1.Group.participants:type_name -> discretion.v1.Person
-	47, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
-	47, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
-	45, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
-	47, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
-	47, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
-	15, // 16: discretion.v1.Item.author:type_name -> discretion.v1.Person
-	47, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
-	47, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
-	19, // 19: discretion.v1.Item.labels:type_name -> discretion.v1.Label
-	20, // 20: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
+	18, // 9: discretion.v1.Group.adoptions:type_name -> discretion.v1.Adoption
+	16, // 10: discretion.v1.Group.participants:type_name -> discretion.v1.Person
+	53, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
+	53, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
+	50, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
+	53, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
+	53, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
+	16, // 16: discretion.v1.Item.author:type_name -> discretion.v1.Person
+	53, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
+	53, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
+	20, // 19: discretion.v1.Item.labels:type_name -> discretion.v1.Label
+	21, // 20: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
 	3,  // 21: discretion.v1.Item.kind:type_name -> discretion.v1.ItemKind
-	15, // 22: discretion.v1.Item.listed_people:type_name -> discretion.v1.Person
-	21, // 23: discretion.v1.Item.session:type_name -> discretion.v1.Session
+	16, // 22: discretion.v1.Item.listed_people:type_name -> discretion.v1.Person
+	22, // 23: discretion.v1.Item.session:type_name -> discretion.v1.Session
 	2,  // 24: discretion.v1.Destination.kind:type_name -> discretion.v1.DestinationKind
-	23, // 25: discretion.v1.Destination.recipients:type_name -> discretion.v1.Recipient
-	25, // 26: discretion.v1.Destination.service:type_name -> discretion.v1.Service
+	24, // 25: discretion.v1.Destination.recipients:type_name -> discretion.v1.Recipient
+	26, // 26: discretion.v1.Destination.service:type_name -> discretion.v1.Service
 	9,  // 27: discretion.v1.Purpose.legal_basis:type_name -> discretion.v1.LegalBasis
 	10, // 28: discretion.v1.Purpose.use:type_name -> discretion.v1.Use
 	0,  // 29: discretion.v1.CheckRequest.action:type_name -> discretion.v1.Action
-	47, // 30: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
-	16, // 31: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
-	18, // 32: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
-	22, // 33: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
-	24, // 34: discretion.v1.CheckRequest.destination:type_name -> discretion.v1.Destination
-	26, // 35: discretion.v1.CheckRequest.attribution:type_name -> discretion.v1.Attribution
+	53, // 30: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
+	17, // 31: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
+	19, // 32: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
+	23, // 33: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
+	25, // 34: discretion.v1.CheckRequest.destination:type_name -> discretion.v1.Destination
+	27, // 35: discretion.v1.CheckRequest.attribution:type_name -> discretion.v1.Attribution
 	4,  // 36: discretion.v1.CheckRequest.format:type_name -> discretion.v1.Format
 	5,  // 37: discretion.v1.CheckRequest.derived:type_name -> discretion.v1.Derivation
-	27, // 38: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
-	48, // 39: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
+	28, // 38: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
+	54, // 39: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
 	12, // 40: discretion.v1.CheckRequest.span_unit:type_name -> discretion.v1.SpanUnit
-	46, // 41: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
-	30, // 42: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
-	47, // 43: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
+	51, // 41: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
+	31, // 42: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
+	53, // 43: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
 	14, // 44: discretion.v1.Finding.effect:type_name -> discretion.v1.Effect
 	13, // 45: discretion.v1.ItemResult.outcome:type_name -> discretion.v1.ItemOutcome
 	1,  // 46: discretion.v1.ItemResult.decision:type_name -> discretion.v1.Decision
 	1,  // 47: discretion.v1.CheckResponse.decision:type_name -> discretion.v1.Decision
-	29, // 48: discretion.v1.CheckResponse.obligations:type_name -> discretion.v1.Obligation
-	32, // 49: discretion.v1.CheckResponse.items:type_name -> discretion.v1.ItemResult
-	31, // 50: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
-	28, // 51: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
-	33, // 52: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
-	47, // 53: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
-	47, // 54: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
-	37, // 55: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
-	38, // 56: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
-	47, // 57: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
-	47, // 58: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
-	42, // 59: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
-	28, // 60: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
-	34, // 61: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
-	36, // 62: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
-	40, // 63: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
-	33, // 64: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
-	35, // 65: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
-	39, // 66: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
-	41, // 67: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
-	64, // [64:68] is the sub-list for method output_type
-	60, // [60:64] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	30, // 48: discretion.v1.CheckResponse.obligations:type_name -> discretion.v1.Obligation
+	33, // 49: discretion.v1.CheckResponse.items:type_name -> discretion.v1.ItemResult
+	32, // 50: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
+	29, // 51: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
+	34, // 52: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
+	53, // 53: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
+	53, // 54: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
+	38, // 55: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
+	39, // 56: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
+	53, // 57: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
+	53, // 58: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
+	43, // 59: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
+	53, // 60: discretion.v1.GetInteractionPolicyRequest.requested_at:type_name -> google.protobuf.Timestamp
+	19, // 61: discretion.v1.GetInteractionPolicyRequest.group:type_name -> discretion.v1.Group
+	23, // 62: discretion.v1.GetInteractionPolicyRequest.item:type_name -> discretion.v1.Item
+	45, // 63: discretion.v1.GetInteractionPolicyRequest.quoter:type_name -> discretion.v1.Quoter
+	52, // 64: discretion.v1.GetInteractionPolicyRequest.request_context:type_name -> discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
+	15, // 65: discretion.v1.GetInteractionPolicyResponse.approval:type_name -> discretion.v1.QuoteApproval
+	53, // 66: discretion.v1.GetInteractionPolicyResponse.ask_again_at:type_name -> google.protobuf.Timestamp
+	34, // 67: discretion.v1.GetInteractionPolicyResponse.quote:type_name -> discretion.v1.CheckResponse
+	34, // 68: discretion.v1.GetInteractionPolicyResponse.text_share:type_name -> discretion.v1.CheckResponse
+	47, // 69: discretion.v1.GetInteractionPolicyResponse.can_quote:type_name -> discretion.v1.QuotePolicyLists
+	54, // 70: discretion.v1.GetInteractionPolicyResponse.postgate:type_name -> google.protobuf.Struct
+	29, // 71: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
+	35, // 72: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
+	37, // 73: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
+	41, // 74: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
+	44, // 75: discretion.v1.PolicyService.GetInteractionPolicy:input_type -> discretion.v1.GetInteractionPolicyRequest
+	34, // 76: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
+	36, // 77: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
+	40, // 78: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
+	42, // 79: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
+	46, // 80: discretion.v1.PolicyService.GetInteractionPolicy:output_type -> discretion.v1.GetInteractionPolicyResponse
+	76, // [76:81] is the sub-list for method output_type
+	71, // [71:76] is the sub-list for method input_type
+	71, // [71:71] is the sub-list for extension type_name
+	71, // [71:71] is the sub-list for extension extendee
+	0,  // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_discretion_v1_policy_proto_init() }
@@ -3812,8 +4260,8 @@ func file_discretion_v1_policy_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_discretion_v1_policy_proto_rawDesc), len(file_discretion_v1_policy_proto_rawDesc)),
-			NumEnums:      15,
-			NumMessages:   32,
+			NumEnums:      16,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

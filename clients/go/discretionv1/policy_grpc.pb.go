@@ -27,10 +27,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PolicyService_Check_FullMethodName           = "/discretion.v1.PolicyService/Check"
-	PolicyService_CheckBatch_FullMethodName      = "/discretion.v1.PolicyService/CheckBatch"
-	PolicyService_ListAgreements_FullMethodName  = "/discretion.v1.PolicyService/ListAgreements"
-	PolicyService_GetPolicyStatus_FullMethodName = "/discretion.v1.PolicyService/GetPolicyStatus"
+	PolicyService_Check_FullMethodName                = "/discretion.v1.PolicyService/Check"
+	PolicyService_CheckBatch_FullMethodName           = "/discretion.v1.PolicyService/CheckBatch"
+	PolicyService_ListAgreements_FullMethodName       = "/discretion.v1.PolicyService/ListAgreements"
+	PolicyService_GetPolicyStatus_FullMethodName      = "/discretion.v1.PolicyService/GetPolicyStatus"
+	PolicyService_GetInteractionPolicy_FullMethodName = "/discretion.v1.PolicyService/GetInteractionPolicy"
 )
 
 // PolicyServiceClient is the client API for PolicyService service.
@@ -72,6 +73,13 @@ type PolicyServiceClient interface {
 	// It answers before the first good load too (with an empty revision).
 	// With tenants configured it needs the admin credential.
 	GetPolicyStatus(ctx context.Context, in *GetPolicyStatusRequest, opts ...grpc.CallOption) (*GetPolicyStatusResponse, error)
+	// GetInteractionPolicy says who may natively quote one item by the group's
+	// agreement, as ActivityPub, Mastodon and Bluesky each write it (README,
+	// "Where quoting happens"): the quote is decided as a Check of a `quote`
+	// to the quoter somewhere the public can reach, the author named and the
+	// post linked. Tenancy, limits, metrics and the decision log as for Check;
+	// a missing group or item is INVALID_ARGUMENT naming it.
+	GetInteractionPolicy(ctx context.Context, in *GetInteractionPolicyRequest, opts ...grpc.CallOption) (*GetInteractionPolicyResponse, error)
 }
 
 type policyServiceClient struct {
@@ -122,6 +130,16 @@ func (c *policyServiceClient) GetPolicyStatus(ctx context.Context, in *GetPolicy
 	return out, nil
 }
 
+func (c *policyServiceClient) GetInteractionPolicy(ctx context.Context, in *GetInteractionPolicyRequest, opts ...grpc.CallOption) (*GetInteractionPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInteractionPolicyResponse)
+	err := c.cc.Invoke(ctx, PolicyService_GetInteractionPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PolicyServiceServer is the server API for PolicyService service.
 // All implementations must embed UnimplementedPolicyServiceServer
 // for forward compatibility.
@@ -161,6 +179,13 @@ type PolicyServiceServer interface {
 	// It answers before the first good load too (with an empty revision).
 	// With tenants configured it needs the admin credential.
 	GetPolicyStatus(context.Context, *GetPolicyStatusRequest) (*GetPolicyStatusResponse, error)
+	// GetInteractionPolicy says who may natively quote one item by the group's
+	// agreement, as ActivityPub, Mastodon and Bluesky each write it (README,
+	// "Where quoting happens"): the quote is decided as a Check of a `quote`
+	// to the quoter somewhere the public can reach, the author named and the
+	// post linked. Tenancy, limits, metrics and the decision log as for Check;
+	// a missing group or item is INVALID_ARGUMENT naming it.
+	GetInteractionPolicy(context.Context, *GetInteractionPolicyRequest) (*GetInteractionPolicyResponse, error)
 	mustEmbedUnimplementedPolicyServiceServer()
 }
 
@@ -182,6 +207,9 @@ func (UnimplementedPolicyServiceServer) ListAgreements(context.Context, *ListAgr
 }
 func (UnimplementedPolicyServiceServer) GetPolicyStatus(context.Context, *GetPolicyStatusRequest) (*GetPolicyStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPolicyStatus not implemented")
+}
+func (UnimplementedPolicyServiceServer) GetInteractionPolicy(context.Context, *GetInteractionPolicyRequest) (*GetInteractionPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInteractionPolicy not implemented")
 }
 func (UnimplementedPolicyServiceServer) mustEmbedUnimplementedPolicyServiceServer() {}
 func (UnimplementedPolicyServiceServer) testEmbeddedByValue()                       {}
@@ -276,6 +304,24 @@ func _PolicyService_GetPolicyStatus_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PolicyService_GetInteractionPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInteractionPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PolicyServiceServer).GetInteractionPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PolicyService_GetInteractionPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PolicyServiceServer).GetInteractionPolicy(ctx, req.(*GetInteractionPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PolicyService_ServiceDesc is the grpc.ServiceDesc for PolicyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -298,6 +344,10 @@ var PolicyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPolicyStatus",
 			Handler:    _PolicyService_GetPolicyStatus_Handler,
+		},
+		{
+			MethodName: "GetInteractionPolicy",
+			Handler:    _PolicyService_GetInteractionPolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -932,12 +932,13 @@ def test_the_two_clients_are_twins() -> None:
         "check",
         "check_batch",
         "is_allowed",
+        "get_interaction_policy",
         "list_agreements",
         "close",
     }
     for name in sync:
         assert str(sync[name]).replace("AsyncClient", "Client") == str(asynchronous[name]), name
-    for name in ("check", "check_batch", "is_allowed", "list_agreements", "close"):
+    for name in ("check", "check_batch", "is_allowed", "get_interaction_policy", "list_agreements", "close"):
         assert inspect.iscoroutinefunction(getattr(dc.AsyncClient, name)), name
     assert hasattr(dc.Client, "__enter__") and hasattr(dc.AsyncClient, "__aenter__")
 
@@ -961,9 +962,11 @@ PUBLIC = {
     "Label",
     "Person",
     "Purpose",
+    "Quoter",
     "Recipient",
     "Service",
     "Session",
+    "InteractionPolicy",
     "AgreementInfo",
     "AgreementVersion",
     "Decision",

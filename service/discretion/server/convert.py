@@ -22,6 +22,7 @@ some value, and a rule testing it passed by.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -35,6 +36,8 @@ from ..engine.instants import FIRST_INSTANT, LAST_INSTANT, SECOND, to_iso
 from ..engine.validate import (check_actor, check_destination, check_group, check_items, label_map, label_value,
                                label_word)
 from ..errors import Diagnostic, FieldViolation, RequestInvalid
+from ..social.quotes import (AUTOMATIC, MANUAL, NOBODY, QuotePolicy, Quoter, can_quote, current_user, postgate,
+                             quote_approval_policy)
 from ._gen.discretion.v1 import policy_pb2 as pb
 
 if TYPE_CHECKING:  # the converter does not load the store
@@ -737,3 +740,66 @@ def _diagnostic(diagnostic: Diagnostic) -> pb.Diagnostic:
         rule=diagnostic.rule,
         help=diagnostic.help,
     )
+
+
+# ---- GetInteractionPolicy ------------------------------------------------------------
+
+
+def quote_question(message: pb.GetInteractionPolicyRequest) -> pb.CheckRequest:
+    """The CheckRequest a native quote of the item puts (social.quotes.native_quote), for the limits and the
+    conversion a Check gets: its fields are the question's own, so what it refuses is what the question said."""
+    check = pb.CheckRequest(action=pb.ACTION_QUOTE, group=message.group, items=[message.item],
+                            actor=pb.Actor(id="quote-request", member=True),
+                            destination=pb.Destination(kind=pb.DESTINATION_KIND_PUBLIC),
+                            request_context=message.request_context)
+    if message.HasField("requested_at"):
+        check.requested_at.CopyFrom(message.requested_at)
+    return check
+
+
+def interaction_question_from_proto(message: pb.GetInteractionPolicyRequest, clock: Clock | None = None
+                                   ) -> tuple[model.Request, Quoter]:
+    """The question as the Check `quote_question` writes it, converted, and the quoter; raises RequestInvalid
+    naming every field at fault as the caller wrote it (`item.labels[0]`, not a Check's `items[0]`)."""
+    problems: list[FieldViolation] = []
+    if not message.group.id:
+        problems.append(FieldViolation("group.id", "required: the group the item was posted in"))
+    if not message.item.id:
+        problems.append(FieldViolation("item.id", "required: the post whose quotes are asked about"))
+    elif not message.item.author.id:
+        problems.append(FieldViolation("item.author.id", "required: the author, who may always quote their post"))
+    if problems:
+        raise RequestInvalid(problems)
+    found: list[FieldViolation] = []
+    request = _request(quote_question(message), clock, found)
+    if found:
+        raise as_question(RequestInvalid(found))
+    return request, Quoter(id=message.quoter.id, member=message.quoter.member)
+
+
+def as_question(refused: RequestInvalid) -> RequestInvalid:
+    """A refusal of the Check a question was written as (its limits, its strings), naming the question's fields."""
+    return RequestInvalid([FieldViolation(re.sub(r"^items\[0\]", "item", v.field), v.description)
+                           for v in refused.violations])
+
+
+_APPROVALS = {AUTOMATIC: pb.QUOTE_APPROVAL_AUTOMATIC, MANUAL: pb.QUOTE_APPROVAL_MANUAL, NOBODY: pb.QUOTE_APPROVAL_NOBODY}
+
+
+def interaction_policy_to_proto(quotes: QuotePolicy, message: pb.GetInteractionPolicyRequest, item: model.Item,
+                                at: model.Instant) -> pb.GetInteractionPolicyResponse:
+    """Each platform's control, as `quotes` says it, and the decisions it rests on."""
+    response = pb.GetInteractionPolicyResponse(
+        approval=_APPROVALS[quotes.approval], consent_scope=quotes.consent_scope,
+        quote=response_to_proto(quotes.decision, explain=False),
+        quote_approval_policy=quote_approval_policy(quotes),
+        current_user=current_user(quotes, message.quoter.id, item.author.id))
+    if quotes.ask_again_at is not None:
+        response.ask_again_at.CopyFrom(_timestamp(quotes.ask_again_at))
+    if quotes.text_share is not None:
+        response.text_share.CopyFrom(response_to_proto(quotes.text_share, explain=False))
+    lists = can_quote(quotes, message.author_uri)
+    response.can_quote.automatic_approval.extend(u for u in lists["automaticApproval"] if u)
+    response.can_quote.manual_approval.extend(u for u in lists["manualApproval"] if u)
+    response.postgate.update(postgate(quotes, message.post_uri, at))
+    return response

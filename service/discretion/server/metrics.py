@@ -73,7 +73,8 @@ class Metrics:
         self.decisions = _Bound(prom.Counter(
             "discretion_decisions", "Decisions made, by action and outcome.", ["action", "decision"], registry=r))
         self.check_duration = _Bound(prom.Histogram(
-            "discretion_check_duration_seconds", "Time from a Check or CheckBatch call's arrival to its answer.",
+            "discretion_check_duration_seconds",
+            "Time from a Check, CheckBatch or GetInteractionPolicy call's arrival to its answer.",
             ["method"], buckets=CHECK_DURATION_BUCKETS, registry=r))
         self.batch_size = prom.Histogram(
             "discretion_check_batch_size", "Checks carried by each CheckBatch call.",

@@ -35,6 +35,7 @@ from google.protobuf.message import DecodeError, Message
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
 from ..engine.instants import SECOND
+from ..social.quotes import native_quote, quote_policy
 from . import convert, limits, tracing
 from .convert import FieldViolation, RequestInvalid
 from ._gen.discretion.v1 import policy_pb2
@@ -253,6 +254,42 @@ class PolicyServicer:
         return convert.agreements_to_proto(policy.agreements, policy.revision)
 
     @translate_errors
+    def GetInteractionPolicy(self, data: bytes,
+                             context: grpc.ServicerContext) -> policy_pb2.GetInteractionPolicyResponse:
+        """Who may natively quote one item (social.quotes), decided by the reference engine, a Check in all else:
+        the caller and its group first, then the limits, one clock, the metrics and one decision-log line."""
+        with self._holder.answering():
+            policy, _ = self._engine()
+            started = time.perf_counter()
+            caller = self._gate.identify(context)
+            asked = _read(policy_pb2.GetInteractionPolicyRequest, data)
+            tenant = self._gate.evaluate(caller, (asked.group.id,))
+            check = convert.quote_question(asked)
+            now = time.time_ns()
+            try:
+                limits.check_request(check, self._limits)
+                facts, quoter = convert.interaction_question_from_proto(asked, convert.Clock(now, self._max_skew))
+                limits.check_strings(check, facts, self._limits)
+            except RequestInvalid as refused:
+                raise convert.as_question(refused) from None
+            group, (item,), at = facts.group, facts.items, facts.requested_at
+            assert at is not None  # the clock's reading, or the instant stated when the server runs without one
+            _still_awaited(context)
+            quotes = quote_policy(_as_seen_by(_loaded(policy), tenant), group, item, at=at, quoter=quoter)
+            _still_awaited(context)
+            summary = Summary.of(native_quote(group, item, quoter, at), quotes.decision)
+            self._metrics.decided(summary)
+            (decision_id,) = decision_ids(1)
+            tracing.decided([decision_id], (summary,), batch=False)
+            if self._log is not None:
+                self._record((Entry(summary, time.perf_counter() - started, decision_id, _context(check)),), now, context)
+            response = convert.interaction_policy_to_proto(quotes, asked, item, at)
+            response.decision_id = response.quote.decision_id = decision_id
+            _trail(context, (decision_id,))
+            self._metrics.check_duration("GetInteractionPolicy").observe(time.perf_counter() - started)
+            return response
+
+    @translate_errors
     def GetPolicyStatus(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.GetPolicyStatusResponse:
         self._gate.admin(self._gate.identify(context))
         _read(policy_pb2.GetPolicyStatusRequest, data)
@@ -272,7 +309,8 @@ def add_to_server(servicer: PolicyServicer, server: grpc.Server) -> None:
                                                   response_serializer=_serializer(response))
         for name, response in (("Check", policy_pb2.CheckResponse), ("CheckBatch", policy_pb2.CheckBatchResponse),
                                ("ListAgreements", policy_pb2.ListAgreementsResponse),
-                               ("GetPolicyStatus", policy_pb2.GetPolicyStatusResponse))
+                               ("GetPolicyStatus", policy_pb2.GetPolicyStatusResponse),
+                               ("GetInteractionPolicy", policy_pb2.GetInteractionPolicyResponse))
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)

@@ -21,7 +21,7 @@ The answer, as an approval:
 | allow, owing nothing a native quote does not already do | `automatic`: anyone |
 | owes `require_author_consent` and nothing else a quote cannot do | `manual`: the author approves each |
 | allowed only by a consent the author recorded (to be named, say) | `manual`: each quote is still theirs to approve |
-| owes `hold_until` | `nobody` until then, and the time to ask again |
+| owes `hold_until` | `nobody` until then, and the time to ask again (terms that change later give it too) |
 | owes anything else (a redaction, a label, a notice), or deny | `nobody` but the author |
 
 Where nobody may quote natively, the answer also says whether the text may
@@ -44,7 +44,8 @@ APPROVALS = (AUTOMATIC, MANUAL, NOBODY)
 
 # What a native quote does by itself: it names the author and links the post.
 _A_QUOTE_DOES = frozenset({"add_attribution"})
-# The member passing the item on, in the question: not its author, holding no role.
+# The member passing the item on, in the question: nobody the request names (not the author, whose own post would
+# be theirs to release; not a participant, whose name in the text would be their own to give).
 _PASSED_ON_BY = "quote-request"
 
 ACTIVITY_STREAMS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -73,25 +74,42 @@ class QuotePolicy:
 def quote_policy(policy: CompiledPolicy, group: Group, item: Item, *, at: Instant,
                  quoter: Quoter = Quoter()) -> QuotePolicy:
     """Who may natively quote `item`, posted in `group`, at `at` (for `quoter` when the caller names one)."""
-    question = _native_quote(group, item, quoter, at)
+    question = native_quote(group, item, quoter, at)
     decision = decide(policy, question, now=at)
     approval, scope, until = _approval(decision)
     if approval == AUTOMATIC:
         rests_on = _consent_it_rests_on(policy, question, at)
         if rests_on:
             approval, scope = MANUAL, rests_on
+    # Terms that change later (an adoption starting, one replacing another) may change the answer: ask again then.
+    changes = [t for a in group.adoptions for t in (a.effective_from, a.disclosed_at) if t is not None and t > at]
+    if changes:
+        until = min([until, *changes]) if until is not None else min(changes)
     text_share = None
     if approval == NOBODY:
         text_share = decide(policy, dataclasses.replace(question, action="share", attribution=Attribution()), now=at)
     return QuotePolicy(approval, decision, scope, until, text_share)
 
 
-def _native_quote(group: Group, item: Item, quoter: Quoter, at: Instant) -> Request:
+def native_quote(group: Group, item: Item, quoter: Quoter, at: Instant) -> Request:
+    """The question a native quote puts, as a request (see the module's docstring)."""
     kind = "same_group" if quoter.member else "external_individual"
     recipients = (Recipient(id=quoter.id),) if quoter.id else ()
-    return Request(action="quote", actor=Actor(id=_PASSED_ON_BY, member=True), group=group, items=(item,),
+    return Request(action="quote", actor=Actor(id=_nobody_named(group, item, quoter), member=True), group=group,
+                   items=(item,),
                    destination=Destination(kind=kind, recipients=recipients, publicly_accessible=True),
                    attribution=Attribution(author_identity=True, link=True), quoted_text=item.text, requested_at=at)
+
+
+def _nobody_named(group: Group, item: Item, quoter: Quoter) -> str:
+    """An id for the member passing the item on that no person of the question has."""
+    named = {quoter.id, item.author.id, *(p.id for p in group.participants), *(p.id for p in item.listed_people),
+             *(c.by for c in item.consents), *item.exchange_participants}
+    actor, n = _PASSED_ON_BY, 0
+    while actor.strip().lower() in {name.strip().lower() for name in named}:
+        n += 1
+        actor = f"{_PASSED_ON_BY}-{n}"
+    return actor
 
 
 def _approval(decision: Decision) -> tuple[str, str, Instant | None]:
@@ -109,14 +127,16 @@ def _approval(decision: Decision) -> tuple[str, str, Instant | None]:
 
 
 def _consent_it_rests_on(policy: CompiledPolicy, question: Request, at: Instant) -> str:
-    """The scope of the author's consent without which a native quote would not be automatic, if any."""
+    """The scope of the author's consents without which a native quote would not be automatic, if any: every
+    record of a scope taken away at once (two grants of one scope are one consent), then all of them."""
     item = question.items[0]
-    for consent in item.consents:
-        if consent.by != item.author.id:
-            continue
-        without = dataclasses.replace(item, consents=tuple(c for c in item.consents if c is not consent))
+    theirs = [c for c in item.consents if c.by.strip().lower() == item.author.id.strip().lower()]
+    scopes = sorted({c.scope for c in theirs})
+    for taken in [[scope] for scope in scopes] + ([scopes] if len(scopes) > 1 else []):
+        without = dataclasses.replace(item, consents=tuple(c for c in item.consents
+                                                           if not (c in theirs and c.scope in taken)))
         if _approval(decide(policy, dataclasses.replace(question, items=(without,)), now=at))[0] != AUTOMATIC:
-            return consent.scope
+            return taken[0]
     return ""
 
 

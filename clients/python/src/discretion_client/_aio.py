@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as _dt
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -14,7 +15,7 @@ from ._channel import Metadata, RoundRobin, Settings, TlsCredentials, channel_op
 from ._errors import from_rpc_error
 from ._gen.discretion.v1 import policy_pb2 as pb
 from ._gen.discretion.v1.policy_pb2_grpc import PolicyServiceStub
-from ._model import AgreementInfo, CheckRequest, Decision
+from ._model import AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, Quoter
 
 
 class AsyncClient:
@@ -59,6 +60,17 @@ class AsyncClient:
     async def is_allowed(self, request: CheckRequest, *, timeout: float | None = None) -> bool:
         """True only if the decision is "allow"; "allow_with_obligations" gives False (see Client.is_allowed)."""
         return (await self.check(request, timeout=timeout)).allowed
+
+    async def get_interaction_policy(self, group: Group, item: Item, *, quoter: Quoter | None = None,
+                                     author_uri: str = "", post_uri: str = "",
+                                     requested_at: _dt.datetime | None = None,
+                                     request_context: Mapping[str, str] | None = None, timeout: float | None = None,
+                                     request_id: str | None = None) -> InteractionPolicy:
+        """As Client.get_interaction_policy."""
+        message = _convert.interaction_policy_request(group, item, quoter, author_uri, post_uri, requested_at,
+                                                      request_context or {})
+        return _convert.interaction_policy(await self._call("GetInteractionPolicy", message, timeout, request_id),
+                                           item)
 
     async def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement the server has loaded."""

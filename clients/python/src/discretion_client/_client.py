@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as _dt
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -13,7 +14,7 @@ from ._channel import Metadata, RoundRobin, Settings, TlsCredentials, channel_op
 from ._errors import from_rpc_error
 from ._gen.discretion.v1 import policy_pb2 as pb
 from ._gen.discretion.v1.policy_pb2_grpc import PolicyServiceStub
-from ._model import AgreementInfo, CheckRequest, Decision
+from ._model import AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, Quoter
 
 
 class Client:
@@ -75,6 +76,16 @@ class Client:
         to fulfil obligations should call check() and act on its obligations.
         """
         return self.check(request, timeout=timeout).allowed
+
+    def get_interaction_policy(self, group: Group, item: Item, *, quoter: Quoter | None = None,
+                               author_uri: str = "", post_uri: str = "", requested_at: _dt.datetime | None = None,
+                               request_context: Mapping[str, str] | None = None, timeout: float | None = None,
+                               request_id: str | None = None) -> InteractionPolicy:
+        """Who may natively quote `item`, posted in `group`, by the group's agreement, and each platform's control
+        for it (ActivityPub `canQuote`, Mastodon's policy, a Bluesky postgate); for `quoter` when you name one."""
+        message = _convert.interaction_policy_request(group, item, quoter, author_uri, post_uri, requested_at,
+                                                      request_context or {})
+        return _convert.interaction_policy(self._call("GetInteractionPolicy", message, timeout, request_id), item)
 
     def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement the server has loaded."""

@@ -6,6 +6,7 @@ what is sent or how an answer is read.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import functools
 from collections.abc import Iterable, Mapping
@@ -425,3 +426,56 @@ def _agreement(message: pb.AgreementInfo) -> m.AgreementInfo:
 def agreements(message: pb.ListAgreementsResponse) -> list[m.AgreementInfo]:
     """The loaded agreements, in the server's order."""
     return [_agreement(a) for a in message.agreements]
+
+
+# --- GetInteractionPolicy ------------------------------------------------------
+
+
+def interaction_policy_request(group: m.Group, item: m.Item, quoter: m.Quoter | None, author_uri: str,
+                               post_uri: str, requested_at: _dt.datetime | None,
+                               request_context: Mapping[str, str]) -> pb.GetInteractionPolicyRequest:
+    message = pb.GetInteractionPolicyRequest(author_uri=author_uri, post_uri=post_uri)
+    _fill_group(message.group, group)
+    _fill_item(message.item, item)
+    if quoter is not None:
+        message.quoter.id, message.quoter.member = quoter.id, quoter.member
+    _set_time(message, "requested_at", requested_at)
+    message.request_context.update(request_context)
+    return message
+
+
+_APPROVALS: dict[int, m.QuoteApprovalName] = {pb.QUOTE_APPROVAL_AUTOMATIC: "automatic",
+                                              pb.QUOTE_APPROVAL_MANUAL: "manual", pb.QUOTE_APPROVAL_NOBODY: "nobody"}
+
+
+def interaction_policy(message: pb.GetInteractionPolicyResponse, item: m.Item) -> m.InteractionPolicy:
+    """The answer; UnexpectedAnswerError for an approval this client does not know (read as nothing at all)."""
+    approval = _APPROVALS.get(message.approval)
+    if approval is None:
+        raise UnexpectedAnswerError(f"an approval this client does not know: {message.approval}")
+    asked = m.CheckRequest(action="quote", actor=m.Actor(id="quote-request"), group=m.Group(id=""), items=[item],
+                           destination=m.Destination(kind="public"))
+    quote = decision(message.quote, asked)
+    text_share = None
+    if message.HasField("text_share"):
+        text_share = decision(message.text_share, dataclasses.replace(asked, action="share"))
+    return m.InteractionPolicy(
+        approval=approval, consent_scope=message.consent_scope, ask_again_at=_datetime(message, "ask_again_at"),
+        quote=quote, text_share=text_share,
+        can_quote={"automaticApproval": tuple(message.can_quote.automatic_approval),
+                   "manualApproval": tuple(message.can_quote.manual_approval)},
+        quote_approval_policy=message.quote_approval_policy, current_user=message.current_user,
+        postgate=_plain_struct(message.postgate), decision_id=message.decision_id)
+
+
+def _plain_struct(struct: Any) -> dict[str, Any]:
+    return {key: _plain_value(value) for key, value in struct.fields.items()}
+
+
+def _plain_value(value: Any) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return _plain_struct(value.struct_value)
+    if kind == "list_value":
+        return [_plain_value(v) for v in value.list_value.values]
+    return None if kind == "null_value" else getattr(value, kind)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -26,7 +26,7 @@ import grpc
 from . import _convert
 from ._errors import DiscretionError, field_violations, from_status
 from ._gen.discretion.v1 import policy_pb2 as pb
-from ._model import AgreementInfo, CheckRequest, Decision
+from ._model import AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, Quoter
 
 __all__ = ["LocalEngine"]
 
@@ -87,6 +87,17 @@ class LocalEngine:
         """True only if the decision is "allow", as Client.is_allowed."""
         return self.check(request).allowed
 
+    def get_interaction_policy(self, group: Group, item: Item, *, quoter: Quoter | None = None,
+                               author_uri: str = "", post_uri: str = "", requested_at: _dt.datetime | None = None,
+                               request_context: Mapping[str, str] | None = None, timeout: float | None = None,
+                               request_id: str | None = None) -> InteractionPolicy:
+        """Who may natively quote `item`, as Client.get_interaction_policy."""
+        message = _convert.interaction_policy_request(group, item, quoter, author_uri, post_uri, requested_at,
+                                                      request_context or {})
+        self._at(message)
+        response = self._call("GetInteractionPolicy", message, pb.GetInteractionPolicyResponse, request_id)
+        return _convert.interaction_policy(response, item)
+
     def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement loaded."""
         return _convert.agreements(self._call("ListAgreements", pb.ListAgreementsRequest(),
@@ -103,7 +114,7 @@ class LocalEngine:
                  traceback: TracebackType | None) -> None:
         self.close()
 
-    def _at(self, message: pb.CheckRequest) -> pb.CheckRequest:
+    def _at(self, message: Any) -> Any:
         if self._as_of is not None and not message.HasField("requested_at"):
             message.requested_at.FromDatetime(self._as_of.astimezone(_dt.timezone.utc).replace(tzinfo=None))
         return message

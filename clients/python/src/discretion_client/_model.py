@@ -561,3 +561,40 @@ class AgreementInfo:
     source: str
     platform_wide: bool
     versions: tuple[AgreementVersion, ...]
+
+
+@dataclass(frozen=True)
+class Quoter:
+    """Who would quote a post: an id you know them by, and whether they are a member of the group (your fact)."""
+
+    id: str = ""
+    member: bool = False
+
+
+QuoteApprovalName = Literal["automatic", "manual", "nobody"]
+
+
+@dataclass(frozen=True)
+class InteractionPolicy:
+    """Who may natively quote one post by the group's agreement, and each platform's control for it.
+
+    `approval`: "automatic" (anyone), "manual" (the author approves each quote;
+    `consent_scope` is what they give) or "nobody" but the author (until
+    `ask_again_at`, when set). `quote` is the decision it rests on; where nobody
+    may quote, `text_share` says whether the text may go without its author's
+    name. `can_quote` is ActivityPub's `interactionPolicy.canQuote`
+    (`automaticApproval`, `manualApproval`), `quote_approval_policy` and
+    `current_user` Mastodon's, `postgate` a Bluesky `app.bsky.feed.postgate`
+    record.
+    """
+
+    approval: QuoteApprovalName
+    consent_scope: str
+    ask_again_at: _dt.datetime | None
+    quote: Decision
+    text_share: Decision | None
+    can_quote: Mapping[str, tuple[str, ...]]
+    quote_approval_policy: str
+    current_user: str
+    postgate: Mapping[str, Any]
+    decision_id: str = ""

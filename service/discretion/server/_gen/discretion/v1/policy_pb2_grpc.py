@@ -70,6 +70,11 @@ class PolicyServiceStub:
                 request_serializer=discretion_dot_v1_dot_policy__pb2.GetPolicyStatusRequest.SerializeToString,
                 response_deserializer=discretion_dot_v1_dot_policy__pb2.GetPolicyStatusResponse.FromString,
                 _registered_method=True)
+        self.GetInteractionPolicy = channel.unary_unary(
+                '/discretion.v1.PolicyService/GetInteractionPolicy',
+                request_serializer=discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyRequest.SerializeToString,
+                response_deserializer=discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -129,6 +134,18 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetInteractionPolicy(self, request, context):
+        """GetInteractionPolicy says who may natively quote one item by the group's
+        agreement, as ActivityPub, Mastodon and Bluesky each write it (README,
+        "Where quoting happens"): the quote is decided as a Check of a `quote`
+        to the quoter somewhere the public can reach, the author named and the
+        post linked. Tenancy, limits, metrics and the decision log as for Check;
+        a missing group or item is INVALID_ARGUMENT naming it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -151,6 +168,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.GetPolicyStatus,
                     request_deserializer=discretion_dot_v1_dot_policy__pb2.GetPolicyStatusRequest.FromString,
                     response_serializer=discretion_dot_v1_dot_policy__pb2.GetPolicyStatusResponse.SerializeToString,
+            ),
+            'GetInteractionPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInteractionPolicy,
+                    request_deserializer=discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyRequest.FromString,
+                    response_serializer=discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -277,6 +299,33 @@ class PolicyService:
             '/discretion.v1.PolicyService/GetPolicyStatus',
             discretion_dot_v1_dot_policy__pb2.GetPolicyStatusRequest.SerializeToString,
             discretion_dot_v1_dot_policy__pb2.GetPolicyStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInteractionPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/discretion.v1.PolicyService/GetInteractionPolicy',
+            discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyRequest.SerializeToString,
+            discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -127,6 +127,13 @@ class Effect(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EFFECT_ALLOW: _ClassVar[Effect]
     EFFECT_ALLOW_WITH_OBLIGATIONS: _ClassVar[Effect]
     EFFECT_DENY: _ClassVar[Effect]
+
+class QuoteApproval(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUOTE_APPROVAL_UNSPECIFIED: _ClassVar[QuoteApproval]
+    QUOTE_APPROVAL_AUTOMATIC: _ClassVar[QuoteApproval]
+    QUOTE_APPROVAL_MANUAL: _ClassVar[QuoteApproval]
+    QUOTE_APPROVAL_NOBODY: _ClassVar[QuoteApproval]
 ACTION_UNSPECIFIED: Action
 ACTION_SHARE: Action
 ACTION_QUOTE: Action
@@ -199,6 +206,10 @@ EFFECT_UNSPECIFIED: Effect
 EFFECT_ALLOW: Effect
 EFFECT_ALLOW_WITH_OBLIGATIONS: Effect
 EFFECT_DENY: Effect
+QUOTE_APPROVAL_UNSPECIFIED: QuoteApproval
+QUOTE_APPROVAL_AUTOMATIC: QuoteApproval
+QUOTE_APPROVAL_MANUAL: QuoteApproval
+QUOTE_APPROVAL_NOBODY: QuoteApproval
 
 class Person(_message.Message):
     __slots__ = ("id", "display_name", "organization", "handles", "is_minor", "aliases", "organization_aliases")
@@ -645,3 +656,68 @@ class Diagnostic(_message.Message):
     rule: str
     help: str
     def __init__(self, code: _Optional[str] = ..., severity: _Optional[str] = ..., message: _Optional[str] = ..., file: _Optional[str] = ..., line: _Optional[int] = ..., column: _Optional[int] = ..., rule: _Optional[str] = ..., help: _Optional[str] = ...) -> None: ...
+
+class GetInteractionPolicyRequest(_message.Message):
+    __slots__ = ("requested_at", "group", "item", "quoter", "author_uri", "post_uri", "request_context")
+    class RequestContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    QUOTER_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_URI_FIELD_NUMBER: _ClassVar[int]
+    POST_URI_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    requested_at: _timestamp_pb2.Timestamp
+    group: Group
+    item: Item
+    quoter: Quoter
+    author_uri: str
+    post_uri: str
+    request_context: _containers.ScalarMap[str, str]
+    def __init__(self, requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., item: _Optional[_Union[Item, _Mapping]] = ..., quoter: _Optional[_Union[Quoter, _Mapping]] = ..., author_uri: _Optional[str] = ..., post_uri: _Optional[str] = ..., request_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class Quoter(_message.Message):
+    __slots__ = ("id", "member")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    member: bool
+    def __init__(self, id: _Optional[str] = ..., member: _Optional[bool] = ...) -> None: ...
+
+class GetInteractionPolicyResponse(_message.Message):
+    __slots__ = ("approval", "consent_scope", "ask_again_at", "quote", "text_share", "can_quote", "quote_approval_policy", "current_user", "postgate", "decision_id")
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    ASK_AGAIN_AT_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_SHARE_FIELD_NUMBER: _ClassVar[int]
+    CAN_QUOTE_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_APPROVAL_POLICY_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_USER_FIELD_NUMBER: _ClassVar[int]
+    POSTGATE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    approval: QuoteApproval
+    consent_scope: str
+    ask_again_at: _timestamp_pb2.Timestamp
+    quote: CheckResponse
+    text_share: CheckResponse
+    can_quote: QuotePolicyLists
+    quote_approval_policy: str
+    current_user: str
+    postgate: _struct_pb2.Struct
+    decision_id: str
+    def __init__(self, approval: _Optional[_Union[QuoteApproval, str]] = ..., consent_scope: _Optional[str] = ..., ask_again_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., quote: _Optional[_Union[CheckResponse, _Mapping]] = ..., text_share: _Optional[_Union[CheckResponse, _Mapping]] = ..., can_quote: _Optional[_Union[QuotePolicyLists, _Mapping]] = ..., quote_approval_policy: _Optional[str] = ..., current_user: _Optional[str] = ..., postgate: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., decision_id: _Optional[str] = ...) -> None: ...
+
+class QuotePolicyLists(_message.Message):
+    __slots__ = ("automatic_approval", "manual_approval")
+    AUTOMATIC_APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    MANUAL_APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    automatic_approval: _containers.RepeatedScalarFieldContainer[str]
+    manual_approval: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, automatic_approval: _Optional[_Iterable[str]] = ..., manual_approval: _Optional[_Iterable[str]] = ...) -> None: ...
