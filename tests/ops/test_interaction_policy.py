@@ -4,7 +4,11 @@ Python client, the HTTP face and LocalEngine alike; tenancy, limits, metrics and
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import pathlib
 
+import jsonschema
 import pytest
 
 import discretion_client as dc
@@ -139,3 +143,156 @@ def test_the_http_face_and_the_in_process_engine_answer_as_the_grpc_method(serve
         here = local.get_interaction_policy(_group("chatham-house"), POST, author_uri=AUTHOR_URI, post_uri=POST_URI)
     assert (here.approval, here.can_quote, here.postgate["createdAt"]) == (
         "nobody", {"automaticApproval": (AUTHOR_URI,), "manualApproval": ()}, "2026-12-05T10:30:00.000Z")
+
+
+# ---- golden request/response pairs, each platform's shape checked against its schema -------------------
+
+GOLDEN = pathlib.Path(__file__).resolve().parent.parent / "social" / "golden"
+SCHEMAS = pathlib.Path(__file__).resolve().parent.parent / "social" / "schemas"
+NEWSROOM = {"Authorization": f"Bearer {NEWSROOM_TOKEN}"}
+
+
+def _schema(name: str) -> jsonschema.Validator:
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def _stable(answer: dict) -> dict:
+    """The answer without what differs from call to call (the decision id) or with the rules (their revision)."""
+    answer.pop("decisionId", None)
+    for part in ("quote", "textShare"):
+        if part in answer:
+            answer[part].pop("decisionId", None)
+            answer[part].pop("policyRevision", None)
+    return answer
+
+
+@pytest.mark.parametrize("case", sorted(p.name.removesuffix(".request.json") for p in GOLDEN.glob("*.request.json")))
+def test_each_golden_question_is_answered_as_recorded_in_each_platforms_own_shape(served, case):
+    server, _ = served
+    request = json.loads((GOLDEN / f"{case}.request.json").read_text())
+    path = "/v1/interaction-policy" if case.startswith("interaction-") else "/v1/quote-request"
+    status, answer, _ = ask(server, "POST", path, request, NEWSROOM)
+    assert status == 200, answer
+    answer = _stable(answer)
+    recorded = GOLDEN / f"{case}.response.json"
+    if os.environ.get("DISCRETION_WRITE_GOLDEN"):
+        recorded.write_text(json.dumps(answer, indent=2, sort_keys=True) + "\n")
+    assert answer == json.loads(recorded.read_text())
+    if path == "/v1/interaction-policy":
+        _schema("postgate").validate(answer["postgate"])
+        _schema("can-quote").validate({"automaticApproval": [], "manualApproval": [], **answer["canQuote"]})
+        _schema("mastodon").validate({"quote_approval_policy": answer["quoteApprovalPolicy"],
+                                      "current_user": answer["currentUser"]})
+    elif "activity" in answer:
+        _schema("quote-answer").validate(answer["activity"])
+
+
+def test_the_schemas_refuse_what_the_platforms_refuse():
+    gate = {"$type": "app.bsky.feed.postgate", "post": "at://did:plc:a/app.bsky.feed.post/1",
+            "createdAt": "2026-12-05T10:30:00.000Z"}
+    _schema("postgate").validate(gate)
+    for wrong in ({**gate, "embeddingRules": [{"$type": "app.bsky.feed.postgate#disableRule"}] * 6},
+                  {**gate, "detachedEmbeddingUris": ["at://did:plc:q/app.bsky.feed.post/1"] * 51},
+                  {**gate, "embeddingRules": [{"$type": "app.bsky.feed.postgate#allowRule"}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            _schema("postgate").validate(wrong)
+    with pytest.raises(jsonschema.ValidationError):
+        _schema("quote-answer").validate({"@context": ["https://www.w3.org/ns/activitystreams"], "type": "Accept",
+                                          "id": "https://a/1", "actor": "https://a", "object": "https://b/2"})
+
+
+def test_a_chatham_house_post_is_rejected_and_an_open_one_accepted_with_a_quote_authorization(served):
+    server, _ = served
+    activity = json.loads((GOLDEN / "quote-request-open-with-opt-out.request.json").read_text())["activity"]
+    newsroom = [("authorization", f"Bearer {NEWSROOM_TOKEN}")]
+    post = dc.Item(id="p-1", author=ANN, text="Rates will rise in March.", link=activity["object"])
+    with dc.Client(server.target, metadata=newsroom) as client:
+        rejected = client.answer_quote_request(_group("chatham-house", "g-news-2"), post, activity,
+                                               authorization_base_uri="https://forum.example/qa",
+                                               author_uri=AUTHOR_URI, requested_at=ASKED_AT)
+        accepted = client.answer_quote_request(_group("open-with-opt-out", "g-news-2"), post, activity,
+                                               authorization_base_uri="https://forum.example/qa",
+                                               author_uri=AUTHOR_URI, requested_at=ASKED_AT)
+        again = client.answer_quote_request(_group("open-with-opt-out", "g-news-2"), post, activity,
+                                            authorization_base_uri="https://forum.example/qa",
+                                            author_uri=AUTHOR_URI, requested_at=ASKED_AT)
+        with pytest.raises(dc.InvalidRequestError) as refused:
+            client.answer_quote_request(_group("open-with-opt-out", "g-news-2"), post,
+                                        {**activity, "object": "https://forum.example/p/2"},
+                                        authorization_base_uri="https://forum.example/qa", author_uri=AUTHOR_URI)
+        assert [v.field for v in refused.value.field_violations] == ["activity.object"]
+        with pytest.raises(dc.InvalidRequestError) as refused:
+            client.answer_quote_request(_group("open-with-opt-out", "g-news-2"), post, activity,
+                                        authorization_base_uri="", author_uri="")
+        assert {v.field for v in refused.value.field_violations} == {"authorization_base_uri", "author_uri"}
+    assert rejected.answer == "reject" and rejected.activity["type"] == "Reject"
+    assert rejected.activity["object"] == activity["id"] and rejected.quote.decision == "allow_with_obligations"
+    assert accepted.answer == "accept"
+    _schema("quote-answer").validate(dict(accepted.activity))
+    authorization = accepted.activity["result"]
+    assert (authorization["attributedTo"], authorization["interactingObject"], authorization["interactionTarget"]) == (
+        AUTHOR_URI, activity["instrument"], activity["object"])
+    assert authorization["id"].startswith("https://forum.example/qa/")
+    assert again.activity == accepted.activity  # a retry publishes nothing new
+
+
+def test_what_a_quoter_sends_cannot_break_or_blur_the_answer(served):
+    server, _ = served
+    activity = json.loads((GOLDEN / "quote-request-open-with-opt-out.request.json").read_text())["activity"]
+    newsroom = [("authorization", f"Bearer {NEWSROOM_TOKEN}")]
+    post = dc.Item(id="p-1", author=ANN, text="Rates will rise in March.", link=activity["object"])
+    open_group = _group("open-with-opt-out", "g-news-3")
+    where = {"authorization_base_uri": "https://forum.example/qa", "author_uri": AUTHOR_URI, "requested_at": ASKED_AT}
+    with dc.Client(server.target, metadata=newsroom) as client:
+        # A number JSON cannot write (a quoter's `json.loads` takes NaN) is an activity nobody can read: rejected.
+        broken = client.answer_quote_request(open_group, post, {**activity, "x": float("inf")}, **where)
+        assert broken.answer == "reject" and broken.quote is None
+        # Without an id there is nothing to answer: rejected, with no activity to send.
+        anonymous = client.answer_quote_request(open_group, post, {"type": "QuoteRequest"}, **where)
+        assert (anonymous.answer, anonymous.activity) == ("reject", None)
+        # Two requests with one id, from two quoters, are two answers.
+        first = client.answer_quote_request(_group("stays-in-group", "g-news-3"), post, activity, **where)
+        other = {**activity, "actor": "https://elsewhere.example/users/mallory"}
+        second = client.answer_quote_request(_group("stays-in-group", "g-news-3"), post, other, **where)
+        assert first.activity["id"] != second.activity["id"]
+        # The post the answer authorizes is the post described: a post without its URI is not answered.
+        with pytest.raises(dc.InvalidRequestError) as refused:
+            client.answer_quote_request(_group("open-with-opt-out", ""), dc.Item(id="p-1", author=ANN), activity,
+                                        authorization_base_uri="javascript:alert(1)//", author_uri=" ")
+        assert {v.field for v in refused.value.field_violations} == {
+            "group.id", "item.link", "authorization_base_uri", "author_uri"}
+        # A quote the author approves one by one stays pending, even with a consent recorded for everyone.
+        consented = dc.Item(id="p-1", author=ANN, text="t", link=activity["object"],
+                            consents=[dc.Consent(by=ANN.id, scope="share_outside",
+                                                 granted_at=dt.datetime(2026, 12, 2, tzinfo=UTC))])
+        pending = client.answer_quote_request(_group("ask-before-quoting", "g-news-3"), consented, activity, **where)
+        assert (pending.answer, pending.activity, pending.consent_scope) == ("pending", None, "share_outside")
+        # An embargo's end is when to ask again.
+        embargoed = dc.Item(id="p-1", author=ANN, text="t", link=activity["object"],
+                            labels=[dc.Label("press", "on_record"),
+                                    dc.Label("embargo", "until", params={"until": "2027-01-20T00:00:00Z"})])
+        held = client.answer_quote_request(_group("press", "g-news-3"), embargoed, activity, **where)
+        assert (held.answer, held.ask_again_at) == ("reject", dt.datetime(2027, 1, 20, tzinfo=UTC))
+
+
+def test_the_author_may_always_quote_their_own_post_and_a_uri_names_a_host(served):
+    server, _ = served
+    activity = json.loads((GOLDEN / "quote-request-chatham-house.request.json").read_text())["activity"]
+    newsroom = [("authorization", f"Bearer {NEWSROOM_TOKEN}")]
+    post = dc.Item(id="p-1", author=ANN, text="t", link=activity["object"])
+    with dc.Client(server.target, metadata=newsroom) as client:
+        own = client.answer_quote_request(_group("chatham-house", "g-news-4"), post, {**activity, "actor": AUTHOR_URI},
+                                          authorization_base_uri="https://forum.example/qa", author_uri=AUTHOR_URI)
+        assert own.answer == "accept" and own.activity["result"]["attributedTo"] == AUTHOR_URI
+        for hostless in ("https:///", "https://?x", "https://user:pw@forum.example/users/q"):
+            unread = client.answer_quote_request(_group("open-with-opt-out", "g-news-4"), post,
+                                                 {**activity, "actor": hostless},
+                                                 authorization_base_uri="https://forum.example/qa",
+                                                 author_uri=AUTHOR_URI)
+            assert unread.answer == "reject" and unread.quote is None, hostless
+        with pytest.raises(dc.InvalidRequestError) as refused:
+            client.answer_quote_request(_group("open-with-opt-out", "g-news-4"), post, activity,
+                                        authorization_base_uri="https://forum.example/" + "q" * 1000,
+                                        author_uri=AUTHOR_URI)
+        assert [v.field for v in refused.value.field_violations] == ["authorization_base_uri"]

@@ -936,6 +936,61 @@ func (QuoteApproval) EnumDescriptor() ([]byte, []int) {
 	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{15}
 }
 
+type QuoteAnswer int32
+
+const (
+	QuoteAnswer_QUOTE_ANSWER_UNSPECIFIED QuoteAnswer = 0
+	// Send `activity`: an Accept whose `result` is the QuoteAuthorization.
+	QuoteAnswer_QUOTE_ANSWER_ACCEPT QuoteAnswer = 1
+	// Send `activity`: a Reject.
+	QuoteAnswer_QUOTE_ANSWER_REJECT QuoteAnswer = 2
+	// Ask the author for `consent_scope`, then ask again with it recorded.
+	QuoteAnswer_QUOTE_ANSWER_PENDING QuoteAnswer = 3
+)
+
+// Enum value maps for QuoteAnswer.
+var (
+	QuoteAnswer_name = map[int32]string{
+		0: "QUOTE_ANSWER_UNSPECIFIED",
+		1: "QUOTE_ANSWER_ACCEPT",
+		2: "QUOTE_ANSWER_REJECT",
+		3: "QUOTE_ANSWER_PENDING",
+	}
+	QuoteAnswer_value = map[string]int32{
+		"QUOTE_ANSWER_UNSPECIFIED": 0,
+		"QUOTE_ANSWER_ACCEPT":      1,
+		"QUOTE_ANSWER_REJECT":      2,
+		"QUOTE_ANSWER_PENDING":     3,
+	}
+)
+
+func (x QuoteAnswer) Enum() *QuoteAnswer {
+	p := new(QuoteAnswer)
+	*p = x
+	return p
+}
+
+func (x QuoteAnswer) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (QuoteAnswer) Descriptor() protoreflect.EnumDescriptor {
+	return file_discretion_v1_policy_proto_enumTypes[16].Descriptor()
+}
+
+func (QuoteAnswer) Type() protoreflect.EnumType {
+	return &file_discretion_v1_policy_proto_enumTypes[16]
+}
+
+func (x QuoteAnswer) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use QuoteAnswer.Descriptor instead.
+func (QuoteAnswer) EnumDescriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{16}
+}
+
 // A person: an actor, an author, a participant or a recipient.
 type Person struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3715,6 +3770,215 @@ func (x *QuotePolicyLists) GetManualApproval() []string {
 	return nil
 }
 
+type AnswerQuoteRequestRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As GetInteractionPolicyRequest's.
+	RequestedAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	Group       *Group                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	// The quoted post: a QuoteRequest carries only its URI. Its `link` is
+	// required, and must be the activity's `object`.
+	Item *Item `protobuf:"bytes,3,opt,name=item,proto3" json:"item,omitempty"`
+	// The QuoteRequest activity, as it arrived (JSON).
+	Activity *structpb.Struct `protobuf:"bytes,4,opt,name=activity,proto3" json:"activity,omitempty"`
+	// Where the platform publishes QuoteAuthorizations: the answer's ids are
+	// under it. Required.
+	AuthorizationBaseUri string `protobuf:"bytes,5,opt,name=authorization_base_uri,json=authorizationBaseUri,proto3" json:"authorization_base_uri,omitempty"`
+	// The quoted author's ActivityPub actor: the Accept's actor and the
+	// authorization's `attributedTo`. Required.
+	AuthorUri string `protobuf:"bytes,6,opt,name=author_uri,json=authorUri,proto3" json:"author_uri,omitempty"`
+	// The caller says the quoter (the activity's actor) is a member.
+	QuoterIsMember bool              `protobuf:"varint,7,opt,name=quoter_is_member,json=quoterIsMember,proto3" json:"quoter_is_member,omitempty"`
+	RequestContext map[string]string `protobuf:"bytes,8,rep,name=request_context,json=requestContext,proto3" json:"request_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AnswerQuoteRequestRequest) Reset() {
+	*x = AnswerQuoteRequestRequest{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerQuoteRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerQuoteRequestRequest) ProtoMessage() {}
+
+func (x *AnswerQuoteRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerQuoteRequestRequest.ProtoReflect.Descriptor instead.
+func (*AnswerQuoteRequestRequest) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AnswerQuoteRequestRequest) GetRequestedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestedAt
+	}
+	return nil
+}
+
+func (x *AnswerQuoteRequestRequest) GetGroup() *Group {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+func (x *AnswerQuoteRequestRequest) GetItem() *Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *AnswerQuoteRequestRequest) GetActivity() *structpb.Struct {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+func (x *AnswerQuoteRequestRequest) GetAuthorizationBaseUri() string {
+	if x != nil {
+		return x.AuthorizationBaseUri
+	}
+	return ""
+}
+
+func (x *AnswerQuoteRequestRequest) GetAuthorUri() string {
+	if x != nil {
+		return x.AuthorUri
+	}
+	return ""
+}
+
+func (x *AnswerQuoteRequestRequest) GetQuoterIsMember() bool {
+	if x != nil {
+		return x.QuoterIsMember
+	}
+	return false
+}
+
+func (x *AnswerQuoteRequestRequest) GetRequestContext() map[string]string {
+	if x != nil {
+		return x.RequestContext
+	}
+	return nil
+}
+
+type AnswerQuoteRequestResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Answer QuoteAnswer            `protobuf:"varint,1,opt,name=answer,proto3,enum=discretion.v1.QuoteAnswer" json:"answer,omitempty"`
+	// The Accept or the Reject, ready to send; unset while pending, and for a
+	// Reject of an activity without an id to answer.
+	Activity *structpb.Struct `protobuf:"bytes,2,opt,name=activity,proto3" json:"activity,omitempty"`
+	// PENDING: the consent to ask the author for.
+	ConsentScope string `protobuf:"bytes,3,opt,name=consent_scope,json=consentScope,proto3" json:"consent_scope,omitempty"`
+	// Why, for a person.
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The native quote's decision, as Check answers it; unset when the
+	// activity could not be read (nothing was decided).
+	Quote      *CheckResponse `protobuf:"bytes,5,opt,name=quote,proto3" json:"quote,omitempty"`
+	DecisionId string         `protobuf:"bytes,6,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	// When the answer may change (an embargo lifts, the group's terms change):
+	// ask again then, and withdraw an authorization the new answer refuses.
+	AskAgainAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=ask_again_at,json=askAgainAt,proto3" json:"ask_again_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerQuoteRequestResponse) Reset() {
+	*x = AnswerQuoteRequestResponse{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerQuoteRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerQuoteRequestResponse) ProtoMessage() {}
+
+func (x *AnswerQuoteRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerQuoteRequestResponse.ProtoReflect.Descriptor instead.
+func (*AnswerQuoteRequestResponse) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AnswerQuoteRequestResponse) GetAnswer() QuoteAnswer {
+	if x != nil {
+		return x.Answer
+	}
+	return QuoteAnswer_QUOTE_ANSWER_UNSPECIFIED
+}
+
+func (x *AnswerQuoteRequestResponse) GetActivity() *structpb.Struct {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+func (x *AnswerQuoteRequestResponse) GetConsentScope() string {
+	if x != nil {
+		return x.ConsentScope
+	}
+	return ""
+}
+
+func (x *AnswerQuoteRequestResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AnswerQuoteRequestResponse) GetQuote() *CheckResponse {
+	if x != nil {
+		return x.Quote
+	}
+	return nil
+}
+
+func (x *AnswerQuoteRequestResponse) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *AnswerQuoteRequestResponse) GetAskAgainAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AskAgainAt
+	}
+	return nil
+}
+
 var File_discretion_v1_policy_proto protoreflect.FileDescriptor
 
 const file_discretion_v1_policy_proto_rawDesc = "" +
@@ -3979,7 +4243,30 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"decisionId\"j\n" +
 	"\x10QuotePolicyLists\x12-\n" +
 	"\x12automatic_approval\x18\x01 \x03(\tR\x11automaticApproval\x12'\n" +
-	"\x0fmanual_approval\x18\x02 \x03(\tR\x0emanualApproval*W\n" +
+	"\x0fmanual_approval\x18\x02 \x03(\tR\x0emanualApproval\"\x8d\x04\n" +
+	"\x19AnswerQuoteRequestRequest\x12=\n" +
+	"\frequested_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\x12*\n" +
+	"\x05group\x18\x02 \x01(\v2\x14.discretion.v1.GroupR\x05group\x12'\n" +
+	"\x04item\x18\x03 \x01(\v2\x13.discretion.v1.ItemR\x04item\x123\n" +
+	"\bactivity\x18\x04 \x01(\v2\x17.google.protobuf.StructR\bactivity\x124\n" +
+	"\x16authorization_base_uri\x18\x05 \x01(\tR\x14authorizationBaseUri\x12\x1d\n" +
+	"\n" +
+	"author_uri\x18\x06 \x01(\tR\tauthorUri\x12(\n" +
+	"\x10quoter_is_member\x18\a \x01(\bR\x0equoterIsMember\x12e\n" +
+	"\x0frequest_context\x18\b \x03(\v2<.discretion.v1.AnswerQuoteRequestRequest.RequestContextEntryR\x0erequestContext\x1aA\n" +
+	"\x13RequestContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd5\x02\n" +
+	"\x1aAnswerQuoteRequestResponse\x122\n" +
+	"\x06answer\x18\x01 \x01(\x0e2\x1a.discretion.v1.QuoteAnswerR\x06answer\x123\n" +
+	"\bactivity\x18\x02 \x01(\v2\x17.google.protobuf.StructR\bactivity\x12#\n" +
+	"\rconsent_scope\x18\x03 \x01(\tR\fconsentScope\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x122\n" +
+	"\x05quote\x18\x05 \x01(\v2\x1c.discretion.v1.CheckResponseR\x05quote\x12\x1f\n" +
+	"\vdecision_id\x18\x06 \x01(\tR\n" +
+	"decisionId\x12<\n" +
+	"\fask_again_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"askAgainAt*W\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fACTION_SHARE\x10\x01\x12\x10\n" +
@@ -4080,14 +4367,20 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\x1aQUOTE_APPROVAL_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18QUOTE_APPROVAL_AUTOMATIC\x10\x01\x12\x19\n" +
 	"\x15QUOTE_APPROVAL_MANUAL\x10\x02\x12\x19\n" +
-	"\x15QUOTE_APPROVAL_NOBODY\x10\x032\xd8\x03\n" +
+	"\x15QUOTE_APPROVAL_NOBODY\x10\x03*w\n" +
+	"\vQuoteAnswer\x12\x1c\n" +
+	"\x18QUOTE_ANSWER_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13QUOTE_ANSWER_ACCEPT\x10\x01\x12\x17\n" +
+	"\x13QUOTE_ANSWER_REJECT\x10\x02\x12\x18\n" +
+	"\x14QUOTE_ANSWER_PENDING\x10\x032\xc3\x04\n" +
 	"\rPolicyService\x12B\n" +
 	"\x05Check\x12\x1b.discretion.v1.CheckRequest\x1a\x1c.discretion.v1.CheckResponse\x12Q\n" +
 	"\n" +
 	"CheckBatch\x12 .discretion.v1.CheckBatchRequest\x1a!.discretion.v1.CheckBatchResponse\x12]\n" +
 	"\x0eListAgreements\x12$.discretion.v1.ListAgreementsRequest\x1a%.discretion.v1.ListAgreementsResponse\x12`\n" +
 	"\x0fGetPolicyStatus\x12%.discretion.v1.GetPolicyStatusRequest\x1a&.discretion.v1.GetPolicyStatusResponse\x12o\n" +
-	"\x14GetInteractionPolicy\x12*.discretion.v1.GetInteractionPolicyRequest\x1a+.discretion.v1.GetInteractionPolicyResponseBGZEgithub.com/discretion/discretion/clients/go/discretionv1;discretionv1b\x06proto3"
+	"\x14GetInteractionPolicy\x12*.discretion.v1.GetInteractionPolicyRequest\x1a+.discretion.v1.GetInteractionPolicyResponse\x12i\n" +
+	"\x12AnswerQuoteRequest\x12(.discretion.v1.AnswerQuoteRequestRequest\x1a).discretion.v1.AnswerQuoteRequestResponseBGZEgithub.com/discretion/discretion/clients/go/discretionv1;discretionv1b\x06proto3"
 
 var (
 	file_discretion_v1_policy_proto_rawDescOnce sync.Once
@@ -4101,8 +4394,8 @@ func file_discretion_v1_policy_proto_rawDescGZIP() []byte {
 	return file_discretion_v1_policy_proto_rawDescData
 }
 
-var file_discretion_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
-var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_discretion_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
+var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_discretion_v1_policy_proto_goTypes = []any{
 	(Action)(0),                          // 0: discretion.v1.Action
 	(Decision)(0),                        // 1: discretion.v1.Decision
@@ -4120,133 +4413,148 @@ var file_discretion_v1_policy_proto_goTypes = []any{
 	(ItemOutcome)(0),                     // 13: discretion.v1.ItemOutcome
 	(Effect)(0),                          // 14: discretion.v1.Effect
 	(QuoteApproval)(0),                   // 15: discretion.v1.QuoteApproval
-	(*Person)(nil),                       // 16: discretion.v1.Person
-	(*Actor)(nil),                        // 17: discretion.v1.Actor
-	(*Adoption)(nil),                     // 18: discretion.v1.Adoption
-	(*Group)(nil),                        // 19: discretion.v1.Group
-	(*Label)(nil),                        // 20: discretion.v1.Label
-	(*Consent)(nil),                      // 21: discretion.v1.Consent
-	(*Session)(nil),                      // 22: discretion.v1.Session
-	(*Item)(nil),                         // 23: discretion.v1.Item
-	(*Recipient)(nil),                    // 24: discretion.v1.Recipient
-	(*Destination)(nil),                  // 25: discretion.v1.Destination
-	(*Service)(nil),                      // 26: discretion.v1.Service
-	(*Attribution)(nil),                  // 27: discretion.v1.Attribution
-	(*Purpose)(nil),                      // 28: discretion.v1.Purpose
-	(*CheckRequest)(nil),                 // 29: discretion.v1.CheckRequest
-	(*Obligation)(nil),                   // 30: discretion.v1.Obligation
-	(*Span)(nil),                         // 31: discretion.v1.Span
-	(*Finding)(nil),                      // 32: discretion.v1.Finding
-	(*ItemResult)(nil),                   // 33: discretion.v1.ItemResult
-	(*CheckResponse)(nil),                // 34: discretion.v1.CheckResponse
-	(*CheckBatchRequest)(nil),            // 35: discretion.v1.CheckBatchRequest
-	(*CheckBatchResponse)(nil),           // 36: discretion.v1.CheckBatchResponse
-	(*ListAgreementsRequest)(nil),        // 37: discretion.v1.ListAgreementsRequest
-	(*AgreementVersion)(nil),             // 38: discretion.v1.AgreementVersion
-	(*AgreementInfo)(nil),                // 39: discretion.v1.AgreementInfo
-	(*ListAgreementsResponse)(nil),       // 40: discretion.v1.ListAgreementsResponse
-	(*GetPolicyStatusRequest)(nil),       // 41: discretion.v1.GetPolicyStatusRequest
-	(*GetPolicyStatusResponse)(nil),      // 42: discretion.v1.GetPolicyStatusResponse
-	(*Diagnostic)(nil),                   // 43: discretion.v1.Diagnostic
-	(*GetInteractionPolicyRequest)(nil),  // 44: discretion.v1.GetInteractionPolicyRequest
-	(*Quoter)(nil),                       // 45: discretion.v1.Quoter
-	(*GetInteractionPolicyResponse)(nil), // 46: discretion.v1.GetInteractionPolicyResponse
-	(*QuotePolicyLists)(nil),             // 47: discretion.v1.QuotePolicyLists
-	nil,                                  // 48: discretion.v1.Adoption.DefaultLabelsEntry
-	nil,                                  // 49: discretion.v1.Adoption.LabelFloorsEntry
-	nil,                                  // 50: discretion.v1.Label.ParamsEntry
-	nil,                                  // 51: discretion.v1.CheckRequest.RequestContextEntry
-	nil,                                  // 52: discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
-	(*timestamppb.Timestamp)(nil),        // 53: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),              // 54: google.protobuf.Struct
+	(QuoteAnswer)(0),                     // 16: discretion.v1.QuoteAnswer
+	(*Person)(nil),                       // 17: discretion.v1.Person
+	(*Actor)(nil),                        // 18: discretion.v1.Actor
+	(*Adoption)(nil),                     // 19: discretion.v1.Adoption
+	(*Group)(nil),                        // 20: discretion.v1.Group
+	(*Label)(nil),                        // 21: discretion.v1.Label
+	(*Consent)(nil),                      // 22: discretion.v1.Consent
+	(*Session)(nil),                      // 23: discretion.v1.Session
+	(*Item)(nil),                         // 24: discretion.v1.Item
+	(*Recipient)(nil),                    // 25: discretion.v1.Recipient
+	(*Destination)(nil),                  // 26: discretion.v1.Destination
+	(*Service)(nil),                      // 27: discretion.v1.Service
+	(*Attribution)(nil),                  // 28: discretion.v1.Attribution
+	(*Purpose)(nil),                      // 29: discretion.v1.Purpose
+	(*CheckRequest)(nil),                 // 30: discretion.v1.CheckRequest
+	(*Obligation)(nil),                   // 31: discretion.v1.Obligation
+	(*Span)(nil),                         // 32: discretion.v1.Span
+	(*Finding)(nil),                      // 33: discretion.v1.Finding
+	(*ItemResult)(nil),                   // 34: discretion.v1.ItemResult
+	(*CheckResponse)(nil),                // 35: discretion.v1.CheckResponse
+	(*CheckBatchRequest)(nil),            // 36: discretion.v1.CheckBatchRequest
+	(*CheckBatchResponse)(nil),           // 37: discretion.v1.CheckBatchResponse
+	(*ListAgreementsRequest)(nil),        // 38: discretion.v1.ListAgreementsRequest
+	(*AgreementVersion)(nil),             // 39: discretion.v1.AgreementVersion
+	(*AgreementInfo)(nil),                // 40: discretion.v1.AgreementInfo
+	(*ListAgreementsResponse)(nil),       // 41: discretion.v1.ListAgreementsResponse
+	(*GetPolicyStatusRequest)(nil),       // 42: discretion.v1.GetPolicyStatusRequest
+	(*GetPolicyStatusResponse)(nil),      // 43: discretion.v1.GetPolicyStatusResponse
+	(*Diagnostic)(nil),                   // 44: discretion.v1.Diagnostic
+	(*GetInteractionPolicyRequest)(nil),  // 45: discretion.v1.GetInteractionPolicyRequest
+	(*Quoter)(nil),                       // 46: discretion.v1.Quoter
+	(*GetInteractionPolicyResponse)(nil), // 47: discretion.v1.GetInteractionPolicyResponse
+	(*QuotePolicyLists)(nil),             // 48: discretion.v1.QuotePolicyLists
+	(*AnswerQuoteRequestRequest)(nil),    // 49: discretion.v1.AnswerQuoteRequestRequest
+	(*AnswerQuoteRequestResponse)(nil),   // 50: discretion.v1.AnswerQuoteRequestResponse
+	nil,                                  // 51: discretion.v1.Adoption.DefaultLabelsEntry
+	nil,                                  // 52: discretion.v1.Adoption.LabelFloorsEntry
+	nil,                                  // 53: discretion.v1.Label.ParamsEntry
+	nil,                                  // 54: discretion.v1.CheckRequest.RequestContextEntry
+	nil,                                  // 55: discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
+	nil,                                  // 56: discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
+	(*timestamppb.Timestamp)(nil),        // 57: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),              // 58: google.protobuf.Struct
 }
 var file_discretion_v1_policy_proto_depIdxs = []int32{
 	6,  // 0: discretion.v1.Actor.role:type_name -> discretion.v1.Role
-	53, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
+	57, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
 	11, // 2: discretion.v1.Actor.kind:type_name -> discretion.v1.ActorKind
-	53, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
-	53, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
-	48, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
-	49, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
+	57, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
+	57, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
+	51, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
+	52, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
 	7,  // 7: discretion.v1.Group.privacy:type_name -> discretion.v1.Privacy
 	8,  // 8: discretion.v1.Group.visibility:type_name -> discretion.v1.Visibility
-	18, // 9: discretion.v1.Group.adoptions:type_name -> discretion.v1.Adoption
-	16, // 10: discretion.v1.Group.participants:type_name -> discretion.v1.Person
-	53, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
-	53, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
-	50, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
-	53, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
-	53, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
-	16, // 16: discretion.v1.Item.author:type_name -> discretion.v1.Person
-	53, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
-	53, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
-	20, // 19: discretion.v1.Item.labels:type_name -> discretion.v1.Label
-	21, // 20: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
+	19, // 9: discretion.v1.Group.adoptions:type_name -> discretion.v1.Adoption
+	17, // 10: discretion.v1.Group.participants:type_name -> discretion.v1.Person
+	57, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
+	57, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
+	53, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
+	57, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
+	57, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
+	17, // 16: discretion.v1.Item.author:type_name -> discretion.v1.Person
+	57, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
+	57, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
+	21, // 19: discretion.v1.Item.labels:type_name -> discretion.v1.Label
+	22, // 20: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
 	3,  // 21: discretion.v1.Item.kind:type_name -> discretion.v1.ItemKind
-	16, // 22: discretion.v1.Item.listed_people:type_name -> discretion.v1.Person
-	22, // 23: discretion.v1.Item.session:type_name -> discretion.v1.Session
+	17, // 22: discretion.v1.Item.listed_people:type_name -> discretion.v1.Person
+	23, // 23: discretion.v1.Item.session:type_name -> discretion.v1.Session
 	2,  // 24: discretion.v1.Destination.kind:type_name -> discretion.v1.DestinationKind
-	24, // 25: discretion.v1.Destination.recipients:type_name -> discretion.v1.Recipient
-	26, // 26: discretion.v1.Destination.service:type_name -> discretion.v1.Service
+	25, // 25: discretion.v1.Destination.recipients:type_name -> discretion.v1.Recipient
+	27, // 26: discretion.v1.Destination.service:type_name -> discretion.v1.Service
 	9,  // 27: discretion.v1.Purpose.legal_basis:type_name -> discretion.v1.LegalBasis
 	10, // 28: discretion.v1.Purpose.use:type_name -> discretion.v1.Use
 	0,  // 29: discretion.v1.CheckRequest.action:type_name -> discretion.v1.Action
-	53, // 30: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
-	17, // 31: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
-	19, // 32: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
-	23, // 33: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
-	25, // 34: discretion.v1.CheckRequest.destination:type_name -> discretion.v1.Destination
-	27, // 35: discretion.v1.CheckRequest.attribution:type_name -> discretion.v1.Attribution
+	57, // 30: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
+	18, // 31: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
+	20, // 32: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
+	24, // 33: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
+	26, // 34: discretion.v1.CheckRequest.destination:type_name -> discretion.v1.Destination
+	28, // 35: discretion.v1.CheckRequest.attribution:type_name -> discretion.v1.Attribution
 	4,  // 36: discretion.v1.CheckRequest.format:type_name -> discretion.v1.Format
 	5,  // 37: discretion.v1.CheckRequest.derived:type_name -> discretion.v1.Derivation
-	28, // 38: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
-	54, // 39: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
+	29, // 38: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
+	58, // 39: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
 	12, // 40: discretion.v1.CheckRequest.span_unit:type_name -> discretion.v1.SpanUnit
-	51, // 41: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
-	31, // 42: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
-	53, // 43: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
+	54, // 41: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
+	32, // 42: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
+	57, // 43: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
 	14, // 44: discretion.v1.Finding.effect:type_name -> discretion.v1.Effect
 	13, // 45: discretion.v1.ItemResult.outcome:type_name -> discretion.v1.ItemOutcome
 	1,  // 46: discretion.v1.ItemResult.decision:type_name -> discretion.v1.Decision
 	1,  // 47: discretion.v1.CheckResponse.decision:type_name -> discretion.v1.Decision
-	30, // 48: discretion.v1.CheckResponse.obligations:type_name -> discretion.v1.Obligation
-	33, // 49: discretion.v1.CheckResponse.items:type_name -> discretion.v1.ItemResult
-	32, // 50: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
-	29, // 51: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
-	34, // 52: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
-	53, // 53: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
-	53, // 54: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
-	38, // 55: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
-	39, // 56: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
-	53, // 57: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
-	53, // 58: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
-	43, // 59: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
-	53, // 60: discretion.v1.GetInteractionPolicyRequest.requested_at:type_name -> google.protobuf.Timestamp
-	19, // 61: discretion.v1.GetInteractionPolicyRequest.group:type_name -> discretion.v1.Group
-	23, // 62: discretion.v1.GetInteractionPolicyRequest.item:type_name -> discretion.v1.Item
-	45, // 63: discretion.v1.GetInteractionPolicyRequest.quoter:type_name -> discretion.v1.Quoter
-	52, // 64: discretion.v1.GetInteractionPolicyRequest.request_context:type_name -> discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
+	31, // 48: discretion.v1.CheckResponse.obligations:type_name -> discretion.v1.Obligation
+	34, // 49: discretion.v1.CheckResponse.items:type_name -> discretion.v1.ItemResult
+	33, // 50: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
+	30, // 51: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
+	35, // 52: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
+	57, // 53: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
+	57, // 54: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
+	39, // 55: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
+	40, // 56: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
+	57, // 57: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
+	57, // 58: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
+	44, // 59: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
+	57, // 60: discretion.v1.GetInteractionPolicyRequest.requested_at:type_name -> google.protobuf.Timestamp
+	20, // 61: discretion.v1.GetInteractionPolicyRequest.group:type_name -> discretion.v1.Group
+	24, // 62: discretion.v1.GetInteractionPolicyRequest.item:type_name -> discretion.v1.Item
+	46, // 63: discretion.v1.GetInteractionPolicyRequest.quoter:type_name -> discretion.v1.Quoter
+	55, // 64: discretion.v1.GetInteractionPolicyRequest.request_context:type_name -> discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
 	15, // 65: discretion.v1.GetInteractionPolicyResponse.approval:type_name -> discretion.v1.QuoteApproval
-	53, // 66: discretion.v1.GetInteractionPolicyResponse.ask_again_at:type_name -> google.protobuf.Timestamp
-	34, // 67: discretion.v1.GetInteractionPolicyResponse.quote:type_name -> discretion.v1.CheckResponse
-	34, // 68: discretion.v1.GetInteractionPolicyResponse.text_share:type_name -> discretion.v1.CheckResponse
-	47, // 69: discretion.v1.GetInteractionPolicyResponse.can_quote:type_name -> discretion.v1.QuotePolicyLists
-	54, // 70: discretion.v1.GetInteractionPolicyResponse.postgate:type_name -> google.protobuf.Struct
-	29, // 71: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
-	35, // 72: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
-	37, // 73: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
-	41, // 74: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
-	44, // 75: discretion.v1.PolicyService.GetInteractionPolicy:input_type -> discretion.v1.GetInteractionPolicyRequest
-	34, // 76: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
-	36, // 77: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
-	40, // 78: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
-	42, // 79: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
-	46, // 80: discretion.v1.PolicyService.GetInteractionPolicy:output_type -> discretion.v1.GetInteractionPolicyResponse
-	76, // [76:81] is the sub-list for method output_type
-	71, // [71:76] is the sub-list for method input_type
-	71, // [71:71] is the sub-list for extension type_name
-	71, // [71:71] is the sub-list for extension extendee
-	0,  // [0:71] is the sub-list for field type_name
+	57, // 66: discretion.v1.GetInteractionPolicyResponse.ask_again_at:type_name -> google.protobuf.Timestamp
+	35, // 67: discretion.v1.GetInteractionPolicyResponse.quote:type_name -> discretion.v1.CheckResponse
+	35, // 68: discretion.v1.GetInteractionPolicyResponse.text_share:type_name -> discretion.v1.CheckResponse
+	48, // 69: discretion.v1.GetInteractionPolicyResponse.can_quote:type_name -> discretion.v1.QuotePolicyLists
+	58, // 70: discretion.v1.GetInteractionPolicyResponse.postgate:type_name -> google.protobuf.Struct
+	57, // 71: discretion.v1.AnswerQuoteRequestRequest.requested_at:type_name -> google.protobuf.Timestamp
+	20, // 72: discretion.v1.AnswerQuoteRequestRequest.group:type_name -> discretion.v1.Group
+	24, // 73: discretion.v1.AnswerQuoteRequestRequest.item:type_name -> discretion.v1.Item
+	58, // 74: discretion.v1.AnswerQuoteRequestRequest.activity:type_name -> google.protobuf.Struct
+	56, // 75: discretion.v1.AnswerQuoteRequestRequest.request_context:type_name -> discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
+	16, // 76: discretion.v1.AnswerQuoteRequestResponse.answer:type_name -> discretion.v1.QuoteAnswer
+	58, // 77: discretion.v1.AnswerQuoteRequestResponse.activity:type_name -> google.protobuf.Struct
+	35, // 78: discretion.v1.AnswerQuoteRequestResponse.quote:type_name -> discretion.v1.CheckResponse
+	57, // 79: discretion.v1.AnswerQuoteRequestResponse.ask_again_at:type_name -> google.protobuf.Timestamp
+	30, // 80: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
+	36, // 81: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
+	38, // 82: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
+	42, // 83: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
+	45, // 84: discretion.v1.PolicyService.GetInteractionPolicy:input_type -> discretion.v1.GetInteractionPolicyRequest
+	49, // 85: discretion.v1.PolicyService.AnswerQuoteRequest:input_type -> discretion.v1.AnswerQuoteRequestRequest
+	35, // 86: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
+	37, // 87: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
+	41, // 88: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
+	43, // 89: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
+	47, // 90: discretion.v1.PolicyService.GetInteractionPolicy:output_type -> discretion.v1.GetInteractionPolicyResponse
+	50, // 91: discretion.v1.PolicyService.AnswerQuoteRequest:output_type -> discretion.v1.AnswerQuoteRequestResponse
+	86, // [86:92] is the sub-list for method output_type
+	80, // [80:86] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_discretion_v1_policy_proto_init() }
@@ -4260,8 +4568,8 @@ func file_discretion_v1_policy_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_discretion_v1_policy_proto_rawDesc), len(file_discretion_v1_policy_proto_rawDesc)),
-			NumEnums:      16,
-			NumMessages:   37,
+			NumEnums:      17,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

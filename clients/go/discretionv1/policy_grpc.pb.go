@@ -32,6 +32,7 @@ const (
 	PolicyService_ListAgreements_FullMethodName       = "/discretion.v1.PolicyService/ListAgreements"
 	PolicyService_GetPolicyStatus_FullMethodName      = "/discretion.v1.PolicyService/GetPolicyStatus"
 	PolicyService_GetInteractionPolicy_FullMethodName = "/discretion.v1.PolicyService/GetInteractionPolicy"
+	PolicyService_AnswerQuoteRequest_FullMethodName   = "/discretion.v1.PolicyService/AnswerQuoteRequest"
 )
 
 // PolicyServiceClient is the client API for PolicyService service.
@@ -80,6 +81,13 @@ type PolicyServiceClient interface {
 	// post linked. Tenancy, limits, metrics and the decision log as for Check;
 	// a missing group or item is INVALID_ARGUMENT naming it.
 	GetInteractionPolicy(ctx context.Context, in *GetInteractionPolicyRequest, opts ...grpc.CallOption) (*GetInteractionPolicyResponse, error)
+	// AnswerQuoteRequest answers an ActivityPub `QuoteRequest` (FEP-044f) as it
+	// arrived, by the group's agreement: `Accept` with a `QuoteAuthorization`
+	// published under the caller's base URI, `Reject`, or pending with the
+	// consent to ask the author for. An activity that cannot be read is
+	// rejected; one about another post than `item.link` is INVALID_ARGUMENT
+	// naming `activity.object`. Otherwise as GetInteractionPolicy.
+	AnswerQuoteRequest(ctx context.Context, in *AnswerQuoteRequestRequest, opts ...grpc.CallOption) (*AnswerQuoteRequestResponse, error)
 }
 
 type policyServiceClient struct {
@@ -140,6 +148,16 @@ func (c *policyServiceClient) GetInteractionPolicy(ctx context.Context, in *GetI
 	return out, nil
 }
 
+func (c *policyServiceClient) AnswerQuoteRequest(ctx context.Context, in *AnswerQuoteRequestRequest, opts ...grpc.CallOption) (*AnswerQuoteRequestResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnswerQuoteRequestResponse)
+	err := c.cc.Invoke(ctx, PolicyService_AnswerQuoteRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PolicyServiceServer is the server API for PolicyService service.
 // All implementations must embed UnimplementedPolicyServiceServer
 // for forward compatibility.
@@ -186,6 +204,13 @@ type PolicyServiceServer interface {
 	// post linked. Tenancy, limits, metrics and the decision log as for Check;
 	// a missing group or item is INVALID_ARGUMENT naming it.
 	GetInteractionPolicy(context.Context, *GetInteractionPolicyRequest) (*GetInteractionPolicyResponse, error)
+	// AnswerQuoteRequest answers an ActivityPub `QuoteRequest` (FEP-044f) as it
+	// arrived, by the group's agreement: `Accept` with a `QuoteAuthorization`
+	// published under the caller's base URI, `Reject`, or pending with the
+	// consent to ask the author for. An activity that cannot be read is
+	// rejected; one about another post than `item.link` is INVALID_ARGUMENT
+	// naming `activity.object`. Otherwise as GetInteractionPolicy.
+	AnswerQuoteRequest(context.Context, *AnswerQuoteRequestRequest) (*AnswerQuoteRequestResponse, error)
 	mustEmbedUnimplementedPolicyServiceServer()
 }
 
@@ -210,6 +235,9 @@ func (UnimplementedPolicyServiceServer) GetPolicyStatus(context.Context, *GetPol
 }
 func (UnimplementedPolicyServiceServer) GetInteractionPolicy(context.Context, *GetInteractionPolicyRequest) (*GetInteractionPolicyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetInteractionPolicy not implemented")
+}
+func (UnimplementedPolicyServiceServer) AnswerQuoteRequest(context.Context, *AnswerQuoteRequestRequest) (*AnswerQuoteRequestResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerQuoteRequest not implemented")
 }
 func (UnimplementedPolicyServiceServer) mustEmbedUnimplementedPolicyServiceServer() {}
 func (UnimplementedPolicyServiceServer) testEmbeddedByValue()                       {}
@@ -322,6 +350,24 @@ func _PolicyService_GetInteractionPolicy_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PolicyService_AnswerQuoteRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerQuoteRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PolicyServiceServer).AnswerQuoteRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PolicyService_AnswerQuoteRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PolicyServiceServer).AnswerQuoteRequest(ctx, req.(*AnswerQuoteRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PolicyService_ServiceDesc is the grpc.ServiceDesc for PolicyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -348,6 +394,10 @@ var PolicyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetInteractionPolicy",
 			Handler:    _PolicyService_GetInteractionPolicy_Handler,
+		},
+		{
+			MethodName: "AnswerQuoteRequest",
+			Handler:    _PolicyService_AnswerQuoteRequest_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -933,12 +933,14 @@ def test_the_two_clients_are_twins() -> None:
         "check_batch",
         "is_allowed",
         "get_interaction_policy",
+        "answer_quote_request",
         "list_agreements",
         "close",
     }
     for name in sync:
         assert str(sync[name]).replace("AsyncClient", "Client") == str(asynchronous[name]), name
-    for name in ("check", "check_batch", "is_allowed", "get_interaction_policy", "list_agreements", "close"):
+    for name in ("check", "check_batch", "is_allowed", "get_interaction_policy", "answer_quote_request",
+                 "list_agreements", "close"):
         assert inspect.iscoroutinefunction(getattr(dc.AsyncClient, name)), name
     assert hasattr(dc.Client, "__enter__") and hasattr(dc.AsyncClient, "__aenter__")
 
@@ -967,6 +969,7 @@ PUBLIC = {
     "Service",
     "Session",
     "InteractionPolicy",
+    "QuoteRequestAnswer",
     "AgreementInfo",
     "AgreementVersion",
     "Decision",

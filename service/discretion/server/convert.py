@@ -36,7 +36,8 @@ from ..engine.instants import FIRST_INSTANT, LAST_INSTANT, SECOND, to_iso
 from ..engine.validate import (check_actor, check_destination, check_group, check_items, label_map, label_value,
                                label_word)
 from ..errors import Diagnostic, FieldViolation, RequestInvalid
-from ..social.quotes import (AUTOMATIC, MANUAL, NOBODY, QuotePolicy, Quoter, can_quote, current_user, postgate,
+from ..social.quote_requests import ACCEPT, PENDING, REJECT, QuoteAnswer, uri
+from ..social.quotes import (AUTOMATIC, MANUAL, NOBODY, QuotePolicy, can_quote, current_user, postgate,
                              quote_approval_policy)
 from ._gen.discretion.v1 import policy_pb2 as pb
 
@@ -745,7 +746,7 @@ def _diagnostic(diagnostic: Diagnostic) -> pb.Diagnostic:
 # ---- GetInteractionPolicy ------------------------------------------------------------
 
 
-def quote_question(message: pb.GetInteractionPolicyRequest) -> pb.CheckRequest:
+def quote_question(message: pb.GetInteractionPolicyRequest | pb.AnswerQuoteRequestRequest) -> pb.CheckRequest:
     """The CheckRequest a native quote of the item puts (social.quotes.native_quote), for the limits and the
     conversion a Check gets: its fields are the question's own, so what it refuses is what the question said."""
     check = pb.CheckRequest(action=pb.ACTION_QUOTE, group=message.group, items=[message.item],
@@ -757,10 +758,10 @@ def quote_question(message: pb.GetInteractionPolicyRequest) -> pb.CheckRequest:
     return check
 
 
-def interaction_question_from_proto(message: pb.GetInteractionPolicyRequest, clock: Clock | None = None
-                                   ) -> tuple[model.Request, Quoter]:
-    """The question as the Check `quote_question` writes it, converted, and the quoter; raises RequestInvalid
-    naming every field at fault as the caller wrote it (`item.labels[0]`, not a Check's `items[0]`)."""
+def interaction_question_from_proto(message: pb.GetInteractionPolicyRequest | pb.AnswerQuoteRequestRequest,
+                                    clock: Clock | None = None) -> model.Request:
+    """The question as the Check `quote_question` writes it, converted; raises RequestInvalid naming every field
+    at fault as the caller wrote it (`item.labels[0]`, not a Check's `items[0]`)."""
     problems: list[FieldViolation] = []
     if not message.group.id:
         problems.append(FieldViolation("group.id", "required: the group the item was posted in"))
@@ -774,7 +775,7 @@ def interaction_question_from_proto(message: pb.GetInteractionPolicyRequest, clo
     request = _request(quote_question(message), clock, found)
     if found:
         raise as_question(RequestInvalid(found))
-    return request, Quoter(id=message.quoter.id, member=message.quoter.member)
+    return request
 
 
 def as_question(refused: RequestInvalid) -> RequestInvalid:
@@ -802,4 +803,36 @@ def interaction_policy_to_proto(quotes: QuotePolicy, message: pb.GetInteractionP
     response.can_quote.automatic_approval.extend(u for u in lists["automaticApproval"] if u)
     response.can_quote.manual_approval.extend(u for u in lists["manualApproval"] if u)
     response.postgate.update(postgate(quotes, message.post_uri, at))
+    return response
+
+
+_ANSWERS = {ACCEPT: pb.QUOTE_ANSWER_ACCEPT, REJECT: pb.QUOTE_ANSWER_REJECT, PENDING: pb.QUOTE_ANSWER_PENDING}
+
+
+def quote_request_fields(message: pb.AnswerQuoteRequestRequest) -> list[FieldViolation]:
+    """Each URI an answer cannot be written without, missing or not an http(s) URI."""
+    given = {"authorization_base_uri": message.authorization_base_uri, "author_uri": message.author_uri,
+             "item.link": message.item.link}
+    why = {"authorization_base_uri": "where the platform publishes QuoteAuthorizations",
+           "author_uri": "the quoted author's ActivityPub actor",
+           "item.link": "the quoted post's URI, which the request's `object` must be"}
+    missing = [FieldViolation(name, f"required: {why[name]}, an http(s) URI with a host")
+               for name, value in given.items() if not uri(value)]
+    if len(message.authorization_base_uri) > _MAX_BASE_URI:  # the ids written under it stay within what is read
+        missing.append(FieldViolation("authorization_base_uri", f"at most {_MAX_BASE_URI} characters"))
+    return missing
+
+
+_MAX_BASE_URI = 1000
+
+
+def quote_answer_to_proto(answered: QuoteAnswer) -> pb.AnswerQuoteRequestResponse:
+    response = pb.AnswerQuoteRequestResponse(answer=_ANSWERS[answered.answer], consent_scope=answered.consent_scope,
+                                             reason=answered.why)
+    if answered.activity is not None:
+        response.activity.update(answered.activity)
+    if answered.decision is not None:
+        response.quote.CopyFrom(response_to_proto(answered.decision, explain=False))
+    if answered.quotes is not None and answered.quotes.ask_again_at is not None:
+        response.ask_again_at.CopyFrom(_timestamp(answered.quotes.ask_again_at))
     return response

@@ -3,8 +3,9 @@
 `POST /v1/check` and `POST /v1/check-batch` take a CheckRequest and a
 CheckBatchRequest in the proto3 JSON mapping (what grpcurl takes) and answer a
 CheckResponse and a CheckBatchResponse the same way; `GET /v1/agreements`
-answers ListAgreementsResponse, and `POST /v1/interaction-policy` a
-GetInteractionPolicyRequest. The AuthZEN evaluation API (`authzen`) is
+answers ListAgreementsResponse, and `POST /v1/interaction-policy` and
+`POST /v1/quote-request` a GetInteractionPolicyRequest and an
+AnswerQuoteRequestRequest. The AuthZEN evaluation API (`authzen`) is
 served beside them.
 
 Nothing here decides or checks a caller: each call is handed to the gRPC
@@ -131,8 +132,13 @@ def policy_routes(servicer: PolicyServicer, max_bytes: int) -> dict[tuple[str, s
         request = within(json_message(pb.GetInteractionPolicyRequest, body).SerializeToString(), max_bytes)
         return as_json(servicer.GetInteractionPolicy(request, call))
 
+    def quote_request(body: bytes, call: PlainCall) -> dict:
+        request = within(json_message(pb.AnswerQuoteRequestRequest, body).SerializeToString(), max_bytes)
+        return as_json(servicer.AnswerQuoteRequest(request, call))
+
     return {("POST", "/v1/check"): check, ("POST", "/v1/check-batch"): check_batch,
-            ("GET", "/v1/agreements"): agreements, ("POST", "/v1/interaction-policy"): interaction_policy}
+            ("GET", "/v1/agreements"): agreements, ("POST", "/v1/interaction-policy"): interaction_policy,
+            ("POST", "/v1/quote-request"): quote_request}
 
 
 class _Server(ThreadingHTTPServer):

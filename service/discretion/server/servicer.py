@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import grpc
+from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
 from ..engine import decide
 from ..engine.compiled import CompiledPolicy
 from ..engine.instants import SECOND
-from ..social.quotes import native_quote, quote_policy
+from ..social import quote_requests
+from ..social.quotes import Quoter, native_quote, quote_policy
 from . import convert, limits, tracing
 from .convert import FieldViolation, RequestInvalid
 from ._gen.discretion.v1 import policy_pb2
@@ -256,37 +258,81 @@ class PolicyServicer:
     @translate_errors
     def GetInteractionPolicy(self, data: bytes,
                              context: grpc.ServicerContext) -> policy_pb2.GetInteractionPolicyResponse:
-        """Who may natively quote one item (social.quotes), decided by the reference engine, a Check in all else:
-        the caller and its group first, then the limits, one clock, the metrics and one decision-log line."""
+        """Who may natively quote one item (social.quotes)."""
+
+        def answer(policy: CompiledPolicy, asked: Any, facts: Any) -> tuple[Any, Any, Any]:
+            group, (item,), at = facts.group, facts.items, facts.requested_at
+            quoter = Quoter(id=asked.quoter.id, member=asked.quoter.member)
+            quotes = quote_policy(policy, group, item, at=at, quoter=quoter)
+            response = convert.interaction_policy_to_proto(quotes, asked, item, at)
+            return response, quotes.decision, native_quote(group, item, quoter, at)
+
+        response = self._quote_question(data, context, policy_pb2.GetInteractionPolicyRequest, answer,
+                                        "GetInteractionPolicy")
+        response.quote.decision_id = response.decision_id
+        return response
+
+    @translate_errors
+    def AnswerQuoteRequest(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.AnswerQuoteRequestResponse:
+        """An ActivityPub QuoteRequest answered by the group's agreement (social.quote_requests)."""
+
+        def answer(policy: CompiledPolicy, asked: Any, facts: Any) -> tuple[Any, Any, Any]:
+            group, (item,), at = facts.group, facts.items, facts.requested_at
+            try:
+                activity = json_format.MessageToDict(asked.activity) if asked.HasField("activity") else {}
+            except (json_format.Error, ValueError):  # NaN, Infinity: no activity of anyone's says them
+                activity = {}
+            try:
+                answered = quote_requests.answer(policy, group, item, activity, at=at, author_uri=asked.author_uri,
+                                                 authorizations=asked.authorization_base_uri,
+                                                 member=asked.quoter_is_member)
+            except quote_requests.NotThisPost as mismatch:
+                raise RequestInvalid([FieldViolation("activity.object", str(mismatch))]) from None
+            question = None if answered.quoter is None else native_quote(group, item, answered.quoter, at)
+            return convert.quote_answer_to_proto(answered), answered.decision, question
+
+        response = self._quote_question(data, context, policy_pb2.AnswerQuoteRequestRequest, answer,
+                                        "AnswerQuoteRequest", convert.quote_request_fields)
+        if response.HasField("quote"):
+            response.quote.decision_id = response.decision_id
+        return response
+
+    def _quote_question(self, data: bytes, context: grpc.ServicerContext, message: type[Message],
+                        answer: Callable[[CompiledPolicy, Any, Any], tuple[Any, Any, Any]], method: str,
+                        required: Callable[[Any], list[FieldViolation]] = lambda asked: []) -> Any:
+        """A question about quoting one item, a Check in all else: the caller and its group first, then the
+        limits of the Check it is written as, one clock, the reference engine, the metrics and the decision log."""
         with self._holder.answering():
             policy, _ = self._engine()
             started = time.perf_counter()
             caller = self._gate.identify(context)
-            asked = _read(policy_pb2.GetInteractionPolicyRequest, data)
+            asked: Any = _read(message, data)
             tenant = self._gate.evaluate(caller, (asked.group.id,))
             check = convert.quote_question(asked)
             now = time.time_ns()
+            missing = required(asked)
             try:
                 limits.check_request(check, self._limits)
-                facts, quoter = convert.interaction_question_from_proto(asked, convert.Clock(now, self._max_skew))
+                facts = convert.interaction_question_from_proto(asked, convert.Clock(now, self._max_skew))
                 limits.check_strings(check, facts, self._limits)
             except RequestInvalid as refused:
-                raise convert.as_question(refused) from None
-            group, (item,), at = facts.group, facts.items, facts.requested_at
-            assert at is not None  # the clock's reading, or the instant stated when the server runs without one
+                raise RequestInvalid([*missing, *convert.as_question(refused).violations]) from None
+            if missing:
+                raise RequestInvalid(missing)
             _still_awaited(context)
-            quotes = quote_policy(_as_seen_by(_loaded(policy), tenant), group, item, at=at, quoter=quoter)
+            response, decision, question = answer(_as_seen_by(_loaded(policy), tenant), asked, facts)
             _still_awaited(context)
-            summary = Summary.of(native_quote(group, item, quoter, at), quotes.decision)
-            self._metrics.decided(summary)
-            (decision_id,) = decision_ids(1)
-            tracing.decided([decision_id], (summary,), batch=False)
-            if self._log is not None:
-                self._record((Entry(summary, time.perf_counter() - started, decision_id, _context(check)),), now, context)
-            response = convert.interaction_policy_to_proto(quotes, asked, item, at)
-            response.decision_id = response.quote.decision_id = decision_id
-            _trail(context, (decision_id,))
-            self._metrics.check_duration("GetInteractionPolicy").observe(time.perf_counter() - started)
+            if decision is not None:
+                summary = Summary.of(question, decision)
+                self._metrics.decided(summary)
+                (decision_id,) = decision_ids(1)
+                tracing.decided([decision_id], (summary,), batch=False)
+                if self._log is not None:
+                    entry = Entry(summary, time.perf_counter() - started, decision_id, _context(check))
+                    self._record((entry,), now, context)
+                response.decision_id = decision_id
+                _trail(context, (decision_id,))
+            self._metrics.check_duration(method).observe(time.perf_counter() - started)
             return response
 
     @translate_errors
@@ -310,7 +356,8 @@ def add_to_server(servicer: PolicyServicer, server: grpc.Server) -> None:
         for name, response in (("Check", policy_pb2.CheckResponse), ("CheckBatch", policy_pb2.CheckBatchResponse),
                                ("ListAgreements", policy_pb2.ListAgreementsResponse),
                                ("GetPolicyStatus", policy_pb2.GetPolicyStatusResponse),
-                               ("GetInteractionPolicy", policy_pb2.GetInteractionPolicyResponse))
+                               ("GetInteractionPolicy", policy_pb2.GetInteractionPolicyResponse),
+                               ("AnswerQuoteRequest", policy_pb2.AnswerQuoteRequestResponse))
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)

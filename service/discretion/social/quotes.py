@@ -43,7 +43,7 @@ AUTOMATIC, MANUAL, NOBODY = "automatic", "manual", "nobody"
 APPROVALS = (AUTOMATIC, MANUAL, NOBODY)
 
 # What a native quote does by itself: it names the author and links the post.
-_A_QUOTE_DOES = frozenset({"add_attribution"})
+A_QUOTE_DOES = frozenset({"add_attribution"})
 # The member passing the item on, in the question: nobody the request names (not the author, whose own post would
 # be theirs to release; not a participant, whose name in the text would be their own to give).
 _PASSED_ON_BY = "quote-request"
@@ -115,7 +115,7 @@ def _nobody_named(group: Group, item: Item, quoter: Quoter) -> str:
 def _approval(decision: Decision) -> tuple[str, str, Instant | None]:
     if decision.decision == "deny":
         return NOBODY, "", None
-    owed = [o for o in decision.obligations if o.type not in _A_QUOTE_DOES]
+    owed = [o for o in decision.obligations if o.type not in A_QUOTE_DOES]
     holds = [o.until for o in owed if o.type == "hold_until" and o.until is not None]
     if holds:
         return NOBODY, "", max(holds)

@@ -54,6 +54,7 @@ from ._model import (
     Obligation,
     Person,
     Purpose,
+    QuoteRequestAnswer,
     Quoter,
     Recipient,
     Service,
@@ -90,6 +91,7 @@ __all__ = [
     "Finding",
     "InteractionPolicy",
     "ItemResult",
+    "QuoteRequestAnswer",
     "Obligation",
     "Span",
     # errors

@@ -15,7 +15,8 @@ from ._channel import Metadata, RoundRobin, Settings, TlsCredentials, channel_op
 from ._errors import from_rpc_error
 from ._gen.discretion.v1 import policy_pb2 as pb
 from ._gen.discretion.v1.policy_pb2_grpc import PolicyServiceStub
-from ._model import AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, Quoter
+from ._model import (AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, QuoteRequestAnswer,
+                     Quoter)
 
 
 class AsyncClient:
@@ -71,6 +72,17 @@ class AsyncClient:
                                                       request_context or {})
         return _convert.interaction_policy(await self._call("GetInteractionPolicy", message, timeout, request_id),
                                            item)
+
+    async def answer_quote_request(self, group: Group, item: Item, activity: Mapping[str, Any], *,
+                                   authorization_base_uri: str, author_uri: str, quoter_is_member: bool = False,
+                                   requested_at: _dt.datetime | None = None,
+                                   request_context: Mapping[str, str] | None = None, timeout: float | None = None,
+                                   request_id: str | None = None) -> QuoteRequestAnswer:
+        """As Client.answer_quote_request."""
+        message = _convert.quote_request_request(group, item, activity, authorization_base_uri, author_uri,
+                                                 quoter_is_member, requested_at, request_context or {})
+        return _convert.quote_request_answer(await self._call("AnswerQuoteRequest", message, timeout, request_id),
+                                             item)
 
     async def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement the server has loaded."""

@@ -14,7 +14,8 @@ from ._channel import Metadata, RoundRobin, Settings, TlsCredentials, channel_op
 from ._errors import from_rpc_error
 from ._gen.discretion.v1 import policy_pb2 as pb
 from ._gen.discretion.v1.policy_pb2_grpc import PolicyServiceStub
-from ._model import AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, Quoter
+from ._model import (AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, QuoteRequestAnswer,
+                     Quoter)
 
 
 class Client:
@@ -86,6 +87,17 @@ class Client:
         message = _convert.interaction_policy_request(group, item, quoter, author_uri, post_uri, requested_at,
                                                       request_context or {})
         return _convert.interaction_policy(self._call("GetInteractionPolicy", message, timeout, request_id), item)
+
+    def answer_quote_request(self, group: Group, item: Item, activity: Mapping[str, Any], *,
+                             authorization_base_uri: str, author_uri: str, quoter_is_member: bool = False,
+                             requested_at: _dt.datetime | None = None, request_context: Mapping[str, str] | None = None,
+                             timeout: float | None = None, request_id: str | None = None) -> QuoteRequestAnswer:
+        """Answer an ActivityPub QuoteRequest (`activity`, the JSON as it arrived) about `item`, posted in `group`,
+        by the group's agreement: an Accept with a QuoteAuthorization under `authorization_base_uri`, a Reject, or
+        pending on the author's consent."""
+        message = _convert.quote_request_request(group, item, activity, authorization_base_uri, author_uri,
+                                                 quoter_is_member, requested_at, request_context or {})
+        return _convert.quote_request_answer(self._call("AnswerQuoteRequest", message, timeout, request_id), item)
 
     def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement the server has loaded."""

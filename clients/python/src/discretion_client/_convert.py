@@ -479,3 +479,35 @@ def _plain_value(value: Any) -> Any:
     if kind == "list_value":
         return [_plain_value(v) for v in value.list_value.values]
     return None if kind == "null_value" else getattr(value, kind)
+
+
+def quote_request_request(group: m.Group, item: m.Item, activity: Mapping[str, Any], authorization_base_uri: str,
+                          author_uri: str, quoter_is_member: bool, requested_at: _dt.datetime | None,
+                          request_context: Mapping[str, str]) -> pb.AnswerQuoteRequestRequest:
+    message = pb.AnswerQuoteRequestRequest(authorization_base_uri=authorization_base_uri, author_uri=author_uri,
+                                           quoter_is_member=quoter_is_member)
+    _fill_group(message.group, group)
+    _fill_item(message.item, item)
+    message.activity.update(_plain(activity))
+    _set_time(message, "requested_at", requested_at)
+    message.request_context.update(request_context)
+    return message
+
+
+_ANSWERS: dict[int, m.QuoteAnswerName] = {pb.QUOTE_ANSWER_ACCEPT: "accept", pb.QUOTE_ANSWER_REJECT: "reject",
+                                          pb.QUOTE_ANSWER_PENDING: "pending"}
+
+
+def quote_request_answer(message: pb.AnswerQuoteRequestResponse, item: m.Item) -> m.QuoteRequestAnswer:
+    answer = _ANSWERS.get(message.answer)
+    if answer is None:
+        raise UnexpectedAnswerError(f"an answer to a quote request this client does not know: {message.answer}")
+    if (answer == "pending" and message.HasField("activity")) or (answer == "accept" and not message.HasField("activity")):
+        raise UnexpectedAnswerError(f"a `{answer}` answer {'with' if answer == 'pending' else 'without'} an activity")
+    asked = m.CheckRequest(action="quote", actor=m.Actor(id="quote-request"), group=m.Group(id=""), items=[item],
+                           destination=m.Destination(kind="public"))
+    return m.QuoteRequestAnswer(
+        answer=answer, activity=_plain_struct(message.activity) if message.HasField("activity") else None,
+        consent_scope=message.consent_scope, reason=message.reason,
+        quote=decision(message.quote, asked) if message.HasField("quote") else None,
+        ask_again_at=_datetime(message, "ask_again_at"), decision_id=message.decision_id)

@@ -26,7 +26,8 @@ import grpc
 from . import _convert
 from ._errors import DiscretionError, field_violations, from_status
 from ._gen.discretion.v1 import policy_pb2 as pb
-from ._model import AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, Quoter
+from ._model import (AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, QuoteRequestAnswer,
+                     Quoter)
 
 __all__ = ["LocalEngine"]
 
@@ -97,6 +98,17 @@ class LocalEngine:
         self._at(message)
         response = self._call("GetInteractionPolicy", message, pb.GetInteractionPolicyResponse, request_id)
         return _convert.interaction_policy(response, item)
+
+    def answer_quote_request(self, group: Group, item: Item, activity: Mapping[str, Any], *,
+                             authorization_base_uri: str, author_uri: str, quoter_is_member: bool = False,
+                             requested_at: _dt.datetime | None = None, request_context: Mapping[str, str] | None = None,
+                             timeout: float | None = None, request_id: str | None = None) -> QuoteRequestAnswer:
+        """Answer an ActivityPub QuoteRequest, as Client.answer_quote_request."""
+        message = _convert.quote_request_request(group, item, activity, authorization_base_uri, author_uri,
+                                                 quoter_is_member, requested_at, request_context or {})
+        self._at(message)
+        response = self._call("AnswerQuoteRequest", message, pb.AnswerQuoteRequestResponse, request_id)
+        return _convert.quote_request_answer(response, item)
 
     def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement loaded."""

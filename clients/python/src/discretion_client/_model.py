@@ -598,3 +598,22 @@ class InteractionPolicy:
     current_user: str
     postgate: Mapping[str, Any]
     decision_id: str = ""
+
+
+QuoteAnswerName = Literal["accept", "reject", "pending"]
+
+
+@dataclass(frozen=True)
+class QuoteRequestAnswer:
+    """The answer to an ActivityPub QuoteRequest: "accept" or "reject" (send `activity`; a reject of an activity
+    without an id has none), or "pending" (the author approves each quote: ask them, `consent_scope`). `quote` is
+    the decision it rests on, None when the activity could not be read; `ask_again_at`, when the answer may
+    change (an embargo lifts, the terms change): ask again then, and withdraw an authorization it refuses."""
+
+    answer: QuoteAnswerName
+    activity: Mapping[str, Any] | None
+    consent_scope: str
+    reason: str
+    quote: Decision | None
+    ask_again_at: _dt.datetime | None = None
+    decision_id: str = ""

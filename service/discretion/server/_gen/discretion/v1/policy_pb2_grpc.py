@@ -75,6 +75,11 @@ class PolicyServiceStub:
                 request_serializer=discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyRequest.SerializeToString,
                 response_deserializer=discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyResponse.FromString,
                 _registered_method=True)
+        self.AnswerQuoteRequest = channel.unary_unary(
+                '/discretion.v1.PolicyService/AnswerQuoteRequest',
+                request_serializer=discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestRequest.SerializeToString,
+                response_deserializer=discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -146,6 +151,18 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnswerQuoteRequest(self, request, context):
+        """AnswerQuoteRequest answers an ActivityPub `QuoteRequest` (FEP-044f) as it
+        arrived, by the group's agreement: `Accept` with a `QuoteAuthorization`
+        published under the caller's base URI, `Reject`, or pending with the
+        consent to ask the author for. An activity that cannot be read is
+        rejected; one about another post than `item.link` is INVALID_ARGUMENT
+        naming `activity.object`. Otherwise as GetInteractionPolicy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -173,6 +190,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.GetInteractionPolicy,
                     request_deserializer=discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyRequest.FromString,
                     response_serializer=discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyResponse.SerializeToString,
+            ),
+            'AnswerQuoteRequest': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerQuoteRequest,
+                    request_deserializer=discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestRequest.FromString,
+                    response_serializer=discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -326,6 +348,33 @@ class PolicyService:
             '/discretion.v1.PolicyService/GetInteractionPolicy',
             discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyRequest.SerializeToString,
             discretion_dot_v1_dot_policy__pb2.GetInteractionPolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerQuoteRequest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/discretion.v1.PolicyService/AnswerQuoteRequest',
+            discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestRequest.SerializeToString,
+            discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestResponse.FromString,
             options,
             channel_credentials,
             insecure,

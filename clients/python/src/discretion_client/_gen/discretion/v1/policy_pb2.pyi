@@ -134,6 +134,13 @@ class QuoteApproval(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     QUOTE_APPROVAL_AUTOMATIC: _ClassVar[QuoteApproval]
     QUOTE_APPROVAL_MANUAL: _ClassVar[QuoteApproval]
     QUOTE_APPROVAL_NOBODY: _ClassVar[QuoteApproval]
+
+class QuoteAnswer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    QUOTE_ANSWER_UNSPECIFIED: _ClassVar[QuoteAnswer]
+    QUOTE_ANSWER_ACCEPT: _ClassVar[QuoteAnswer]
+    QUOTE_ANSWER_REJECT: _ClassVar[QuoteAnswer]
+    QUOTE_ANSWER_PENDING: _ClassVar[QuoteAnswer]
 ACTION_UNSPECIFIED: Action
 ACTION_SHARE: Action
 ACTION_QUOTE: Action
@@ -210,6 +217,10 @@ QUOTE_APPROVAL_UNSPECIFIED: QuoteApproval
 QUOTE_APPROVAL_AUTOMATIC: QuoteApproval
 QUOTE_APPROVAL_MANUAL: QuoteApproval
 QUOTE_APPROVAL_NOBODY: QuoteApproval
+QUOTE_ANSWER_UNSPECIFIED: QuoteAnswer
+QUOTE_ANSWER_ACCEPT: QuoteAnswer
+QUOTE_ANSWER_REJECT: QuoteAnswer
+QUOTE_ANSWER_PENDING: QuoteAnswer
 
 class Person(_message.Message):
     __slots__ = ("id", "display_name", "organization", "handles", "is_minor", "aliases", "organization_aliases")
@@ -721,3 +732,48 @@ class QuotePolicyLists(_message.Message):
     automatic_approval: _containers.RepeatedScalarFieldContainer[str]
     manual_approval: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, automatic_approval: _Optional[_Iterable[str]] = ..., manual_approval: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class AnswerQuoteRequestRequest(_message.Message):
+    __slots__ = ("requested_at", "group", "item", "activity", "authorization_base_uri", "author_uri", "quoter_is_member", "request_context")
+    class RequestContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    AUTHORIZATION_BASE_URI_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_URI_FIELD_NUMBER: _ClassVar[int]
+    QUOTER_IS_MEMBER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    requested_at: _timestamp_pb2.Timestamp
+    group: Group
+    item: Item
+    activity: _struct_pb2.Struct
+    authorization_base_uri: str
+    author_uri: str
+    quoter_is_member: bool
+    request_context: _containers.ScalarMap[str, str]
+    def __init__(self, requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., item: _Optional[_Union[Item, _Mapping]] = ..., activity: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., authorization_base_uri: _Optional[str] = ..., author_uri: _Optional[str] = ..., quoter_is_member: _Optional[bool] = ..., request_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class AnswerQuoteRequestResponse(_message.Message):
+    __slots__ = ("answer", "activity", "consent_scope", "reason", "quote", "decision_id", "ask_again_at")
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
+    ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    ASK_AGAIN_AT_FIELD_NUMBER: _ClassVar[int]
+    answer: QuoteAnswer
+    activity: _struct_pb2.Struct
+    consent_scope: str
+    reason: str
+    quote: CheckResponse
+    decision_id: str
+    ask_again_at: _timestamp_pb2.Timestamp
+    def __init__(self, answer: _Optional[_Union[QuoteAnswer, str]] = ..., activity: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., consent_scope: _Optional[str] = ..., reason: _Optional[str] = ..., quote: _Optional[_Union[CheckResponse, _Mapping]] = ..., decision_id: _Optional[str] = ..., ask_again_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,166 @@
+"""Answering an ActivityPub quote request (FEP-044f, as Mastodon 4.5 does) by the group's agreement.
+
+A quoting server sends the quoted post's author a `QuoteRequest` (actor: the
+quoter; object: the quoted post; instrument: the quoting post). The author's
+server answers `Accept`, whose `result` is a `QuoteAuthorization` it publishes
+(`attributedTo` the author, `interactingObject` the quoting post,
+`interactionTarget` the quoted post), or `Reject`. Here the answer is the
+native quote's decision (quotes.quote_policy) for that quoter:
+
+| the quote                                                 | the answer                                  |
+|-----------------------------------------------------------|---------------------------------------------|
+| automatic: anyone may quote it                            | `Accept` with a QuoteAuthorization          |
+| manual: the author approves each quote                    | pending: ask the author (a consent recorded |
+|                                                           | for everyone is no approval of this quote)  |
+| nobody may quote natively; or the activity cannot be read | `Reject`                                    |
+
+A `QuoteRequest` carries only URIs, so the group's and the post's facts are
+the caller's. Its object must be the post the caller describes (the item's
+`link`, required here): a request about another post is the caller's
+mistake, refused, never answered as if it were about this one. A URI is read
+only as http(s), at most 2,048 characters, without spaces or control
+characters. The ids written are a digest of everything the answer says (the
+request's id, actor, object and instrument), so a retry publishes nothing new
+and two requests never share one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from urllib.parse import urlsplit
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..engine.compiled import CompiledPolicy
+from ..engine.model import Decision, Group, Instant, Item
+from .quotes import A_QUOTE_DOES, AUTOMATIC, MANUAL, Quoter, QuotePolicy, quote_policy
+
+ACCEPT, REJECT, PENDING = "accept", "reject", "pending"
+ACTIVITY_STREAMS = "https://www.w3.org/ns/activitystreams"
+# The terms FEP-044f and the servers that implement it write a QuoteAuthorization with.
+CONTEXT: list[Any] = [ACTIVITY_STREAMS, {
+    "QuoteRequest": "https://w3id.org/fep/044f#QuoteRequest",
+    "QuoteAuthorization": "https://w3id.org/fep/044f#QuoteAuthorization",
+    "gts": "https://gotosocial.org/ns#",
+    "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+    "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
+}]
+_QUOTE_REQUEST_TYPES = ("QuoteRequest", "https://w3id.org/fep/044f#QuoteRequest")
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    """What a `QuoteRequest` activity says: its id, who asks, the quoted post, the quoting post."""
+
+    id: str
+    actor: str
+    object: str
+    instrument: str
+
+
+@dataclass(frozen=True)
+class QuoteAnswer:
+    answer: str  # ACCEPT, REJECT or PENDING
+    activity: dict[str, Any] | None  # the Accept or the Reject to send; None while pending
+    why: str  # for a person
+    quotes: QuotePolicy | None = None  # None when the activity could not be read
+    consent_scope: str = ""  # PENDING: the consent to ask the author for
+    quoter: Quoter | None = None  # who asked, when the activity could be read
+
+    @property
+    def decision(self) -> Decision | None:
+        return None if self.quotes is None else self.quotes.decision
+
+
+class NotThisPost(ValueError):
+    """The request quotes another post than the one described: the caller's facts and the activity disagree."""
+
+
+def read(activity: Mapping[str, Any]) -> QuoteRequest | None:
+    """The request, if the activity is a QuoteRequest naming each part by a URI (or an object with an `id`)."""
+    if not isinstance(activity, Mapping) or activity.get("type") not in _QUOTE_REQUEST_TYPES:
+        return None
+    parts = [uri(activity.get(name)) for name in ("id", "actor", "object", "instrument")]
+    if not all(parts):
+        return None
+    return QuoteRequest(*parts)
+
+
+_MAX_URI = 2048
+
+
+def uri(value: Any) -> str:
+    """`value` if it is an http(s) URI this module writes into an answer, else ""."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    if not isinstance(value, str) or len(value) > _MAX_URI or not value.startswith(("https://", "http://")):
+        return ""
+    if any(c.isspace() or not c.isprintable() for c in value):
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    # A host, and no user or password in front of it: `https:///`, `https://?` and `https://u:p@x` name no one.
+    return value if parts.hostname and "@" not in parts.netloc else ""
+
+
+def answer(policy: CompiledPolicy, group: Group, item: Item, activity: Mapping[str, Any], *, at: Instant,
+           author_uri: str, authorizations: str, member: bool = False) -> QuoteAnswer:
+    """The answer to `activity` about `item`, posted in `group`: published under `authorizations` (a base URI)."""
+    request = read(activity)
+    if request is None:
+        asked = uri(activity.get("id")) if isinstance(activity, Mapping) else ""
+        return QuoteAnswer(REJECT, _reject(asked, "", author_uri, authorizations) if asked else None,
+                           "the activity is not a QuoteRequest naming its actor, object and instrument by URI"
+                           + ("" if asked else "; it has no id to answer"))
+    if request.object != item.link:
+        raise NotThisPost(f"the request quotes `{request.object}`, not the post described (`{item.link}`)")
+    if request.actor == author_uri:  # the author may always quote their own post (can_quote says so too)
+        return QuoteAnswer(ACCEPT, _accept(request, author_uri, authorizations),
+                           "the author may always quote their own post")
+    quoter = Quoter(id=request.actor, member=member)
+    quotes = quote_policy(policy, group, item, at=at, quoter=quoter)
+    if quotes.approval == AUTOMATIC:
+        return QuoteAnswer(ACCEPT, _accept(request, author_uri, authorizations), quotes.decision.reason, quotes,
+                           quoter=quoter)
+    if quotes.approval == MANUAL:
+        return QuoteAnswer(PENDING, None, f"the author approves each quote (`{quotes.consent_scope}`): ask them",
+                           quotes, quotes.consent_scope, quoter)
+    return QuoteAnswer(REJECT, _reject(request.id, request.actor, author_uri, authorizations), _why_not(quotes),
+                       quotes, quoter=quoter)
+
+
+def _why_not(quotes: QuotePolicy) -> str:
+    decision = quotes.decision
+    if decision.decision == "deny":
+        return decision.reason
+    owed = ", ".join(sorted({o.type for o in decision.obligations if o.type not in A_QUOTE_DOES}))
+    until = " until the embargo lifts" if quotes.ask_again_at is not None else ""
+    return (f"a native quote shows the post under its author's name, which the agreement allows only with what a "
+            f"quote cannot do ({owed}){until}")
+
+
+def _token(*parts: str) -> str:
+    # JSON, not a separator: no part can end where another begins.
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _accept(request: QuoteRequest, author_uri: str, base: str) -> dict[str, Any]:
+    token = _token("accept", author_uri, request.id, request.actor, request.object, request.instrument)
+    authorization = f"{base.rstrip('/')}/{token}"
+    return {"@context": CONTEXT, "type": "Accept", "id": f"{authorization}/accept", "actor": author_uri,
+            "to": [request.actor], "object": request.id,
+            "result": {"type": "QuoteAuthorization", "id": authorization, "attributedTo": author_uri,
+                       "interactingObject": request.instrument, "interactionTarget": request.object}}
+
+
+def _reject(asked: str, actor: str, author_uri: str, base: str) -> dict[str, Any]:
+    """A Reject of the activity `asked`, to its `actor` when it could be read."""
+    rejected: dict[str, Any] = {"@context": CONTEXT, "type": "Reject",
+                                "id": f"{base.rstrip('/')}/{_token('reject', author_uri, asked, actor)}/reject",
+                                "actor": author_uri, "object": asked}
+    if actor:
+        rejected["to"] = [actor]
+    return rejected
