@@ -150,6 +150,8 @@ pub struct Consent {
     pub recipients: Vec<String>,
     pub granted_at: Option<Instant>,
     pub withdrawn_at: Option<Instant>,
+    /// The platform's id for the consent: bounded like any id, never read by a rule.
+    pub id: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

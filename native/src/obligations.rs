@@ -689,6 +689,7 @@ mod tests {
                 recipients: vec!["r0".into()],
                 granted_at: Some(1),
                 withdrawn_at: None,
+                id: String::new(),
             }],
             ..Item::default()
         };

@@ -571,6 +571,7 @@ fn consent(c: &Bound<'_, PyAny>) -> PyResult<Consent> {
         recipients: texts(c, "recipients")?,
         granted_at: instant(c, "granted_at")?,
         withdrawn_at: instant(c, "withdrawn_at")?,
+        id: text(c, "id")?,
     })
 }
 
@@ -1078,6 +1079,7 @@ fn request_to_py<'py>(py: Python<'py>, r: &model::Request) -> PyResult<Bound<'py
             d.set_item("recipients", &c.recipients)?;
             d.set_item("granted_at", c.granted_at)?;
             d.set_item("withdrawn_at", c.withdrawn_at)?;
+            d.set_item("id", &c.id)?;
             consents.append(d)?;
         }
         let session = PyDict::new(py);

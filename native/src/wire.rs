@@ -350,7 +350,7 @@ impl Shape {
             (Label, 1 | 2 | 3) => T,
             (Label, 4) => M(Timestamp),
             (Label, 5) => M(StringMapEntry),
-            (Consent, 1 | 2 | 3) => T,
+            (Consent, 1 | 2 | 3 | 6) => T,
             (Consent, 4 | 5) => M(Timestamp),
             (Session, 1 | 2) => T,
             (Session, 3) => V,
@@ -1052,6 +1052,7 @@ fn consent(consent: &pb::Consent, at: &str, problems: &mut Problems) -> model::C
         recipients: consent.recipients.clone(),
         granted_at,
         withdrawn_at,
+        id: consent.id.clone(),
     }
 }
 
@@ -1667,6 +1668,7 @@ fn gather(r: &model::Request, limits: &Limits) -> Tally {
         for consent in &item.consents {
             tally.id(&consent.by);
             tally.id(&consent.scope);
+            tally.id(&consent.id);
             tally.crowd(consent.recipients.len());
             consent.recipients.iter().for_each(|id| tally.id(id));
         }

@@ -90,7 +90,7 @@ def full_request() -> pb.CheckRequest:
                 labels=[pb.Label(scheme="TLP", value="AMBER+Strict", set_by="author", set_at=ts(30),
                                  params={"descriptor": "a senior official"})],
                 consents=[pb.Consent(by="bo", scope="attribution", recipients=["cy"],
-                                     granted_at=ts(40), withdrawn_at=ts(50))],
+                                     granted_at=ts(40), withdrawn_at=ts(50), id="c-bo")],
                 text="hello",
                 kind=pb.ITEM_KIND_TRANSCRIPT,
                 listed_people=[
@@ -158,7 +158,7 @@ def test_every_field_of_a_check_arrives_in_the_request():
                 labels=(model.Label(scheme="tlp", value="amber+strict", set_by="author", set_at=ns(30),
                                     params={"descriptor": "a senior official"}),),
                 consents=(model.Consent(by="bo", scope="attribution", recipients=("cy",),
-                                        granted_at=ns(40), withdrawn_at=ns(50)),),
+                                        granted_at=ns(40), withdrawn_at=ns(50), id="c-bo"),),
                 text="hello",
                 kind="transcript",
                 listed_people=(

@@ -45,7 +45,7 @@ def full() -> pb.CheckRequest:
             label_floors={"tlp": "green"})]),
         items=[pb.Item(id="m1", author=pb.Person(**person), listed_people=[pb.Person(**person)], text="hello",
                        labels=[pb.Label(scheme="press", value="background", set_by="u1", params={"descriptor": "a banker"})],
-                       consents=[pb.Consent(by="u1", scope="attribution", recipients=["r1"])],
+                       consents=[pb.Consent(by="u1", scope="attribution", recipients=["r1"], id="c1")],
                        session=pb.Session(id="s1", segment="day-1"), exchange_participants=["r1"],
                        conversation="c1", link="https://example.org/m1")],
         destination=pb.Destination(kind=pb.DESTINATION_KIND_EXTERNAL_INDIVIDUAL, channel="email",

@@ -1561,7 +1561,10 @@ type Consent struct {
 	// withdrawal ends every earlier grant. A blank `by` never matches. Stamped
 	// more than the server's `--max-clock-skew` ahead of its clock:
 	// INVALID_ARGUMENT.
-	WithdrawnAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=withdrawn_at,json=withdrawnAt,proto3" json:"withdrawn_at,omitempty"`
+	WithdrawnAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=withdrawn_at,json=withdrawnAt,proto3" json:"withdrawn_at,omitempty"`
+	// The platform's id for this consent, so what rests on it can be named
+	// (RecheckQuotes). Never read by a rule.
+	Id            string `protobuf:"bytes,6,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1629,6 +1632,13 @@ func (x *Consent) GetWithdrawnAt() *timestamppb.Timestamp {
 		return x.WithdrawnAt
 	}
 	return nil
+}
+
+func (x *Consent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
 }
 
 // Facts about the session an item comes from (a meeting, a talk).
@@ -3979,6 +3989,301 @@ func (x *AnswerQuoteRequestResponse) GetAskAgainAt() *timestamppb.Timestamp {
 	return nil
 }
 
+type RecheckQuotesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As GetInteractionPolicyRequest's.
+	RequestedAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=requested_at,json=requestedAt,proto3" json:"requested_at,omitempty"`
+	Group       *Group                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	// The quoted post, its consents as they stand now, each with its id.
+	Item *Item `protobuf:"bytes,3,opt,name=item,proto3" json:"item,omitempty"`
+	// The quotes the platform authorized, at most 1,000.
+	Quotes []*IssuedQuote `protobuf:"bytes,4,rep,name=quotes,proto3" json:"quotes,omitempty"`
+	// The quoted author's ActivityPub actor: the Deletes' actor. Required.
+	AuthorUri string `protobuf:"bytes,5,opt,name=author_uri,json=authorUri,proto3" json:"author_uri,omitempty"`
+	// The post's at-uri, for the Bluesky postgate record.
+	PostUri        string            `protobuf:"bytes,6,opt,name=post_uri,json=postUri,proto3" json:"post_uri,omitempty"`
+	RequestContext map[string]string `protobuf:"bytes,7,rep,name=request_context,json=requestContext,proto3" json:"request_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RecheckQuotesRequest) Reset() {
+	*x = RecheckQuotesRequest{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecheckQuotesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecheckQuotesRequest) ProtoMessage() {}
+
+func (x *RecheckQuotesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecheckQuotesRequest.ProtoReflect.Descriptor instead.
+func (*RecheckQuotesRequest) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RecheckQuotesRequest) GetRequestedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RequestedAt
+	}
+	return nil
+}
+
+func (x *RecheckQuotesRequest) GetGroup() *Group {
+	if x != nil {
+		return x.Group
+	}
+	return nil
+}
+
+func (x *RecheckQuotesRequest) GetItem() *Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *RecheckQuotesRequest) GetQuotes() []*IssuedQuote {
+	if x != nil {
+		return x.Quotes
+	}
+	return nil
+}
+
+func (x *RecheckQuotesRequest) GetAuthorUri() string {
+	if x != nil {
+		return x.AuthorUri
+	}
+	return ""
+}
+
+func (x *RecheckQuotesRequest) GetPostUri() string {
+	if x != nil {
+		return x.PostUri
+	}
+	return ""
+}
+
+func (x *RecheckQuotesRequest) GetRequestContext() map[string]string {
+	if x != nil {
+		return x.RequestContext
+	}
+	return nil
+}
+
+type IssuedQuote struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The QuoteAuthorization's id (or, for Bluesky alone, the embedding post's
+	// at-uri).
+	AuthorizationId string `protobuf:"bytes,1,opt,name=authorization_id,json=authorizationId,proto3" json:"authorization_id,omitempty"`
+	// The consent the quote rests on; empty for a quote anyone could make.
+	ConsentId string `protobuf:"bytes,2,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	// The at-uri of a Bluesky post embedding this one, when there is one.
+	EmbeddingUri  string `protobuf:"bytes,3,opt,name=embedding_uri,json=embeddingUri,proto3" json:"embedding_uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssuedQuote) Reset() {
+	*x = IssuedQuote{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssuedQuote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssuedQuote) ProtoMessage() {}
+
+func (x *IssuedQuote) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssuedQuote.ProtoReflect.Descriptor instead.
+func (*IssuedQuote) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *IssuedQuote) GetAuthorizationId() string {
+	if x != nil {
+		return x.AuthorizationId
+	}
+	return ""
+}
+
+func (x *IssuedQuote) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *IssuedQuote) GetEmbeddingUri() string {
+	if x != nil {
+		return x.EmbeddingUri
+	}
+	return ""
+}
+
+type DetachedQuote struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AuthorizationId string                 `protobuf:"bytes,1,opt,name=authorization_id,json=authorizationId,proto3" json:"authorization_id,omitempty"`
+	ConsentId       string                 `protobuf:"bytes,2,opt,name=consent_id,json=consentId,proto3" json:"consent_id,omitempty"`
+	// Why, for a person.
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The ActivityPub `Delete` of the QuoteAuthorization, ready to send.
+	Delete        *structpb.Struct `protobuf:"bytes,4,opt,name=delete,proto3" json:"delete,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DetachedQuote) Reset() {
+	*x = DetachedQuote{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DetachedQuote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DetachedQuote) ProtoMessage() {}
+
+func (x *DetachedQuote) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DetachedQuote.ProtoReflect.Descriptor instead.
+func (*DetachedQuote) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DetachedQuote) GetAuthorizationId() string {
+	if x != nil {
+		return x.AuthorizationId
+	}
+	return ""
+}
+
+func (x *DetachedQuote) GetConsentId() string {
+	if x != nil {
+		return x.ConsentId
+	}
+	return ""
+}
+
+func (x *DetachedQuote) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DetachedQuote) GetDelete() *structpb.Struct {
+	if x != nil {
+		return x.Delete
+	}
+	return nil
+}
+
+type RecheckQuotesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The quotes to detach, in the order sent; none is detached twice.
+	Detach []*DetachedQuote `protobuf:"bytes,1,rep,name=detach,proto3" json:"detach,omitempty"`
+	// A Bluesky postgate record whose `detachedEmbeddingUris` hold every
+	// detached embedding (at most 50, the lexicon's bound), embedding rules as
+	// GetInteractionPolicy's; unset without `post_uri`.
+	Postgate      *structpb.Struct `protobuf:"bytes,2,opt,name=postgate,proto3" json:"postgate,omitempty"`
+	DecisionId    string           `protobuf:"bytes,3,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecheckQuotesResponse) Reset() {
+	*x = RecheckQuotesResponse{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecheckQuotesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecheckQuotesResponse) ProtoMessage() {}
+
+func (x *RecheckQuotesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecheckQuotesResponse.ProtoReflect.Descriptor instead.
+func (*RecheckQuotesResponse) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RecheckQuotesResponse) GetDetach() []*DetachedQuote {
+	if x != nil {
+		return x.Detach
+	}
+	return nil
+}
+
+func (x *RecheckQuotesResponse) GetPostgate() *structpb.Struct {
+	if x != nil {
+		return x.Postgate
+	}
+	return nil
+}
+
+func (x *RecheckQuotesResponse) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
 var File_discretion_v1_policy_proto protoreflect.FileDescriptor
 
 const file_discretion_v1_policy_proto_rawDesc = "" +
@@ -4034,7 +4339,7 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\x06params\x18\x05 \x03(\v2 .discretion.v1.Label.ParamsEntryR\x06params\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc9\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd9\x01\n" +
 	"\aConsent\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x14\n" +
 	"\x05scope\x18\x02 \x01(\tR\x05scope\x12\x1e\n" +
@@ -4043,7 +4348,8 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"recipients\x129\n" +
 	"\n" +
 	"granted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tgrantedAt\x12=\n" +
-	"\fwithdrawn_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vwithdrawnAt\"X\n" +
+	"\fwithdrawn_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vwithdrawnAt\x12\x0e\n" +
+	"\x02id\x18\x06 \x01(\tR\x02id\"X\n" +
 	"\aSession\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\asegment\x18\x02 \x01(\tR\asegment\x12#\n" +
@@ -4266,7 +4572,35 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\vdecision_id\x18\x06 \x01(\tR\n" +
 	"decisionId\x12<\n" +
 	"\fask_again_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"askAgainAt*W\n" +
+	"askAgainAt\"\xbd\x03\n" +
+	"\x14RecheckQuotesRequest\x12=\n" +
+	"\frequested_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\x12*\n" +
+	"\x05group\x18\x02 \x01(\v2\x14.discretion.v1.GroupR\x05group\x12'\n" +
+	"\x04item\x18\x03 \x01(\v2\x13.discretion.v1.ItemR\x04item\x122\n" +
+	"\x06quotes\x18\x04 \x03(\v2\x1a.discretion.v1.IssuedQuoteR\x06quotes\x12\x1d\n" +
+	"\n" +
+	"author_uri\x18\x05 \x01(\tR\tauthorUri\x12\x19\n" +
+	"\bpost_uri\x18\x06 \x01(\tR\apostUri\x12`\n" +
+	"\x0frequest_context\x18\a \x03(\v27.discretion.v1.RecheckQuotesRequest.RequestContextEntryR\x0erequestContext\x1aA\n" +
+	"\x13RequestContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"|\n" +
+	"\vIssuedQuote\x12)\n" +
+	"\x10authorization_id\x18\x01 \x01(\tR\x0fauthorizationId\x12\x1d\n" +
+	"\n" +
+	"consent_id\x18\x02 \x01(\tR\tconsentId\x12#\n" +
+	"\rembedding_uri\x18\x03 \x01(\tR\fembeddingUri\"\xa2\x01\n" +
+	"\rDetachedQuote\x12)\n" +
+	"\x10authorization_id\x18\x01 \x01(\tR\x0fauthorizationId\x12\x1d\n" +
+	"\n" +
+	"consent_id\x18\x02 \x01(\tR\tconsentId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12/\n" +
+	"\x06delete\x18\x04 \x01(\v2\x17.google.protobuf.StructR\x06delete\"\xa3\x01\n" +
+	"\x15RecheckQuotesResponse\x124\n" +
+	"\x06detach\x18\x01 \x03(\v2\x1c.discretion.v1.DetachedQuoteR\x06detach\x123\n" +
+	"\bpostgate\x18\x02 \x01(\v2\x17.google.protobuf.StructR\bpostgate\x12\x1f\n" +
+	"\vdecision_id\x18\x03 \x01(\tR\n" +
+	"decisionId*W\n" +
 	"\x06Action\x12\x16\n" +
 	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fACTION_SHARE\x10\x01\x12\x10\n" +
@@ -4372,7 +4706,7 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\x18QUOTE_ANSWER_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13QUOTE_ANSWER_ACCEPT\x10\x01\x12\x17\n" +
 	"\x13QUOTE_ANSWER_REJECT\x10\x02\x12\x18\n" +
-	"\x14QUOTE_ANSWER_PENDING\x10\x032\xc3\x04\n" +
+	"\x14QUOTE_ANSWER_PENDING\x10\x032\x9f\x05\n" +
 	"\rPolicyService\x12B\n" +
 	"\x05Check\x12\x1b.discretion.v1.CheckRequest\x1a\x1c.discretion.v1.CheckResponse\x12Q\n" +
 	"\n" +
@@ -4380,7 +4714,8 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\x0eListAgreements\x12$.discretion.v1.ListAgreementsRequest\x1a%.discretion.v1.ListAgreementsResponse\x12`\n" +
 	"\x0fGetPolicyStatus\x12%.discretion.v1.GetPolicyStatusRequest\x1a&.discretion.v1.GetPolicyStatusResponse\x12o\n" +
 	"\x14GetInteractionPolicy\x12*.discretion.v1.GetInteractionPolicyRequest\x1a+.discretion.v1.GetInteractionPolicyResponse\x12i\n" +
-	"\x12AnswerQuoteRequest\x12(.discretion.v1.AnswerQuoteRequestRequest\x1a).discretion.v1.AnswerQuoteRequestResponseBGZEgithub.com/discretion/discretion/clients/go/discretionv1;discretionv1b\x06proto3"
+	"\x12AnswerQuoteRequest\x12(.discretion.v1.AnswerQuoteRequestRequest\x1a).discretion.v1.AnswerQuoteRequestResponse\x12Z\n" +
+	"\rRecheckQuotes\x12#.discretion.v1.RecheckQuotesRequest\x1a$.discretion.v1.RecheckQuotesResponseBGZEgithub.com/discretion/discretion/clients/go/discretionv1;discretionv1b\x06proto3"
 
 var (
 	file_discretion_v1_policy_proto_rawDescOnce sync.Once
@@ -4395,7 +4730,7 @@ func file_discretion_v1_policy_proto_rawDescGZIP() []byte {
 }
 
 var file_discretion_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_discretion_v1_policy_proto_goTypes = []any{
 	(Action)(0),                          // 0: discretion.v1.Action
 	(Decision)(0),                        // 1: discretion.v1.Decision
@@ -4448,35 +4783,40 @@ var file_discretion_v1_policy_proto_goTypes = []any{
 	(*QuotePolicyLists)(nil),             // 48: discretion.v1.QuotePolicyLists
 	(*AnswerQuoteRequestRequest)(nil),    // 49: discretion.v1.AnswerQuoteRequestRequest
 	(*AnswerQuoteRequestResponse)(nil),   // 50: discretion.v1.AnswerQuoteRequestResponse
-	nil,                                  // 51: discretion.v1.Adoption.DefaultLabelsEntry
-	nil,                                  // 52: discretion.v1.Adoption.LabelFloorsEntry
-	nil,                                  // 53: discretion.v1.Label.ParamsEntry
-	nil,                                  // 54: discretion.v1.CheckRequest.RequestContextEntry
-	nil,                                  // 55: discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
-	nil,                                  // 56: discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
-	(*timestamppb.Timestamp)(nil),        // 57: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),              // 58: google.protobuf.Struct
+	(*RecheckQuotesRequest)(nil),         // 51: discretion.v1.RecheckQuotesRequest
+	(*IssuedQuote)(nil),                  // 52: discretion.v1.IssuedQuote
+	(*DetachedQuote)(nil),                // 53: discretion.v1.DetachedQuote
+	(*RecheckQuotesResponse)(nil),        // 54: discretion.v1.RecheckQuotesResponse
+	nil,                                  // 55: discretion.v1.Adoption.DefaultLabelsEntry
+	nil,                                  // 56: discretion.v1.Adoption.LabelFloorsEntry
+	nil,                                  // 57: discretion.v1.Label.ParamsEntry
+	nil,                                  // 58: discretion.v1.CheckRequest.RequestContextEntry
+	nil,                                  // 59: discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
+	nil,                                  // 60: discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
+	nil,                                  // 61: discretion.v1.RecheckQuotesRequest.RequestContextEntry
+	(*timestamppb.Timestamp)(nil),        // 62: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),              // 63: google.protobuf.Struct
 }
 var file_discretion_v1_policy_proto_depIdxs = []int32{
 	6,  // 0: discretion.v1.Actor.role:type_name -> discretion.v1.Role
-	57, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
+	62, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
 	11, // 2: discretion.v1.Actor.kind:type_name -> discretion.v1.ActorKind
-	57, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
-	57, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
-	51, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
-	52, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
+	62, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
+	62, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
+	55, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
+	56, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
 	7,  // 7: discretion.v1.Group.privacy:type_name -> discretion.v1.Privacy
 	8,  // 8: discretion.v1.Group.visibility:type_name -> discretion.v1.Visibility
 	19, // 9: discretion.v1.Group.adoptions:type_name -> discretion.v1.Adoption
 	17, // 10: discretion.v1.Group.participants:type_name -> discretion.v1.Person
-	57, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
-	57, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
-	53, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
-	57, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
-	57, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
+	62, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
+	62, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
+	57, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
+	62, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
+	62, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
 	17, // 16: discretion.v1.Item.author:type_name -> discretion.v1.Person
-	57, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
-	57, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
+	62, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
+	62, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
 	21, // 19: discretion.v1.Item.labels:type_name -> discretion.v1.Label
 	22, // 20: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
 	3,  // 21: discretion.v1.Item.kind:type_name -> discretion.v1.ItemKind
@@ -4488,7 +4828,7 @@ var file_discretion_v1_policy_proto_depIdxs = []int32{
 	9,  // 27: discretion.v1.Purpose.legal_basis:type_name -> discretion.v1.LegalBasis
 	10, // 28: discretion.v1.Purpose.use:type_name -> discretion.v1.Use
 	0,  // 29: discretion.v1.CheckRequest.action:type_name -> discretion.v1.Action
-	57, // 30: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
+	62, // 30: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
 	18, // 31: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
 	20, // 32: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
 	24, // 33: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
@@ -4497,11 +4837,11 @@ var file_discretion_v1_policy_proto_depIdxs = []int32{
 	4,  // 36: discretion.v1.CheckRequest.format:type_name -> discretion.v1.Format
 	5,  // 37: discretion.v1.CheckRequest.derived:type_name -> discretion.v1.Derivation
 	29, // 38: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
-	58, // 39: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
+	63, // 39: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
 	12, // 40: discretion.v1.CheckRequest.span_unit:type_name -> discretion.v1.SpanUnit
-	54, // 41: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
+	58, // 41: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
 	32, // 42: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
-	57, // 43: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
+	62, // 43: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
 	14, // 44: discretion.v1.Finding.effect:type_name -> discretion.v1.Effect
 	13, // 45: discretion.v1.ItemResult.outcome:type_name -> discretion.v1.ItemOutcome
 	1,  // 46: discretion.v1.ItemResult.decision:type_name -> discretion.v1.Decision
@@ -4511,50 +4851,60 @@ var file_discretion_v1_policy_proto_depIdxs = []int32{
 	33, // 50: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
 	30, // 51: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
 	35, // 52: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
-	57, // 53: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
-	57, // 54: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
+	62, // 53: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
+	62, // 54: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
 	39, // 55: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
 	40, // 56: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
-	57, // 57: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
-	57, // 58: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
+	62, // 57: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
+	62, // 58: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
 	44, // 59: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
-	57, // 60: discretion.v1.GetInteractionPolicyRequest.requested_at:type_name -> google.protobuf.Timestamp
+	62, // 60: discretion.v1.GetInteractionPolicyRequest.requested_at:type_name -> google.protobuf.Timestamp
 	20, // 61: discretion.v1.GetInteractionPolicyRequest.group:type_name -> discretion.v1.Group
 	24, // 62: discretion.v1.GetInteractionPolicyRequest.item:type_name -> discretion.v1.Item
 	46, // 63: discretion.v1.GetInteractionPolicyRequest.quoter:type_name -> discretion.v1.Quoter
-	55, // 64: discretion.v1.GetInteractionPolicyRequest.request_context:type_name -> discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
+	59, // 64: discretion.v1.GetInteractionPolicyRequest.request_context:type_name -> discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
 	15, // 65: discretion.v1.GetInteractionPolicyResponse.approval:type_name -> discretion.v1.QuoteApproval
-	57, // 66: discretion.v1.GetInteractionPolicyResponse.ask_again_at:type_name -> google.protobuf.Timestamp
+	62, // 66: discretion.v1.GetInteractionPolicyResponse.ask_again_at:type_name -> google.protobuf.Timestamp
 	35, // 67: discretion.v1.GetInteractionPolicyResponse.quote:type_name -> discretion.v1.CheckResponse
 	35, // 68: discretion.v1.GetInteractionPolicyResponse.text_share:type_name -> discretion.v1.CheckResponse
 	48, // 69: discretion.v1.GetInteractionPolicyResponse.can_quote:type_name -> discretion.v1.QuotePolicyLists
-	58, // 70: discretion.v1.GetInteractionPolicyResponse.postgate:type_name -> google.protobuf.Struct
-	57, // 71: discretion.v1.AnswerQuoteRequestRequest.requested_at:type_name -> google.protobuf.Timestamp
+	63, // 70: discretion.v1.GetInteractionPolicyResponse.postgate:type_name -> google.protobuf.Struct
+	62, // 71: discretion.v1.AnswerQuoteRequestRequest.requested_at:type_name -> google.protobuf.Timestamp
 	20, // 72: discretion.v1.AnswerQuoteRequestRequest.group:type_name -> discretion.v1.Group
 	24, // 73: discretion.v1.AnswerQuoteRequestRequest.item:type_name -> discretion.v1.Item
-	58, // 74: discretion.v1.AnswerQuoteRequestRequest.activity:type_name -> google.protobuf.Struct
-	56, // 75: discretion.v1.AnswerQuoteRequestRequest.request_context:type_name -> discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
+	63, // 74: discretion.v1.AnswerQuoteRequestRequest.activity:type_name -> google.protobuf.Struct
+	60, // 75: discretion.v1.AnswerQuoteRequestRequest.request_context:type_name -> discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
 	16, // 76: discretion.v1.AnswerQuoteRequestResponse.answer:type_name -> discretion.v1.QuoteAnswer
-	58, // 77: discretion.v1.AnswerQuoteRequestResponse.activity:type_name -> google.protobuf.Struct
+	63, // 77: discretion.v1.AnswerQuoteRequestResponse.activity:type_name -> google.protobuf.Struct
 	35, // 78: discretion.v1.AnswerQuoteRequestResponse.quote:type_name -> discretion.v1.CheckResponse
-	57, // 79: discretion.v1.AnswerQuoteRequestResponse.ask_again_at:type_name -> google.protobuf.Timestamp
-	30, // 80: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
-	36, // 81: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
-	38, // 82: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
-	42, // 83: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
-	45, // 84: discretion.v1.PolicyService.GetInteractionPolicy:input_type -> discretion.v1.GetInteractionPolicyRequest
-	49, // 85: discretion.v1.PolicyService.AnswerQuoteRequest:input_type -> discretion.v1.AnswerQuoteRequestRequest
-	35, // 86: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
-	37, // 87: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
-	41, // 88: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
-	43, // 89: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
-	47, // 90: discretion.v1.PolicyService.GetInteractionPolicy:output_type -> discretion.v1.GetInteractionPolicyResponse
-	50, // 91: discretion.v1.PolicyService.AnswerQuoteRequest:output_type -> discretion.v1.AnswerQuoteRequestResponse
-	86, // [86:92] is the sub-list for method output_type
-	80, // [80:86] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	62, // 79: discretion.v1.AnswerQuoteRequestResponse.ask_again_at:type_name -> google.protobuf.Timestamp
+	62, // 80: discretion.v1.RecheckQuotesRequest.requested_at:type_name -> google.protobuf.Timestamp
+	20, // 81: discretion.v1.RecheckQuotesRequest.group:type_name -> discretion.v1.Group
+	24, // 82: discretion.v1.RecheckQuotesRequest.item:type_name -> discretion.v1.Item
+	52, // 83: discretion.v1.RecheckQuotesRequest.quotes:type_name -> discretion.v1.IssuedQuote
+	61, // 84: discretion.v1.RecheckQuotesRequest.request_context:type_name -> discretion.v1.RecheckQuotesRequest.RequestContextEntry
+	63, // 85: discretion.v1.DetachedQuote.delete:type_name -> google.protobuf.Struct
+	53, // 86: discretion.v1.RecheckQuotesResponse.detach:type_name -> discretion.v1.DetachedQuote
+	63, // 87: discretion.v1.RecheckQuotesResponse.postgate:type_name -> google.protobuf.Struct
+	30, // 88: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
+	36, // 89: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
+	38, // 90: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
+	42, // 91: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
+	45, // 92: discretion.v1.PolicyService.GetInteractionPolicy:input_type -> discretion.v1.GetInteractionPolicyRequest
+	49, // 93: discretion.v1.PolicyService.AnswerQuoteRequest:input_type -> discretion.v1.AnswerQuoteRequestRequest
+	51, // 94: discretion.v1.PolicyService.RecheckQuotes:input_type -> discretion.v1.RecheckQuotesRequest
+	35, // 95: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
+	37, // 96: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
+	41, // 97: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
+	43, // 98: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
+	47, // 99: discretion.v1.PolicyService.GetInteractionPolicy:output_type -> discretion.v1.GetInteractionPolicyResponse
+	50, // 100: discretion.v1.PolicyService.AnswerQuoteRequest:output_type -> discretion.v1.AnswerQuoteRequestResponse
+	54, // 101: discretion.v1.PolicyService.RecheckQuotes:output_type -> discretion.v1.RecheckQuotesResponse
+	95, // [95:102] is the sub-list for method output_type
+	88, // [88:95] is the sub-list for method input_type
+	88, // [88:88] is the sub-list for extension type_name
+	88, // [88:88] is the sub-list for extension extendee
+	0,  // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_discretion_v1_policy_proto_init() }
@@ -4569,7 +4919,7 @@ func file_discretion_v1_policy_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_discretion_v1_policy_proto_rawDesc), len(file_discretion_v1_policy_proto_rawDesc)),
 			NumEnums:      17,
-			NumMessages:   40,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

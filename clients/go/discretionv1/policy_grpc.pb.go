@@ -33,6 +33,7 @@ const (
 	PolicyService_GetPolicyStatus_FullMethodName      = "/discretion.v1.PolicyService/GetPolicyStatus"
 	PolicyService_GetInteractionPolicy_FullMethodName = "/discretion.v1.PolicyService/GetInteractionPolicy"
 	PolicyService_AnswerQuoteRequest_FullMethodName   = "/discretion.v1.PolicyService/AnswerQuoteRequest"
+	PolicyService_RecheckQuotes_FullMethodName        = "/discretion.v1.PolicyService/RecheckQuotes"
 )
 
 // PolicyServiceClient is the client API for PolicyService service.
@@ -88,6 +89,12 @@ type PolicyServiceClient interface {
 	// rejected; one about another post than `item.link` is INVALID_ARGUMENT
 	// naming `activity.object`. Otherwise as GetInteractionPolicy.
 	AnswerQuoteRequest(ctx context.Context, in *AnswerQuoteRequestRequest, opts ...grpc.CallOption) (*AnswerQuoteRequestResponse, error)
+	// RecheckQuotes says which of the quotes a platform authorized must be
+	// detached now: each one that rests on a consent (by its id) the item no
+	// longer holds in force. The service keeps nothing, so the caller sends
+	// what it issued; what rests on no consent stands (a policy change acts
+	// forward only, as the platforms do). Otherwise as GetInteractionPolicy.
+	RecheckQuotes(ctx context.Context, in *RecheckQuotesRequest, opts ...grpc.CallOption) (*RecheckQuotesResponse, error)
 }
 
 type policyServiceClient struct {
@@ -158,6 +165,16 @@ func (c *policyServiceClient) AnswerQuoteRequest(ctx context.Context, in *Answer
 	return out, nil
 }
 
+func (c *policyServiceClient) RecheckQuotes(ctx context.Context, in *RecheckQuotesRequest, opts ...grpc.CallOption) (*RecheckQuotesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecheckQuotesResponse)
+	err := c.cc.Invoke(ctx, PolicyService_RecheckQuotes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PolicyServiceServer is the server API for PolicyService service.
 // All implementations must embed UnimplementedPolicyServiceServer
 // for forward compatibility.
@@ -211,6 +228,12 @@ type PolicyServiceServer interface {
 	// rejected; one about another post than `item.link` is INVALID_ARGUMENT
 	// naming `activity.object`. Otherwise as GetInteractionPolicy.
 	AnswerQuoteRequest(context.Context, *AnswerQuoteRequestRequest) (*AnswerQuoteRequestResponse, error)
+	// RecheckQuotes says which of the quotes a platform authorized must be
+	// detached now: each one that rests on a consent (by its id) the item no
+	// longer holds in force. The service keeps nothing, so the caller sends
+	// what it issued; what rests on no consent stands (a policy change acts
+	// forward only, as the platforms do). Otherwise as GetInteractionPolicy.
+	RecheckQuotes(context.Context, *RecheckQuotesRequest) (*RecheckQuotesResponse, error)
 	mustEmbedUnimplementedPolicyServiceServer()
 }
 
@@ -238,6 +261,9 @@ func (UnimplementedPolicyServiceServer) GetInteractionPolicy(context.Context, *G
 }
 func (UnimplementedPolicyServiceServer) AnswerQuoteRequest(context.Context, *AnswerQuoteRequestRequest) (*AnswerQuoteRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AnswerQuoteRequest not implemented")
+}
+func (UnimplementedPolicyServiceServer) RecheckQuotes(context.Context, *RecheckQuotesRequest) (*RecheckQuotesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecheckQuotes not implemented")
 }
 func (UnimplementedPolicyServiceServer) mustEmbedUnimplementedPolicyServiceServer() {}
 func (UnimplementedPolicyServiceServer) testEmbeddedByValue()                       {}
@@ -368,6 +394,24 @@ func _PolicyService_AnswerQuoteRequest_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PolicyService_RecheckQuotes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecheckQuotesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PolicyServiceServer).RecheckQuotes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PolicyService_RecheckQuotes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PolicyServiceServer).RecheckQuotes(ctx, req.(*RecheckQuotesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PolicyService_ServiceDesc is the grpc.ServiceDesc for PolicyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -398,6 +442,10 @@ var PolicyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AnswerQuoteRequest",
 			Handler:    _PolicyService_AnswerQuoteRequest_Handler,
+		},
+		{
+			MethodName: "RecheckQuotes",
+			Handler:    _PolicyService_RecheckQuotes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

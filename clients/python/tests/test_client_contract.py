@@ -215,7 +215,7 @@ def full_request() -> dc.CheckRequest:
                 posted_at=T1,
                 retracted_at=T2,
                 labels=[dc.Label("tlp", "amber+strict", set_by="admin", set_at=T1, params={"descriptor": "an analyst"})],
-                consents=[dc.Consent("p2", "attribution", recipients=["r1"], granted_at=T1, withdrawn_at=T2)],
+                consents=[dc.Consent("p2", "attribution", recipients=["r1"], granted_at=T1, withdrawn_at=T2, id="c1")],
                 text="the words",
                 kind="attendee_list",
                 listed_people=[_person(3)],
@@ -286,7 +286,8 @@ def full_request_pb() -> pb.CheckRequest:
                 ],
                 consents=[
                     pb.Consent(
-                        by="p2", scope="attribution", recipients=["r1"], granted_at=_ts(T1), withdrawn_at=_ts(T2)
+                        by="p2", scope="attribution", recipients=["r1"], granted_at=_ts(T1), withdrawn_at=_ts(T2),
+                        id="c1",
                     )
                 ],
                 text="the words",
@@ -934,13 +935,14 @@ def test_the_two_clients_are_twins() -> None:
         "is_allowed",
         "get_interaction_policy",
         "answer_quote_request",
+        "recheck_quotes",
         "list_agreements",
         "close",
     }
     for name in sync:
         assert str(sync[name]).replace("AsyncClient", "Client") == str(asynchronous[name]), name
     for name in ("check", "check_batch", "is_allowed", "get_interaction_policy", "answer_quote_request",
-                 "list_agreements", "close"):
+                 "recheck_quotes", "list_agreements", "close"):
         assert inspect.iscoroutinefunction(getattr(dc.AsyncClient, name)), name
     assert hasattr(dc.Client, "__enter__") and hasattr(dc.AsyncClient, "__aenter__")
 
@@ -970,6 +972,9 @@ PUBLIC = {
     "Session",
     "InteractionPolicy",
     "QuoteRequestAnswer",
+    "QuoteRecheck",
+    "DetachedQuote",
+    "IssuedQuote",
     "AgreementInfo",
     "AgreementVersion",
     "Decision",

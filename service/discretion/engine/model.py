@@ -165,6 +165,7 @@ class Consent:
     recipients: tuple[str, ...] = ()
     granted_at: Instant | None = None
     withdrawn_at: Instant | None = None
+    id: str = ""  # the platform's, to name what rests on the consent; never read by a rule
 
 
 @dataclass(slots=True)

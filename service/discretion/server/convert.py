@@ -36,7 +36,7 @@ from ..engine.instants import FIRST_INSTANT, LAST_INSTANT, SECOND, to_iso
 from ..engine.validate import (check_actor, check_destination, check_group, check_items, label_map, label_value,
                                label_word)
 from ..errors import Diagnostic, FieldViolation, RequestInvalid
-from ..social.quote_requests import ACCEPT, PENDING, REJECT, QuoteAnswer, uri
+from ..social.quote_requests import ACCEPT, PENDING, REJECT, Detached, IssuedQuote, QuoteAnswer, uri
 from ..social.quotes import (AUTOMATIC, MANUAL, NOBODY, QuotePolicy, can_quote, current_user, postgate,
                              quote_approval_policy)
 from ._gen.discretion.v1 import policy_pb2 as pb
@@ -454,6 +454,7 @@ def _consent(consent: pb.Consent, where: str, problems: list[FieldViolation]) ->
         _strings(consent.recipients),  # recipients
         _instant(consent, "granted_at", where, problems),  # granted_at
         _instant(consent, "withdrawn_at", where, problems),  # withdrawn_at
+        consent.id,  # id
     )
 
 
@@ -616,7 +617,7 @@ def _item_to_proto(item: model.Item) -> pb.Item:
         _set_instant(message.labels.add(scheme=label.scheme, value=label.value, set_by=label.set_by,
                                         params=label.params), "set_at", label.set_at)
     for consent in item.consents:
-        added = message.consents.add(by=consent.by, scope=consent.scope, recipients=consent.recipients)
+        added = message.consents.add(by=consent.by, scope=consent.scope, recipients=consent.recipients, id=consent.id)
         _set_instant(added, "granted_at", consent.granted_at)
         _set_instant(added, "withdrawn_at", consent.withdrawn_at)
     if item.session != _NO_SESSION:
@@ -835,4 +836,42 @@ def quote_answer_to_proto(answered: QuoteAnswer) -> pb.AnswerQuoteRequestRespons
         response.quote.CopyFrom(response_to_proto(answered.decision, explain=False))
     if answered.quotes is not None and answered.quotes.ask_again_at is not None:
         response.ask_again_at.CopyFrom(_timestamp(answered.quotes.ask_again_at))
+    return response
+
+
+MAX_ISSUED_QUOTES = 1000
+
+
+def recheck_fields(message: pb.RecheckQuotesRequest) -> list[FieldViolation]:
+    """What a recheck cannot be answered without: the author's actor, and an id for every quote sent."""
+    problems = [] if uri(message.author_uri) else [
+        FieldViolation("author_uri", "required: the quoted author's ActivityPub actor, an http(s) URI with a host")]
+    if len(message.quotes) > MAX_ISSUED_QUOTES:
+        problems.append(FieldViolation("quotes", f"at most {MAX_ISSUED_QUOTES} quotes a call, got "
+                                                 f"{len(message.quotes)}: send them in parts"))
+        return problems
+    for index, quote in enumerate(message.quotes):
+        for name in ("authorization_id", "consent_id", "embedding_uri"):
+            value = getattr(quote, name)
+            if len(value) > 2048 or any(not c.isprintable() for c in value):
+                problems.append(FieldViolation(f"quotes[{index}].{name}",
+                                               "at most 2,048 printable characters"))
+        if not quote.authorization_id:
+            problems.append(FieldViolation(f"quotes[{index}].authorization_id", "required: the quote's id"))
+    return problems
+
+
+def issued_quotes(message: pb.RecheckQuotesRequest) -> list[IssuedQuote]:
+    return [IssuedQuote(q.authorization_id, q.consent_id, q.embedding_uri) for q in message.quotes]
+
+
+def recheck_to_proto(detached: list[Detached], gate: dict[str, Any] | None) -> pb.RecheckQuotesResponse:
+    response = pb.RecheckQuotesResponse()
+    for one in detached:
+        added = response.detach.add(authorization_id=one.quote.authorization_id, consent_id=one.quote.consent_id,
+                                    reason=one.why)
+        if one.delete is not None:
+            added.delete.update(one.delete)
+    if gate is not None:
+        response.postgate.update(gate)
     return response

@@ -132,13 +132,17 @@ def policy_routes(servicer: PolicyServicer, max_bytes: int) -> dict[tuple[str, s
         request = within(json_message(pb.GetInteractionPolicyRequest, body).SerializeToString(), max_bytes)
         return as_json(servicer.GetInteractionPolicy(request, call))
 
+    def recheck_quotes(body: bytes, call: PlainCall) -> dict:
+        request = within(json_message(pb.RecheckQuotesRequest, body).SerializeToString(), max_bytes)
+        return as_json(servicer.RecheckQuotes(request, call))
+
     def quote_request(body: bytes, call: PlainCall) -> dict:
         request = within(json_message(pb.AnswerQuoteRequestRequest, body).SerializeToString(), max_bytes)
         return as_json(servicer.AnswerQuoteRequest(request, call))
 
     return {("POST", "/v1/check"): check, ("POST", "/v1/check-batch"): check_batch,
             ("GET", "/v1/agreements"): agreements, ("POST", "/v1/interaction-policy"): interaction_policy,
-            ("POST", "/v1/quote-request"): quote_request}
+            ("POST", "/v1/quote-request"): quote_request, ("POST", "/v1/recheck-quotes"): recheck_quotes}
 
 
 class _Server(ThreadingHTTPServer):

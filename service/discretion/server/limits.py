@@ -302,7 +302,7 @@ def _gather(r: Request) -> tuple[list[str], list[str], list[int], list[int]]:
                 ids.extend(label.params)
                 names.extend(label.params.values())
         for consent in item.consents:
-            ids.extend((consent.by, consent.scope))
+            ids.extend((consent.by, consent.scope, consent.id))
             if consent.recipients:
                 crowds.append(len(consent.recipients))
                 ids.extend(consent.recipients)

@@ -37,7 +37,7 @@ from ..engine import decide
 from ..engine.compiled import CompiledPolicy
 from ..engine.instants import SECOND
 from ..social import quote_requests
-from ..social.quotes import Quoter, native_quote, quote_policy
+from ..social.quotes import POSTGATE_MAX_DETACHED, Quoter, native_quote, postgate, quote_policy
 from . import convert, limits, tracing
 from .convert import FieldViolation, RequestInvalid
 from ._gen.discretion.v1 import policy_pb2
@@ -297,6 +297,24 @@ class PolicyServicer:
             response.quote.decision_id = response.decision_id
         return response
 
+    @translate_errors
+    def RecheckQuotes(self, data: bytes, context: grpc.ServicerContext) -> policy_pb2.RecheckQuotesResponse:
+        """The authorized quotes whose consent is gone (social.quote_requests.to_detach)."""
+
+        def answer(policy: CompiledPolicy, asked: Any, facts: Any) -> tuple[Any, Any, Any]:
+            group, (item,), at = facts.group, facts.items, facts.requested_at
+            detached = quote_requests.to_detach(item, convert.issued_quotes(asked), at=at, author_uri=asked.author_uri)
+            embeddings = tuple(dict.fromkeys(d.quote.embedding_uri for d in detached if d.quote.embedding_uri))
+            if len(embeddings) > POSTGATE_MAX_DETACHED:
+                raise RequestInvalid([FieldViolation("quotes", f"{len(embeddings)} embeddings to detach; a postgate "
+                                                               f"holds at most {POSTGATE_MAX_DETACHED}")])
+            quotes = quote_policy(policy, group, item, at=at)
+            gate = postgate(quotes, asked.post_uri, at, embeddings) if asked.post_uri else None
+            return convert.recheck_to_proto(detached, gate), quotes.decision, native_quote(group, item, Quoter(), at)
+
+        return self._quote_question(data, context, policy_pb2.RecheckQuotesRequest, answer, "RecheckQuotes",
+                                    convert.recheck_fields)
+
     def _quote_question(self, data: bytes, context: grpc.ServicerContext, message: type[Message],
                         answer: Callable[[CompiledPolicy, Any, Any], tuple[Any, Any, Any]], method: str,
                         required: Callable[[Any], list[FieldViolation]] = lambda asked: []) -> Any:
@@ -357,7 +375,8 @@ def add_to_server(servicer: PolicyServicer, server: grpc.Server) -> None:
                                ("ListAgreements", policy_pb2.ListAgreementsResponse),
                                ("GetPolicyStatus", policy_pb2.GetPolicyStatusResponse),
                                ("GetInteractionPolicy", policy_pb2.GetInteractionPolicyResponse),
-                               ("AnswerQuoteRequest", policy_pb2.AnswerQuoteRequestResponse))
+                               ("AnswerQuoteRequest", policy_pb2.AnswerQuoteRequestResponse),
+                               ("RecheckQuotes", policy_pb2.RecheckQuotesResponse))
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
     server.add_registered_method_handlers(SERVICE, handlers)

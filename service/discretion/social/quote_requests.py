@@ -30,7 +30,7 @@ import hashlib
 import json
 from urllib.parse import urlsplit
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..engine.compiled import CompiledPolicy
 from ..engine.model import Decision, Group, Instant, Item
@@ -164,3 +164,57 @@ def _reject(asked: str, actor: str, author_uri: str, base: str) -> dict[str, Any
     if actor:
         rejected["to"] = [actor]
     return rejected
+
+
+# ---- revocation ------------------------------------------------------------------------------------------
+#
+# The service keeps nothing: the platform sends the quotes it authorized, each with the id of the consent it
+# rests on, and gets back those to detach now. A quote rests on a consent while every record of that id is in
+# force (granted by now, not withdrawn by now); one whose consent is gone from the item is detached too. A
+# quote that rests on no consent stands: a change of terms acts forward only, as both platforms do (past
+# shares stand, nothing is shown anew, domain notes §4.4), while a withdrawn consent takes back what it gave.
+
+
+@dataclass(frozen=True)
+class IssuedQuote:
+    authorization_id: str  # the QuoteAuthorization's id (or, for Bluesky alone, the embedding post's at-uri)
+    consent_id: str = ""  # the consent it rests on; "" for a quote anyone could make
+    embedding_uri: str = ""  # the at-uri of a Bluesky post embedding the quoted one
+
+
+@dataclass(frozen=True)
+class Detached:
+    quote: IssuedQuote
+    why: str
+    delete: dict[str, Any] | None  # the ActivityPub Delete of the QuoteAuthorization; None for Bluesky alone
+
+
+def to_detach(item: Item, issued: Sequence[IssuedQuote], *, at: Instant, author_uri: str) -> list[Detached]:
+    """The quotes of `issued`, in order and each once, whose consent `item` no longer holds in force at `at`."""
+    detached, seen = [], set()
+    for quote in issued:
+        if not quote.consent_id or quote.authorization_id in seen:
+            continue
+        why = _consent_gone(item, quote.consent_id, at)
+        if why:
+            seen.add(quote.authorization_id)
+            detached.append(Detached(quote, why, _delete(quote, author_uri)))
+    return detached
+
+
+def _consent_gone(item: Item, consent_id: str, at: Instant) -> str:
+    records = [c for c in item.consents if c.id == consent_id]
+    if not records:
+        return f"the consent `{consent_id}` it rests on is no longer on record"
+    if any(c.withdrawn_at is not None and c.withdrawn_at <= at for c in records):
+        return f"the consent `{consent_id}` it rests on was withdrawn"
+    if any(c.granted_at is not None and c.granted_at > at for c in records):
+        return f"the consent `{consent_id}` it rests on is not given yet"
+    return ""
+
+
+def _delete(quote: IssuedQuote, author_uri: str) -> dict[str, Any] | None:
+    if not uri(quote.authorization_id):
+        return None
+    return {"@context": CONTEXT, "type": "Delete", "id": f"{quote.authorization_id}/delete", "actor": author_uri,
+            "object": quote.authorization_id}

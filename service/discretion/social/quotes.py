@@ -50,6 +50,7 @@ _PASSED_ON_BY = "quote-request"
 
 ACTIVITY_STREAMS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 POSTGATE = "app.bsky.feed.postgate"
+POSTGATE_MAX_DETACHED = 50  # the lexicon's bound on `detachedEmbeddingUris`
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from ._channel import Metadata, RoundRobin, Settings, TlsCredentials, channel_op
 from ._errors import from_rpc_error
 from ._gen.discretion.v1 import policy_pb2 as pb
 from ._gen.discretion.v1.policy_pb2_grpc import PolicyServiceStub
-from ._model import (AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, QuoteRequestAnswer,
-                     Quoter)
+from ._model import (AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, IssuedQuote, Item,
+                     QuoteRecheck, QuoteRequestAnswer, Quoter)
 
 
 class AsyncClient:
@@ -83,6 +83,15 @@ class AsyncClient:
                                                  quoter_is_member, requested_at, request_context or {})
         return _convert.quote_request_answer(await self._call("AnswerQuoteRequest", message, timeout, request_id),
                                              item)
+
+    async def recheck_quotes(self, group: Group, item: Item, quotes: Iterable[IssuedQuote], *, author_uri: str,
+                             post_uri: str = "", requested_at: _dt.datetime | None = None,
+                             request_context: Mapping[str, str] | None = None, timeout: float | None = None,
+                             request_id: str | None = None) -> QuoteRecheck:
+        """As Client.recheck_quotes."""
+        message = _convert.recheck_request(group, item, quotes, author_uri, post_uri, requested_at,
+                                           request_context or {})
+        return _convert.quote_recheck(await self._call("RecheckQuotes", message, timeout, request_id), message)
 
     async def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement the server has loaded."""

@@ -159,6 +159,7 @@ def _fill_label(message: pb.Label, label: m.Label) -> None:
 def _fill_consent(message: pb.Consent, consent: m.Consent) -> None:
     message.by = consent.by
     message.scope = consent.scope
+    message.id = consent.id
     message.recipients.extend(consent.recipients)
     _set_time(message, "granted_at", consent.granted_at)
     _set_time(message, "withdrawn_at", consent.withdrawn_at)
@@ -511,3 +512,30 @@ def quote_request_answer(message: pb.AnswerQuoteRequestResponse, item: m.Item) -
         consent_scope=message.consent_scope, reason=message.reason,
         quote=decision(message.quote, asked) if message.HasField("quote") else None,
         ask_again_at=_datetime(message, "ask_again_at"), decision_id=message.decision_id)
+
+
+def recheck_request(group: m.Group, item: m.Item, quotes: Iterable[m.IssuedQuote], author_uri: str, post_uri: str,
+                    requested_at: _dt.datetime | None, request_context: Mapping[str, str]) -> pb.RecheckQuotesRequest:
+    message = pb.RecheckQuotesRequest(author_uri=author_uri, post_uri=post_uri)
+    _fill_group(message.group, group)
+    _fill_item(message.item, item)
+    for quote in quotes:
+        message.quotes.add(authorization_id=quote.authorization_id, consent_id=quote.consent_id,
+                           embedding_uri=quote.embedding_uri)
+    _set_time(message, "requested_at", requested_at)
+    message.request_context.update(request_context)
+    return message
+
+
+def quote_recheck(message: pb.RecheckQuotesResponse, asked: pb.RecheckQuotesRequest) -> m.QuoteRecheck:
+    """The answer; UnexpectedAnswerError for a quote to detach that was not sent, or one named twice."""
+    sent = {q.authorization_id for q in asked.quotes}
+    named = [d.authorization_id for d in message.detach]
+    if not set(named) <= sent or len(named) != len(set(named)):
+        raise UnexpectedAnswerError("quotes to detach that were not sent, or named twice")
+    return m.QuoteRecheck(
+        detach=tuple(m.DetachedQuote(d.authorization_id, d.consent_id, d.reason,
+                                     _plain_struct(d.delete) if d.HasField("delete") else None)
+                     for d in message.detach),
+        postgate=_plain_struct(message.postgate) if message.HasField("postgate") else None,
+        decision_id=message.decision_id)

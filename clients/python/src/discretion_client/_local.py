@@ -26,8 +26,8 @@ import grpc
 from . import _convert
 from ._errors import DiscretionError, field_violations, from_status
 from ._gen.discretion.v1 import policy_pb2 as pb
-from ._model import (AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, Item, QuoteRequestAnswer,
-                     Quoter)
+from ._model import (AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, IssuedQuote, Item,
+                     QuoteRecheck, QuoteRequestAnswer, Quoter)
 
 __all__ = ["LocalEngine"]
 
@@ -109,6 +109,17 @@ class LocalEngine:
         self._at(message)
         response = self._call("AnswerQuoteRequest", message, pb.AnswerQuoteRequestResponse, request_id)
         return _convert.quote_request_answer(response, item)
+
+    def recheck_quotes(self, group: Group, item: Item, quotes: Iterable[IssuedQuote], *, author_uri: str,
+                       post_uri: str = "", requested_at: _dt.datetime | None = None,
+                       request_context: Mapping[str, str] | None = None, timeout: float | None = None,
+                       request_id: str | None = None) -> QuoteRecheck:
+        """The quotes to detach now, as Client.recheck_quotes."""
+        message = _convert.recheck_request(group, item, quotes, author_uri, post_uri, requested_at,
+                                           request_context or {})
+        self._at(message)
+        return _convert.quote_recheck(self._call("RecheckQuotes", message, pb.RecheckQuotesResponse, request_id),
+                                      message)
 
     def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement loaded."""

@@ -298,6 +298,8 @@ class Consent:
     recipients: Iterable[str] = ()
     granted_at: _dt.datetime | None = None
     withdrawn_at: _dt.datetime | None = None
+    # Your id for the consent, to name the quotes that rest on it (recheck_quotes); never read by a rule.
+    id: str = ""
 
     def __post_init__(self) -> None:
         _freeze_many(self, "recipients", str)
@@ -616,4 +618,34 @@ class QuoteRequestAnswer:
     reason: str
     quote: Decision | None
     ask_again_at: _dt.datetime | None = None
+    decision_id: str = ""
+
+
+@dataclass(frozen=True)
+class IssuedQuote:
+    """A quote you authorized: its QuoteAuthorization's id (or, for Bluesky alone, the embedding post's at-uri), the
+    id of the consent it rests on ("" for a quote anyone could make) and the at-uri of a Bluesky post embedding the
+    quoted one, if any."""
+
+    authorization_id: str
+    consent_id: str = ""
+    embedding_uri: str = ""
+
+
+@dataclass(frozen=True)
+class DetachedQuote:
+    """A quote to detach now, why, and the ActivityPub `Delete` of its authorization (None for Bluesky alone)."""
+
+    authorization_id: str
+    consent_id: str
+    reason: str
+    delete: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class QuoteRecheck:
+    """The quotes to detach, and a Bluesky postgate detaching their embeddings (None without a post_uri)."""
+
+    detach: tuple[DetachedQuote, ...]
+    postgate: Mapping[str, Any] | None
     decision_id: str = ""

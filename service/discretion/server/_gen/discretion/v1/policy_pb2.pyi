@@ -334,18 +334,20 @@ class Label(_message.Message):
     def __init__(self, scheme: _Optional[str] = ..., value: _Optional[str] = ..., set_by: _Optional[str] = ..., set_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., params: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Consent(_message.Message):
-    __slots__ = ("by", "scope", "recipients", "granted_at", "withdrawn_at")
+    __slots__ = ("by", "scope", "recipients", "granted_at", "withdrawn_at", "id")
     BY_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     RECIPIENTS_FIELD_NUMBER: _ClassVar[int]
     GRANTED_AT_FIELD_NUMBER: _ClassVar[int]
     WITHDRAWN_AT_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     by: str
     scope: str
     recipients: _containers.RepeatedScalarFieldContainer[str]
     granted_at: _timestamp_pb2.Timestamp
     withdrawn_at: _timestamp_pb2.Timestamp
-    def __init__(self, by: _Optional[str] = ..., scope: _Optional[str] = ..., recipients: _Optional[_Iterable[str]] = ..., granted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    id: str
+    def __init__(self, by: _Optional[str] = ..., scope: _Optional[str] = ..., recipients: _Optional[_Iterable[str]] = ..., granted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class Session(_message.Message):
     __slots__ = ("id", "segment", "speaker_count")
@@ -777,3 +779,60 @@ class AnswerQuoteRequestResponse(_message.Message):
     decision_id: str
     ask_again_at: _timestamp_pb2.Timestamp
     def __init__(self, answer: _Optional[_Union[QuoteAnswer, str]] = ..., activity: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., consent_scope: _Optional[str] = ..., reason: _Optional[str] = ..., quote: _Optional[_Union[CheckResponse, _Mapping]] = ..., decision_id: _Optional[str] = ..., ask_again_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecheckQuotesRequest(_message.Message):
+    __slots__ = ("requested_at", "group", "item", "quotes", "author_uri", "post_uri", "request_context")
+    class RequestContextEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    QUOTES_FIELD_NUMBER: _ClassVar[int]
+    AUTHOR_URI_FIELD_NUMBER: _ClassVar[int]
+    POST_URI_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    requested_at: _timestamp_pb2.Timestamp
+    group: Group
+    item: Item
+    quotes: _containers.RepeatedCompositeFieldContainer[IssuedQuote]
+    author_uri: str
+    post_uri: str
+    request_context: _containers.ScalarMap[str, str]
+    def __init__(self, requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group: _Optional[_Union[Group, _Mapping]] = ..., item: _Optional[_Union[Item, _Mapping]] = ..., quotes: _Optional[_Iterable[_Union[IssuedQuote, _Mapping]]] = ..., author_uri: _Optional[str] = ..., post_uri: _Optional[str] = ..., request_context: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class IssuedQuote(_message.Message):
+    __slots__ = ("authorization_id", "consent_id", "embedding_uri")
+    AUTHORIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_URI_FIELD_NUMBER: _ClassVar[int]
+    authorization_id: str
+    consent_id: str
+    embedding_uri: str
+    def __init__(self, authorization_id: _Optional[str] = ..., consent_id: _Optional[str] = ..., embedding_uri: _Optional[str] = ...) -> None: ...
+
+class DetachedQuote(_message.Message):
+    __slots__ = ("authorization_id", "consent_id", "reason", "delete")
+    AUTHORIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DELETE_FIELD_NUMBER: _ClassVar[int]
+    authorization_id: str
+    consent_id: str
+    reason: str
+    delete: _struct_pb2.Struct
+    def __init__(self, authorization_id: _Optional[str] = ..., consent_id: _Optional[str] = ..., reason: _Optional[str] = ..., delete: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class RecheckQuotesResponse(_message.Message):
+    __slots__ = ("detach", "postgate", "decision_id")
+    DETACH_FIELD_NUMBER: _ClassVar[int]
+    POSTGATE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    detach: _containers.RepeatedCompositeFieldContainer[DetachedQuote]
+    postgate: _struct_pb2.Struct
+    decision_id: str
+    def __init__(self, detach: _Optional[_Iterable[_Union[DetachedQuote, _Mapping]]] = ..., postgate: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., decision_id: _Optional[str] = ...) -> None: ...

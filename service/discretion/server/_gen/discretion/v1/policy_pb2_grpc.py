@@ -80,6 +80,11 @@ class PolicyServiceStub:
                 request_serializer=discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestRequest.SerializeToString,
                 response_deserializer=discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestResponse.FromString,
                 _registered_method=True)
+        self.RecheckQuotes = channel.unary_unary(
+                '/discretion.v1.PolicyService/RecheckQuotes',
+                request_serializer=discretion_dot_v1_dot_policy__pb2.RecheckQuotesRequest.SerializeToString,
+                response_deserializer=discretion_dot_v1_dot_policy__pb2.RecheckQuotesResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -163,6 +168,17 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecheckQuotes(self, request, context):
+        """RecheckQuotes says which of the quotes a platform authorized must be
+        detached now: each one that rests on a consent (by its id) the item no
+        longer holds in force. The service keeps nothing, so the caller sends
+        what it issued; what rests on no consent stands (a policy change acts
+        forward only, as the platforms do). Otherwise as GetInteractionPolicy.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -195,6 +211,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.AnswerQuoteRequest,
                     request_deserializer=discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestRequest.FromString,
                     response_serializer=discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestResponse.SerializeToString,
+            ),
+            'RecheckQuotes': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecheckQuotes,
+                    request_deserializer=discretion_dot_v1_dot_policy__pb2.RecheckQuotesRequest.FromString,
+                    response_serializer=discretion_dot_v1_dot_policy__pb2.RecheckQuotesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -375,6 +396,33 @@ class PolicyService:
             '/discretion.v1.PolicyService/AnswerQuoteRequest',
             discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestRequest.SerializeToString,
             discretion_dot_v1_dot_policy__pb2.AnswerQuoteRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecheckQuotes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/discretion.v1.PolicyService/RecheckQuotes',
+            discretion_dot_v1_dot_policy__pb2.RecheckQuotesRequest.SerializeToString,
+            discretion_dot_v1_dot_policy__pb2.RecheckQuotesResponse.FromString,
             options,
             channel_credentials,
             insecure,
