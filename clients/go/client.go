@@ -265,6 +265,86 @@ func (c *Client) ListAgreements(ctx context.Context, opts ...CallOption) ([]*v1.
 	return response.GetAgreements(), nil
 }
 
+// GetInteractionPolicy says who may natively quote one post by the group's agreement, as ActivityPub,
+// Mastodon and Bluesky each write it (README, "Where quoting happens").
+func (c *Client) GetInteractionPolicy(ctx context.Context, request *v1.GetInteractionPolicyRequest, opts ...CallOption) (*v1.GetInteractionPolicyResponse, error) {
+	ctx, cancel, stub, err := c.prepare(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	response, err := stub.GetInteractionPolicy(ctx, request)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if _, known := v1.QuoteApproval_name[int32(response.GetApproval())]; !known || response.GetApproval() == v1.QuoteApproval_QUOTE_APPROVAL_UNSPECIFIED {
+		return nil, unexpected("an approval this client does not know: %v", response.GetApproval())
+	}
+	if err := checked(response.GetQuote(), 1, "quote."); err != nil {
+		return nil, err
+	}
+	return response, nil
+}
+
+// AnswerQuoteRequest answers an ActivityPub QuoteRequest by the group's agreement: an Accept with a
+// QuoteAuthorization, a Reject, or pending on the author's approval.
+func (c *Client) AnswerQuoteRequest(ctx context.Context, request *v1.AnswerQuoteRequestRequest, opts ...CallOption) (*v1.AnswerQuoteRequestResponse, error) {
+	ctx, cancel, stub, err := c.prepare(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	response, err := stub.AnswerQuoteRequest(ctx, request)
+	if err != nil {
+		return nil, translate(err)
+	}
+	switch response.GetAnswer() {
+	case v1.QuoteAnswer_QUOTE_ANSWER_ACCEPT:
+		if response.GetActivity() == nil {
+			return nil, unexpected("an accept without an activity to send")
+		}
+	case v1.QuoteAnswer_QUOTE_ANSWER_PENDING:
+		if response.GetActivity() != nil {
+			return nil, unexpected("a pending answer with an activity")
+		}
+	case v1.QuoteAnswer_QUOTE_ANSWER_REJECT:
+	default:
+		return nil, unexpected("an answer to a quote request this client does not know: %v", response.GetAnswer())
+	}
+	if response.GetQuote() != nil {
+		if err := checked(response.GetQuote(), 1, "quote."); err != nil {
+			return nil, err
+		}
+	}
+	return response, nil
+}
+
+// RecheckQuotes names the authorized quotes to detach now: those resting on a consent the post no longer
+// holds in force.
+func (c *Client) RecheckQuotes(ctx context.Context, request *v1.RecheckQuotesRequest, opts ...CallOption) (*v1.RecheckQuotesResponse, error) {
+	ctx, cancel, stub, err := c.prepare(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	response, err := stub.RecheckQuotes(ctx, request)
+	if err != nil {
+		return nil, translate(err)
+	}
+	sent := map[string]bool{}
+	for _, quote := range request.GetQuotes() {
+		sent[quote.GetAuthorizationId()] = true
+	}
+	named := map[string]bool{}
+	for _, detached := range response.GetDetach() {
+		if !sent[detached.GetAuthorizationId()] || named[detached.GetAuthorizationId()] {
+			return nil, unexpected("a quote to detach that was not sent, or named twice: %q", detached.GetAuthorizationId())
+		}
+		named[detached.GetAuthorizationId()] = true
+	}
+	return response, nil
+}
+
 // withSpanUnit asks for spans in UTF-8 bytes, as Go strings are indexed, unless the request says: a
 // shallow copy, so the caller's request is not changed and its roster not copied.
 func withSpanUnit(request *v1.CheckRequest) *v1.CheckRequest {

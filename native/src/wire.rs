@@ -1775,7 +1775,12 @@ fn plan(part: Part<'_>) -> Vec<(&'static str, Field<'_>)> {
             ("set_by", Text(&l.set_by)),
             ("params", Map(&l.params)),
         ],
-        Part::Consent(c) => vec![("by", Text(&c.by)), ("scope", Text(&c.scope)), ("recipients", Texts(&c.recipients))],
+        Part::Consent(c) => vec![
+            ("by", Text(&c.by)),
+            ("scope", Text(&c.scope)),
+            ("recipients", Texts(&c.recipients)),
+            ("id", Text(&c.id)),
+        ],
         Part::Session(s) => vec![("id", Text(&s.id)), ("segment", Text(&s.segment))],
         Part::Destination(d) => vec![
             ("channel", Text(&d.channel)),

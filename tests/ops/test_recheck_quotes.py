@@ -56,8 +56,7 @@ def test_a_consent_no_longer_on_record_or_not_given_yet_holds_nothing_up(served)
     server, _ = served
     later = dc.Consent(by=ANN.id, scope="share_outside", granted_at=dt.datetime(2026, 12, 9, tzinfo=UTC), id="c-2")
     with dc.Client(server.target, metadata=NEWSROOM) as client:
-        answer = client.recheck_quotes(GROUP, _post(later), ISSUED + ISSUED[:1], author_uri=AUTHOR_URI,
-                                       requested_at=AT)
+        answer = client.recheck_quotes(GROUP, _post(later), ISSUED, author_uri=AUTHOR_URI, requested_at=AT)
     assert [(d.consent_id, d.reason.split("`")[2].strip()) for d in answer.detach] == [
         ("c-1", "it rests on is no longer on record"), ("c-2", "it rests on is not given yet")]
     assert answer.postgate is None  # no post_uri, no record
@@ -74,3 +73,30 @@ def test_a_recheck_is_refused_naming_what_it_cannot_be_answered_without(served):
         with pytest.raises(dc.InvalidRequestError) as refused:
             client.recheck_quotes(GROUP, _post(), many, author_uri=AUTHOR_URI, post_uri=POST_URI)
         assert [v.field for v in refused.value.field_violations] == ["quotes"]
+
+
+def test_the_authors_consent_is_read_as_the_engine_reads_it(served):  # noqa: F811
+    server, _ = served
+    day = dt.timedelta(days=1)
+    # A withdrawal recorded without an id speaks for the scope: it ends the author's consent however spelled.
+    elsewhere = dc.Consent(by="U-ANN", scope="share_outside", granted_at=AT - 3 * day, withdrawn_at=AT - day)
+    # Someone else's consent, and one naming recipients (never the public a quote reaches), hold nothing up.
+    bobs = dc.Consent(by="u-bob", scope="share_outside", granted_at=AT - 3 * day, id="c-2")
+    named = dc.Consent(by=ANN.id, scope="attribution", recipients=["u-x"], granted_at=AT - 3 * day, id="c-3")
+    quotes = [dc.IssuedQuote("https://forum.example/qa/1", consent_id="c-1"),
+              dc.IssuedQuote("https://forum.example/qa/2", consent_id="c-2"),
+              dc.IssuedQuote("https://forum.example/qa/3", consent_id="c-3")]
+    with dc.Client(server.target, metadata=NEWSROOM) as client:
+        answer = client.recheck_quotes(GROUP, _post(_granted("c-1"), elsewhere, bobs, named), quotes,
+                                       author_uri=AUTHOR_URI, requested_at=AT)
+        assert [d.authorization_id for d in answer.detach] == [q.authorization_id for q in quotes]
+        # A retracted post's quotes are all detached, those that rest on no consent too.
+        retracted = dc.Item(id="p-1", author=ANN, text="t", link="https://forum.example/p/1", retracted_at=AT - day)
+        answer = client.recheck_quotes(GROUP, retracted, ISSUED, author_uri=AUTHOR_URI, requested_at=AT)
+        assert [d.reason for d in answer.detach] == ["the post was retracted"] * 3
+        # Ids and URIs a postgate could not hold, or one quote sent twice, are refused.
+        with pytest.raises(dc.InvalidRequestError) as refused:
+            client.recheck_quotes(GROUP, _post(), [ISSUED[0], ISSUED[0], dc.IssuedQuote("q", embedding_uri="https://x")],
+                                  author_uri=AUTHOR_URI, post_uri="not a uri")
+        assert {v.field for v in refused.value.field_violations} == {
+            "post_uri", "quotes[1].authorization_id", "quotes[2].embedding_uri"}

@@ -12,6 +12,17 @@ import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, 
 import * as grpc from "@grpc/grpc-js";
 
 import {
+  AnswerQuoteRequestRequestSchema,
+  AnswerQuoteRequestResponseSchema,
+  GetInteractionPolicyRequestSchema,
+  GetInteractionPolicyResponseSchema,
+  QuoteAnswer,
+  QuoteApproval,
+  RecheckQuotesRequestSchema,
+  RecheckQuotesResponseSchema,
+  type AnswerQuoteRequestResponse,
+  type GetInteractionPolicyResponse,
+  type RecheckQuotesResponse,
   CheckBatchRequestSchema,
   CheckBatchResponseSchema,
   CheckRequestSchema,
@@ -30,6 +41,9 @@ export const SERVICE = "discretion.v1.PolicyService";
 
 /** A request as written by the caller: any field may be left out. */
 export type CheckRequestInit = MessageInitShape<typeof CheckRequestSchema>;
+export type GetInteractionPolicyRequestInit = MessageInitShape<typeof GetInteractionPolicyRequestSchema>;
+export type AnswerQuoteRequestRequestInit = MessageInitShape<typeof AnswerQuoteRequestRequestSchema>;
+export type RecheckQuotesRequestInit = MessageInitShape<typeof RecheckQuotesRequestSchema>;
 
 /**
  * The channel's behaviour, the same as the Python client's: round_robin over every address the target
@@ -132,6 +146,49 @@ export class Client {
   /** True only for `Decision.ALLOW`: an allow with obligations must have them fulfilled first. */
   async isAllowed(request: CheckRequestInit, options: CallOptions = {}): Promise<boolean> {
     return (await this.check(request, options)).decision === Decision.ALLOW;
+  }
+
+  /** Who may natively quote one post by the group's agreement, as ActivityPub, Mastodon and Bluesky write it. */
+  async getInteractionPolicy(request: GetInteractionPolicyRequestInit,
+                             options: CallOptions = {}): Promise<GetInteractionPolicyResponse> {
+    const message = create(GetInteractionPolicyRequestSchema, request);
+    const response = await this.call("GetInteractionPolicy", toBinary(GetInteractionPolicyRequestSchema, message),
+                                     GetInteractionPolicyResponseSchema, options);
+    if (![QuoteApproval.AUTOMATIC, QuoteApproval.MANUAL, QuoteApproval.NOBODY].includes(response.approval)) {
+      throw new UnexpectedAnswerError(`an approval this client does not know: ${response.approval}`);
+    }
+    if (response.quote === undefined) throw new UnexpectedAnswerError("an approval without its quote's decision");
+    checked(response.quote, 1, "quote.");
+    return response;
+  }
+
+  /** Answer an ActivityPub QuoteRequest by the group's agreement: accept, reject, or pending on the author. */
+  async answerQuoteRequest(request: AnswerQuoteRequestRequestInit,
+                           options: CallOptions = {}): Promise<AnswerQuoteRequestResponse> {
+    const message = create(AnswerQuoteRequestRequestSchema, request);
+    const response = await this.call("AnswerQuoteRequest", toBinary(AnswerQuoteRequestRequestSchema, message),
+                                     AnswerQuoteRequestResponseSchema, options);
+    const known = [QuoteAnswer.ACCEPT, QuoteAnswer.REJECT, QuoteAnswer.PENDING];
+    if (!known.includes(response.answer)
+        || (response.answer === QuoteAnswer.ACCEPT && response.activity === undefined)
+        || (response.answer === QuoteAnswer.PENDING && response.activity !== undefined)) {
+      throw new UnexpectedAnswerError(`an answer to a quote request this client cannot act on: ${response.answer}`);
+    }
+    if (response.quote !== undefined) checked(response.quote, 1, "quote.");
+    return response;
+  }
+
+  /** The authorized quotes to detach now: those resting on a consent the post no longer holds in force. */
+  async recheckQuotes(request: RecheckQuotesRequestInit, options: CallOptions = {}): Promise<RecheckQuotesResponse> {
+    const message = create(RecheckQuotesRequestSchema, request);
+    const response = await this.call("RecheckQuotes", toBinary(RecheckQuotesRequestSchema, message),
+                                     RecheckQuotesResponseSchema, options);
+    const sent = new Set(message.quotes.map((q) => q.authorizationId));
+    const named = response.detach.map((d) => d.authorizationId);
+    if (named.some((id) => !sent.has(id)) || new Set(named).size !== named.length) {
+      throw new UnexpectedAnswerError("quotes to detach that were not sent, or named twice");
+    }
+    return response;
   }
 
   /** The agreements the server has loaded (those a tenant may use, under tenants). */

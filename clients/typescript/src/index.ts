@@ -3,8 +3,11 @@ export {
   OBLIGATION_TYPES,
   SERVICE,
   SERVICE_CONFIG,
+  type AnswerQuoteRequestRequestInit,
   type CallOptions,
   type CheckRequestInit,
+  type GetInteractionPolicyRequestInit,
+  type RecheckQuotesRequestInit,
   type ClientOptions,
   type TlsOptions,
 } from "./client.js";

@@ -5,6 +5,8 @@ import { after, describe, it } from "node:test";
 import {
   Action,
   Client,
+  QuoteAnswer,
+  QuoteApproval,
   Decision,
   DeadlineExceededError,
   DestinationKind,
@@ -20,6 +22,42 @@ if (!target) throw new Error("DISCRETION_TARGET names the server these tests ask
 describe("a real server", () => {
   const client = new Client(target, { timeoutMs: 10_000, channels: 2 });
   after(() => client.close());
+
+  const ann = { id: "u-ann", displayName: "Ann Author", organization: "Northwind Bank" };
+  const quoted = (agreement: string) => ({
+    group: { id: "g-ts-quotes", adoptions: [{ agreement, version: 1 }], participants: [ann] },
+    item: { id: "p-1", author: ann, text: "Rates will rise in March.", link: "https://forum.example/p/1" },
+  });
+
+  it("keeps native quotes of a Chatham House post to its author, and lets the words travel", async () => {
+    const answer = await client.getInteractionPolicy({ ...quoted("chatham-house"),
+                                                      authorUri: "https://forum.example/users/ann" });
+    assert.equal(answer.approval, QuoteApproval.NOBODY);
+    assert.deepEqual(answer.canQuote?.automaticApproval, ["https://forum.example/users/ann"]);
+    assert.equal(answer.quoteApprovalPolicy, "nobody");
+    assert.equal(answer.textShare?.decision, Decision.ALLOW);
+  });
+
+  it("accepts a quote request for an open post, and detaches a quote whose consent was withdrawn", async () => {
+    const activity = { type: "QuoteRequest", id: "https://elsewhere.example/qr/1",
+                       actor: "https://elsewhere.example/users/q", object: "https://forum.example/p/1",
+                       instrument: "https://elsewhere.example/statuses/9" };
+    const answer = await client.answerQuoteRequest({ ...quoted("open-with-opt-out"), activity,
+                                                    authorUri: "https://forum.example/users/ann",
+                                                    authorizationBaseUri: "https://forum.example/qa" });
+    assert.equal(answer.answer, QuoteAnswer.ACCEPT);
+    const result = answer.activity?.["result"] as Record<string, unknown> | undefined;
+    assert.equal(result?.["type"], "QuoteAuthorization");
+    assert.equal(result?.["interactionTarget"], "https://forum.example/p/1");
+    const { group, item } = quoted("open-with-opt-out");
+    const withdrawn = { by: "u-ann", scope: "share_outside", id: "c-1",
+                        grantedAt: { seconds: 1772409600n }, withdrawnAt: { seconds: 1772496000n } };
+    const recheck = await client.recheckQuotes({
+      group, item: { ...item, consents: [withdrawn] }, authorUri: "https://forum.example/users/ann",
+      quotes: [{ authorizationId: "https://forum.example/qa/1", consentId: "c-1" },
+               { authorizationId: "https://forum.example/qa/2" }] });
+    assert.deepEqual(recheck.detach.map((d) => d.authorizationId), ["https://forum.example/qa/1"]);
+  });
 
   it("answers the README's question: the quote may be used, the speaker and the name in it redacted", async () => {
     const answer = await client.check(chathamQuote(), { requestId: "ts-req-1" });

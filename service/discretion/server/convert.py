@@ -850,7 +850,16 @@ def recheck_fields(message: pb.RecheckQuotesRequest) -> list[FieldViolation]:
         problems.append(FieldViolation("quotes", f"at most {MAX_ISSUED_QUOTES} quotes a call, got "
                                                  f"{len(message.quotes)}: send them in parts"))
         return problems
+    if message.post_uri and not message.post_uri.startswith("at://"):
+        problems.append(FieldViolation("post_uri", "an at-uri (`at://…`), the post a Bluesky postgate governs"))
+    seen: dict[str, int] = {}
     for index, quote in enumerate(message.quotes):
+        if quote.embedding_uri and not quote.embedding_uri.startswith("at://"):
+            problems.append(FieldViolation(f"quotes[{index}].embedding_uri", "an at-uri (`at://…`)"))
+        if quote.authorization_id in seen:
+            problems.append(FieldViolation(f"quotes[{index}].authorization_id",
+                                           f"sent twice, first at `quotes[{seen[quote.authorization_id]}]`"))
+        seen.setdefault(quote.authorization_id, index)
         for name in ("authorization_id", "consent_id", "embedding_uri"):
             value = getattr(quote, name)
             if len(value) > 2048 or any(not c.isprintable() for c in value):

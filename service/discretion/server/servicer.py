@@ -305,7 +305,7 @@ class PolicyServicer:
             group, (item,), at = facts.group, facts.items, facts.requested_at
             detached = quote_requests.to_detach(item, convert.issued_quotes(asked), at=at, author_uri=asked.author_uri)
             embeddings = tuple(dict.fromkeys(d.quote.embedding_uri for d in detached if d.quote.embedding_uri))
-            if len(embeddings) > POSTGATE_MAX_DETACHED:
+            if asked.post_uri and len(embeddings) > POSTGATE_MAX_DETACHED:
                 raise RequestInvalid([FieldViolation("quotes", f"{len(embeddings)} embeddings to detach; a postgate "
                                                                f"holds at most {POSTGATE_MAX_DETACHED}")])
             quotes = quote_policy(policy, group, item, at=at)

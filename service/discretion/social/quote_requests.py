@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..engine.compiled import CompiledPolicy
+from ..engine.consent import latest
 from ..engine.model import Decision, Group, Instant, Item
 from .quotes import A_QUOTE_DOES, AUTOMATIC, MANUAL, Quoter, QuotePolicy, quote_policy
 
@@ -169,10 +170,14 @@ def _reject(asked: str, actor: str, author_uri: str, base: str) -> dict[str, Any
 # ---- revocation ------------------------------------------------------------------------------------------
 #
 # The service keeps nothing: the platform sends the quotes it authorized, each with the id of the consent it
-# rests on, and gets back those to detach now. A quote rests on a consent while every record of that id is in
-# force (granted by now, not withdrawn by now); one whose consent is gone from the item is detached too. A
-# quote that rests on no consent stands: a change of terms acts forward only, as both platforms do (past
-# shares stand, nothing is shown anew, domain notes §4.4), while a withdrawn consent takes back what it gave.
+# rests on, and gets back those to detach now. A quote rests on a consent while every record of that id is the
+# author's, granted by now and not withdrawn, and the author's consent of that scope still holds as the engine
+# reads it, among the records without an id (one history per person and scope: a withdrawal so recorded, however
+# the person is spelled, ends it; one naming recipients never covers the public a native quote reaches). A
+# withdrawal recorded under another id takes back only what that consent gave: one consent, one quote. One whose consent is gone from the item is
+# detached too, and every quote of a retracted post. A quote that rests on no consent stands: a change of terms
+# acts forward only, as both platforms do (past shares stand, nothing is shown anew, domain notes §4.4), while a
+# withdrawn consent takes back what it gave.
 
 
 @dataclass(frozen=True)
@@ -192,10 +197,11 @@ class Detached:
 def to_detach(item: Item, issued: Sequence[IssuedQuote], *, at: Instant, author_uri: str) -> list[Detached]:
     """The quotes of `issued`, in order and each once, whose consent `item` no longer holds in force at `at`."""
     detached, seen = [], set()
+    retracted = item.retracted_at is not None and item.retracted_at <= at
     for quote in issued:
-        if not quote.consent_id or quote.authorization_id in seen:
+        if quote.authorization_id in seen or not (quote.consent_id or retracted):
             continue
-        why = _consent_gone(item, quote.consent_id, at)
+        why = "the post was retracted" if retracted else _consent_gone(item, quote.consent_id, at)
         if why:
             seen.add(quote.authorization_id)
             detached.append(Detached(quote, why, _delete(quote, author_uri)))
@@ -206,10 +212,21 @@ def _consent_gone(item: Item, consent_id: str, at: Instant) -> str:
     records = [c for c in item.consents if c.id == consent_id]
     if not records:
         return f"the consent `{consent_id}` it rests on is no longer on record"
+    if any(c.by != item.author.id for c in records):
+        return f"the consent `{consent_id}` it rests on is not the author's"
     if any(c.withdrawn_at is not None and c.withdrawn_at <= at for c in records):
         return f"the consent `{consent_id}` it rests on was withdrawn"
     if any(c.granted_at is not None and c.granted_at > at for c in records):
         return f"the consent `{consent_id}` it rests on is not given yet"
+    # Records with ids are consents of their own (a withdrawal of another id takes back only what that one gave);
+    # a record without one speaks for the scope, as the engine reads every record.
+    history = tuple(c for c in item.consents if c.id in ("", consent_id))
+    for kind in sorted({c.scope for c in records}):
+        event = latest(history, item.author.id, kind, at)
+        if event is None or event[1]:
+            return f"the author's consent `{kind}` was withdrawn since"
+        if event[0].recipients:
+            return f"the author's consent `{kind}` now names its recipients, never the public a quote reaches"
     return ""
 
 
