@@ -174,10 +174,10 @@ def _reject(asked: str, actor: str, author_uri: str, base: str) -> dict[str, Any
 # author's, granted by now and not withdrawn, and the author's consent of that scope still holds as the engine
 # reads it, among the records without an id (one history per person and scope: a withdrawal so recorded, however
 # the person is spelled, ends it; one naming recipients never covers the public a native quote reaches). A
-# withdrawal recorded under another id takes back only what that consent gave: one consent, one quote. One whose consent is gone from the item is
-# detached too, and every quote of a retracted post. A quote that rests on no consent stands: a change of terms
-# acts forward only, as both platforms do (past shares stand, nothing is shown anew, domain notes §4.4), while a
-# withdrawn consent takes back what it gave.
+# withdrawal recorded under another id takes back only what that consent gave: one consent, one quote. One
+# whose consent is gone from the item is detached too, and every quote of a retracted post. A quote that rests
+# on no consent stands: a change of terms acts forward only, as both platforms do (past shares stand, nothing is
+# shown anew, domain notes §4.4), while a withdrawn consent takes back what it gave.
 
 
 @dataclass(frozen=True)
