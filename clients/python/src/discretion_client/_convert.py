@@ -12,7 +12,7 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, cast, get_args
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 
 from . import _model as m
@@ -454,8 +454,7 @@ def interaction_policy(message: pb.GetInteractionPolicyResponse, item: m.Item) -
     approval = _APPROVALS.get(message.approval)
     if approval is None:
         raise UnexpectedAnswerError(f"an approval this client does not know: {message.approval}")
-    asked = m.CheckRequest(action="quote", actor=m.Actor(id="quote-request"), group=m.Group(id=""), items=[item],
-                           destination=m.Destination(kind="public"))
+    asked = _quote_question(item)
     quote = decision(message.quote, asked)
     text_share = None
     if message.HasField("text_share"):
@@ -470,16 +469,14 @@ def interaction_policy(message: pb.GetInteractionPolicyResponse, item: m.Item) -
 
 
 def _plain_struct(struct: Any) -> dict[str, Any]:
-    return {key: _plain_value(value) for key, value in struct.fields.items()}
+    """A Struct as the JSON object it holds."""
+    return dict(json_format.MessageToDict(struct))
 
 
-def _plain_value(value: Any) -> Any:
-    kind = value.WhichOneof("kind")
-    if kind == "struct_value":
-        return _plain_struct(value.struct_value)
-    if kind == "list_value":
-        return [_plain_value(v) for v in value.list_value.values]
-    return None if kind == "null_value" else getattr(value, kind)
+def _quote_question(item: m.Item) -> m.CheckRequest:
+    """The Check a quote answer's decisions answer, for reading them: a quote of `item`, to the public."""
+    return m.CheckRequest(action="quote", actor=m.Actor(id="quote-request"), group=m.Group(id=""), items=[item],
+                          destination=m.Destination(kind="public"))
 
 
 def quote_request_request(group: m.Group, item: m.Item, activity: Mapping[str, Any], authorization_base_uri: str,
@@ -505,8 +502,7 @@ def quote_request_answer(message: pb.AnswerQuoteRequestResponse, item: m.Item) -
         raise UnexpectedAnswerError(f"an answer to a quote request this client does not know: {message.answer}")
     if (answer == "pending" and message.HasField("activity")) or (answer == "accept" and not message.HasField("activity")):
         raise UnexpectedAnswerError(f"a `{answer}` answer {'with' if answer == 'pending' else 'without'} an activity")
-    asked = m.CheckRequest(action="quote", actor=m.Actor(id="quote-request"), group=m.Group(id=""), items=[item],
-                           destination=m.Destination(kind="public"))
+    asked = _quote_question(item)
     return m.QuoteRequestAnswer(
         answer=answer, activity=_plain_struct(message.activity) if message.HasField("activity") else None,
         consent_scope=message.consent_scope, reason=message.reason,
