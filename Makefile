@@ -106,6 +106,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/engine_bench.py
 	$(BIN)/python benchmarks/grpc_bench.py
+	$(BIN)/python benchmarks/roster_bench.py
 
 # The long fuzzing pass: FUZZ_SECONDS per target (the last holds the native engine to
 # the Python one); new inputs join the corpus.

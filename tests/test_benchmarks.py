@@ -31,6 +31,15 @@ def test_grpc_benchmark_prints_its_table_offline():
         assert row in out, out
 
 
+def test_roster_benchmark_prints_its_rows_offline():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "roster_bench.py"), "--quick", "--no-cerbos",
+                             "--members", "500"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for row in ("| 10 members, by value |", "| 500 members, by value |", "| 500 members, by reference |",
+                "| by reference, not held: refused, then sent with the roster |", "| by reference, held |"):
+        assert row in result.stdout, result.stdout
+
+
 def test_http_benchmark_prints_its_table():
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "http_bench.py"), "--calls", "20",
                              "--repeats", "1"], capture_output=True, text=True, timeout=300)

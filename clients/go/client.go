@@ -4,8 +4,9 @@
 // Requests and answers are the contract's own messages (package discretionv1, generated from
 // proto/discretion/v1 by buf). What the client adds is what every caller would otherwise write: a
 // deadline on every call, retries of calls that never reached a server, calls spread over every address
-// a name resolves to and over a small pool of connections, refusals as *Error naming the fields at
-// fault, and answers checked before anyone acts on them.
+// a name resolves to and over a small pool of connections, a large group's roster sent by its digest to
+// a server that already has it, refusals as *Error naming the fields at fault, and answers checked
+// before anyone acts on them.
 package discretion
 
 import (
@@ -22,7 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/discretion/discretion/clients/go/discretionv1"
 )
@@ -47,10 +48,11 @@ const ServiceConfig = `{
 }`
 
 type options struct {
-	timeout  time.Duration
-	channels int
-	tls      *tls.Config
-	metadata []string
+	timeout     time.Duration
+	channels    int
+	tls         *tls.Config
+	metadata    []string
+	rostersFrom int
 }
 
 // Option configures a Client.
@@ -99,11 +101,12 @@ func WithMetadata(pairs ...string) Option {
 
 // Client asks one Discretion service. It is safe for concurrent use.
 type Client struct {
-	conns    []*grpc.ClientConn
-	stubs    []v1.PolicyServiceClient
-	next     atomic.Uint64
-	timeout  time.Duration
-	metadata metadata.MD
+	conns       []*grpc.ClientConn
+	stubs       []v1.PolicyServiceClient
+	next        atomic.Uint64
+	timeout     time.Duration
+	metadata    metadata.MD
+	rostersFrom int
 }
 
 // New makes a client of the service at target ("127.0.0.1:50051", "dns:///name:50051"). Nothing is
@@ -112,7 +115,7 @@ func New(target string, opts ...Option) (*Client, error) {
 	if target == "" {
 		return nil, errors.New("discretion: New: expected a target such as 127.0.0.1:50051")
 	}
-	o := options{timeout: 2 * time.Second, channels: 1}
+	o := options{timeout: 2 * time.Second, channels: 1, rostersFrom: RostersByReferenceFrom}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -128,7 +131,7 @@ func New(target string, opts ...Option) (*Client, error) {
 		// A server gone without a word (its node lost) is noticed in 80 s; the server accepts pings every 10 s.
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 60 * time.Second, Timeout: 20 * time.Second}),
 	}
-	c := &Client{timeout: o.timeout, metadata: metadata.Pairs(o.metadata...)}
+	c := &Client{timeout: o.timeout, metadata: metadata.Pairs(o.metadata...), rostersFrom: o.rostersFrom}
 	for i := 0; i < o.channels; i++ {
 		conn, err := grpc.NewClient(target, dial...)
 		if err != nil {
@@ -206,9 +209,11 @@ func (c *Client) Check(ctx context.Context, request *v1.CheckRequest, opts ...Ca
 		return nil, err
 	}
 	defer cancel()
-	response, err := stub.Check(ctx, withSpanUnit(request))
+	response, err := ask(ctx, c, stub.Check, func(refs *rosterRefs) *v1.CheckRequest {
+		return withRoster(withSpanUnit(request), refs)
+	})
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	if err := checked(response, len(request.GetItems()), ""); err != nil {
 		return nil, err
@@ -223,13 +228,15 @@ func (c *Client) CheckBatch(ctx context.Context, requests []*v1.CheckRequest, op
 		return nil, err
 	}
 	defer cancel()
-	batch := &v1.CheckBatchRequest{Checks: make([]*v1.CheckRequest, len(requests))}
-	for i, request := range requests {
-		batch.Checks[i] = withSpanUnit(request)
-	}
-	response, err := stub.CheckBatch(ctx, batch)
+	response, err := ask(ctx, c, stub.CheckBatch, func(refs *rosterRefs) *v1.CheckBatchRequest {
+		batch := &v1.CheckBatchRequest{Checks: make([]*v1.CheckRequest, len(requests))}
+		for i, request := range requests {
+			batch.Checks[i] = withRoster(withSpanUnit(request), refs)
+		}
+		return batch
+	})
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	if len(response.GetResults()) != len(requests) {
 		return nil, unexpected("the batch asked %d questions and got %d answers", len(requests), len(response.GetResults()))
@@ -273,9 +280,11 @@ func (c *Client) GetInteractionPolicy(ctx context.Context, request *v1.GetIntera
 		return nil, err
 	}
 	defer cancel()
-	response, err := stub.GetInteractionPolicy(ctx, request)
+	response, err := ask(ctx, c, stub.GetInteractionPolicy, func(refs *rosterRefs) *v1.GetInteractionPolicyRequest {
+		return withRoster(request, refs)
+	})
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	if _, known := v1.QuoteApproval_name[int32(response.GetApproval())]; !known || response.GetApproval() == v1.QuoteApproval_QUOTE_APPROVAL_UNSPECIFIED {
 		return nil, unexpected("an approval this client does not know: %v", response.GetApproval())
@@ -294,9 +303,11 @@ func (c *Client) AnswerQuoteRequest(ctx context.Context, request *v1.AnswerQuote
 		return nil, err
 	}
 	defer cancel()
-	response, err := stub.AnswerQuoteRequest(ctx, request)
+	response, err := ask(ctx, c, stub.AnswerQuoteRequest, func(refs *rosterRefs) *v1.AnswerQuoteRequestRequest {
+		return withRoster(request, refs)
+	})
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	switch response.GetAnswer() {
 	case v1.QuoteAnswer_QUOTE_ANSWER_ACCEPT:
@@ -327,9 +338,11 @@ func (c *Client) RecheckQuotes(ctx context.Context, request *v1.RecheckQuotesReq
 		return nil, err
 	}
 	defer cancel()
-	response, err := stub.RecheckQuotes(ctx, request)
+	response, err := ask(ctx, c, stub.RecheckQuotes, func(refs *rosterRefs) *v1.RecheckQuotesRequest {
+		return withRoster(request, refs)
+	})
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	sent := map[string]bool{}
 	for _, quote := range request.GetQuotes() {
@@ -345,18 +358,32 @@ func (c *Client) RecheckQuotes(ctx context.Context, request *v1.RecheckQuotesReq
 	return response, nil
 }
 
+// ask calls send with the message write makes: large rosters by digest (rosters.go), and once more,
+// with the rosters the server says it lacks written beside their digests, so that it keeps them. Both
+// attempts share the call's deadline.
+func ask[Request proto.Message, Response any](ctx context.Context, c *Client,
+	send func(context.Context, Request, ...grpc.CallOption) (Response, error), write func(*rosterRefs) Request) (Response, error) {
+	refs := c.rosterRefs()
+	response, err := send(ctx, write(refs))
+	if err != nil {
+		if again := refs.again(unknownRosters(err)); again != nil {
+			response, err = send(ctx, write(again))
+		}
+	}
+	if err != nil {
+		var none Response
+		return none, translate(err)
+	}
+	return response, nil
+}
+
 // withSpanUnit asks for spans in UTF-8 bytes, as Go strings are indexed, unless the request says: a
 // shallow copy, so the caller's request is not changed and its roster not copied.
 func withSpanUnit(request *v1.CheckRequest) *v1.CheckRequest {
 	if request == nil || request.GetSpanUnit() != v1.SpanUnit_SPAN_UNIT_UNSPECIFIED {
 		return request
 	}
-	copied := &v1.CheckRequest{}
-	into := copied.ProtoReflect()
-	request.ProtoReflect().Range(func(field protoreflect.FieldDescriptor, value protoreflect.Value) bool {
-		into.Set(field, value)
-		return true
-	})
+	copied := shallow(request)
 	copied.SpanUnit = v1.SpanUnit_SPAN_UNIT_UTF8
 	return copied
 }

@@ -19,7 +19,9 @@ import (
 //	ErrDeadlineExceeded  no answer within the call's deadline
 //	ErrPermissionDenied  PERMISSION_DENIED
 //	ErrUnauthenticated   UNAUTHENTICATED
-//	ErrServer            any other status
+//	ErrServer            any other status (FAILED_PRECONDITION naming a roster the server lacks only for
+//	                     a digest you set yourself, or if the attempt that sends the roster fails so too:
+//	                     rosters.go)
 //	ErrUnexpectedAnswer  an answer that cannot be right (also ErrServer): a decision, obligation or item
 //	                     outcome this client does not know, an allow carrying obligations, item results not matching
 //	                     the items asked about
@@ -105,6 +107,29 @@ func translate(err error) *Error {
 		e.kind = ErrServer
 	}
 	return e
+}
+
+// rosterUnknown is a PreconditionFailure violation's type for a roster sent by digest alone that the
+// server does not hold; its subject is the digest.
+const rosterUnknown = "ROSTER_UNKNOWN"
+
+// unknownRosters are the digests a FAILED_PRECONDITION names as rosters the server does not hold.
+func unknownRosters(err error) []string {
+	s, ok := status.FromError(err)
+	if !ok || s.Code() != codes.FailedPrecondition {
+		return nil
+	}
+	var digests []string
+	for _, detail := range s.Details() {
+		if failure, ok := detail.(*errdetails.PreconditionFailure); ok {
+			for _, v := range failure.GetViolations() {
+				if v.GetType() == rosterUnknown {
+					digests = append(digests, v.GetSubject())
+				}
+			}
+		}
+	}
+	return digests
 }
 
 // codeName is the status code as the gRPC specification spells it ("INVALID_ARGUMENT").

@@ -34,11 +34,11 @@ fn main() -> Result<(), String> {
     let bytes = std::fs::read(request).map_err(|e| e.to_string())?;
     let message = wire::decode_check(&bytes).map_err(|e| e.message())?;
     let (clock, limits) = (wire::Clock { now: 1_800_000_000_000_000_000, max_skew: None }, wire::Limits::default());
-    let (read, _) = message.read(&clock, &limits).map_err(|e| e.message())?;
+    let (read, _) = message.read(&clock, &limits, None).map_err(|e| e.message())?;
     let decision = decide::decide_as(&policy, &read, clock.now, Some(""));
     let stages: [(&str, Box<dyn FnMut()>); 5] = [
         ("decode the bytes", Box::new(|| drop(black_box(wire::decode_check(black_box(&bytes)))))),
-        ("read: limits, conversion, strings", Box::new(|| drop(black_box(message.read(&clock, &limits))))),
+        ("read: limits, conversion, strings", Box::new(|| drop(black_box(message.read(&clock, &limits, None))))),
         (
             "decide, the roster's matcher kept",
             Box::new(|| drop(black_box(decide::decide_as(&policy, &read, clock.now, Some(""))))),

@@ -800,7 +800,7 @@ impl<'a> Record<'a> {
             (Record::Group(g), "privacy") => t(&g.privacy),
             (Record::Group(g), "visibility") => t(&g.visibility),
             (Record::Group(g), "adoptions") => Value::Tuple(Tuple::Adoptions(&g.adoptions)),
-            (Record::Group(g), "participants") => Value::Tuple(Tuple::People(&g.participants)),
+            (Record::Group(g), "participants") => Value::Tuple(Tuple::People(g.participants.people())),
             (Record::Group(g), "community") => Value::Tuple(Tuple::Texts(&g.community)),
             (Record::Group(g), "converted_at") => Value::instant(g.converted_at),
             (Record::Label(l), "scheme") => t(&l.scheme),

@@ -190,8 +190,8 @@ fn undated_when_later(request: Cow<'_, Request>, requested_at: Instant) -> Cow<'
 /// The author, a participant and a listed person are separate records of one
 /// person; when they disagree the stricter holds (§4.5).
 fn minors_everywhere(request: Cow<'_, Request>) -> Cow<'_, Request> {
-    let mut minors: BTreeSet<String> =
-        request.group.participants.iter().filter(|p| p.is_minor && !p.id.is_empty()).map(|p| p.id.clone()).collect();
+    // The roster's own minors are read once for every request that shares it (`roster::Roster`).
+    let roster = request.group.participants.clone();
     let children: Vec<Person> = request
         .items
         .iter()
@@ -199,13 +199,14 @@ fn minors_everywhere(request: Cow<'_, Request>) -> Cow<'_, Request> {
         .filter(|p| p.is_minor)
         .cloned()
         .collect();
-    minors.extend(children.iter().filter(|p| !p.id.is_empty()).map(|p| p.id.clone()));
-    if minors.is_empty() && children.is_empty() {
+    let named: BTreeSet<String> = children.iter().filter(|p| !p.id.is_empty()).map(|p| p.id.clone()).collect();
+    if roster.minor_ids().is_empty() && children.is_empty() {
         return request;
     }
+    let minor = |id: &str| roster.minor_ids().contains(id) || named.contains(id);
     let mut request = request.into_owned();
     let person = |p: &mut Person| {
-        if minors.contains(&p.id) && !p.is_minor {
+        if !p.is_minor && minor(&p.id) {
             p.is_minor = true;
         }
     };
@@ -216,18 +217,24 @@ fn minors_everywhere(request: Cow<'_, Request>) -> Cow<'_, Request> {
     // The roster holds every child the request names, so that a child who
     // wrote one item, or is on one item's list, is protected in every other
     // item's words too (`platform-baseline`'s minors-not-named reads it).
-    let mut rostered: BTreeSet<String> =
-        request.group.participants.iter().filter(|p| !p.id.is_empty()).map(|p| p.id.clone()).collect();
+    let mut rostered: BTreeSet<String> = BTreeSet::new();
     let mut added: Vec<Person> = Vec::new();
     for child in children {
-        if (!child.id.is_empty() && rostered.contains(&child.id)) || added.contains(&child) {
+        if (!child.id.is_empty() && (roster.has_id(&child.id) || rostered.contains(&child.id)))
+            || added.contains(&child)
+        {
             continue;
         }
         rostered.insert(child.id.clone());
         added.push(child);
     }
-    request.group.participants.iter_mut().for_each(person);
-    request.group.participants.extend(added);
+    // A shared roster is copied only when one of its records changes.
+    let unmarked = roster.minor_ids().iter().chain(&named).any(|id| roster.has_unmarked(id));
+    if unmarked || !added.is_empty() {
+        let people = Arc::make_mut(&mut request.group.participants).people_mut();
+        people.iter_mut().for_each(person);
+        people.extend(added);
+    }
     Cow::Owned(request)
 }
 
@@ -1361,7 +1368,13 @@ mod tests {
         };
         let (kid, anon) = (person("k", "", true), person("", "anon", true));
         let request = Request {
-            group: Group { participants: vec![person("k", "K", false), person("p", "", false)], ..Group::default() },
+            group: Group {
+                participants: Arc::new(crate::roster::Roster::new(vec![
+                    person("k", "K", false),
+                    person("p", "", false),
+                ])),
+                ..Group::default()
+            },
             items: vec![
                 Item {
                     id: "a".into(),
@@ -1374,8 +1387,13 @@ mod tests {
             ..request()
         };
         let read = minors_everywhere(Cow::Borrowed(&request));
-        let roster: Vec<(&str, &str, bool)> =
-            read.group.participants.iter().map(|p| (p.id.as_str(), p.display_name.as_str(), p.is_minor)).collect();
+        let roster: Vec<(&str, &str, bool)> = read
+            .group
+            .participants
+            .people()
+            .iter()
+            .map(|p| (p.id.as_str(), p.display_name.as_str(), p.is_minor))
+            .collect();
         assert_eq!(roster, [("k", "K", true), ("p", "", false), ("", "anon", true)]);
         let authors: Vec<(&str, bool)> = read.items.iter().map(|i| (i.author.id.as_str(), i.author.is_minor)).collect();
         assert_eq!(authors, [("p", false), ("k", true)]);

@@ -31,6 +31,7 @@ use daachorse::{CharwiseDoubleArrayAhoCorasick, CharwiseDoubleArrayAhoCorasickBu
 use crate::deadline;
 use crate::model::{Person, Span};
 use crate::names::{self, casefold, category, is_alnum, is_alpha, is_space, is_upper, Folding, INVISIBLE};
+use crate::roster::Roster;
 
 /// What a span reveals, by rank: a tie on one span reports the first.
 pub const REVEALS: [&str; 3] = ["name", "handle", "organization"];
@@ -812,7 +813,7 @@ fn abandoned() -> RosterTooLarge {
 ///
 /// A large roster is built as several automata of at most CHUNK_BYTES of keys each, searched one after
 /// the other as one: what a build holds while it works is a chunk's, not the whole roster's.
-struct Automaton {
+pub(crate) struct Automaton {
     searches: Vec<CharwiseDoubleArrayAhoCorasick<u32>>,
     values: Vec<(usize, Vec<Variant>)>,
 }
@@ -1002,7 +1003,7 @@ fn unmarked_matches(
 
 // --- automata kept by roster ----------------------------------------------------------------------
 
-type Built = Result<Option<Automaton>, RosterTooLarge>;
+pub(crate) type Built = Result<Option<Automaton>, RosterTooLarge>;
 
 /// Whose automata: the caller the server knows (a tenant, or "" without tenants), whether
 /// word-marked, and the roster's searchable fields exactly. A caller finds only its own.
@@ -1146,7 +1147,14 @@ fn entry_bytes(key: &Key, built: &Built) -> usize {
             id.len() + name.len() + org.len() + 3 * STRING + strings(handles) + strings(aliases) + strings(org_aliases)
         })
         .sum();
-    let automaton = match built {
+    key.0.len() + rows + built_bytes(built) + 128
+}
+
+/// What a built automaton holds, roughly: its own count and the strings of its values.
+pub(crate) fn built_bytes(built: &Built) -> usize {
+    const STRING: usize = std::mem::size_of::<String>();
+    let strings = |items: &[String]| items.iter().map(|s| s.len() + STRING).sum::<usize>();
+    match built {
         Ok(Some(automaton)) => {
             automaton.heap_bytes()
                 + automaton
@@ -1156,8 +1164,7 @@ fn entry_bytes(key: &Key, built: &Built) -> usize {
                     .sum::<usize>()
         }
         _ => 0,
-    };
-    key.0.len() + rows + automaton + 128
+    }
 }
 
 impl Automata {
@@ -1239,7 +1246,7 @@ pub static AUTOMATA: LazyLock<Automata> = LazyLock::new(|| Automata::new(32 << 2
 /// The search for the names of one set of people, built once, for many texts.
 pub struct Matcher {
     /// Shared with the decision that asks (obligations::Memo): a roster is copied once per decision.
-    people: Rc<Vec<Person>>,
+    people: People,
     /// Whose kept automata to use (`AUTOMATA`), or None to build this matcher's own.
     caller: Option<String>,
     /// Each kind of automaton (word-marked, unmarked) is built when a text first needs it.
@@ -1249,6 +1256,34 @@ pub struct Matcher {
     too_large: OnceLock<RosterTooLarge>,
 }
 
+/// Whom a matcher searches for: people gathered for one decision, or a group's roster, which
+/// keeps its word-marked automaton with it (`Roster::marked`) for every decision that shares it.
+enum People {
+    Gathered(Rc<Vec<Person>>),
+    Roster(Arc<Roster>),
+}
+
+impl People {
+    fn all(&self) -> &[Person] {
+        match self {
+            People::Gathered(people) => people,
+            People::Roster(roster) => roster.people(),
+        }
+    }
+}
+
+/// Build a kept roster's word-marked automaton before it is first needed (roster::Rosters::keep), unless
+/// it was built already; one that stopped at the caller's deadline is not kept, to be built again.
+pub(crate) fn prepare(roster: &Roster, caller: &str) {
+    if roster.marked.get().is_some() {
+        return;
+    }
+    let built = AUTOMATA.get(caller, roster.people(), true);
+    if !(built.is_err() && deadline::seen_passed()) {
+        let _ = roster.marked.set(built);
+    }
+}
+
 impl Matcher {
     pub fn new(people: impl IntoIterator<Item = Person>) -> Matcher {
         Matcher::shared(Rc::new(people.into_iter().collect()), None)
@@ -1256,6 +1291,16 @@ impl Matcher {
 
     /// The matcher for these people as `caller` (None: not kept) reads them, from `AUTOMATA`.
     pub fn shared(people: Rc<Vec<Person>>, caller: Option<&str>) -> Matcher {
+        Matcher::of(People::Gathered(people), caller)
+    }
+
+    /// The matcher for a group's roster as `caller` reads it: its word-marked automaton is the
+    /// roster's own, built once for every decision that shares the roster.
+    pub fn of_roster(roster: Arc<Roster>, caller: Option<&str>) -> Matcher {
+        Matcher::of(People::Roster(roster), caller)
+    }
+
+    fn of(people: People, caller: Option<&str>) -> Matcher {
         Matcher {
             people,
             caller: caller.map(str::to_string),
@@ -1270,9 +1315,19 @@ impl Matcher {
             return Err(error.clone());
         }
         let cell = if marked { &self.marked } else { &self.unmarked };
-        let built = cell.get_or_init(|| match &self.caller {
-            Some(caller) => AUTOMATA.get(caller, &self.people, marked),
-            None => Arc::new(build(&rows(&self.people), marked)),
+        let built = cell.get_or_init(|| match (&self.people, &self.caller) {
+            (People::Roster(roster), Some(caller)) if marked => match roster.marked.get() {
+                Some(built) => built.clone(),
+                None => {
+                    let built = AUTOMATA.get(caller, roster.people(), true);
+                    if !(built.is_err() && deadline::seen_passed()) {
+                        let _ = roster.marked.set(built.clone());
+                    }
+                    built
+                }
+            },
+            (people, Some(caller)) => AUTOMATA.get(caller, people.all(), marked),
+            (people, None) => Arc::new(build(&rows(people.all()), marked)),
         });
         match &**built {
             Ok(found) => Ok(found.as_ref()),
@@ -1291,7 +1346,7 @@ impl Matcher {
         if let Some(error) = self.too_large.get() {
             return Err(error.clone());
         }
-        if text.is_empty() || self.people.is_empty() {
+        if text.is_empty() || self.people.all().is_empty() {
             return Ok(Vec::new());
         }
         let chars: Vec<char> = text.chars().collect();

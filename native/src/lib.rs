@@ -27,6 +27,7 @@ pub mod identify;
 pub mod model;
 pub mod names;
 pub mod obligations;
+pub mod roster;
 pub mod terms;
 pub mod wire;
 

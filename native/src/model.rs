@@ -8,6 +8,9 @@
 //! years 1 to 9999 do not fit in 64 bits of nanoseconds. `None`: not given.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::roster::Roster;
 
 /// Nanoseconds since 1970-01-01T00:00:00Z.
 pub type Instant = i128;
@@ -115,7 +118,8 @@ pub struct Group {
     pub privacy: String,
     pub visibility: String,
     pub adoptions: Vec<Adoption>,
-    pub participants: Vec<Person>,
+    /// Shared by every request that carries it (`roster`): what is derived from it is derived once.
+    pub participants: Arc<Roster>,
     pub community: Vec<String>,
     pub converted_at: Option<Instant>,
 }
@@ -127,7 +131,7 @@ impl Default for Group {
             privacy: "private".into(),
             visibility: "visible".into(),
             adoptions: Vec::new(),
-            participants: Vec::new(),
+            participants: Arc::default(),
             community: Vec::new(),
             converted_at: None,
         }

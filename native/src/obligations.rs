@@ -17,12 +17,14 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::compiled::{CompiledObligation, Failure, Param, Scope};
 use crate::conditions::Value;
 use crate::consent::holds;
 use crate::identify::{in_unit, judgement, Matcher, FLAG, IGNORE, JUDGEMENTS};
 use crate::model::{Instant, Obligation, Person, Span};
+use crate::roster::Roster;
 
 /// Obligations no request can meet together: one names the author, the other
 /// forbids it. When rules of the agreements in force demand both for one item
@@ -43,7 +45,7 @@ type Builder = fn(&Scope<'_>, &CompiledObligation, &Memo) -> Result<Option<Oblig
 pub struct Memo {
     /// Whose kept name matchers the decision uses (identify::AUTOMATA); None builds its own.
     caller: Option<String>,
-    people: RefCell<HashMap<usize, Rc<Vec<Person>>>>,
+    people: RefCell<HashMap<usize, Whom>>,
     matchers: RefCell<HashMap<(usize, &'static str), Rc<Matcher>>>,
     spans: RefCell<HashMap<SpansKey, Vec<Span>>>,
 }
@@ -62,22 +64,26 @@ impl Memo {
         Memo { caller: caller.map(str::to_string), ..Memo::default() }
     }
 
-    fn people(&self, scope: &Scope<'_>) -> Rc<Vec<Person>> {
+    fn people(&self, scope: &Scope<'_>) -> Whom {
         let key = address(scope.request);
         if let Some(found) = self.people.borrow().get(&key) {
             return found.clone();
         }
-        let people = Rc::new(people_in_scope(scope));
+        let people = people_in_scope(scope);
         self.people.borrow_mut().insert(key, people.clone());
         people
     }
 
-    fn matcher(&self, scope: &Scope<'_>, whom: &'static str, people: impl FnOnce() -> Rc<Vec<Person>>) -> Rc<Matcher> {
+    fn matcher(&self, scope: &Scope<'_>, whom: &'static str, people: impl FnOnce() -> Whom) -> Rc<Matcher> {
         let key = (address(scope.request), whom);
         if let Some(found) = self.matchers.borrow().get(&key) {
             return found.clone();
         }
-        let matcher = Rc::new(Matcher::shared(people(), self.caller.as_deref()));
+        let caller = self.caller.as_deref();
+        let matcher = Rc::new(match people() {
+            Whom::Roster(roster) => Matcher::of_roster(roster, caller),
+            Whom::Gathered(people) => Matcher::shared(people, caller),
+        });
         self.matchers.borrow_mut().insert(key, matcher.clone());
         matcher
     }
@@ -313,17 +319,39 @@ fn use_agreed_descriptor(scope: &Scope<'_>, ob: &CompiledObligation, _: &Memo) -
 }
 
 /// Everyone the request knows by name: the roster, and every item's author and listed people.
+#[derive(Clone)]
+enum Whom {
+    /// The roster alone, when every author and listed person is one of its records as written: the
+    /// same names found for the same ids, with what the roster keeps built (`roster::Roster`).
+    Roster(Arc<Roster>),
+    /// The roster's people and the others, gathered for this decision.
+    Gathered(Rc<Vec<Person>>),
+}
+
+impl Whom {
+    /// The minors among them.
+    fn minors(&self) -> Whom {
+        match self {
+            Whom::Roster(roster) => Whom::Roster(roster.minors()),
+            Whom::Gathered(people) => Whom::Gathered(Rc::new(people.iter().filter(|p| p.is_minor).cloned().collect())),
+        }
+    }
+}
+
+/// Everyone the request knows by name: the roster, and every item's author and listed people.
 ///
 /// Every item's, not only this one's: a text shared or exported beside
 /// another item may name that item's author, or a child on another's list.
-fn people_in_scope(scope: &Scope<'_>) -> Vec<Person> {
+fn people_in_scope(scope: &Scope<'_>) -> Whom {
     let request = scope.request;
-    let mut people = request.group.participants.clone();
-    for item in &request.items {
-        people.push(item.author.clone());
-        people.extend(item.listed_people.iter().cloned());
+    let roster = &request.group.participants;
+    let others = || request.items.iter().flat_map(|item| std::iter::once(&item.author).chain(&item.listed_people));
+    if others().all(|person| roster.has_record(person)) {
+        return Whom::Roster(roster.clone());
     }
-    people
+    let mut people = roster.people().to_vec();
+    people.extend(others().cloned());
+    Whom::Gathered(Rc::new(people))
 }
 
 fn people_mode(scope: &Scope<'_>, ob: &CompiledObligation) -> Result<String, Failure> {
@@ -386,7 +414,7 @@ fn redact_identifying_content(
         "minors" => {
             // Not even a child may name a child, themselves included: it is not theirs to waive.
             excused.clear();
-            memo.matcher(scope, "minors", || Rc::new(people.iter().filter(|p| p.is_minor).cloned().collect()))
+            memo.matcher(scope, "minors", || people.minors())
         }
         "author" => Rc::new(Matcher::shared(Rc::new(vec![scope.item.author.clone()]), memo.caller.as_deref())),
         _ => {

@@ -16,6 +16,7 @@ use crate::model::{
     Actor, Adoption, Any, Attribution, Consent, Decision, Destination, Group, Instant, Item, Label, Obligation, Person,
     Purpose, Recipient, Request, Service, Session,
 };
+use crate::roster::Roster;
 
 #[pymodule]
 fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -26,6 +27,9 @@ fn discretion_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(echo_request, m)?)?;
     m.add_function(wrap_pyfunction!(set_matcher_cache_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(matcher_cache_usage, m)?)?;
+    m.add_function(wrap_pyfunction!(set_roster_cache_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(roster_cache_usage, m)?)?;
+    m.add_function(wrap_pyfunction!(roster_digest, m)?)?;
     // ---- wire ----
     m.add_function(wrap_pyfunction!(read_check, m)?)?;
     m.add_function(wrap_pyfunction!(read_batch, m)?)?;
@@ -111,7 +115,8 @@ impl Engine {
     /// with the decision's summary (`server.summary.Summary`'s fields). Raises Refused.
     ///
     /// `caller` (a tenant's id; "" without tenants) scopes the name matchers kept between calls
-    /// (`set_matcher_cache_bytes`); None keeps none.
+    /// (`set_matcher_cache_bytes`) and the rosters sent by reference (`set_roster_cache_bytes`);
+    /// None keeps none.
     ///
     /// `within`: the seconds the caller still waits (grpc's `time_remaining()`); past them the
     /// decision stops and Refused says `abandoned` (engine/deadline.py). None: no deadline.
@@ -137,7 +142,7 @@ impl Engine {
         let (policy, within) = (self.policy.clone(), waited(within));
         let answer = py.detach(move || {
             watched(within, move || {
-                let (request, _) = message.read(&clock, &limits)?;
+                let (request, _) = message.read(&clock, &limits, caller.as_deref())?;
                 let decision = crate::decide::decide_as(&policy, &request, now, caller.as_deref());
                 Ok((wire::write_response(&decision, &decision_id)?, vec![summary(&request, &decision)]))
             })
@@ -170,7 +175,7 @@ impl Engine {
         let (policy, within) = (self.policy.clone(), waited(within));
         let answer = py.detach(move || {
             watched(within, move || {
-                let batch = message.read(&clock, &limits, max_batch)?;
+                let batch = message.read(&clock, &limits, max_batch, caller.as_deref())?;
                 let mut decisions = Vec::with_capacity(batch.len());
                 let mut summaries = Vec::with_capacity(batch.len());
                 for (request, _) in &batch {
@@ -215,6 +220,29 @@ impl Engine {
     fn serving(py: Python<'_>, policy: CompiledPolicy) -> Engine {
         Engine { policy: Arc::new(policy), views: PyDict::new(py).unbind() }
     }
+}
+
+/// The bytes each caller's rosters sent by reference may take in this process (`discretion serve
+/// --roster-cache-bytes`, shared out among the tenants); 0 keeps none.
+#[pyfunction]
+fn set_roster_cache_bytes(each: usize) {
+    crate::roster::ROSTERS.set_budget(each);
+}
+
+/// (rosters kept, bytes they take) for `caller`, or for every caller: for tests and the metrics.
+#[pyfunction]
+#[pyo3(signature = (caller=None))]
+fn roster_cache_usage(caller: Option<&str>) -> (usize, usize) {
+    crate::roster::ROSTERS.usage(caller)
+}
+
+/// The digest of a `discretion.v1.Roster`'s bytes as this engine computes it for `Group.roster_digest`;
+/// ValueError for bytes that are no Roster.
+#[pyfunction]
+fn roster_digest(data: &[u8]) -> PyResult<String> {
+    use prost::Message as _;
+    let roster = crate::pb::v1::Roster::decode(data).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(crate::roster::digest(&roster.participants))
 }
 
 /// The bytes this process's kept name matchers may take (`discretion serve --matcher-cache-bytes`,
@@ -380,6 +408,7 @@ fn refused(refusal: wire::Refusal) -> PyErr {
             Refused::new_err(("invalid", pairs))
         }
         wire::Refusal::Internal(fault) => Refused::new_err(("internal", fault)),
+        wire::Refusal::RosterUnknown(missing) => Refused::new_err(("roster_unknown", missing)),
     }
 }
 
@@ -548,7 +577,7 @@ fn group(g: &Bound<'_, PyAny>) -> PyResult<Group> {
         privacy: text(g, "privacy")?,
         visibility: text(g, "visibility")?,
         adoptions: list(g, "adoptions", adoption)?,
-        participants: list(g, "participants", person)?,
+        participants: Arc::new(Roster::new(list(g, "participants", person)?)),
         community: texts(g, "community")?,
         converted_at: instant(g, "converted_at")?,
     })
@@ -825,6 +854,12 @@ fn refusal_to_py<'py>(py: Python<'py>, refusal: wire::Refusal) -> PyResult<Bound
             Ok((false, pairs).into_pyobject(py)?.into_any())
         }
         wire::Refusal::Internal(fault) => Err(PyValueError::new_err(fault)),
+        // read_check finds no rosters: a digest sent alone is unknown, as to a server that keeps none.
+        wire::Refusal::RosterUnknown(missing) => {
+            let pairs: Vec<(String, String)> =
+                missing.into_iter().map(|(field, digest)| (field, format!("roster unknown: {digest}"))).collect();
+            Ok((false, pairs).into_pyobject(py)?.into_any())
+        }
     }
 }
 
@@ -1055,7 +1090,7 @@ fn request_to_py<'py>(py: Python<'py>, r: &model::Request) -> PyResult<Bound<'py
     group.set_item("privacy", &g.privacy)?;
     group.set_item("visibility", &g.visibility)?;
     group.set_item("adoptions", adoptions)?;
-    group.set_item("participants", people_to_py(py, &g.participants)?)?;
+    group.set_item("participants", people_to_py(py, g.participants.people())?)?;
     group.set_item("community", &g.community)?;
     group.set_item("converted_at", g.converted_at)?;
 

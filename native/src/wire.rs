@@ -19,8 +19,11 @@ use crate::names::{casefold, is_space, lower, strip};
 use prost::Message as _;
 use prost_types::{value::Kind, ListValue, Struct, Timestamp};
 
+use std::sync::Arc;
+
 use crate::model::{self, Instant, SECOND};
 use crate::pb::v1 as pb;
+use crate::roster::{self, Roster};
 
 // ---- what a request may carry, and what is wrong with one --------------------------
 
@@ -89,6 +92,9 @@ pub enum Refusal {
     Invalid(Vec<FieldViolation>),
     /// A decision whose words the wire cannot carry (convert's KeyError): INTERNAL.
     Internal(String),
+    /// RosterUnknown: FAILED_PRECONDITION, naming each `group.roster_digest` this caller's rosters lack
+    /// (field, digest): the caller sends the request again with the participants.
+    RosterUnknown(Vec<(String, String)>),
 }
 
 impl Refusal {
@@ -101,8 +107,15 @@ impl Refusal {
                 format!("{count} invalid field{}: {}", if count != 1 { "s" } else { "" }, fields.join(", "))
             }
             Refusal::Internal(fault) => fault.clone(),
+            Refusal::RosterUnknown(missing) => roster_unknown_message(missing.len()),
         }
     }
+}
+
+/// str(rosters.RosterUnknown).
+pub fn roster_unknown_message(count: usize) -> String {
+    let (many, them) = if count == 1 { ("", "it") } else { ("s", "them") };
+    format!("{count} roster{many} unknown here: send the request again with `group.participants` beside {them}")
 }
 
 fn refuse_if_any(problems: Vec<FieldViolation>) -> Result<(), Refusal> {
@@ -329,7 +342,7 @@ impl Shape {
             (Actor, 1 | 2 | 3 | 8) => T,
             (Actor, 4 | 5 | 7) => V,
             (Actor, 6) => M(Timestamp),
-            (Group, 1 | 6) => T,
+            (Group, 1 | 6 | 8) => T,
             (Group, 2 | 3) => V,
             (Group, 4) => M(Adoption),
             (Group, 5) => M(Person),
@@ -800,8 +813,17 @@ type Problems = Vec<FieldViolation>;
 
 /// convert.request_from_proto: the facts of one check, or every field at fault.
 pub fn request_from_proto(message: &pb::CheckRequest, clock: Option<&Clock>) -> Result<model::Request, Refusal> {
+    request_with(message, clock, None)
+}
+
+/// request_from_proto with the group's roster as `rosters::resolve` found it (None: as sent).
+fn request_with(
+    message: &pb::CheckRequest,
+    clock: Option<&Clock>,
+    roster: Option<Arc<Roster>>,
+) -> Result<model::Request, Refusal> {
     let mut problems = Vec::new();
-    let request = request(message, clock, &mut problems);
+    let request = request(message, clock, roster, &mut problems);
     refuse_if_any(problems)?;
     Ok(request)
 }
@@ -812,6 +834,15 @@ pub fn requests_from_batch(
     max_batch: usize,
     clock: Option<&Clock>,
 ) -> Result<Vec<model::Request>, Refusal> {
+    requests_with(message, max_batch, clock, vec![None; message.checks.len()])
+}
+
+fn requests_with(
+    message: &pb::CheckBatchRequest,
+    max_batch: usize,
+    clock: Option<&Clock>,
+    rosters: Vec<Option<Arc<Roster>>>,
+) -> Result<Vec<model::Request>, Refusal> {
     let checks = &message.checks;
     if checks.len() > max_batch {
         return Err(Refusal::Invalid(vec![violation(
@@ -821,17 +852,22 @@ pub fn requests_from_batch(
     }
     let mut problems = Vec::new();
     let mut requests = Vec::with_capacity(checks.len());
-    for (index, check) in checks.iter().enumerate() {
+    for ((index, check), roster) in checks.iter().enumerate().zip(rosters) {
         let mut found = Vec::new();
-        requests.push(request(check, clock, &mut found));
+        requests.push(request(check, clock, roster, &mut found));
         problems.extend(found.into_iter().map(|v| violation(format!("checks[{index}].{}", v.field), v.description)));
     }
     refuse_if_any(problems)?;
     Ok(requests)
 }
 
-fn request(message: &pb::CheckRequest, clock: Option<&Clock>, problems: &mut Problems) -> model::Request {
-    let mut request = facts(message, clock, problems);
+fn request(
+    message: &pb::CheckRequest,
+    clock: Option<&Clock>,
+    roster: Option<Arc<Roster>>,
+    problems: &mut Problems,
+) -> model::Request {
+    let mut request = facts(message, clock, roster, problems);
     check_destination(&request, problems);
     if let Some(Clock { now, max_skew: Some(skew) }) = clock {
         no_events_ahead(&request, now + skew, problems);
@@ -886,11 +922,16 @@ fn ends_ahead_as_past(request: &mut model::Request, now: Instant, limit: Instant
     }
 }
 
-fn facts(message: &pb::CheckRequest, clock: Option<&Clock>, problems: &mut Problems) -> model::Request {
+fn facts(
+    message: &pb::CheckRequest,
+    clock: Option<&Clock>,
+    roster: Option<Arc<Roster>>,
+    problems: &mut Problems,
+) -> model::Request {
     // Fields in the order Python evaluates the Request's arguments: violations come in that order.
     let action = ACTIONS.read(message.action, "action", problems);
     let actor = actor(message.actor.as_ref().unwrap_or(&pb::Actor::default()), problems);
-    let group = group(message.group.as_ref().unwrap_or(&pb::Group::default()), problems);
+    let group = group(message.group.as_ref().unwrap_or(&pb::Group::default()), roster, problems);
     let items = items(&message.items, problems);
     let destination = destination(message.destination.as_ref().unwrap_or(&pb::Destination::default()), problems);
     let stated = instant(message.requested_at.as_ref(), "requested_at", "", problems);
@@ -948,7 +989,7 @@ fn person(person: &pb::Person) -> model::Person {
     }
 }
 
-fn group(group: &pb::Group, problems: &mut Problems) -> model::Group {
+fn group(group: &pb::Group, roster: Option<Arc<Roster>>, problems: &mut Problems) -> model::Group {
     let privacy = PRIVACIES.read(group.privacy, "group.privacy", problems);
     let visibility = VISIBILITIES.read(group.visibility, "group.visibility", problems);
     let adoptions = group
@@ -957,7 +998,7 @@ fn group(group: &pb::Group, problems: &mut Problems) -> model::Group {
         .enumerate()
         .map(|(i, a)| adoption(a, &format!("group.adoptions[{i}]"), problems))
         .collect();
-    let participants = group.participants.iter().map(person).collect();
+    let participants = roster.unwrap_or_else(|| Arc::new(Roster::new(group.participants.iter().map(person).collect())));
     let converted_at = instant(group.converted_at.as_ref(), "converted_at", "group", problems);
     let read = model::Group {
         id: group.id.clone(),
@@ -1283,13 +1324,11 @@ fn same_group(request: &model::Request, problems: &mut Problems) {
         ));
     }
     if !destination.recipients.is_empty() {
-        let mut members: HashSet<&str> =
-            group.participants.iter().map(|p| p.id.as_str()).filter(|id| !id.is_empty()).collect();
-        if request.actor.member && !request.actor.id.is_empty() {
-            members.insert(&request.actor.id);
-        }
+        let actor = &request.actor;
+        let member =
+            |id: &str| group.participants.has_id(id) || (actor.member && !actor.id.is_empty() && actor.id == id);
         for (index, recipient) in destination.recipients.iter().enumerate() {
-            if !members.contains(recipient.id.as_str()) {
+            if !member(&recipient.id) {
                 problems.push(violation(
                     format!("destination.recipients[{index}].id"),
                     format!(
@@ -1327,16 +1366,15 @@ fn personal_archive(request: &model::Request, problems: &mut Problems) {
 }
 
 fn original_exchange(request: &model::Request, problems: &mut Problems) {
-    let mut party: HashSet<&str> = request
+    let party: HashSet<&str> = request
         .items
         .iter()
         .flat_map(|item| item.exchange_participants.iter())
         .map(String::as_str)
         .filter(|id| !id.is_empty())
         .collect();
-    party.extend(request.group.participants.iter().map(|p| p.id.as_str()).filter(|id| !id.is_empty()));
     for (index, recipient) in request.destination.recipients.iter().enumerate() {
-        if !party.contains(recipient.id.as_str()) {
+        if !party.contains(recipient.id.as_str()) && !request.group.participants.has_id(&recipient.id) {
             problems.push(violation(
                 format!("destination.recipients[{index}].id"),
                 format!(
@@ -1577,6 +1615,7 @@ fn strings_over(problems: &mut Problems, request: &pb::CheckRequest, read: &mode
 
 /// What limits._gather collects of every string and list, reduced to what is checked of it: the order of
 /// the strings never mattered, only the longest, whether one holds a control character, and the sum of names.
+#[derive(Default)]
 struct Tally {
     max_id: usize,
     max_name: usize,
@@ -1609,6 +1648,25 @@ impl Tally {
         self.largest_crowd = self.largest_crowd.max(length);
     }
 
+    /// A roster's people, as `people` reads them, read once for every request that shares it.
+    fn roster(&mut self, roster: &Roster) {
+        let limits = (self.max_id, self.max_name);
+        let sizes = roster.sizes(limits, |people| {
+            let mut own = Tally { max_id: limits.0, max_name: limits.1, ..Tally::default() };
+            own.people(people);
+            roster::Sizes {
+                ids_unfit: own.ids_unfit,
+                names_unfit: own.names_unfit,
+                names_total: own.names_total,
+                longest_list: own.longest_list,
+            }
+        });
+        self.ids_unfit |= sizes.ids_unfit;
+        self.names_unfit |= sizes.names_unfit;
+        self.names_total += sizes.names_total;
+        self.longest_list = self.longest_list.max(sizes.longest_list);
+    }
+
     fn people<'a>(&mut self, people: impl IntoIterator<Item = &'a model::Person>) {
         for p in people {
             self.id(&p.id);
@@ -1638,7 +1696,7 @@ fn gather(r: &model::Request, limits: &Limits) -> Tally {
         tally.name(name);
     }
     tally.crowd(group.community.len());
-    tally.people(&group.participants);
+    tally.roster(&group.participants);
     group.community.iter().for_each(|n| tally.name(n));
     for a in &group.adoptions {
         tally.id(&a.agreement);
@@ -1975,11 +2033,20 @@ impl CheckMessage {
         vec![self.0.group.as_ref().map_or("", |g| g.id.as_str())]
     }
 
-    /// limits.check_request, convert.request_from_proto, limits.check_strings, in the server's order.
-    pub fn read(&self, clock: &Clock, limits: &Limits) -> Result<(model::Request, ReadInfo), Refusal> {
+    /// limits.check_request, rosters.resolve, convert.request_from_proto, limits.check_strings, in the
+    /// server's order; then the roster sent with its digest is kept for `caller` (None: no rosters
+    /// are kept or found, and a digest sent alone is unknown).
+    pub fn read(
+        &self,
+        clock: &Clock,
+        limits: &Limits,
+        caller: Option<&str>,
+    ) -> Result<(model::Request, ReadInfo), Refusal> {
         check_request(&self.0, limits)?;
-        let facts = request_from_proto(&self.0, Some(clock))?;
+        let (roster, sent) = resolve(std::slice::from_ref(&self.0), caller, false)?.pop().unwrap_or_default();
+        let facts = request_with(&self.0, Some(clock), roster)?;
         check_strings(&self.0, &facts, limits)?;
+        keep(caller, sent, &facts);
         Ok((facts, info(&self.0)))
     }
 }
@@ -2000,17 +2067,82 @@ impl BatchMessage {
         clock: &Clock,
         limits: &Limits,
         max_batch: usize,
+        caller: Option<&str>,
     ) -> Result<Vec<(model::Request, ReadInfo)>, Refusal> {
         check_batch(&self.0, limits, max_batch)?;
-        let batch = requests_from_batch(&self.0, max_batch, Some(clock))?;
+        let (rosters, sent): (Vec<_>, Vec<_>) = resolve(&self.0.checks, caller, true)?.into_iter().unzip();
+        let batch = requests_with(&self.0, max_batch, Some(clock), rosters)?;
         check_batch_strings(&self.0, &batch, limits)?;
+        for (digest, facts) in sent.into_iter().zip(&batch) {
+            keep(caller, digest, facts);
+        }
         Ok(batch.into_iter().zip(&self.0.checks).map(|(facts, check)| (facts, info(check))).collect())
+    }
+}
+
+/// Each check's roster by reference (`Group.roster_digest`), before anything reads the roster: the one
+/// `caller` sent under the digest, or None to read the participants sent; and the digest to keep them
+/// under, when they came with it (checked to be theirs). A digest not written as one, or not the
+/// participants', is INVALID_ARGUMENT; a digest sent alone that `caller` never sent a roster under (or
+/// that was evicted) is FAILED_PRECONDITION, naming every such field.
+fn resolve(
+    checks: &[pb::CheckRequest],
+    caller: Option<&str>,
+    batch: bool,
+) -> Result<Vec<(Option<Arc<Roster>>, Option<String>)>, Refusal> {
+    let (mut problems, mut unknown, mut resolved) = (Vec::new(), Vec::new(), Vec::with_capacity(checks.len()));
+    for (index, check) in checks.iter().enumerate() {
+        let field = if batch { format!("checks[{index}].group.roster_digest") } else { "group.roster_digest".into() };
+        let Some(group) = check.group.as_ref().filter(|g| !g.roster_digest.is_empty()) else {
+            resolved.push((None, None));
+            continue;
+        };
+        let sent = group.roster_digest.as_str();
+        if !roster::well_formed(sent) {
+            problems.push(violation(
+                field,
+                "not a roster digest: `sha256:` and 64 lowercase hex digits, the SHA-256 of the \
+                 `discretion.v1.Roster` of the participants",
+            ));
+            resolved.push((None, None));
+        } else if !group.participants.is_empty() {
+            let theirs = roster::digest(&group.participants);
+            if theirs != sent {
+                problems.push(violation(
+                    field,
+                    format!(
+                        "`{sent}` is not the digest of `group.participants` ({theirs}): compute it over the \
+                         `discretion.v1.Roster` of exactly the participants sent, written deterministically"
+                    ),
+                ));
+            }
+            resolved.push((None, Some(theirs)));
+        } else if let Some(kept) = caller.and_then(|caller| roster::ROSTERS.get(caller, sent)) {
+            resolved.push((Some(kept), None));
+        } else if sent == roster::digest(&[]) {
+            resolved.push((None, None)); // nobody: the roster every caller holds
+        } else {
+            unknown.push((field, sent.to_string()));
+            resolved.push((None, None));
+        }
+    }
+    refuse_if_any(problems)?;
+    if !unknown.is_empty() {
+        return Err(Refusal::RosterUnknown(unknown));
+    }
+    Ok(resolved)
+}
+
+/// Keep the roster a request sent with its digest, for `caller`'s later requests.
+fn keep(caller: Option<&str>, digest: Option<String>, facts: &model::Request) {
+    if let (Some(caller), Some(digest)) = (caller, digest) {
+        roster::ROSTERS.keep(caller, &digest, facts.group.participants.clone());
     }
 }
 
 /// A Check call's bytes read as the server reads them where no tenancy applies.
 pub fn read_check(bytes: &[u8], clock: &Clock, limits: &Limits) -> Result<(model::Request, ReadInfo), Refusal> {
-    decode_check(bytes)?.read(clock, limits)
+    decode_check(bytes)?.read(clock, limits, None)
 }
 
 /// A CheckBatch call's bytes read as the server reads them where no tenancy applies.
@@ -2020,7 +2152,7 @@ pub fn read_batch(
     limits: &Limits,
     max_batch: usize,
 ) -> Result<Vec<(model::Request, ReadInfo)>, Refusal> {
-    decode_batch(bytes)?.read(clock, limits, max_batch)
+    decode_batch(bytes)?.read(clock, limits, max_batch, None)
 }
 
 // ---- Decision -> CheckResponse ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from discretion.engine import model
 from discretion.engine.compiled import AgreementInfo, VersionInfo
 from discretion.engine.instants import SECOND
-from discretion.server import convert
+from discretion.server import convert, rosters
 from discretion.server._gen.discretion.v1 import policy_pb2 as pb
 
 MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
@@ -58,6 +58,8 @@ def full_request() -> pb.CheckRequest:
     attributes = struct_pb2.Struct()
     attributes.update({"ticket": "T-9", "count": 3, "ratio": 0.5, "ok": True, "none": None,
                        "nested": {"tags": ["a", 2]}})
+    participants = [pb.Person(id="bo", display_name="Bo", organization="beta", handles=["@bo", "bobby"],
+                              is_minor=True, aliases=["B."], organization_aliases=["BTA"])]
     return pb.CheckRequest(
         action=pb.ACTION_QUOTE,
         requested_at=ts(1_700_000_000, 500_000_000),
@@ -74,11 +76,10 @@ def full_request() -> pb.CheckRequest:
                             disclosed_at=ts(20), replaces=["old", "older"], segments=["discussion"],
                             default_labels={"TLP": "amber"}, label_floors={"TLP": "green"}),
             ],
-            participants=[pb.Person(id="bo", display_name="Bo", organization="beta",
-                                    handles=["@bo", "bobby"], is_minor=True, aliases=["B."],
-                                    organization_aliases=["BTA"])],
+            participants=participants,
             community=["acme", "beta"],
             converted_at=ts(30),
+            roster_digest=rosters.digest(participants),  # theirs: the roster by value, kept for the caller
         ),
         items=[
             pb.Item(
@@ -233,7 +234,8 @@ def _model_type(hint) -> type | None:
 def test_proto_and_model_have_the_same_fields(message, dataclass):
     """Field for field, all the way down, so neither side can drift from the other."""
     # A wish about the answer, and the caller's ids for the log: not facts.
-    wire_only = {"CheckRequest": {"explain", "request_context"}}
+    wire_only = {"CheckRequest": {"explain", "request_context"},
+                 "Group": {"roster_digest"}}  # how the roster travels: read into `participants` (server/rosters.py)
     # Facts that never come over the wire (e.g. only from rules/bindings.yaml) go here, by model class.
     model_only: dict[str, set[str]] = {}
 

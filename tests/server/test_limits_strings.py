@@ -104,6 +104,7 @@ def test_the_full_requests_set_every_string_field_the_proto_defines():
                   and not field.message_type.full_name.startswith("google.")):
                 walk(field.message_type, (*seen, descriptor.name))
     walk(pb.CheckRequest.DESCRIPTOR)
+    declared.discard("Group.roster_digest")  # read whole before any limit, or refused (tests/ops/test_roster_by_reference.py)
     reached = {f"{holder.DESCRIPTOR.name}.{name}" for build in VARIANTS.values()
                for _, holder, name, _ in string_fields(build())}
     assert reached == declared

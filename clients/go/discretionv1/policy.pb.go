@@ -1346,7 +1346,18 @@ type Group struct {
 	Community []string `protobuf:"bytes,6,rep,name=community,proto3" json:"community,omitempty"`
 	// When a private group became public. What was said before stays with
 	// those who were members then.
-	ConvertedAt   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=converted_at,json=convertedAt,proto3" json:"converted_at,omitempty"`
+	ConvertedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=converted_at,json=convertedAt,proto3" json:"converted_at,omitempty"`
+	// The roster by reference (README, "A large group's roster"): `sha256:`
+	// and the lowercase hex SHA-256 of the `Roster` holding `participants`,
+	// written deterministically (fields in number order, empty ones left out,
+	// nothing unknown). Sent with `participants`, it must be theirs (else
+	// INVALID_ARGUMENT), and the server keeps the roster for the caller; sent
+	// alone, the server decides with the roster the caller sent it earlier
+	// under that digest, or answers FAILED_PRECONDITION with a
+	// `google.rpc.PreconditionFailure` naming it (type `ROSTER_UNKNOWN`,
+	// subject the digest, description naming the field): send the request
+	// again with the participants. Empty: `participants` is the roster.
+	RosterDigest  string `protobuf:"bytes,8,opt,name=roster_digest,json=rosterDigest,proto3" json:"roster_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1430,6 +1441,58 @@ func (x *Group) GetConvertedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Group) GetRosterDigest() string {
+	if x != nil {
+		return x.RosterDigest
+	}
+	return ""
+}
+
+// A group's roster as its digest is computed (Group.roster_digest).
+type Roster struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Participants  []*Person              `protobuf:"bytes,1,rep,name=participants,proto3" json:"participants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Roster) Reset() {
+	*x = Roster{}
+	mi := &file_discretion_v1_policy_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Roster) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Roster) ProtoMessage() {}
+
+func (x *Roster) ProtoReflect() protoreflect.Message {
+	mi := &file_discretion_v1_policy_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Roster.ProtoReflect.Descriptor instead.
+func (*Roster) Descriptor() ([]byte, []int) {
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Roster) GetParticipants() []*Person {
+	if x != nil {
+		return x.Participants
+	}
+	return nil
+}
+
 // A label carries its terms: it is judged by the loaded agreement that
 // defines its scheme, whether or not the group adopted it (that agreement's
 // rules may then restrict, never permit). A label of a scheme no loaded
@@ -1459,7 +1522,7 @@ type Label struct {
 
 func (x *Label) Reset() {
 	*x = Label{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[4]
+	mi := &file_discretion_v1_policy_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +1534,7 @@ func (x *Label) String() string {
 func (*Label) ProtoMessage() {}
 
 func (x *Label) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[4]
+	mi := &file_discretion_v1_policy_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +1547,7 @@ func (x *Label) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Label.ProtoReflect.Descriptor instead.
 func (*Label) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{4}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Label) GetScheme() string {
@@ -1571,7 +1634,7 @@ type Consent struct {
 
 func (x *Consent) Reset() {
 	*x = Consent{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[5]
+	mi := &file_discretion_v1_policy_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1583,7 +1646,7 @@ func (x *Consent) String() string {
 func (*Consent) ProtoMessage() {}
 
 func (x *Consent) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[5]
+	mi := &file_discretion_v1_policy_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1596,7 +1659,7 @@ func (x *Consent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Consent.ProtoReflect.Descriptor instead.
 func (*Consent) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{5}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Consent) GetBy() string {
@@ -1655,7 +1718,7 @@ type Session struct {
 
 func (x *Session) Reset() {
 	*x = Session{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[6]
+	mi := &file_discretion_v1_policy_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1730,7 @@ func (x *Session) String() string {
 func (*Session) ProtoMessage() {}
 
 func (x *Session) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[6]
+	mi := &file_discretion_v1_policy_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1743,7 @@ func (x *Session) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Session.ProtoReflect.Descriptor instead.
 func (*Session) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{6}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Session) GetId() string {
@@ -1736,7 +1799,7 @@ type Item struct {
 
 func (x *Item) Reset() {
 	*x = Item{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[7]
+	mi := &file_discretion_v1_policy_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1748,7 +1811,7 @@ func (x *Item) String() string {
 func (*Item) ProtoMessage() {}
 
 func (x *Item) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[7]
+	mi := &file_discretion_v1_policy_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1761,7 +1824,7 @@ func (x *Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Item.ProtoReflect.Descriptor instead.
 func (*Item) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{7}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Item) GetId() string {
@@ -1865,7 +1928,7 @@ type Recipient struct {
 
 func (x *Recipient) Reset() {
 	*x = Recipient{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[8]
+	mi := &file_discretion_v1_policy_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +1940,7 @@ func (x *Recipient) String() string {
 func (*Recipient) ProtoMessage() {}
 
 func (x *Recipient) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[8]
+	mi := &file_discretion_v1_policy_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +1953,7 @@ func (x *Recipient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recipient.ProtoReflect.Descriptor instead.
 func (*Recipient) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{8}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Recipient) GetId() string {
@@ -1935,7 +1998,7 @@ type Destination struct {
 
 func (x *Destination) Reset() {
 	*x = Destination{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[9]
+	mi := &file_discretion_v1_policy_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1947,7 +2010,7 @@ func (x *Destination) String() string {
 func (*Destination) ProtoMessage() {}
 
 func (x *Destination) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[9]
+	mi := &file_discretion_v1_policy_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1960,7 +2023,7 @@ func (x *Destination) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Destination.ProtoReflect.Descriptor instead.
 func (*Destination) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{9}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Destination) GetKind() DestinationKind {
@@ -2021,7 +2084,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[10]
+	mi := &file_discretion_v1_policy_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2096,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[10]
+	mi := &file_discretion_v1_policy_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2109,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{10}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Service) GetName() string {
@@ -2100,7 +2163,7 @@ type Attribution struct {
 
 func (x *Attribution) Reset() {
 	*x = Attribution{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[11]
+	mi := &file_discretion_v1_policy_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2175,7 @@ func (x *Attribution) String() string {
 func (*Attribution) ProtoMessage() {}
 
 func (x *Attribution) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[11]
+	mi := &file_discretion_v1_policy_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2188,7 @@ func (x *Attribution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attribution.ProtoReflect.Descriptor instead.
 func (*Attribution) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{11}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Attribution) GetAuthorIdentity() bool {
@@ -2169,7 +2232,7 @@ type Purpose struct {
 
 func (x *Purpose) Reset() {
 	*x = Purpose{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[12]
+	mi := &file_discretion_v1_policy_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2244,7 @@ func (x *Purpose) String() string {
 func (*Purpose) ProtoMessage() {}
 
 func (x *Purpose) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[12]
+	mi := &file_discretion_v1_policy_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2257,7 @@ func (x *Purpose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Purpose.ProtoReflect.Descriptor instead.
 func (*Purpose) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{12}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Purpose) GetNeedToKnow() bool {
@@ -2272,7 +2335,7 @@ type CheckRequest struct {
 
 func (x *CheckRequest) Reset() {
 	*x = CheckRequest{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[13]
+	mi := &file_discretion_v1_policy_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2284,7 +2347,7 @@ func (x *CheckRequest) String() string {
 func (*CheckRequest) ProtoMessage() {}
 
 func (x *CheckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[13]
+	mi := &file_discretion_v1_policy_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2297,7 +2360,7 @@ func (x *CheckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckRequest.ProtoReflect.Descriptor instead.
 func (*CheckRequest) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{13}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CheckRequest) GetAction() Action {
@@ -2440,7 +2503,7 @@ type Obligation struct {
 
 func (x *Obligation) Reset() {
 	*x = Obligation{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[14]
+	mi := &file_discretion_v1_policy_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2452,7 +2515,7 @@ func (x *Obligation) String() string {
 func (*Obligation) ProtoMessage() {}
 
 func (x *Obligation) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[14]
+	mi := &file_discretion_v1_policy_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2465,7 +2528,7 @@ func (x *Obligation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Obligation.ProtoReflect.Descriptor instead.
 func (*Obligation) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{14}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Obligation) GetType() string {
@@ -2564,7 +2627,7 @@ type Span struct {
 
 func (x *Span) Reset() {
 	*x = Span{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[15]
+	mi := &file_discretion_v1_policy_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2576,7 +2639,7 @@ func (x *Span) String() string {
 func (*Span) ProtoMessage() {}
 
 func (x *Span) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[15]
+	mi := &file_discretion_v1_policy_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2589,7 +2652,7 @@ func (x *Span) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Span.ProtoReflect.Descriptor instead.
 func (*Span) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{15}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Span) GetStart() uint32 {
@@ -2645,7 +2708,7 @@ type Finding struct {
 
 func (x *Finding) Reset() {
 	*x = Finding{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[16]
+	mi := &file_discretion_v1_policy_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2657,7 +2720,7 @@ func (x *Finding) String() string {
 func (*Finding) ProtoMessage() {}
 
 func (x *Finding) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[16]
+	mi := &file_discretion_v1_policy_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2670,7 +2733,7 @@ func (x *Finding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finding.ProtoReflect.Descriptor instead.
 func (*Finding) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{16}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Finding) GetAgreement() string {
@@ -2736,7 +2799,7 @@ type ItemResult struct {
 
 func (x *ItemResult) Reset() {
 	*x = ItemResult{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[17]
+	mi := &file_discretion_v1_policy_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +2811,7 @@ func (x *ItemResult) String() string {
 func (*ItemResult) ProtoMessage() {}
 
 func (x *ItemResult) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[17]
+	mi := &file_discretion_v1_policy_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,7 +2824,7 @@ func (x *ItemResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemResult.ProtoReflect.Descriptor instead.
 func (*ItemResult) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{17}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ItemResult) GetItemId() string {
@@ -2816,7 +2879,7 @@ type CheckResponse struct {
 
 func (x *CheckResponse) Reset() {
 	*x = CheckResponse{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[18]
+	mi := &file_discretion_v1_policy_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +2891,7 @@ func (x *CheckResponse) String() string {
 func (*CheckResponse) ProtoMessage() {}
 
 func (x *CheckResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[18]
+	mi := &file_discretion_v1_policy_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +2904,7 @@ func (x *CheckResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckResponse.ProtoReflect.Descriptor instead.
 func (*CheckResponse) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{18}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CheckResponse) GetDecision() Decision {
@@ -2909,7 +2972,7 @@ type CheckBatchRequest struct {
 
 func (x *CheckBatchRequest) Reset() {
 	*x = CheckBatchRequest{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[19]
+	mi := &file_discretion_v1_policy_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2921,7 +2984,7 @@ func (x *CheckBatchRequest) String() string {
 func (*CheckBatchRequest) ProtoMessage() {}
 
 func (x *CheckBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[19]
+	mi := &file_discretion_v1_policy_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2934,7 +2997,7 @@ func (x *CheckBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckBatchRequest.ProtoReflect.Descriptor instead.
 func (*CheckBatchRequest) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{19}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CheckBatchRequest) GetChecks() []*CheckRequest {
@@ -2953,7 +3016,7 @@ type CheckBatchResponse struct {
 
 func (x *CheckBatchResponse) Reset() {
 	*x = CheckBatchResponse{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[20]
+	mi := &file_discretion_v1_policy_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2965,7 +3028,7 @@ func (x *CheckBatchResponse) String() string {
 func (*CheckBatchResponse) ProtoMessage() {}
 
 func (x *CheckBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[20]
+	mi := &file_discretion_v1_policy_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2978,7 +3041,7 @@ func (x *CheckBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckBatchResponse.ProtoReflect.Descriptor instead.
 func (*CheckBatchResponse) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{20}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CheckBatchResponse) GetResults() []*CheckResponse {
@@ -2996,7 +3059,7 @@ type ListAgreementsRequest struct {
 
 func (x *ListAgreementsRequest) Reset() {
 	*x = ListAgreementsRequest{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[21]
+	mi := &file_discretion_v1_policy_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3008,7 +3071,7 @@ func (x *ListAgreementsRequest) String() string {
 func (*ListAgreementsRequest) ProtoMessage() {}
 
 func (x *ListAgreementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[21]
+	mi := &file_discretion_v1_policy_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3021,7 +3084,7 @@ func (x *ListAgreementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgreementsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgreementsRequest) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{21}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{22}
 }
 
 type AgreementVersion struct {
@@ -3035,7 +3098,7 @@ type AgreementVersion struct {
 
 func (x *AgreementVersion) Reset() {
 	*x = AgreementVersion{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[22]
+	mi := &file_discretion_v1_policy_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3047,7 +3110,7 @@ func (x *AgreementVersion) String() string {
 func (*AgreementVersion) ProtoMessage() {}
 
 func (x *AgreementVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[22]
+	mi := &file_discretion_v1_policy_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3060,7 +3123,7 @@ func (x *AgreementVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgreementVersion.ProtoReflect.Descriptor instead.
 func (*AgreementVersion) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{22}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AgreementVersion) GetVersion() uint32 {
@@ -3101,7 +3164,7 @@ type AgreementInfo struct {
 
 func (x *AgreementInfo) Reset() {
 	*x = AgreementInfo{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[23]
+	mi := &file_discretion_v1_policy_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3113,7 +3176,7 @@ func (x *AgreementInfo) String() string {
 func (*AgreementInfo) ProtoMessage() {}
 
 func (x *AgreementInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[23]
+	mi := &file_discretion_v1_policy_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3126,7 +3189,7 @@ func (x *AgreementInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgreementInfo.ProtoReflect.Descriptor instead.
 func (*AgreementInfo) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{23}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AgreementInfo) GetId() string {
@@ -3188,7 +3251,7 @@ type ListAgreementsResponse struct {
 
 func (x *ListAgreementsResponse) Reset() {
 	*x = ListAgreementsResponse{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[24]
+	mi := &file_discretion_v1_policy_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3200,7 +3263,7 @@ func (x *ListAgreementsResponse) String() string {
 func (*ListAgreementsResponse) ProtoMessage() {}
 
 func (x *ListAgreementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[24]
+	mi := &file_discretion_v1_policy_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3213,7 +3276,7 @@ func (x *ListAgreementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgreementsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgreementsResponse) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{24}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListAgreementsResponse) GetAgreements() []*AgreementInfo {
@@ -3238,7 +3301,7 @@ type GetPolicyStatusRequest struct {
 
 func (x *GetPolicyStatusRequest) Reset() {
 	*x = GetPolicyStatusRequest{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[25]
+	mi := &file_discretion_v1_policy_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3250,7 +3313,7 @@ func (x *GetPolicyStatusRequest) String() string {
 func (*GetPolicyStatusRequest) ProtoMessage() {}
 
 func (x *GetPolicyStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[25]
+	mi := &file_discretion_v1_policy_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3263,7 +3326,7 @@ func (x *GetPolicyStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyStatusRequest) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{25}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{26}
 }
 
 type GetPolicyStatusResponse struct {
@@ -3283,7 +3346,7 @@ type GetPolicyStatusResponse struct {
 
 func (x *GetPolicyStatusResponse) Reset() {
 	*x = GetPolicyStatusResponse{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[26]
+	mi := &file_discretion_v1_policy_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3295,7 +3358,7 @@ func (x *GetPolicyStatusResponse) String() string {
 func (*GetPolicyStatusResponse) ProtoMessage() {}
 
 func (x *GetPolicyStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[26]
+	mi := &file_discretion_v1_policy_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3308,7 +3371,7 @@ func (x *GetPolicyStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyStatusResponse) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{26}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetPolicyStatusResponse) GetPolicyRevision() string {
@@ -3361,7 +3424,7 @@ type Diagnostic struct {
 
 func (x *Diagnostic) Reset() {
 	*x = Diagnostic{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[27]
+	mi := &file_discretion_v1_policy_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3373,7 +3436,7 @@ func (x *Diagnostic) String() string {
 func (*Diagnostic) ProtoMessage() {}
 
 func (x *Diagnostic) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[27]
+	mi := &file_discretion_v1_policy_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3386,7 +3449,7 @@ func (x *Diagnostic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
 func (*Diagnostic) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{27}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Diagnostic) GetCode() string {
@@ -3471,7 +3534,7 @@ type GetInteractionPolicyRequest struct {
 
 func (x *GetInteractionPolicyRequest) Reset() {
 	*x = GetInteractionPolicyRequest{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[28]
+	mi := &file_discretion_v1_policy_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3483,7 +3546,7 @@ func (x *GetInteractionPolicyRequest) String() string {
 func (*GetInteractionPolicyRequest) ProtoMessage() {}
 
 func (x *GetInteractionPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[28]
+	mi := &file_discretion_v1_policy_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3496,7 +3559,7 @@ func (x *GetInteractionPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInteractionPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetInteractionPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{28}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetInteractionPolicyRequest) GetRequestedAt() *timestamppb.Timestamp {
@@ -3561,7 +3624,7 @@ type Quoter struct {
 
 func (x *Quoter) Reset() {
 	*x = Quoter{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[29]
+	mi := &file_discretion_v1_policy_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3573,7 +3636,7 @@ func (x *Quoter) String() string {
 func (*Quoter) ProtoMessage() {}
 
 func (x *Quoter) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[29]
+	mi := &file_discretion_v1_policy_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3586,7 +3649,7 @@ func (x *Quoter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quoter.ProtoReflect.Descriptor instead.
 func (*Quoter) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{29}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Quoter) GetId() string {
@@ -3630,7 +3693,7 @@ type GetInteractionPolicyResponse struct {
 
 func (x *GetInteractionPolicyResponse) Reset() {
 	*x = GetInteractionPolicyResponse{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[30]
+	mi := &file_discretion_v1_policy_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3642,7 +3705,7 @@ func (x *GetInteractionPolicyResponse) String() string {
 func (*GetInteractionPolicyResponse) ProtoMessage() {}
 
 func (x *GetInteractionPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[30]
+	mi := &file_discretion_v1_policy_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3655,7 +3718,7 @@ func (x *GetInteractionPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInteractionPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetInteractionPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{30}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetInteractionPolicyResponse) GetApproval() QuoteApproval {
@@ -3738,7 +3801,7 @@ type QuotePolicyLists struct {
 
 func (x *QuotePolicyLists) Reset() {
 	*x = QuotePolicyLists{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[31]
+	mi := &file_discretion_v1_policy_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3750,7 +3813,7 @@ func (x *QuotePolicyLists) String() string {
 func (*QuotePolicyLists) ProtoMessage() {}
 
 func (x *QuotePolicyLists) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[31]
+	mi := &file_discretion_v1_policy_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3763,7 +3826,7 @@ func (x *QuotePolicyLists) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuotePolicyLists.ProtoReflect.Descriptor instead.
 func (*QuotePolicyLists) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{31}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *QuotePolicyLists) GetAutomaticApproval() []string {
@@ -3805,7 +3868,7 @@ type AnswerQuoteRequestRequest struct {
 
 func (x *AnswerQuoteRequestRequest) Reset() {
 	*x = AnswerQuoteRequestRequest{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[32]
+	mi := &file_discretion_v1_policy_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3817,7 +3880,7 @@ func (x *AnswerQuoteRequestRequest) String() string {
 func (*AnswerQuoteRequestRequest) ProtoMessage() {}
 
 func (x *AnswerQuoteRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[32]
+	mi := &file_discretion_v1_policy_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3830,7 +3893,7 @@ func (x *AnswerQuoteRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerQuoteRequestRequest.ProtoReflect.Descriptor instead.
 func (*AnswerQuoteRequestRequest) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{32}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AnswerQuoteRequestRequest) GetRequestedAt() *timestamppb.Timestamp {
@@ -3912,7 +3975,7 @@ type AnswerQuoteRequestResponse struct {
 
 func (x *AnswerQuoteRequestResponse) Reset() {
 	*x = AnswerQuoteRequestResponse{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[33]
+	mi := &file_discretion_v1_policy_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3924,7 +3987,7 @@ func (x *AnswerQuoteRequestResponse) String() string {
 func (*AnswerQuoteRequestResponse) ProtoMessage() {}
 
 func (x *AnswerQuoteRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[33]
+	mi := &file_discretion_v1_policy_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3937,7 +4000,7 @@ func (x *AnswerQuoteRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnswerQuoteRequestResponse.ProtoReflect.Descriptor instead.
 func (*AnswerQuoteRequestResponse) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{33}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AnswerQuoteRequestResponse) GetAnswer() QuoteAnswer {
@@ -4009,7 +4072,7 @@ type RecheckQuotesRequest struct {
 
 func (x *RecheckQuotesRequest) Reset() {
 	*x = RecheckQuotesRequest{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[34]
+	mi := &file_discretion_v1_policy_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4021,7 +4084,7 @@ func (x *RecheckQuotesRequest) String() string {
 func (*RecheckQuotesRequest) ProtoMessage() {}
 
 func (x *RecheckQuotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[34]
+	mi := &file_discretion_v1_policy_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4034,7 +4097,7 @@ func (x *RecheckQuotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecheckQuotesRequest.ProtoReflect.Descriptor instead.
 func (*RecheckQuotesRequest) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{34}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RecheckQuotesRequest) GetRequestedAt() *timestamppb.Timestamp {
@@ -4101,7 +4164,7 @@ type IssuedQuote struct {
 
 func (x *IssuedQuote) Reset() {
 	*x = IssuedQuote{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[35]
+	mi := &file_discretion_v1_policy_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4113,7 +4176,7 @@ func (x *IssuedQuote) String() string {
 func (*IssuedQuote) ProtoMessage() {}
 
 func (x *IssuedQuote) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[35]
+	mi := &file_discretion_v1_policy_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4126,7 +4189,7 @@ func (x *IssuedQuote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssuedQuote.ProtoReflect.Descriptor instead.
 func (*IssuedQuote) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{35}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *IssuedQuote) GetAuthorizationId() string {
@@ -4164,7 +4227,7 @@ type DetachedQuote struct {
 
 func (x *DetachedQuote) Reset() {
 	*x = DetachedQuote{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[36]
+	mi := &file_discretion_v1_policy_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4176,7 +4239,7 @@ func (x *DetachedQuote) String() string {
 func (*DetachedQuote) ProtoMessage() {}
 
 func (x *DetachedQuote) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[36]
+	mi := &file_discretion_v1_policy_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4189,7 +4252,7 @@ func (x *DetachedQuote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DetachedQuote.ProtoReflect.Descriptor instead.
 func (*DetachedQuote) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{36}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DetachedQuote) GetAuthorizationId() string {
@@ -4235,7 +4298,7 @@ type RecheckQuotesResponse struct {
 
 func (x *RecheckQuotesResponse) Reset() {
 	*x = RecheckQuotesResponse{}
-	mi := &file_discretion_v1_policy_proto_msgTypes[37]
+	mi := &file_discretion_v1_policy_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4247,7 +4310,7 @@ func (x *RecheckQuotesResponse) String() string {
 func (*RecheckQuotesResponse) ProtoMessage() {}
 
 func (x *RecheckQuotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_discretion_v1_policy_proto_msgTypes[37]
+	mi := &file_discretion_v1_policy_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4260,7 +4323,7 @@ func (x *RecheckQuotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecheckQuotesResponse.ProtoReflect.Descriptor instead.
 func (*RecheckQuotesResponse) Descriptor() ([]byte, []int) {
-	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{37}
+	return file_discretion_v1_policy_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RecheckQuotesResponse) GetDetach() []*DetachedQuote {
@@ -4320,7 +4383,7 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
 	"\x10LabelFloorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd3\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf8\x02\n" +
 	"\x05Group\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x120\n" +
 	"\aprivacy\x18\x02 \x01(\x0e2\x16.discretion.v1.PrivacyR\aprivacy\x129\n" +
@@ -4330,7 +4393,10 @@ const file_discretion_v1_policy_proto_rawDesc = "" +
 	"\tadoptions\x18\x04 \x03(\v2\x17.discretion.v1.AdoptionR\tadoptions\x129\n" +
 	"\fparticipants\x18\x05 \x03(\v2\x15.discretion.v1.PersonR\fparticipants\x12\x1c\n" +
 	"\tcommunity\x18\x06 \x03(\tR\tcommunity\x12=\n" +
-	"\fconverted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vconvertedAt\"\xf4\x01\n" +
+	"\fconverted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vconvertedAt\x12#\n" +
+	"\rroster_digest\x18\b \x01(\tR\frosterDigest\"C\n" +
+	"\x06Roster\x129\n" +
+	"\fparticipants\x18\x01 \x03(\v2\x15.discretion.v1.PersonR\fparticipants\"\xf4\x01\n" +
 	"\x05Label\x12\x16\n" +
 	"\x06scheme\x18\x01 \x01(\tR\x06scheme\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\x12\x15\n" +
@@ -4730,7 +4796,7 @@ func file_discretion_v1_policy_proto_rawDescGZIP() []byte {
 }
 
 var file_discretion_v1_policy_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_discretion_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_discretion_v1_policy_proto_goTypes = []any{
 	(Action)(0),                          // 0: discretion.v1.Action
 	(Decision)(0),                        // 1: discretion.v1.Decision
@@ -4753,158 +4819,160 @@ var file_discretion_v1_policy_proto_goTypes = []any{
 	(*Actor)(nil),                        // 18: discretion.v1.Actor
 	(*Adoption)(nil),                     // 19: discretion.v1.Adoption
 	(*Group)(nil),                        // 20: discretion.v1.Group
-	(*Label)(nil),                        // 21: discretion.v1.Label
-	(*Consent)(nil),                      // 22: discretion.v1.Consent
-	(*Session)(nil),                      // 23: discretion.v1.Session
-	(*Item)(nil),                         // 24: discretion.v1.Item
-	(*Recipient)(nil),                    // 25: discretion.v1.Recipient
-	(*Destination)(nil),                  // 26: discretion.v1.Destination
-	(*Service)(nil),                      // 27: discretion.v1.Service
-	(*Attribution)(nil),                  // 28: discretion.v1.Attribution
-	(*Purpose)(nil),                      // 29: discretion.v1.Purpose
-	(*CheckRequest)(nil),                 // 30: discretion.v1.CheckRequest
-	(*Obligation)(nil),                   // 31: discretion.v1.Obligation
-	(*Span)(nil),                         // 32: discretion.v1.Span
-	(*Finding)(nil),                      // 33: discretion.v1.Finding
-	(*ItemResult)(nil),                   // 34: discretion.v1.ItemResult
-	(*CheckResponse)(nil),                // 35: discretion.v1.CheckResponse
-	(*CheckBatchRequest)(nil),            // 36: discretion.v1.CheckBatchRequest
-	(*CheckBatchResponse)(nil),           // 37: discretion.v1.CheckBatchResponse
-	(*ListAgreementsRequest)(nil),        // 38: discretion.v1.ListAgreementsRequest
-	(*AgreementVersion)(nil),             // 39: discretion.v1.AgreementVersion
-	(*AgreementInfo)(nil),                // 40: discretion.v1.AgreementInfo
-	(*ListAgreementsResponse)(nil),       // 41: discretion.v1.ListAgreementsResponse
-	(*GetPolicyStatusRequest)(nil),       // 42: discretion.v1.GetPolicyStatusRequest
-	(*GetPolicyStatusResponse)(nil),      // 43: discretion.v1.GetPolicyStatusResponse
-	(*Diagnostic)(nil),                   // 44: discretion.v1.Diagnostic
-	(*GetInteractionPolicyRequest)(nil),  // 45: discretion.v1.GetInteractionPolicyRequest
-	(*Quoter)(nil),                       // 46: discretion.v1.Quoter
-	(*GetInteractionPolicyResponse)(nil), // 47: discretion.v1.GetInteractionPolicyResponse
-	(*QuotePolicyLists)(nil),             // 48: discretion.v1.QuotePolicyLists
-	(*AnswerQuoteRequestRequest)(nil),    // 49: discretion.v1.AnswerQuoteRequestRequest
-	(*AnswerQuoteRequestResponse)(nil),   // 50: discretion.v1.AnswerQuoteRequestResponse
-	(*RecheckQuotesRequest)(nil),         // 51: discretion.v1.RecheckQuotesRequest
-	(*IssuedQuote)(nil),                  // 52: discretion.v1.IssuedQuote
-	(*DetachedQuote)(nil),                // 53: discretion.v1.DetachedQuote
-	(*RecheckQuotesResponse)(nil),        // 54: discretion.v1.RecheckQuotesResponse
-	nil,                                  // 55: discretion.v1.Adoption.DefaultLabelsEntry
-	nil,                                  // 56: discretion.v1.Adoption.LabelFloorsEntry
-	nil,                                  // 57: discretion.v1.Label.ParamsEntry
-	nil,                                  // 58: discretion.v1.CheckRequest.RequestContextEntry
-	nil,                                  // 59: discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
-	nil,                                  // 60: discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
-	nil,                                  // 61: discretion.v1.RecheckQuotesRequest.RequestContextEntry
-	(*timestamppb.Timestamp)(nil),        // 62: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),              // 63: google.protobuf.Struct
+	(*Roster)(nil),                       // 21: discretion.v1.Roster
+	(*Label)(nil),                        // 22: discretion.v1.Label
+	(*Consent)(nil),                      // 23: discretion.v1.Consent
+	(*Session)(nil),                      // 24: discretion.v1.Session
+	(*Item)(nil),                         // 25: discretion.v1.Item
+	(*Recipient)(nil),                    // 26: discretion.v1.Recipient
+	(*Destination)(nil),                  // 27: discretion.v1.Destination
+	(*Service)(nil),                      // 28: discretion.v1.Service
+	(*Attribution)(nil),                  // 29: discretion.v1.Attribution
+	(*Purpose)(nil),                      // 30: discretion.v1.Purpose
+	(*CheckRequest)(nil),                 // 31: discretion.v1.CheckRequest
+	(*Obligation)(nil),                   // 32: discretion.v1.Obligation
+	(*Span)(nil),                         // 33: discretion.v1.Span
+	(*Finding)(nil),                      // 34: discretion.v1.Finding
+	(*ItemResult)(nil),                   // 35: discretion.v1.ItemResult
+	(*CheckResponse)(nil),                // 36: discretion.v1.CheckResponse
+	(*CheckBatchRequest)(nil),            // 37: discretion.v1.CheckBatchRequest
+	(*CheckBatchResponse)(nil),           // 38: discretion.v1.CheckBatchResponse
+	(*ListAgreementsRequest)(nil),        // 39: discretion.v1.ListAgreementsRequest
+	(*AgreementVersion)(nil),             // 40: discretion.v1.AgreementVersion
+	(*AgreementInfo)(nil),                // 41: discretion.v1.AgreementInfo
+	(*ListAgreementsResponse)(nil),       // 42: discretion.v1.ListAgreementsResponse
+	(*GetPolicyStatusRequest)(nil),       // 43: discretion.v1.GetPolicyStatusRequest
+	(*GetPolicyStatusResponse)(nil),      // 44: discretion.v1.GetPolicyStatusResponse
+	(*Diagnostic)(nil),                   // 45: discretion.v1.Diagnostic
+	(*GetInteractionPolicyRequest)(nil),  // 46: discretion.v1.GetInteractionPolicyRequest
+	(*Quoter)(nil),                       // 47: discretion.v1.Quoter
+	(*GetInteractionPolicyResponse)(nil), // 48: discretion.v1.GetInteractionPolicyResponse
+	(*QuotePolicyLists)(nil),             // 49: discretion.v1.QuotePolicyLists
+	(*AnswerQuoteRequestRequest)(nil),    // 50: discretion.v1.AnswerQuoteRequestRequest
+	(*AnswerQuoteRequestResponse)(nil),   // 51: discretion.v1.AnswerQuoteRequestResponse
+	(*RecheckQuotesRequest)(nil),         // 52: discretion.v1.RecheckQuotesRequest
+	(*IssuedQuote)(nil),                  // 53: discretion.v1.IssuedQuote
+	(*DetachedQuote)(nil),                // 54: discretion.v1.DetachedQuote
+	(*RecheckQuotesResponse)(nil),        // 55: discretion.v1.RecheckQuotesResponse
+	nil,                                  // 56: discretion.v1.Adoption.DefaultLabelsEntry
+	nil,                                  // 57: discretion.v1.Adoption.LabelFloorsEntry
+	nil,                                  // 58: discretion.v1.Label.ParamsEntry
+	nil,                                  // 59: discretion.v1.CheckRequest.RequestContextEntry
+	nil,                                  // 60: discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
+	nil,                                  // 61: discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
+	nil,                                  // 62: discretion.v1.RecheckQuotesRequest.RequestContextEntry
+	(*timestamppb.Timestamp)(nil),        // 63: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),              // 64: google.protobuf.Struct
 }
 var file_discretion_v1_policy_proto_depIdxs = []int32{
 	6,  // 0: discretion.v1.Actor.role:type_name -> discretion.v1.Role
-	62, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
+	63, // 1: discretion.v1.Actor.joined_at:type_name -> google.protobuf.Timestamp
 	11, // 2: discretion.v1.Actor.kind:type_name -> discretion.v1.ActorKind
-	62, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
-	62, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
-	55, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
-	56, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
+	63, // 3: discretion.v1.Adoption.effective_from:type_name -> google.protobuf.Timestamp
+	63, // 4: discretion.v1.Adoption.disclosed_at:type_name -> google.protobuf.Timestamp
+	56, // 5: discretion.v1.Adoption.default_labels:type_name -> discretion.v1.Adoption.DefaultLabelsEntry
+	57, // 6: discretion.v1.Adoption.label_floors:type_name -> discretion.v1.Adoption.LabelFloorsEntry
 	7,  // 7: discretion.v1.Group.privacy:type_name -> discretion.v1.Privacy
 	8,  // 8: discretion.v1.Group.visibility:type_name -> discretion.v1.Visibility
 	19, // 9: discretion.v1.Group.adoptions:type_name -> discretion.v1.Adoption
 	17, // 10: discretion.v1.Group.participants:type_name -> discretion.v1.Person
-	62, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
-	62, // 12: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
-	57, // 13: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
-	62, // 14: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
-	62, // 15: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
-	17, // 16: discretion.v1.Item.author:type_name -> discretion.v1.Person
-	62, // 17: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
-	62, // 18: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
-	21, // 19: discretion.v1.Item.labels:type_name -> discretion.v1.Label
-	22, // 20: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
-	3,  // 21: discretion.v1.Item.kind:type_name -> discretion.v1.ItemKind
-	17, // 22: discretion.v1.Item.listed_people:type_name -> discretion.v1.Person
-	23, // 23: discretion.v1.Item.session:type_name -> discretion.v1.Session
-	2,  // 24: discretion.v1.Destination.kind:type_name -> discretion.v1.DestinationKind
-	25, // 25: discretion.v1.Destination.recipients:type_name -> discretion.v1.Recipient
-	27, // 26: discretion.v1.Destination.service:type_name -> discretion.v1.Service
-	9,  // 27: discretion.v1.Purpose.legal_basis:type_name -> discretion.v1.LegalBasis
-	10, // 28: discretion.v1.Purpose.use:type_name -> discretion.v1.Use
-	0,  // 29: discretion.v1.CheckRequest.action:type_name -> discretion.v1.Action
-	62, // 30: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
-	18, // 31: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
-	20, // 32: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
-	24, // 33: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
-	26, // 34: discretion.v1.CheckRequest.destination:type_name -> discretion.v1.Destination
-	28, // 35: discretion.v1.CheckRequest.attribution:type_name -> discretion.v1.Attribution
-	4,  // 36: discretion.v1.CheckRequest.format:type_name -> discretion.v1.Format
-	5,  // 37: discretion.v1.CheckRequest.derived:type_name -> discretion.v1.Derivation
-	29, // 38: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
-	63, // 39: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
-	12, // 40: discretion.v1.CheckRequest.span_unit:type_name -> discretion.v1.SpanUnit
-	58, // 41: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
-	32, // 42: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
-	62, // 43: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
-	14, // 44: discretion.v1.Finding.effect:type_name -> discretion.v1.Effect
-	13, // 45: discretion.v1.ItemResult.outcome:type_name -> discretion.v1.ItemOutcome
-	1,  // 46: discretion.v1.ItemResult.decision:type_name -> discretion.v1.Decision
-	1,  // 47: discretion.v1.CheckResponse.decision:type_name -> discretion.v1.Decision
-	31, // 48: discretion.v1.CheckResponse.obligations:type_name -> discretion.v1.Obligation
-	34, // 49: discretion.v1.CheckResponse.items:type_name -> discretion.v1.ItemResult
-	33, // 50: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
-	30, // 51: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
-	35, // 52: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
-	62, // 53: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
-	62, // 54: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
-	39, // 55: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
-	40, // 56: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
-	62, // 57: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
-	62, // 58: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
-	44, // 59: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
-	62, // 60: discretion.v1.GetInteractionPolicyRequest.requested_at:type_name -> google.protobuf.Timestamp
-	20, // 61: discretion.v1.GetInteractionPolicyRequest.group:type_name -> discretion.v1.Group
-	24, // 62: discretion.v1.GetInteractionPolicyRequest.item:type_name -> discretion.v1.Item
-	46, // 63: discretion.v1.GetInteractionPolicyRequest.quoter:type_name -> discretion.v1.Quoter
-	59, // 64: discretion.v1.GetInteractionPolicyRequest.request_context:type_name -> discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
-	15, // 65: discretion.v1.GetInteractionPolicyResponse.approval:type_name -> discretion.v1.QuoteApproval
-	62, // 66: discretion.v1.GetInteractionPolicyResponse.ask_again_at:type_name -> google.protobuf.Timestamp
-	35, // 67: discretion.v1.GetInteractionPolicyResponse.quote:type_name -> discretion.v1.CheckResponse
-	35, // 68: discretion.v1.GetInteractionPolicyResponse.text_share:type_name -> discretion.v1.CheckResponse
-	48, // 69: discretion.v1.GetInteractionPolicyResponse.can_quote:type_name -> discretion.v1.QuotePolicyLists
-	63, // 70: discretion.v1.GetInteractionPolicyResponse.postgate:type_name -> google.protobuf.Struct
-	62, // 71: discretion.v1.AnswerQuoteRequestRequest.requested_at:type_name -> google.protobuf.Timestamp
-	20, // 72: discretion.v1.AnswerQuoteRequestRequest.group:type_name -> discretion.v1.Group
-	24, // 73: discretion.v1.AnswerQuoteRequestRequest.item:type_name -> discretion.v1.Item
-	63, // 74: discretion.v1.AnswerQuoteRequestRequest.activity:type_name -> google.protobuf.Struct
-	60, // 75: discretion.v1.AnswerQuoteRequestRequest.request_context:type_name -> discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
-	16, // 76: discretion.v1.AnswerQuoteRequestResponse.answer:type_name -> discretion.v1.QuoteAnswer
-	63, // 77: discretion.v1.AnswerQuoteRequestResponse.activity:type_name -> google.protobuf.Struct
-	35, // 78: discretion.v1.AnswerQuoteRequestResponse.quote:type_name -> discretion.v1.CheckResponse
-	62, // 79: discretion.v1.AnswerQuoteRequestResponse.ask_again_at:type_name -> google.protobuf.Timestamp
-	62, // 80: discretion.v1.RecheckQuotesRequest.requested_at:type_name -> google.protobuf.Timestamp
-	20, // 81: discretion.v1.RecheckQuotesRequest.group:type_name -> discretion.v1.Group
-	24, // 82: discretion.v1.RecheckQuotesRequest.item:type_name -> discretion.v1.Item
-	52, // 83: discretion.v1.RecheckQuotesRequest.quotes:type_name -> discretion.v1.IssuedQuote
-	61, // 84: discretion.v1.RecheckQuotesRequest.request_context:type_name -> discretion.v1.RecheckQuotesRequest.RequestContextEntry
-	63, // 85: discretion.v1.DetachedQuote.delete:type_name -> google.protobuf.Struct
-	53, // 86: discretion.v1.RecheckQuotesResponse.detach:type_name -> discretion.v1.DetachedQuote
-	63, // 87: discretion.v1.RecheckQuotesResponse.postgate:type_name -> google.protobuf.Struct
-	30, // 88: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
-	36, // 89: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
-	38, // 90: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
-	42, // 91: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
-	45, // 92: discretion.v1.PolicyService.GetInteractionPolicy:input_type -> discretion.v1.GetInteractionPolicyRequest
-	49, // 93: discretion.v1.PolicyService.AnswerQuoteRequest:input_type -> discretion.v1.AnswerQuoteRequestRequest
-	51, // 94: discretion.v1.PolicyService.RecheckQuotes:input_type -> discretion.v1.RecheckQuotesRequest
-	35, // 95: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
-	37, // 96: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
-	41, // 97: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
-	43, // 98: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
-	47, // 99: discretion.v1.PolicyService.GetInteractionPolicy:output_type -> discretion.v1.GetInteractionPolicyResponse
-	50, // 100: discretion.v1.PolicyService.AnswerQuoteRequest:output_type -> discretion.v1.AnswerQuoteRequestResponse
-	54, // 101: discretion.v1.PolicyService.RecheckQuotes:output_type -> discretion.v1.RecheckQuotesResponse
-	95, // [95:102] is the sub-list for method output_type
-	88, // [88:95] is the sub-list for method input_type
-	88, // [88:88] is the sub-list for extension type_name
-	88, // [88:88] is the sub-list for extension extendee
-	0,  // [0:88] is the sub-list for field type_name
+	63, // 11: discretion.v1.Group.converted_at:type_name -> google.protobuf.Timestamp
+	17, // 12: discretion.v1.Roster.participants:type_name -> discretion.v1.Person
+	63, // 13: discretion.v1.Label.set_at:type_name -> google.protobuf.Timestamp
+	58, // 14: discretion.v1.Label.params:type_name -> discretion.v1.Label.ParamsEntry
+	63, // 15: discretion.v1.Consent.granted_at:type_name -> google.protobuf.Timestamp
+	63, // 16: discretion.v1.Consent.withdrawn_at:type_name -> google.protobuf.Timestamp
+	17, // 17: discretion.v1.Item.author:type_name -> discretion.v1.Person
+	63, // 18: discretion.v1.Item.posted_at:type_name -> google.protobuf.Timestamp
+	63, // 19: discretion.v1.Item.retracted_at:type_name -> google.protobuf.Timestamp
+	22, // 20: discretion.v1.Item.labels:type_name -> discretion.v1.Label
+	23, // 21: discretion.v1.Item.consents:type_name -> discretion.v1.Consent
+	3,  // 22: discretion.v1.Item.kind:type_name -> discretion.v1.ItemKind
+	17, // 23: discretion.v1.Item.listed_people:type_name -> discretion.v1.Person
+	24, // 24: discretion.v1.Item.session:type_name -> discretion.v1.Session
+	2,  // 25: discretion.v1.Destination.kind:type_name -> discretion.v1.DestinationKind
+	26, // 26: discretion.v1.Destination.recipients:type_name -> discretion.v1.Recipient
+	28, // 27: discretion.v1.Destination.service:type_name -> discretion.v1.Service
+	9,  // 28: discretion.v1.Purpose.legal_basis:type_name -> discretion.v1.LegalBasis
+	10, // 29: discretion.v1.Purpose.use:type_name -> discretion.v1.Use
+	0,  // 30: discretion.v1.CheckRequest.action:type_name -> discretion.v1.Action
+	63, // 31: discretion.v1.CheckRequest.requested_at:type_name -> google.protobuf.Timestamp
+	18, // 32: discretion.v1.CheckRequest.actor:type_name -> discretion.v1.Actor
+	20, // 33: discretion.v1.CheckRequest.group:type_name -> discretion.v1.Group
+	25, // 34: discretion.v1.CheckRequest.items:type_name -> discretion.v1.Item
+	27, // 35: discretion.v1.CheckRequest.destination:type_name -> discretion.v1.Destination
+	29, // 36: discretion.v1.CheckRequest.attribution:type_name -> discretion.v1.Attribution
+	4,  // 37: discretion.v1.CheckRequest.format:type_name -> discretion.v1.Format
+	5,  // 38: discretion.v1.CheckRequest.derived:type_name -> discretion.v1.Derivation
+	30, // 39: discretion.v1.CheckRequest.purpose:type_name -> discretion.v1.Purpose
+	64, // 40: discretion.v1.CheckRequest.attributes:type_name -> google.protobuf.Struct
+	12, // 41: discretion.v1.CheckRequest.span_unit:type_name -> discretion.v1.SpanUnit
+	59, // 42: discretion.v1.CheckRequest.request_context:type_name -> discretion.v1.CheckRequest.RequestContextEntry
+	33, // 43: discretion.v1.Obligation.spans:type_name -> discretion.v1.Span
+	63, // 44: discretion.v1.Obligation.until:type_name -> google.protobuf.Timestamp
+	14, // 45: discretion.v1.Finding.effect:type_name -> discretion.v1.Effect
+	13, // 46: discretion.v1.ItemResult.outcome:type_name -> discretion.v1.ItemOutcome
+	1,  // 47: discretion.v1.ItemResult.decision:type_name -> discretion.v1.Decision
+	1,  // 48: discretion.v1.CheckResponse.decision:type_name -> discretion.v1.Decision
+	32, // 49: discretion.v1.CheckResponse.obligations:type_name -> discretion.v1.Obligation
+	35, // 50: discretion.v1.CheckResponse.items:type_name -> discretion.v1.ItemResult
+	34, // 51: discretion.v1.CheckResponse.findings:type_name -> discretion.v1.Finding
+	31, // 52: discretion.v1.CheckBatchRequest.checks:type_name -> discretion.v1.CheckRequest
+	36, // 53: discretion.v1.CheckBatchResponse.results:type_name -> discretion.v1.CheckResponse
+	63, // 54: discretion.v1.AgreementVersion.effective_from:type_name -> google.protobuf.Timestamp
+	63, // 55: discretion.v1.AgreementVersion.disclosed_at:type_name -> google.protobuf.Timestamp
+	40, // 56: discretion.v1.AgreementInfo.versions:type_name -> discretion.v1.AgreementVersion
+	41, // 57: discretion.v1.ListAgreementsResponse.agreements:type_name -> discretion.v1.AgreementInfo
+	63, // 58: discretion.v1.GetPolicyStatusResponse.loaded_at:type_name -> google.protobuf.Timestamp
+	63, // 59: discretion.v1.GetPolicyStatusResponse.last_attempt_at:type_name -> google.protobuf.Timestamp
+	45, // 60: discretion.v1.GetPolicyStatusResponse.last_error:type_name -> discretion.v1.Diagnostic
+	63, // 61: discretion.v1.GetInteractionPolicyRequest.requested_at:type_name -> google.protobuf.Timestamp
+	20, // 62: discretion.v1.GetInteractionPolicyRequest.group:type_name -> discretion.v1.Group
+	25, // 63: discretion.v1.GetInteractionPolicyRequest.item:type_name -> discretion.v1.Item
+	47, // 64: discretion.v1.GetInteractionPolicyRequest.quoter:type_name -> discretion.v1.Quoter
+	60, // 65: discretion.v1.GetInteractionPolicyRequest.request_context:type_name -> discretion.v1.GetInteractionPolicyRequest.RequestContextEntry
+	15, // 66: discretion.v1.GetInteractionPolicyResponse.approval:type_name -> discretion.v1.QuoteApproval
+	63, // 67: discretion.v1.GetInteractionPolicyResponse.ask_again_at:type_name -> google.protobuf.Timestamp
+	36, // 68: discretion.v1.GetInteractionPolicyResponse.quote:type_name -> discretion.v1.CheckResponse
+	36, // 69: discretion.v1.GetInteractionPolicyResponse.text_share:type_name -> discretion.v1.CheckResponse
+	49, // 70: discretion.v1.GetInteractionPolicyResponse.can_quote:type_name -> discretion.v1.QuotePolicyLists
+	64, // 71: discretion.v1.GetInteractionPolicyResponse.postgate:type_name -> google.protobuf.Struct
+	63, // 72: discretion.v1.AnswerQuoteRequestRequest.requested_at:type_name -> google.protobuf.Timestamp
+	20, // 73: discretion.v1.AnswerQuoteRequestRequest.group:type_name -> discretion.v1.Group
+	25, // 74: discretion.v1.AnswerQuoteRequestRequest.item:type_name -> discretion.v1.Item
+	64, // 75: discretion.v1.AnswerQuoteRequestRequest.activity:type_name -> google.protobuf.Struct
+	61, // 76: discretion.v1.AnswerQuoteRequestRequest.request_context:type_name -> discretion.v1.AnswerQuoteRequestRequest.RequestContextEntry
+	16, // 77: discretion.v1.AnswerQuoteRequestResponse.answer:type_name -> discretion.v1.QuoteAnswer
+	64, // 78: discretion.v1.AnswerQuoteRequestResponse.activity:type_name -> google.protobuf.Struct
+	36, // 79: discretion.v1.AnswerQuoteRequestResponse.quote:type_name -> discretion.v1.CheckResponse
+	63, // 80: discretion.v1.AnswerQuoteRequestResponse.ask_again_at:type_name -> google.protobuf.Timestamp
+	63, // 81: discretion.v1.RecheckQuotesRequest.requested_at:type_name -> google.protobuf.Timestamp
+	20, // 82: discretion.v1.RecheckQuotesRequest.group:type_name -> discretion.v1.Group
+	25, // 83: discretion.v1.RecheckQuotesRequest.item:type_name -> discretion.v1.Item
+	53, // 84: discretion.v1.RecheckQuotesRequest.quotes:type_name -> discretion.v1.IssuedQuote
+	62, // 85: discretion.v1.RecheckQuotesRequest.request_context:type_name -> discretion.v1.RecheckQuotesRequest.RequestContextEntry
+	64, // 86: discretion.v1.DetachedQuote.delete:type_name -> google.protobuf.Struct
+	54, // 87: discretion.v1.RecheckQuotesResponse.detach:type_name -> discretion.v1.DetachedQuote
+	64, // 88: discretion.v1.RecheckQuotesResponse.postgate:type_name -> google.protobuf.Struct
+	31, // 89: discretion.v1.PolicyService.Check:input_type -> discretion.v1.CheckRequest
+	37, // 90: discretion.v1.PolicyService.CheckBatch:input_type -> discretion.v1.CheckBatchRequest
+	39, // 91: discretion.v1.PolicyService.ListAgreements:input_type -> discretion.v1.ListAgreementsRequest
+	43, // 92: discretion.v1.PolicyService.GetPolicyStatus:input_type -> discretion.v1.GetPolicyStatusRequest
+	46, // 93: discretion.v1.PolicyService.GetInteractionPolicy:input_type -> discretion.v1.GetInteractionPolicyRequest
+	50, // 94: discretion.v1.PolicyService.AnswerQuoteRequest:input_type -> discretion.v1.AnswerQuoteRequestRequest
+	52, // 95: discretion.v1.PolicyService.RecheckQuotes:input_type -> discretion.v1.RecheckQuotesRequest
+	36, // 96: discretion.v1.PolicyService.Check:output_type -> discretion.v1.CheckResponse
+	38, // 97: discretion.v1.PolicyService.CheckBatch:output_type -> discretion.v1.CheckBatchResponse
+	42, // 98: discretion.v1.PolicyService.ListAgreements:output_type -> discretion.v1.ListAgreementsResponse
+	44, // 99: discretion.v1.PolicyService.GetPolicyStatus:output_type -> discretion.v1.GetPolicyStatusResponse
+	48, // 100: discretion.v1.PolicyService.GetInteractionPolicy:output_type -> discretion.v1.GetInteractionPolicyResponse
+	51, // 101: discretion.v1.PolicyService.AnswerQuoteRequest:output_type -> discretion.v1.AnswerQuoteRequestResponse
+	55, // 102: discretion.v1.PolicyService.RecheckQuotes:output_type -> discretion.v1.RecheckQuotesResponse
+	96, // [96:103] is the sub-list for method output_type
+	89, // [89:96] is the sub-list for method input_type
+	89, // [89:89] is the sub-list for extension type_name
+	89, // [89:89] is the sub-list for extension extendee
+	0,  // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_discretion_v1_policy_proto_init() }
@@ -4912,14 +4980,14 @@ func file_discretion_v1_policy_proto_init() {
 	if File_discretion_v1_policy_proto != nil {
 		return
 	}
-	file_discretion_v1_policy_proto_msgTypes[10].OneofWrappers = []any{}
+	file_discretion_v1_policy_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_discretion_v1_policy_proto_rawDesc), len(file_discretion_v1_policy_proto_rawDesc)),
 			NumEnums:      17,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

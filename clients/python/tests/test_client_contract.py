@@ -433,7 +433,8 @@ def unset_fields(message: Any, path: str = "") -> list[str]:
 
 
 def test_the_fixtures_fill_every_field_of_the_contract() -> None:
-    assert unset_fields(full_request_pb()) == []
+    # The roster's digest is the client's to write, for a large roster (tests/ops/test_roster_by_reference.py).
+    assert unset_fields(full_request_pb()) == ["group.roster_digest"]
     assert unset_fields(full_response_pb()) == []
 
 
@@ -1067,7 +1068,8 @@ MIRRORS = [
 
 @pytest.mark.parametrize(("public", "message"), MIRRORS, ids=[m[0].__name__ for m in MIRRORS])
 def test_public_types_mirror_the_proto_field_for_field(public, message) -> None:
-    assert {f.name for f in dataclasses.fields(public)} == {f.name for f in message.DESCRIPTOR.fields}
+    written_by_the_client = {"roster_digest"}  # how the roster travels, not a fact of the group's
+    assert {f.name for f in dataclasses.fields(public)} == {f.name for f in message.DESCRIPTOR.fields} - written_by_the_client
 
 
 VOCABULARIES = [

@@ -5,7 +5,8 @@
  * a request is written as a plain object (`{ action: Action.QUOTE, ... }`), an answer read as one. What the
  * client adds is what every caller would otherwise write: a deadline on every call, retries of calls that
  * never reached a server, calls spread over every address a name resolves to and over a small pool of
- * connections, refusals as errors naming the fields at fault, and answers checked before anyone acts on them.
+ * connections, refusals as errors naming the fields at fault, answers checked before anyone acts on them,
+ * and a large group's roster sent once per server, then named by its digest (rosters.ts).
  */
 
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
@@ -33,9 +34,12 @@ import {
   ListAgreementsResponseSchema,
   SpanUnit,
   type AgreementInfo,
+  type CheckBatchRequest,
   type CheckResponse,
+  type Group,
 } from "./gen/discretion/v1/policy_pb.js";
-import { DiscretionError, UnexpectedAnswerError, translate } from "./errors.js";
+import { DiscretionError, RosterUnknownError, UnexpectedAnswerError, translate } from "./errors.js";
+import { BY_REFERENCE_FROM, RosterRefs } from "./rosters.js";
 
 export const SERVICE = "discretion.v1.PolicyService";
 
@@ -85,6 +89,12 @@ export interface ClientOptions {
   tls?: TlsOptions;
   /** Sent with every call, e.g. `{ authorization: "Bearer ..." }`. */
   metadata?: Record<string, string>;
+  /**
+   * A group of this many participants or more is sent by its roster's digest once the server holds the
+   * roster; a server that lacks it is sent it in a second call, which the caller never sees (default 100).
+   * `null` sends every roster whole.
+   */
+  rostersByReferenceFrom?: number | null;
 }
 
 export interface CallOptions {
@@ -101,6 +111,7 @@ export class Client {
   private readonly timeoutMs: number;
   private readonly metadata: Record<string, string>;
   private readonly channels: grpc.Client[];
+  private readonly rostersFrom: number | null;
   private next = 0;
   private closed = false;
 
@@ -119,6 +130,12 @@ export class Client {
       if (typeof value !== "string") throw new TypeError(`metadata: expected a string value for ${key}`);
       this.metadata[key.toLowerCase()] = value;
     }
+    const rostersFrom = options.rostersByReferenceFrom === undefined ? BY_REFERENCE_FROM
+                                                                     : options.rostersByReferenceFrom;
+    if (rostersFrom !== null && (!Number.isInteger(rostersFrom) || rostersFrom < 1)) {
+      throw new TypeError("rostersByReferenceFrom: expected an integer of at least 1, or null");
+    }
+    this.rostersFrom = rostersFrom;
     const credentials = credentialsOf(options.tls);
     this.channels = Array.from({ length: channels }, () => new grpc.Client(target, credentials, CHANNEL_OPTIONS));
   }
@@ -126,15 +143,15 @@ export class Client {
   /** Decide one request. A deny is an answer, not an error: read `decision`. */
   async check(request: CheckRequestInit, options: CallOptions = {}): Promise<CheckResponse> {
     const message = create(CheckRequestSchema, withSpanUnit(request));
-    const response = await this.call("Check", toBinary(CheckRequestSchema, message), CheckResponseSchema, options);
+    const response = await this.ask("Check", CheckRequestSchema, message, ONE_GROUP, CheckResponseSchema, options);
     return checked(response, message.items.length, "");
   }
 
   /** Decide several requests in one call: one answer per request, in order. */
   async checkBatch(requests: readonly CheckRequestInit[], options: CallOptions = {}): Promise<CheckResponse[]> {
     const message = create(CheckBatchRequestSchema, { checks: requests.map(withSpanUnit) });
-    const response = await this.call("CheckBatch", toBinary(CheckBatchRequestSchema, message),
-                                     CheckBatchResponseSchema, options);
+    const response = await this.ask("CheckBatch", CheckBatchRequestSchema, message, BATCH_GROUPS,
+                                    CheckBatchResponseSchema, options);
     if (response.results.length !== message.checks.length) {
       throw new UnexpectedAnswerError(`the batch asked ${message.checks.length} questions and got ` +
                                       `${response.results.length} answers`);
@@ -152,8 +169,8 @@ export class Client {
   async getInteractionPolicy(request: GetInteractionPolicyRequestInit,
                              options: CallOptions = {}): Promise<GetInteractionPolicyResponse> {
     const message = create(GetInteractionPolicyRequestSchema, request);
-    const response = await this.call("GetInteractionPolicy", toBinary(GetInteractionPolicyRequestSchema, message),
-                                     GetInteractionPolicyResponseSchema, options);
+    const response = await this.ask("GetInteractionPolicy", GetInteractionPolicyRequestSchema, message, ONE_GROUP,
+                                    GetInteractionPolicyResponseSchema, options);
     if (![QuoteApproval.AUTOMATIC, QuoteApproval.MANUAL, QuoteApproval.NOBODY].includes(response.approval)) {
       throw new UnexpectedAnswerError(`an approval this client does not know: ${response.approval}`);
     }
@@ -166,8 +183,8 @@ export class Client {
   async answerQuoteRequest(request: AnswerQuoteRequestRequestInit,
                            options: CallOptions = {}): Promise<AnswerQuoteRequestResponse> {
     const message = create(AnswerQuoteRequestRequestSchema, request);
-    const response = await this.call("AnswerQuoteRequest", toBinary(AnswerQuoteRequestRequestSchema, message),
-                                     AnswerQuoteRequestResponseSchema, options);
+    const response = await this.ask("AnswerQuoteRequest", AnswerQuoteRequestRequestSchema, message, ONE_GROUP,
+                                    AnswerQuoteRequestResponseSchema, options);
     const known = [QuoteAnswer.ACCEPT, QuoteAnswer.REJECT, QuoteAnswer.PENDING];
     if (!known.includes(response.answer)
         || (response.answer === QuoteAnswer.ACCEPT && response.activity === undefined)
@@ -181,8 +198,8 @@ export class Client {
   /** The authorized quotes to detach now: those resting on a consent the post no longer holds in force. */
   async recheckQuotes(request: RecheckQuotesRequestInit, options: CallOptions = {}): Promise<RecheckQuotesResponse> {
     const message = create(RecheckQuotesRequestSchema, request);
-    const response = await this.call("RecheckQuotes", toBinary(RecheckQuotesRequestSchema, message),
-                                     RecheckQuotesResponseSchema, options);
+    const response = await this.ask("RecheckQuotes", RecheckQuotesRequestSchema, message, ONE_GROUP,
+                                    RecheckQuotesResponseSchema, options);
     const sent = new Set(message.quotes.map((q) => q.authorizationId));
     const named = response.detach.map((d) => d.authorizationId);
     if (named.some((id) => !sent.has(id)) || new Set(named).size !== named.length) {
@@ -203,10 +220,38 @@ export class Client {
     for (const channel of this.channels) channel.close();
   }
 
-  private call<Desc extends DescMessage>(method: string, request: Uint8Array, answer: Desc,
-                                         options: CallOptions): Promise<MessageShape<Desc>> {
-    if (this.closed) return Promise.reject(new Error("the client is closed"));
+  /**
+   * Call with `message`, its large rosters written by digest alone; if the server lacks any, call again with
+   * those rosters beside their digests, so that it keeps them. The second call goes down the same connection
+   * (to the replica that lacked them) and shares the first one's deadline and request id: to the caller it
+   * is one call.
+   */
+  private async ask<Request extends DescMessage, Desc extends DescMessage>(
+      method: string, schema: Request, message: MessageShape<Request>, groups: Groups<MessageShape<Request>>,
+      answer: Desc, options: CallOptions): Promise<MessageShape<Desc>> {
+    const refs = new RosterRefs(groups.of(message), this.rostersFrom);
+    if (!refs.any) return this.call(method, toBinary(schema, message), answer, options);
+    const route = this.prepare(options);
+    try {
+      return await this.call(method, toBinary(schema, groups.with(message, refs.write())), answer, options, route);
+    } catch (error) {
+      if (!(error instanceof RosterUnknownError) || !refs.lacks(error.digests)) throw error;
+      const send = new Set(error.digests);
+      return await this.call(method, toBinary(schema, groups.with(message, refs.write(send))), answer, options,
+                             route);
+    }
+  }
+
+  /** Where and until when a call goes: a channel of the pool, and a deadline. */
+  private prepare(options: CallOptions): Route {
     const timeoutMs = options.timeoutMs === undefined ? this.timeoutMs : checkTimeout("timeoutMs", options.timeoutMs);
+    return { channel: this.channels[this.next++ % this.channels.length]!, deadline: Date.now() + timeoutMs };
+  }
+
+  private call<Desc extends DescMessage>(method: string, request: Uint8Array, answer: Desc,
+                                         options: CallOptions, route?: Route): Promise<MessageShape<Desc>> {
+    if (this.closed) return Promise.reject(new Error("the client is closed"));
+    const { channel, deadline } = route ?? this.prepare(options);
     const metadata = new grpc.Metadata();
     for (const [key, value] of Object.entries(this.metadata)) metadata.set(key, value);
     if (options.requestId !== undefined) {
@@ -215,7 +260,6 @@ export class Client {
       }
       metadata.set("x-request-id", options.requestId);
     }
-    const channel = this.channels[this.next++ % this.channels.length]!;
     return new Promise((resolve, reject) => {
       channel.makeUnaryRequest(
         `/${SERVICE}/${method}`,
@@ -223,7 +267,7 @@ export class Client {
         (bytes: Buffer) => bytes,
         request,
         metadata,
-        { deadline: Date.now() + timeoutMs },
+        { deadline },
         (error: grpc.ServiceError | null, bytes?: Buffer) => {
           if (error) {
             reject(translate(error));
@@ -239,6 +283,29 @@ export class Client {
     });
   }
 }
+
+interface Route {
+  channel: grpc.Client;
+  deadline: number;
+}
+
+/** Where a request holds its groups, and the request with them written otherwise (the message itself unchanged). */
+interface Groups<Message> {
+  of(message: Message): (Group | undefined)[];
+  with(message: Message, groups: (Group | undefined)[]): Message;
+}
+
+const ONE_GROUP = {
+  of: (message: { group?: Group | undefined }) => [message.group],
+  with: <Message extends { group?: Group | undefined }>(message: Message, [group]: (Group | undefined)[]) =>
+    ({ ...message, group }),
+};
+
+const BATCH_GROUPS: Groups<CheckBatchRequest> = {
+  of: (message) => message.checks.map((check) => check.group),
+  with: (message, groups) => ({ ...message, checks: message.checks.map((check, index) =>
+    ({ ...check, group: groups[index] })) }),
+};
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.service_config": JSON.stringify(SERVICE_CONFIG),

@@ -12,6 +12,9 @@
  *     ├── PermissionDeniedError   PERMISSION_DENIED
  *     ├── UnauthenticatedError    UNAUTHENTICATED
  *     └── ServerError             any other status
+ *         ├── RosterUnknownError  FAILED_PRECONDITION naming rosters sent by digest alone that the server
+ *         │                       does not hold (`digests`); the client sends its own again by itself, so
+ *         │                       a caller sees this only for a `rosterDigest` it wrote
  *         └── UnexpectedAnswerError  an answer that cannot be right (a decision or obligation this client
  *                                 does not know, an allow carrying obligations, item results not matching
  *                                 the items)
@@ -19,11 +22,11 @@
  * No grpc-js error leaves a public method: the original is the error's `cause`.
  */
 
-import { fromBinary } from "@bufbuild/protobuf";
+import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import type { ServiceError } from "@grpc/grpc-js";
 import { status as Status } from "@grpc/grpc-js";
 
-import { BadRequestSchema } from "./gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, PreconditionFailureSchema } from "./gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "./gen/google/rpc/status_pb.js";
 
 export interface FieldViolation {
@@ -60,6 +63,15 @@ export class DeadlineExceededError extends DiscretionError {}
 export class PermissionDeniedError extends DiscretionError {}
 export class UnauthenticatedError extends DiscretionError {}
 export class ServerError extends DiscretionError {}
+export class RosterUnknownError extends ServerError {
+  /** The digests (`sha256:...`) of the rosters the server does not hold. */
+  readonly digests: readonly string[];
+
+  constructor(details: string, digests: readonly string[], options?: { cause?: unknown }) {
+    super(details, "FAILED_PRECONDITION", options);
+    this.digests = digests;
+  }
+}
 export class UnexpectedAnswerError extends ServerError {
   constructor(details: string) {
     super(details, "UNEXPECTED_ANSWER");
@@ -67,6 +79,8 @@ export class UnexpectedAnswerError extends ServerError {
 }
 
 const BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest";
+const PRECONDITION_FAILURE = "type.googleapis.com/google.rpc.PreconditionFailure";
+export const ROSTER_UNKNOWN = "ROSTER_UNKNOWN";
 
 /** The DiscretionError a failed call stands for. */
 export function translate(error: ServiceError): DiscretionError {
@@ -83,6 +97,11 @@ export function translate(error: ServiceError): DiscretionError {
       return new PermissionDeniedError(details, "PERMISSION_DENIED", options);
     case Status.UNAUTHENTICATED:
       return new UnauthenticatedError(details, "UNAUTHENTICATED", options);
+    case Status.FAILED_PRECONDITION: {
+      const digests = unknownRosters(error);
+      return digests.length > 0 ? new RosterUnknownError(details, digests, options)
+                                : new ServerError(details, "FAILED_PRECONDITION", options);
+    }
     default:
       return new ServerError(details, Status[error.code] ?? "UNKNOWN", options);
   }
@@ -90,15 +109,31 @@ export function translate(error: ServiceError): DiscretionError {
 
 /** The fields a refusal names: google.rpc.BadRequest in the status details the server sends in trailers. */
 function violations(error: ServiceError): FieldViolation[] {
-  const found: FieldViolation[] = [];
+  return statusDetails(error, BAD_REQUEST, BadRequestSchema).flatMap((badRequest) =>
+    badRequest.fieldViolations.map((v) => ({ field: v.field, description: v.description })));
+}
+
+/** The digests a google.rpc.PreconditionFailure names as rosters the server does not hold. */
+function unknownRosters(error: ServiceError): string[] {
+  return statusDetails(error, PRECONDITION_FAILURE, PreconditionFailureSchema).flatMap((failure) =>
+    failure.violations.filter((v) => v.type === ROSTER_UNKNOWN).map((v) => v.subject));
+}
+
+/**
+ * The details of one type in the google.rpc.Status the server sends in trailers. Bytes that do not read
+ * are passed over: the status code alone still makes a usable error.
+ */
+function statusDetails<Desc extends DescMessage>(error: ServiceError, typeUrl: string,
+                                                 schema: Desc): MessageShape<Desc>[] {
+  const found: MessageShape<Desc>[] = [];
   for (const value of error.metadata?.get("grpc-status-details-bin") ?? []) {
     if (typeof value === "string") continue;
-    const status = fromBinary(StatusSchema, value);
-    for (const detail of status.details) {
-      if (detail.typeUrl !== BAD_REQUEST) continue;
-      for (const violation of fromBinary(BadRequestSchema, detail.value).fieldViolations) {
-        found.push({ field: violation.field, description: violation.description });
+    try {
+      for (const detail of fromBinary(StatusSchema, value).details) {
+        if (detail.typeUrl === typeUrl) found.push(fromBinary(schema, detail.value));
       }
+    } catch {
+      continue;
     }
   }
   return found;

@@ -1,9 +1,14 @@
 // Against a real `discretion serve`: tests/clients/test_typescript.py starts it and sets DISCRETION_TARGET.
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+
+import { fromBinary } from "@bufbuild/protobuf";
 
 import {
   Action,
+  CheckBatchRequestSchema,
+  CheckRequestSchema,
   Client,
   QuoteAnswer,
   QuoteApproval,
@@ -13,8 +18,16 @@ import {
   InvalidRequestError,
   ItemOutcome,
   UnavailableError,
+  AnswerQuoteRequestRequestSchema,
+  GetInteractionPolicyRequestSchema,
+  RecheckQuotesRequestSchema,
+  rosterDigest,
+  timestampFromDate,
+  type CheckResponse,
+  type Group,
 } from "../src/index.js";
 import { chathamQuote } from "./question.js";
+import { forward, type Recording } from "./recording.js";
 
 const target = process.env.DISCRETION_TARGET;
 if (!target) throw new Error("DISCRETION_TARGET names the server these tests ask (make test starts one)");
@@ -106,6 +119,111 @@ describe("a real server", () => {
 
   it("gives up at the call's deadline", async () => {
     await assert.rejects(client.check(chathamQuote(), { timeoutMs: 0.001 }), DeadlineExceededError);
+  });
+});
+
+describe("a large group's roster, by reference", () => {
+  // 150 people, one of whom the quote names; one id is this run's, so no earlier run's roster is held.
+  const FIRST = ["Amara", "Bruno", "Chiara", "Dmitri", "Elif", "Farid", "Greta", "Hiroshi", "Ines", "Jonas",
+                 "Kavya", "Lars", "Mei", "Nadia", "Oskar"];
+  const LAST = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Castillo", "Novak", "Haddad", "Brennan", "Silva",
+                "Kowalczyk"];
+  const participants = FIRST.flatMap((first, i) => LAST.map((last, j) => ({
+    id: i + j === 0 ? `u-${randomUUID()}` : `u-${first}-${last}`.toLowerCase(),
+    displayName: `${first} ${last}`, organization: ["Northwind Bank", "Contoso", "Fabrikam"][(i + j) % 3]!,
+  })));
+  const named = "Greta Tanaka";
+  const quotedText = `As ${named} said, rates will rise.`;
+  const group = { id: "g-ts-large", participants,
+                  adoptions: [{ agreement: "chatham-house", version: 1,
+                                effectiveFrom: timestampFromDate(new Date("2026-02-01T00:00:00Z")) }] };
+  const question = chathamQuote({ group, quotedText });
+  const digest = rosterDigest(participants);
+
+  let proxy: Recording;
+  const clients: Client[] = [];
+  const client = (options = {}) => {
+    const made = new Client(proxy.target, { timeoutMs: 10_000, ...options });
+    clients.push(made);
+    return made;
+  };
+  before(async () => { proxy = await forward(target); });
+  after(() => {
+    for (const made of clients) made.close();
+    proxy.close();
+  });
+
+  /** The groups of the requests that reached the server since the last look: (digest, participants sent). */
+  function sent(): [string, number][][] {
+    const one = { Check: CheckRequestSchema, GetInteractionPolicy: GetInteractionPolicyRequestSchema,
+                  AnswerQuoteRequest: AnswerQuoteRequestRequestSchema, RecheckQuotes: RecheckQuotesRequestSchema };
+    const groups = proxy.asked.splice(0).map(({ method, request }) =>
+      method === "CheckBatch" ? fromBinary(CheckBatchRequestSchema, request).checks.map((c) => c.group)
+        : [fromBinary(one[method as keyof typeof one], request).group]);
+    return groups.map((each) => each.map((g?: Group) => [g?.rosterDigest ?? "", g?.participants.length ?? 0]));
+  }
+  /** A call by reference: named first, and sent beside the name only if this server's replica lacked it. */
+  function byReferenceOnce(requests: [string, number][][]): void {
+    assert.ok([1, 2].includes(requests.length), JSON.stringify(requests));
+    assert.deepEqual(requests, [[[digest, 0]], [[digest, 150]]].slice(0, requests.length));
+  }
+  const decided = (answer: CheckResponse) => ({ ...answer, decisionId: "" });
+
+  it("decides a Chatham House quote as by value, the roster sent once and then named", async () => {
+    assert.equal(participants.length, 150);
+    const byValue = await client({ rostersByReferenceFrom: null }).check(question);
+    assert.deepEqual(sent(), [[["", 150]]]);
+    const spans = byValue.obligations.filter((o) => o.type === "redact_identifying_content")
+      .flatMap((o) => o.spans).filter((s) => s.field === "quoted_text");
+    assert.ok(spans.some((s) => quotedText.slice(s.start, s.end) === named), JSON.stringify(byValue.obligations));
+
+    const first = client();
+    // A server that never had the roster: named, refused, sent beside the digest, decided; one call to the caller.
+    assert.deepEqual(decided(await first.check(question)), decided(byValue));
+    assert.deepEqual(sent(), [[[digest, 0]], [[digest, 150]]]);
+    // Then named alone, by this client and by another.
+    assert.deepEqual(decided(await first.check(question)), decided(byValue));
+    assert.deepEqual(sent(), [[[digest, 0]]]);
+    assert.deepEqual(decided(await client().check(question, { requestId: "ts-roster-2" })), decided(byValue));
+    assert.deepEqual(sent(), [[[digest, 0]]]);
+  });
+
+  it("names the roster in a batch and in every quote call, with the answers it gives by value", async () => {
+    const byReference = client();
+    const byValue = client({ rostersByReferenceFrom: null });
+    const batch = [question, chathamQuote(), chathamQuote({ group, action: Action.SHARE, quotedText: "",
+                                                            destination: { kind: DestinationKind.SAME_GROUP } })];
+    const answers = await byReference.checkBatch(batch);
+    assert.deepEqual(sent(), [[[digest, 0], ["", 2], [digest, 0]]]);
+    assert.deepEqual(answers.map(decided), (await byValue.checkBatch(batch)).map(decided));
+    assert.deepEqual(answers.map((a) => a.decision),
+                     [Decision.ALLOW_WITH_OBLIGATIONS, Decision.ALLOW_WITH_OBLIGATIONS, Decision.ALLOW]);
+    assert.deepEqual(sent(), [[["", 150], ["", 2], ["", 150]]]);
+
+    const ann = participants[0]!;
+    const item = { id: "p-1", author: ann, text: "Rates will rise in March.", link: "https://forum.example/p/1" };
+    const authorUri = "https://forum.example/users/ann";
+    const policy = async (asker: Client) => {
+      const answer = await asker.getInteractionPolicy({ group, item, authorUri });
+      return [answer.approval, answer.canQuote, answer.quoteApprovalPolicy, answer.textShare?.decision];
+    };
+    // Each answer by reference, then by value: the roster named first, and sent whole only by value.
+    const same = async <T>(ask: (asker: Client) => Promise<T>) => {
+      const named = await ask(byReference);
+      byReferenceOnce(sent());
+      assert.deepEqual(named, await ask(byValue));
+      assert.deepEqual(sent(), [[["", 150]]]);
+    };
+    await same(policy);
+    const activity = { type: "QuoteRequest", id: "https://elsewhere.example/qr/1",
+                       actor: "https://elsewhere.example/users/q", object: "https://forum.example/p/1",
+                       instrument: "https://elsewhere.example/statuses/9" };
+    const quoteAnswer = async (asker: Client) => (await asker.answerQuoteRequest({
+      group, item, activity, authorUri, authorizationBaseUri: "https://forum.example/qa" })).answer;
+    await same(quoteAnswer);
+    const recheck = async (asker: Client) => (await asker.recheckQuotes({
+      group, item, authorUri, quotes: [{ authorizationId: "https://forum.example/qa/1" }] })).detach;
+    await same(recheck);
   });
 });
 

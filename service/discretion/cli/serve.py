@@ -85,6 +85,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N", help="memory the name matchers of recent rosters may hold, per worker, estimated in bytes; "
         "the roster in use is kept whatever its size (env DISCRETION_MATCHER_CACHE_BYTES; default: 32 MiB)")
     parser.add_argument(
+        "--roster-cache-bytes", default=env("DISCRETION_ROSTER_CACHE_BYTES", str(32 * 2**20)), type=_nonnegative_int,
+        metavar="N", help="memory the rosters each tenant sent by reference (`group.roster_digest`) may hold, with "
+        "their name matchers, per worker and per engine, estimated in bytes; 0 keeps none (env "
+        "DISCRETION_ROSTER_CACHE_BYTES; default: 32 MiB)")
+    parser.add_argument(
         "--decision-log",
         default=env("DISCRETION_DECISION_LOG", "off"),
         metavar="FILE",
@@ -280,6 +285,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
         max_clock_skew=args.max_clock_skew,
         engine=args.engine,
         matcher_cache_bytes=args.matcher_cache_bytes,
+        roster_cache_bytes=args.roster_cache_bytes,
         metrics_address=_unless_off(args.metrics_address),
         decision_log=_unless_off(args.decision_log),
         decision_log_id_key=id_key,
@@ -343,4 +349,14 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got `{text}`") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected 1 or more, got `{text}`")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got `{text}`") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got `{text}`")
     return value

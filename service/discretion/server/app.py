@@ -84,7 +84,7 @@ def create_server(
     metrics = metrics or Metrics()
     identify.set_cache_budget(settings.matcher_cache_bytes)
     if settings.engine == "native":
-        _native_matcher_budget(settings.matcher_cache_bytes)
+        _native_budgets(settings.matcher_cache_bytes, settings.roster_cache_bytes)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=settings.threads, thread_name_prefix="discretion-rpc"),
         # Tracing outermost: the span covers what the metrics time, and sees the status they count.
@@ -102,13 +102,14 @@ def create_server(
     return server, _bind(server, settings.address, credentials)
 
 
-def _native_matcher_budget(max_bytes: int) -> None:
-    """The native engine's kept name matchers get the same budget as the reference's."""
+def _native_budgets(matchers: int, rosters: int) -> None:
+    """The native engine's kept name matchers and rosters get the same budgets as the reference's."""
     try:
         import discretion_native
     except ImportError:  # the holder says so and the reference decides
         return
-    discretion_native.set_matcher_cache_bytes(max_bytes)
+    discretion_native.set_matcher_cache_bytes(matchers)
+    discretion_native.set_roster_cache_bytes(rosters)
 
 
 def create_health_server(settings: ServerSettings, health_servicer: health.HealthServicer) -> tuple[grpc.Server, int]:

@@ -44,6 +44,9 @@ class ServerSettings:
     engine: str = "native"
     tenants: TenantsFile | None = None  # None: one platform, every caller may ask everything
     matcher_cache_bytes: int = 32 * 2**20  # recent rosters' name matchers, per process and per engine (identify)
+    # The rosters sent by reference (`Group.roster_digest`) each caller's (tenant's) may take, per process and
+    # per engine, with what is derived from them; 0 keeps none (every digest sent alone is asked for again).
+    roster_cache_bytes: int = 32 * 2**20
     # gRPC shares a port between processes by default; a second server started
     # by mistake would then take half the traffic unnoticed. Opt in to run
     # several processes on one port deliberately.

@@ -38,7 +38,7 @@ from ..engine.compiled import CompiledPolicy
 from ..engine.instants import SECOND
 from ..social import quote_requests
 from ..social.quotes import POSTGATE_MAX_DETACHED, Quoter, native_quote, postgate, quote_policy
-from . import convert, limits, tracing
+from . import convert, limits, rosters, tracing
 from .convert import FieldViolation, RequestInvalid
 from ._gen.discretion.v1 import policy_pb2
 from .auth import Gate, Tenant
@@ -81,6 +81,8 @@ class PolicyServicer:
         self._native = settings.engine == "native"
         self._native_limits = dataclasses.asdict(settings.limits)  # as the native engine reads them
         self._log_only = settings.decision_log_only  # None: every decision is logged
+        # The rosters of the calls the reference answers; the native engine keeps those it decides.
+        self._rosters = rosters.Rosters(settings.roster_cache_bytes)
 
     def _policy(self) -> CompiledPolicy:
         policy = self._holder.current
@@ -156,9 +158,11 @@ class PolicyServicer:
         request = _read(policy_pb2.CheckRequest, data)
         tenant = self._gate.evaluate(caller, (request.group.id,))
         limits.check_request(request, self._limits)
+        sent = rosters.resolve((("", request.group),), self._rosters, _matchers_of(tenant))
         now = time.time_ns()
         facts = convert.request_from_proto(request, convert.Clock(now, self._max_skew))
         limits.check_strings(request, facts, self._limits)
+        rosters.keep((request.group,), sent, self._rosters, _matchers_of(tenant))
         _still_awaited(context)
         decision = decide(_as_seen_by(_loaded(policy), tenant), facts, now=now, tracer=_tracer(request),
                           abandoned=_abandoned(context))
@@ -216,9 +220,13 @@ class PolicyServicer:
         # One foreign group refuses the whole batch, as one bad entry does.
         tenant = self._gate.evaluate(caller, (check.group.id for check in request.checks))
         limits.check_batch(request, self._limits, self._max_batch)
+        groups = [check.group for check in request.checks]
+        sent = rosters.resolve([(f"checks[{index}].", group) for index, group in enumerate(groups)], self._rosters,
+                               _matchers_of(tenant))
         now = time.time_ns()
         batch = convert.requests_from_batch(request, self._max_batch, convert.Clock(now, self._max_skew))
         limits.check_batch_strings(request, batch, self._limits)
+        rosters.keep(groups, sent, self._rosters, _matchers_of(tenant))
         policy = _as_seen_by(_loaded(policy), tenant)
         response = policy_pb2.CheckBatchResponse()
         results = response.results
@@ -326,6 +334,7 @@ class PolicyServicer:
             caller = self._gate.identify(context)
             asked: Any = _read(message, data)
             tenant = self._gate.evaluate(caller, (asked.group.id,))
+            sent = rosters.resolve((("", asked.group),), self._rosters, _matchers_of(tenant))
             check = convert.quote_question(asked)
             now = time.time_ns()
             missing = required(asked)
@@ -337,6 +346,7 @@ class PolicyServicer:
                 raise RequestInvalid([*missing, *convert.as_question(refused).violations]) from None
             if missing:
                 raise RequestInvalid(missing)
+            rosters.keep((asked.group,), sent, self._rosters, _matchers_of(tenant))
             _still_awaited(context)
             response, decision, question = answer(_as_seen_by(_loaded(policy), tenant), asked, facts)
             _still_awaited(context)
@@ -420,6 +430,8 @@ def _refusal(refused: Exception) -> Exception:
     kind, detail = refused.args
     if kind == "invalid":
         return RequestInvalid([FieldViolation(field, description) for field, description in detail])
+    if kind == "roster_unknown":
+        return rosters.RosterUnknown([(field, digest) for field, digest in detail])
     if kind == "abandoned":
         return DeadlinePassed()
     return RuntimeError(f"the native engine: {detail}")
@@ -443,8 +455,9 @@ def _as_seen_by(policy: Any, tenant: Tenant | None) -> Any:
 
 
 def _matchers_of(tenant: Tenant | None) -> str:
-    """Whose name matchers the native engine keeps for this call: each tenant finds only the rosters it
-    sent itself, so how fast it is answered says nothing of another tenant's groups."""
+    """Whose name matchers and rosters sent by reference both engines keep for this call: each tenant finds
+    only the rosters it sent itself, so what it is answered, and how fast, says nothing of another tenant's
+    groups."""
     return "" if tenant is None else tenant.id
 
 

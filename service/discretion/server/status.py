@@ -1,6 +1,8 @@
 """The one place errors become gRPC statuses.
 
     RequestInvalid      INVALID_ARGUMENT, with google.rpc.BadRequest naming each field
+    RosterUnknown       FAILED_PRECONDITION, with google.rpc.PreconditionFailure naming each roster
+                        digest the caller must send again with its participants (`rosters`)
     NoPolicyLoaded      UNAVAILABLE: the rules have never compiled; retry elsewhere or later
     Unauthenticated     UNAUTHENTICATED: no credential, or one that names nobody
     PermissionDenied    PERMISSION_DENIED: a group or method the caller does not own; the
@@ -29,6 +31,7 @@ from ..errors import DiscretionError
 from ..events import event
 from .auth import PermissionDenied, Unauthenticated
 from .convert import RequestInvalid
+from .rosters import RosterUnknown
 
 __all__ = ["DeadlinePassed", "NoPolicyLoaded", "invalid_argument", "translate_errors"]
 
@@ -60,6 +63,23 @@ def invalid_argument(error: RequestInvalid) -> grpc.Status:
     )
 
 
+ROSTER_UNKNOWN = "ROSTER_UNKNOWN"  # a PreconditionFailure violation's type: send the roster with its digest
+
+
+def roster_unknown(error: RosterUnknown) -> grpc.Status:
+    """FAILED_PRECONDITION with a PreconditionFailure: one violation per digest, the digest its subject."""
+    failure = error_details_pb2.PreconditionFailure(violations=[
+        error_details_pb2.PreconditionFailure.Violation(
+            type=ROSTER_UNKNOWN, subject=digest,
+            description=f"`{field}`: no roster of this digest is held here for the caller; send the request "
+                        "again with `group.participants`")
+        for field, digest in error.missing])
+    detail = any_pb2.Any()
+    detail.Pack(failure)
+    return rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(error), details=[detail]))
+
+
 def translate_errors(method: Method) -> Method:
     """Wrap a servicer method so every exception it raises ends as one deliberate status."""
 
@@ -69,6 +89,8 @@ def translate_errors(method: Method) -> Method:
             return method(self, request, context)
         except RequestInvalid as error:
             context.abort_with_status(invalid_argument(error))
+        except RosterUnknown as error:
+            context.abort_with_status(roster_unknown(error))
         except NoPolicyLoaded:
             context.abort(grpc.StatusCode.UNAVAILABLE, "no rules loaded yet")
         except Unauthenticated as error:

@@ -12,9 +12,10 @@ import grpc.aio
 
 from . import _convert
 from ._channel import Metadata, RoundRobin, Settings, TlsCredentials, channel_options, grpc_credentials
-from ._errors import from_rpc_error
+from ._errors import RosterUnknownError, from_rpc_error
 from ._gen.discretion.v1 import policy_pb2 as pb
 from ._gen.discretion.v1.policy_pb2_grpc import PolicyServiceStub
+from ._rosters import BY_REFERENCE_FROM, RosterRefs, Rosters
 from ._model import (AgreementInfo, CheckRequest, Decision, Group, InteractionPolicy, IssuedQuote, Item,
                      QuoteRecheck, QuoteRequestAnswer, Quoter)
 
@@ -35,8 +36,10 @@ class AsyncClient:
         channels: int = 1,
         credentials: TlsCredentials | None = None,
         metadata: Metadata | None = None,
+        rosters_by_reference_from: int | None = BY_REFERENCE_FROM,
     ) -> None:
         self._settings = Settings.make(target, timeout, channels, credentials, metadata)
+        self._rosters = Rosters(rosters_by_reference_from)
         self._channels: list[grpc.aio.Channel] = []
         self._stubs: RoundRobin[PolicyServiceStub] | None = None
         self._closed = False
@@ -44,7 +47,7 @@ class AsyncClient:
     async def check(self, request: CheckRequest, *, timeout: float | None = None,
                     request_id: str | None = None) -> Decision:
         """Decide one request; `request_id` as for Client.check."""
-        response = await self._call("Check", _convert.check_request(request), timeout, request_id)
+        response = await self._ask("Check", lambda refs: _convert.check_request(request, refs), timeout, request_id)
         return _convert.decision(response, request)
 
     async def check_batch(
@@ -52,10 +55,10 @@ class AsyncClient:
     ) -> list[Decision]:
         """Decide many independent requests in one call; see Client.check_batch."""
         requests = list(requests)
-        message = _convert.check_batch_request(requests)
-        if not message.checks:
+        if not requests:
             return []
-        response = await self._call("CheckBatch", message, timeout, request_id)
+        response = await self._ask("CheckBatch", lambda refs: _convert.check_batch_request(requests, refs), timeout,
+                             request_id)
         return _convert.decisions(response, requests)
 
     async def is_allowed(self, request: CheckRequest, *, timeout: float | None = None) -> bool:
@@ -68,10 +71,10 @@ class AsyncClient:
                                      request_context: Mapping[str, str] | None = None, timeout: float | None = None,
                                      request_id: str | None = None) -> InteractionPolicy:
         """As Client.get_interaction_policy."""
-        message = _convert.interaction_policy_request(group, item, quoter, author_uri, post_uri, requested_at,
-                                                      request_context or {})
-        return _convert.interaction_policy(await self._call("GetInteractionPolicy", message, timeout, request_id),
-                                           item)
+        def build(refs: RosterRefs | None) -> pb.GetInteractionPolicyRequest:
+            return _convert.interaction_policy_request(group, item, quoter, author_uri, post_uri, requested_at,
+                                                       request_context or {}, refs)
+        return _convert.interaction_policy(await self._ask("GetInteractionPolicy", build, timeout, request_id), item)
 
     async def answer_quote_request(self, group: Group, item: Item, activity: Mapping[str, Any], *,
                                    authorization_base_uri: str, author_uri: str, quoter_is_member: bool = False,
@@ -79,19 +82,23 @@ class AsyncClient:
                                    request_context: Mapping[str, str] | None = None, timeout: float | None = None,
                                    request_id: str | None = None) -> QuoteRequestAnswer:
         """As Client.answer_quote_request."""
-        message = _convert.quote_request_request(group, item, activity, authorization_base_uri, author_uri,
-                                                 quoter_is_member, requested_at, request_context or {})
-        return _convert.quote_request_answer(await self._call("AnswerQuoteRequest", message, timeout, request_id),
-                                             item)
+        def build(refs: RosterRefs | None) -> pb.AnswerQuoteRequestRequest:
+            return _convert.quote_request_request(group, item, activity, authorization_base_uri, author_uri,
+                                                  quoter_is_member, requested_at, request_context or {}, refs)
+        return _convert.quote_request_answer(await self._ask("AnswerQuoteRequest", build, timeout, request_id), item)
 
     async def recheck_quotes(self, group: Group, item: Item, quotes: Iterable[IssuedQuote], *, author_uri: str,
                              post_uri: str = "", requested_at: _dt.datetime | None = None,
                              request_context: Mapping[str, str] | None = None, timeout: float | None = None,
                              request_id: str | None = None) -> QuoteRecheck:
         """As Client.recheck_quotes."""
-        message = _convert.recheck_request(group, item, quotes, author_uri, post_uri, requested_at,
-                                           request_context or {})
-        return _convert.quote_recheck(await self._call("RecheckQuotes", message, timeout, request_id), message)
+        quotes = list(quotes)
+
+        def build(refs: RosterRefs | None) -> pb.RecheckQuotesRequest:
+            return _convert.recheck_request(group, item, quotes, author_uri, post_uri, requested_at,
+                                            request_context or {}, refs)
+        message = build(None)  # what the answer is read against: the quotes as asked
+        return _convert.quote_recheck(await self._ask("RecheckQuotes", build, timeout, request_id), message)
 
     async def list_agreements(self, *, timeout: float | None = None) -> list[AgreementInfo]:
         """Every agreement the server has loaded."""
@@ -132,6 +139,13 @@ class AsyncClient:
         return grpc.aio.secure_channel(
             settings.target, grpc_credentials(settings.credentials), options=channel_options()
         )
+
+    async def _ask(self, method: str, build: Any, timeout: float | None, request_id: str | None) -> Any:
+        """As Client._ask."""
+        try:
+            return await self._call(method, build(self._rosters.refs()), timeout, request_id)
+        except RosterUnknownError as unknown:
+            return await self._call(method, build(self._rosters.refs(send=unknown.digests)), timeout, request_id)
 
     async def _call(self, method: str, message: Any, timeout: float | None, request_id: str | None = None) -> Any:
         deadline = self._settings.deadline(timeout)

@@ -18,6 +18,7 @@ from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from . import _model as m
 from ._errors import UnexpectedAnswerError
 from ._gen.discretion.v1 import policy_pb2 as pb
+from ._rosters import RosterRefs
 
 # --- enums -------------------------------------------------------------------
 
@@ -135,15 +136,18 @@ def _fill_adoption(message: pb.Adoption, adoption: m.Adoption) -> None:
     message.label_floors.update(adoption.label_floors)
 
 
-def _fill_group(message: pb.Group, group: m.Group) -> None:
+def _fill_group(message: pb.Group, group: m.Group, refs: RosterRefs | None = None) -> None:
     message.SetInParent()
     message.id = group.id
     _set_enum(message, "privacy", pb.Privacy, group.privacy)
     _set_enum(message, "visibility", pb.Visibility, group.visibility)
     for adoption in group.adoptions:
         _fill_adoption(message.adoptions.add(), adoption)
-    for person in group.participants:
-        _fill_person(message.participants.add(), person)
+    digest, by_value = refs.digest(tuple(group.participants), _fill_person) if refs else ("", True)
+    message.roster_digest = digest
+    if by_value:
+        for person in group.participants:
+            _fill_person(message.participants.add(), person)
     message.community.extend(group.community)
     _set_time(message, "converted_at", group.converted_at)
 
@@ -212,13 +216,13 @@ def _fill_destination(message: pb.Destination, destination: m.Destination) -> No
             service.retains = given.retains
 
 
-def _fill_request(message: pb.CheckRequest, request: m.CheckRequest) -> None:
+def _fill_request(message: pb.CheckRequest, request: m.CheckRequest, refs: RosterRefs | None = None) -> None:
     if not isinstance(request, m.CheckRequest):
         raise TypeError(f"expected a CheckRequest, got {type(request).__name__}")
     _set_enum(message, "action", pb.Action, request.action)
     _set_time(message, "requested_at", request.requested_at)
     _fill_actor(message.actor, request.actor)
-    _fill_group(message.group, request.group)
+    _fill_group(message.group, request.group, refs)
     for item in request.items:
         _fill_item(message.items.add(), item)
     _fill_destination(message.destination, request.destination)
@@ -249,18 +253,18 @@ def _fill_request(message: pb.CheckRequest, request: m.CheckRequest) -> None:
         message.request_context[key] = value
 
 
-def check_request(request: m.CheckRequest) -> pb.CheckRequest:
-    """The message for one request."""
+def check_request(request: m.CheckRequest, refs: RosterRefs | None = None) -> pb.CheckRequest:
+    """The message for one request; its roster by reference as `refs` say (None: by value)."""
     message = pb.CheckRequest()
-    _fill_request(message, request)
+    _fill_request(message, request, refs)
     return message
 
 
-def check_batch_request(requests: Iterable[m.CheckRequest]) -> pb.CheckBatchRequest:
+def check_batch_request(requests: Iterable[m.CheckRequest], refs: RosterRefs | None = None) -> pb.CheckBatchRequest:
     """The message for a batch, in the caller's order."""
     batch = pb.CheckBatchRequest()
     for request in requests:
-        _fill_request(batch.checks.add(), request)
+        _fill_request(batch.checks.add(), request, refs)
     return batch
 
 
@@ -434,9 +438,10 @@ def agreements(message: pb.ListAgreementsResponse) -> list[m.AgreementInfo]:
 
 def interaction_policy_request(group: m.Group, item: m.Item, quoter: m.Quoter | None, author_uri: str,
                                post_uri: str, requested_at: _dt.datetime | None,
-                               request_context: Mapping[str, str]) -> pb.GetInteractionPolicyRequest:
+                               request_context: Mapping[str, str],
+                               refs: RosterRefs | None = None) -> pb.GetInteractionPolicyRequest:
     message = pb.GetInteractionPolicyRequest(author_uri=author_uri, post_uri=post_uri)
-    _fill_group(message.group, group)
+    _fill_group(message.group, group, refs)
     _fill_item(message.item, item)
     if quoter is not None:
         message.quoter.id, message.quoter.member = quoter.id, quoter.member
@@ -481,10 +486,11 @@ def _quote_question(item: m.Item) -> m.CheckRequest:
 
 def quote_request_request(group: m.Group, item: m.Item, activity: Mapping[str, Any], authorization_base_uri: str,
                           author_uri: str, quoter_is_member: bool, requested_at: _dt.datetime | None,
-                          request_context: Mapping[str, str]) -> pb.AnswerQuoteRequestRequest:
+                          request_context: Mapping[str, str],
+                          refs: RosterRefs | None = None) -> pb.AnswerQuoteRequestRequest:
     message = pb.AnswerQuoteRequestRequest(authorization_base_uri=authorization_base_uri, author_uri=author_uri,
                                            quoter_is_member=quoter_is_member)
-    _fill_group(message.group, group)
+    _fill_group(message.group, group, refs)
     _fill_item(message.item, item)
     message.activity.update(_plain(activity))
     _set_time(message, "requested_at", requested_at)
@@ -511,9 +517,10 @@ def quote_request_answer(message: pb.AnswerQuoteRequestResponse, item: m.Item) -
 
 
 def recheck_request(group: m.Group, item: m.Item, quotes: Iterable[m.IssuedQuote], author_uri: str, post_uri: str,
-                    requested_at: _dt.datetime | None, request_context: Mapping[str, str]) -> pb.RecheckQuotesRequest:
+                    requested_at: _dt.datetime | None, request_context: Mapping[str, str],
+                    refs: RosterRefs | None = None) -> pb.RecheckQuotesRequest:
     message = pb.RecheckQuotesRequest(author_uri=author_uri, post_uri=post_uri)
-    _fill_group(message.group, group)
+    _fill_group(message.group, group, refs)
     _fill_item(message.item, item)
     for quote in quotes:
         message.quotes.add(authorization_id=quote.authorization_id, consent_id=quote.consent_id,

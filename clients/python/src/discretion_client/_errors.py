@@ -16,6 +16,10 @@ decision to act on and must not proceed:
     ├── UnauthenticatedError     UNAUTHENTICATED
     └── ServerError              any other status, or a response this client
         │                        cannot read
+        ├── RosterUnknownError   FAILED_PRECONDITION: the server holds no roster
+        │                        of a digest sent alone; the client sends the
+        │                        request again with the roster, so a caller
+        │                        sees it only if that fails too
         └── UnexpectedAnswerError  an answer that cannot be right: a decision
                                  or obligation type this client does not know,
                                  an allow that carries obligations, item
@@ -126,6 +130,17 @@ _BY_STATUS: dict[grpc.StatusCode, type[DiscretionError]] = {
 }
 
 
+class RosterUnknownError(ServerError):
+    """FAILED_PRECONDITION naming rosters sent by digest alone that the server does not hold: `.digests`."""
+
+    def __init__(self, details: str = "", *, code: str | None = None, digests: tuple[str, ...] = ()) -> None:
+        super().__init__(details, code=code)
+        self.digests = digests
+
+
+ROSTER_UNKNOWN = "ROSTER_UNKNOWN"
+
+
 def from_status(code: grpc.StatusCode, details: str, violations: tuple[FieldViolation, ...] = ()) -> DiscretionError:
     """The error a status stands for, however it came: a failed call, or the in-process engine's refusal."""
     kind = _BY_STATUS.get(code, ServerError)
@@ -148,6 +163,10 @@ def field_violations(details: Iterable[Any]) -> tuple[FieldViolation, ...]:
 def from_rpc_error(error: grpc.RpcError) -> DiscretionError:
     """Translate a failed call (sync or grpc.aio; both expose the status synchronously)."""
     status = _status_code(error)
+    if status is grpc.StatusCode.FAILED_PRECONDITION:
+        digests = _unknown_rosters(error)
+        if digests:
+            return RosterUnknownError(_details(error), code=status.name, digests=digests)
     violations = _field_violations(error) if status is grpc.StatusCode.INVALID_ARGUMENT else ()
     return from_status(status, _details(error), violations)
 
@@ -163,6 +182,21 @@ def _status_code(error: grpc.RpcError) -> grpc.StatusCode:
 def _details(error: grpc.RpcError) -> str:
     details = getattr(error, "details", None)
     return (details() if callable(details) else None) or ""
+
+
+def _unknown_rosters(error: grpc.RpcError) -> tuple[str, ...]:
+    """The digests a PreconditionFailure names as rosters the server does not hold."""
+    try:
+        status = rpc_status.from_call(error)
+    except (AttributeError, TypeError, ValueError):
+        return ()
+    digests: list[str] = []
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+            failure = error_details_pb2.PreconditionFailure()
+            detail.Unpack(failure)
+            digests += [v.subject for v in failure.violations if v.type == ROSTER_UNKNOWN]
+    return tuple(digests)
 
 
 def _field_violations(error: grpc.RpcError) -> tuple[FieldViolation, ...]:

@@ -295,7 +295,7 @@ class Adoption(_message.Message):
     def __init__(self, agreement: _Optional[str] = ..., version: _Optional[int] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disclosed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replaces: _Optional[_Iterable[str]] = ..., segments: _Optional[_Iterable[str]] = ..., default_labels: _Optional[_Mapping[str, str]] = ..., label_floors: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Group(_message.Message):
-    __slots__ = ("id", "privacy", "visibility", "adoptions", "participants", "community", "converted_at")
+    __slots__ = ("id", "privacy", "visibility", "adoptions", "participants", "community", "converted_at", "roster_digest")
     ID_FIELD_NUMBER: _ClassVar[int]
     PRIVACY_FIELD_NUMBER: _ClassVar[int]
     VISIBILITY_FIELD_NUMBER: _ClassVar[int]
@@ -303,6 +303,7 @@ class Group(_message.Message):
     PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
     COMMUNITY_FIELD_NUMBER: _ClassVar[int]
     CONVERTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_DIGEST_FIELD_NUMBER: _ClassVar[int]
     id: str
     privacy: Privacy
     visibility: Visibility
@@ -310,7 +311,14 @@ class Group(_message.Message):
     participants: _containers.RepeatedCompositeFieldContainer[Person]
     community: _containers.RepeatedScalarFieldContainer[str]
     converted_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., privacy: _Optional[_Union[Privacy, str]] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., adoptions: _Optional[_Iterable[_Union[Adoption, _Mapping]]] = ..., participants: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., community: _Optional[_Iterable[str]] = ..., converted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    roster_digest: str
+    def __init__(self, id: _Optional[str] = ..., privacy: _Optional[_Union[Privacy, str]] = ..., visibility: _Optional[_Union[Visibility, str]] = ..., adoptions: _Optional[_Iterable[_Union[Adoption, _Mapping]]] = ..., participants: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., community: _Optional[_Iterable[str]] = ..., converted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., roster_digest: _Optional[str] = ...) -> None: ...
+
+class Roster(_message.Message):
+    __slots__ = ("participants",)
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    participants: _containers.RepeatedCompositeFieldContainer[Person]
+    def __init__(self, participants: _Optional[_Iterable[_Union[Person, _Mapping]]] = ...) -> None: ...
 
 class Label(_message.Message):
     __slots__ = ("scheme", "value", "set_by", "set_at", "params")
