@@ -80,8 +80,11 @@ def first_call(call, members: int, trials: int) -> tuple[float, float, float]:
     """Median latency (s) of: one call by value; a roster not yet held (refused, then sent); a roster held."""
     by_value, unheld, held = [], [], []
     for trial in range(trials):
-        request = question(group_of(members, salt=f"-{trial}-{time.monotonic_ns()}"))
-        value, alone, sent = wire(request, False), wire(request, True), wire(request, True, send=True)
+        # Two rosters new to the server, one for each way: a roster's name matcher, built on its first call,
+        # would otherwise be found by the second.
+        fresh = question(group_of(members, salt=f"-v{trial}-{time.monotonic_ns()}"))
+        request = question(group_of(members, salt=f"-r{trial}-{time.monotonic_ns()}"))
+        value, alone, sent = wire(fresh, False), wire(request, True), wire(request, True, send=True)
         started = time.perf_counter()
         call(value, timeout=30)
         by_value.append(time.perf_counter() - started)
@@ -98,6 +101,30 @@ def first_call(call, members: int, trials: int) -> tuple[float, float, float]:
         call(alone, timeout=30)
         held.append(time.perf_counter() - started)
     return statistics.median(by_value), statistics.median(unheld), statistics.median(held)
+
+
+def in_process(kinds: dict[str, bytes], roster: bytes, calls: int, repeats: int) -> dict[str, float]:
+    """The native engine alone, in this process: CPU seconds per check from a request's bytes to its answer's."""
+    import discretion_native
+    from discretion.server.limits import Limits
+    from discretion.store.files import lower_directory
+
+    engine = discretion_native.Engine(lower_directory(ROOT / "rules").SerializeToString())
+    limits, now = dataclasses.asdict(Limits()), time.time_ns()
+
+    def check(payload: bytes) -> None:
+        engine.check(engine.decode_check(payload), now, None, limits, "bench")
+
+    check(roster)  # held from here on
+    runs: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for _ in range(repeats):
+        for kind, payload in kinds.items():
+            check(payload)
+            started = time.process_time()
+            for _ in range(calls):
+                check(payload)
+            runs[kind].append((time.process_time() - started) / calls)
+    return {kind: statistics.median(times) for kind, times in runs.items()}
 
 
 def cerbos_rows(members: int, calls: int, repeats: int) -> list[str]:
@@ -168,6 +195,13 @@ def main() -> int:
         for kind, payload in kinds.items():
             median = statistics.median(runs[kind])
             print(f"| {kind} | {len(payload) / 1024:.1f} KiB | {median * 1e6:.0f} µs | {median / base:.2f}× |")
+        alone = in_process(kinds, wire(large, True, send=True), calls, repeats)
+        print()
+        print(f"The native engine alone, in process, {calls} checks a run, median of {repeats} runs")
+        print("| group | CPU per check | ratio to 10 members |")
+        print("|---|---:|---:|")
+        for kind, median in alone.items():
+            print(f"| {kind} | {median * 1e6:.0f} µs | {median / alone['10 members, by value']:.2f}× |")
         value, unheld, held = first_call(call, args.members, trials)
         print()
         print(f"The first call by reference, {args.members:,} members, median latency of {trials} fresh rosters")

@@ -281,3 +281,28 @@ def test_the_digest_of_nobody_is_the_same_everywhere_and_small_rosters_go_by_val
     assert rosters.digest(()) == rosters.NOBODY == discretion_native.roster_digest(b"")
     assert Rosters().digest(tuple(ROUNDTABLE.participants), _convert._fill_person) is None
     assert not _convert.check_request(_quote(ROUNDTABLE), Rosters().refs()).group.roster_digest
+
+
+def test_a_batch_naming_a_held_roster_many_times_is_refused_as_the_message_it_stands_for(tmp_path):
+    """The reference engine fills each digest in: a batch may not name more roster than a message may carry."""
+    one = len(pb.Roster(participants=_by_reference(_quote(), send=True).group.participants).SerializeToString())
+    server = RunningServer(RULES, "--max-clock-skew", "off", "--workers", "1", "--max-message-bytes",
+                           str(one * 5))
+    try:
+        explained = _quote(explain=True)  # an explanation is the reference engine's
+        batch = pb.CheckBatchRequest(checks=[_by_reference(explained)] * 8)
+        channel, call = _raw(server.target)
+        batches = channel.unary_unary("/discretion.v1.PolicyService/CheckBatch",
+                                      request_serializer=lambda m: m.SerializeToString(), response_deserializer=bytes)
+        with channel:
+            call(_by_reference(explained, send=True))  # held by the reference engine from here on
+            batches(pb.CheckBatchRequest(checks=[_by_reference(explained)] * 4), timeout=30)  # within the bound
+            with pytest.raises(grpc.RpcError) as refused:
+                batches(batch, timeout=30)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        bad = error_details_pb2.BadRequest()
+        assert rpc_status.from_call(refused.value).details[0].Unpack(bad)
+        assert [v.field for v in bad.field_violations] == ["checks[5].group.roster_digest"]
+        assert "--max-message-bytes" in bad.field_violations[0].description
+    finally:
+        server.stop()

@@ -99,14 +99,18 @@ class Rosters:
             return len(self._shelves.get(caller, ())), self._bytes.get(caller, 0)
 
 
-def resolve(groups: Sequence[tuple[str, pb.Group]], rosters: Rosters | None, caller: str | None) -> list[str | None]:
+def resolve(groups: Sequence[tuple[str, pb.Group]], rosters: Rosters | None, caller: str | None,
+            budget: int | None = None) -> list[str | None]:
     """Each group's roster by reference, before anything reads the roster: a digest sent alone has the
     participants `caller` sent under it filled in; a digest sent with participants is checked to be theirs,
     and returned to keep them under (`keep`, once the request is understood). `groups` are (the field's path
     prefix, the group); no `rosters` or no caller: nothing is held, and a digest sent alone is unknown.
 
     RequestInvalid for a digest not written as one or not the participants'; RosterUnknown, naming every
-    such field, for a digest sent alone that is not held."""
+    such field, for a digest sent alone that is not held. Filled in, the rosters of one call take at most
+    `budget` bytes (the largest message): a batch naming a held roster a hundred times is no cheaper to
+    decide here than it would be to send, and is refused as that message would be."""
+    filled = 0
     problems: list[FieldViolation] = []
     unknown: list[tuple[str, str]] = []
     sent: list[str | None] = []
@@ -125,6 +129,11 @@ def resolve(groups: Sequence[tuple[str, pb.Group]], rosters: Rosters | None, cal
                                                       "exactly the participants sent, written deterministically"))
             kept = theirs
         elif rosters is not None and caller is not None and (held := rosters.get(caller, given)) is not None:
+            filled += len(held)
+            if budget is not None and filled > budget:
+                raise RequestInvalid([FieldViolation(field, f"the rosters this call names come to more than "
+                                                            f"{budget} bytes, the largest message "
+                                                            "(--max-message-bytes); send fewer checks")])
             group.participants.extend(pb.Roster.FromString(held).participants)
         elif given != NOBODY:
             unknown.append((field, given))

@@ -83,6 +83,7 @@ class PolicyServicer:
         self._log_only = settings.decision_log_only  # None: every decision is logged
         # The rosters of the calls the reference answers; the native engine keeps those it decides.
         self._rosters = rosters.Rosters(settings.roster_cache_bytes)
+        self._message_bytes = settings.max_message_bytes
 
     def _policy(self) -> CompiledPolicy:
         policy = self._holder.current
@@ -158,7 +159,7 @@ class PolicyServicer:
         request = _read(policy_pb2.CheckRequest, data)
         tenant = self._gate.evaluate(caller, (request.group.id,))
         limits.check_request(request, self._limits)
-        sent = rosters.resolve((("", request.group),), self._rosters, _matchers_of(tenant))
+        sent = rosters.resolve((("", request.group),), self._rosters, _matchers_of(tenant), self._message_bytes)
         now = time.time_ns()
         facts = convert.request_from_proto(request, convert.Clock(now, self._max_skew))
         limits.check_strings(request, facts, self._limits)
@@ -222,7 +223,7 @@ class PolicyServicer:
         limits.check_batch(request, self._limits, self._max_batch)
         groups = [check.group for check in request.checks]
         sent = rosters.resolve([(f"checks[{index}].", group) for index, group in enumerate(groups)], self._rosters,
-                               _matchers_of(tenant))
+                               _matchers_of(tenant), self._message_bytes)
         now = time.time_ns()
         batch = convert.requests_from_batch(request, self._max_batch, convert.Clock(now, self._max_skew))
         limits.check_batch_strings(request, batch, self._limits)
@@ -334,7 +335,7 @@ class PolicyServicer:
             caller = self._gate.identify(context)
             asked: Any = _read(message, data)
             tenant = self._gate.evaluate(caller, (asked.group.id,))
-            sent = rosters.resolve((("", asked.group),), self._rosters, _matchers_of(tenant))
+            sent = rosters.resolve((("", asked.group),), self._rosters, _matchers_of(tenant), self._message_bytes)
             check = convert.quote_question(asked)
             now = time.time_ns()
             missing = required(asked)
