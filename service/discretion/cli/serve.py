@@ -342,21 +342,19 @@ def _age(text: str) -> float | None:
     return None if text.strip().lower() == "off" else _seconds(text)
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got `{text}`") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got `{text}`")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected {least} or more, got `{text}`")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1)
 
 
 def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got `{text}`") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got `{text}`")
-    return value
+    return _whole_number(text, 0)
