@@ -509,7 +509,7 @@ impl Builder {
             "every" => Quantifier::Every,
             _ => Quantifier::None,
         };
-        Ok(Expr::Quantified { quantifier, of, name: q.r#as.clone(), r#where: condition })
+        Ok(crate::conditions::quantifier(quantifier, of, q.r#as.clone(), condition))
     }
 
     fn compare(&mut self, c: &ir::Compare, variables: &Variables, reads: &mut HashSet<String>) -> Result<Expr, String> {

@@ -1191,6 +1191,9 @@ pub enum Expr {
         of: Getter,
         name: String,
         r#where: Condition,
+        /// Some(id): a quantifier over `group.participants` that reads nothing but each participant, whose
+        /// answer is the roster's alone and is kept with it under this id (`roster::Roster::answer`).
+        roster: Option<u64>,
     },
     /// `eq`, `ne`, `contains` and the orderings with a literal.
     WithValue {
@@ -1283,7 +1286,13 @@ impl Expr {
                 }
                 Ok(true)
             }
-            Expr::Quantified { quantifier, of, name, r#where } => quantified(*quantifier, of, name, r#where, scope),
+            Expr::Quantified { quantifier, of, name, r#where, roster: None } => {
+                quantified(*quantifier, of, name, r#where, scope)
+            }
+            Expr::Quantified { quantifier, of, name, r#where, roster: Some(id) } => {
+                let roster = scope.request.group.participants.clone();
+                roster.answer(*id, || quantified(*quantifier, of, name, r#where, scope))
+            }
             Expr::WithValue { op, fact, value } => with_value(*op, &fact.read(scope)?, value),
             Expr::InValues { negated, fact, values } => Ok(in_set(&fact.read(scope)?, values)? != *negated),
             Expr::WithFact { op, fact, other } => with_fact(*op, fact, other, scope),
@@ -1319,6 +1328,65 @@ impl Expr {
                 Ok(crate::consent::holds(scope, &person, kind))
             }
             Expr::ActorIsAuthor(value) => Ok(scope.actor_is_author == *value),
+        }
+    }
+}
+
+/// Ids of quantifiers over the roster, unique in the process: a roster's kept answers are never read for
+/// another condition, whichever policies come and go (`Expr::Quantified::roster`).
+static QUANTIFIERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A quantifier, which keeps its answer with the roster when it reads `group.participants` and nothing
+/// but each participant (and what is bound inside it).
+pub fn quantifier(quantifier: Quantifier, of: Getter, name: String, r#where: Condition) -> Expr {
+    let roster_alone = of.is_roster() && r#where.reads_only(&mut vec![name.clone()]);
+    let roster = roster_alone.then(|| QUANTIFIERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    Expr::Quantified { quantifier, of, name, r#where, roster }
+}
+
+impl Getter {
+    /// Whether it reads `group.participants` itself.
+    fn is_roster(&self) -> bool {
+        matches!(self.root, Root::Group) && matches!(self.steps.as_slice(), [Step::Field("participants")])
+    }
+
+    /// Whether it reads only a variable of `bound`.
+    fn reads_only(&self, bound: &[String]) -> bool {
+        matches!(&self.root, Root::Var(name) if bound.contains(name))
+    }
+}
+
+impl Condition {
+    /// Whether every fact it reads is a variable of `bound` (or one bound inside it): nothing of the request.
+    fn reads_only(&self, bound: &mut Vec<String>) -> bool {
+        self.entries.iter().all(|entry| entry.reads_only(bound))
+    }
+}
+
+impl Expr {
+    fn reads_only(&self, bound: &mut Vec<String>) -> bool {
+        match self {
+            Expr::All(conditions) | Expr::Any(conditions) => conditions.iter().all(|c| c.reads_only(bound)),
+            Expr::Not(condition) => condition.reads_only(bound),
+            Expr::Tests(tests) => tests.iter().all(|t| t.reads_only(bound)),
+            Expr::Quantified { of, name, r#where, .. } => {
+                if !of.reads_only(bound) {
+                    return false;
+                }
+                bound.push(name.clone());
+                let closed = r#where.reads_only(bound);
+                bound.pop();
+                closed
+            }
+            Expr::WithValue { fact, .. }
+            | Expr::InValues { fact, .. }
+            | Expr::Exists { fact, .. }
+            | Expr::Matches { fact, .. } => fact.reads_only(bound),
+            Expr::WithFact { fact, other, .. } => fact.reads_only(bound) && other.reads_only(bound),
+            // They read the item, its consents or the actor.
+            Expr::AuthorConsented(_) | Expr::AuthorWithdrew(_) | Expr::Consented { .. } | Expr::ActorIsAuthor(_) => {
+                false
+            }
         }
     }
 }

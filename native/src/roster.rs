@@ -3,7 +3,8 @@
 //! A large group's roster is most of a request and, read afresh each time, most of
 //! the work of deciding it. A `Roster` is shared (`Arc`) between the requests that
 //! carry it, and what a decision derives from it (who is on it, who is a minor, the
-//! word-marked name matcher) is worked out once, when first asked, and kept with it.
+//! word-marked name matcher, the answers of conditions that read it alone) is worked
+//! out once, when first asked, and kept with it.
 //! A roster sent by value is read afresh for its one request; a roster sent by
 //! reference is the one the caller sent earlier under that digest, with everything
 //! already derived, so its size no longer counts.
@@ -41,7 +42,13 @@ pub struct Roster {
     pub(crate) marked: OnceLock<Arc<Built>>,
     /// What the string limits read of it (wire::Tally), under the limits (max id, max name) it was read by.
     sizes: OnceLock<((usize, usize), Sizes)>,
+    /// The answers of the conditions over it alone (`conditions::quantifier`), by the condition's id.
+    answers: Mutex<HashMap<u64, bool>>,
 }
+
+/// Answers kept per roster: a few conditions of each policy read the roster alone; past this many (policies
+/// reloaded over a long life) they are forgotten and asked again.
+const MOST_ANSWERS: usize = 256;
 
 /// What the string limits read of a roster (wire::Tally::people).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,7 +68,26 @@ impl Roster {
             minors: OnceLock::new(),
             marked: OnceLock::new(),
             sizes: OnceLock::new(),
+            answers: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The answer of the condition `id`, which reads this roster alone: asked once (`ask`), then kept.
+    /// A condition that fails is asked again each time, and fails each time.
+    pub fn answer<E>(&self, id: u64, ask: impl FnOnce() -> Result<bool, E>) -> Result<bool, E> {
+        let kept = |answers: &Mutex<HashMap<u64, bool>>| {
+            answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id).copied()
+        };
+        if let Some(answer) = kept(&self.answers) {
+            return Ok(answer);
+        }
+        let answer = ask()?;
+        let mut answers = self.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if answers.len() >= MOST_ANSWERS {
+            answers.clear();
+        }
+        answers.insert(id, answer);
+        Ok(answer)
     }
 
     /// What the string limits read of it, under `limits` (max id, max name), read once by `read`.
