@@ -1272,16 +1272,18 @@ impl People {
     }
 }
 
-/// Build a kept roster's word-marked automaton before it is first needed (roster::Rosters::keep), unless
-/// it was built already; one that stopped at the caller's deadline is not kept, to be built again.
-pub(crate) fn prepare(roster: &Roster, caller: &str) {
-    if roster.marked.get().is_some() {
-        return;
+/// A roster's word-marked automaton as `caller` reads it, built once and kept with the roster (built
+/// before it is first needed when the roster is kept: roster::Rosters::keep); one that stopped at the
+/// caller's deadline is not kept, to be built again.
+pub(crate) fn prepared(roster: &Roster, caller: &str) -> Arc<Built> {
+    if let Some(built) = roster.marked.get() {
+        return built.clone();
     }
     let built = AUTOMATA.get(caller, roster.people(), true);
     if !(built.is_err() && deadline::seen_passed()) {
-        let _ = roster.marked.set(built);
+        let _ = roster.marked.set(built.clone());
     }
+    built
 }
 
 impl Matcher {
@@ -1316,16 +1318,7 @@ impl Matcher {
         }
         let cell = if marked { &self.marked } else { &self.unmarked };
         let built = cell.get_or_init(|| match (&self.people, &self.caller) {
-            (People::Roster(roster), Some(caller)) if marked => match roster.marked.get() {
-                Some(built) => built.clone(),
-                None => {
-                    let built = AUTOMATA.get(caller, roster.people(), true);
-                    if !(built.is_err() && deadline::seen_passed()) {
-                        let _ = roster.marked.set(built.clone());
-                    }
-                    built
-                }
-            },
+            (People::Roster(roster), Some(caller)) if marked => prepared(roster, caller),
             (people, Some(caller)) => AUTOMATA.get(caller, people.all(), marked),
             (people, None) => Arc::new(build(&rows(people.all()), marked)),
         });

@@ -307,7 +307,7 @@ impl Rosters {
         if self.lock().budget == 0 {
             return;
         }
-        identify::prepare(&roster, caller);
+        identify::prepared(&roster, caller);
         let bytes = roster.bytes() + caller.len() + digest.len();
         let freed = {
             let mut kept = self.lock();
